@@ -1,0 +1,27 @@
+/* axle — an async runtime for C on libuv.
+ *
+ * Include this one header.  Topics:
+ *   axle/common.h    errors, allocator, export macro
+ *   axle/future.h    futures, wakers, async functions (AX_ASYNC, AX_AWAIT)
+ *   axle/task.h      spawn, join handles, abort, panic, yield
+ *   axle/runtime.h   builder, block_on, shutdown, AX_MAIN
+ *   axle/select.h    select, join
+ *   axle/time.h      sleep, timeout, interval, instants
+ *   axle/blocking.h  spawn_blocking on libuv's threadpool
+ *   axle/sync.h      async Mutex, RwLock, Semaphore, Notify, Barrier, OnceCell
+ *   axle/channel.h   mpsc, oneshot, broadcast, watch
+ */
+#ifndef AXLE_H
+#define AXLE_H
+
+#include "axle/common.h"
+#include "axle/future.h"
+#include "axle/task.h"
+#include "axle/runtime.h"
+#include "axle/select.h"
+#include "axle/time.h"
+#include "axle/blocking.h"
+#include "axle/sync.h"
+#include "axle/channel.h"
+
+#endif /* AXLE_H */

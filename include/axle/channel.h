@@ -1,0 +1,317 @@
+/* axle — channels: mpsc, oneshot, broadcast, watch.
+ *
+ *   Tokio                                  axle
+ *   mpsc::channel::<T>(32)                 ax_mpsc_channel(sizeof(T), 32, drop, &tx, &rx)
+ *   mpsc::unbounded_channel::<T>()         ax_mpsc_unbounded(sizeof(T), drop, &tx, &rx)
+ *   tx.send(v).await                       AX_AWAIT(ax_mpsc_send(&s->send, tx, &v))
+ *   tx.try_send(v) / utx.send(v)           ax_mpsc_try_send(tx, &v)
+ *   tx.reserve().await; permit.send(v)     AX_AWAIT(ax_mpsc_reserve(&s->res, tx));
+ *                                          ax_mpsc_permit_send(&s->res.permit, &v)
+ *   tx.clone() / drop(tx)                  ax_mpsc_sender_clone(tx) / ax_mpsc_sender_drop(tx)
+ *   rx.recv().await                        AX_AWAIT(ax_mpsc_recv(&s->recv, rx, &out))
+ *   rx.try_recv() / rx.close()             ax_mpsc_try_recv(rx, &out) / ax_mpsc_close(rx)
+ *   oneshot::channel::<T>()                ax_oneshot_new(sizeof(T), drop, &tx, &rx)
+ *   tx.send(v)                             ax_oneshot_send(tx, &v)
+ *   rx.await                               AX_AWAIT(ax_oneshot_recv(&s->r, rx, &out))
+ *   tx.closed().await / tx.is_closed()     ax_oneshot_closed(&s->c, tx) / ax_oneshot_is_closed(tx)
+ *   broadcast::channel::<T>(16)            ax_broadcast_new(sizeof(T), 16, clone, drop, &tx, &rx)
+ *   tx.subscribe()                         ax_broadcast_subscribe(tx, &rx2)
+ *   rx.recv().await -> Err(Lagged(n))      result AX_ELAGGED, f.lagged == n
+ *   watch::channel(v)                      ax_watch_new(sizeof(T), &v, clone, drop, &tx, &rx)
+ *   rx.changed().await; *rx.borrow()       AX_AWAIT(ax_watch_changed(&s->ch, rx)); ax_watch_borrow(rx, &v)
+ *
+ * Values.  Every channel carries elements of one size, fixed at creation.
+ * Values are copied in and out with memcpy: sending copies the caller's
+ * bytes into the channel and ownership of whatever they refer to moves with
+ * them; receiving copies them into the caller's buffer and ownership moves
+ * to the caller.  A channel may take an element destructor (`drop`): it is
+ * run exactly once on every value the channel still owns when it dies (or,
+ * for broadcast and watch, when a value is overwritten).  A send that fails
+ * (AX_ECLOSED, AX_EFULL) never touched ownership: the caller's value is
+ * still the caller's.  Nothing is lost.
+ *
+ * Handles.  Every channel is one reference-counted object.  Its handles
+ * (ax_mpsc_tx_t *, ax_mpsc_rx_t *, ...) are pointers; each one a function
+ * returns is owned by the caller, who releases it exactly once with the
+ * matching _drop function.  Cloning a sender returns a new handle (often
+ * the same pointer value: it is still one more handle to drop).  The
+ * channel is freed when its last handle goes.  Every handle may be used
+ * and dropped on any thread; the one-consumer handles (mpsc receiver,
+ * oneshot receiver, each broadcast/watch receiver) by one thread at a time.
+ *
+ * Futures.  Each waiting operation is a caller-embedded future struct,
+ * prepared by the function that returns its ax_future_t *, awaited, and
+ * dropped with ax_drop() (safe in every state, twice too).  The future
+ * borrows the handle and the value/output buffers passed to it: they must
+ * stay valid until it is ready or dropped.  Dropping a waiting future is
+ * cancellation and loses nothing: a recv that did not complete took no
+ * value, a send that did not complete left the value with the caller, and
+ * a capacity slot it had been handed passes on to the next waiting sender.
+ */
+#ifndef AXLE_CHANNEL_H
+#define AXLE_CHANNEL_H
+
+#include "future.h"
+#include "sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Releases what a queued value owns (called on the channel's copy). */
+typedef void (*ax_elem_drop_fn)(void *elem);
+/* Makes dst (uninitialised, elem_size bytes) an independent copy of src:
+ * for broadcast and watch, whose values are read by many receivers.
+ * NULL means memcpy (plain data). */
+typedef void (*ax_elem_clone_fn)(void *dst, const void *src);
+
+/* ==== mpsc: many producers, one consumer ================================
+ *
+ * FIFO per sender.  Bounded channels hold at most `capacity` values; their
+ * send future waits for room (FIFO-fair among waiting senders).  Unbounded
+ * channels never wait: ax_mpsc_try_send always succeeds unless closed.
+ *
+ * recv reports AX_ECLOSED once every sender is gone (or the receiver
+ * closed the channel) and every value sent before is received.  A send
+ * racing with ax_mpsc_close may still succeed; its value is then received
+ * by a later recv, or dropped with the channel.
+ */
+typedef struct ax_mpsc_tx_s ax_mpsc_tx_t;  /* a sender handle */
+typedef struct ax_mpsc_rx_s ax_mpsc_rx_t;  /* the receiver handle */
+
+/* Creates a bounded channel of capacity >= 1 values of elem_size bytes
+ * (0 allowed: pure signals).  drop may be NULL.  On success *tx and *rx
+ * are new handles owned by the caller.  0, AX_EINVAL or AX_ENOMEM. */
+AX_EXTERN int ax_mpsc_channel(size_t elem_size, size_t capacity,
+                              ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
+                              ax_mpsc_rx_t **rx);
+/* Same, unbounded. */
+AX_EXTERN int ax_mpsc_unbounded(size_t elem_size, ax_elem_drop_fn drop,
+                                ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx);
+
+/* A new sender handle (owned by the caller).  Never fails. */
+AX_EXTERN ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx);
+/* Releases one sender handle; the last one closes the channel for the
+ * receiver (after it drained the queue).  NULL is ignored. */
+AX_EXTERN void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx);
+/* Closes the channel (if not yet), drops every value still queued and
+ * releases the receiver handle.  NULL is ignored. */
+AX_EXTERN void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx);
+
+/* Sends without waiting: 0 (the value is in the channel), AX_EFULL (bounded
+ * and no room, or senders already waiting for room) or AX_ECLOSED.  On
+ * error *value is untouched and still the caller's.  The send of
+ * unbounded channels. */
+AX_EXTERN int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value);
+/* 1 when the receiver is gone or closed the channel, else 0. */
+AX_EXTERN int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx);
+/* Free capacity right now (a snapshot; SIZE_MAX when unbounded). */
+AX_EXTERN size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx);
+
+/* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY
+ * or AX_ECLOSED (closed and drained). */
+AX_EXTERN int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out);
+/* Stops further sends (they fail with AX_ECLOSED, waiting senders wake with
+ * it) while the receiver drains what is queued. */
+AX_EXTERN void ax_mpsc_close(ax_mpsc_rx_t *rx);
+
+/* The send future: waits for room, then copies *value in. */
+typedef struct ax_mpsc_send_s {
+  ax_future_t base;       /* private */
+  ax_permit_t room;       /* private: the capacity slot being acquired */
+  ax_mpsc_tx_t *tx;       /* private: borrowed sender */
+  const void *value;      /* private: borrowed until ready or dropped */
+  int phase;              /* private */
+  int result;             /* read-only once ready: 0 (sent) or AX_ECLOSED
+                             (*value untouched, still the caller's) */
+} ax_mpsc_send_t;
+AX_EXTERN ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
+                                    const void *value);
+
+/* A reserved slot of capacity: sending through it never waits.  Holds its
+ * own sender handle, so the channel stays open for it. */
+typedef struct ax_mpsc_permit_s {
+  ax_mpsc_tx_t *tx;       /* private: NULL when the permit holds nothing */
+} ax_mpsc_permit_t;
+
+/* The reserve future: when ready with result 0, f->permit holds one slot. */
+typedef struct ax_mpsc_reserve_s {
+  ax_future_t base;       /* private */
+  ax_permit_t room;       /* private */
+  ax_mpsc_tx_t *tx;       /* private: borrowed sender */
+  int phase;              /* private */
+  int result;             /* read-only once ready: 0 or AX_ECLOSED */
+  ax_mpsc_permit_t permit; /* public once ready: the slot.  Use it in place
+                              (ax_mpsc_permit_send(&f->permit, v)); dropping
+                              the future releases it if still unused.  To
+                              keep it longer, copy it out and zero this. */
+} ax_mpsc_reserve_t;
+AX_EXTERN ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx);
+/* Without waiting: 0 (*p holds a slot), AX_EFULL or AX_ECLOSED. */
+AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p);
+/* Sends *value through the reserved slot and releases the permit: 0, or
+ * AX_ECLOSED (the receiver closed meanwhile; *value untouched, permit
+ * released all the same).  p must hold a slot. */
+AX_EXTERN int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value);
+/* Gives an unused slot back.  No-op when p holds none. */
+AX_EXTERN void ax_mpsc_permit_release(ax_mpsc_permit_t *p);
+
+/* The recv future: when ready, result is 0 (a value was moved to *out) or
+ * AX_ECLOSED.  Dropped before ready, it took nothing. */
+typedef struct ax_mpsc_recv_s {
+  ax_future_t base;       /* private */
+  ax_mpsc_rx_t *rx;       /* private: borrowed receiver */
+  void *out;              /* private: borrowed, elem_size bytes */
+  int result;             /* read-only once ready */
+} ax_mpsc_recv_t;
+AX_EXTERN ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx,
+                                    void *out);
+
+/* ==== oneshot: one value, once ==========================================
+ * One allocation per channel (header and value slot together). */
+typedef struct ax_oneshot_tx_s ax_oneshot_tx_t;
+typedef struct ax_oneshot_rx_s ax_oneshot_rx_t;
+
+/* 0 or AX_ENOMEM.  *tx and *rx are owned by the caller. */
+AX_EXTERN int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
+                             ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx);
+/* Sends and ALWAYS consumes the sender handle: 0 (the value is the
+ * receiver's) or AX_ECLOSED (the receiver is gone or closed: *value
+ * untouched and still the caller's). */
+AX_EXTERN int ax_oneshot_send(ax_oneshot_tx_t *tx, const void *value);
+/* Drops the sender without sending: the receiver gets AX_ECLOSED. */
+AX_EXTERN void ax_oneshot_sender_drop(ax_oneshot_tx_t *tx);
+/* 1 when the receiver is gone or closed. */
+AX_EXTERN int ax_oneshot_is_closed(const ax_oneshot_tx_t *tx);
+
+/* Sender side: completes when the receiver is dropped or closed. */
+typedef struct ax_oneshot_closed_s {
+  ax_future_t base;       /* private */
+  ax_oneshot_tx_t *tx;    /* private: borrowed sender */
+  int registered;         /* private */
+} ax_oneshot_closed_t;
+AX_EXTERN ax_future_t *ax_oneshot_closed(ax_oneshot_closed_t *f,
+                                         ax_oneshot_tx_t *tx);
+
+/* Without waiting: 0 (value moved to *out), AX_EEMPTY, or AX_ECLOSED (the
+ * sender went away without sending, the receiver closed the channel before
+ * a value came, or the value was already received). */
+AX_EXTERN int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out);
+/* The recv future; result 0 or AX_ECLOSED as for try_recv. */
+typedef struct ax_oneshot_recv_s {
+  ax_future_t base;       /* private */
+  ax_oneshot_rx_t *rx;    /* private: borrowed receiver */
+  void *out;              /* private: borrowed, elem_size bytes */
+  int registered;         /* private */
+  int result;             /* read-only once ready */
+} ax_oneshot_recv_t;
+AX_EXTERN ax_future_t *ax_oneshot_recv(ax_oneshot_recv_t *f,
+                                       ax_oneshot_rx_t *rx, void *out);
+/* Refuses a value not sent yet (the sender sees AX_ECLOSED); a value sent
+ * before can still be received. */
+AX_EXTERN void ax_oneshot_close(ax_oneshot_rx_t *rx);
+/* Drops the receiver (and a value it did not take). */
+AX_EXTERN void ax_oneshot_receiver_drop(ax_oneshot_rx_t *rx);
+
+/* ==== broadcast: many producers, many consumers, all see all ===========
+ * A ring of `capacity` values.  A receiver that falls more than capacity
+ * values behind gets AX_ELAGGED once, with the number of values it
+ * missed, and then continues from the oldest value still kept.  Each
+ * receiver gets its own copy (made with `clone`, memcpy when NULL); the
+ * channel's copy is dropped when every receiver has read it or when it is
+ * overwritten.  Set `clone` whenever `drop` is set. */
+typedef struct ax_broadcast_tx_s ax_broadcast_tx_t;
+typedef struct ax_broadcast_rx_s ax_broadcast_rx_t;
+
+/* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL or
+ * AX_ENOMEM. */
+AX_EXTERN int ax_broadcast_new(size_t elem_size, size_t capacity,
+                               ax_elem_clone_fn clone, ax_elem_drop_fn drop,
+                               ax_broadcast_tx_t **tx,
+                               ax_broadcast_rx_t **rx);
+/* 0 (queued for every current receiver) or AX_ECLOSED (no receiver:
+ * *value untouched, still the caller's). */
+AX_EXTERN int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value);
+AX_EXTERN ax_broadcast_tx_t *ax_broadcast_sender_clone(ax_broadcast_tx_t *tx);
+AX_EXTERN void ax_broadcast_sender_drop(ax_broadcast_tx_t *tx);
+/* A new receiver that sees values sent from now on.  0 or AX_ENOMEM. */
+AX_EXTERN int ax_broadcast_subscribe(ax_broadcast_tx_t *tx,
+                                     ax_broadcast_rx_t **rx);
+/* Same, from a receiver (Tokio's resubscribe). */
+AX_EXTERN int ax_broadcast_resubscribe(ax_broadcast_rx_t *rx,
+                                       ax_broadcast_rx_t **out);
+AX_EXTERN void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx);
+/* Number of receivers now. */
+AX_EXTERN size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx);
+/* 0 (*out holds the receiver's copy), AX_EEMPTY, AX_ELAGGED (*lagged, if
+ * not NULL, gets the number of values missed; nothing is copied), or
+ * AX_ECLOSED (every sender gone and everything read). */
+AX_EXTERN int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out,
+                                    uint64_t *lagged);
+typedef struct ax_broadcast_recv_s {
+  ax_future_t base;       /* private */
+  ax__waiter_t w;         /* private */
+  ax_broadcast_rx_t *rx;  /* private: borrowed receiver */
+  void *out;              /* private: borrowed, elem_size bytes */
+  int result;             /* read-only once ready: as try_recv, never
+                             AX_EEMPTY */
+  uint64_t lagged;        /* read-only: values missed when AX_ELAGGED */
+} ax_broadcast_recv_t;
+AX_EXTERN ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f,
+                                         ax_broadcast_rx_t *rx, void *out);
+
+/* ==== watch: the latest value ===========================================
+ * Receivers see the current value and can wait for a newer one; values in
+ * between may be skipped.  A receiver created later starts with the
+ * current value marked seen. */
+typedef struct ax_watch_tx_s ax_watch_tx_t;
+typedef struct ax_watch_rx_s ax_watch_rx_t;
+
+/* *initial is moved in (the channel owns it).  0, AX_ENOMEM or a libuv
+ * error from creating the lock. */
+AX_EXTERN int ax_watch_new(size_t elem_size, const void *initial,
+                           ax_elem_clone_fn clone, ax_elem_drop_fn drop,
+                           ax_watch_tx_t **tx, ax_watch_rx_t **rx);
+/* Replaces the value and wakes every changed() waiter: 0, or AX_ECLOSED
+ * when no receiver is left (*value untouched, still the caller's). */
+AX_EXTERN int ax_watch_send(ax_watch_tx_t *tx, const void *value);
+/* Replaces the value even without receivers.  The previous value is moved
+ * to *old, or dropped when old is NULL. */
+AX_EXTERN void ax_watch_send_replace(ax_watch_tx_t *tx, const void *value,
+                                     void *old);
+AX_EXTERN ax_watch_tx_t *ax_watch_sender_clone(ax_watch_tx_t *tx);
+/* The last sender's drop wakes the receivers: changed() says AX_ECLOSED. */
+AX_EXTERN void ax_watch_sender_drop(ax_watch_tx_t *tx);
+/* Number of receivers now. */
+AX_EXTERN size_t ax_watch_receiver_count(ax_watch_tx_t *tx);
+/* New receivers (current value marked seen).  0 or AX_ENOMEM. */
+AX_EXTERN int ax_watch_subscribe(ax_watch_tx_t *tx, ax_watch_rx_t **rx);
+AX_EXTERN int ax_watch_receiver_clone(ax_watch_rx_t *rx, ax_watch_rx_t **out);
+AX_EXTERN void ax_watch_receiver_drop(ax_watch_rx_t *rx);
+/* Copies the current value to *out (with clone).  _and_update also marks
+ * it seen. */
+AX_EXTERN void ax_watch_borrow(ax_watch_rx_t *rx, void *out);
+AX_EXTERN void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out);
+/* In-place access under a read lock (senders wait meanwhile): returns the
+ * current value; call ax_watch_borrow_unlock soon, and never hold it
+ * across an await. */
+AX_EXTERN const void *ax_watch_borrow_lock(ax_watch_rx_t *rx);
+AX_EXTERN void ax_watch_borrow_unlock(ax_watch_rx_t *rx);
+/* 1 if a value not seen yet is there, 0 if not, AX_ECLOSED if not and
+ * every sender is gone. */
+AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx);
+/* Completes when a value not seen yet is there (and marks it seen):
+ * result 0, or AX_ECLOSED when every sender is gone. */
+typedef struct ax_watch_changed_s {
+  ax_future_t base;       /* private */
+  ax__waiter_t w;         /* private */
+  ax_watch_rx_t *rx;      /* private: borrowed receiver */
+  int result;             /* read-only once ready */
+} ax_watch_changed_t;
+AX_EXTERN ax_future_t *ax_watch_changed(ax_watch_changed_t *f,
+                                        ax_watch_rx_t *rx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_CHANNEL_H */

@@ -1,0 +1,81 @@
+/* axle — common definitions: export macro, version, error codes.
+ *
+ * Every function that can fail returns 0 or a negative error code, as libuv
+ * does.  libuv's own codes (UV_ENOMEM, UV_ECANCELED, ...) pass through
+ * unchanged; axle's own codes live in a separate range starting at -30000 so
+ * they can never collide with an errno value.  ax_strerror() and
+ * ax_err_name() describe both kinds.
+ */
+#ifndef AXLE_COMMON_H
+#define AXLE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#if defined(_WIN32) && defined(AXLE_SHARED_BUILD)
+#  define AX_EXTERN __declspec(dllexport)
+#elif defined(_WIN32) && defined(AXLE_SHARED)
+#  define AX_EXTERN __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define AX_EXTERN __attribute__((visibility("default")))
+#else
+#  define AX_EXTERN
+#endif
+
+#define AX_VERSION_MAJOR 0
+#define AX_VERSION_MINOR 1
+#define AX_VERSION_PATCH 0
+#define AX_VERSION_STRING "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* axle's own error codes.  Codes shared with libuv are aliases of libuv's. */
+#define AX_ECANCELED  UV_ECANCELED  /* task aborted, or runtime shut down */
+#define AX_ETIMEDOUT  UV_ETIMEDOUT  /* ax_timeout() elapsed */
+#define AX_EINVAL     UV_EINVAL     /* bad argument */
+#define AX_ENOMEM     UV_ENOMEM     /* allocation failed */
+#define AX_EBUSY      UV_EBUSY      /* resource in use */
+#define AX_EAGAIN     UV_EAGAIN     /* try again later (would block) */
+
+#define AX__ERR_MAP(XX)                                                      \
+  XX(EPANIC,    -30001, "task panicked")                                     \
+  XX(EJOINED,   -30002, "join handle already consumed or detached")          \
+  XX(ESHUTDOWN, -30003, "runtime is shut down")                              \
+  XX(ENORUNTIME,-30004, "no runtime on this thread")                         \
+  XX(ECLOSED,   -30005, "channel or primitive closed")                       \
+  XX(EFULL,     -30006, "channel full")                                      \
+  XX(EEMPTY,    -30007, "channel empty")                                     \
+  XX(ELAGGED,   -30008, "receiver lagged behind")                            \
+  XX(EPOOLSIZE, -30009, "blocking pool already started with another size")   \
+  XX(ENESTED,   -30010, "block_on called from inside a runtime")             \
+  XX(ENOTREADY, -30011, "value not ready yet")                               \
+
+enum {
+#define AX__ERR_ENUM(name, val, msg) AX_##name = (val),
+  AX__ERR_MAP(AX__ERR_ENUM)
+#undef AX__ERR_ENUM
+  AX__ERR_DUMMY = 0
+};
+
+/* Human-readable message / symbolic name for any code returned by axle
+ * (its own or libuv's).  The strings are static: never free them. */
+AX_EXTERN const char *ax_strerror(int err);
+AX_EXTERN const char *ax_err_name(int err);
+
+/* Memory: axle allocates through these; replace them before creating the
+ * first runtime (like uv_replace_allocator).  Returns 0 or AX_EBUSY when a
+ * runtime already exists. */
+typedef void *(*ax_malloc_fn)(size_t size);
+typedef void *(*ax_realloc_fn)(void *ptr, size_t size);
+typedef void *(*ax_calloc_fn)(size_t count, size_t size);
+typedef void (*ax_free_fn)(void *ptr);
+AX_EXTERN int ax_replace_allocator(ax_malloc_fn, ax_realloc_fn, ax_calloc_fn,
+                                   ax_free_fn);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_COMMON_H */

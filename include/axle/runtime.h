@@ -1,0 +1,108 @@
+/* axle — runtimes: builder, block_on, shutdown, the main() convenience.
+ *
+ *   Tokio                                       axle
+ *   Builder::new_multi_thread()                 ax_builder_init(&b, AX_MULTI_THREAD)
+ *   .worker_threads(4)                          b.worker_threads = 4
+ *   .enable_all().build()                       ax_runtime_new(&b, &rt)
+ *   rt.block_on(fut)                            ax_block_on(rt, fut)
+ *   drop(rt)                                    ax_runtime_free(rt)
+ *   #[tokio::main]                              AX_MAIN(fn, type)
+ *
+ * The multi-thread runtime runs N worker threads, each owning one
+ * uv_loop_t.  The current-thread runtime runs everything on the thread that
+ * calls ax_block_on, in a deterministic order.
+ */
+#ifndef AXLE_RUNTIME_H
+#define AXLE_RUNTIME_H
+
+#include <stdio.h>
+
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  AX_MULTI_THREAD = 0,   /* the default, as #[tokio::main] */
+  AX_CURRENT_THREAD = 1
+} ax_flavor_t;
+
+/* The builder is a plain struct: ax_builder_init() fills in the defaults,
+ * then set what you need.  Strings are copied by ax_runtime_new(). */
+typedef struct ax_builder_s {
+  ax_flavor_t flavor;
+  unsigned worker_threads;        /* 0 = number of CPUs (multi-thread) */
+  unsigned max_blocking_threads;  /* 0 = libuv's default (4); see blocking.h */
+  const char *thread_name;        /* worker thread name prefix ("axle-worker") */
+  size_t thread_stack_size;       /* 0 = libuv's default */
+  void (*on_thread_start)(void *arg);  /* runs on each worker thread */
+  void (*on_thread_stop)(void *arg);
+  void *hook_arg;
+  unsigned event_interval;        /* ticks between I/O polls while busy (61) */
+  unsigned global_queue_interval; /* ticks between global queue checks (31) */
+  ax_panic_hook_fn panic_hook;    /* unjoined panics; NULL = one line on stderr */
+  void *panic_hook_arg;
+  uv_loop_t *loop;                /* current-thread only: drive this existing
+                                     loop instead of creating one (owned by
+                                     the caller, must outlive the runtime) */
+} ax_builder_t;
+
+AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);
+
+/* Creates a runtime.  The multi-thread flavour starts its workers now.
+ * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...). */
+AX_EXTERN int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out);
+
+/* Runs `fut` on the calling thread until it is ready and returns 0, or
+ * AX_EPANIC when it panicked (the message went to stderr), or AX_ESHUTDOWN.
+ * The future stays owned by the caller (read its output afterwards); it is
+ * not dropped.  Not callable from inside a runtime (AX_ENESTED).
+ * Current-thread: every task runs on this thread during the call.
+ * Multi-thread: fut is polled here, other tasks run on the workers. */
+AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
+
+/* Shuts down: cancels every task (its future is dropped), closes every
+ * handle, joins the workers and frees everything. */
+AX_EXTERN void ax_runtime_free(ax_runtime_t *rt);
+/* Same, but waits at most timeout_ms for the workers to finish the task
+ * that each is polling; returns AX_ETIMEDOUT (the runtime is then leaked,
+ * as Tokio's shutdown_timeout leaks its threads). */
+AX_EXTERN int ax_runtime_shutdown_timeout(ax_runtime_t *rt,
+                                          uint64_t timeout_ms);
+/* Shuts down without waiting: cancellation runs on the workers, which free
+ * the runtime when they are done. */
+AX_EXTERN void ax_runtime_shutdown_background(ax_runtime_t *rt);
+
+/* The runtime of the calling thread (worker, block_on thread), or NULL.
+ * The pointer may be handed to other threads for ax_spawn_on(). */
+AX_EXTERN ax_runtime_t *ax_runtime_current(void);
+/* Number of worker threads (1 for current-thread). */
+AX_EXTERN unsigned ax_runtime_workers(const ax_runtime_t *rt);
+
+/* The #[tokio::main] convenience: builds the default (multi-thread)
+ * runtime, blocks on fut, shuts down.  Returns 0 or a negative code. */
+AX_EXTERN int ax_main(ax_future_t *fut);
+#define AX_MAIN(fn, type)                                                  \
+  int main(void) {                                                         \
+    static type ax__main_state;                                            \
+    return ax_main(AX_FUTURE(fn, &ax__main_state)) == 0 ? 0 : 1;           \
+  }
+
+/* Per-worker counters (observability).  `index` < ax_runtime_workers(). */
+typedef struct ax_worker_stats_s {
+  uint64_t polls;        /* task polls */
+  uint64_t steals;       /* tasks stolen from other workers */
+  uint64_t parks;        /* times the worker slept in uv_run */
+  uint64_t io_polls;     /* uv_run(NOWAIT) calls while busy */
+  uint64_t local_queue;  /* tasks in the local queue now */
+} ax_worker_stats_t;
+AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
+                                      ax_worker_stats_t *out);
+/* Writes one line per live task (id, name, state, file:line it waits at). */
+AX_EXTERN void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_RUNTIME_H */

@@ -1,0 +1,66 @@
+/* axle — combinators: select (race, the losers are dropped) and join (wait
+ * for all).  The child futures are the caller's: select/join keep pointers
+ * to them, so they must stay in place (typically fields of the same async
+ * state struct).
+ *
+ *   AX_AWAIT(ax_select(&f->race, fetch, ax_sleep(&f->timer, 100)));
+ *   if (ax_select_winner(&f->race) == 0) ...   // fetch won; timer dropped
+ */
+#ifndef AXLE_SELECT_H
+#define AXLE_SELECT_H
+
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AX_SELECT_INLINE 8   /* futures kept inline; more need an array */
+
+typedef struct ax_select_s {
+  ax_future_t base;                        /* private */
+  ax_future_t *inline_[AX_SELECT_INLINE];  /* private */
+  ax_future_t **futs;                      /* private: the children */
+  size_t n;                                /* private */
+  int winner;                              /* read-only: index, -1 before */
+  int biased;                              /* private */
+  uint32_t rng;                            /* private: random start state */
+} ax_select_t;
+
+/* Races futs[0..n) (the array must outlive the select; n >= 1).  The first
+ * to be ready wins; every other one is dropped at once.  Polling starts at
+ * a random branch so none starves; biased = 1 always starts at 0. */
+AX_EXTERN ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs,
+                                       size_t n, int biased);
+/* Up to AX_SELECT_INLINE futures given inline. */
+AX_EXTERN ax_future_t *ax_select_n(ax_select_t *s, int biased, size_t n,
+                                   ax_future_t *const *futs);
+#define AX__NFUT(...) (sizeof((ax_future_t *[]){__VA_ARGS__}) / sizeof(ax_future_t *))
+#define ax_select(s, ...)                                                  \
+  ax_select_n((s), 0, AX__NFUT(__VA_ARGS__), (ax_future_t *[]){__VA_ARGS__})
+#define ax_select_biased(s, ...)                                           \
+  ax_select_n((s), 1, AX__NFUT(__VA_ARGS__), (ax_future_t *[]){__VA_ARGS__})
+static inline int ax_select_winner(const ax_select_t *s) { return s->winner; }
+
+/* Waits for every future in futs[0..n) (polled concurrently in this task). */
+typedef struct ax_join_all_s {
+  ax_future_t base;                        /* private */
+  ax_future_t *inline_[AX_SELECT_INLINE];  /* private */
+  ax_future_t **futs;                      /* private */
+  size_t n;                                /* private */
+  size_t remaining;                        /* read-only */
+  uint8_t done_inline[AX_SELECT_INLINE];   /* private */
+  uint8_t *done;                           /* private */
+} ax_join_all_t;
+/* `done` must point to n bytes the caller keeps (NULL when n <= 8). */
+AX_EXTERN ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
+                                         uint8_t *done, size_t n);
+AX_EXTERN ax_future_t *ax_join_n(ax_join_all_t *j, size_t n,
+                                 ax_future_t *const *futs);
+#define ax_join_all(j, ...)                                                \
+  ax_join_n((j), AX__NFUT(__VA_ARGS__), (ax_future_t *[]){__VA_ARGS__})
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_SELECT_H */

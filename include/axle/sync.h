@@ -1,0 +1,301 @@
+/* axle — async synchronisation: Mutex, RwLock, Semaphore, Notify, Barrier,
+ * OnceCell.
+ *
+ *   Tokio                                   axle
+ *   Mutex::new(())                          ax_mutex_init(&m)
+ *   let g = m.lock().await;                 AX_AWAIT(ax_mutex_lock(&s->g, &m));
+ *   drop(g)                                 ax_mutex_unlock(&s->g)
+ *   m.try_lock()                            ax_mutex_try_lock(&s->g, &m)
+ *   RwLock::with_max_readers(v, n)          ax_rwlock_init(&rw, n)
+ *   rw.read().await / rw.write().await      ax_rwlock_read(&g, &rw) / _write
+ *   Semaphore::new(n)                       ax_semaphore_init(&sem, n)
+ *   sem.acquire_many(k).await               ax_semaphore_acquire(&p, &sem, k)
+ *   sem.add_permits(k) / sem.close()        ax_semaphore_add_permits / _close
+ *   notify.notified().await                 ax_notify_notified(&f, &n)
+ *   notify.notify_one() / notify_waiters()  ax_notify_one / ax_notify_waiters
+ *   barrier.wait().await.is_leader()        ax_barrier_wait(&f, &b); f.is_leader
+ *   cell.get_or_init(|| async {..}).await   ax_oncecell_get_or_init(&f, &c, init, &out)
+ *
+ * Every primitive is a struct the caller owns: init it, use it, destroy it
+ * when no task uses it any more.  A primitive must not be moved (copied)
+ * after init: waiting futures point into it.  Every primitive may be used
+ * from any thread and from both runtime flavours.
+ *
+ * Every waiting future is a caller-embedded struct, like ax_sleep_t:
+ * prepare it with the function that returns its ax_future_t *, await it,
+ * and (at the latest when the enclosing state dies) drop it with ax_drop().
+ * Waiting is FIFO-fair.  Dropping a waiting future is cancellation: it
+ * leaves the wait queue, and a wake-up or permit it had already been
+ * handed, but not yet seen, passes on to the next waiter.  Nothing is lost.
+ *
+ * Guards.  A lock or acquire future, once ready, IS the guard: it holds the
+ * lock (or the permits) until ax_mutex_unlock(&g) / ax_rwlock_unlock(&g) /
+ * ax_semaphore_release(&p), or until it is dropped, whichever comes first.
+ * So a task that may be cancelled while holding a guard across an await
+ * releases it by dropping the guard in its drop handler (AX_FUTURE_DROP):
+ * ax_drop() is safe on a guard in every state (never used, waiting, held,
+ * already released).  Unlike other futures, a guard that holds its lock
+ * (and is not waiting) may be copied to another place and used from there.
+ *
+ * The chapter's shared cache:
+ *
+ *   typedef struct {
+ *     ax_async_t co;
+ *     cache_t *cache;               // { ax_mutex_t lock; map_t map; }
+ *     const char *key, *value, *out;
+ *     ax_mutex_guard_t g;
+ *   } get_or_set_t;
+ *
+ *   AX_ASYNC(get_or_set, get_or_set_t, s) {
+ *     AX_BEGIN(s);
+ *     AX_AWAIT(ax_mutex_lock(&s->g, &s->cache->lock));
+ *     s->out = map_get_or_insert(&s->cache->map, s->key, s->value);
+ *     ax_mutex_unlock(&s->g);
+ *     AX_END;
+ *   }
+ */
+#ifndef AXLE_SYNC_H
+#define AXLE_SYNC_H
+
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Atomic fields of public structs.  C++ code only embeds these structs and
+ * never touches private fields, so it sees the plain type (same size and
+ * alignment for every type used here; src/sync checks it at compile time). */
+#ifndef AX__ATOMIC
+#  ifdef __cplusplus
+#    define AX__ATOMIC(T) T
+#  else
+#    define AX__ATOMIC(T) _Atomic(T)
+#  endif
+#endif
+
+/* ---- Private building blocks (see src/sync/waitq.h) -------------------
+ * Shown only because futures embed them.  Do not touch their fields. */
+typedef struct ax__wlink_s {
+  struct ax__wlink_s *next;   /* circular list; NULL when not linked */
+  struct ax__wlink_s *prev;
+} ax__wlink_t;
+
+typedef struct ax__waiter_s {
+  ax__wlink_t link;           /* first member: position in a wait queue */
+  ax_waker_t *waker;          /* clone owned by the waiter while linked */
+  AX__ATOMIC(int) state;      /* idle / queued / woken (waitq.h) */
+  int result;                 /* written by the waking side before state */
+  size_t n;                   /* owner's count (semaphore: permits missing) */
+  void *data;                 /* owner's pointer (channels) */
+} ax__waiter_t;
+
+typedef struct ax__waitq_s {
+  AX__ATOMIC(int) lock;       /* spin lock guarding the list and owner data */
+  ax__wlink_t head;           /* sentinel: head.next is the oldest waiter */
+} ax__waitq_t;
+
+/* ---- Semaphore ---------------------------------------------------------
+ * Counting semaphore, FIFO-fair: a waiter asking for many permits at the
+ * head of the queue is served before later, smaller requests (it collects
+ * permits as they come back), so large requests are never starved. */
+#define AX_SEMAPHORE_MAX_PERMITS ((size_t)-1 >> 3)
+
+typedef struct ax_semaphore_s {
+  AX__ATOMIC(size_t) word;    /* private: permits << 2 | waiters | closed */
+  ax__waitq_t q;              /* private: waiting acquire futures */
+} ax_semaphore_t;
+
+/* A permit holder: the acquire future, and once ready the permits' owner. */
+typedef struct ax_permit_s {
+  ax_future_t base;           /* private */
+  ax__waiter_t w;             /* private: wait-queue node */
+  ax_semaphore_t *sem;        /* private: borrowed, must outlive the permit */
+  size_t want;                /* private: permits requested */
+  size_t held;                /* read-only: permits held now (0 or want) */
+  int phase;                  /* private: idle / waiting / done */
+  int result;                 /* read-only once ready: 0 or AX_ECLOSED */
+} ax_permit_t;
+
+/* permits <= AX_SEMAPHORE_MAX_PERMITS; returns 0 or AX_EINVAL. */
+AX_EXTERN int ax_semaphore_init(ax_semaphore_t *s, size_t permits);
+/* No future may wait on s any more (held permits may remain: they are
+ * simply forgotten). */
+AX_EXTERN void ax_semaphore_destroy(ax_semaphore_t *s);
+/* Prepares p to acquire n permits of s.  When ready, p->result is 0 (p now
+ * holds n permits) or AX_ECLOSED (s was closed; p holds nothing).  n == 0
+ * completes at once. */
+AX_EXTERN ax_future_t *ax_semaphore_acquire(ax_permit_t *p, ax_semaphore_t *s,
+                                            size_t n);
+/* Takes n permits now if they are free and nobody waits ahead: returns 0
+ * (p holds them, as if acquire had completed), AX_EAGAIN or AX_ECLOSED. */
+AX_EXTERN int ax_semaphore_try_acquire(ax_permit_t *p, ax_semaphore_t *s,
+                                       size_t n);
+/* Gives p's permits back to s (to the waiters first).  No-op when p holds
+ * none.  Dropping p does the same. */
+AX_EXTERN void ax_semaphore_release(ax_permit_t *p);
+/* p stops holding its permits without returning them: they are gone (use
+ * with ax_semaphore_add_permits to hand permits across tasks). */
+AX_EXTERN void ax_semaphore_forget(ax_permit_t *p);
+/* Adds n new permits (waiters are served first).  The total must stay at
+ * most AX_SEMAPHORE_MAX_PERMITS. */
+AX_EXTERN void ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
+/* Permits free right now (a snapshot). */
+AX_EXTERN size_t ax_semaphore_available(const ax_semaphore_t *s);
+/* Closes s: every waiter and every later acquire completes with
+ * AX_ECLOSED.  Permits already held stay valid and may be released. */
+AX_EXTERN void ax_semaphore_close(ax_semaphore_t *s);
+AX_EXTERN int ax_semaphore_is_closed(const ax_semaphore_t *s);
+
+/* ---- Mutex --------------------------------------------------------------
+ * An async mutex: lock is a future, FIFO-fair, the guard may be held across
+ * awaits.  Uncontended lock and unlock are one atomic operation each.  The
+ * mutex protects whatever data the caller keeps beside it. */
+typedef struct ax_mutex_s {
+  ax_semaphore_t sem;         /* private: one permit */
+} ax_mutex_t;
+typedef ax_permit_t ax_mutex_guard_t;
+
+AX_EXTERN int ax_mutex_init(ax_mutex_t *m);
+/* The mutex must be unlocked and have no waiters. */
+AX_EXTERN void ax_mutex_destroy(ax_mutex_t *m);
+/* Prepares g to lock m; once ready, g holds the lock. */
+AX_EXTERN ax_future_t *ax_mutex_lock(ax_mutex_guard_t *g, ax_mutex_t *m);
+/* 0 (g now holds the lock) or AX_EBUSY. */
+AX_EXTERN int ax_mutex_try_lock(ax_mutex_guard_t *g, ax_mutex_t *m);
+/* Unlocks if g holds the lock (the next waiter gets it); else no-op. */
+AX_EXTERN void ax_mutex_unlock(ax_mutex_guard_t *g);
+/* 1 when some guard holds m (a snapshot, for assertions). */
+AX_EXTERN int ax_mutex_is_locked(const ax_mutex_t *m);
+
+/* ---- RwLock -------------------------------------------------------------
+ * Many readers or one writer, fair: requests are served in arrival order,
+ * so a waiting writer holds back readers that came after it and is never
+ * starved by a stream of readers. */
+#define AX_RWLOCK_MAX_READERS ((size_t)1 << 29)
+typedef struct ax_rwlock_s {
+  ax_semaphore_t sem;         /* private: max_readers permits */
+  size_t max_readers;         /* read-only */
+} ax_rwlock_t;
+typedef ax_permit_t ax_rwlock_guard_t;
+
+/* max_readers 0 means AX_RWLOCK_MAX_READERS (the largest allowed). */
+AX_EXTERN int ax_rwlock_init(ax_rwlock_t *rw, size_t max_readers);
+AX_EXTERN void ax_rwlock_destroy(ax_rwlock_t *rw);
+AX_EXTERN ax_future_t *ax_rwlock_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
+AX_EXTERN ax_future_t *ax_rwlock_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
+/* 0 or AX_EBUSY. */
+AX_EXTERN int ax_rwlock_try_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
+AX_EXTERN int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
+/* Releases the read or write lock g holds; no-op if it holds none. */
+AX_EXTERN void ax_rwlock_unlock(ax_rwlock_guard_t *g);
+
+/* ---- Notify ---------------------------------------------------------------
+ * Wakes tasks.  notify_one wakes the oldest waiter, or, when nobody waits,
+ * stores one permit (at most one) that the next notified() consumes at
+ * once.  notify_waiters wakes every task waiting at the time of the call
+ * (futures created before the call count as waiting, even if not polled
+ * yet) and stores no permit. */
+typedef struct ax_notify_s {
+  AX__ATOMIC(size_t) word;    /* private: generation << 2 | state */
+  ax__waitq_t q;              /* private */
+} ax_notify_t;
+
+typedef struct ax_notified_s {
+  ax_future_t base;           /* private */
+  ax__waiter_t w;             /* private */
+  ax_notify_t *notify;        /* private: borrowed */
+  size_t gen;                 /* private: notify_waiters generation at
+                                 creation */
+  int phase;                  /* private */
+} ax_notified_t;
+
+AX_EXTERN int ax_notify_init(ax_notify_t *n);
+AX_EXTERN void ax_notify_destroy(ax_notify_t *n);
+AX_EXTERN void ax_notify_one(ax_notify_t *n);
+AX_EXTERN void ax_notify_waiters(ax_notify_t *n);
+/* Prepares f to wait for a notification of n.  The notify_waiters
+ * generation is taken now, so the pattern "create f, check the condition,
+ * await f" misses no notify_waiters. */
+AX_EXTERN ax_future_t *ax_notify_notified(ax_notified_t *f, ax_notify_t *n);
+
+/* ---- Barrier ---------------------------------------------------------------
+ * n parties meet: each awaits wait(); when the n-th arrives, all complete and
+ * exactly one of them (the last to arrive) is told it is the leader.  The
+ * barrier then starts over for the next n.  A waiter dropped before the
+ * barrier opens withdraws its arrival. */
+typedef struct ax_barrier_s {
+  ax__waitq_t q;              /* private: lock also guards the fields below */
+  size_t parties;             /* read-only */
+  size_t arrived;             /* private: arrivals in this generation */
+  size_t gen;                 /* private: generation number */
+} ax_barrier_t;
+
+typedef struct ax_barrier_wait_s {
+  ax_future_t base;           /* private */
+  ax__waiter_t w;             /* private */
+  ax_barrier_t *barrier;      /* private: borrowed */
+  size_t gen;                 /* private */
+  int phase;                  /* private */
+  int is_leader;              /* read-only once ready */
+} ax_barrier_wait_t;
+
+/* parties >= 1 (0 is treated as 1). */
+AX_EXTERN int ax_barrier_init(ax_barrier_t *b, size_t parties);
+AX_EXTERN void ax_barrier_destroy(ax_barrier_t *b);
+AX_EXTERN ax_future_t *ax_barrier_wait(ax_barrier_wait_t *f, ax_barrier_t *b);
+
+/* ---- OnceCell ----------------------------------------------------------
+ * A value set once.  get_or_init runs the caller's init future in exactly
+ * one caller at a time: others wait; when the value is set they all get it.
+ * If the running initialiser is dropped (cancelled) or fails, the next
+ * waiting caller runs its own init future.  The cell stores a non-NULL
+ * void *; what it points to is the caller's (see `dtor`). */
+typedef void (*ax_oncecell_dtor_fn)(void *value);
+
+typedef struct ax_oncecell_s {
+  AX__ATOMIC(int) set;        /* private: 1 once value is published */
+  void *value;                /* private: read with ax_oncecell_get */
+  ax_semaphore_t init_lock;   /* private: one permit = right to initialise */
+  ax_oncecell_dtor_fn dtor;   /* private: run on the value by destroy */
+} ax_oncecell_t;
+
+typedef struct ax_oncecell_get_s {
+  ax_future_t base;           /* private */
+  ax_oncecell_t *cell;        /* private: borrowed */
+  ax_future_t *init;          /* private: the caller's init future, owned
+                                 by this future from the call on */
+  void **init_out;            /* private: where init leaves its value */
+  ax_permit_t permit;         /* private: the right to initialise */
+  int phase;                  /* private */
+  int result;                 /* read-only once ready: 0 or AX_ENOTREADY */
+  void *value;                /* read-only once ready: the cell's value */
+} ax_oncecell_get_t;
+
+/* dtor (may be NULL) is called on the value by ax_oncecell_destroy. */
+AX_EXTERN int ax_oncecell_init(ax_oncecell_t *c, ax_oncecell_dtor_fn dtor);
+/* No future may use c any more.  Runs dtor on the value if set. */
+AX_EXTERN void ax_oncecell_destroy(ax_oncecell_t *c);
+/* The value, or NULL while unset.  Never waits. */
+AX_EXTERN void *ax_oncecell_get(ax_oncecell_t *c);
+/* Sets the value when the cell is empty and nobody is initialising it:
+ * 0, AX_EBUSY (set or being initialised) or AX_EINVAL (value NULL). */
+AX_EXTERN int ax_oncecell_set(ax_oncecell_t *c, void *value);
+/* Prepares f: when ready, f->result is 0 and f->value the cell's value.
+ * If the cell is empty and no other caller is initialising it, this caller
+ * polls `init` (never polled yet; may be NULL only if the caller accepts
+ * AX_ENOTREADY); when init is ready, *init_out must be the value (non-NULL),
+ * or NULL to report failure: f->result is then AX_ENOTREADY, the cell stays
+ * empty and the next waiting caller tries its own init.  f owns init from
+ * this call on: it drops init as soon as init is ready or when f is
+ * dropped, whichever comes first; an init that was not needed is dropped
+ * unpolled. */
+AX_EXTERN ax_future_t *ax_oncecell_get_or_init(ax_oncecell_get_t *f,
+                                               ax_oncecell_t *c,
+                                               ax_future_t *init,
+                                               void **init_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_SYNC_H */

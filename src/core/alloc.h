@@ -1,0 +1,16 @@
+/* Internal: allocation through the replaceable allocator (common.h). */
+#ifndef AX_CORE_ALLOC_H
+#define AX_CORE_ALLOC_H
+
+#include <stddef.h>
+
+void *ax__malloc(size_t n);
+void *ax__calloc(size_t count, size_t n);
+void *ax__realloc(void *p, size_t n);
+void ax__free(void *p);
+char *ax__strdup(const char *s);
+
+#define ax__container_of(ptr, type, member)                                 \
+  ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#endif

@@ -1,0 +1,44 @@
+/* Internal: a worker's bounded local run queue.
+ *
+ * A ring of AX__LQ_CAP task pointers.  Only the owning worker pushes and
+ * pops (no lock, one CAS to pop); other workers steal half of it with CASes
+ * on `head`, the scheme of Tokio's queue: head packs two 32-bit positions,
+ * `steal` (where a thief is copying from) and `real` (the next task to pop);
+ * they differ only while a steal is in progress, and the owner may not
+ * overwrite slots at or after `steal`.
+ */
+#ifndef AX_RUNTIME_QUEUE_H
+#define AX_RUNTIME_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "task/task.h"
+
+#define AX__LQ_CAP 256u
+#define AX__LQ_MASK (AX__LQ_CAP - 1)
+
+typedef struct ax__lqueue_s {
+  _Atomic uint64_t head;               /* steal << 32 | real */
+  _Atomic uint32_t tail;               /* written by the owner only */
+  _Atomic(ax__task_t *) buf[AX__LQ_CAP];
+} ax__lqueue_t;
+
+void ax__lq_init(ax__lqueue_t *q);
+/* Owner: pushes t; returns 0, or -1 when full (t not pushed). */
+int ax__lq_push(ax__lqueue_t *q, ax__task_t *t);
+/* Owner: when full, takes half of the queue plus t as a linked list (linked
+ * through next) for the injection queue; returns the count and sets head and tail. */
+uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
+                              ax__task_t **head, ax__task_t **tail);
+/* Owner: pops the oldest task or NULL. */
+ax__task_t *ax__lq_pop(ax__lqueue_t *q);
+/* Thief: moves half of src into dst (dst's owner calls this) and returns
+ * one of the stolen tasks to run at once, or NULL. */
+ax__task_t *ax__lq_steal_into(ax__lqueue_t *src, ax__lqueue_t *dst);
+/* Approximate length (stats, emptiness checks from other threads). */
+uint32_t ax__lq_len(ax__lqueue_t *q);
+/* Free slots, for the owner. */
+uint32_t ax__lq_room(ax__lqueue_t *q);
+
+#endif

@@ -1,0 +1,448 @@
+/* Runtimes: builder, creation, block_on, spawn, shutdown. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "runtime/runtime.h"
+
+void ax__join_attach(ax_join_t *h, ax__task_t *t);
+ax__task_t *ax__inject_pop(ax_runtime_t *rt);
+void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
+                          ax__task_t *tail, size_t n);
+void ax__thread_set_name(const char *name);
+
+void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
+  memset(b, 0, sizeof(*b));
+  b->flavor = flavor;
+  b->thread_name = "axle-worker";
+  b->event_interval = 61;
+  b->global_queue_interval = 31;
+}
+
+/* ---- owned lists ------------------------------------------------------ */
+
+static int owned_insert(ax_runtime_t *rt, ax__task_t *t) {
+  unsigned s = t->shard;
+  uv_mutex_lock(&rt->owned[s].lock);
+  if (atomic_load_explicit(&rt->shutdown, memory_order_relaxed)) {
+    uv_mutex_unlock(&rt->owned[s].lock);
+    return AX_ESHUTDOWN;
+  }
+  t->owned_prev = NULL;
+  t->owned_next = rt->owned[s].head;
+  if (t->owned_next != NULL) t->owned_next->owned_prev = t;
+  rt->owned[s].head = t;
+  uv_mutex_unlock(&rt->owned[s].lock);
+  return 0;
+}
+
+void ax__owned_remove(ax_runtime_t *rt, ax__task_t *t) {
+  unsigned s = t->shard;
+  uv_mutex_lock(&rt->owned[s].lock);
+  if (t->owned_prev != NULL)
+    t->owned_prev->owned_next = t->owned_next;
+  else if (rt->owned[s].head == t)
+    rt->owned[s].head = t->owned_next;
+  if (t->owned_next != NULL) t->owned_next->owned_prev = t->owned_prev;
+  t->owned_prev = t->owned_next = NULL;
+  uv_mutex_unlock(&rt->owned[s].lock);
+}
+
+/* ---- panics nobody joins ---------------------------------------------- */
+
+void ax__report_panic(ax_runtime_t *rt, ax__task_t *t) {
+  const char *msg = t->panic_msg != NULL ? t->panic_msg : "(no message)";
+  if (rt->panic_hook != NULL) {
+    rt->panic_hook(msg, t->name, rt->panic_hook_arg);
+    return;
+  }
+  fprintf(stderr, "axle: task %llu%s%s%s panicked: %s\n",
+          (unsigned long long)t->id, t->name ? " '" : "",
+          t->name ? t->name : "", t->name ? "'" : "", msg);
+}
+
+/* ---- creation --------------------------------------------------------- */
+
+static void worker_thread(void *arg) {
+  ax__worker_t *w = arg;
+  ax_runtime_t *rt = w->rt;
+  char name[32];
+  snprintf(name, sizeof(name), "%.10s-%u", rt->thread_name, w->index);
+  ax__thread_set_name(name);
+  if (rt->on_thread_start != NULL) rt->on_thread_start(rt->hook_arg);
+  ax__worker_run(w, NULL);
+  if (rt->on_thread_stop != NULL) rt->on_thread_stop(rt->hook_arg);
+  uv_mutex_lock(&rt->life_lock);
+  rt->running_threads--;
+  uv_cond_signal(&rt->life_cond);
+  uv_mutex_unlock(&rt->life_lock);
+}
+
+static ax__worker_t *worker_new(ax_runtime_t *rt, unsigned index,
+                                uv_loop_t *loop, int *rc) {
+  ax__worker_t *w = ax__malloc(sizeof(*w));
+  if (w == NULL) {
+    *rc = AX_ENOMEM;
+    return NULL;
+  }
+  if ((*rc = ax__worker_init(w, rt, index, loop)) != 0) {
+    ax__free(w);
+    return NULL;
+  }
+  return w;
+}
+
+static void runtime_free_memory(ax_runtime_t *rt) {
+  unsigned i;
+  for (i = 0; i < rt->nworkers; i++) {
+    if (rt->workers[i] != NULL) {
+      ax__worker_close(rt->workers[i]);
+      ax__free(rt->workers[i]);
+    }
+  }
+  if (rt->driver != NULL) {
+    ax__worker_close(rt->driver);
+    ax__free(rt->driver);
+  }
+  for (i = 0; i < AX__SHARDS; i++) uv_mutex_destroy(&rt->owned[i].lock);
+  uv_mutex_destroy(&rt->inject_lock);
+  uv_mutex_destroy(&rt->life_lock);
+  uv_cond_destroy(&rt->life_cond);
+  ax__free(rt->workers);
+  ax__free(rt->thread_name);
+  ax__free(rt);
+}
+
+int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
+  ax_runtime_t *rt;
+  unsigned i, n;
+  int rc;
+
+  *out = NULL;
+  if (b->flavor != AX_MULTI_THREAD && b->flavor != AX_CURRENT_THREAD)
+    return AX_EINVAL;
+  if (b->loop != NULL && b->flavor != AX_CURRENT_THREAD) return AX_EINVAL;
+  if (b->max_blocking_threads > 1024) return AX_EINVAL;
+  if (b->max_blocking_threads != 0 &&
+      (rc = ax__blocking_configure(b->max_blocking_threads)) != 0)
+    return rc;
+  n = b->flavor == AX_CURRENT_THREAD ? 1
+      : b->worker_threads != 0       ? b->worker_threads
+                                     : uv_available_parallelism();
+  if (n == 0 || n > 1024) return AX_EINVAL;
+
+  rt = ax__calloc(1, sizeof(*rt));
+  if (rt == NULL) return AX_ENOMEM;
+  rt->workers = ax__calloc(n, sizeof(*rt->workers));
+  rt->thread_name = ax__strdup(b->thread_name ? b->thread_name : "axle");
+  if (rt->workers == NULL || rt->thread_name == NULL) {
+    ax__free(rt->workers);
+    ax__free(rt->thread_name);
+    ax__free(rt);
+    return AX_ENOMEM;
+  }
+  rt->flavor = b->flavor;
+  rt->event_interval = b->event_interval ? b->event_interval : 61;
+  rt->global_queue_interval =
+      b->global_queue_interval ? b->global_queue_interval : 31;
+  rt->stack_size = b->thread_stack_size;
+  rt->on_thread_start = b->on_thread_start;
+  rt->on_thread_stop = b->on_thread_stop;
+  rt->hook_arg = b->hook_arg;
+  rt->panic_hook = b->panic_hook;
+  rt->panic_hook_arg = b->panic_hook_arg;
+  rt->user_loop = b->loop;
+  atomic_init(&rt->next_id, 1);
+  uv_mutex_init(&rt->inject_lock);
+  uv_mutex_init(&rt->life_lock);
+  uv_cond_init(&rt->life_cond);
+  for (i = 0; i < AX__SHARDS; i++) uv_mutex_init(&rt->owned[i].lock);
+
+  for (i = 0; i < n; i++) {
+    rt->workers[i] = worker_new(rt, i, i == 0 ? b->loop : NULL, &rc);
+    if (rt->workers[i] == NULL) goto err;
+    rt->nworkers = i + 1;
+  }
+  if (rt->flavor == AX_MULTI_THREAD) {
+    uv_thread_options_t opts;
+    rt->driver = worker_new(rt, ~0u, NULL, &rc);
+    if (rt->driver == NULL) goto err;
+    rt->driver->is_driver = 1;
+    opts.flags = rt->stack_size ? UV_THREAD_HAS_STACK_SIZE : UV_THREAD_NO_FLAGS;
+    opts.stack_size = rt->stack_size;
+    for (i = 0; i < n; i++) {
+      rt->running_threads++;
+      rc = uv_thread_create_ex(&rt->workers[i]->thread, &opts, worker_thread,
+                               rt->workers[i]);
+      if (rc != 0) {
+        unsigned j;
+        rt->running_threads--;
+        atomic_store(&rt->shutdown, 1);
+        for (j = 0; j < i; j++) uv_async_send(&rt->workers[j]->wake);
+        for (j = 0; j < i; j++) uv_thread_join(&rt->workers[j]->thread);
+        goto err;
+      }
+    }
+  }
+  *out = rt;
+  return 0;
+err:
+  runtime_free_memory(rt);
+  return rc;
+}
+
+unsigned ax_runtime_workers(const ax_runtime_t *rt) { return rt->nworkers; }
+
+ax_runtime_t *ax_runtime_current(void) {
+  ax__worker_t *w = ax__worker_current();
+  return w != NULL ? w->rt : NULL;
+}
+
+/* ---- spawn ------------------------------------------------------------ */
+
+static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                 size_t size, uint32_t out_off, ax_join_t *join) {
+  ax__task_t *t;
+  int rc;
+  if (join != NULL) memset(join, 0, sizeof(*join));
+  if (rt == NULL) return AX_ENORUNTIME;
+  if (fut == NULL || size < sizeof(ax_future_t)) return AX_EINVAL;
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return AX_ESHUTDOWN;
+  t = ax__task_new(rt, fut, size, out_off, join != NULL);
+  if (t == NULL) return AX_ENOMEM;
+  if (name != NULL) t->name = ax__strdup(name);
+  if ((rc = owned_insert(rt, t)) != 0) {
+    t->dropped = 1;  /* never polled: the caller still owns fut's contents */
+    ax__free(t->name);
+    ax__free(t);
+    return rc;
+  }
+  if (join != NULL) ax__join_attach(join, t);
+  ax__schedule(t, 0);
+  return 0;
+}
+
+int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  uint32_t out_off, ax_join_t *join);
+int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  uint32_t out_off, ax_join_t *join) {
+  return spawn(rt, NULL, fut, size, out_off, join);
+}
+
+int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(ax_runtime_current(), NULL, fut, size, 0, join);
+}
+
+int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                ax_join_t *join) {
+  return spawn(rt, NULL, fut, size, 0, join);
+}
+
+int ax_spawn_named(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                   size_t size, ax_join_t *join) {
+  return spawn(rt, name, fut, size, 0, join);
+}
+
+/* ---- block_on --------------------------------------------------------- */
+
+int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
+  ax__task_t *t;
+  ax_join_t h;
+  int rc;
+
+  if (ax__worker_current() != NULL) return AX_ENESTED;
+  if (atomic_load(&rt->shutdown)) return AX_ESHUTDOWN;
+  if (rt->in_block_on) return AX_EBUSY;
+  t = ax__task_new(rt, fut, 0, 0, 1);
+  if (t == NULL) return AX_ENOMEM;
+  if ((rc = owned_insert(rt, t)) != 0) {
+    ax__free(t);
+    return rc;
+  }
+  ax__join_attach(&h, t);
+  rt->in_block_on = 1;
+  if (rt->driver != NULL) {
+    rt->driver->main_task = t;
+    atomic_store(&rt->driver->main_notified, 1);
+    ax__worker_run(rt->driver, t);
+    rt->driver->main_task = NULL;
+  } else {
+    ax__inject_push_list(rt, t, t, 1);
+    ax__worker_run(rt->workers[0], t);
+  }
+  rt->in_block_on = 0;
+  rc = t->result;
+  if (rc == AX_EPANIC)
+    fprintf(stderr, "axle: block_on future panicked: %s\n",
+            t->panic_msg ? t->panic_msg : "(no message)");
+  h.consumed = 1;  /* reported above */
+  ax_join_drop(&h);
+  return rc;
+}
+
+int ax_main(ax_future_t *fut) {
+  ax_builder_t b;
+  ax_runtime_t *rt;
+  int rc;
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  if ((rc = ax_runtime_new(&b, &rt)) != 0) {
+    fprintf(stderr, "axle: cannot start the runtime: %s\n", ax_strerror(rc));
+    return rc;
+  }
+  rc = ax_block_on(rt, fut);
+  ax_runtime_free(rt);
+  return rc;
+}
+
+/* ---- shutdown --------------------------------------------------------- */
+
+static void stop_workers(ax_runtime_t *rt) {
+  unsigned i;
+  atomic_store(&rt->shutdown, 1);
+  if (rt->flavor == AX_MULTI_THREAD)
+    for (i = 0; i < rt->nworkers; i++) uv_async_send(&rt->workers[i]->wake);
+}
+
+static void cancel_queued(ax__task_t *t) {
+  ax__task_shutdown(t);
+  ax__task_drop_ref(t);  /* the queue's notification reference */
+}
+
+/* Every worker has stopped: cancel what is left, close the loops, free. */
+static void runtime_cleanup(ax_runtime_t *rt) {
+  unsigned i;
+  ax__task_t *t;
+
+  atomic_store(&rt->stopped, 1);
+  for (i = 0; i < rt->nworkers; i++) {
+    ax__worker_t *w = rt->workers[i];
+    if ((t = w->lifo) != NULL) {
+      w->lifo = NULL;
+      cancel_queued(t);
+    }
+    while ((t = ax__lq_pop(&w->q)) != NULL) cancel_queued(t);
+  }
+  while ((t = ax__inject_pop(rt)) != NULL) cancel_queued(t);
+  for (i = 0; i < AX__SHARDS; i++) {
+    for (;;) {
+      uv_mutex_lock(&rt->owned[i].lock);
+      t = rt->owned[i].head;
+      if (t != NULL)
+        atomic_fetch_add_explicit(&t->state, AX__REF_ONE,
+                                  memory_order_relaxed);
+      uv_mutex_unlock(&rt->owned[i].lock);
+      if (t == NULL) break;
+      if (ax__task_state(t) & AX__COMPLETE)
+        ax__owned_remove(rt, t);  /* cannot happen; never loop forever */
+      else
+        ax__task_shutdown(t);
+      ax__task_drop_ref(t);
+    }
+  }
+  /* Wakes during the drops above found the runtime stopped: queues stay
+   * empty.  Now close every handle and free. */
+  runtime_free_memory(rt);
+}
+
+void ax_runtime_free(ax_runtime_t *rt) {
+  unsigned i;
+  if (rt == NULL) return;
+  stop_workers(rt);
+  if (rt->flavor == AX_MULTI_THREAD)
+    for (i = 0; i < rt->nworkers; i++) uv_thread_join(&rt->workers[i]->thread);
+  runtime_cleanup(rt);
+}
+
+int ax_runtime_shutdown_timeout(ax_runtime_t *rt, uint64_t timeout_ms) {
+  uint64_t deadline = uv_hrtime() + timeout_ms * 1000000u;
+  int timed_out = 0;
+  stop_workers(rt);
+  uv_mutex_lock(&rt->life_lock);
+  while (rt->running_threads > 0) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline ||
+        uv_cond_timedwait(&rt->life_cond, &rt->life_lock, deadline - now) != 0) {
+      timed_out = rt->running_threads > 0;
+      break;
+    }
+  }
+  uv_mutex_unlock(&rt->life_lock);
+  if (timed_out) return AX_ETIMEDOUT;  /* leaked, as Tokio leaks threads */
+  ax_runtime_free(rt);
+  return 0;
+}
+
+/* Background shutdown: a thread does the work; the process joins it at
+ * exit so nothing is left half-freed. */
+static uv_mutex_t bg_lock;
+static uv_once_t bg_once = UV_ONCE_INIT;
+static uv_thread_t *bg_threads;
+static size_t bg_count;
+
+static void bg_join_all(void) {
+  size_t i;
+  for (i = 0; i < bg_count; i++) uv_thread_join(&bg_threads[i]);
+  ax__free(bg_threads);
+  bg_threads = NULL;
+  bg_count = 0;
+}
+
+static void bg_init(void) {
+  uv_mutex_init(&bg_lock);
+  atexit(bg_join_all);
+}
+
+static void bg_main(void *arg) { ax_runtime_free(arg); }
+
+void ax_runtime_shutdown_background(ax_runtime_t *rt) {
+  uv_thread_t *grown;
+  uv_once(&bg_once, bg_init);
+  stop_workers(rt);
+  uv_mutex_lock(&bg_lock);
+  grown = ax__realloc(bg_threads, (bg_count + 1) * sizeof(*grown));
+  if (grown == NULL ||
+      uv_thread_create(&grown[bg_count], bg_main, rt) != 0) {
+    if (grown != NULL) bg_threads = grown;
+    uv_mutex_unlock(&bg_lock);
+    ax_runtime_free(rt);  /* cannot go to the background: do it here */
+    return;
+  }
+  bg_threads = grown;
+  bg_count++;
+  uv_mutex_unlock(&bg_lock);
+}
+
+/* ---- observability ---------------------------------------------------- */
+
+int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
+                            ax_worker_stats_t *out) {
+  ax__worker_t *w;
+  if (index >= rt->nworkers) return AX_EINVAL;
+  w = rt->workers[index];
+  out->polls = atomic_load_explicit(&w->polls, memory_order_relaxed);
+  out->steals = atomic_load_explicit(&w->steals, memory_order_relaxed);
+  out->parks = atomic_load_explicit(&w->parks, memory_order_relaxed);
+  out->io_polls = atomic_load_explicit(&w->io_polls, memory_order_relaxed);
+  out->local_queue = ax__lq_len(&w->q);
+  return 0;
+}
+
+void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out) {
+  unsigned i;
+  for (i = 0; i < AX__SHARDS; i++) {
+    ax__task_t *t;
+    uv_mutex_lock(&rt->owned[i].lock);
+    for (t = rt->owned[i].head; t != NULL; t = t->owned_next) {
+      size_t s = ax__task_state(t);
+      fprintf(out, "task %llu %s %s%s at %s:%d\n", (unsigned long long)t->id,
+              t->name ? t->name : "-",
+              (s & AX__RUNNING) ? "running" : (s & AX__NOTIFIED) ? "queued"
+                                                                 : "idle",
+              (s & AX__CANCELLED) ? " cancelling" : "",
+              t->wait_file ? t->wait_file : "(not started)", t->wait_line);
+    }
+    uv_mutex_unlock(&rt->owned[i].lock);
+  }
+}

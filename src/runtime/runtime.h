@@ -1,0 +1,104 @@
+/* Internal: the runtime and its workers.
+ *
+ * A worker owns one uv_loop_t, a local run queue, a LIFO slot and a timing
+ * wheel.  The multi-thread runtime has N workers on their own threads plus,
+ * during ax_block_on, a "driver" worker on the calling thread that polls
+ * only the block_on future (it has its own loop for that future's timers).
+ * The current-thread runtime has one worker, run by ax_block_on.
+ */
+#ifndef AX_RUNTIME_RUNTIME_H
+#define AX_RUNTIME_RUNTIME_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+
+#include "runtime/current.h"
+#include "runtime/queue.h"
+#include "task/task.h"
+
+#define AX__SHARDS 16u
+
+typedef struct ax__jump_s {
+  jmp_buf jb;           /* where ax_panic() lands */
+  char *msg;            /* the panic message (owned) */
+  int armed;            /* 1 while a task is being polled under jb */
+} ax__jump_t;
+
+struct ax__worker_s {
+  ax_runtime_t *rt;
+  uv_loop_t *loop;              /* loop_storage, or the user's loop */
+  uv_loop_t loop_storage;
+  uv_async_t wake;              /* uv_async_send target for remote wakes */
+  ax__wheel_t *wheel;           /* this loop's timers */
+  ax__task_t *lifo;             /* task woken last by this worker */
+  ax__task_t *main_task;        /* driver: the block_on task */
+  _Atomic int main_notified;    /* driver: main task must be polled */
+  _Atomic int parked;           /* 1 inside uv_run(ONCE), 2 being woken */
+  ax__task_t *current;          /* task being polled */
+  ax__jump_t jump;              /* panic landing for this worker */
+  unsigned index;               /* worker number, or ~0u for the driver */
+  int is_driver;
+  uint32_t tick;                /* tasks polled, drives the intervals */
+  uint32_t lifo_streak;         /* LIFO polls in a row */
+  uint32_t rng;                 /* victim choice */
+  uv_thread_t thread;
+  _Atomic uint64_t polls, steals, parks, io_polls;   /* stats */
+  ax__lqueue_t q;               /* local run queue (cache-line heavy: last) */
+};
+
+struct ax_runtime_s {
+  ax_flavor_t flavor;
+  unsigned nworkers;
+  ax__worker_t **workers;
+  ax__worker_t *driver;          /* block_on's worker (multi-thread) */
+  _Atomic int shutdown;          /* no new spawns; workers exit */
+  _Atomic int stopped;           /* workers have exited */
+  _Atomic uint64_t next_id;
+  /* injection queue */
+  uv_mutex_t inject_lock;
+  ax__task_t *inject_head, *inject_tail;
+  _Atomic size_t inject_len;
+  /* owned lists: every live task, for shutdown and dumps */
+  struct {
+    uv_mutex_t lock;
+    ax__task_t *head;
+  } owned[AX__SHARDS];
+  /* builder settings */
+  unsigned event_interval;
+  unsigned global_queue_interval;
+  char *thread_name;
+  size_t stack_size;
+  void (*on_thread_start)(void *);
+  void (*on_thread_stop)(void *);
+  void *hook_arg;
+  ax_panic_hook_fn panic_hook;
+  void *panic_hook_arg;
+  uv_loop_t *user_loop;
+  int in_block_on;
+  /* thread start/exit bookkeeping */
+  uv_mutex_t life_lock;
+  uv_cond_t life_cond;
+  unsigned running_threads;
+};
+
+/* Schedules t, whose notification ref the caller hands over.  yield: put
+ * it at the back (it woke itself), not in the LIFO slot. */
+void ax__schedule(ax__task_t *t, int yield);
+/* Owned-list bookkeeping. */
+void ax__owned_insert(ax_runtime_t *rt, ax__task_t *t);
+void ax__owned_remove(ax_runtime_t *rt, ax__task_t *t);
+/* Reports a panic nobody will join. */
+void ax__report_panic(ax_runtime_t *rt, ax__task_t *t);
+/* The jump target of the calling thread (worker or blocking job) or NULL. */
+ax__jump_t *ax__jump_current(void);
+void ax__jump_set(ax__jump_t *j);
+/* The worker's run loop until `until` completes (or shutdown if NULL). */
+void ax__worker_run(ax__worker_t *w, ax__task_t *until);
+int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
+                    uv_loop_t *user_loop);
+void ax__worker_close(ax__worker_t *w);
+void ax__worker_set_current(ax__worker_t *w);
+/* Process-wide blocking pool size bookkeeping (blocking.c). */
+int ax__blocking_configure(unsigned max_threads);
+
+#endif

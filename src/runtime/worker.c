@@ -1,0 +1,178 @@
+/* A worker: its loop, its run loop, parking and stealing. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/fence.h"
+#include "runtime/runtime.h"
+
+#define MAX_LIFO_POLLS 3     /* LIFO polls in a row before the queue goes */
+#define INJECT_BATCH 64      /* tasks moved from the injection queue at once */
+
+ax__task_t *ax__inject_pop(ax_runtime_t *rt);
+ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
+void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
+                          ax__task_t *tail, size_t n);
+
+static void wake_cb(uv_async_t *a) { (void)a; /* the wake-up is the point */ }
+
+int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
+                    uv_loop_t *user_loop) {
+  int rc;
+  memset(w, 0, sizeof(*w));
+  w->rt = rt;
+  w->index = index;
+  w->rng = index * 2654435761u + 0x9e3779b9u;
+  ax__lq_init(&w->q);
+  atomic_init(&w->main_notified, 0);
+  atomic_init(&w->parked, 0);
+  if (user_loop != NULL) {
+    w->loop = user_loop;
+  } else {
+    w->loop = &w->loop_storage;
+    if ((rc = uv_loop_init(w->loop)) != 0) return rc;
+  }
+  if ((rc = uv_async_init(w->loop, &w->wake, wake_cb)) != 0) goto err;
+  w->wake.data = w;
+  w->wheel = ax__wheel_new(w->loop);
+  if (w->wheel == NULL) {
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_run(w->loop, UV_RUN_DEFAULT);
+    rc = AX_ENOMEM;
+    goto err;
+  }
+  return 0;
+err:
+  if (user_loop == NULL) uv_loop_close(w->loop);
+  return rc;
+}
+
+void ax__worker_close(ax__worker_t *w) {
+  ax__wheel_close(w->wheel);
+  uv_close((uv_handle_t *)&w->wake, NULL);
+  if (w->loop == &w->loop_storage) {
+    uv_run(w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(w->loop);
+  } else {
+    /* The user's loop stays theirs: one turn runs our close callbacks. */
+    uv_run(w->loop, UV_RUN_NOWAIT);
+  }
+}
+
+static void push_back(ax__worker_t *w, ax__task_t *t) {
+  ax__task_t *head, *tail;
+  uint32_t n;
+  if (ax__lq_push(&w->q, t) == 0) return;
+  n = ax__lq_push_overflow(&w->q, t, &head, &tail);
+  ax__inject_push_list(w->rt, head, tail, n);
+}
+
+static ax__task_t *steal(ax__worker_t *w) {
+  ax_runtime_t *rt = w->rt;
+  unsigned n = rt->nworkers, i, start;
+  if (n < 2) return NULL;
+  w->rng ^= w->rng << 13;
+  w->rng ^= w->rng >> 17;
+  w->rng ^= w->rng << 5;
+  start = w->rng % n;
+  for (i = 0; i < n; i++) {
+    ax__worker_t *v = rt->workers[(start + i) % n];
+    ax__task_t *t;
+    if (v == w) continue;
+    t = ax__lq_steal_into(&v->q, &w->q);
+    if (t != NULL) {
+      atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+      return t;
+    }
+  }
+  return NULL;
+}
+
+static ax__task_t *next_task(ax__worker_t *w) {
+  ax_runtime_t *rt = w->rt;
+  ax__task_t *t;
+
+  if (w->is_driver) {
+    if (atomic_exchange(&w->main_notified, 0)) return w->main_task;
+    return NULL;
+  }
+  /* Fairness: now and then, the injection queue goes first. */
+  if (w->tick % rt->global_queue_interval == 0) {
+    t = ax__inject_pop_batch(w, INJECT_BATCH / 4);
+    if (t != NULL) return t;
+  }
+  if (w->lifo != NULL) {
+    t = w->lifo;
+    w->lifo = NULL;
+    if (w->lifo_streak < MAX_LIFO_POLLS) {
+      w->lifo_streak++;
+      return t;
+    }
+    push_back(w, t);  /* a chain of wakes must not starve the queue */
+  }
+  w->lifo_streak = 0;
+  if ((t = ax__lq_pop(&w->q)) != NULL) return t;
+  if ((t = ax__inject_pop_batch(w, INJECT_BATCH)) != NULL) return t;
+  return steal(w);
+}
+
+static int has_work(ax__worker_t *w) {
+  ax_runtime_t *rt = w->rt;
+  unsigned i;
+  if (w->is_driver) return atomic_load(&w->main_notified) != 0;
+  if (atomic_load(&rt->inject_len) != 0) return 1;
+  for (i = 0; i < rt->nworkers; i++)
+    if (ax__lq_len(&rt->workers[i]->q) != 0) return 1;
+  return 0;
+}
+
+static int finished(ax__worker_t *w, ax__task_t *until) {
+  if (until != NULL) return (ax__task_state(until) & AX__COMPLETE) != 0;
+  return atomic_load_explicit(&w->rt->shutdown, memory_order_acquire);
+}
+
+static void park(ax__worker_t *w, ax__task_t *until) {
+  atomic_store(&w->parked, 1);
+  ax__fence();
+  if (has_work(w) || finished(w, until)) {
+    atomic_store(&w->parked, 0);
+    return;
+  }
+  atomic_fetch_add_explicit(&w->parks, 1, memory_order_relaxed);
+  uv_run(w->loop, UV_RUN_ONCE);
+  atomic_store(&w->parked, 0);
+}
+
+void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
+  ax__worker_t *volatile prev = ax__worker_current();
+  ax__jump_t *volatile prev_jump = ax__jump_current();
+  ax_runtime_t *rt = w->rt;
+
+  ax__worker_set_current(w);
+  ax__jump_set(&w->jump);
+  if (setjmp(w->jump.jb) != 0) {
+    /* ax_panic() inside a poll landed here: finish that task. */
+    ax__task_t *t = w->current;
+    char *msg = w->jump.msg;
+    w->current = NULL;
+    w->jump.msg = NULL;
+    w->jump.armed = 0;
+    ax__task_panicked(w, t, msg);
+  }
+  while (!finished(w, until)) {
+    ax__task_t *t = next_task(w);
+    if (t == NULL) {
+      park(w, until);
+      continue;
+    }
+    w->tick++;
+    atomic_fetch_add_explicit(&w->polls, 1, memory_order_relaxed);
+    ax__task_run(w, t);
+    /* Busy workers still poll I/O and timers every event_interval ticks. */
+    if (w->tick % rt->event_interval == 0) {
+      atomic_fetch_add_explicit(&w->io_polls, 1, memory_order_relaxed);
+      uv_run(w->loop, UV_RUN_NOWAIT);
+    }
+  }
+  ax__jump_set(prev_jump);
+  ax__worker_set_current(prev);
+}

@@ -1,0 +1,64 @@
+/* ax_panic: format the message and unwind to the poll boundary. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "runtime/runtime.h"
+
+static _Thread_local ax__jump_t *tls_jump;
+
+ax__jump_t *ax__jump_current(void) { return tls_jump; }
+void ax__jump_set(ax__jump_t *j) { tls_jump = j; }
+
+static _Noreturn void panic_v(const char *file, int line, const char *fmt,
+                              va_list ap) {
+  ax__jump_t *j = tls_jump;
+  char head[256], *msg;
+  int n, h = 0;
+  va_list ap2;
+
+  if (file != NULL) h = snprintf(head, sizeof(head), "%s:%d: ", file, line);
+  if (h < 0 || (size_t)h >= sizeof(head)) h = 0;
+  va_copy(ap2, ap);
+  n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) n = 0;
+  msg = ax__malloc((size_t)h + (size_t)n + 1);
+  if (msg != NULL) {
+    if (h > 0) memcpy(msg, head, (size_t)h);
+    vsnprintf(msg + h, (size_t)n + 1, fmt, ap);
+  }
+  if (j == NULL || !j->armed) {
+    fprintf(stderr, "axle: panic outside a task: %s\n",
+            msg ? msg : "(out of memory)");
+    abort();
+  }
+  j->msg = msg;
+  longjmp(j->jb, 1);
+}
+
+void ax_panic(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  panic_v(NULL, 0, fmt, ap);
+}
+
+void ax__panic_at(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  panic_v(file, line, fmt, ap);
+}
+
+/* Re-raises a panic whose message was already formatted (a blocking job's). */
+_Noreturn void ax__panic_owned(char *msg);
+_Noreturn void ax__panic_owned(char *msg) {
+  ax__jump_t *j = tls_jump;
+  if (j == NULL || !j->armed) {
+    fprintf(stderr, "axle: panic outside a task: %s\n", msg);
+    abort();
+  }
+  j->msg = msg;
+  longjmp(j->jb, 1);
+}

@@ -1,0 +1,73 @@
+/* Internal: the task header and its state word.
+ *
+ * One allocation holds the header and a copy of the spawned future.  The
+ * state word packs the lifecycle flags and the reference count, so every
+ * transition is one compare-and-swap (the scheme of Tokio's task state).
+ *
+ * References: the owned list (until the task completes), the join handle
+ * (until ax_join_drop), each waker clone, and the "notification" held by
+ * whoever has the task queued or is polling it.  The task is freed when the
+ * count reaches zero, on whichever thread drops the last one.
+ */
+#ifndef AX_TASK_TASK_H
+#define AX_TASK_TASK_H
+
+#include <stdatomic.h>
+
+#include "axle/runtime.h"
+
+#define AX__RUNNING       ((size_t)1)   /* a worker is polling it */
+#define AX__COMPLETE      ((size_t)2)   /* future finished, cancelled or panicked */
+#define AX__NOTIFIED      ((size_t)4)   /* queued, or to re-queue after this poll */
+#define AX__CANCELLED     ((size_t)8)   /* abort requested */
+#define AX__JOIN_INTEREST ((size_t)16)  /* a join handle exists */
+#define AX__JOIN_WAKER    ((size_t)32)  /* join_waker belongs to the runtime */
+#define AX__REF_ONE       ((size_t)64)
+#define AX__REF_SHIFT     6
+#define AX__FLAGS         (AX__REF_ONE - 1)
+
+typedef struct ax__worker_s ax__worker_t;
+
+struct ax__task_s {
+  ax_waker_t waker;              /* the task's waker: a counted reference */
+  _Atomic size_t state;          /* flags | refcount << AX__REF_SHIFT */
+  ax__task_t *next;              /* run/inject queue link */
+  ax__task_t *owned_prev;        /* owned list links (shard lock) */
+  ax__task_t *owned_next;
+  ax_runtime_t *rt;              /* runtime that schedules it */
+  ax_future_t *fut;              /* the future: inline storage, or the
+                                    caller's for a block_on task */
+  ax_waker_t *join_waker;        /* who awaits the join handle */
+  char *panic_msg;               /* set before COMPLETE when panicked */
+  char *name;                    /* owned copy, or NULL */
+  const char *wait_file;         /* where the task last suspended */
+  uint64_t id;                   /* unique per runtime, from 1 */
+  int wait_line;
+  int result;                    /* 0, AX_ECANCELED, AX_EPANIC; written
+                                    before COMPLETE */
+  uint32_t out_off;              /* output offset inside the future */
+  uint8_t shard;                 /* owned-list shard */
+  uint8_t dropped;               /* future's drop already ran */
+  uint8_t is_main;               /* block_on's future (not ours to free) */
+  uint8_t pad_;
+  max_align_t storage[];         /* the spawned future */
+};
+
+/* Creates a task for fut (copied when size > 0, else borrowed: block_on)
+ * with refs for: owned list, notification, and join handle if `join`. */
+ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                         uint32_t out_off, int join);
+/* Polls the task once; the caller hands over the notification ref. */
+void ax__task_run(ax__worker_t *w, ax__task_t *t);
+/* The worker's jump target caught a panic while polling t. */
+void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg);
+/* Shutdown: cancel t if it is not complete (no worker is running). */
+void ax__task_shutdown(ax__task_t *t);
+void ax__task_drop_ref(ax__task_t *t);
+void ax__task_wake_by_ref(ax__task_t *t);
+
+static inline size_t ax__task_state(ax__task_t *t) {
+  return atomic_load_explicit(&t->state, memory_order_acquire);
+}
+
+#endif

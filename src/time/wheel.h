@@ -1,0 +1,72 @@
+/* Internal: the per-worker timing wheel (see include/axle/time.h).
+ *
+ * Six levels of 64 slots; level L slot s holds the entries whose deadline
+ * differs from the wheel's current time first in base-64 digit L and has
+ * digit L equal to s.  Insert and cancel are O(1) list operations; when the
+ * time of a slot comes its entries either fire (level 0) or move down a
+ * level.  One uv_timer_t, armed at the earliest slot, drives it all.
+ *
+ * Threads (the home-loop rule of DESIGN 3):
+ *  - ax__wheel_new, ax__wheel_close and ax__wheel_insert run on the wheel's
+ *    loop thread, so every uv call on the timer handle happens there.
+ *  - ax__timer_entry_poll and ax__timer_entry_cancel run on any thread:
+ *    they only touch the lists, under the wheel's mutex.  A cancel never
+ *    re-arms the uv timer; the timer may then fire for nothing, harmlessly.
+ *  - An entry's owner (the future embedding it) calls the entry functions
+ *    one at a time (a task is polled or dropped by one worker at a time).
+ *
+ * Lifetime: the wheel's memory is reference counted: one reference for the
+ * uv handle (released by the close callback) and one per entry that was
+ * inserted and not yet released by its owner (through poll seeing it done,
+ * or cancel).  So an owner on another thread may always lock the wheel it
+ * points to, even while (or after) the wheel closes.
+ */
+#ifndef AX_TIME_WHEEL_H
+#define AX_TIME_WHEEL_H
+
+#include "axle/time.h"
+
+/* A new wheel driving one uv_timer_t on loop; NULL on ENOMEM. */
+ax__wheel_t *ax__wheel_new(uv_loop_t *loop);
+/* Stops the timer and uv_close()s it (the loop must run once more for the
+ * close callback).  Entries still registered are detached: their wakers are
+ * dropped without waking, and their next poll registers them again on the
+ * poller's wheel.  The memory goes when the last reference does. */
+void ax__wheel_close(ax__wheel_t *w);
+/* Number of registered entries (tests, stats). */
+size_t ax__wheel_len(ax__wheel_t *w);
+/* The loop the wheel's timer lives on. */
+uv_loop_t *ax__wheel_loop(ax__wheel_t *w);
+
+/* Entry owner API.  e must be initialised (zeroed, or ax__timer_entry_init)
+ * and not hold a wheel (e->wheel == NULL) for insert.
+ *
+ * ax__wheel_insert: registers e to fire at `deadline`, with a clone of
+ *   waker.  Calling thread: w's loop thread.  Returns 0 (registered), 1 (the
+ *   deadline has passed already: nothing registered) or AX_ESHUTDOWN (the
+ *   wheel is closing).
+ * ax__timer_entry_poll: e holds a wheel.  Returns 0 while registered (the
+ *   stored waker becomes a clone of waker unless it already wakes the same
+ *   task), AX__TIMER_FIRED once fired, AX__TIMER_DETACHED when its wheel
+ *   closed first; in both last cases e has released its wheel.
+ * ax__timer_entry_cancel: unregisters e if needed and releases its wheel;
+ *   does nothing when e holds none.  Any thread. */
+#define AX__TIMER_FIRED 1
+#define AX__TIMER_DETACHED 2
+void ax__timer_entry_init(ax_timer_entry_t *e);
+int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
+                     ax_instant_t deadline, ax_waker_t *waker);
+int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker);
+void ax__timer_entry_cancel(ax_timer_entry_t *e);
+
+/* ax_timer_entry_t.phase, the owning future's view (sleep.c). */
+#define AX__PHASE_IDLE 0      /* not registered: the next poll registers */
+#define AX__PHASE_WAITING 1   /* holds a wheel (registered or fired) */
+#define AX__PHASE_DONE 2      /* completed or dropped; result is final */
+
+/* Polls a sleep as if the calling thread's wheel were w (NULL: no runtime).
+ * ax_sleep's own poll is this with the current worker's wheel; tests use it
+ * to drive a wheel on a plain uv loop. */
+ax_poll_t ax__sleep_poll_on(ax_sleep_t *s, ax_cx_t *cx, ax__wheel_t *w);
+
+#endif
