@@ -24,29 +24,29 @@ void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
 
 static int owned_insert(ax_runtime_t *rt, ax__task_t *t) {
   unsigned s = t->shard;
-  uv_mutex_lock(&rt->owned[s].lock);
+  ax__spin_lock(&rt->owned[s].lock);
   if (atomic_load_explicit(&rt->shutdown, memory_order_relaxed)) {
-    uv_mutex_unlock(&rt->owned[s].lock);
+    ax__spin_unlock(&rt->owned[s].lock);
     return AX_ESHUTDOWN;
   }
   t->owned_prev = NULL;
   t->owned_next = rt->owned[s].head;
   if (t->owned_next != NULL) t->owned_next->owned_prev = t;
   rt->owned[s].head = t;
-  uv_mutex_unlock(&rt->owned[s].lock);
+  ax__spin_unlock(&rt->owned[s].lock);
   return 0;
 }
 
 void ax__owned_remove(ax_runtime_t *rt, ax__task_t *t) {
   unsigned s = t->shard;
-  uv_mutex_lock(&rt->owned[s].lock);
+  ax__spin_lock(&rt->owned[s].lock);
   if (t->owned_prev != NULL)
     t->owned_prev->owned_next = t->owned_next;
   else if (rt->owned[s].head == t)
     rt->owned[s].head = t->owned_next;
   if (t->owned_next != NULL) t->owned_next->owned_prev = t->owned_prev;
   t->owned_prev = t->owned_next = NULL;
-  uv_mutex_unlock(&rt->owned[s].lock);
+  ax__spin_unlock(&rt->owned[s].lock);
 }
 
 /* ---- panics nobody joins ---------------------------------------------- */
@@ -105,7 +105,6 @@ static void runtime_free_memory(ax_runtime_t *rt) {
     ax__worker_close(rt->driver);
     ax__free(rt->driver);
   }
-  for (i = 0; i < AX__SHARDS; i++) uv_mutex_destroy(&rt->owned[i].lock);
   uv_mutex_destroy(&rt->inject_lock);
   uv_mutex_destroy(&rt->life_lock);
   uv_cond_destroy(&rt->life_cond);
@@ -157,7 +156,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   uv_mutex_init(&rt->inject_lock);
   uv_mutex_init(&rt->life_lock);
   uv_cond_init(&rt->life_cond);
-  for (i = 0; i < AX__SHARDS; i++) uv_mutex_init(&rt->owned[i].lock);
+  for (i = 0; i < AX__SHARDS; i++) ax__spin_init(&rt->owned[i].lock);
 
   for (i = 0; i < n; i++) {
     rt->workers[i] = worker_new(rt, i, i == 0 ? b->loop : NULL, &rc);
@@ -327,12 +326,12 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   while ((t = ax__inject_pop(rt)) != NULL) cancel_queued(t);
   for (i = 0; i < AX__SHARDS; i++) {
     for (;;) {
-      uv_mutex_lock(&rt->owned[i].lock);
+      ax__spin_lock(&rt->owned[i].lock);
       t = rt->owned[i].head;
       if (t != NULL)
         atomic_fetch_add_explicit(&t->state, AX__REF_ONE,
                                   memory_order_relaxed);
-      uv_mutex_unlock(&rt->owned[i].lock);
+      ax__spin_unlock(&rt->owned[i].lock);
       if (t == NULL) break;
       if (ax__task_state(t) & AX__COMPLETE)
         ax__owned_remove(rt, t);  /* cannot happen; never loop forever */
@@ -433,7 +432,7 @@ void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out) {
   unsigned i;
   for (i = 0; i < AX__SHARDS; i++) {
     ax__task_t *t;
-    uv_mutex_lock(&rt->owned[i].lock);
+    ax__spin_lock(&rt->owned[i].lock);
     for (t = rt->owned[i].head; t != NULL; t = t->owned_next) {
       size_t s = ax__task_state(t);
       fprintf(out, "task %llu %s %s%s at %s:%d\n", (unsigned long long)t->id,
@@ -443,6 +442,6 @@ void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out) {
               (s & AX__CANCELLED) ? " cancelling" : "",
               t->wait_file ? t->wait_file : "(not started)", t->wait_line);
     }
-    uv_mutex_unlock(&rt->owned[i].lock);
+    ax__spin_unlock(&rt->owned[i].lock);
   }
 }

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 
+#include "core/spin.h"
 #include "runtime/current.h"
 #include "runtime/queue.h"
 #include "task/task.h"
@@ -60,7 +61,7 @@ struct ax_runtime_s {
   _Atomic size_t inject_len;
   /* owned lists: every live task, for shutdown and dumps */
   struct {
-    uv_mutex_t lock;
+    ax__spin_t lock;
     ax__task_t *head;
   } owned[AX__SHARDS];
   /* builder settings */

@@ -19,7 +19,7 @@
 _Atomic int ax__fence_word;
 #endif
 
-static _Thread_local ax__worker_t *tls_worker;
+static AX__TLS ax__worker_t *tls_worker;
 
 ax__worker_t *ax__worker_current(void) { return tls_worker; }
 void ax__worker_set_current(ax__worker_t *w) { tls_worker = w; }

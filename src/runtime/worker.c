@@ -95,9 +95,13 @@ static ax__task_t *next_task(ax__worker_t *w) {
     if (atomic_exchange(&w->main_notified, 0)) return w->main_task;
     return NULL;
   }
-  /* Fairness: now and then, the injection queue goes first. */
+  /* Fairness: now and then the injection queue goes first, and this worker
+   * takes its share of it at once, so tasks that keep a worker busy (a
+   * spawn chain, a yield loop) delay outside spawns by one interval, not
+   * by one interval per spawn. */
   if (w->tick % rt->global_queue_interval == 0) {
-    t = ax__inject_pop_batch(w, INJECT_BATCH / 4);
+    size_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
+    t = ax__inject_pop_batch(w, (uint32_t)(len / rt->nworkers) + 1);
     if (t != NULL) return t;
   }
   if (w->lifo != NULL) {

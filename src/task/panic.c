@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/fence.h"
 #include "runtime/runtime.h"
 
-static _Thread_local ax__jump_t *tls_jump;
+static AX__TLS ax__jump_t *tls_jump;
 
 ax__jump_t *ax__jump_current(void) { return tls_jump; }
 void ax__jump_set(ax__jump_t *j) { tls_jump = j; }

@@ -2,10 +2,11 @@
 #include <string.h>
 
 #include "axle/select.h"
+#include "core/fence.h"
 #include "runtime/runtime.h"
 
 /* Per-thread xorshift for select's random start: no shared state. */
-static _Thread_local uint32_t tls_rng;
+static AX__TLS uint32_t tls_rng;
 
 static uint32_t next_rand(void) {
   uint32_t x = tls_rng;

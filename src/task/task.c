@@ -114,14 +114,17 @@ static void task_dealloc(ax__task_t *t) {
   ax__free(t);
 }
 
-void ax__task_drop_ref(ax__task_t *t) {
-  size_t prev = atomic_fetch_sub_explicit(&t->state, AX__REF_ONE,
+static void drop_refs(ax__task_t *t, size_t n) {
+  size_t prev = atomic_fetch_sub_explicit(&t->state, n * AX__REF_ONE,
                                           memory_order_acq_rel);
-  if (REFS(prev) == 1) task_dealloc(t);
+  if (REFS(prev) == n) task_dealloc(t);
 }
 
+void ax__task_drop_ref(ax__task_t *t) { drop_refs(t, 1); }
+
 /* The task has finished (any way): publish, wake the joiner, leave the
- * owned list.  The caller still holds its notification reference. */
+ * owned list.  The caller then drops the owned list's reference together
+ * with its own (one atomic operation for both). */
 static void task_complete(ax__task_t *t) {
   ax_runtime_t *rt = t->rt;
   size_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
@@ -138,7 +141,6 @@ static void task_complete(ax__task_t *t) {
     ax_waker_wake_by_ref(t->join_waker);
   }
   ax__owned_remove(rt, t);
-  ax__task_drop_ref(t);  /* the owned list's reference */
 }
 
 static void task_cancel(ax__task_t *t) {
@@ -162,7 +164,7 @@ void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg) {
   }
   t->result = AX_EPANIC;
   task_complete(t);
-  ax__task_drop_ref(t);
+  drop_refs(t, 2);  /* owned list + notification */
 }
 
 void ax__task_run(ax__worker_t *w, ax__task_t *t) {
@@ -183,7 +185,7 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   }
   if (n & AX__CANCELLED) {
     task_cancel(t);
-    ax__task_drop_ref(t);
+    drop_refs(t, 2);
     return;
   }
 
@@ -199,14 +201,14 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   if (r == AX_READY) {
     t->result = 0;
     task_complete(t);
-    ax__task_drop_ref(t);
+    drop_refs(t, 2);
     return;
   }
   s = atomic_load_explicit(&t->state, memory_order_acquire);
   for (;;) {
     if (s & AX__CANCELLED) {
       task_cancel(t);
-      ax__task_drop_ref(t);
+      drop_refs(t, 2);
       return;
     }
     if (s & AX__NOTIFIED)  /* woke itself: keep the ref, queue at the back */
@@ -232,10 +234,8 @@ void ax__task_shutdown(ax__task_t *t) {
                                               memory_order_acquire))
       break;
   }
-  /* Hold a reference across the cancel: complete drops the owned one. */
-  atomic_fetch_add_explicit(&t->state, AX__REF_ONE, memory_order_relaxed);
   task_cancel(t);
-  ax__task_drop_ref(t);
+  drop_refs(t, 1);  /* the owned list's; the caller keeps its own */
 }
 
 /* ---- join handles ---------------------------------------------------- */
