@@ -95,10 +95,12 @@ AX_EXTERN ax_waker_t *ax_cx_waker(ax_cx_t *cx);
 struct ax_cx_s {
   ax_waker_t *waker;   /* public: the waker to register */
   void *ax__task;      /* private: the task being polled, or NULL */
+  void *ax__worker;    /* private: the worker polling it, or NULL */
 };
 static inline void ax_cx_init(ax_cx_t *cx, ax_waker_t *w) {
   cx->waker = w;
   cx->ax__task = NULL;
+  cx->ax__worker = NULL;
 }
 
 /* ---- Async functions --------------------------------------------------

@@ -25,15 +25,6 @@ uint32_t ax__lq_room(ax__lqueue_t *q) {
   return AX__LQ_CAP - (t - STEAL(h));
 }
 
-int ax__lq_push(ax__lqueue_t *q, ax__task_t *t) {
-  uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-  uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-  if (tail - STEAL(h) >= AX__LQ_CAP) return -1;
-  atomic_store_explicit(&q->buf[tail & AX__LQ_MASK], t, memory_order_relaxed);
-  atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
-  return 0;
-}
-
 uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
                               ax__task_t **head, ax__task_t **tail_out) {
   const uint32_t n = AX__LQ_CAP / 2;
@@ -61,22 +52,6 @@ uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
   prev->next = t;
   *head = first;
   return n + 1;
-}
-
-ax__task_t *ax__lq_pop(ax__lqueue_t *q) {
-  uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-  for (;;) {
-    uint32_t steal = STEAL(h), real = REAL(h);
-    uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    uint64_t nh;
-    if (real == tail) return NULL;
-    nh = steal == real ? PACK(real + 1, real + 1) : PACK(steal, real + 1);
-    if (atomic_compare_exchange_weak_explicit(&q->head, &h, nh,
-                                              memory_order_acq_rel,
-                                              memory_order_acquire))
-      return atomic_load_explicit(&q->buf[real & AX__LQ_MASK],
-                                  memory_order_relaxed);
-  }
 }
 
 ax__task_t *ax__lq_steal_into(ax__lqueue_t *src, ax__lqueue_t *dst) {

@@ -39,11 +39,17 @@ struct ax__worker_s {
   ax__jump_t jump;              /* panic landing for this worker */
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;
-  uint32_t tick;                /* tasks polled, drives the intervals */
+  int yielded;                  /* the task being polled asked to yield */
+  uint32_t tick;                /* tasks polled */
+  uint32_t until_global;        /* ticks left before the injection queue
+                                   goes first (a countdown: no division) */
+  uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
   uv_thread_t thread;
-  _Atomic uint64_t polls, steals, parks, io_polls;   /* stats */
+  /* Stats: written by the owner only (relaxed load + store, no locked
+   * instruction), read from any thread. */
+  _Atomic uint64_t polls, steals, parks, io_polls;
   ax__lqueue_t q;               /* local run queue (cache-line heavy: last) */
 };
 
@@ -85,6 +91,11 @@ struct ax_runtime_s {
 /* Schedules t, whose notification ref the caller hands over.  yield: put
  * it at the back (it woke itself), not in the LIFO slot. */
 void ax__schedule(ax__task_t *t, int yield);
+/* Pushes t at the back of w's local queue (overflow: half of the queue
+ * moves to the injection queue).  On w's thread only. */
+void ax__push_back(ax__worker_t *w, ax__task_t *t);
+/* The polled task gives its worker up once (AX_YIELD, ax_yield_now). */
+void ax__cx_yield(ax_cx_t *cx);
 /* Owned-list bookkeeping. */
 void ax__owned_insert(ax_runtime_t *rt, ax__task_t *t);
 void ax__owned_remove(ax_runtime_t *rt, ax__task_t *t);

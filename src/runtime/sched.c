@@ -33,10 +33,15 @@ static void unpark(ax__worker_t *w) {
     uv_async_send(&w->wake);
 }
 
-/* Wakes one parked worker, if any, to pick up new work. */
-static void notify_parked(ax_runtime_t *rt) {
+/* Wakes one parked worker, if any, to pick up new work.  `fence`: the work
+ * went where only another thread would find it (the injection queue), so
+ * the Dekker fence is required.  Work pushed to the caller's own local queue
+ * will be run by the caller anyway: a missed wake-up there costs
+ * parallelism for a moment, never progress, so the hot path skips the
+ * fence. */
+static void notify_parked(ax_runtime_t *rt, int fence) {
   unsigned i;
-  ax__fence();
+  if (fence) ax__fence();
   for (i = 0; i < rt->nworkers; i++) {
     ax__worker_t *w = rt->workers[i];
     if (atomic_load_explicit(&w->parked, memory_order_relaxed) == 1) {
@@ -109,7 +114,7 @@ ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max) {
   return first;
 }
 
-static void push_local(ax__worker_t *w, ax__task_t *t) {
+void ax__push_back(ax__worker_t *w, ax__task_t *t) {
   ax__task_t *head, *tail;
   uint32_t n;
   if (ax__lq_push(&w->q, t) == 0) return;
@@ -135,19 +140,19 @@ void ax__schedule(ax__task_t *t, int yield) {
   }
   if (w != NULL && w->rt == rt && !w->is_driver) {
     if (yield) {
-      push_local(w, t);
+      ax__push_back(w, t);
     } else {
       ax__task_t *prev = w->lifo;
       w->lifo = t;
       if (prev == NULL) return;
-      push_local(w, prev);
+      ax__push_back(w, prev);
     }
-    if (rt->nworkers > 1) notify_parked(rt);
+    if (rt->nworkers > 1) notify_parked(rt, 0);
     return;
   }
   ax__inject_push_list(rt, t, t, 1);
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
-    notify_parked(rt);
+    notify_parked(rt, 1);
 }

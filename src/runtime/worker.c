@@ -13,6 +13,11 @@ ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
 void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
                           ax__task_t *tail, size_t n);
 
+static void stat_inc(_Atomic uint64_t *c) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
 static void wake_cb(uv_async_t *a) { (void)a; /* the wake-up is the point */ }
 
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
@@ -22,6 +27,8 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
   w->rt = rt;
   w->index = index;
   w->rng = index * 2654435761u + 0x9e3779b9u;
+  w->until_global = rt->global_queue_interval;
+  w->until_io = rt->event_interval;
   ax__lq_init(&w->q);
   atomic_init(&w->main_notified, 0);
   atomic_init(&w->parked, 0);
@@ -58,14 +65,6 @@ void ax__worker_close(ax__worker_t *w) {
   }
 }
 
-static void push_back(ax__worker_t *w, ax__task_t *t) {
-  ax__task_t *head, *tail;
-  uint32_t n;
-  if (ax__lq_push(&w->q, t) == 0) return;
-  n = ax__lq_push_overflow(&w->q, t, &head, &tail);
-  ax__inject_push_list(w->rt, head, tail, n);
-}
-
 static ax__task_t *steal(ax__worker_t *w) {
   ax_runtime_t *rt = w->rt;
   unsigned n = rt->nworkers, i, start;
@@ -80,7 +79,7 @@ static ax__task_t *steal(ax__worker_t *w) {
     if (v == w) continue;
     t = ax__lq_steal_into(&v->q, &w->q);
     if (t != NULL) {
-      atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+      stat_inc(&w->steals);
       return t;
     }
   }
@@ -99,7 +98,8 @@ static ax__task_t *next_task(ax__worker_t *w) {
    * takes its share of it at once, so tasks that keep a worker busy (a
    * spawn chain, a yield loop) delay outside spawns by one interval, not
    * by one interval per spawn. */
-  if (w->tick % rt->global_queue_interval == 0) {
+  if (--w->until_global == 0) {
+    w->until_global = rt->global_queue_interval;
     size_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
     t = ax__inject_pop_batch(w, (uint32_t)(len / rt->nworkers) + 1);
     if (t != NULL) return t;
@@ -111,10 +111,11 @@ static ax__task_t *next_task(ax__worker_t *w) {
       w->lifo_streak++;
       return t;
     }
-    push_back(w, t);  /* a chain of wakes must not starve the queue */
+    ax__push_back(w, t);  /* a chain of wakes must not starve the queue */
   }
   w->lifo_streak = 0;
-  if ((t = ax__lq_pop(&w->q)) != NULL) return t;
+  t = rt->nworkers == 1 ? ax__lq_pop_unshared(&w->q) : ax__lq_pop(&w->q);
+  if (t != NULL) return t;
   if ((t = ax__inject_pop_batch(w, INJECT_BATCH)) != NULL) return t;
   return steal(w);
 }
@@ -141,7 +142,7 @@ static void park(ax__worker_t *w, ax__task_t *until) {
     atomic_store(&w->parked, 0);
     return;
   }
-  atomic_fetch_add_explicit(&w->parks, 1, memory_order_relaxed);
+  stat_inc(&w->parks);
   uv_run(w->loop, UV_RUN_ONCE);
   atomic_store(&w->parked, 0);
 }
@@ -169,11 +170,12 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
       continue;
     }
     w->tick++;
-    atomic_fetch_add_explicit(&w->polls, 1, memory_order_relaxed);
+    stat_inc(&w->polls);
     ax__task_run(w, t);
     /* Busy workers still poll I/O and timers every event_interval ticks. */
-    if (w->tick % rt->event_interval == 0) {
-      atomic_fetch_add_explicit(&w->io_polls, 1, memory_order_relaxed);
+    if (--w->until_io == 0) {
+      w->until_io = rt->event_interval;
+      stat_inc(&w->io_polls);
       uv_run(w->loop, UV_RUN_NOWAIT);
     }
   }

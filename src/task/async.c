@@ -61,14 +61,22 @@ void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file, int line) {
     t->wait_file = file;
     t->wait_line = line;
   }
-  ax_waker_wake_by_ref(cx->waker);  /* queued at the back after this poll */
+  ax__cx_yield(cx);
+}
+
+void ax__cx_yield(ax_cx_t *cx) {
+  ax__worker_t *w = cx->ax__worker;
+  if (w != NULL)
+    w->yielded = 1;  /* ax__task_run re-queues it at the back: no atomic */
+  else
+    ax_waker_wake_by_ref(cx->waker);
 }
 
 static ax_poll_t yield_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_yield_t *y = (ax_yield_t *)f;
   if (y->yielded) return AX_READY;
   y->yielded = 1;
-  ax_waker_wake_by_ref(cx->waker);
+  ax__cx_yield(cx);
   return AX_PENDING;
 }
 

@@ -191,8 +191,10 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
 
   cx.waker = &t->waker;
   cx.ax__task = t;
+  cx.ax__worker = w;
   t->wait_line = 0;
   w->current = t;
+  w->yielded = 0;
   w->jump.armed = 1;
   r = t->fut->vtable->poll(t->fut, &cx);
   w->jump.armed = 0;
@@ -211,8 +213,10 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
       drop_refs(t, 2);
       return;
     }
-    if (s & AX__NOTIFIED)  /* woke itself: keep the ref, queue at the back */
-      n = s & ~AX__RUNNING;
+    /* Woken during its poll (or yielded): keep the ref as the notification
+     * and queue it at the back. */
+    if ((s & AX__NOTIFIED) || w->yielded)
+      n = (s & ~AX__RUNNING) | AX__NOTIFIED;
     else
       n = (s & ~AX__RUNNING) - AX__REF_ONE;
     if (atomic_compare_exchange_weak_explicit(&t->state, &s, n,
@@ -220,7 +224,7 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
                                               memory_order_acquire))
       break;
   }
-  if (s & AX__NOTIFIED) ax__schedule(t, 1);
+  if (n & AX__NOTIFIED) ax__schedule(t, 1);
   /* else: the owned list still holds a reference, so t is alive */
 }
 
