@@ -1,4 +1,5 @@
 /* The replaceable allocator (like uv_replace_allocator). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,17 @@ static ax_realloc_fn ax__r = realloc;
 static ax_calloc_fn ax__c = calloc;
 static ax_free_fn ax__f = free;
 
+/* Runtimes alive: their memory came from the current allocator and must go
+ * back to it, so the allocator cannot change under them. */
+static atomic_int live_runtimes;
+
+void ax__live_runtimes_add(int d);
+void ax__live_runtimes_add(int d) { atomic_fetch_add(&live_runtimes, d); }
+
 int ax_replace_allocator(ax_malloc_fn m, ax_realloc_fn r, ax_calloc_fn c,
                          ax_free_fn f) {
   if (m == NULL || r == NULL || c == NULL || f == NULL) return AX_EINVAL;
+  if (atomic_load(&live_runtimes) != 0) return AX_EBUSY;
   ax__m = m;
   ax__r = r;
   ax__c = c;

@@ -61,7 +61,10 @@ static void pool_mark_started(void) {
 
 /* ---- the job future --------------------------------------------------- */
 
-enum { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_CANCELLED };
+/* QUEUED -> RUNNING (a pool thread took it) -> DONE; QUEUED -> ABANDONED
+ * (dropped first: the pool thread skips fn) -> CANCELLED. */
+enum { JOB_NEW, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED,
+       JOB_CANCELLED };
 
 typedef struct job_s {
   ax_future_t base;
@@ -69,7 +72,8 @@ typedef struct job_s {
   ax_task_fn fn;
   void *arg;
   ax__task_t *task;      /* the task this future lives in */
-  uv_loop_t *loop;       /* where the request was queued */
+  ax__worker_t *home;    /* whose loop the request was queued on */
+  ax__op_t cancel_op;    /* uv_cancel, run on the home loop */
   char *panic_msg;       /* fn panicked */
   _Atomic int state;
   uv_work_t req;
@@ -78,6 +82,11 @@ typedef struct job_s {
 static void job_work(uv_work_t *req) {
   job_t *j = req->data;
   ax__jump_t jump, *volatile prev = ax__jump_current();
+  int expect = JOB_QUEUED;
+  /* Aborted before it started: never run it, whether or not the uv_cancel
+   * handed to the home loop got there first. */
+  if (!atomic_compare_exchange_strong(&j->state, &expect, JOB_RUNNING))
+    return;
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
@@ -91,7 +100,10 @@ static void job_work(uv_work_t *req) {
 static void job_after(uv_work_t *req, int status) {
   job_t *j = req->data;
   ax__task_t *t = j->task;
-  atomic_store_explicit(&j->state, status == 0 ? JOB_DONE : JOB_CANCELLED,
+  int ran = atomic_load_explicit(&j->state, memory_order_relaxed) ==
+            JOB_RUNNING;
+  atomic_store_explicit(&j->state, status == 0 && ran ? JOB_DONE
+                                                      : JOB_CANCELLED,
                         memory_order_release);
   ax__task_wake_by_ref(t);
   ax__task_drop_ref(t);  /* the request's reference */
@@ -106,20 +118,20 @@ static ax_poll_t job_poll(ax_future_t *f, ax_cx_t *cx) {
   if (s == JOB_NEW) {
     w = ax__worker_current();
     j->task = cx->ax__task;
-    j->loop = w->loop;
+    j->home = w;
     j->req.data = j;
     atomic_store_explicit(&j->state, JOB_QUEUED, memory_order_relaxed);
     atomic_fetch_add_explicit(&j->task->state, AX__REF_ONE,
                               memory_order_relaxed);
     pool_mark_started();
-    rc = uv_queue_work(j->loop, &j->req, job_work, job_after);
+    rc = uv_queue_work(w->loop, &j->req, job_work, job_after);
     if (rc != 0) {
       ax__task_drop_ref(j->task);
       ax_panic("spawn_blocking: uv_queue_work failed: %s", ax_strerror(rc));
     }
     return AX_PENDING;
   }
-  if (s == JOB_QUEUED) return AX_PENDING;  /* job_after wakes the task */
+  if (s != JOB_DONE) return AX_PENDING;  /* job_after wakes the task */
   if (j->panic_msg != NULL) {
     char *msg = j->panic_msg;
     j->panic_msg = NULL;
@@ -128,12 +140,26 @@ static ax_poll_t job_poll(ax_future_t *f, ax_cx_t *cx) {
   return AX_READY;
 }
 
+/* On the home loop: take the job off the pool's queue if it has not
+ * started (libuv then calls job_after with UV_ECANCELED). */
+static void job_cancel_op(ax__op_t *op) {
+  job_t *j = ax__container_of(op, job_t, cancel_op);
+  if (atomic_load(&j->state) == JOB_ABANDONED)
+    uv_cancel((uv_req_t *)&j->req);  /* fails harmlessly once started */
+  ax__task_drop_ref(j->task);  /* taken by job_drop for this op */
+}
+
 static void job_drop(ax_future_t *f) {
   job_t *j = (job_t *)f;
-  ax__worker_t *w = ax__worker_current();
-  /* Not started yet and on its home loop: take it off the queue. */
-  if (atomic_load(&j->state) == JOB_QUEUED && w != NULL && w->loop == j->loop)
-    uv_cancel((uv_req_t *)&j->req);
+  int expect = JOB_QUEUED;
+  if (atomic_compare_exchange_strong(&j->state, &expect, JOB_ABANDONED)) {
+    /* Free the pool slot too: uv_cancel must run on the loop that queued
+     * the request, so hand it over when dropped on another worker. */
+    atomic_fetch_add_explicit(&j->task->state, AX__REF_ONE,
+                              memory_order_relaxed);
+    j->cancel_op.fn = job_cancel_op;
+    ax__worker_post(j->home, &j->cancel_op);
+  }
   ax__free(j->panic_msg);
   j->panic_msg = NULL;
 }
@@ -149,7 +175,7 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   j.fn = fn;
   j.arg = arg;
   j.task = NULL;
-  j.loop = NULL;
+  j.home = NULL;
   j.panic_msg = NULL;
   atomic_init(&j.state, JOB_NEW);
   return ax__spawn_raw(rt, &j.base, sizeof(j), offsetof(job_t, result),

@@ -11,6 +11,7 @@ ax__task_t *ax__inject_pop(ax_runtime_t *rt);
 void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
                           ax__task_t *tail, size_t n);
 void ax__thread_set_name(const char *name);
+void ax__live_runtimes_add(int d);
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
   memset(b, 0, sizeof(*b));
@@ -184,6 +185,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
       }
     }
   }
+  ax__live_runtimes_add(1);
   *out = rt;
   return 0;
 err:
@@ -343,6 +345,7 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   /* Wakes during the drops above found the runtime stopped: queues stay
    * empty.  Now close every handle and free. */
   runtime_free_memory(rt);
+  ax__live_runtimes_add(-1);
 }
 
 void ax_runtime_free(ax_runtime_t *rt) {

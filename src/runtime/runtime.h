@@ -25,6 +25,15 @@ typedef struct ax__jump_s {
   int armed;            /* 1 while a task is being polled under jb */
 } ax__jump_t;
 
+/* An operation handed to a worker's loop thread (the home-loop rule: every
+ * uv call on a handle or request happens on its loop's thread).  Embedded
+ * in the object it acts on; the poster keeps that object alive until fn
+ * has run. */
+typedef struct ax__op_s {
+  struct ax__op_s *next;
+  void (*fn)(struct ax__op_s *op);
+} ax__op_t;
+
 struct ax__worker_s {
   ax_runtime_t *rt;
   uv_loop_t *loop;              /* loop_storage, or the user's loop */
@@ -47,6 +56,8 @@ struct ax__worker_s {
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
   uv_thread_t thread;
+  ax__spin_t mail_lock;         /* guards the mailbox */
+  ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
@@ -94,6 +105,9 @@ void ax__schedule(ax__task_t *t, int yield);
 /* Pushes t at the back of w's local queue (overflow: half of the queue
  * moves to the injection queue).  On w's thread only. */
 void ax__push_back(ax__worker_t *w, ax__task_t *t);
+/* Runs op->fn(op) on w's loop thread: at once when called there, else
+ * queued and w's loop woken.  Callable from any thread. */
+void ax__worker_post(ax__worker_t *w, ax__op_t *op);
 /* The polled task gives its worker up once (AX_YIELD, ax_yield_now). */
 void ax__cx_yield(ax_cx_t *cx);
 /* Owned-list bookkeeping. */

@@ -132,6 +132,8 @@ void ax__schedule(ax__task_t *t, int yield) {
     ax__worker_t *d = rt->driver;
     atomic_store(&d->main_notified, 1);
     if (w != d) unpark(d);
+    else if (atomic_load_explicit(&d->parked, memory_order_relaxed) != 0)
+      uv_stop(d->loop);   /* see the same case below */
     return;
   }
   if (atomic_load_explicit(&rt->stopped, memory_order_acquire)) {
@@ -139,6 +141,12 @@ void ax__schedule(ax__task_t *t, int yield) {
     return;
   }
   if (w != NULL && w->rt == rt && !w->is_driver) {
+    /* Woken by a callback of our own loop while parked in it (a timer
+     * already due when park's uv_run began runs before the poll phase):
+     * make that uv_run return instead of blocking with t queued.  The
+     * stop flag is cleared when uv_run returns. */
+    if (atomic_load_explicit(&w->parked, memory_order_relaxed) != 0)
+      uv_stop(w->loop);
     if (yield) {
       ax__push_back(w, t);
     } else {

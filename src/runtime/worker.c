@@ -18,7 +18,39 @@ static void stat_inc(_Atomic uint64_t *c) {
                         memory_order_relaxed);
 }
 
-static void wake_cb(uv_async_t *a) { (void)a; /* the wake-up is the point */ }
+/* Runs the ops posted to w.  uv_async_send coalesces, so each wake-up
+ * drains everything queued so far. */
+static void run_mailbox(ax__worker_t *w) {
+  ax__op_t *op;
+  ax__spin_lock(&w->mail_lock);
+  op = w->mail_head;
+  w->mail_head = w->mail_tail = NULL;
+  ax__spin_unlock(&w->mail_lock);
+  while (op != NULL) {
+    ax__op_t *next = op->next;
+    op->fn(op);
+    op = next;
+  }
+}
+
+/* Besides the mailbox, the wake-up itself is the point: it ends uv_run. */
+static void wake_cb(uv_async_t *a) { run_mailbox(a->data); }
+
+void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
+  if (ax__worker_current() == w) {
+    op->fn(op);
+    return;
+  }
+  op->next = NULL;
+  ax__spin_lock(&w->mail_lock);
+  if (w->mail_tail != NULL)
+    w->mail_tail->next = op;
+  else
+    w->mail_head = op;
+  w->mail_tail = op;
+  ax__spin_unlock(&w->mail_lock);
+  uv_async_send(&w->wake);
+}
 
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop) {
@@ -30,6 +62,7 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
   w->until_global = rt->global_queue_interval;
   w->until_io = rt->event_interval;
   ax__lq_init(&w->q);
+  ax__spin_init(&w->mail_lock);
   atomic_init(&w->main_notified, 0);
   atomic_init(&w->parked, 0);
   if (user_loop != NULL) {
@@ -54,6 +87,7 @@ err:
 }
 
 void ax__worker_close(ax__worker_t *w) {
+  run_mailbox(w);  /* the closing thread owns every loop now */
   ax__wheel_close(w->wheel);
   uv_close((uv_handle_t *)&w->wake, NULL);
   if (w->loop == &w->loop_storage) {
