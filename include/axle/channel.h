@@ -10,6 +10,7 @@
  *   tx.clone() / drop(tx)                  ax_mpsc_sender_clone(tx) / ax_mpsc_sender_drop(tx)
  *   rx.recv().await                        AX_AWAIT(ax_mpsc_recv(&s->recv, rx, &out))
  *   rx.try_recv() / rx.close()             ax_mpsc_try_recv(rx, &out) / ax_mpsc_close(rx)
+ *   tx.blocking_send(v) / rx.blocking_recv() ax_mpsc_blocking_send(tx, &v) / _recv(rx, &out)
  *   oneshot::channel::<T>()                ax_oneshot_new(sizeof(T), drop, &tx, &rx)
  *   tx.send(v)                             ax_oneshot_send(tx, &v)
  *   rx.await                               AX_AWAIT(ax_oneshot_recv(&s->r, rx, &out))
@@ -162,10 +163,18 @@ typedef struct ax_mpsc_recv_s {
   ax_future_t base;       /* private */
   ax_mpsc_rx_t *rx;       /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
+  int waiting;            /* private: our waker may be registered */
   int result;             /* read-only once ready */
 } ax_mpsc_recv_t;
 AX_EXTERN ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx,
                                     void *out);
+
+/* From a thread that is not a runtime thread (a plain thread, a
+ * spawn_blocking job): send or receive, sleeping the thread while the
+ * channel makes it wait.  Results as for the futures, or AX_ENESTED when
+ * called on a runtime thread (never block a worker: await instead). */
+AX_EXTERN int ax_mpsc_blocking_send(ax_mpsc_tx_t *tx, const void *value);
+AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 
 /* ==== oneshot: one value, once ==========================================
  * One allocation per channel (header and value slot together). */
@@ -207,6 +216,8 @@ typedef struct ax_oneshot_recv_s {
 } ax_oneshot_recv_t;
 AX_EXTERN ax_future_t *ax_oneshot_recv(ax_oneshot_recv_t *f,
                                        ax_oneshot_rx_t *rx, void *out);
+/* Blocking receive for non-runtime threads (see ax_mpsc_blocking_recv). */
+AX_EXTERN int ax_oneshot_blocking_recv(ax_oneshot_rx_t *rx, void *out);
 /* Refuses a value not sent yet (the sender sees AX_ECLOSED); a value sent
  * before can still be received. */
 AX_EXTERN void ax_oneshot_close(ax_oneshot_rx_t *rx);

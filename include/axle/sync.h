@@ -172,7 +172,7 @@ AX_EXTERN int ax_mutex_is_locked(const ax_mutex_t *m);
  * Many readers or one writer, fair: requests are served in arrival order,
  * so a waiting writer holds back readers that came after it and is never
  * starved by a stream of readers. */
-#define AX_RWLOCK_MAX_READERS ((size_t)1 << 29)
+#define AX_RWLOCK_MAX_READERS ((size_t)0x1fffffff)  /* fits 32-bit too */
 typedef struct ax_rwlock_s {
   ax_semaphore_t sem;         /* private: max_readers permits */
   size_t max_readers;         /* read-only */

@@ -92,8 +92,13 @@ AX_EXTERN int ax_abort(ax_join_t *h);
 #else
 #  define AX__PRINTF(a, b)
 #endif
-AX_EXTERN _Noreturn void ax_panic(const char *fmt, ...) AX__PRINTF(1, 2);
-AX_EXTERN _Noreturn void ax__panic_at(const char *file, int line,
+#if defined(__cplusplus)
+#  define AX__NORETURN [[noreturn]]   /* _Noreturn is C only */
+#else
+#  define AX__NORETURN _Noreturn
+#endif
+AX_EXTERN AX__NORETURN void ax_panic(const char *fmt, ...) AX__PRINTF(1, 2);
+AX_EXTERN AX__NORETURN void ax__panic_at(const char *file, int line,
                                       const char *fmt, ...) AX__PRINTF(3, 4);
 #define ax_assert(cond)                                                    \
   ((cond) ? (void)0                                                        \

@@ -59,6 +59,20 @@ int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
 int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker);
 void ax__timer_entry_cancel(ax_timer_entry_t *e);
 
+/* ---- white-box test hooks --------------------------------------------- */
+
+/* Replaces the wheels' clock (ns; NULL restores uv_hrtime) for tests that
+ * drive a wheel on simulated time.  Process-wide: set it before creating
+ * the wheel, restore it after. */
+typedef uint64_t (*ax__wheel_clock_fn)(void);
+void ax__wheel_set_clock(ax__wheel_clock_fn clock);
+/* Does what the timer callback does: fires everything due at the wheel's
+ * clock and re-arms the timer.  Home thread. */
+void ax__wheel_run(ax__wheel_t *w);
+/* Checks the wheel's invariants (slot placement, occupancy bits, count,
+ * timer armed no later than the earliest deadline); 0 or -1. */
+int ax__wheel_check(ax__wheel_t *w);
+
 /* ax_timer_entry_t.phase, the owning future's view (sleep.c). */
 #define AX__PHASE_IDLE 0      /* not registered: the next poll registers */
 #define AX__PHASE_WAITING 1   /* holds a wheel (registered or fired) */

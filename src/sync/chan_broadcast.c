@@ -1,0 +1,306 @@
+/* broadcast: a ring of `cap` slots under one mutex; each receiver keeps
+ * the position of the next value it reads.
+ *
+ * Positions grow forever (64 bits); value p lives in slot p % cap while p
+ * is among the last cap values.  A slot counts the receivers that still
+ * have to read its value (`rem`, set to the number of receivers when the
+ * value is sent); the last reader takes the channel's copy itself (no
+ * clone, no drop), a receiver that is dropped gives up its share of every
+ * value it did not read, and a value overwritten while some receivers
+ * still lag behind is dropped -- those receivers then get AX_ELAGGED.
+ *
+ * Why a mutex (uv_mutex_t) and not the wait queue's spin lock: the
+ * critical sections copy values and call the user's clone/drop.  Waiting
+ * receivers sit in a wait queue; a receiver queues itself while holding
+ * the mutex, and a sender wakes the queue after releasing it, so a value
+ * published in between is never missed.
+ */
+#include "sync/chan.h"
+#include "sync/waitq.h"
+
+typedef struct bslot_s {
+  uint64_t pos;   /* position of the value held */
+  size_t rem;     /* receivers still to read it; 0 = no value held */
+} bslot_t;
+
+typedef struct ax__bcast_s {
+  uv_mutex_t lock;          /* guards everything but the constants */
+  uint64_t tail;            /* position of the next value sent */
+  size_t rx_count;          /* receiver handles */
+  size_t tx_count;          /* sender handles */
+  _Atomic size_t refs;      /* every handle: the memory's lifetime (a
+                               dropping handle may still wake the queue
+                               after it left the counts above) */
+  ax__waitq_t q;            /* receivers waiting for a value */
+  size_t cap;               /* slots */
+  size_t elem_size;         /* bytes per value */
+  size_t stride;            /* bytes per slot (header + value, aligned) */
+  ax_elem_clone_fn clone;
+  ax_elem_drop_fn drop;
+  char *slots;              /* cap slots, in the same allocation */
+} ax__bcast_t;
+
+struct ax_broadcast_rx_s {
+  ax__bcast_t *c;           /* counted in c->rx_count */
+  uint64_t next;            /* position of the next value to read */
+};
+
+#define BC(h) ((ax__bcast_t *)(void *)(h))
+#define VAL_OFF AX__VALUE_OFFSET(sizeof(bslot_t))
+
+static bslot_t *bc_slot(ax__bcast_t *c, uint64_t pos) {
+  return (bslot_t *)(void *)(c->slots + (size_t)(pos % c->cap) * c->stride);
+}
+static void *bc_val(bslot_t *s) { return (char *)s + VAL_OFF; }
+
+/* Lock held: one receiver gives up its share of the value in s. */
+static void bc_unshare(ax__bcast_t *c, bslot_t *s) {
+  if (--s->rem == 0 && c->drop != NULL)
+    c->drop(bc_val(s));
+}
+
+static void bc_unref(ax__bcast_t *c) {
+  size_t i;
+  if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  for (i = 0; i < c->cap; i++) {
+    bslot_t *s = (bslot_t *)(void *)(c->slots + i * c->stride);
+    if (s->rem > 0 && c->drop != NULL)
+      c->drop(bc_val(s));
+  }
+  ax__waitq_destroy(&c->q);
+  uv_mutex_destroy(&c->lock);
+  ax__free(c);
+}
+
+int ax_broadcast_new(size_t elem_size, size_t capacity, ax_elem_clone_fn clone,
+                     ax_elem_drop_fn drop, ax_broadcast_tx_t **tx,
+                     ax_broadcast_rx_t **rx) {
+  size_t hdr = AX__VALUE_OFFSET(sizeof(ax__bcast_t)), stride, i;
+  ax__bcast_t *c;
+  ax_broadcast_rx_t *r = NULL;
+  int err;
+  if (capacity == 0 || elem_size > SIZE_MAX / 4)
+    return AX_EINVAL;
+  stride = AX__VALUE_OFFSET(VAL_OFF + elem_size);
+  if (capacity > (SIZE_MAX - hdr) / stride)
+    return AX_EINVAL;
+  c = ax__malloc(hdr + capacity * stride);
+  if (c == NULL)
+    return AX_ENOMEM;
+  if (rx != NULL && (r = ax__malloc(sizeof *r)) == NULL) {
+    ax__free(c);
+    return AX_ENOMEM;
+  }
+  if ((err = uv_mutex_init(&c->lock)) != 0) {
+    ax__free(r);
+    ax__free(c);
+    return err;
+  }
+  c->tail = 0;
+  c->rx_count = r != NULL;
+  c->tx_count = 1;
+  atomic_init(&c->refs, c->rx_count + 1);
+  ax__waitq_init(&c->q);
+  c->cap = capacity;
+  c->elem_size = elem_size;
+  c->stride = stride;
+  c->clone = clone;
+  c->drop = drop;
+  c->slots = (char *)c + hdr;
+  for (i = 0; i < capacity; i++) {
+    bslot_t *s = (bslot_t *)(void *)(c->slots + i * stride);
+    s->pos = 0;
+    s->rem = 0;
+  }
+  if (r != NULL) {
+    r->c = c;
+    r->next = 0;
+    *rx = r;
+  }
+  *tx = (ax_broadcast_tx_t *)(void *)c;
+  return 0;
+}
+
+int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value) {
+  ax__bcast_t *c = BC(tx);
+  bslot_t *s;
+  uv_mutex_lock(&c->lock);
+  if (c->rx_count == 0) {
+    uv_mutex_unlock(&c->lock);
+    return AX_ECLOSED;
+  }
+  s = bc_slot(c, c->tail);
+  if (s->rem > 0 && c->drop != NULL)
+    c->drop(bc_val(s));  /* overwritten: its laggards will hear of it */
+  ax__chan_copy(bc_val(s), value, c->elem_size);
+  s->pos = c->tail++;
+  s->rem = c->rx_count;
+  uv_mutex_unlock(&c->lock);
+  ax__waitq_wake_all(&c->q, 0);
+  return 0;
+}
+
+ax_broadcast_tx_t *ax_broadcast_sender_clone(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  uv_mutex_lock(&c->lock);
+  c->tx_count++;
+  uv_mutex_unlock(&c->lock);
+  return tx;
+}
+
+void ax_broadcast_sender_drop(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  int closed;
+  if (c == NULL)
+    return;
+  uv_mutex_lock(&c->lock);
+  closed = --c->tx_count == 0;
+  uv_mutex_unlock(&c->lock);
+  if (closed)
+    ax__waitq_wake_all(&c->q, 0);  /* waiting receivers: AX_ECLOSED */
+  bc_unref(c);
+}
+
+static int bc_new_rx(ax__bcast_t *c, ax_broadcast_rx_t **out) {
+  ax_broadcast_rx_t *r = ax__malloc(sizeof *r);
+  if (r == NULL)
+    return AX_ENOMEM;
+  r->c = c;
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  uv_mutex_lock(&c->lock);
+  c->rx_count++;
+  r->next = c->tail;
+  uv_mutex_unlock(&c->lock);
+  *out = r;
+  return 0;
+}
+
+int ax_broadcast_subscribe(ax_broadcast_tx_t *tx, ax_broadcast_rx_t **rx) {
+  return bc_new_rx(BC(tx), rx);
+}
+
+int ax_broadcast_resubscribe(ax_broadcast_rx_t *rx, ax_broadcast_rx_t **out) {
+  return bc_new_rx(rx->c, out);
+}
+
+size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  size_t n;
+  uv_mutex_lock(&c->lock);
+  n = c->rx_count;
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx) {
+  ax__bcast_t *c;
+  uint64_t p, oldest;
+  if (rx == NULL)
+    return;
+  c = rx->c;
+  uv_mutex_lock(&c->lock);
+  oldest = c->tail > c->cap ? c->tail - c->cap : 0;
+  for (p = rx->next > oldest ? rx->next : oldest; p < c->tail; p++)
+    bc_unshare(c, bc_slot(c, p));
+  c->rx_count--;
+  uv_mutex_unlock(&c->lock);
+  ax__free(rx);
+  bc_unref(c);
+}
+
+/* Lock held: the outcome of one read attempt (AX_EEMPTY: nothing yet). */
+static int bc_read(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
+  ax__bcast_t *c = rx->c;
+  uint64_t oldest;
+  bslot_t *s;
+  if (rx->next == c->tail)
+    return c->tx_count == 0 ? AX_ECLOSED : AX_EEMPTY;
+  oldest = c->tail > c->cap ? c->tail - c->cap : 0;
+  if (rx->next < oldest) {
+    if (lagged != NULL)
+      *lagged = oldest - rx->next;
+    rx->next = oldest;
+    return AX_ELAGGED;
+  }
+  s = bc_slot(c, rx->next++);
+  if (s->rem == 1) {
+    ax__chan_copy(out, bc_val(s), c->elem_size);  /* last reader: move */
+    s->rem = 0;
+  } else {
+    ax__chan_clone(c->clone, out, bc_val(s), c->elem_size);
+    s->rem--;
+  }
+  return 0;
+}
+
+int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
+  int r;
+  uv_mutex_lock(&rx->c->lock);
+  r = bc_read(rx, out, lagged);
+  uv_mutex_unlock(&rx->c->lock);
+  return r;
+}
+
+static void bc_cancel(ax__bcast_t *c, ax__waiter_t *w) {
+  ax_waker_t *dropped = NULL;
+  if (ax__waiter_state(w) == AX__WAITER_IDLE)
+    return;
+  ax__waitq_lock(&c->q);
+  ax__waitq_cancel_locked(&c->q, w, &dropped);
+  ax__waitq_unlock(&c->q);
+  atomic_store_explicit(&w->state, AX__WAITER_IDLE, memory_order_relaxed);
+  if (dropped != NULL)
+    ax_waker_drop(dropped);
+}
+
+static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
+  ax_broadcast_recv_t *r = (ax_broadcast_recv_t *)f;
+  ax__bcast_t *c;
+  int res;
+  if (r->rx == NULL)
+    return AX_READY;
+  c = r->rx->c;
+  uv_mutex_lock(&c->lock);
+  res = bc_read(r->rx, r->out, &r->lagged);
+  if (res == AX_EEMPTY) {
+    /* Queue (or stay queued) while holding the mutex: a sender publishes
+     * under it and wakes the queue after, so it cannot slip between. */
+    int st = ax__waiter_state(&r->w);
+    if (st == AX__WAITER_QUEUED)
+      st = ax__waitq_update_waker(&c->q, &r->w, ax_cx_waker(cx));
+    if (st != AX__WAITER_QUEUED) {
+      ax__waitq_lock(&c->q);
+      ax__waitq_push_locked(&c->q, &r->w, ax_cx_waker(cx));
+      ax__waitq_unlock(&c->q);
+    }
+    uv_mutex_unlock(&c->lock);
+    return AX_PENDING;
+  }
+  uv_mutex_unlock(&c->lock);
+  bc_cancel(c, &r->w);
+  r->result = res;
+  return AX_READY;
+}
+
+static void recv_drop(ax_future_t *f) {
+  ax_broadcast_recv_t *r = (ax_broadcast_recv_t *)f;
+  if (r->rx != NULL)
+    bc_cancel(r->rx->c, &r->w);
+  r->rx = NULL;
+}
+
+static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
+                                               "ax_broadcast_recv"};
+
+ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f, ax_broadcast_rx_t *rx,
+                               void *out) {
+  f->base.vtable = &recv_vtable;
+  ax__waiter_init(&f->w);
+  f->rx = rx;
+  f->out = out;
+  f->result = AX_ECLOSED;
+  f->lagged = 0;
+  return &f->base;
+}

@@ -1,0 +1,43 @@
+/* RwLock: a semaphore with max_readers permits; a reader takes one, a
+ * writer takes them all.  The semaphore's FIFO hand-off makes it fair: a
+ * queued writer collects permits as readers leave, and readers arriving
+ * after it queue behind it instead of taking the permits it waits for. */
+#include "sync/semaphore.h"
+
+static const ax_future_vtable_t read_vtable = {
+  ax__permit_poll, ax__permit_drop, "ax_rwlock_read"
+};
+static const ax_future_vtable_t write_vtable = {
+  ax__permit_poll, ax__permit_drop, "ax_rwlock_write"
+};
+
+int ax_rwlock_init(ax_rwlock_t *rw, size_t max_readers) {
+  if (max_readers == 0)
+    max_readers = AX_RWLOCK_MAX_READERS;
+  if (max_readers > AX_RWLOCK_MAX_READERS)
+    return AX_EINVAL;
+  rw->max_readers = max_readers;
+  return ax_semaphore_init(&rw->sem, max_readers);
+}
+
+void ax_rwlock_destroy(ax_rwlock_t *rw) { ax_semaphore_destroy(&rw->sem); }
+
+ax_future_t *ax_rwlock_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  return ax__permit_prepare(g, &rw->sem, 1, &read_vtable);
+}
+
+ax_future_t *ax_rwlock_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  return ax__permit_prepare(g, &rw->sem, rw->max_readers, &write_vtable);
+}
+
+int ax_rwlock_try_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  return ax__permit_try(g, &rw->sem, 1, &read_vtable) == 0 ? 0 : AX_EBUSY;
+}
+
+int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  return ax__permit_try(g, &rw->sem, rw->max_readers, &write_vtable) == 0
+             ? 0
+             : AX_EBUSY;
+}
+
+void ax_rwlock_unlock(ax_rwlock_guard_t *g) { ax_semaphore_release(g); }

@@ -1,0 +1,483 @@
+/* The per-worker hierarchical timing wheel (the rules are in wheel.h).
+ *
+ * Time inside a wheel is an integer count of milliseconds since the wheel
+ * was created ("wheel ms").  A deadline converts to wheel ms rounding UP and
+ * the current time rounding DOWN, so an entry never fires before its
+ * deadline, whatever the timer's own rounding does.
+ *
+ * Invariant: `elapsed` <= every registered deadline, and an entry with
+ * deadline d sits at level L = the highest base-64 digit in which d and
+ * `elapsed` differ, slot = digit L of d.  Walking levels from 0 up, the first
+ * occupied slot at or after the current digit is therefore the earliest
+ * slot whose time has to be looked at; its start is where the uv timer is
+ * armed.  When that time comes, the slot's entries fire (deadline equal to
+ * the slot's time) or are re-inserted, which moves them to a lower level; a
+ * late timer catches up slot by slot, so wakes always go in deadline order.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "time/wheel.h"
+
+#define LEVELS 6
+#define SLOT_BITS 6
+#define SLOTS (1u << SLOT_BITS)
+#define SLOT_MASK ((uint64_t)SLOTS - 1)
+/* Deadlines further than this (2^36 ms, about 2.2 years) wait in the top
+ * level and are re-inserted each time their slot comes round. */
+#define MAX_SPAN ((uint64_t)1 << (LEVELS * SLOT_BITS))
+#define NEVER UINT64_MAX
+/* Wakers are collected under the lock and woken after it, this many at a
+ * time, so a waker never runs with the wheel locked. */
+#define WAKE_BATCH 32
+/* Beyond this distance the timer is armed approximately (no overflow in
+ * the ns arithmetic); it re-arms itself when it fires early. */
+#define EXACT_ARM_MS ((uint64_t)86400000)
+
+enum { ST_NONE = 0, ST_REGISTERED = 1, ST_FIRED = 2, ST_DETACHED = 3 };
+
+struct ax__wheel_s {
+  uv_mutex_t lock;                   /* guards the fields down to `closed` */
+  uint64_t elapsed;                  /* wheel ms the slots are relative to */
+  uint64_t occupied[LEVELS];         /* bit s: slot s of the level non-empty */
+  size_t len;                        /* registered entries */
+  int closed;                        /* no more inserts */
+  ax__tlink_t pending;               /* due slot being processed */
+  ax__tlink_t slots[LEVELS][SLOTS];  /* the wheel */
+  /* Home thread only (never under the lock, never from other threads). */
+  uv_loop_t *loop;                   /* the loop the timer lives on */
+  uv_timer_t timer;                  /* armed at `armed`, or stopped */
+  uint64_t armed;                    /* wheel ms the timer fires at, NEVER */
+  uint64_t origin;                   /* uv_hrtime() at wheel ms 0 */
+  /* Any thread. */
+  atomic_size_t refs;                /* handle + entries holding the wheel */
+};
+
+/* ---- bits and lists ---------------------------------------------------- */
+
+/* Index of the highest set bit (x != 0).  The fallback loop is for
+ * compilers without the builtin; it runs at most 63 times. */
+static unsigned high_bit(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return 63u - (unsigned)__builtin_clzll(x);
+#else
+  unsigned n = 0;
+  while (x >>= 1) n++;
+  return n;
+#endif
+}
+
+static unsigned low_bit(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1u)) { x >>= 1; n++; }
+  return n;
+#endif
+}
+
+static uint64_t rotr(uint64_t x, unsigned n) {
+  return n == 0 ? x : (x >> n) | (x << (64 - n));
+}
+
+static void list_init(ax__tlink_t *h) { h->next = h->prev = h; }
+static int list_empty(const ax__tlink_t *h) { return h->next == h; }
+
+static void list_push(ax__tlink_t *h, ax__tlink_t *n) {
+  n->prev = h->prev;
+  n->next = h;
+  h->prev->next = n;
+  h->prev = n;
+}
+
+static void list_unlink(ax__tlink_t *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = NULL;
+}
+
+/* Moves every node of `from` to the end of `to`; `from` ends empty. */
+static void list_move_all(ax__tlink_t *from, ax__tlink_t *to) {
+  if (list_empty(from)) return;
+  from->next->prev = to->prev;
+  to->prev->next = from->next;
+  from->prev->next = to;
+  to->prev = from->prev;
+  list_init(from);
+}
+
+static ax_timer_entry_t *entry_of(ax__tlink_t *l) {
+  return ax__container_of(l, ax_timer_entry_t, link);
+}
+
+/* ---- clock ------------------------------------------------------------- */
+
+/* NULL: uv_hrtime.  Atomic only so a test that swaps it stays TSan-clean. */
+static _Atomic(ax__wheel_clock_fn) wheel_clock;
+
+void ax__wheel_set_clock(ax__wheel_clock_fn clock) {
+  atomic_store_explicit(&wheel_clock, clock, memory_order_relaxed);
+}
+
+static uint64_t clock_ns(void) {
+  ax__wheel_clock_fn c =
+      atomic_load_explicit(&wheel_clock, memory_order_relaxed);
+  return c != NULL ? c() : uv_hrtime();
+}
+
+static uint64_t now_ms(const ax__wheel_t *w) {
+  return (clock_ns() - w->origin) / 1000000u;
+}
+
+static uint64_t deadline_ms(const ax__wheel_t *w, ax_instant_t deadline) {
+  uint64_t d;
+  if (deadline <= w->origin) return 0;
+  d = deadline - w->origin;
+  return d / 1000000u + (d % 1000000u != 0);
+}
+
+/* ---- the wheel proper (all under the lock) ----------------------------- */
+
+/* level * SLOTS + slot where deadline `when` (> elapsed) belongs. */
+static unsigned placement(uint64_t elapsed, uint64_t when) {
+  uint64_t masked = (elapsed ^ when) | SLOT_MASK;
+  unsigned level;
+  if (masked >= MAX_SPAN) masked = MAX_SPAN - 1;
+  level = high_bit(masked) / SLOT_BITS;
+  return level * SLOTS +
+         ((unsigned)(when >> (level * SLOT_BITS)) & (SLOTS - 1));
+}
+
+static void slot_insert(ax__wheel_t *w, ax_timer_entry_t *e) {
+  unsigned where, level, s;
+  if (e->deadline_ms <= w->elapsed) {
+    /* Cannot happen with a monotonic clock; if it did, slot 0 of the
+     * current digit would wait a whole revolution.  Later is never wrong. */
+    e->deadline_ms = w->elapsed + 1;
+  }
+  where = placement(w->elapsed, e->deadline_ms);
+  level = where / SLOTS;
+  s = where % SLOTS;
+  list_push(&w->slots[level][s], &e->link);
+  w->occupied[level] |= (uint64_t)1 << s;
+  e->slot = (uint16_t)where;
+}
+
+/* Unlinks e from whatever list it is on.  e->slot names the slot it was
+ * put in; if e sits in `pending` instead, that slot was emptied when the
+ * list moved, and recomputing its bit from its emptiness is still right. */
+static void slot_remove(ax__wheel_t *w, ax_timer_entry_t *e) {
+  unsigned level = e->slot / SLOTS, s = e->slot % SLOTS;
+  list_unlink(&e->link);
+  if (list_empty(&w->slots[level][s]))
+    w->occupied[level] &= ~((uint64_t)1 << s);
+}
+
+/* Wheel ms at which the earliest occupied slot starts, or NEVER. */
+static uint64_t next_due(const ax__wheel_t *w, unsigned *level_out,
+                         unsigned *slot_out) {
+  unsigned level;
+  for (level = 0; level < LEVELS; level++) {
+    uint64_t occ = w->occupied[level], range, start, when;
+    unsigned shift = level * SLOT_BITS, cur, s;
+    if (occ == 0) continue;
+    /* Search from the slot after the current digit: below the top level
+     * the current slot is always empty.  At the top level, the current slot
+     * and those before it hold only entries beyond MAX_SPAN, due in the
+     * next revolution, so they come last. */
+    cur = ((unsigned)(w->elapsed >> shift) + 1) & (SLOTS - 1);
+    s = (low_bit(rotr(occ, cur)) + cur) & (SLOTS - 1);
+    range = (uint64_t)1 << (shift + SLOT_BITS);
+    start = w->elapsed & ~(range - 1);
+    when = start + ((uint64_t)s << shift);
+    if (when <= w->elapsed) when += range;
+    *level_out = level;
+    *slot_out = s;
+    return when;
+  }
+  return NEVER;
+}
+
+/* ---- references and the uv timer --------------------------------------- */
+
+static void wheel_release(ax__wheel_t *w) {
+  if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1) {
+    uv_mutex_destroy(&w->lock);
+    ax__free(w);
+  }
+}
+
+static void wheel_timer_cb(uv_timer_t *t);
+
+/* Home thread: makes the uv timer fire at wheel ms `when` (`now` is the
+ * current wheel ms), or stops it. */
+static void wheel_arm(ax__wheel_t *w, uint64_t when, uint64_t now) {
+  uint64_t timeout;
+  if (when == NEVER) {
+    if (w->armed != NEVER) uv_timer_stop(&w->timer);
+    w->armed = NEVER;
+    return;
+  }
+  if (when == w->armed) return;
+  /* The loop clock may be stale while a worker runs tasks: refresh it, then
+   * aim at the loop-clock millisecond where wheel ms `when` has begun. */
+  uv_update_time(w->loop);
+  if (when - now > EXACT_ARM_MS || when < now) {
+    timeout = when > now ? when - now : 0;
+  } else {
+    uint64_t target = (w->origin + when * 1000000u + 999999u) / 1000000u;
+    uint64_t loop_now = uv_now(w->loop);
+    timeout = target > loop_now ? target - loop_now : 0;
+  }
+  uv_timer_start(&w->timer, wheel_timer_cb, timeout, 0);
+  w->armed = when;
+}
+
+static void wake_all(ax_waker_t **batch, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) ax_waker_wake(batch[i]);
+}
+
+static void drop_all(ax_waker_t **batch, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) ax_waker_drop(batch[i]);
+}
+
+/* Home thread: fires everything due and re-arms the timer. */
+static void wheel_run(ax__wheel_t *w) {
+  ax_waker_t *batch[WAKE_BATCH];
+  size_t n = 0;
+  uint64_t now = now_ms(w), next;
+  unsigned level, s;
+
+  uv_mutex_lock(&w->lock);
+  for (;;) {
+    ax_timer_entry_t *e;
+    if (list_empty(&w->pending)) {
+      uint64_t when = next_due(w, &level, &s);
+      if (when > now) break;
+      /* Take the whole slot first: an entry re-inserted below may land in
+       * this same slot (top level only) and must not be seen again now. */
+      list_move_all(&w->slots[level][s], &w->pending);
+      w->occupied[level] &= ~((uint64_t)1 << s);
+      w->elapsed = when;
+    }
+    e = entry_of(w->pending.next);
+    list_unlink(&e->link);
+    if (e->deadline_ms > w->elapsed) {
+      /* Not this millisecond yet: move it down, even if it is already
+       * overdue, so that overdue entries still fire in deadline order. */
+      slot_insert(w, e);
+      continue;
+    }
+    /* From here the owner may see FIRED and free e as soon as we unlock:
+     * keep only the waker. */
+    e->state = ST_FIRED;
+    w->len--;
+    batch[n++] = e->waker;
+    e->waker = NULL;
+    if (n == WAKE_BATCH) {
+      uv_mutex_unlock(&w->lock);
+      wake_all(batch, n);
+      n = 0;
+      uv_mutex_lock(&w->lock);
+    }
+  }
+  if (now > w->elapsed) w->elapsed = now;
+  next = next_due(w, &level, &s);
+  uv_mutex_unlock(&w->lock);
+
+  /* Arm before the last wakes: a waker that registers a new entry right
+   * away (an inline executor) then moves the timer earlier if it must,
+   * and our `next` cannot overwrite that with a later time. */
+  wheel_arm(w, next, now);
+  wake_all(batch, n);
+}
+
+void ax__wheel_run(ax__wheel_t *w) { wheel_run(w); }
+
+static void wheel_timer_cb(uv_timer_t *t) {
+  ax__wheel_t *w = ax__container_of(t, ax__wheel_t, timer);
+  w->armed = NEVER;   /* a one-shot timer that fired is stopped */
+  wheel_run(w);
+}
+
+static void wheel_close_cb(uv_handle_t *h) {
+  wheel_release(ax__container_of(h, ax__wheel_t, timer));
+}
+
+/* ---- public (internal) API --------------------------------------------- */
+
+ax__wheel_t *ax__wheel_new(uv_loop_t *loop) {
+  ax__wheel_t *w = ax__malloc(sizeof *w);
+  unsigned level, s;
+  if (w == NULL) return NULL;
+  memset(w, 0, sizeof *w);
+  if (uv_mutex_init(&w->lock) != 0) {
+    ax__free(w);
+    return NULL;
+  }
+  list_init(&w->pending);
+  for (level = 0; level < LEVELS; level++)
+    for (s = 0; s < SLOTS; s++) list_init(&w->slots[level][s]);
+  w->loop = loop;
+  w->armed = NEVER;
+  w->origin = clock_ns();
+  atomic_init(&w->refs, 1);
+  uv_timer_init(loop, &w->timer);   /* cannot fail */
+  return w;
+}
+
+/* Detaches every entry of list h (lock held; may drop and retake it). */
+static size_t detach_list(ax__wheel_t *w, ax__tlink_t *h, ax_waker_t **batch,
+                          size_t n) {
+  while (!list_empty(h)) {
+    ax_timer_entry_t *e = entry_of(h->next);
+    slot_remove(w, e);
+    e->state = ST_DETACHED;
+    w->len--;
+    batch[n++] = e->waker;
+    e->waker = NULL;
+    if (n == WAKE_BATCH) {
+      /* Dropping a waker may free a task whose drop cancels an entry of
+       * this very wheel: never with the lock held. */
+      uv_mutex_unlock(&w->lock);
+      drop_all(batch, n);
+      n = 0;
+      uv_mutex_lock(&w->lock);
+    }
+  }
+  return n;
+}
+
+void ax__wheel_close(ax__wheel_t *w) {
+  ax_waker_t *batch[WAKE_BATCH];
+  size_t n = 0;
+  unsigned level, s;
+
+  uv_mutex_lock(&w->lock);
+  w->closed = 1;
+  n = detach_list(w, &w->pending, batch, n);
+  for (level = 0; level < LEVELS; level++)
+    for (s = 0; s < SLOTS; s++)
+      n = detach_list(w, &w->slots[level][s], batch, n);
+  uv_mutex_unlock(&w->lock);
+  drop_all(batch, n);
+
+  w->armed = NEVER;
+  uv_close((uv_handle_t *)&w->timer, wheel_close_cb);
+}
+
+size_t ax__wheel_len(ax__wheel_t *w) {
+  size_t n;
+  uv_mutex_lock(&w->lock);
+  n = w->len;
+  uv_mutex_unlock(&w->lock);
+  return n;
+}
+
+uv_loop_t *ax__wheel_loop(ax__wheel_t *w) { return w->loop; }
+
+void ax__timer_entry_init(ax_timer_entry_t *e) { memset(e, 0, sizeof *e); }
+
+int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
+                     ax_instant_t deadline, ax_waker_t *waker) {
+  uint64_t now = clock_ns(), when;
+  if (deadline <= now) return 1;
+  when = deadline_ms(w, deadline);
+
+  uv_mutex_lock(&w->lock);
+  if (w->closed) {
+    uv_mutex_unlock(&w->lock);
+    return AX_ESHUTDOWN;
+  }
+  e->deadline_ms = when;
+  e->waker = ax_waker_clone(waker);
+  e->state = ST_REGISTERED;
+  slot_insert(w, e);
+  w->len++;
+  uv_mutex_unlock(&w->lock);
+
+  atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+  e->wheel = w;
+  /* `armed` is never later than the earliest deadline, so only an earlier
+   * one needs the timer moved (and we are on the home thread). */
+  if (when < w->armed) wheel_arm(w, when, (now - w->origin) / 1000000u);
+  return 0;
+}
+
+int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker) {
+  ax__wheel_t *w = e->wheel;
+  ax_waker_t *old = NULL;
+  int st;
+
+  uv_mutex_lock(&w->lock);
+  st = e->state;
+  if (st == ST_REGISTERED) {
+    if (!ax_waker_will_wake(e->waker, waker)) {
+      old = e->waker;
+      e->waker = ax_waker_clone(waker);
+    }
+    uv_mutex_unlock(&w->lock);
+    if (old != NULL) ax_waker_drop(old);
+    return 0;
+  }
+  e->state = ST_NONE;
+  uv_mutex_unlock(&w->lock);
+
+  e->wheel = NULL;
+  wheel_release(w);
+  return st == ST_FIRED ? AX__TIMER_FIRED : AX__TIMER_DETACHED;
+}
+
+void ax__timer_entry_cancel(ax_timer_entry_t *e) {
+  ax__wheel_t *w = e->wheel;
+  ax_waker_t *waker = NULL;
+  if (w == NULL) return;
+
+  uv_mutex_lock(&w->lock);
+  if (e->state == ST_REGISTERED) {
+    slot_remove(w, e);
+    w->len--;
+    waker = e->waker;
+    e->waker = NULL;
+  }
+  e->state = ST_NONE;
+  uv_mutex_unlock(&w->lock);
+
+  if (waker != NULL) ax_waker_drop(waker);
+  e->wheel = NULL;
+  wheel_release(w);
+}
+
+int ax__wheel_check(ax__wheel_t *w) {
+  uint64_t min = NEVER;
+  unsigned level, lv, s, sl;
+  size_t count = 0;
+  int ok;
+
+  uv_mutex_lock(&w->lock);
+  ok = list_empty(&w->pending);
+  for (level = 0; level < LEVELS; level++) {
+    for (s = 0; s < SLOTS; s++) {
+      const ax__tlink_t *h = &w->slots[level][s], *l;
+      int bit = (w->occupied[level] >> s) & 1;
+      if (bit != !list_empty(h)) ok = 0;
+      for (l = h->next; l != h; l = l->next) {
+        const ax_timer_entry_t *e = ax__container_of(l, ax_timer_entry_t, link);
+        count++;
+        if (e->state != ST_REGISTERED || e->slot != level * SLOTS + s ||
+            e->deadline_ms <= w->elapsed ||
+            placement(w->elapsed, e->deadline_ms) != e->slot)
+          ok = 0;
+        if (e->deadline_ms < min) min = e->deadline_ms;
+      }
+    }
+  }
+  if (count != w->len) ok = 0;
+  if (min != NEVER && (w->armed > min || next_due(w, &lv, &sl) > min)) ok = 0;
+  uv_mutex_unlock(&w->lock);
+  return ok ? 0 : -1;
+}

@@ -1,0 +1,649 @@
+/* Blocking work on libuv's threadpool (include/axle/blocking.h):
+ * ax_spawn_blocking / ax_spawn_blocking_on, their join handles (value,
+ * panic capture), cancellation before and after the job started, detached
+ * jobs, shutdown with jobs in flight, max_blocking_threads and the
+ * process-wide pool size (AX_EPOOLSIZE), and the chapter's compute_hash.
+ *
+ * The pool is process-global: every test that needs it full finds its
+ * size the way libuv does (UV_THREADPOOL_SIZE, default 4) and fills every
+ * thread; the test that sets a size of its own runs only in a fresh
+ * process (Check's fork mode).
+ */
+#include "helpers.h"
+
+#define CURRENT 0
+#define MULTI 1
+
+/* libuv's pool size, as libuv itself reads it. */
+static unsigned pool_threads(void) {
+  char buf[16];
+  size_t len = sizeof(buf);
+  unsigned n = 4;
+  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
+    n = (unsigned)strtoul(buf, NULL, 10);
+    if (n == 0) n = 1;
+    if (n > 1024) n = 1024;
+  }
+  return n;
+}
+
+/* ---- job functions ---------------------------------------------------------- */
+
+typedef struct {
+  uv_thread_t thread;     /* where fn ran */
+  ax_runtime_t *rt;       /* ax_runtime_current() there */
+  uint64_t id;            /* ax_task_id() there */
+  _Atomic int ran;
+} where_t;
+
+static void *job_where(void *arg) {
+  where_t *w = arg;
+  w->thread = uv_thread_self();
+  w->rt = ax_runtime_current();
+  w->id = ax_task_id();
+  atomic_fetch_add(&w->ran, 1);
+  return (char *)arg + 1;
+}
+
+static void *job_panics(void *arg) {
+  ax_panic("blocking job %s", (const char *)arg);
+}
+
+static void *job_asserts(void *arg) {
+  ax_assert(arg == NULL);
+  return NULL;
+}
+
+/* Blocks its pool thread until released (the gate is a semaphore). */
+typedef struct {
+  uv_sem_t gate;
+  _Atomic int started, finished, running, max_running;
+} gate_t;
+
+static void gate_init(gate_t *g) {
+  ck_assert_int_eq(uv_sem_init(&g->gate, 0), 0);
+  atomic_init(&g->started, 0);
+  atomic_init(&g->finished, 0);
+  atomic_init(&g->running, 0);
+  atomic_init(&g->max_running, 0);
+}
+
+static void *job_gated(void *arg) {
+  gate_t *g = arg;
+  int r = atomic_fetch_add(&g->running, 1) + 1, m = atomic_load(&g->max_running);
+  while (r > m && !atomic_compare_exchange_weak(&g->max_running, &m, r)) {
+  }
+  atomic_fetch_add(&g->started, 1);
+  uv_sem_wait(&g->gate);
+  atomic_fetch_sub(&g->running, 1);
+  atomic_fetch_add(&g->finished, 1);
+  return arg;
+}
+
+static _Atomic int cancelled_runs;
+static void *job_must_not_run(void *arg) {
+  atomic_fetch_add(&cancelled_runs, 1);
+  return arg;
+}
+
+static void wait_for(_Atomic int *v, int n) {
+  while (atomic_load(v) < n) uv_sleep(1);   /* an event, not a time */
+}
+
+/* ---- result and where it runs -------------------------------------------------- */
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[3];
+  where_t w;
+  uv_thread_t task_thread;
+  int rc[3];
+  int result[3];
+  void *value;
+  char msg[2][160];
+} basic_t;
+
+AX_ASYNC(basic_fn, basic_t, self) {
+  AX_BEGIN(self);
+  self->task_thread = uv_thread_self();
+  self->rc[0] = ax_spawn_blocking(job_where, &self->w, &self->h[0]);
+  self->rc[1] = ax_spawn_blocking(job_panics, "failed", &self->h[1]);
+  self->rc[2] = ax_spawn_blocking(job_asserts, &self->w, &self->h[2]);
+  AX_AWAIT(ax_join_wait(&self->h[0]));
+  AX_AWAIT(ax_join_wait(&self->h[1]));
+  AX_AWAIT(ax_join_wait(&self->h[2]));
+  for (int k = 0; k < 3; k++) self->result[k] = ax_join_result(&self->h[k]);
+  self->value = ax_join_value(&self->h[0]);
+  for (int k = 1; k < 3; k++) {
+    const char *m = ax_join_panic_message(&self->h[k]);
+    snprintf(self->msg[k - 1], sizeof(self->msg[k - 1]), "%s",
+             m ? m : "(null)");
+  }
+  for (int k = 0; k < 3; k++) ax_join_drop(&self->h[k]);
+  AX_END;
+}
+
+START_TEST(blocking_result_and_panics) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  basic_t s;
+  memset(&s, 0, sizeof(s));
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(basic_fn, &s)));
+  for (int k = 0; k < 3; k++) TH_ASSERT_OK(s.rc[k]);
+  ck_assert_int_eq(s.result[0], 0);
+  ck_assert_ptr_eq(s.value, (char *)&s.w + 1);
+  ck_assert_int_eq(atomic_load(&s.w.ran), 1);
+  /* It ran on a pool thread: not the task's thread, no runtime, no task. */
+  ck_assert(!uv_thread_equal(&s.w.thread, &s.task_thread));
+  ck_assert_ptr_null(s.w.rt);
+  ck_assert_uint_eq(s.w.id, 0);
+  ck_assert_int_eq(s.result[1], AX_EPANIC);
+  ck_assert_str_eq(s.msg[0], "blocking job failed");
+  ck_assert_int_eq(s.result[2], AX_EPANIC);
+  ck_assert_msg(strstr(s.msg[1], "assertion failed: arg == NULL") != NULL,
+                "%s", s.msg[1]);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(blocking_outside_runtime) {
+  where_t w;
+  ax_join_t h;
+  memset(&w, 0, sizeof(w));
+  memset(&h, 0xFF, sizeof(h));
+  TH_ASSERT_ERR(ax_spawn_blocking(job_where, &w, &h), AX_ENORUNTIME);
+  ck_assert_ptr_null(h.task);
+  TH_ASSERT_ERR(ax_spawn_blocking_on(NULL, job_where, &w, NULL),
+                AX_ENORUNTIME);
+  ck_assert_int_eq(atomic_load(&w.ran), 0);
+}
+END_TEST
+
+/* ax_spawn_blocking_on from a thread outside the runtime; the handle is
+ * awaited by the block_on future. */
+typedef struct {
+  ax_async_t co;
+  ax_join_t *h;
+  void *value;
+  int result;
+} await_one_t;
+
+AX_ASYNC(await_one_fn, await_one_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_join_wait(self->h));
+  self->result = ax_join_result(self->h);
+  self->value = ax_join_value(self->h);
+  ax_join_drop(self->h);
+  AX_END;
+}
+
+START_TEST(blocking_on_from_outside) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  where_t w;
+  ax_join_t h;
+  await_one_t a;
+  memset(&w, 0, sizeof(w));
+  TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_where, &w, &h));
+  memset(&a, 0, sizeof(a));
+  a.h = &h;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_one_fn, &a)));
+  ck_assert_int_eq(a.result, 0);
+  ck_assert_ptr_eq(a.value, (char *)&w + 1);
+  ax_drop(&a.co.base);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+/* Detached jobs still run (a latch counts them). */
+static void *job_latch(void *arg) {
+  th_latch_down(arg);
+  return NULL;
+}
+
+typedef struct {
+  ax_async_t co;
+  th_latch_t l;
+  th_latchwait_t lw;
+  int n;
+  int failed;
+} detached_t;
+
+AX_ASYNC(detached_fn, detached_t, self) {
+  AX_BEGIN(self);
+  for (int k = 0; k < self->n; k++) {
+    ax_join_t h;
+    if (ax_spawn_blocking(job_latch, &self->l, k % 2 ? &h : NULL) != 0)
+      self->failed++;
+    else if (k % 2)
+      ax_join_drop(&h);   /* detached after the fact */
+  }
+  AX_AWAIT(th_latch_wait(&self->lw, &self->l));
+  AX_END;
+}
+
+START_TEST(blocking_detached) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  detached_t s;
+  memset(&s, 0, sizeof(s));
+  s.n = 64;
+  th_latch_init(&s.l, s.n);
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(detached_fn, &s)));
+  ck_assert_int_eq(s.failed, 0);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  th_latch_destroy(&s.l);
+}
+END_TEST
+
+/* Many jobs, every value comes back to its own handle. */
+static void *job_square(void *arg) {
+  uintptr_t x = (uintptr_t)arg;
+  return (void *)(x * x);
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t *h;
+  int n, k;
+  int bad;
+} many_t;
+
+AX_ASYNC(many_fn, many_t, self) {
+  AX_BEGIN(self);
+  for (int k = 0; k < self->n; k++)
+    if (ax_spawn_blocking(job_square, (void *)(uintptr_t)k, &self->h[k]) != 0)
+      self->bad++;
+  for (self->k = 0; self->k < self->n; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    if (ax_join_result(&self->h[self->k]) != 0 ||
+        ax_join_value(&self->h[self->k]) !=
+            (void *)((uintptr_t)self->k * (uintptr_t)self->k))
+      self->bad++;
+    ax_join_drop(&self->h[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(blocking_many) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  many_t s;
+  memset(&s, 0, sizeof(s));
+  s.n = (int)ax_test_iters(2000);
+  s.h = calloc((size_t)s.n, sizeof(*s.h));
+  ck_assert_ptr_nonnull(s.h);
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &s)));
+  ck_assert_int_eq(s.bad, 0);
+  free(s.h);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+/* ---- cancellation -------------------------------------------------------------- */
+
+static uint64_t worker_polls(ax_runtime_t *rt) {
+  uint64_t n = 0;
+  ax_worker_stats_t st;
+  for (unsigned k = 0; k < ax_runtime_workers(rt); k++)
+    if (ax_runtime_worker_stats(rt, k, &st) == 0) n += st.polls;
+  return n;
+}
+
+/* Fill the pool with gated jobs, queue `n` more, abort those, open the
+ * gate: the aborted jobs report AX_ECANCELED and their function never
+ * runs (they were taken off libuv's queue). */
+typedef struct {
+  ax_async_t co;
+  gate_t *g;
+  unsigned pool;
+  int n;
+  int multi;
+  ax_join_t blockers[64];
+  ax_join_t victims[16];
+  ax_yield_t y;
+  int k;
+  int victim_results[16];
+  int blocker_bad;
+  int abort_rc_bad;
+} cancel_t;
+
+AX_ASYNC(cancel_fn, cancel_t, self) {
+  AX_BEGIN(self);
+  for (unsigned k = 0; k < self->pool; k++)
+    ax_spawn_blocking(job_gated, self->g, &self->blockers[k]);
+  /* Wait until every pool thread holds a blocker.  (This is the block_on
+   * future: on a current-thread runtime the yields let the job tasks run
+   * and queue their work; on a multi-thread one the workers do.) */
+  while (atomic_load(&self->g->started) < (int)self->pool)
+    AX_AWAIT(ax_yield_now(&self->y));
+  for (int k = 0; k < self->n; k++)
+    ax_spawn_blocking(job_must_not_run, NULL, &self->victims[k]);
+  /* Let the victim tasks queue their work: each is polled once.  On a
+   * current-thread runtime the yields run them; on a multi-thread one the
+   * workers have polled every job task once when their poll count says so
+   * (this future runs on the block_on thread, not on a worker). */
+  for (self->k = 0; self->k < 8; self->k++) AX_AWAIT(ax_yield_now(&self->y));
+  while (self->multi &&
+         worker_polls(ax_runtime_current()) < self->pool + (unsigned)self->n)
+    AX_AWAIT(ax_yield_now(&self->y));
+  for (int k = 0; k < self->n; k++)
+    if (ax_abort(&self->victims[k]) != 0) self->abort_rc_bad++;
+  for (self->k = 0; self->k < self->n; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->victims[self->k]));
+    self->victim_results[self->k] = ax_join_result(&self->victims[self->k]);
+    ax_join_drop(&self->victims[self->k]);
+  }
+  for (unsigned k = 0; k < self->pool; k++) uv_sem_post(&self->g->gate);
+  for (self->k = 0; self->k < (int)self->pool; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->blockers[self->k]));
+    if (ax_join_result(&self->blockers[self->k]) != 0 ||
+        ax_join_value(&self->blockers[self->k]) != self->g)
+      self->blocker_bad++;
+    ax_join_drop(&self->blockers[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(blocking_abort_before_start) {
+  /* Multi-thread: the abort may be carried out by another worker than the
+   * one whose loop queued the job, so try a few rounds. */
+  int rounds = _i == MULTI ? 4 : 1, ran = 0;
+  atomic_store(&cancelled_runs, 0);
+  for (int round = 0; round < rounds; round++) {
+    ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+    gate_t g;
+    cancel_t s;
+    gate_init(&g);
+    memset(&s, 0, sizeof(s));
+    s.g = &g;
+    s.pool = pool_threads();
+    ck_assert_uint_le(s.pool, 64);
+    s.n = 8;
+    s.multi = _i;
+    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(cancel_fn, &s)));
+    ck_assert_int_eq(s.abort_rc_bad, 0);
+    for (int k = 0; k < s.n; k++)
+      ck_assert_int_eq(s.victim_results[k], AX_ECANCELED);
+    ck_assert_int_eq(s.blocker_bad, 0);
+    ax_drop(&s.co.base);
+    ax_runtime_free(rt);   /* shutdown waits for the pool's work */
+    uv_sem_destroy(&g.gate);
+    ran += s.n;
+  }
+  /* An aborted job whose function ran anyway was not removed from the
+   * queue. */
+  ck_assert_msg(atomic_load(&cancelled_runs) == 0,
+                "%d of %d aborted, not-started jobs ran anyway",
+                atomic_load(&cancelled_runs), ran);
+}
+END_TEST
+
+/* Abort of a job that already started: it runs to completion (its result
+ * is discarded), the handle says AX_ECANCELED. */
+typedef struct {
+  ax_async_t co;
+  gate_t *g;
+  ax_join_t h;
+  ax_yield_t y;
+  int result;
+  int finished_at_join;
+} started_t;
+
+AX_ASYNC(started_fn, started_t, self) {
+  AX_BEGIN(self);
+  ax_spawn_blocking(job_gated, self->g, &self->h);
+  while (atomic_load(&self->g->started) < 1) AX_AWAIT(ax_yield_now(&self->y));
+  ax_abort(&self->h);
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->result = ax_join_result(&self->h);
+  self->finished_at_join = atomic_load(&self->g->finished);
+  ax_join_drop(&self->h);
+  uv_sem_post(&self->g->gate);   /* now let it finish */
+  AX_END;
+}
+
+START_TEST(blocking_abort_after_start) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  gate_t g;
+  started_t s;
+  gate_init(&g);
+  memset(&s, 0, sizeof(s));
+  s.g = &g;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(started_fn, &s)));
+  ck_assert_int_eq(s.result, AX_ECANCELED);
+  ck_assert_int_eq(s.finished_at_join, 0);  /* the task did not wait for it */
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);   /* waits for the job; frees its task */
+  ck_assert_int_eq(atomic_load(&g.finished), 1);
+  uv_sem_destroy(&g.gate);
+}
+END_TEST
+
+/* Shutdown with jobs running and queued: nothing leaks, the kept handles
+ * say how each ended. */
+START_TEST(blocking_shutdown_in_flight) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  gate_t g;
+  ax_join_t h[12];
+  unsigned pool = pool_threads();
+  gate_init(&g);
+  for (int k = 0; k < 12; k++)
+    TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_gated, &g, &h[k]));
+  if (_i == MULTI) wait_for(&g.started, (int)(pool < 12 ? pool : 12));
+  for (int k = 0; k < 12; k++) uv_sem_post(&g.gate);  /* let them finish */
+  ax_runtime_free(rt);
+  for (int k = 0; k < 12; k++) {
+    th_waker_t tw;
+    ax_cx_t cx;
+    ax_cx_init(&cx, th_waker_init(&tw));
+    ck_assert_int_eq(ax_poll(ax_join_wait(&h[k]), &cx), AX_READY);
+    int r = ax_join_result(&h[k]);
+    ck_assert_msg(r == 0 || r == AX_ECANCELED, "job %d: %s", k,
+                  ax_err_name(r));
+    if (r == 0) ck_assert_ptr_eq(ax_join_value(&h[k]), &g);
+    ax_join_drop(&h[k]);
+  }
+  /* Gate posts not consumed by jobs that never ran stay in the semaphore. */
+  ck_assert_int_le(atomic_load(&g.finished), 12);
+  uv_sem_destroy(&g.gate);
+}
+END_TEST
+
+/* ---- the chapter's compute_hash ------------------------------------------------- */
+
+/* async fn compute_hash(data) -> String: FNV-1a 64 on the blocking pool,
+ * returned as a hex string the caller frees. */
+typedef struct {
+  const unsigned char *data;
+  size_t len;
+} hash_in_t;
+
+static uint64_t fnv1a64(const unsigned char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+static void *hash_job(void *arg) {
+  hash_in_t *in = arg;
+  char *out = malloc(17);
+  if (out != NULL)
+    snprintf(out, 17, "%016llx",
+             (unsigned long long)fnv1a64(in->data, in->len));
+  free(in);   /* the job owns its input (Rust's move) */
+  return out;
+}
+
+typedef struct {
+  ax_async_t co;
+  const char *text;
+  size_t len;
+  ax_join_t h;
+  char *out;
+  int result;
+} compute_hash_t;
+
+AX_ASYNC(compute_hash_fn, compute_hash_t, self) {
+  AX_BEGIN(self);
+  {
+    hash_in_t *in = malloc(sizeof(*in));
+    in->data = (const unsigned char *)self->text;
+    in->len = self->len;
+    if (ax_spawn_blocking(hash_job, in, &self->h) != 0) {
+      free(in);
+      self->result = -1;
+      AX_RETURN();
+    }
+  }
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->result = ax_join_result(&self->h);  /* .expect("blocking task panicked") */
+  self->out = ax_join_value(&self->h);
+  ax_join_drop(&self->h);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  compute_hash_t calls[16];
+  ax_join_t h[16];
+  char big[100000];
+  int k;
+} hashes_t;
+
+AX_ASYNC(hashes_fn, hashes_t, self) {
+  AX_BEGIN(self);
+  for (int k = 0; k < 16; k++) {
+    compute_hash_t *c = &self->calls[k];
+    c->text = k == 0 ? "" : k == 1 ? "a" : k == 2 ? "hello world" : self->big;
+    c->len = k < 3 ? strlen(c->text) : sizeof(self->big) - (size_t)k;
+    /* Each call is its own task, all hashing concurrently. */
+    ax_spawn(AX_FUTURE(compute_hash_fn, c), sizeof(*c), &self->h[k]);
+  }
+  for (self->k = 0; self->k < 16; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    {
+      compute_hash_t *done = ax_join_output(&self->h[self->k]);
+      self->calls[self->k].result = done->result;
+      self->calls[self->k].out = done->out;
+    }
+    ax_join_drop(&self->h[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(compute_hash_example) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  hashes_t *s = calloc(1, sizeof(*s));
+  ck_assert_ptr_nonnull(s);
+  for (size_t i = 0; i < sizeof(s->big); i++) s->big[i] = (char)(i * 7 + 1);
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hashes_fn, s)));
+  /* Published FNV-1a 64 test vectors. */
+  ck_assert_int_eq(s->calls[0].result, 0);
+  ck_assert_str_eq(s->calls[0].out, "cbf29ce484222325");
+  ck_assert_str_eq(s->calls[1].out, "af63dc4c8601ec8c");
+  ck_assert_str_eq(s->calls[2].out, "779a65e7023cd2e7");
+  for (int k = 3; k < 16; k++) {
+    char want[17];
+    snprintf(want, sizeof(want), "%016llx",
+             (unsigned long long)fnv1a64((const unsigned char *)s->big,
+                                         sizeof(s->big) - (size_t)k));
+    ck_assert_int_eq(s->calls[k].result, 0);
+    ck_assert_str_eq(s->calls[k].out, want);
+  }
+  for (int k = 0; k < 16; k++) free(s->calls[k].out);
+  ax_drop(&s->co.base);
+  free(s);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+/* ---- the pool size --------------------------------------------------------------- */
+
+START_TEST(max_blocking_threads_documented) {
+  /* Whatever ran before in this process, libuv's pool has (or will have)
+   * pool_threads() threads: asking for that size is fine, asking for
+   * another is AX_EPOOLSIZE, asking for more than libuv's cap AX_EINVAL. */
+  ax_builder_t b;
+  ax_runtime_t *rt = NULL;
+  unsigned n = pool_threads();
+  ax_builder_init(&b, AX_CURRENT_THREAD);
+  b.max_blocking_threads = n;
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  ax_runtime_free(rt);
+  b.max_blocking_threads = n + 1;
+  TH_ASSERT_ERR(ax_runtime_new(&b, &rt), AX_EPOOLSIZE);
+  ck_assert_ptr_null(rt);
+  b.max_blocking_threads = 1025;
+  TH_ASSERT_ERR(ax_runtime_new(&b, &rt), AX_EINVAL);
+  b.max_blocking_threads = 0;   /* "whatever it is" */
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  ax_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(max_blocking_threads_fresh_process) {
+  /* Only meaningful in a process whose pool is untouched: Check's fork
+   * mode gives each test one.  Under CK_FORK=no the documented behaviour
+   * is covered by max_blocking_threads_documented. */
+  ax_builder_t b;
+  ax_runtime_t *rt, *rt2;
+  gate_t g;
+  const int jobs = 6;
+  char env[16];
+  size_t len = sizeof(env);
+  if (th_no_fork() || uv_os_getenv("UV_THREADPOOL_SIZE", env, &len) == 0)
+    return;
+  gate_init(&g);
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  b.worker_threads = 2;
+  b.max_blocking_threads = 2;
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  /* A second runtime must agree on the size. */
+  b.max_blocking_threads = 3;
+  TH_ASSERT_ERR(ax_runtime_new(&b, &rt2), AX_EPOOLSIZE);
+  b.max_blocking_threads = 2;
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt2));
+  ax_runtime_free(rt2);
+  for (int k = 0; k < jobs; k++)
+    TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_gated, &g, NULL));
+  /* Release the jobs one by one; at most 2 ever run at once. */
+  for (int k = 0; k < jobs; k++) {
+    wait_for(&g.started, k + 2 < jobs ? k + 2 : jobs);
+    uv_sem_post(&g.gate);
+  }
+  wait_for(&g.finished, jobs);
+  ck_assert_int_eq(atomic_load(&g.max_running), 2);
+  ax_runtime_free(rt);
+  uv_sem_destroy(&g.gate);
+}
+END_TEST
+
+Suite *ax_blocking_suite(void) {
+  Suite *s = suite_create("blocking");
+  TCase *tc = tcase_create("blocking");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, blocking_result_and_panics, 0, 2);
+  tcase_add_test(tc, blocking_outside_runtime);
+  tcase_add_loop_test(tc, blocking_on_from_outside, 0, 2);
+  tcase_add_loop_test(tc, blocking_detached, 0, 2);
+  tcase_add_loop_test(tc, blocking_many, 0, 2);
+  tcase_add_loop_test(tc, compute_hash_example, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("cancel");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, blocking_abort_before_start, 0, 2);
+  tcase_add_loop_test(tc, blocking_abort_after_start, 0, 2);
+  tcase_add_loop_test(tc, blocking_shutdown_in_flight, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("pool");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, max_blocking_threads_documented);
+  tcase_add_test(tc, max_blocking_threads_fresh_process);
+  suite_add_tcase(s, tc);
+  return s;
+}

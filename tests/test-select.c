@@ -1,0 +1,659 @@
+/* Combinators (include/axle/select.h) and the semantics of ax_timeout
+ * (include/axle/time.h; the timer itself is tested in test-time.c).
+ *
+ * Select: the first ready child wins, every loser is dropped at once and
+ * exactly once, the winner is never dropped by the select, biased selects
+ * poll in order, unbiased ones start anywhere.  Join-all: every child is
+ * polled until ready and never after.  Timeout: the inner future wins ties,
+ * is dropped once when the deadline wins, and once by the timeout's drop
+ * otherwise.
+ */
+#include "helpers.h"
+
+#define CURRENT 0
+#define MULTI 1
+
+static ax_cx_t *test_cx(ax_cx_t *cx, th_waker_t *tw) {
+  ax_cx_init(cx, th_waker_init(tw));
+  return cx;
+}
+
+/* ---- select, polled by hand ------------------------------------------------ */
+
+START_TEST(select_first_ready_wins) {
+  th_counts_t c[3] = {{0}};
+  th_leaf_t l[3];
+  ax_select_t s;
+  th_waker_t tw;
+  ax_cx_t cx;
+  ax_future_t *f;
+  test_cx(&cx, &tw);
+
+  f = ax_select_biased(&s, th_leaf(&l[0], &c[0], -1, 0),
+                       th_leaf(&l[1], &c[1], 2, 0),
+                       th_leaf(&l[2], &c[2], -1, 0));
+  ck_assert_int_eq(ax_select_winner(&s), -1);
+  for (int k = 0; k < 3; k++)  /* lazy: nothing polled yet */
+    ck_assert_int_eq(atomic_load(&c[k].polls), 0);
+
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(ax_select_winner(&s), -1);
+  for (int k = 0; k < 3; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 0);
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(ax_select_winner(&s), 1);
+  ck_assert_int_eq(l[1].out, 42);
+  /* Losers dropped at once, exactly once; the winner is not dropped. */
+  ck_assert_int_eq(atomic_load(&c[0].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[1].drops), 0);
+  ck_assert_int_eq(atomic_load(&c[2].drops), 1);
+  /* Biased: branch 0 polled before 1 on each poll, branch 2 only while
+   * 1 was pending. */
+  ck_assert_int_eq(atomic_load(&c[0].polls), 3);
+  ck_assert_int_eq(atomic_load(&c[1].polls), 3);
+  ck_assert_int_eq(atomic_load(&c[2].polls), 2);
+
+  /* Polled again: still ready, nothing re-polled; dropped: nothing dropped
+   * twice, the winner still not dropped (it is the caller's). */
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(atomic_load(&c[1].polls), 3);
+  ax_drop(f);
+  ck_assert_int_eq(atomic_load(&c[0].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[1].drops), 0);
+  ck_assert_int_eq(atomic_load(&c[2].drops), 1);
+  ax_drop(&l[1].base);
+  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+}
+END_TEST
+
+START_TEST(select_dropped_while_pending) {
+  th_counts_t c[4] = {{0}};
+  th_leaf_t l[4];
+  ax_select_t s;
+  th_waker_t tw;
+  ax_cx_t cx;
+  ax_future_t *f;
+  test_cx(&cx, &tw);
+  f = ax_select(&s, th_leaf(&l[0], &c[0], -1, 0), th_leaf(&l[1], &c[1], -1, 0),
+                th_leaf(&l[2], &c[2], -1, 0), th_leaf(&l[3], &c[3], -1, 0));
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  for (int k = 0; k < 4; k++) ck_assert_int_eq(atomic_load(&c[k].polls), 1);
+  ax_drop(f);
+  for (int k = 0; k < 4; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 1);
+  ax_drop(f);  /* a second drop drops nothing again */
+  for (int k = 0; k < 4; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 1);
+
+  /* Never polled, then dropped: every child dropped once. */
+  for (int k = 0; k < 4; k++) th_counts_reset(&c[k]);
+  f = ax_select(&s, th_leaf(&l[0], &c[0], 0, 0), th_leaf(&l[1], &c[1], 0, 0));
+  ax_drop(f);
+  ck_assert_int_eq(atomic_load(&c[0].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[1].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[0].polls), 0);
+}
+END_TEST
+
+START_TEST(select_biased_order) {
+  /* All ready at once: biased always picks branch 0 and never polls the
+   * others. */
+  for (int trial = 0; trial < 100; trial++) {
+    th_counts_t c[3] = {{0}};
+    th_leaf_t l[3];
+    ax_select_t s;
+    th_waker_t tw;
+    ax_cx_t cx;
+    test_cx(&cx, &tw);
+    ax_future_t *f = ax_select_biased(&s, th_leaf(&l[0], &c[0], 0, 0),
+                                      th_leaf(&l[1], &c[1], 0, 0),
+                                      th_leaf(&l[2], &c[2], 0, 0));
+    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    ck_assert_int_eq(ax_select_winner(&s), 0);
+    ck_assert_int_eq(atomic_load(&c[1].polls), 0);
+    ck_assert_int_eq(atomic_load(&c[2].polls), 0);
+    ck_assert_int_eq(atomic_load(&c[0].drops), 0);
+    ck_assert_int_eq(atomic_load(&c[1].drops), 1);
+    ck_assert_int_eq(atomic_load(&c[2].drops), 1);
+    ax_drop(f);
+    ax_drop(&l[0].base);
+  }
+}
+END_TEST
+
+START_TEST(select_random_start) {
+  /* Unbiased, all ready at once: over 300 races each of 3 branches wins
+   * at least once (the chance that one never wins is 3 * (2/3)^300), and
+   * in every race the two others are dropped exactly once. */
+  int wins[3] = {0, 0, 0};
+  for (int trial = 0; trial < 300; trial++) {
+    th_counts_t c[3] = {{0}};
+    th_leaf_t l[3];
+    ax_select_t s;
+    th_waker_t tw;
+    ax_cx_t cx;
+    test_cx(&cx, &tw);
+    ax_future_t *f = ax_select(&s, th_leaf(&l[0], &c[0], 0, 0),
+                               th_leaf(&l[1], &c[1], 0, 0),
+                               th_leaf(&l[2], &c[2], 0, 0));
+    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    int w = ax_select_winner(&s);
+    ck_assert(w >= 0 && w < 3);
+    wins[w]++;
+    for (int k = 0; k < 3; k++) {
+      ck_assert_int_eq(atomic_load(&c[k].drops), k == w ? 0 : 1);
+      ck_assert_int_eq(atomic_load(&c[k].polls), k == w ? 1 : 0);
+    }
+    ax_drop(f);
+    ax_drop(&l[w].base);
+  }
+  for (int k = 0; k < 3; k++) ck_assert_int_gt(wins[k], 0);
+}
+END_TEST
+
+START_TEST(select_array_many) {
+  /* More futures than fit inline: the array form. */
+  enum { N = 12 };
+  th_counts_t c[N];
+  th_leaf_t l[N];
+  ax_future_t *futs[N];
+  ax_select_t s;
+  th_waker_t tw;
+  ax_cx_t cx;
+  test_cx(&cx, &tw);
+  for (int k = 0; k < N; k++) {
+    th_counts_reset(&c[k]);
+    futs[k] = th_leaf(&l[k], &c[k], k == 10 ? 1 : -1, 0);
+  }
+  ax_future_t *f = ax_select_array(&s, futs, N, 0);
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(ax_select_winner(&s), 10);
+  for (int k = 0; k < N; k++)
+    ck_assert_int_eq(atomic_load(&c[k].drops), k == 10 ? 0 : 1);
+  ax_drop(f);
+  for (int k = 0; k < N; k++)
+    ck_assert_int_eq(atomic_load(&c[k].drops), k == 10 ? 0 : 1);
+
+  /* ax_select_n, the function behind the macros. */
+  {
+    ax_future_t *three[3];
+    for (int k = 0; k < 3; k++) {
+      th_counts_reset(&c[k]);
+      three[k] = th_leaf(&l[k], &c[k], k == 2 ? 0 : -1, 0);
+    }
+    f = ax_select_n(&s, 1, 3, three);
+    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    ck_assert_int_eq(ax_select_winner(&s), 2);
+    ck_assert_int_eq(atomic_load(&c[0].drops), 1);
+    ck_assert_int_eq(atomic_load(&c[1].drops), 1);
+    ck_assert_int_eq(atomic_load(&c[2].drops), 0);
+    ax_drop(f);
+  }
+}
+END_TEST
+
+START_TEST(select_loser_leaves_no_waker) {
+  /* A loser that registered its waker somewhere unregisters it when
+   * dropped. */
+  th_signal_t sig;
+  th_sigwait_t sw;
+  th_leaf_t l;
+  ax_select_t s;
+  th_waker_t tw;
+  ax_cx_t cx;
+  test_cx(&cx, &tw);
+  th_signal_init(&sig);
+  ax_future_t *f = ax_select_biased(&s, th_sigwait(&sw, &sig, NULL),
+                                    th_leaf(&l, NULL, 1, 0));
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_ptr_nonnull(sig.waker);
+  ck_assert_int_eq(atomic_load(&tw.refs), 2);
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(ax_select_winner(&s), 1);
+  ck_assert_ptr_null(sig.waker);
+  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ax_drop(f);
+  th_signal_fire(&sig);   /* too late for anyone: wakes nothing */
+  ck_assert_int_eq(atomic_load(&tw.wakes), 0);
+  th_signal_destroy(&sig);
+}
+END_TEST
+
+/* ---- select in tasks ---------------------------------------------------------- */
+
+/* The chapter's fetch_with_timeout, made deterministic: the "fetch" waits
+ * for a signal, the timer is either 1 ms (the fetch never comes: timeout)
+ * or an hour (the fetch comes: data). */
+typedef struct {
+  ax_async_t co;
+  th_sigwait_t w;
+  th_signal_t *sig;
+  int *drops;
+  const char *out;
+} fetch_t;
+
+AX_ASYNC(fetch_fn, fetch_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(th_sigwait(&self->w, self->sig, NULL));
+  self->out = "data";
+  AX_END;
+}
+
+static void fetch_on_drop(void *p) { (*((fetch_t *)p)->drops)++; }
+
+typedef struct {
+  ax_async_t co;
+  fetch_t fetch;
+  ax_sleep_t timer;
+  ax_select_t race;
+  th_signal_t sig;
+  uint64_t timer_ms;
+  int fire;
+  int fetch_drops;
+  int winner;
+  const char *out;
+} fetch_timeout_t;
+
+AX_ASYNC(fetch_timeout_fn, fetch_timeout_t, self) {
+  AX_BEGIN(self);
+  self->fetch.sig = &self->sig;
+  self->fetch.drops = &self->fetch_drops;
+  if (self->fire) th_signal_fire(&self->sig);
+  AX_AWAIT(ax_select(&self->race,
+                     AX_FUTURE_DROP(fetch_fn, fetch_on_drop, &self->fetch),
+                     ax_sleep(&self->timer, self->timer_ms)));
+  self->winner = ax_select_winner(&self->race);
+  self->out = self->winner == 0 ? self->fetch.out : NULL;
+  ax_drop(&self->race.base);
+  /* The winner is ours to drop. */
+  if (self->winner == 0)
+    ax_drop(&self->fetch.co.base);
+  else
+    ax_drop(&self->timer.base);
+  AX_END;
+}
+
+START_TEST(select_fetch_with_timeout) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  for (int fire = 0; fire < 2; fire++) {
+    fetch_timeout_t f;
+    memset(&f, 0, sizeof(f));
+    th_signal_init(&f.sig);
+    f.fire = fire;
+    f.timer_ms = fire ? 3600u * 1000u : 1;
+    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(fetch_timeout_fn, &f)));
+    if (fire) {
+      ck_assert_int_eq(f.winner, 0);
+      ck_assert_str_eq(f.out, "data");
+    } else {
+      ck_assert_int_eq(f.winner, 1);
+      ck_assert_ptr_null(f.out);
+    }
+    ck_assert_int_eq(f.fetch_drops, 1);  /* dropped once, by whoever */
+    ax_drop(&f.co.base);
+    th_signal_destroy(&f.sig);
+  }
+  ax_runtime_free(rt);
+}
+END_TEST
+
+/* Racing join handles: the loser handle is dropped, which detaches its
+ * task (it is not aborted). */
+typedef struct {
+  ax_async_t co;
+  th_leaf_t leaf;
+  th_signal_t *sig;
+  th_sigwait_t w;
+  _Atomic int *drops;
+  int out;
+} worker_task_t;
+
+AX_ASYNC(worker_task_fn, worker_task_t, self) {
+  AX_BEGIN(self);
+  if (self->sig != NULL) AX_AWAIT(th_sigwait(&self->w, self->sig, NULL));
+  self->out = 5;
+  AX_END;
+}
+
+static void worker_task_drop(void *p) {
+  atomic_fetch_add(((worker_task_t *)p)->drops, 1);
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[2];
+  ax_select_t race;
+  th_signal_t sig;
+  _Atomic int drops;
+  int winner, out, loser_drops_after_race, loser_task_ptr_null;
+} race_tasks_t;
+
+AX_ASYNC(race_tasks_fn, race_tasks_t, self) {
+  AX_BEGIN(self);
+  for (int k = 0; k < 2; k++) {
+    worker_task_t t;
+    memset(&t, 0, sizeof(t));
+    t.sig = k == 0 ? &self->sig : NULL;   /* task 0 waits forever */
+    t.drops = &self->drops;
+    ax_spawn(AX_FUTURE_DROP(worker_task_fn, worker_task_drop, &t), sizeof(t),
+             &self->h[k]);
+  }
+  AX_AWAIT(ax_select(&self->race, ax_join_wait(&self->h[0]),
+                     ax_join_wait(&self->h[1])));
+  self->winner = ax_select_winner(&self->race);
+  self->out = ((worker_task_t *)ax_join_output(&self->h[1]))->out;
+  self->loser_task_ptr_null = self->h[0].task == NULL;
+  self->loser_drops_after_race = atomic_load(&self->drops);
+  ax_drop(&self->race.base);
+  ax_join_drop(&self->h[1]);
+  AX_END;
+}
+
+START_TEST(select_over_join_handles) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  race_tasks_t r;
+  memset(&r, 0, sizeof(r));
+  th_signal_init(&r.sig);
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(race_tasks_fn, &r)));
+  ck_assert_int_eq(r.winner, 1);
+  ck_assert_int_eq(r.out, 5);
+  ck_assert(r.loser_task_ptr_null);          /* handle dropped by select */
+  ck_assert_int_eq(r.loser_drops_after_race, 0);  /* detached, not aborted */
+  ax_drop(&r.co.base);
+  ax_runtime_free(rt);                       /* shutdown cancels it */
+  ck_assert_int_eq(atomic_load(&r.drops), 2);
+  th_signal_destroy(&r.sig);
+}
+END_TEST
+
+/* ---- join-all ------------------------------------------------------------------ */
+
+START_TEST(join_all_polls_until_each_ready) {
+  th_counts_t c[3] = {{0}};
+  th_leaf_t l[3];
+  ax_join_all_t j;
+  th_waker_t tw;
+  ax_cx_t cx;
+  int polls = 0;
+  test_cx(&cx, &tw);
+  ax_future_t *f = ax_join_all(&j, th_leaf(&l[0], &c[0], 0, 1),
+                               th_leaf(&l[1], &c[1], 3, 1),
+                               th_leaf(&l[2], &c[2], 1, 1));
+  ck_assert_uint_eq(j.remaining, 3);
+  ck_assert_int_eq(atomic_load(&c[0].polls), 0);   /* lazy */
+  while (ax_poll(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
+  ck_assert_int_eq(polls, 3);
+  ck_assert_uint_eq(j.remaining, 0);
+  /* Each child polled until it was ready, and never after. */
+  ck_assert_int_eq(atomic_load(&c[0].polls), 1);
+  ck_assert_int_eq(atomic_load(&c[1].polls), 4);
+  ck_assert_int_eq(atomic_load(&c[2].polls), 2);
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(l[k].out, 42);
+    ck_assert_int_eq(atomic_load(&c[k].drops), 0);  /* the caller's */
+  }
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(atomic_load(&c[1].polls), 4);
+  ax_drop(f);
+  for (int k = 0; k < 3; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 0);
+}
+END_TEST
+
+START_TEST(join_all_dropped_while_pending) {
+  th_counts_t c[3] = {{0}};
+  th_leaf_t l[3];
+  ax_join_all_t j;
+  th_waker_t tw;
+  ax_cx_t cx;
+  test_cx(&cx, &tw);
+  ax_future_t *f = ax_join_all(&j, th_leaf(&l[0], &c[0], 0, 0),
+                               th_leaf(&l[1], &c[1], -1, 0),
+                               th_leaf(&l[2], &c[2], -1, 0));
+  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_uint_eq(j.remaining, 2);
+  ax_drop(f);
+  /* The finished child is the caller's; the others are dropped once. */
+  ck_assert_int_eq(atomic_load(&c[0].drops), 0);
+  ck_assert_int_eq(atomic_load(&c[1].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[2].drops), 1);
+  ax_drop(f);
+  ck_assert_int_eq(atomic_load(&c[1].drops), 1);
+  ck_assert_int_eq(atomic_load(&c[2].drops), 1);
+}
+END_TEST
+
+START_TEST(join_all_array_many) {
+  enum { N = 20 };
+  th_counts_t c[N];
+  th_leaf_t l[N];
+  ax_future_t *futs[N];
+  uint8_t done[N];
+  ax_join_all_t j;
+  th_waker_t tw;
+  ax_cx_t cx;
+  int polls = 0;
+  test_cx(&cx, &tw);
+  for (int k = 0; k < N; k++) {
+    th_counts_reset(&c[k]);
+    futs[k] = th_leaf(&l[k], &c[k], k % 5, 1);
+  }
+  ax_future_t *f = ax_join_all_array(&j, futs, done, N);
+  while (ax_poll(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
+  ck_assert_int_eq(polls, 4);
+  for (int k = 0; k < N; k++) {
+    ck_assert_int_eq(atomic_load(&c[k].polls), k % 5 + 1);
+    ck_assert_int_eq(done[k], 1);
+  }
+  ax_drop(f);
+}
+END_TEST
+
+/* Waiting for a group of tasks with join-all. */
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[8];
+  ax_join_all_t all;
+  int in[8];
+  int outs[8];
+} join_tasks_t;
+
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  int in, out;
+} doubler_t;
+
+AX_ASYNC(doubler_fn, doubler_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_yield_now(&self->y));
+  self->out = self->in * 2;
+  AX_END;
+}
+
+AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
+  AX_BEGIN(self);
+  for (int k = 0; k < 8; k++) {
+    doubler_t d;
+    memset(&d, 0, sizeof(d));
+    d.in = k;
+    AX_SPAWN(doubler_fn, &d, &self->h[k]);
+  }
+  AX_AWAIT(ax_join_all(&self->all, ax_join_wait(&self->h[0]),
+                       ax_join_wait(&self->h[1]), ax_join_wait(&self->h[2]),
+                       ax_join_wait(&self->h[3]), ax_join_wait(&self->h[4]),
+                       ax_join_wait(&self->h[5]), ax_join_wait(&self->h[6]),
+                       ax_join_wait(&self->h[7])));
+  for (int k = 0; k < 8; k++) {
+    self->outs[k] = ax_join_result(&self->h[k]) == 0
+                        ? ((doubler_t *)ax_join_output(&self->h[k]))->out
+                        : -1;
+    ax_join_drop(&self->h[k]);
+  }
+  AX_END;
+}
+
+START_TEST(join_all_tasks) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  join_tasks_t s;
+  memset(&s, 0, sizeof(s));
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(join_tasks_fn, &s)));
+  for (int k = 0; k < 8; k++) ck_assert_int_eq(s.outs[k], 2 * k);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+/* ---- timeout (the combinator's contract) ------------------------------------------ */
+
+typedef struct {
+  ax_async_t co;
+  ax_timeout_t t;
+  th_leaf_t inner;
+  th_counts_t c;
+  int inner_pending;     /* < 0: never ready */
+  uint64_t ms;
+  int result;
+  int drops_at_ready;
+  int inner_out;
+} to_t;
+
+AX_ASYNC(to_fn, to_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_timeout(&self->t, th_leaf(&self->inner, &self->c,
+                                        self->inner_pending, 1),
+                      self->ms));
+  self->result = self->t.result;
+  self->drops_at_ready = atomic_load(&self->c.drops);
+  self->inner_out = self->inner.out;
+  ax_drop(&self->t.base);
+  AX_END;
+}
+
+START_TEST(timeout_fires) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  to_t s;
+  memset(&s, 0, sizeof(s));
+  s.inner_pending = -1;   /* wakes itself, never ready */
+  s.ms = 1;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_fn, &s)));
+  ck_assert_int_eq(s.result, AX_ETIMEDOUT);
+  ck_assert_int_eq(s.drops_at_ready, 1);   /* dropped when the deadline won */
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);  /* and not again */
+  ck_assert_int_eq(atomic_load(&s.c.readies), 0);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(timeout_does_not_fire) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  for (int k = 0; k < 2; k++) {
+    to_t s;
+    memset(&s, 0, sizeof(s));
+    /* k == 0: ready after a few polls, an hour to go; k == 1: ready at
+     * once with a 0 ms timeout (the inner future wins the tie). */
+    s.inner_pending = k == 0 ? 3 : 0;
+    s.ms = k == 0 ? 3600u * 1000u : 0;
+    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_fn, &s)));
+    ck_assert_int_eq(s.result, 0);
+    ck_assert_int_eq(s.inner_out, 42);
+    ck_assert_int_eq(s.drops_at_ready, 0);   /* output still readable */
+    ck_assert_int_eq(atomic_load(&s.c.drops), 1);  /* by ax_drop(timeout) */
+    ax_drop(&s.co.base);
+  }
+  ax_runtime_free(rt);   /* the hour-long timer was unregistered */
+}
+END_TEST
+
+START_TEST(timeout_dropped_while_pending) {
+  th_counts_t c = {0};
+  th_leaf_t inner;
+  ax_timeout_t t;
+  th_waker_t tw;
+  ax_cx_t cx;
+  test_cx(&cx, &tw);
+  /* Polled by hand, outside a runtime: the deadline cannot be timed, so
+   * the timeout ends with AX_ENORUNTIME and drops inner once. */
+  ax_future_t *f = ax_timeout(&t, th_leaf(&inner, &c, -1, 0), 3600u * 1000u);
+  ck_assert_int_eq(atomic_load(&c.polls), 0);   /* lazy */
+  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(t.result, AX_ENORUNTIME);
+  ck_assert_int_eq(atomic_load(&c.drops), 1);
+  ax_drop(f);
+  ck_assert_int_eq(atomic_load(&c.drops), 1);
+
+  /* Never polled, then dropped: inner dropped once. */
+  th_counts_reset(&c);
+  f = ax_timeout(&t, th_leaf(&inner, &c, -1, 0), 10);
+  ax_drop(f);
+  ck_assert_int_eq(atomic_load(&c.drops), 1);
+  ck_assert_int_eq(atomic_load(&c.polls), 0);
+  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+}
+END_TEST
+
+/* A timeout dropped while pending inside a task (a select loser): inner is
+ * dropped once, the timer unregistered. */
+typedef struct {
+  ax_async_t co;
+  ax_select_t race;
+  ax_timeout_t t;
+  th_leaf_t inner;
+  th_counts_t c;
+  ax_yield_t y;
+  int winner;
+} to_loser_t;
+
+AX_ASYNC(to_loser_fn, to_loser_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_select_biased(
+      &self->race,
+      ax_timeout(&self->t, th_leaf(&self->inner, &self->c, -1, 0),
+                 3600u * 1000u),
+      ax_yield_now(&self->y)));
+  self->winner = ax_select_winner(&self->race);
+  ax_drop(&self->race.base);
+  AX_END;
+}
+
+START_TEST(timeout_as_select_loser) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  to_loser_t s;
+  memset(&s, 0, sizeof(s));
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_loser_fn, &s)));
+  ck_assert_int_eq(s.winner, 1);
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);
+  ck_assert_int_eq(atomic_load(&s.c.polls), 2);
+  ax_drop(&s.co.base);
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);
+  ax_runtime_free(rt);
+}
+END_TEST
+
+Suite *ax_select_suite(void) {
+  Suite *s = suite_create("select");
+  TCase *tc = tcase_create("select");
+  tcase_add_test(tc, select_first_ready_wins);
+  tcase_add_test(tc, select_dropped_while_pending);
+  tcase_add_test(tc, select_biased_order);
+  tcase_add_test(tc, select_random_start);
+  tcase_add_test(tc, select_array_many);
+  tcase_add_test(tc, select_loser_leaves_no_waker);
+  tcase_add_loop_test(tc, select_fetch_with_timeout, 0, 2);
+  tcase_add_loop_test(tc, select_over_join_handles, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("join_all");
+  tcase_add_test(tc, join_all_polls_until_each_ready);
+  tcase_add_test(tc, join_all_dropped_while_pending);
+  tcase_add_test(tc, join_all_array_many);
+  tcase_add_loop_test(tc, join_all_tasks, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("timeout");
+  tcase_add_loop_test(tc, timeout_fires, 0, 2);
+  tcase_add_loop_test(tc, timeout_does_not_fire, 0, 2);
+  tcase_add_test(tc, timeout_dropped_while_pending);
+  tcase_add_loop_test(tc, timeout_as_select_loser, 0, 2);
+  suite_add_tcase(s, tc);
+  return s;
+}

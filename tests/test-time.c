@@ -1,0 +1,1227 @@
+/* Time: the timing wheel on its own (plain uv loop, simulated clock), then
+ * sleep, timeout and interval on both runtime flavours.
+ *
+ * Tasks never call ck_assert (a failing assert would longjmp out of a
+ * worker); they count what they saw in atomics that the test thread checks
+ * after block_on.  No timing upper bounds: only "never early", ordering and
+ * counts.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axle.h"
+#include "axtest.h"
+#include "core/alloc.h"
+#include "runtime/current.h"
+#include "time/wheel.h"
+
+#define MS ((uint64_t)1000000u)
+
+static uint64_t mix(uint64_t x) {   /* splitmix64: deterministic "random" */
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static ax_runtime_t *rt_new(ax_flavor_t flavor, unsigned workers) {
+  ax_builder_t b;
+  ax_runtime_t *rt = NULL;
+  ax_builder_init(&b, flavor);
+  if (flavor == AX_MULTI_THREAD) b.worker_threads = workers;
+  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
+  return rt;
+}
+
+static ax__wheel_t *my_wheel(void) {
+  ax__worker_t *w = ax__worker_current();
+  return w != NULL ? ax__worker_wheel(w) : NULL;
+}
+
+/* ---- a counting waker for driving futures by hand ---------------------- */
+
+typedef struct twaker_s {
+  ax_waker_t base;
+  atomic_int refs;     /* 1 = only the test's own reference */
+  atomic_int wakes;
+  int idx;
+} twaker_t;
+
+static void (*tw_on_wake)(int idx);
+
+static ax_waker_t *tw_clone(ax_waker_t *w) {
+  atomic_fetch_add(&((twaker_t *)w)->refs, 1);
+  return w;
+}
+static void tw_drop(ax_waker_t *w) { atomic_fetch_sub(&((twaker_t *)w)->refs, 1); }
+static void tw_wake_by_ref(ax_waker_t *w) {
+  twaker_t *t = (twaker_t *)w;
+  atomic_fetch_add(&t->wakes, 1);
+  if (tw_on_wake != NULL) tw_on_wake(t->idx);
+}
+static void tw_wake(ax_waker_t *w) {
+  tw_wake_by_ref(w);
+  tw_drop(w);
+}
+static const ax_waker_vtable_t tw_vtable = {tw_clone, tw_wake, tw_wake_by_ref,
+                                            tw_drop};
+static void tw_init(twaker_t *t, int idx) {
+  t->base.vtable = &tw_vtable;
+  atomic_init(&t->refs, 1);
+  atomic_init(&t->wakes, 0);
+  t->idx = idx;
+}
+
+/* ======================================================================
+ * The wheel on a plain uv loop (no runtime: ax__sleep_poll_on names the
+ * wheel explicitly).
+ * ==================================================================== */
+
+static ax_sleep_t *ws;
+static twaker_t *ww;
+static ax_cx_t *wcx;
+static ax__wheel_t *wwheel;
+static int wfired, wbad;
+static uint64_t wlast_ms;
+
+static void order_on_wake(int i) {
+  /* Woken outside the wheel lock: polling right here must work. */
+  if (ax_instant_now() < ws[i].deadline) wbad++;
+  if (ax__sleep_poll_on(&ws[i], &wcx[i], wwheel) != AX_READY) wbad++;
+  if (ws[i].entry.deadline_ms < wlast_ms) wbad++;   /* deadline order */
+  wlast_ms = ws[i].entry.deadline_ms;
+  wfired++;
+}
+
+START_TEST(wheel_order_never_early) {
+  uv_loop_t loop;
+  int n = (int)ax_test_iters(20000), i;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ws = calloc((size_t)n, sizeof *ws);
+  ww = calloc((size_t)n, sizeof *ww);
+  wcx = calloc((size_t)n, sizeof *wcx);
+  wwheel = ax__wheel_new(&loop);
+  wfired = wbad = 0;
+  wlast_ms = 0;
+  for (i = 0; i < n; i++) {
+    tw_init(&ww[i], i);
+    ax_cx_init(&wcx[i], &ww[i].base);
+    ax_sleep(&ws[i], 1 + mix((uint64_t)i) % 300);
+    ck_assert_int_eq(ax__sleep_poll_on(&ws[i], &wcx[i], wwheel), AX_PENDING);
+  }
+  ck_assert_uint_eq(ax__wheel_len(wwheel), (size_t)n);
+  ck_assert_int_eq(ax__wheel_check(wwheel), 0);
+  tw_on_wake = order_on_wake;
+  uv_run(&loop, UV_RUN_DEFAULT);   /* returns once the timer stops */
+  tw_on_wake = NULL;
+  ck_assert_int_eq(wbad, 0);
+  ck_assert_int_eq(wfired, n);
+  ck_assert_uint_eq(ax__wheel_len(wwheel), 0);
+  for (i = 0; i < n; i++) {
+    ck_assert_int_eq(atomic_load(&ww[i].wakes), 1);
+    ck_assert_int_eq(atomic_load(&ww[i].refs), 1);
+    ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
+    ax_drop(&ws[i].base);   /* drop after firing: harmless, twice too */
+    ax_drop(&ws[i].base);
+    ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
+  }
+  ax__wheel_close(wwheel);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  free(ws);
+  free(ww);
+  free(wcx);
+}
+END_TEST
+
+START_TEST(wheel_cancel_far_and_detach) {
+  enum { N = 3000 };
+  static ax_sleep_t s[N];
+  static twaker_t w[N];
+  static ax_cx_t cx[N];
+  uv_loop_t loop;
+  ax__wheel_t *wh, *wh2;
+  int i;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  wh = ax__wheel_new(&loop);
+  for (i = 0; i < N; i++) {
+    tw_init(&w[i], i);
+    ax_cx_init(&cx[i], &w[i].base);
+    if (i % 3 == 0)
+      ax_sleep_until(&s[i], UINT64_MAX);                      /* forever */
+    else if (i % 3 == 1)
+      ax_sleep(&s[i], (uint64_t)3 * 365 * 86400 * 1000);      /* > wheel span */
+    else
+      ax_sleep(&s[i], 1000 + mix((uint64_t)i) % 100000);
+    ck_assert_int_eq(ax__sleep_poll_on(&s[i], &cx[i], wh), AX_PENDING);
+    ck_assert_int_eq(ax__sleep_poll_on(&s[i], &cx[i], wh), AX_PENDING);
+  }
+  ck_assert_uint_eq(ax__wheel_len(wh), N);
+  ck_assert_int_eq(ax__wheel_check(wh), 0);
+  for (i = 0; i < N; i += 2) {   /* cancel half: O(1) each */
+    ax_drop(&s[i].base);
+    ck_assert_int_eq(ax_sleep_result(&s[i]), AX_ECANCELED);
+    ck_assert_int_eq(atomic_load(&w[i].refs), 1);
+  }
+  ck_assert_uint_eq(ax__wheel_len(wh), N / 2);
+  ck_assert_int_eq(ax__wheel_check(wh), 0);
+
+  /* Closing detaches the rest: wakers dropped, never woken. */
+  ax__wheel_close(wh);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (i = 1; i < N; i += 2) {
+    ck_assert_int_eq(atomic_load(&w[i].refs), 1);
+    ck_assert_int_eq(atomic_load(&w[i].wakes), 0);
+  }
+  /* A detached sleep registers again on whichever wheel polls it next; the
+   * last release frees the closed wheel (valgrind/ASan check that). */
+  wh2 = ax__wheel_new(&loop);
+  for (i = 1; i < N; i += 2)
+    ck_assert_int_eq(ax__sleep_poll_on(&s[i], &cx[i], wh2), AX_PENDING);
+  ck_assert_uint_eq(ax__wheel_len(wh2), N / 2);
+  for (i = 1; i < N; i += 2) ax_drop(&s[i].base);
+  ck_assert_uint_eq(ax__wheel_len(wh2), 0);
+  for (i = 0; i < N; i++) ck_assert_int_eq(atomic_load(&w[i].refs), 1);
+  ax__wheel_close(wh2);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* Another thread re-polls (new waker) and cancels half of the entries
+ * while the loop thread fires the other half. */
+static ax_sleep_t *xs_;
+static twaker_t *xw, *xw2;
+static ax_cx_t *xcx, *xcx2;
+static ax__wheel_t *xwheel;
+static int xn;
+static atomic_int xfired, xbad;
+
+static void cross_on_wake(int i) {
+  if (i >= xn || i % 2 == 0) return;   /* owned by the other thread */
+  if (ax__sleep_poll_on(&xs_[i], &xcx[i], xwheel) != AX_READY)
+    atomic_fetch_add(&xbad, 1);
+  atomic_fetch_add(&xfired, 1);
+}
+
+static void cross_thread(void *arg) {
+  int i;
+  (void)arg;
+  for (i = 0; i < xn; i += 2) {
+    if (ax__sleep_poll_on(&xs_[i], &xcx2[i], xwheel) == AX_PENDING &&
+        ax__sleep_poll_on(&xs_[i], &xcx2[i], xwheel) != AX_PENDING)
+      atomic_fetch_add(&xbad, 1);
+    ax_drop(&xs_[i].base);
+    if (i % 64 == 0) uv_sleep(1);
+  }
+}
+
+START_TEST(wheel_cross_thread_cancel) {
+  uv_loop_t loop;
+  uv_thread_t th;
+  int i;
+  xn = (int)ax_test_iters(20000) & ~1;
+  if (xn < 2) xn = 2;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  xs_ = calloc((size_t)xn, sizeof *xs_);
+  xw = calloc((size_t)xn, sizeof *xw);
+  xw2 = calloc((size_t)xn, sizeof *xw2);
+  xcx = calloc((size_t)xn, sizeof *xcx);
+  xcx2 = calloc((size_t)xn, sizeof *xcx2);
+  atomic_store(&xfired, 0);
+  atomic_store(&xbad, 0);
+  xwheel = ax__wheel_new(&loop);
+  for (i = 0; i < xn; i++) {
+    tw_init(&xw[i], i);
+    tw_init(&xw2[i], xn + i);
+    ax_cx_init(&xcx[i], &xw[i].base);
+    ax_cx_init(&xcx2[i], &xw2[i].base);
+    ax_sleep(&xs_[i], 1 + mix((uint64_t)i) % 200);
+    ck_assert_int_eq(ax__sleep_poll_on(&xs_[i], &xcx[i], xwheel), AX_PENDING);
+  }
+  tw_on_wake = cross_on_wake;
+  ck_assert_int_eq(uv_thread_create(&th, cross_thread, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
+  uv_run(&loop, UV_RUN_DEFAULT);   /* a spurious last fire, if any */
+  tw_on_wake = NULL;
+  ck_assert_int_eq(atomic_load(&xbad), 0);
+  ck_assert_int_eq(atomic_load(&xfired), xn / 2);
+  ck_assert_uint_eq(ax__wheel_len(xwheel), 0);
+  for (i = 0; i < xn; i++) {
+    ck_assert_int_eq(atomic_load(&xw[i].refs), 1);
+    ck_assert_int_eq(atomic_load(&xw2[i].refs), 1);
+    ax_drop(&xs_[i].base);
+  }
+  ax__wheel_close(xwheel);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  free(xs_);
+  free(xw);
+  free(xw2);
+  free(xcx);
+  free(xcx2);
+}
+END_TEST
+
+/* ---- model check on simulated time --------------------------------------
+ * Random inserts (1 ms .. 10 years, and "forever"), cancels, re-polls and
+ * clock jumps (sub-ms .. decades) against a brute-force list: nothing fires
+ * early, everything due fires, in deadline order, and the wheel's own
+ * invariants hold throughout. */
+
+typedef struct mentry_s {
+  ax_timer_entry_t e;
+  ax_instant_t deadline;
+  int live;
+  twaker_t w;
+} mentry_t;
+
+#define MODEL_N 2000
+static mentry_t *ments;
+static uint64_t model_now;
+static uint64_t model_rng;
+static uint64_t model_last_ms;
+static long model_bad, model_fires;
+
+static uint64_t model_clock(void) { return model_now; }
+static uint64_t model_next(void) { return model_rng = mix(model_rng); }
+
+static void model_on_wake(int i) {
+  mentry_t *m = &ments[i];
+  if (!m->live || m->deadline > model_now) model_bad++;
+  if (m->e.deadline_ms < model_last_ms) model_bad++;
+  model_last_ms = m->e.deadline_ms;
+  if (ax__timer_entry_poll(&m->e, &m->w.base) != AX__TIMER_FIRED) model_bad++;
+  m->live = 0;
+  model_fires++;
+}
+
+static uint64_t model_span(void) {
+  static const uint64_t spans[] = {
+    3 * MS, 100 * MS, 300 * MS, 5000 * MS, 70000 * MS,
+    86400000 * MS, (uint64_t)10 * 365 * 86400000 * MS, 10000 * MS};
+  return model_next() % spans[model_next() % 8];
+}
+
+START_TEST(wheel_model_simulated_time) {
+  uv_loop_t loop;
+  ax__wheel_t *wh;
+  long iters = (long)ax_test_iters(300000), it;
+  size_t live;
+  int i;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ments = calloc(MODEL_N, sizeof *ments);
+  model_now = 1000 * MS;
+  model_rng = 42;
+  model_bad = model_fires = 0;
+  ax__wheel_set_clock(model_clock);
+  wh = ax__wheel_new(&loop);
+  for (i = 0; i < MODEL_N; i++) tw_init(&ments[i].w, i);
+  tw_on_wake = model_on_wake;
+  for (it = 0; it < iters; it++) {
+    unsigned op = (unsigned)(model_next() % 100);
+    mentry_t *m = &ments[model_next() % MODEL_N];
+    if (op < 45) {
+      if (!m->live) {
+        int r;
+        m->deadline = model_next() % 1000 == 0 ? UINT64_MAX
+                                               : model_now + model_span();
+        r = ax__wheel_insert(wh, &m->e, m->deadline, &m->w.base);
+        if (r == 0) m->live = 1;
+        else if (r != 1 || m->deadline > model_now) model_bad++;
+      }
+    } else if (op < 65) {
+      if (m->live) {
+        ax__timer_entry_cancel(&m->e);
+        m->live = 0;
+      }
+    } else if (op < 70) {
+      if (m->live && ax__timer_entry_poll(&m->e, &m->w.base) != 0) model_bad++;
+    } else {
+      uint64_t adv = model_next() % 4 == 0 ? model_span()
+                                           : model_next() % (2 * MS);
+      if (model_next() % 5000 == 0)
+        adv = model_next() % ((uint64_t)20 * 365 * 86400000 * MS);
+      if (model_now > ((uint64_t)1 << 62)) adv %= 100 * MS;  /* no ns wrap */
+      model_now += adv;
+      model_last_ms = 0;
+      ax__wheel_run(wh);
+      /* Everything due has fired (checked every few runs: O(n)). */
+      if (it % 8 == 0)
+        for (i = 0; i < MODEL_N; i++)
+          if (ments[i].live && ments[i].deadline <= model_now - MS) model_bad++;
+    }
+    if (it % 101 == 0 && ax__wheel_check(wh) != 0) model_bad++;
+    if (model_bad) break;
+  }
+  tw_on_wake = NULL;
+  ck_assert_int_eq(model_bad, 0);
+  ck_assert_int_gt(model_fires, 0);
+  for (i = 0, live = 0; i < MODEL_N; i++) live += ments[i].live ? 1u : 0u;
+  ck_assert_uint_eq(ax__wheel_len(wh), live);
+  for (i = 0; i < MODEL_N; i++) {
+    if (ments[i].live) ax__timer_entry_cancel(&ments[i].e);
+    ck_assert_int_eq(atomic_load(&ments[i].w.refs), 1);
+  }
+  ax__wheel_close(wh);
+  ax__wheel_set_clock(NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  free(ments);
+}
+END_TEST
+
+/* A future that never completes (and registers nothing). */
+typedef struct never_s {
+  ax_future_t base;
+  int drops;
+} never_t;
+static ax_poll_t never_poll(ax_future_t *f, ax_cx_t *cx) {
+  (void)f;
+  (void)cx;
+  return AX_PENDING;
+}
+static void never_drop(ax_future_t *f) { ((never_t *)f)->drops++; }
+static const ax_future_vtable_t never_vtable = {never_poll, never_drop, "never"};
+
+START_TEST(outside_runtime) {
+  ax_sleep_t s;
+  ax_timeout_t t;
+  never_t inner = {{&never_vtable}, 0};
+  twaker_t w;
+  ax_cx_t cx;
+  tw_init(&w, -1);
+  ax_cx_init(&cx, &w.base);
+  /* A deadline in the past needs no wheel. */
+  ax_sleep(&s, 0);
+  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_sleep_result(&s), 0);
+  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);   /* ready stays ready */
+  /* A real wait cannot be timed outside a runtime: an error, not a hang. */
+  ax_sleep(&s, 50);
+  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_sleep_result(&s), AX_ENORUNTIME);
+  ax_drop(&s.base);
+  /* ax_sleep_reset makes a finished sleep usable again. */
+  ax_sleep_reset(&s, ax_instant_now());
+  ck_assert(!ax_sleep_is_elapsed(&s));
+  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_sleep_result(&s), 0);
+  /* Timeout: inner dropped, error reported. */
+  ax_timeout(&t, &inner.base, 10);
+  ck_assert_int_eq(ax_poll(&t.base, &cx), AX_READY);
+  ck_assert_int_eq(t.result, AX_ENORUNTIME);
+  ck_assert_int_eq(inner.drops, 1);
+  ax_drop(&t.base);
+  ck_assert_int_eq(inner.drops, 1);
+  /* Never polled, dropped twice. */
+  ax_sleep(&s, 10);
+  ax_drop(&s.base);
+  ax_drop(&s.base);
+  ck_assert_int_eq(atomic_load(&w.refs), 1);
+  ck_assert_int_eq(atomic_load(&w.wakes), 0);
+  ck_assert_uint_le(ax_instant_elapsed_ms(ax_instant_now() + 5 * MS), 0);
+  ck_assert_uint_eq(ax_instant_add_ms(UINT64_MAX - 5, 1), UINT64_MAX);
+}
+END_TEST
+
+/* ======================================================================
+ * On a runtime.
+ * ==================================================================== */
+
+/* A generic driver: spawns n tasks built by make() and joins them all. */
+typedef ax_future_t *(*make_fn)(void *buf, size_t i);
+#define TASK_MAX 512
+
+typedef struct spawner_s {
+  ax_async_t co;
+  make_fn make;
+  size_t size, n, i;
+  ax_join_t *joins;
+  int spawn_err, join_err;
+} spawner_t;
+
+AX_ASYNC(spawner_fn, spawner_t, self) {
+  AX_BEGIN(self);
+  for (self->i = 0; self->i < self->n; self->i++) {
+    union { max_align_t a; unsigned char b[TASK_MAX]; } buf;
+    ax_future_t *f = self->make(&buf, self->i);
+    if (ax_spawn(f, self->size, &self->joins[self->i]) != 0) self->spawn_err++;
+  }
+  for (self->i = 0; self->i < self->n; self->i++) {
+    AX_AWAIT(ax_join_wait(&self->joins[self->i]));
+    if (ax_join_result(&self->joins[self->i]) != 0) self->join_err++;
+    ax_join_drop(&self->joins[self->i]);
+  }
+  AX_END;
+}
+
+static void run_tasks(ax_flavor_t flavor, unsigned workers, make_fn make,
+                      size_t size, size_t n) {
+  ax_runtime_t *rt = rt_new(flavor, workers);
+  spawner_t sp;
+  ck_assert_uint_le(size, TASK_MAX);
+  memset(&sp, 0, sizeof sp);
+  sp.make = make;
+  sp.size = size;
+  sp.n = n;
+  sp.joins = calloc(n, sizeof *sp.joins);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(spawner_fn, &sp)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(sp.spawn_err, 0);
+  ck_assert_int_eq(sp.join_err, 0);
+  free(sp.joins);
+}
+
+static const ax_flavor_t flavors[2] = {AX_CURRENT_THREAD, AX_MULTI_THREAD};
+
+/* ---- sleep never ends early, on both flavours ---------------------------- */
+
+typedef struct nap_s {
+  ax_async_t co;
+  ax_sleep_t s;
+  ax_instant_t t0;
+  uint64_t ms;
+  unsigned k;
+} nap_t;
+
+static atomic_long naps_done, naps_bad;
+
+static void nap_check(nap_t *self) {
+  if (ax_instant_now() - self->t0 < self->ms * MS ||
+      ax_instant_now() < self->s.deadline || ax_sleep_result(&self->s) != 0 ||
+      !ax_sleep_is_elapsed(&self->s))
+    atomic_fetch_add(&naps_bad, 1);
+  atomic_fetch_add(&naps_done, 1);
+}
+
+/* A few sleeps in a row, 0..25 ms. */
+AX_ASYNC(nap_series, nap_t, self) {
+  static const uint64_t ms[] = {0, 1, 2, 3, 5, 10, 25};
+  AX_BEGIN(self);
+  for (self->k = 0; self->k < sizeof ms / sizeof ms[0]; self->k++) {
+    self->ms = ms[self->k];
+    self->t0 = ax_instant_now();
+    AX_AWAIT(ax_sleep(&self->s, self->ms));
+    nap_check(self);
+  }
+  AX_END;
+}
+
+static ax_future_t *make_series(void *buf, size_t i) {
+  nap_t *n = buf;
+  memset(n, 0, sizeof *n);
+  (void)i;
+  return AX_FUTURE(nap_series, n);
+}
+
+START_TEST(sleep_never_early) {
+  atomic_store(&naps_done, 0);
+  atomic_store(&naps_bad, 0);
+  run_tasks(flavors[_i], 3, make_series, sizeof(nap_t), 8);
+  ck_assert_int_eq(atomic_load(&naps_bad), 0);
+  ck_assert_int_eq(atomic_load(&naps_done), 8 * 7);
+}
+END_TEST
+
+/* ---- many concurrent sleeps ---------------------------------------------- */
+
+AX_ASYNC(nap_once, nap_t, self) {
+  AX_BEGIN(self);
+  self->t0 = ax_instant_now();
+  AX_AWAIT(ax_sleep(&self->s, self->ms));
+  nap_check(self);
+  AX_END;
+}
+
+static ax_future_t *make_nap(void *buf, size_t i) {
+  nap_t *n = buf;
+  memset(n, 0, sizeof *n);
+  n->ms = 1 + mix(i) % 100;
+  return AX_FUTURE(nap_once, n);
+}
+
+START_TEST(many_sleeps) {
+  size_t n = ax_test_iters(100000);
+  atomic_store(&naps_done, 0);
+  atomic_store(&naps_bad, 0);
+  run_tasks(flavors[_i], 2, make_nap, sizeof(nap_t), n);
+  ck_assert_int_eq(atomic_load(&naps_bad), 0);
+  ck_assert_int_eq(atomic_load(&naps_done), (long)n);
+}
+END_TEST
+
+/* ---- wake order follows deadlines ----------------------------------------
+ * A probe future polls its sleep with its own waker, which logs the sleep's
+ * deadline when the wheel wakes it and then wakes the task.  Current-thread
+ * only: one wheel, and the probe waker is used on the task's own thread. */
+
+typedef struct probe_s {
+  ax_future_t base;
+  ax_sleep_t s;
+  ax_waker_t pw;            /* the probe's waker (not counted: it lives as
+                               long as the task, which outlives the entry) */
+  ax_waker_t *task_waker;   /* clone of the task's waker, or NULL */
+  int polled;               /* polled once already */
+} probe_t;
+
+#define ORDER_N 64
+static ax_instant_t order_log[ORDER_N];
+static atomic_int order_len, order_registered;
+
+static ax_waker_t *pw_clone(ax_waker_t *w) { return w; }
+static void pw_drop(ax_waker_t *w) { (void)w; }
+static void pw_wake_by_ref(ax_waker_t *w) {
+  probe_t *p = ax__container_of(w, probe_t, pw);
+  int k = atomic_fetch_add(&order_len, 1);
+  if (k < ORDER_N) order_log[k] = p->s.deadline;
+  ax_waker_wake_by_ref(p->task_waker);
+}
+static void pw_wake(ax_waker_t *w) { pw_wake_by_ref(w); }
+static const ax_waker_vtable_t pw_vtable = {pw_clone, pw_wake, pw_wake_by_ref,
+                                            pw_drop};
+
+static ax_poll_t probe_poll(ax_future_t *f, ax_cx_t *cx) {
+  probe_t *p = (probe_t *)f;
+  ax_cx_t pcx;
+  ax_poll_t r;
+  if (p->task_waker == NULL) p->task_waker = ax_waker_clone(ax_cx_waker(cx));
+  p->pw.vtable = &pw_vtable;
+  ax_cx_init(&pcx, &p->pw);
+  r = ax_poll(&p->s.base, &pcx);
+  if (!p->polled && r == AX_PENDING) atomic_fetch_add(&order_registered, 1);
+  p->polled = 1;
+  if (r == AX_READY && p->task_waker != NULL) {
+    /* The wheel is done with the probe waker.  Holding the task's own
+     * waker until the drop would keep the task alive forever (a task's
+     * future is dropped when its last reference goes). */
+    ax_waker_drop(p->task_waker);
+    p->task_waker = NULL;
+  }
+  return r;
+}
+
+static void probe_drop(ax_future_t *f) {
+  probe_t *p = (probe_t *)f;
+  ax_drop(&p->s.base);
+  if (p->task_waker != NULL) ax_waker_drop(p->task_waker);
+  p->task_waker = NULL;
+}
+
+static const ax_future_vtable_t probe_vtable = {probe_poll, probe_drop,
+                                                "probe"};
+static ax_instant_t order_base;
+
+static ax_future_t *make_probe(void *buf, size_t i) {
+  probe_t *p = buf;
+  memset(p, 0, sizeof *p);
+  p->base.vtable = &probe_vtable;
+  /* A permutation of 0..63, 2 ms apart, starting well after the spawns. */
+  ax_sleep_until(&p->s, order_base + 100 * MS + ((i * 37) % ORDER_N) * 2 * MS);
+  return &p->base;
+}
+
+START_TEST(sleep_wake_order) {
+  int k, n;
+  atomic_store(&order_len, 0);
+  atomic_store(&order_registered, 0);
+  order_base = ax_instant_now();
+  run_tasks(AX_CURRENT_THREAD, 0, make_probe, sizeof(probe_t), ORDER_N);
+  n = atomic_load(&order_len);
+  /* Each sleep registered on its first poll (unless the machine was so
+   * slow that its deadline had passed) and was woken exactly once. */
+  ck_assert_int_le(n, ORDER_N);
+  ck_assert_int_eq(n, atomic_load(&order_registered));
+  ck_assert_int_gt(n, 0);
+  for (k = 1; k < n; k++) ck_assert_uint_lt(order_log[k - 1], order_log[k]);
+}
+END_TEST
+
+/* ---- a deadline that passes before the worker parks ----------------------
+ * The poll registers a 1 ms sleep and then blocks for 5 ms (on purpose), so
+ * the wheel's timer is already due when the worker parks: it fires inside
+ * the worker's uv_run before the poll phase, and that wake must not be
+ * lost (regression: the loop used to block forever). */
+
+typedef struct late_s {
+  ax_future_t base;
+  ax_sleep_t s;
+  int started;
+} late_t;
+
+static ax_poll_t late_poll(ax_future_t *f, ax_cx_t *cx) {
+  late_t *l = (late_t *)f;
+  ax_poll_t r;
+  if (!l->started) {
+    l->started = 1;
+    ax_sleep(&l->s, 1);
+  }
+  r = ax_poll(&l->s.base, cx);
+  if (r == AX_PENDING) uv_sleep(5);
+  return r;
+}
+
+static void late_drop(ax_future_t *f) { ax_drop(&((late_t *)f)->s.base); }
+
+static const ax_future_vtable_t late_vtable = {late_poll, late_drop, "late"};
+
+static ax_future_t *make_late(void *buf, size_t i) {
+  late_t *l = buf;
+  (void)i;
+  memset(l, 0, sizeof *l);
+  l->base.vtable = &late_vtable;
+  return &l->base;
+}
+
+START_TEST(sleep_due_before_park) {
+  ax_runtime_t *rt = rt_new(flavors[_i], 2);
+  late_t l;
+  make_late(&l, 0);
+  /* As the block_on future (the driver's wake path)... */
+  ck_assert_int_eq(ax_block_on(rt, &l.base), 0);
+  ck_assert_int_eq(ax_sleep_result(&l.s), 0);
+  ax_drop(&l.base);
+  ax_runtime_free(rt);
+  /* ...and as spawned tasks (the worker's). */
+  run_tasks(flavors[_i], 2, make_late, sizeof(late_t), 3);
+}
+END_TEST
+
+/* ---- cancel before firing; drop after firing ------------------------------ */
+
+typedef struct cancel_s {
+  ax_async_t co;
+  ax_sleep_t a, b;
+  ax_select_t race;
+  int bad;
+} cancel_t;
+
+AX_ASYNC(cancel_fn, cancel_t, self) {
+  ax__wheel_t *w = my_wheel();
+  AX_BEGIN(self);
+  /* Poll by hand, then drop: the wheel is empty again at once. */
+  ax_sleep(&self->a, 3600 * 1000);
+  if (ax_poll(&self->a.base, cx) != AX_PENDING) self->bad |= 1;
+  if (ax__wheel_len(w) != 1) self->bad |= 2;
+  ax_drop(&self->a.base);
+  if (ax__wheel_len(w) != 0) self->bad |= 4;
+  if (ax_sleep_result(&self->a) != AX_ECANCELED) self->bad |= 8;
+  ax_drop(&self->a.base);   /* twice is fine */
+
+  /* The select loser is dropped, so unregistered. */
+  AX_AWAIT(ax_select(&self->race, ax_sleep(&self->a, 3600 * 1000),
+                     ax_sleep(&self->b, 2)));
+  if (ax_select_winner(&self->race) != 1) self->bad |= 16;
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 32;
+
+  /* Drop after firing: harmless, the result stays. */
+  ax_drop(&self->b.base);
+  ax_drop(&self->b.base);
+  if (ax_sleep_result(&self->b) != 0) self->bad |= 64;
+  AX_END;
+}
+
+START_TEST(sleep_cancel_and_drop) {
+  ax_runtime_t *rt = rt_new(flavors[_i], 2);
+  cancel_t c;
+  memset(&c, 0, sizeof c);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(cancel_fn, &c)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(c.bad, 0);
+}
+END_TEST
+
+/* ---- polled on one thread, polled again and dropped on another ----------- */
+
+#define XW_N 64
+static ax_sleep_t xw_sleeps[XW_N];
+static ax__wheel_t *xw_wheels[XW_N];
+static atomic_int xw_bad;
+
+/* Task: registers xw_sleeps[i] on its worker's wheel, then ends (the
+ * sleep, which lives in static memory, now belongs to the driver). */
+typedef struct reg_s {
+  ax_async_t co;
+  size_t i;
+  ax_yield_t y;
+} reg_t;
+
+AX_ASYNC(reg_fn, reg_t, self) {
+  AX_BEGIN(self);
+  ax_sleep(&xw_sleeps[self->i], 1 + (self->i % 4 == 0 ? 3600 * 1000 : self->i % 5));
+  if (ax_poll(&xw_sleeps[self->i].base, cx) == AX_PENDING)
+    xw_wheels[self->i] = my_wheel();
+  AX_END;
+}
+
+/* Task: drops a sleep that the block_on thread registered. */
+typedef struct dropper_s {
+  ax_async_t co;
+  ax_sleep_t *s;
+} dropper_t;
+
+AX_ASYNC(dropper_fn, dropper_t, self) {
+  AX_BEGIN(self);
+  ax_drop(&self->s->base);
+  AX_END;
+}
+
+typedef struct xmain_s {
+  ax_async_t co;
+  size_t i;
+  ax_join_t j;
+  ax_sleep_t mine;
+  ax__wheel_t *home;
+  reg_t reg;
+  dropper_t dr;
+  ax_sleep_t pause;
+} xmain_t;
+
+AX_ASYNC(xmain_fn, xmain_t, self) {
+  AX_BEGIN(self);
+  for (self->i = 0; self->i < XW_N; self->i++) {
+    memset(&self->reg, 0, sizeof self->reg);
+    self->reg.i = self->i;
+    AX_SPAWN(reg_fn, &self->reg, &self->j);
+    AX_AWAIT(ax_join_wait(&self->j));
+    ax_join_drop(&self->j);
+    /* This is the block_on thread, never a worker: poll here (swaps the
+     * waker across threads), and drop every other one at once, the rest
+     * after their wheel may have fired them. */
+    if (xw_wheels[self->i] != NULL &&
+        ax_poll(&xw_sleeps[self->i].base, cx) == AX_READY &&
+        ax_sleep_result(&xw_sleeps[self->i]) != 0)
+      atomic_fetch_add(&xw_bad, 1);
+    if (self->i % 2 == 0) {
+      ax_drop(&xw_sleeps[self->i].base);
+      if (xw_sleeps[self->i].entry.wheel != NULL) atomic_fetch_add(&xw_bad, 1);
+    }
+  }
+  AX_AWAIT(ax_sleep(&self->pause, 8));
+  for (self->i = 1; self->i < XW_N; self->i += 2) ax_drop(&xw_sleeps[self->i].base);
+  for (self->i = 0; self->i < XW_N; self->i++)
+    if (xw_wheels[self->i] != NULL && ax__wheel_len(xw_wheels[self->i]) != 0)
+      atomic_fetch_add(&xw_bad, 1);
+
+  /* The other way round: registered here, dropped on a worker. */
+  ax_sleep(&self->mine, 3600 * 1000);
+  if (ax_poll(&self->mine.base, cx) != AX_PENDING) atomic_fetch_add(&xw_bad, 1);
+  self->home = my_wheel();
+  if (ax__wheel_len(self->home) != 1) atomic_fetch_add(&xw_bad, 1);
+  self->dr.s = &self->mine;
+  AX_SPAWN(dropper_fn, &self->dr, &self->j);
+  AX_AWAIT(ax_join_wait(&self->j));
+  ax_join_drop(&self->j);
+  if (ax__wheel_len(self->home) != 0) atomic_fetch_add(&xw_bad, 1);
+  AX_END;
+}
+
+START_TEST(sleep_cross_worker) {
+  ax_runtime_t *rt = rt_new(AX_MULTI_THREAD, 2);
+  xmain_t *m = calloc(1, sizeof *m);
+  atomic_store(&xw_bad, 0);
+  memset(xw_wheels, 0, sizeof xw_wheels);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(xmain_fn, m)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(atomic_load(&xw_bad), 0);
+  free(m);
+}
+END_TEST
+
+/* Races on purpose: each task registers a 1-2 ms sleep on its worker and
+ * hands it to a second task that drops it while the wheel may be firing
+ * it (TSan's favourite). */
+#define RACE_N 256
+static ax_sleep_t race_sleeps[RACE_N];
+
+typedef struct racer_s {
+  ax_async_t co;
+  size_t i;
+  unsigned k;
+  dropper_t dr;
+  ax_join_t j;
+} racer_t;
+
+AX_ASYNC(racer_fn, racer_t, self) {
+  AX_BEGIN(self);
+  ax_sleep(&race_sleeps[self->i], 1 + self->i % 2);
+  (void)ax_poll(&race_sleeps[self->i].base, cx);
+  self->dr.s = &race_sleeps[self->i];
+  AX_SPAWN(dropper_fn, &self->dr, &self->j);
+  for (self->k = 0; self->k < self->i % 7; self->k++) AX_YIELD();
+  AX_AWAIT(ax_join_wait(&self->j));
+  ax_join_drop(&self->j);
+  AX_END;
+}
+
+static ax_future_t *make_racer(void *buf, size_t i) {
+  racer_t *r = buf;
+  memset(r, 0, sizeof *r);
+  r->i = i;
+  return AX_FUTURE(racer_fn, r);
+}
+
+START_TEST(sleep_cross_worker_race) {
+  size_t i;
+  run_tasks(AX_MULTI_THREAD, 3, make_racer, sizeof(racer_t), RACE_N);
+  for (i = 0; i < RACE_N; i++)
+    ck_assert(race_sleeps[i].entry.wheel == NULL);
+}
+END_TEST
+
+/* ---- reset ---------------------------------------------------------------- */
+
+typedef struct reset_s {
+  ax_async_t co;
+  ax_sleep_t s;
+  ax_instant_t target;
+  int bad;
+} reset_t;
+
+AX_ASYNC(reset_fn, reset_t, self) {
+  AX_BEGIN(self);
+  ax_sleep(&self->s, 3600 * 1000);
+  if (ax_poll(&self->s.base, cx) != AX_PENDING) self->bad |= 1;
+  self->target = ax_instant_add_ms(ax_instant_now(), 5);
+  ax_sleep_reset(&self->s, self->target);   /* a pending sleep */
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 2;
+  AX_AWAIT(&self->s.base);
+  if (ax_instant_now() < self->target || self->s.deadline != self->target)
+    self->bad |= 4;
+  self->target = ax_instant_add_ms(ax_instant_now(), 3);
+  ax_sleep_reset(&self->s, self->target);   /* a finished sleep */
+  AX_AWAIT(&self->s.base);
+  if (ax_instant_now() < self->target || ax_sleep_result(&self->s) != 0)
+    self->bad |= 8;
+  AX_END;
+}
+
+START_TEST(sleep_reset) {
+  ax_runtime_t *rt = rt_new(flavors[_i], 2);
+  reset_t r;
+  memset(&r, 0, sizeof r);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(reset_fn, &r)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(r.bad, 0);
+}
+END_TEST
+
+/* ---- timeout -------------------------------------------------------------- */
+
+typedef struct slow_s {
+  ax_async_t co;
+  ax_sleep_t s;
+  uint64_t ms;
+  int out;
+} slow_t;
+
+static atomic_int slow_drops;
+
+AX_ASYNC(slow_fn, slow_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_sleep(&self->s, self->ms));
+  self->out = 42;
+  AX_END;
+}
+
+static void slow_drop(void *p) {
+  (void)p;
+  atomic_fetch_add(&slow_drops, 1);
+}
+
+typedef struct tmain_s {
+  ax_async_t co;
+  slow_t slow;
+  ax_timeout_t t;
+  ax_instant_t t0;
+  int bad;
+} tmain_t;
+
+AX_ASYNC(tmain_fn, tmain_t, self) {
+  AX_BEGIN(self);
+  /* The deadline wins: the inner future is dropped exactly once, at once. */
+  self->slow.ms = 3600 * 1000;
+  self->t0 = ax_instant_now();
+  AX_AWAIT(ax_timeout(&self->t,
+                      AX_FUTURE_DROP(slow_fn, slow_drop, &self->slow), 20));
+  if (self->t.result != AX_ETIMEDOUT) self->bad |= 1;
+  if (atomic_load(&slow_drops) != 1) self->bad |= 2;
+  if (ax_instant_now() - self->t0 < 20 * MS) self->bad |= 4;
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 8;
+  ax_drop(&self->t.base);
+  ax_drop(&self->t.base);
+  if (atomic_load(&slow_drops) != 1) self->bad |= 16;
+
+  /* The inner future wins: its output is there, the timer is gone, and
+   * dropping the timeout drops the inner future (once). */
+  memset(&self->slow, 0, sizeof self->slow);
+  self->slow.ms = 5;
+  AX_AWAIT(ax_timeout(&self->t,
+                      AX_FUTURE_DROP(slow_fn, slow_drop, &self->slow),
+                      3600 * 1000));
+  if (self->t.result != 0 || self->slow.out != 42) self->bad |= 32;
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 64;
+  if (atomic_load(&slow_drops) != 1) self->bad |= 128;
+  ax_drop(&self->t.base);
+  if (atomic_load(&slow_drops) != 2) self->bad |= 256;
+
+  /* Already past its deadline: an inner future that is ready still wins
+   * (polled first); a pending one is dropped on the first poll. */
+  memset(&self->slow, 0, sizeof self->slow);
+  AX_AWAIT(ax_timeout(&self->t,
+                      AX_FUTURE_DROP(slow_fn, slow_drop, &self->slow), 0));
+  if (self->t.result != 0 || self->slow.out != 42) self->bad |= 512;
+  ax_drop(&self->t.base);
+  memset(&self->slow, 0, sizeof self->slow);
+  self->slow.ms = 1000;
+  AX_AWAIT(ax_timeout(&self->t,
+                      AX_FUTURE_DROP(slow_fn, slow_drop, &self->slow), 0));
+  if (self->t.result != AX_ETIMEDOUT || atomic_load(&slow_drops) != 4)
+    self->bad |= 1024;
+  ax_drop(&self->t.base);
+  if (atomic_load(&slow_drops) != 4) self->bad |= 2048;
+  AX_END;
+}
+
+START_TEST(timeout_fires_and_not) {
+  ax_runtime_t *rt = rt_new(flavors[_i], 2);
+  tmain_t *m = calloc(1, sizeof *m);
+  atomic_store(&slow_drops, 0);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(tmain_fn, m)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(m->bad, 0);
+  free(m);
+}
+END_TEST
+
+/* ---- interval ------------------------------------------------------------- */
+
+#define TICKS 5
+typedef struct imain_s {
+  ax_async_t co;
+  ax_interval_t iv;
+  ax_missed_tick_t policy;
+  ax_instant_t start, before, after[TICKS];
+  ax_instant_t ticks[TICKS];
+  int late;            /* start the interval 35 ms in the past */
+  unsigned k;
+  int bad;
+} imain_t;
+
+AX_ASYNC(imain_fn, imain_t, self) {
+  AX_BEGIN(self);
+  self->before = ax_instant_now();
+  self->start = self->late ? self->before - 35 * MS : self->before;
+  ax_interval_init_at(&self->iv, self->start, 10);
+  self->iv.missed = self->policy;
+  for (self->k = 0; self->k < TICKS; self->k++) {
+    AX_AWAIT(ax_interval_tick(&self->iv));
+    self->ticks[self->k] = self->iv.tick;
+    self->after[self->k] = ax_instant_now();
+    if (self->after[self->k] < self->iv.tick || self->iv.result != 0)
+      self->bad |= 1;   /* never early */
+  }
+  ax_drop(&self->iv.base);
+  AX_END;
+}
+
+static void run_interval(imain_t *m, ax_flavor_t flavor) {
+  ax_runtime_t *rt = rt_new(flavor, 2);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(imain_fn, m)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(m->bad, 0);
+  ck_assert_uint_eq(m->ticks[0], m->start);   /* the first tick is at once */
+}
+
+START_TEST(interval_ticks) {
+  imain_t m;
+  unsigned k;
+  memset(&m, 0, sizeof m);
+  run_interval(&m, flavors[_i]);
+  /* Burst (the default) keeps the schedule exactly, even when late. */
+  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+}
+END_TEST
+
+START_TEST(interval_missed_burst) {
+  imain_t m;
+  unsigned k;
+  memset(&m, 0, sizeof m);
+  m.late = 1;
+  m.policy = AX_MISSED_TICK_BURST;
+  run_interval(&m, flavors[_i]);
+  /* The missed ticks (start, +10, +20, +30) all come, back to back. */
+  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+}
+END_TEST
+
+START_TEST(interval_missed_delay) {
+  imain_t m;
+  unsigned k;
+  memset(&m, 0, sizeof m);
+  m.late = 1;
+  m.policy = AX_MISSED_TICK_DELAY;
+  run_interval(&m, flavors[_i]);
+  /* After the late first tick the schedule restarts from "now". */
+  ck_assert_uint_ge(m.ticks[1], m.before + 10 * MS);
+  for (k = 1; k < TICKS; k++) ck_assert_uint_ge(m.ticks[k], m.ticks[k - 1] + 10 * MS);
+}
+END_TEST
+
+START_TEST(interval_missed_skip) {
+  imain_t m;
+  unsigned k;
+  memset(&m, 0, sizeof m);
+  m.late = 1;
+  m.policy = AX_MISSED_TICK_SKIP;
+  run_interval(&m, flavors[_i]);
+  /* Stays on the original grid but skips the ticks already missed. */
+  ck_assert_uint_ge(m.ticks[1], m.start + 40 * MS);
+  ck_assert_uint_gt(m.ticks[1], m.before);
+  for (k = 0; k < TICKS; k++) ck_assert_uint_eq((m.ticks[k] - m.start) % (10 * MS), 0);
+  for (k = 1; k < TICKS; k++) ck_assert_uint_gt(m.ticks[k], m.ticks[k - 1]);
+}
+END_TEST
+
+/* A tick that loses a select is dropped; the next tick() waits for the
+ * same deadline: nothing lost. */
+typedef struct icancel_s {
+  ax_async_t co;
+  ax_interval_t iv;
+  ax_sleep_t s;
+  ax_select_t race;
+  ax_instant_t next;
+  int bad;
+} icancel_t;
+
+AX_ASYNC(icancel_fn, icancel_t, self) {
+  AX_BEGIN(self);
+  ax_interval_init(&self->iv, 1000);
+  AX_AWAIT(ax_interval_tick(&self->iv));   /* immediate */
+  self->next = self->iv.next;
+  AX_AWAIT(ax_select(&self->race, ax_interval_tick(&self->iv),
+                     ax_sleep(&self->s, 1)));
+  if (ax_select_winner(&self->race) != 1) self->bad |= 1;
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 2;
+  if (self->iv.next != self->next) self->bad |= 4;
+  if (ax_poll(ax_interval_tick(&self->iv), cx) != AX_PENDING) self->bad |= 8;
+  if (self->iv.sleep.deadline != self->next) self->bad |= 16;
+  ax_interval_reset(&self->iv);
+  if (self->iv.next < self->next) self->bad |= 32;
+  ax_drop(&self->iv.base);
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 64;
+  AX_END;
+}
+
+START_TEST(interval_cancel_safe) {
+  ax_runtime_t *rt = rt_new(AX_CURRENT_THREAD, 0);
+  icancel_t c;
+  memset(&c, 0, sizeof c);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(icancel_fn, &c)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(c.bad, 0);
+}
+END_TEST
+
+/* ---- shutdown with pending sleeps leaks nothing --------------------------- */
+
+static atomic_int sleepers_started;
+
+AX_ASYNC(sleeper_fn, nap_t, self) {
+  AX_BEGIN(self);
+  atomic_fetch_add(&sleepers_started, 1);
+  AX_AWAIT(ax_sleep(&self->s, 3600 * 1000));
+  atomic_fetch_add(&naps_bad, 1);   /* never: the runtime shuts down first */
+  AX_END;
+}
+
+typedef struct smain_s {
+  ax_async_t co;
+  int n, i;
+  ax_sleep_t pause;
+  ax_sleep_t *left;    /* registered here and never dropped by this future */
+} smain_t;
+
+AX_ASYNC(smain_fn, smain_t, self) {
+  AX_BEGIN(self);
+  for (self->i = 0; self->i < self->n; self->i++) {
+    nap_t n;
+    memset(&n, 0, sizeof n);
+    if (AX_SPAWN(sleeper_fn, &n, NULL) != 0) atomic_fetch_add(&naps_bad, 1);
+  }
+  while (atomic_load(&sleepers_started) < self->n)
+    AX_AWAIT(ax_sleep(&self->pause, 1));
+  ax_sleep(self->left, 3600 * 1000);
+  (void)ax_poll(&self->left->base, cx);
+  AX_END;
+}
+
+START_TEST(shutdown_with_pending_sleeps) {
+  ax_runtime_t *rt = rt_new(flavors[_i], 2);
+  smain_t m;
+  ax_sleep_t left;
+  twaker_t w;
+  ax_cx_t cx;
+  memset(&m, 0, sizeof m);
+  m.n = (int)ax_test_iters(2000);
+  m.left = &left;
+  atomic_store(&sleepers_started, 0);
+  atomic_store(&naps_bad, 0);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(smain_fn, &m)), 0);
+  ax_runtime_free(rt);   /* cancels the sleepers: their sleeps unregister */
+  ck_assert_int_eq(atomic_load(&naps_bad), 0);
+  ck_assert_int_eq(atomic_load(&sleepers_started), m.n);
+  /* `left` outlived its runtime: its wheel detached it.  Polled here (no
+   * runtime) it reports that; dropping it frees the last of the wheel. */
+  tw_init(&w, -1);
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(&left.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_sleep_result(&left), AX_ENORUNTIME);
+  ax_drop(&left.base);
+  ck_assert_int_eq(atomic_load(&w.refs), 1);
+}
+END_TEST
+
+Suite *ax_time_suite(void) {
+  Suite *s = suite_create("time");
+  TCase *tc;
+
+  tc = tcase_create("wheel");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, wheel_order_never_early);
+  tcase_add_test(tc, wheel_cancel_far_and_detach);
+  tcase_add_test(tc, wheel_cross_thread_cancel);
+  tcase_add_test(tc, wheel_model_simulated_time);
+  tcase_add_test(tc, outside_runtime);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("sleep");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, sleep_never_early, 0, 2);
+  tcase_add_test(tc, sleep_wake_order);
+  tcase_add_loop_test(tc, sleep_due_before_park, 0, 2);
+  tcase_add_loop_test(tc, sleep_cancel_and_drop, 0, 2);
+  tcase_add_test(tc, sleep_cross_worker);
+  tcase_add_test(tc, sleep_cross_worker_race);
+  tcase_add_loop_test(tc, sleep_reset, 0, 2);
+  tcase_add_loop_test(tc, many_sleeps, 0, 2);
+  tcase_add_loop_test(tc, shutdown_with_pending_sleeps, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("timeout");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, timeout_fires_and_not, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("interval");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, interval_ticks, 0, 2);
+  tcase_add_loop_test(tc, interval_missed_burst, 0, 2);
+  tcase_add_loop_test(tc, interval_missed_delay, 0, 2);
+  tcase_add_loop_test(tc, interval_missed_skip, 0, 2);
+  tcase_add_test(tc, interval_cancel_safe);
+  suite_add_tcase(s, tc);
+  return s;
+}
