@@ -59,7 +59,10 @@
 extern "C" {
 #endif
 
-/* Releases what a queued value owns (called on the channel's copy). */
+/* Releases what a queued value owns (called on the channel's copy).
+ * Element callbacks may run on any thread, and for broadcast and watch
+ * under the channel's lock: they must be quick and must not call
+ * functions of the same channel. */
 typedef void (*ax_elem_drop_fn)(void *elem);
 /* Makes dst (uninitialised, elem_size bytes) an independent copy of src:
  * for broadcast and watch, whose values are read by many receivers.

@@ -168,6 +168,7 @@ AX_EXTERN void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file,
 
 #define AX_BEGIN(var)                                                      \
   ax_async_t *const ax__co = &(var)->co;                                   \
+  (void)cx; /* an async function need not await */                         \
   switch (ax__co->line) {                                                  \
   case -1:                                                                 \
     return AX_READY;                                                       \

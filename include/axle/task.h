@@ -92,10 +92,14 @@ AX_EXTERN int ax_abort(ax_join_t *h);
 #else
 #  define AX__PRINTF(a, b)
 #endif
-#if defined(__cplusplus)
-#  define AX__NORETURN [[noreturn]]   /* _Noreturn is C only */
+#if !defined(__cplusplus)
+#  define AX__NORETURN _Noreturn      /* C only: C++ has no _Noreturn */
+#elif defined(__GNUC__)
+#  define AX__NORETURN __attribute__((noreturn))
+#elif defined(_MSC_VER)
+#  define AX__NORETURN __declspec(noreturn)
 #else
-#  define AX__NORETURN _Noreturn
+#  define AX__NORETURN
 #endif
 AX_EXTERN AX__NORETURN void ax_panic(const char *fmt, ...) AX__PRINTF(1, 2);
 AX_EXTERN AX__NORETURN void ax__panic_at(const char *file, int line,

@@ -2,7 +2,8 @@
  *
  *  - woken on a worker of its own runtime: that worker's LIFO slot (the
  *    previous occupant moves to the local queue), or the back of the local
- *    queue when the task woke itself (a yield);
+ *    queue when the task woke itself (a yield) or the runtime is the
+ *    current-thread one (first in, first out);
  *  - the block_on future: its driver's flag;
  *  - anywhere else (foreign thread, other runtime, blocking pool): the
  *    injection queue, and a parked worker is woken with uv_async_send.
@@ -147,7 +148,9 @@ void ax__schedule(ax__task_t *t, int yield) {
      * stop flag is cleared when uv_run returns. */
     if (atomic_load_explicit(&w->parked, memory_order_relaxed) != 0)
       uv_stop(w->loop);
-    if (yield) {
+    /* The current-thread runtime is first-in first-out, as Tokio's: its
+     * order is part of what users rely on (deterministic tests). */
+    if (yield || rt->flavor == AX_CURRENT_THREAD) {
       ax__push_back(w, t);
     } else {
       ax__task_t *prev = w->lifo;

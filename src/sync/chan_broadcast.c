@@ -281,6 +281,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   uv_mutex_unlock(&c->lock);
   bc_cancel(c, &r->w);
   r->result = res;
+  r->rx = NULL;  /* done: a further poll must not take another value */
   return AX_READY;
 }
 

@@ -349,24 +349,11 @@ static int mpsc_pop(ax__mpsc_t *c, void *out) {
   return 1;
 }
 
-/* 0 (a value moved to *out), AX_ECLOSED, or AX_EEMPTY -- with the
- * caller's waker registered when cx is not NULL. */
-static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
+/* The outcome when nothing was ready at the first look: 0 (a value came
+ * after all), AX_ECLOSED, or AX_EEMPTY. */
+static int mpsc_rx_recheck(ax__mpsc_t *c, void *out) {
   if (mpsc_pop(c, out))
     return 0;
-  if (cx != NULL) {
-    ax_waker_t *mine = ax_cx_waker(cx);
-    /* Skip the clone when our waker is still there (a sender that takes
-     * it meanwhile wakes us, which is just as good). */
-    if (atomic_load_explicit(&c->rx_waker, memory_order_seq_cst) != mine) {
-      ax_waker_t *old = atomic_exchange_explicit(
-          &c->rx_waker, ax_waker_clone(mine), memory_order_seq_cst);
-      if (old != NULL)
-        ax_waker_drop(old);
-    }
-    if (mpsc_pop(c, out))
-      return 0;
-  }
   if (atomic_load_explicit(&c->tx_closed, memory_order_seq_cst)) {
     /* Every send happened before tx_closed: one last look is final. */
     return mpsc_pop(c, out) ? 0 : AX_ECLOSED;
@@ -374,6 +361,38 @@ static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
   if (mpsc_rx_closed(c) && !ax__list_in_flight(&c->list))
     return AX_ECLOSED;
   return AX_EEMPTY;
+}
+
+/* 0 (a value moved to *out), AX_ECLOSED, or AX_EEMPTY -- with the
+ * caller's waker registered when cx is not NULL. */
+static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
+  ax_waker_t *mine;
+  int r;
+  if (mpsc_pop(c, out))
+    return 0;
+  if (cx == NULL)
+    return mpsc_rx_recheck(c, out);
+  mine = ax_cx_waker(cx);
+  /* Skip the clone when our waker is still there (a sender that takes it
+   * meanwhile wakes us, which is just as good). */
+  if (atomic_load_explicit(&c->rx_waker, memory_order_seq_cst) != mine) {
+    ax_waker_t *old = atomic_exchange_explicit(
+        &c->rx_waker, ax_waker_clone(mine), memory_order_seq_cst);
+    if (old != NULL)
+      ax_waker_drop(old);
+  }
+  r = mpsc_rx_recheck(c, out);
+  if (r != AX_EEMPTY) {
+    /* Done after all: take our waker back unless a sender already took
+     * it, so the channel holds no reference to a caller that stopped
+     * waiting (a blocking_recv parker lives on a stack). */
+    ax_waker_t *exp = mine;
+    if (atomic_compare_exchange_strong_explicit(&c->rx_waker, &exp, NULL,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+      ax_waker_drop(mine);
+  }
+  return r;
 }
 
 int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out) {
@@ -392,6 +411,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   }
   r->waiting = 0;
   r->result = res;
+  r->rx = NULL;  /* done: a further poll must not take another value */
   return AX_READY;
 }
 

@@ -199,6 +199,8 @@ static void os_unregister(ax__oneshot_t *c, size_t task, ax_waker_t **slot) {
   }
 }
 
+static void closed_drop(ax_future_t *f);
+
 static ax_poll_t closed_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_oneshot_closed_t *cf = (ax_oneshot_closed_t *)f;
   ax__oneshot_t *c = OS(cf->tx);
@@ -207,7 +209,10 @@ static ax_poll_t closed_poll(ax_future_t *f, ax_cx_t *cx) {
     return AX_READY;
   s = os_register(c, OS_TX_TASK, OS_CLOSED, &c->tx_waker, cx);
   cf->registered = 1;
-  return (s & OS_CLOSED) ? AX_READY : AX_PENDING;
+  if (!(s & OS_CLOSED))
+    return AX_PENDING;
+  closed_drop(f);  /* done: release the registration now */
+  return AX_READY;
 }
 
 static void closed_drop(ax_future_t *f) {
@@ -252,6 +257,8 @@ int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out) {
   return r == 1 ? AX_EEMPTY : r;
 }
 
+static void recv_drop(ax_future_t *f);
+
 static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_oneshot_recv_t *rf = (ax_oneshot_recv_t *)f;
   ax__oneshot_t *c = OS(rf->rx);
@@ -269,6 +276,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
       return AX_PENDING;
   }
   rf->result = r;
+  recv_drop(f);  /* done: release the registration, refuse further polls */
   return AX_READY;
 }
 

@@ -268,6 +268,7 @@ static ax_poll_t changed_poll(ax_future_t *f, ax_cx_t *cx) {
   }
   wt_cancel(c, &ch->w);
   ch->result = r;
+  ch->rx = NULL;  /* done */
   return AX_READY;
 }
 
