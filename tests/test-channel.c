@@ -298,6 +298,10 @@ START_TEST(mpsc_unbounded_hand) {
   ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 99);
+  out = -1;  /* a finished recv polled again takes nothing more */
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, -1);
   ax_drop(&r.base);
 
   /* Closed only when every sender is gone, and after the queue drained. */
@@ -788,11 +792,7 @@ static void run_main(int multi, ax_future_t *fut) {
   if (multi)
     b.worker_threads = 3;
   ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  {
-    uint64_t t0 = uv_hrtime();
   ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  if (getenv("CHAN_TIME")) fprintf(stderr, "block_on %d: %.1f ms\n", multi, (uv_hrtime() - t0) / 1e6);
-  }
   ax_runtime_free(rt);
 }
 
@@ -1064,7 +1064,6 @@ static void mp_run(int multi, int bounded, size_t cap, int select_send) {
   uint64_t want_sum = 0;
   unsigned id;
   unsigned long i;
-  if (getenv("CHAN_ONLY") && atoi(getenv("CHAN_ONLY")) != bounded * 2 + select_send) return;
   memset(&m, 0, sizeof m);
   memset(&MP, 0, sizeof MP);
   atomic_store(&errors, 0);
@@ -1485,6 +1484,120 @@ START_TEST(broadcast_rt) {
 }
 END_TEST
 
+/* ---- blocking_send / blocking_recv from a plain thread ------------------
+ * Tasks send into a bounded channel that a plain thread drains with
+ * blocking_recv; the thread answers on a oneshot that the main task awaits,
+ * then blocking_sends into a second channel the main task reads.  On a
+ * runtime thread the blocking calls refuse with AX_ENESTED. */
+
+static struct {
+  unsigned long per;
+  ax_mpsc_rx_t *rx;         /* drained by the thread */
+  ax_mpsc_tx_t *back;       /* the thread's sender to the main task */
+  ax_oneshot_tx_t *done;    /* the thread's answer */
+  uint64_t count, sum;      /* thread side */
+  int nested;               /* main task: what the blocking calls said */
+} BL;
+
+static void bl_thread(void *arg) {
+  uint64_t v, i;
+  (void)arg;
+  while (ax_mpsc_blocking_recv(BL.rx, &v) == 0) {
+    BL.count++;
+    BL.sum += v;
+  }
+  if (ax_oneshot_send(BL.done, &BL.count) != 0)
+    atomic_fetch_add(&errors, 1);
+  for (i = 0; i < 100; i++)
+    if (ax_mpsc_blocking_send(BL.back, &i) != 0)
+      atomic_fetch_add(&errors, 1);
+  ax_mpsc_sender_drop(BL.back);
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;  /* owned */
+  unsigned long i;
+  uint64_t v;
+  ax_mpsc_send_t send;
+} bl_task_t;
+
+AX_ASYNC(bl_task, bl_task_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < BL.per; s->i++) {
+    s->v = s->i + 1;
+    AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->v));
+    TASK_CHECK(s->send.result == 0);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  s->tx = NULL;
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *back;
+  ax_oneshot_rx_t *done;
+  ax_oneshot_recv_t recv;
+  ax_mpsc_recv_t brecv;
+  uv_thread_t th;
+  uint64_t n, v, expect;
+  int i;
+  ax_join_t h[4];
+} bl_main_t;
+
+AX_ASYNC(bl_main, bl_main_t, s) {
+  AX_BEGIN(s);
+  BL.nested = ax_mpsc_blocking_recv(s->back, &s->v) == AX_ENESTED &&
+              ax_mpsc_blocking_send(s->tx, &s->v) == AX_ENESTED &&
+              ax_oneshot_blocking_recv(s->done, &s->n) == AX_ENESTED;
+  TASK_CHECK(uv_thread_create(&s->th, bl_thread, NULL) == 0);
+  for (s->i = 0; s->i < 4; s->i++) {
+    bl_task_t t;
+    memset(&t, 0, sizeof t);
+    t.tx = ax_mpsc_sender_clone(s->tx);
+    TASK_CHECK(AX_SPAWN(bl_task, &t, &s->h[s->i]) == 0);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  s->tx = NULL;
+  AX_AWAIT(ax_oneshot_recv(&s->recv, s->done, &s->n));
+  TASK_CHECK(s->recv.result == 0 && s->n == 4 * BL.per);
+  for (s->expect = 0;; s->expect++) {
+    AX_AWAIT(ax_mpsc_recv(&s->brecv, s->back, &s->v));
+    if (s->brecv.result != 0)
+      break;
+    TASK_CHECK(s->v == s->expect);
+  }
+  TASK_CHECK(s->expect == 100);
+  JOIN_ALL(s, s->h, 4);
+  uv_thread_join(&s->th);
+  AX_END;
+}
+
+START_TEST(blocking_rt) {
+  bl_main_t m;
+  memset(&m, 0, sizeof m);
+  memset(&BL, 0, sizeof BL);
+  atomic_store(&errors, 0);
+  BL.per = ax_test_iters(5000);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(uint64_t), 8, NULL, &m.tx, &BL.rx),
+                   0);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(uint64_t), 2, NULL, &BL.back,
+                                   &m.back), 0);
+  ck_assert_int_eq(ax_oneshot_new(sizeof(uint64_t), NULL, &BL.done, &m.done),
+                   0);
+  run_main(_i, AX_FUTURE(bl_main, &m));
+  ax_mpsc_receiver_drop(BL.rx);
+  ax_mpsc_receiver_drop(m.back);
+  ax_oneshot_receiver_drop(m.done);
+  ck_assert_int_eq(atomic_load(&errors), 0);
+  ck_assert_int_eq(BL.nested, 1);
+  ck_assert_uint_eq(BL.count, 4 * BL.per);
+  ck_assert_uint_eq(BL.sum, 4 * (BL.per * (BL.per + 1) / 2));
+}
+END_TEST
+
 /* ---- shutdown with tasks blocked on channels: everything is released ---
  * T sends into a bounded channel nobody reads (it blocks on the 4th value,
  * which its send future still holds) and owns a oneshot sender it never
@@ -1613,6 +1726,7 @@ Suite *ax_channel_suite(void) {
   tcase_add_loop_test(tc, watch_shutdown_rt, 0, 2);
   tcase_add_loop_test(tc, watch_latest_rt, 0, 2);
   tcase_add_loop_test(tc, broadcast_rt, 0, 2);
+  tcase_add_loop_test(tc, blocking_rt, 0, 2);
   tcase_add_loop_test(tc, shutdown_releases_rt, 0, 2);
   suite_add_tcase(s, tc);
   return s;
