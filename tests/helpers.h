@@ -280,7 +280,7 @@ static inline ax_future_t *th_latch_wait(th_latchwait_t *lw, th_latch_t *l) {
   return &lw->base;
 }
 
-/* ---- panic hook recorder -------------------------------------------------- */
+/* ---- panic hook recorder ------------------------------------------------- */
 
 typedef struct th_hook_s {
   _Atomic int calls;
@@ -306,7 +306,7 @@ static inline void th_hook_fn(const char *msg, const char *name, void *arg) {
   atomic_fetch_add(&h->calls, 1);
 }
 
-/* ---- runtimes ------------------------------------------------------------- */
+/* ---- runtimes ------------------------------------------------------------ */
 
 /* The two flavours a loop test runs on: _i == 0 current-thread, _i == 1
  * multi-thread with 2 workers (tcase_add_loop_test(tc, fn, 0, 2)). */
@@ -327,11 +327,15 @@ static inline ax_runtime_t *th_runtime(int multi, unsigned workers,
   return rt;
 }
 
-/* Is CK_FORK=no (every test in one process: no test may assume a fresh
- * process)? */
+/* Does Check run every test in this one process (CK_FORK=no, or a
+ * platform without fork), so no test may assume a fresh process? */
 static inline int th_no_fork(void) {
+#ifdef _WIN32
+  return 1;
+#else
   const char *s = getenv("CK_FORK");
   return s != NULL && strcmp(s, "no") == 0;
+#endif
 }
 
 #define TH_ASSERT_OK(expr)                                                   \

@@ -27,7 +27,7 @@ static unsigned pool_threads(void) {
   return n;
 }
 
-/* ---- job functions ---------------------------------------------------------- */
+/* ---- job functions ------------------------------------------------------- */
 
 typedef struct {
   uv_thread_t thread;     /* where fn ran */
@@ -70,7 +70,8 @@ static void gate_init(gate_t *g) {
 
 static void *job_gated(void *arg) {
   gate_t *g = arg;
-  int r = atomic_fetch_add(&g->running, 1) + 1, m = atomic_load(&g->max_running);
+  int r = atomic_fetch_add(&g->running, 1) + 1;
+  int m = atomic_load(&g->max_running);
   while (r > m && !atomic_compare_exchange_weak(&g->max_running, &m, r)) {
   }
   atomic_fetch_add(&g->started, 1);
@@ -90,7 +91,7 @@ static void wait_for(_Atomic int *v, int n) {
   while (atomic_load(v) < n) uv_sleep(1);   /* an event, not a time */
 }
 
-/* ---- result and where it runs -------------------------------------------------- */
+/* ---- result and where it runs -------------------------------------------- */
 
 typedef struct {
   ax_async_t co;
@@ -279,7 +280,7 @@ START_TEST(blocking_many) {
 }
 END_TEST
 
-/* ---- cancellation -------------------------------------------------------------- */
+/* ---- cancellation -------------------------------------------------------- */
 
 static uint64_t worker_polls(ax_runtime_t *rt) {
   uint64_t n = 0;
@@ -449,7 +450,7 @@ START_TEST(blocking_shutdown_in_flight) {
 }
 END_TEST
 
-/* ---- the chapter's compute_hash ------------------------------------------------- */
+/* ---- the chapter's compute_hash ------------------------------------------ */
 
 /* async fn compute_hash(data) -> String: FNV-1a 64 on the blocking pool,
  * returned as a hex string the caller frees. */
@@ -499,7 +500,8 @@ AX_ASYNC(compute_hash_fn, compute_hash_t, self) {
     }
   }
   AX_AWAIT(ax_join_wait(&self->h));
-  self->result = ax_join_result(&self->h);  /* .expect("blocking task panicked") */
+  /* .expect("blocking task panicked"): the caller checks result */
+  self->result = ax_join_result(&self->h);
   self->out = ax_join_value(&self->h);
   ax_join_drop(&self->h);
   AX_END;
@@ -560,7 +562,7 @@ START_TEST(compute_hash_example) {
 }
 END_TEST
 
-/* ---- the pool size --------------------------------------------------------------- */
+/* ---- the pool size ------------------------------------------------------- */
 
 START_TEST(max_blocking_threads_documented) {
   /* Whatever ran before in this process, libuv's pool has (or will have)

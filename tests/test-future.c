@@ -10,7 +10,7 @@
  */
 #include "helpers.h"
 
-/* ---- ax_drop / ax_poll ---------------------------------------------------- */
+/* ---- ax_drop / ax_poll --------------------------------------------------- */
 
 START_TEST(drop_calls_vtable_drop) {
   th_counts_t c = {0};
@@ -59,7 +59,7 @@ START_TEST(poll_dispatches_to_vtable) {
 }
 END_TEST
 
-/* ---- wakers and contexts -------------------------------------------------- */
+/* ---- wakers and contexts ------------------------------------------------- */
 
 START_TEST(cx_init_and_waker) {
   th_waker_t tw;
@@ -95,7 +95,7 @@ START_TEST(waker_helpers) {
 }
 END_TEST
 
-/* ---- async functions ------------------------------------------------------ */
+/* ---- async functions ----------------------------------------------------- */
 
 /* Two leaves awaited in sequence, a yield between them, a local (i) that
  * lives across the awaits in the struct, a trace of where the body got. */
@@ -435,7 +435,8 @@ START_TEST(copy_before_first_poll) {
   memset(&orig, 0xA5, sizeof(orig));  /* the original is gone */
   ax_cx_init(&cx, th_waker_init(&tw));
   int polls = 0;
-  while (ax_poll(&copy.co.base, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 50);
+  while (ax_poll(&copy.co.base, &cx) == AX_PENDING)
+    ck_assert_int_lt(++polls, 50);
   ck_assert_int_eq(copy.out, 42 + 42 + 3);
   ax_drop(&copy.co.base);
 }

@@ -103,7 +103,7 @@ static int spawn_pending(ax_runtime_t *rt, int how, _Atomic int *drops,
   return rc;
 }
 
-/* ---- builder and creation ------------------------------------------------- */
+/* ---- builder and creation ------------------------------------------------ */
 
 START_TEST(builder_defaults) {
   ax_builder_t b;
@@ -180,7 +180,7 @@ START_TEST(worker_counts) {
 }
 END_TEST
 
-/* ---- block_on --------------------------------------------------------------- */
+/* ---- block_on ------------------------------------------------------------ */
 
 START_TEST(block_on_keeps_the_future) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
@@ -415,7 +415,7 @@ START_TEST(block_on_busy) {
 }
 END_TEST
 
-/* ---- ax_main ------------------------------------------------------------------ */
+/* ---- ax_main ------------------------------------------------------------- */
 
 START_TEST(main_convenience) {
   simple_t s;
@@ -448,7 +448,7 @@ START_TEST(main_convenience_panic) {
 }
 END_TEST
 
-/* ---- shutdown ----------------------------------------------------------------- */
+/* ---- shutdown ------------------------------------------------------------ */
 
 /* 10,000 pending tasks of several kinds (never-ready, sleeping an hour,
  * awaiting another task, yielding forever), plus tasks never polled:
@@ -643,7 +643,9 @@ typedef struct {
 } hooks_t;
 
 static void hook_start(void *arg) { th_latch_down(&((hooks_t *)arg)->started); }
-static void hook_stop(void *arg) { atomic_fetch_add(&((hooks_t *)arg)->stops, 1); }
+static void hook_stop(void *arg) {
+  atomic_fetch_add(&((hooks_t *)arg)->stops, 1);
+}
 
 typedef struct {
   ax_future_t base;
@@ -698,7 +700,7 @@ START_TEST(shutdown_background) {
 }
 END_TEST
 
-/* ---- builder options ---------------------------------------------------------- */
+/* ---- builder options ----------------------------------------------------- */
 
 typedef struct {
   th_latch_t started;
@@ -722,7 +724,8 @@ static void opt_start(void *arg) {
              !atomic_compare_exchange_weak(&h->min_stack, &cur, sz)) {
       }
       cur = atomic_load(&h->max_stack);
-      while (sz > cur && !atomic_compare_exchange_weak(&h->max_stack, &cur, sz)) {
+      while (sz > cur &&
+             !atomic_compare_exchange_weak(&h->max_stack, &cur, sz)) {
       }
       atomic_store(&h->stack_known, 1);
     }
@@ -731,7 +734,9 @@ static void opt_start(void *arg) {
   th_latch_down(&h->started);
 }
 
-static void opt_stop(void *arg) { atomic_fetch_add(&((opt_hooks_t *)arg)->stops, 1); }
+static void opt_stop(void *arg) {
+  atomic_fetch_add(&((opt_hooks_t *)arg)->stops, 1);
+}
 
 #ifdef __linux__
 /* Counts threads of this process whose /proc comm equals name. */
@@ -957,7 +962,7 @@ START_TEST(builder_global_queue_interval) {
 }
 END_TEST
 
-/* ---- observability -------------------------------------------------------------- */
+/* ---- observability ------------------------------------------------------- */
 
 START_TEST(worker_stats_counts) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
@@ -1180,7 +1185,7 @@ START_TEST(default_panic_hook) {
 }
 END_TEST
 
-/* ---- a runtime on the application's loop -------------------------------------- */
+/* ---- a runtime on the application's loop --------------------------------- */
 
 typedef struct {
   uv_timer_t timer;
@@ -1299,7 +1304,7 @@ START_TEST(wake_from_timer_while_parking) {
 }
 END_TEST
 
-/* ---- allocator ---------------------------------------------------------------- */
+/* ---- allocator ----------------------------------------------------------- */
 
 static _Atomic long n_alloc, n_free;
 

@@ -18,7 +18,7 @@ static ax_cx_t *test_cx(ax_cx_t *cx, th_waker_t *tw) {
   return cx;
 }
 
-/* ---- select, polled by hand ------------------------------------------------ */
+/* ---- select, polled by hand ---------------------------------------------- */
 
 START_TEST(select_first_ready_wins) {
   th_counts_t c[3] = {{0}};
@@ -218,7 +218,7 @@ START_TEST(select_loser_leaves_no_waker) {
 }
 END_TEST
 
-/* ---- select in tasks ---------------------------------------------------------- */
+/* ---- select in tasks ----------------------------------------------------- */
 
 /* The chapter's fetch_with_timeout, made deterministic: the "fetch" waits
  * for a signal, the timer is either 1 ms (the fetch never comes: timeout)
@@ -365,7 +365,7 @@ START_TEST(select_over_join_handles) {
 }
 END_TEST
 
-/* ---- join-all ------------------------------------------------------------------ */
+/* ---- join-all ------------------------------------------------------------ */
 
 START_TEST(join_all_polls_until_each_ready) {
   th_counts_t c[3] = {{0}};
@@ -502,7 +502,7 @@ START_TEST(join_all_tasks) {
 }
 END_TEST
 
-/* ---- timeout (the combinator's contract) ------------------------------------------ */
+/* ---- timeout (the combinator's contract) --------------------------------- */
 
 typedef struct {
   ax_async_t co;

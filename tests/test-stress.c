@@ -21,7 +21,7 @@ static ax_runtime_t *mt_runtime(th_hook_t *hook) {
   return th_runtime(1, WORKERS, hook);
 }
 
-/* ---- a leaf task that counts ------------------------------------------------ */
+/* ---- a leaf task that counts --------------------------------------------- */
 
 typedef struct {
   ax_future_t base;
@@ -56,7 +56,7 @@ static tick_t tick(_Atomic long *ran, _Atomic long *drops, th_latch_t *done,
   return t;
 }
 
-/* ---- 1,000,000 spawns from inside ---------------------------------------------- */
+/* ---- 1,000,000 spawns from inside ---------------------------------------- */
 
 #define BATCH 64
 
@@ -141,7 +141,7 @@ START_TEST(spawn_million_inside) {
 }
 END_TEST
 
-/* ---- 1,000,000 spawns from outside ----------------------------------------------- */
+/* ---- 1,000,000 spawns from outside --------------------------------------- */
 
 typedef struct {
   ax_runtime_t *rt;
@@ -223,7 +223,7 @@ START_TEST(spawn_million_outside) {
 }
 END_TEST
 
-/* ---- wakes from foreign threads ------------------------------------------------- */
+/* ---- wakes from foreign threads ------------------------------------------ */
 
 /* A mailbox: posts from any thread, one async consumer (or a blocking
  * one). */
@@ -425,7 +425,7 @@ START_TEST(ping_pong_foreign_thread) {
 }
 END_TEST
 
-/* ---- aborts racing completion --------------------------------------------------- */
+/* ---- aborts racing completion -------------------------------------------- */
 
 typedef struct {
   ax_join_t *h;
@@ -588,7 +588,7 @@ START_TEST(aborts_from_task_race_completion) {
 }
 END_TEST
 
-/* ---- join handles dropped racing completion ---------------------------------------- */
+/* ---- join handles dropped racing completion ------------------------------ */
 
 typedef struct {
   ax_future_t base;
@@ -655,7 +655,7 @@ START_TEST(join_drops_race_completion) {
 }
 END_TEST
 
-/* ---- shutdown while tasks are being stolen -------------------------------------- */
+/* ---- shutdown while tasks are being stolen ------------------------------- */
 
 /* A fan-out tree: each node spawns `fan` children (detached) until `depth`
  * 0, yielding between spawns, so local queues overflow and idle workers
@@ -712,7 +712,7 @@ START_TEST(shutdown_while_stealing) {
 }
 END_TEST
 
-/* ---- wakes from foreign threads racing the shutdown ------------------------------- */
+/* ---- wakes from foreign threads racing the shutdown ---------------------- */
 
 typedef struct {
   ax_future_t base;

@@ -7,12 +7,15 @@
  * runs it): they record what they see in their state, and the test thread
  * asserts after ax_block_on returns.
  */
+#include <stdatomic.h>
+#include <signal.h>
+
 #include "helpers.h"
 
 #define CURRENT 0
 #define MULTI 1
 
-/* ---- spawn and join -------------------------------------------------------- */
+/* ---- spawn and join ------------------------------------------------------ */
 
 typedef struct {
   ax_async_t co;
@@ -188,7 +191,7 @@ START_TEST(spawned_but_never_driven) {
 }
 END_TEST
 
-/* ---- misuse: error codes --------------------------------------------------- */
+/* ---- misuse: error codes ------------------------------------------------- */
 
 START_TEST(spawn_outside_runtime) {
   th_leaf_t l;
@@ -274,7 +277,7 @@ START_TEST(join_twice) {
 }
 END_TEST
 
-/* ---- detach ---------------------------------------------------------------- */
+/* ---- detach -------------------------------------------------------------- */
 
 typedef struct {
   ax_async_t co;
@@ -332,7 +335,7 @@ START_TEST(detached_tasks_run) {
 }
 END_TEST
 
-/* ---- abort ----------------------------------------------------------------- */
+/* ---- abort --------------------------------------------------------------- */
 
 /* A task that waits, in a field, on one of: a future that never completes,
  * an hour-long sleep, or a signal; `ondrop` counts its drop. */
@@ -641,7 +644,7 @@ START_TEST(abort_finished_task) {
 }
 END_TEST
 
-/* ---- wakes ------------------------------------------------------------------ */
+/* ---- wakes --------------------------------------------------------------- */
 
 /* Wake from inside poll: by reference, and by value (clone + wake). */
 typedef struct {
@@ -914,7 +917,7 @@ START_TEST(join_waker_replaced) {
 }
 END_TEST
 
-/* ---- yield ----------------------------------------------------------------- */
+/* ---- yield --------------------------------------------------------------- */
 
 typedef struct {
   ax_async_t co;
@@ -971,7 +974,7 @@ START_TEST(yield_lets_others_run) {
 }
 END_TEST
 
-/* ---- panics ----------------------------------------------------------------- */
+/* ---- panics -------------------------------------------------------------- */
 
 /* A leaf whose poll panics (so the panic happens inside a child future). */
 typedef struct {
@@ -986,7 +989,9 @@ static ax_poll_t bomb_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_panic("boom %d", b->code);
 }
 
-static void bomb_drop(ax_future_t *f) { (*((bomb_t *)f)->drops)++; }
+/* Two panicking tasks may drop on two workers at once: count atomically. */
+static void count_drop(int *n) { atomic_fetch_add((_Atomic int *)n, 1); }
+static void bomb_drop(ax_future_t *f) { count_drop(((bomb_t *)f)->drops); }
 
 static const ax_future_vtable_t bomb_vt = {bomb_poll, bomb_drop, "bomb"};
 
@@ -1016,7 +1021,7 @@ AX_ASYNC(panicker_fn, panicker_t, self) {
   AX_END;
 }
 
-static void panicker_on_drop(void *p) { (*((panicker_t *)p)->on_drops)++; }
+static void panicker_on_drop(void *p) { count_drop(((panicker_t *)p)->on_drops); }
 
 static int spawn_panicker(ax_runtime_t *rt, const char *name, int use_assert,
                           int *on_drops, int *child_drops, ax_join_t *h) {
@@ -1190,7 +1195,7 @@ START_TEST(block_on_future_panics) {
 }
 END_TEST
 
-/* ---- ax_spawn_fn ------------------------------------------------------------- */
+/* ---- ax_spawn_fn --------------------------------------------------------- */
 
 static void *plus_one(void *arg) { return (char *)arg + 1; }
 
@@ -1265,7 +1270,7 @@ START_TEST(spawn_fn_value) {
 }
 END_TEST
 
-/* ---- task ids ------------------------------------------------------------------ */
+/* ---- task ids ------------------------------------------------------------ */
 
 typedef struct {
   ax_async_t co;
@@ -1307,7 +1312,7 @@ START_TEST(task_ids) {
 }
 END_TEST
 
-/* ---- spawn from other places ---------------------------------------------------- */
+/* ---- spawn from other places --------------------------------------------- */
 
 /* A chain: each task spawns the next and awaits it. */
 typedef struct chain_s {
@@ -1410,6 +1415,14 @@ START_TEST(spawn_on_from_any_thread) {
 }
 END_TEST
 
+/* ---- panic outside a task ------------------------------------------------ */
+
+START_TEST(panic_outside_task_aborts) {
+  /* Registered only in fork mode: it kills its process with SIGABRT. */
+  ax_panic("no task here %d", 1);
+}
+END_TEST
+
 Suite *ax_task_suite(void) {
   Suite *s = suite_create("task");
   TCase *tc = tcase_create("spawn");
@@ -1451,6 +1464,8 @@ Suite *ax_task_suite(void) {
   tcase_add_loop_test(tc, panic_is_captured, 0, 2);
   tcase_add_loop_test(tc, unjoined_panic_goes_to_hook, 0, 2);
   tcase_add_loop_test(tc, block_on_future_panics, 0, 2);
+  if (!th_no_fork())
+    tcase_add_test_raise_signal(tc, panic_outside_task_aborts, SIGABRT);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -25,6 +25,11 @@ static uint64_t mix(uint64_t x) {   /* splitmix64: deterministic "random" */
   return x ^ (x >> 31);
 }
 
+/* atomic_load expands to a statement expression that makes Check's failure
+ * messages unreadable: load through these instead inside ck_assert. */
+static int ldi(atomic_int *p) { return atomic_load(p); }
+static long ldl(atomic_long *p) { return atomic_load(p); }
+
 static ax_runtime_t *rt_new(ax_flavor_t flavor, unsigned workers) {
   ax_builder_t b;
   ax_runtime_t *rt = NULL;
@@ -82,7 +87,7 @@ static ax_sleep_t *ws;
 static twaker_t *ww;
 static ax_cx_t *wcx;
 static ax__wheel_t *wwheel;
-static int wfired, wbad;
+static int wfired, wbad, wpending;
 static uint64_t wlast_ms;
 
 static void order_on_wake(int i) {
@@ -102,25 +107,30 @@ START_TEST(wheel_order_never_early) {
   ww = calloc((size_t)n, sizeof *ww);
   wcx = calloc((size_t)n, sizeof *wcx);
   wwheel = ax__wheel_new(&loop);
-  wfired = wbad = 0;
+  wfired = wbad = wpending = 0;
   wlast_ms = 0;
   for (i = 0; i < n; i++) {
     tw_init(&ww[i], i);
     ax_cx_init(&wcx[i], &ww[i].base);
     ax_sleep(&ws[i], 1 + mix((uint64_t)i) % 300);
-    ck_assert_int_eq(ax__sleep_poll_on(&ws[i], &wcx[i], wwheel), AX_PENDING);
+    /* Ready at once only if this thread was descheduled past the deadline. */
+    if (ax__sleep_poll_on(&ws[i], &wcx[i], wwheel) == AX_PENDING)
+      wpending++;
+    else
+      ck_assert_uint_ge(ax_instant_now(), ws[i].deadline);
   }
-  ck_assert_uint_eq(ax__wheel_len(wwheel), (size_t)n);
+  ck_assert_int_gt(wpending, 0);
+  ck_assert_uint_eq(ax__wheel_len(wwheel), (size_t)wpending);
   ck_assert_int_eq(ax__wheel_check(wwheel), 0);
   tw_on_wake = order_on_wake;
   uv_run(&loop, UV_RUN_DEFAULT);   /* returns once the timer stops */
   tw_on_wake = NULL;
   ck_assert_int_eq(wbad, 0);
-  ck_assert_int_eq(wfired, n);
+  ck_assert_int_eq(wfired, wpending);
   ck_assert_uint_eq(ax__wheel_len(wwheel), 0);
   for (i = 0; i < n; i++) {
-    ck_assert_int_eq(atomic_load(&ww[i].wakes), 1);
-    ck_assert_int_eq(atomic_load(&ww[i].refs), 1);
+    ck_assert_int_le(ldi(&ww[i].wakes), 1);
+    ck_assert_int_eq(ldi(&ww[i].refs), 1);
     ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
     ax_drop(&ws[i].base);   /* drop after firing: harmless, twice too */
     ax_drop(&ws[i].base);
@@ -162,7 +172,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   for (i = 0; i < N; i += 2) {   /* cancel half: O(1) each */
     ax_drop(&s[i].base);
     ck_assert_int_eq(ax_sleep_result(&s[i]), AX_ECANCELED);
-    ck_assert_int_eq(atomic_load(&w[i].refs), 1);
+    ck_assert_int_eq(ldi(&w[i].refs), 1);
   }
   ck_assert_uint_eq(ax__wheel_len(wh), N / 2);
   ck_assert_int_eq(ax__wheel_check(wh), 0);
@@ -171,8 +181,8 @@ START_TEST(wheel_cancel_far_and_detach) {
   ax__wheel_close(wh);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (i = 1; i < N; i += 2) {
-    ck_assert_int_eq(atomic_load(&w[i].refs), 1);
-    ck_assert_int_eq(atomic_load(&w[i].wakes), 0);
+    ck_assert_int_eq(ldi(&w[i].refs), 1);
+    ck_assert_int_eq(ldi(&w[i].wakes), 0);
   }
   /* A detached sleep registers again on whichever wheel polls it next; the
    * last release frees the closed wheel (valgrind/ASan check that). */
@@ -182,7 +192,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   ck_assert_uint_eq(ax__wheel_len(wh2), N / 2);
   for (i = 1; i < N; i += 2) ax_drop(&s[i].base);
   ck_assert_uint_eq(ax__wheel_len(wh2), 0);
-  for (i = 0; i < N; i++) ck_assert_int_eq(atomic_load(&w[i].refs), 1);
+  for (i = 0; i < N; i++) ck_assert_int_eq(ldi(&w[i].refs), 1);
   ax__wheel_close(wh2);
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
@@ -197,6 +207,7 @@ static ax_cx_t *xcx, *xcx2;
 static ax__wheel_t *xwheel;
 static int xn;
 static atomic_int xfired, xbad;
+static int xexpect;
 
 static void cross_on_wake(int i) {
   if (i >= xn || i % 2 == 0) return;   /* owned by the other thread */
@@ -232,13 +243,16 @@ START_TEST(wheel_cross_thread_cancel) {
   atomic_store(&xfired, 0);
   atomic_store(&xbad, 0);
   xwheel = ax__wheel_new(&loop);
+  xexpect = 0;
   for (i = 0; i < xn; i++) {
     tw_init(&xw[i], i);
     tw_init(&xw2[i], xn + i);
     ax_cx_init(&xcx[i], &xw[i].base);
     ax_cx_init(&xcx2[i], &xw2[i].base);
     ax_sleep(&xs_[i], 1 + mix((uint64_t)i) % 200);
-    ck_assert_int_eq(ax__sleep_poll_on(&xs_[i], &xcx[i], xwheel), AX_PENDING);
+    /* Ready at once only if this thread was descheduled past the deadline. */
+    if (ax__sleep_poll_on(&xs_[i], &xcx[i], xwheel) == AX_PENDING && i % 2)
+      xexpect++;
   }
   tw_on_wake = cross_on_wake;
   ck_assert_int_eq(uv_thread_create(&th, cross_thread, NULL), 0);
@@ -246,12 +260,12 @@ START_TEST(wheel_cross_thread_cancel) {
   uv_thread_join(&th);
   uv_run(&loop, UV_RUN_DEFAULT);   /* a spurious last fire, if any */
   tw_on_wake = NULL;
-  ck_assert_int_eq(atomic_load(&xbad), 0);
-  ck_assert_int_eq(atomic_load(&xfired), xn / 2);
+  ck_assert_int_eq(ldi(&xbad), 0);
+  ck_assert_int_eq(ldi(&xfired), xexpect);
   ck_assert_uint_eq(ax__wheel_len(xwheel), 0);
   for (i = 0; i < xn; i++) {
-    ck_assert_int_eq(atomic_load(&xw[i].refs), 1);
-    ck_assert_int_eq(atomic_load(&xw2[i].refs), 1);
+    ck_assert_int_eq(ldi(&xw[i].refs), 1);
+    ck_assert_int_eq(ldi(&xw2[i].refs), 1);
     ax_drop(&xs_[i].base);
   }
   ax__wheel_close(xwheel);
@@ -363,7 +377,7 @@ START_TEST(wheel_model_simulated_time) {
   ck_assert_uint_eq(ax__wheel_len(wh), live);
   for (i = 0; i < MODEL_N; i++) {
     if (ments[i].live) ax__timer_entry_cancel(&ments[i].e);
-    ck_assert_int_eq(atomic_load(&ments[i].w.refs), 1);
+    ck_assert_int_eq(ldi(&ments[i].w.refs), 1);
   }
   ax__wheel_close(wh);
   ax__wheel_set_clock(NULL);
@@ -420,8 +434,8 @@ START_TEST(outside_runtime) {
   ax_sleep(&s, 10);
   ax_drop(&s.base);
   ax_drop(&s.base);
-  ck_assert_int_eq(atomic_load(&w.refs), 1);
-  ck_assert_int_eq(atomic_load(&w.wakes), 0);
+  ck_assert_int_eq(ldi(&w.refs), 1);
+  ck_assert_int_eq(ldi(&w.wakes), 0);
   ck_assert_uint_le(ax_instant_elapsed_ms(ax_instant_now() + 5 * MS), 0);
   ck_assert_uint_eq(ax_instant_add_ms(UINT64_MAX - 5, 1), UINT64_MAX);
 }
@@ -521,8 +535,8 @@ START_TEST(sleep_never_early) {
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
   run_tasks(flavors[_i], 3, make_series, sizeof(nap_t), 8);
-  ck_assert_int_eq(atomic_load(&naps_bad), 0);
-  ck_assert_int_eq(atomic_load(&naps_done), 8 * 7);
+  ck_assert_int_eq(ldl(&naps_bad), 0);
+  ck_assert_int_eq(ldl(&naps_done), 8 * 7);
 }
 END_TEST
 
@@ -548,8 +562,8 @@ START_TEST(many_sleeps) {
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
   run_tasks(flavors[_i], 2, make_nap, sizeof(nap_t), n);
-  ck_assert_int_eq(atomic_load(&naps_bad), 0);
-  ck_assert_int_eq(atomic_load(&naps_done), (long)n);
+  ck_assert_int_eq(ldl(&naps_bad), 0);
+  ck_assert_int_eq(ldl(&naps_done), (long)n);
 }
 END_TEST
 
@@ -633,7 +647,7 @@ START_TEST(sleep_wake_order) {
   /* Each sleep registered on its first poll (unless the machine was so
    * slow that its deadline had passed) and was woken exactly once. */
   ck_assert_int_le(n, ORDER_N);
-  ck_assert_int_eq(n, atomic_load(&order_registered));
+  ck_assert_int_eq(n, ldi(&order_registered));
   ck_assert_int_gt(n, 0);
   for (k = 1; k < n; k++) ck_assert_uint_lt(order_log[k - 1], order_log[k]);
 }
@@ -825,7 +839,7 @@ START_TEST(sleep_cross_worker) {
   memset(xw_wheels, 0, sizeof xw_wheels);
   ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(xmain_fn, m)), 0);
   ax_runtime_free(rt);
-  ck_assert_int_eq(atomic_load(&xw_bad), 0);
+  ck_assert_int_eq(ldi(&xw_bad), 0);
   free(m);
 }
 END_TEST
@@ -1171,8 +1185,8 @@ START_TEST(shutdown_with_pending_sleeps) {
   atomic_store(&naps_bad, 0);
   ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(smain_fn, &m)), 0);
   ax_runtime_free(rt);   /* cancels the sleepers: their sleeps unregister */
-  ck_assert_int_eq(atomic_load(&naps_bad), 0);
-  ck_assert_int_eq(atomic_load(&sleepers_started), m.n);
+  ck_assert_int_eq(ldl(&naps_bad), 0);
+  ck_assert_int_eq(ldi(&sleepers_started), m.n);
   /* `left` outlived its runtime: its wheel detached it.  Polled here (no
    * runtime) it reports that; dropping it frees the last of the wheel. */
   tw_init(&w, -1);
@@ -1180,7 +1194,7 @@ START_TEST(shutdown_with_pending_sleeps) {
   ck_assert_int_eq(ax_poll(&left.base, &cx), AX_READY);
   ck_assert_int_eq(ax_sleep_result(&left), AX_ENORUNTIME);
   ax_drop(&left.base);
-  ck_assert_int_eq(atomic_load(&w.refs), 1);
+  ck_assert_int_eq(ldi(&w.refs), 1);
 }
 END_TEST
 

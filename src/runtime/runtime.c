@@ -94,18 +94,17 @@ static ax__worker_t *worker_new(ax_runtime_t *rt, unsigned index,
   return w;
 }
 
+static void runtime_close_loops(ax_runtime_t *rt) {
+  unsigned i;
+  for (i = 0; i < rt->nworkers; i++)
+    if (rt->workers[i] != NULL) ax__worker_close(rt->workers[i]);
+  if (rt->driver != NULL) ax__worker_close(rt->driver);
+}
+
 static void runtime_free_memory(ax_runtime_t *rt) {
   unsigned i;
-  for (i = 0; i < rt->nworkers; i++) {
-    if (rt->workers[i] != NULL) {
-      ax__worker_close(rt->workers[i]);
-      ax__free(rt->workers[i]);
-    }
-  }
-  if (rt->driver != NULL) {
-    ax__worker_close(rt->driver);
-    ax__free(rt->driver);
-  }
+  for (i = 0; i < rt->nworkers; i++) ax__free(rt->workers[i]);
+  ax__free(rt->driver);
   uv_mutex_destroy(&rt->inject_lock);
   uv_mutex_destroy(&rt->life_lock);
   uv_cond_destroy(&rt->life_cond);
@@ -154,6 +153,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->panic_hook_arg = b->panic_hook_arg;
   rt->user_loop = b->loop;
   atomic_init(&rt->next_id, 1);
+  atomic_init(&rt->refs, 1);
   uv_mutex_init(&rt->inject_lock);
   uv_mutex_init(&rt->life_lock);
   uv_cond_init(&rt->life_cond);
@@ -189,6 +189,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   *out = rt;
   return 0;
 err:
+  runtime_close_loops(rt);
   runtime_free_memory(rt);
   return rc;
 }
@@ -218,6 +219,7 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
     t->dropped = 1;  /* never polled: the caller still owns fut's contents */
     ax__free(t->name);
     ax__free(t);
+    ax__runtime_release(rt);
     return rc;
   }
   if (join != NULL) ax__join_attach(join, t);
@@ -260,6 +262,7 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   if (t == NULL) return AX_ENOMEM;
   if ((rc = owned_insert(rt, t)) != 0) {
     ax__free(t);
+    ax__runtime_release(rt);
     return rc;
   }
   ax__join_attach(&h, t);
@@ -316,7 +319,11 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   unsigned i;
   ax__task_t *t;
 
+  /* Under the injection lock: a wake from another thread either queued
+   * its task before (drained below) or sees `stopped` (ax__schedule). */
+  uv_mutex_lock(&rt->inject_lock);
   atomic_store(&rt->stopped, 1);
+  uv_mutex_unlock(&rt->inject_lock);
   for (i = 0; i < rt->nworkers; i++) {
     ax__worker_t *w = rt->workers[i];
     if ((t = w->lifo) != NULL) {
@@ -343,9 +350,16 @@ static void runtime_cleanup(ax_runtime_t *rt) {
     }
   }
   /* Wakes during the drops above found the runtime stopped: queues stay
-   * empty.  Now close every handle and free. */
-  runtime_free_memory(rt);
+   * empty.  Close every handle; the memory goes with the last task (a
+   * waker may still be alive on another thread). */
+  runtime_close_loops(rt);
   ax__live_runtimes_add(-1);
+  ax__runtime_release(rt);
+}
+
+void ax__runtime_release(ax_runtime_t *rt) {
+  if (atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) == 1)
+    runtime_free_memory(rt);
 }
 
 void ax_runtime_free(ax_runtime_t *rt) {

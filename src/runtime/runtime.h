@@ -72,6 +72,7 @@ struct ax_runtime_s {
   _Atomic int shutdown;          /* no new spawns; workers exit */
   _Atomic int stopped;           /* workers have exited */
   _Atomic uint64_t next_id;
+  _Atomic size_t refs;           /* 1 (the owner) + 1 per task alive */
   /* injection queue */
   uv_mutex_t inject_lock;
   ax__task_t *inject_head, *inject_tail;
@@ -124,6 +125,8 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop);
 void ax__worker_close(ax__worker_t *w);
 void ax__worker_set_current(ax__worker_t *w);
+/* Drops a reference to rt's memory (each task holds one). */
+void ax__runtime_release(ax_runtime_t *rt);
 /* Process-wide blocking pool size bookkeeping (blocking.c). */
 int ax__blocking_configure(unsigned max_threads);
 

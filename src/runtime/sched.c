@@ -161,9 +161,25 @@ void ax__schedule(ax__task_t *t, int yield) {
     if (rt->nworkers > 1) notify_parked(rt, 0);
     return;
   }
-  ax__inject_push_list(rt, t, t, 1);
+  /* From outside: queue and unpark under the injection lock, so that a
+   * shutdown (which sets `stopped` under it before closing the loops) is
+   * entirely before or entirely after. */
+  t->next = NULL;
+  uv_mutex_lock(&rt->inject_lock);
+  if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
+    uv_mutex_unlock(&rt->inject_lock);
+    ax__task_drop_ref(t);
+    return;
+  }
+  if (rt->inject_tail != NULL)
+    rt->inject_tail->next = t;
+  else
+    rt->inject_head = t;
+  rt->inject_tail = t;
+  atomic_fetch_add(&rt->inject_len, 1);  /* seq_cst: pairs with park */
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
     notify_parked(rt, 1);
+  uv_mutex_unlock(&rt->inject_lock);
 }
