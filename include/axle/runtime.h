@@ -55,9 +55,10 @@ AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);
 AX_EXTERN int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out);
 
 /* Runs `fut` on the calling thread until it is ready and returns 0, or
- * AX_EPANIC when it panicked (the message went to stderr), or AX_ESHUTDOWN.
- * The future stays owned by the caller (read its output afterwards); it is
- * not dropped.  Not callable from inside a runtime (AX_ENESTED).
+ * AX_EPANIC when it panicked (the message went to stderr; the future's
+ * drop has then already run, as the unwinding would in Rust), or
+ * AX_ESHUTDOWN.  On success the future stays owned by the caller (read its
+ * output, then ax_drop it).  One block_on at a time per runtime (AX_EBUSY).  Not callable from inside a runtime (AX_ENESTED).
  * Current-thread: every task runs on this thread during the call.
  * Multi-thread: fut is polled here, other tasks run on the workers. */
 AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
@@ -66,8 +67,9 @@ AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
  * handle, joins the workers and frees everything. */
 AX_EXTERN void ax_runtime_free(ax_runtime_t *rt);
 /* Same, but waits at most timeout_ms for the workers to finish the task
- * that each is polling; returns AX_ETIMEDOUT (the runtime is then leaked,
- * as Tokio's shutdown_timeout leaks its threads). */
+ * that each is polling; returns AX_ETIMEDOUT when they did not (nothing is
+ * freed then: call ax_runtime_free() once the stuck poll has returned, or
+ * leave it, as Tokio's shutdown_timeout leaks its threads). */
 AX_EXTERN int ax_runtime_shutdown_timeout(ax_runtime_t *rt,
                                           uint64_t timeout_ms);
 /* Shuts down without waiting: cancellation runs on the workers, which free

@@ -35,7 +35,12 @@ AX_EXTERN ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs,
 /* Up to AX_SELECT_INLINE futures given inline. */
 AX_EXTERN ax_future_t *ax_select_n(ax_select_t *s, int biased, size_t n,
                                    ax_future_t *const *futs);
-#define AX__NFUT(...) (sizeof((ax_future_t *[]){__VA_ARGS__}) / sizeof(ax_future_t *))
+#define AX__NFUT0(...) (sizeof((ax_future_t *[]){__VA_ARGS__}) / sizeof(ax_future_t *))
+/* The count, with a compile error (negative array size) past
+ * AX_SELECT_INLINE futures: use ax_select_array / ax_join_all_array. */
+#define AX__NFUT(...)                                                      \
+  ((void)sizeof(char[AX__NFUT0(__VA_ARGS__) <= AX_SELECT_INLINE ? 1 : -1]), \
+   AX__NFUT0(__VA_ARGS__))
 #define ax_select(s, ...)                                                  \
   ax_select_n((s), 0, AX__NFUT(__VA_ARGS__), (ax_future_t *[]){__VA_ARGS__})
 #define ax_select_biased(s, ...)                                           \

@@ -55,7 +55,7 @@ typedef struct ax__tlink_s {
  * fields sit here so that an ax_sleep_t packs into 64 bytes. */
 typedef struct ax_timer_entry_s {
   ax__tlink_t link;      /* wheel lock: slot list */
-  ax__wheel_t *wheel;    /* owner: wheel holding a reference for us, or NULL */
+  ax__wheel_t *wheel;    /* owner: the wheel we hold a reference on, or NULL */
   ax_waker_t *waker;     /* wheel lock: woken at the deadline (owned clone) */
   uint64_t deadline_ms;  /* wheel lock: deadline in the wheel's ms clock */
   uint16_t slot;         /* wheel lock: level * 64 + slot, or "pending" */
@@ -85,12 +85,13 @@ AX_EXTERN ax_future_t *ax_sleep_until(ax_sleep_t *s, ax_instant_t deadline);
  * can be awaited again; a pending sleep is unregistered at once and
  * registers again on its next poll.  Not concurrently with a poll of s. */
 AX_EXTERN void ax_sleep_reset(ax_sleep_t *s, ax_instant_t deadline);
-/* Once the sleep is ready: 0 (the deadline passed), or AX_ENORUNTIME
- * (polled outside a runtime), or AX_ECANCELED after ax_drop. */
+/* Once the sleep is ready: 0 (the deadline passed), AX_ENORUNTIME (polled
+ * outside a runtime), AX_ESHUTDOWN (first polled on a worker whose loop was
+ * already closing), or AX_ECANCELED after ax_drop. */
 static inline int ax_sleep_result(const ax_sleep_t *s) {
   return s->entry.result;
 }
-/* 1 once the sleep has completed (its poll returned AX_READY). */
+/* 1 once the sleep is over: a poll returned AX_READY, or it was dropped. */
 AX_EXTERN int ax_sleep_is_elapsed(const ax_sleep_t *s);
 
 /* ---- Timeout ------------------------------------------------------------

@@ -69,7 +69,7 @@ static void worker_thread(void *arg) {
   ax__worker_t *w = arg;
   ax_runtime_t *rt = w->rt;
   char name[32];
-  snprintf(name, sizeof(name), "%.10s-%u", rt->thread_name, w->index);
+  snprintf(name, sizeof(name), "%.12s-%u", rt->thread_name, w->index);
   ax__thread_set_name(name);
   if (rt->on_thread_start != NULL) rt->on_thread_start(rt->hook_arg);
   ax__worker_run(w, NULL);
@@ -257,16 +257,23 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
 
   if (ax__worker_current() != NULL) return AX_ENESTED;
   if (atomic_load(&rt->shutdown)) return AX_ESHUTDOWN;
-  if (rt->in_block_on) return AX_EBUSY;
+  {
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&rt->in_block_on, &expect, 1))
+      return AX_EBUSY;
+  }
   t = ax__task_new(rt, fut, 0, 0, 1);
-  if (t == NULL) return AX_ENOMEM;
+  if (t == NULL) {
+    atomic_store(&rt->in_block_on, 0);
+    return AX_ENOMEM;
+  }
   if ((rc = owned_insert(rt, t)) != 0) {
     ax__free(t);
     ax__runtime_release(rt);
+    atomic_store(&rt->in_block_on, 0);
     return rc;
   }
   ax__join_attach(&h, t);
-  rt->in_block_on = 1;
   if (rt->driver != NULL) {
     rt->driver->main_task = t;
     atomic_store(&rt->driver->main_notified, 1);
@@ -276,7 +283,7 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     ax__inject_push_list(rt, t, t, 1);
     ax__worker_run(rt->workers[0], t);
   }
-  rt->in_block_on = 0;
+  atomic_store(&rt->in_block_on, 0);
   rc = t->result;
   if (rc == AX_EPANIC)
     fprintf(stderr, "axle: block_on future panicked: %s\n",

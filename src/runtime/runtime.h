@@ -93,7 +93,7 @@ struct ax_runtime_s {
   ax_panic_hook_fn panic_hook;
   void *panic_hook_arg;
   uv_loop_t *user_loop;
-  int in_block_on;
+  _Atomic int in_block_on;       /* one block_on at a time */
   /* thread start/exit bookkeeping */
   uv_mutex_t life_lock;
   uv_cond_t life_cond;

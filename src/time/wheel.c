@@ -42,6 +42,7 @@ struct ax__wheel_s {
   uint64_t elapsed;                  /* wheel ms the slots are relative to */
   uint64_t occupied[LEVELS];         /* bit s: slot s of the level non-empty */
   size_t len;                        /* registered entries */
+  size_t refs;                       /* handle + entries holding the wheel */
   int closed;                        /* no more inserts */
   ax__tlink_t pending;               /* due slot being processed */
   ax__tlink_t slots[LEVELS][SLOTS];  /* the wheel */
@@ -49,9 +50,7 @@ struct ax__wheel_s {
   uv_loop_t *loop;                   /* the loop the timer lives on */
   uv_timer_t timer;                  /* armed at `armed`, or stopped */
   uint64_t armed;                    /* wheel ms the timer fires at, NEVER */
-  uint64_t origin;                   /* uv_hrtime() at wheel ms 0 */
-  /* Any thread. */
-  atomic_size_t refs;                /* handle + entries holding the wheel */
+  uint64_t origin;                   /* clock at wheel ms 0 */
 };
 
 /* ---- bits and lists ---------------------------------------------------- */
@@ -202,11 +201,14 @@ static uint64_t next_due(const ax__wheel_t *w, unsigned *level_out,
 
 /* ---- references and the uv timer --------------------------------------- */
 
-static void wheel_release(ax__wheel_t *w) {
-  if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1) {
-    uv_mutex_destroy(&w->lock);
-    ax__free(w);
-  }
+/* Drops one reference (lock held); returns 1 when it was the last: the
+ * caller then frees the wheel with wheel_free() after unlocking.  The count
+ * lives under the lock that every holder takes anyway: no extra atomics. */
+static int unref_locked(ax__wheel_t *w) { return --w->refs == 0; }
+
+static void wheel_free(ax__wheel_t *w) {
+  uv_mutex_destroy(&w->lock);
+  ax__free(w);
 }
 
 static void wheel_timer_cb(uv_timer_t *t);
@@ -305,7 +307,12 @@ static void wheel_timer_cb(uv_timer_t *t) {
 }
 
 static void wheel_close_cb(uv_handle_t *h) {
-  wheel_release(ax__container_of(h, ax__wheel_t, timer));
+  ax__wheel_t *w = ax__container_of(h, ax__wheel_t, timer);
+  int last;
+  uv_mutex_lock(&w->lock);
+  last = unref_locked(w);
+  uv_mutex_unlock(&w->lock);
+  if (last) wheel_free(w);
 }
 
 /* ---- public (internal) API --------------------------------------------- */
@@ -325,7 +332,7 @@ ax__wheel_t *ax__wheel_new(uv_loop_t *loop) {
   w->loop = loop;
   w->armed = NEVER;
   w->origin = clock_ns();
-  atomic_init(&w->refs, 1);
+  w->refs = 1;
   uv_timer_init(loop, &w->timer);   /* cannot fail */
   return w;
 }
@@ -398,9 +405,9 @@ int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
   e->state = ST_REGISTERED;
   slot_insert(w, e);
   w->len++;
+  w->refs++;
   uv_mutex_unlock(&w->lock);
 
-  atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
   e->wheel = w;
   /* `armed` is never later than the earliest deadline, so only an earlier
    * one needs the timer moved (and we are on the home thread). */
@@ -411,7 +418,7 @@ int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
 int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker) {
   ax__wheel_t *w = e->wheel;
   ax_waker_t *old = NULL;
-  int st;
+  int st, last;
 
   uv_mutex_lock(&w->lock);
   st = e->state;
@@ -425,16 +432,18 @@ int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker) {
     return 0;
   }
   e->state = ST_NONE;
+  last = unref_locked(w);
   uv_mutex_unlock(&w->lock);
 
   e->wheel = NULL;
-  wheel_release(w);
+  if (last) wheel_free(w);
   return st == ST_FIRED ? AX__TIMER_FIRED : AX__TIMER_DETACHED;
 }
 
 void ax__timer_entry_cancel(ax_timer_entry_t *e) {
   ax__wheel_t *w = e->wheel;
   ax_waker_t *waker = NULL;
+  int last;
   if (w == NULL) return;
 
   uv_mutex_lock(&w->lock);
@@ -445,11 +454,12 @@ void ax__timer_entry_cancel(ax_timer_entry_t *e) {
     e->waker = NULL;
   }
   e->state = ST_NONE;
+  last = unref_locked(w);
   uv_mutex_unlock(&w->lock);
 
-  if (waker != NULL) ax_waker_drop(waker);
   e->wheel = NULL;
-  wheel_release(w);
+  if (last) wheel_free(w);
+  if (waker != NULL) ax_waker_drop(waker);
 }
 
 int ax__wheel_check(ax__wheel_t *w) {
