@@ -17,40 +17,7 @@
 
 #include "axle.h"
 #include "axtest.h"
-
-/* ---- a counting waker for hand polling -------------------------------- */
-
-typedef struct {
-  ax_waker_t base;
-  int refs;   /* clones alive */
-  int wakes;  /* wake + wake_by_ref calls */
-} twaker_t;
-
-static ax_waker_t *tw_clone(ax_waker_t *w) {
-  ((twaker_t *)w)->refs++;
-  return w;
-}
-static void tw_wake(ax_waker_t *w) {
-  ((twaker_t *)w)->wakes++;
-  ((twaker_t *)w)->refs--;
-}
-static void tw_wake_by_ref(ax_waker_t *w) { ((twaker_t *)w)->wakes++; }
-static void tw_drop(ax_waker_t *w) { ((twaker_t *)w)->refs--; }
-static const ax_waker_vtable_t tw_vtable = {tw_clone, tw_wake,
-                                            tw_wake_by_ref, tw_drop};
-
-typedef struct {
-  twaker_t tw;
-  ax_cx_t cx;
-} tcx_t;
-
-static void tcx_init(tcx_t *t) {
-  t->tw.base.vtable = &tw_vtable;
-  t->tw.refs = 0;
-  t->tw.wakes = 0;
-  ax_cx_init(&t->cx, &t->tw.base);
-}
-#define POLL(fut, t) ax_poll((fut), &(t)->cx)
+#include "synchelpers.h"
 
 /* ---- owned values: a malloc'd int, freed by the element destructor ---- */
 
@@ -782,19 +749,8 @@ END_TEST
 /* ======================================================================
  * Runtime tests: _i == 0 current-thread, 1 multi-thread.
  * Tasks record what they saw in globals; the test thread asserts after
- * ax_block_on returned.
+ * ax_block_on returned (run_main, synchelpers.h).
  * ====================================================================== */
-
-static void run_main(int multi, ax_future_t *fut) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi)
-    b.worker_threads = 3;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  ax_runtime_free(rt);
-}
 
 static atomic_int errors;  /* anything a task found wrong */
 #define TASK_CHECK(cond)                                                    \

@@ -33,7 +33,6 @@ ax_future_t *ax_barrier_wait(ax_barrier_wait_t *f, ax_barrier_t *b) {
 static ax_poll_t barrier_poll(ax_future_t *fut, ax_cx_t *cx) {
   ax_barrier_wait_t *f = (ax_barrier_wait_t *)fut;
   ax_barrier_t *b = f->barrier;
-  int st;
   switch (f->phase) {
   case B_IDLE:
     ax__waitq_lock(&b->q);
@@ -52,12 +51,8 @@ static ax_poll_t barrier_poll(ax_future_t *fut, ax_cx_t *cx) {
     f->phase = B_WAITING;
     return AX_PENDING;
   case B_WAITING:
-    st = ax__waiter_state(&f->w);
-    if (st == AX__WAITER_QUEUED)
-      st = ax__waitq_update_waker(&b->q, &f->w, ax_cx_waker(cx));
-    if (st == AX__WAITER_QUEUED)
+    if (!ax__waitq_poll_woken(&b->q, &f->w, ax_cx_waker(cx)))
       return AX_PENDING;
-    atomic_store_explicit(&f->w.state, AX__WAITER_IDLE, memory_order_relaxed);
     break;
   default:
     break;

@@ -243,18 +243,6 @@ int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
   return r;
 }
 
-static void bc_cancel(ax__bcast_t *c, ax__waiter_t *w) {
-  ax_waker_t *dropped = NULL;
-  if (ax__waiter_state(w) == AX__WAITER_IDLE)
-    return;
-  ax__waitq_lock(&c->q);
-  ax__waitq_cancel_locked(&c->q, w, &dropped);
-  ax__waitq_unlock(&c->q);
-  atomic_store_explicit(&w->state, AX__WAITER_IDLE, memory_order_relaxed);
-  if (dropped != NULL)
-    ax_waker_drop(dropped);
-}
-
 static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_broadcast_recv_t *r = (ax_broadcast_recv_t *)f;
   ax__bcast_t *c;
@@ -279,7 +267,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
     return AX_PENDING;
   }
   uv_mutex_unlock(&c->lock);
-  bc_cancel(c, &r->w);
+  ax__waitq_cancel(&c->q, &r->w);  /* only wake_all wakes it */
   r->result = res;
   r->rx = NULL;  /* done: a further poll must not take another value */
   return AX_READY;
@@ -288,7 +276,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
 static void recv_drop(ax_future_t *f) {
   ax_broadcast_recv_t *r = (ax_broadcast_recv_t *)f;
   if (r->rx != NULL)
-    bc_cancel(r->rx->c, &r->w);
+    ax__waitq_cancel(&r->rx->c->q, &r->w);
   r->rx = NULL;
 }
 

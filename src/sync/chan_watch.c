@@ -231,18 +231,6 @@ static int wt_check(ax_watch_rx_t *rx) {
   return closed ? AX_ECLOSED : 1;
 }
 
-static void wt_cancel(ax__watch_t *c, ax__waiter_t *w) {
-  ax_waker_t *dropped = NULL;
-  if (ax__waiter_state(w) == AX__WAITER_IDLE)
-    return;
-  ax__waitq_lock(&c->q);
-  ax__waitq_cancel_locked(&c->q, w, &dropped);
-  ax__waitq_unlock(&c->q);
-  atomic_store_explicit(&w->state, AX__WAITER_IDLE, memory_order_relaxed);
-  if (dropped != NULL)
-    ax_waker_drop(dropped);
-}
-
 static ax_poll_t changed_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_watch_changed_t *ch = (ax_watch_changed_t *)f;
   ax__watch_t *c;
@@ -266,7 +254,7 @@ static ax_poll_t changed_poll(ax_future_t *f, ax_cx_t *cx) {
     }
     ax__waitq_unlock(&c->q);
   }
-  wt_cancel(c, &ch->w);
+  ax__waitq_cancel(&c->q, &ch->w);  /* only wake_all wakes it */
   ch->result = r;
   ch->rx = NULL;  /* done */
   return AX_READY;
@@ -275,7 +263,7 @@ static ax_poll_t changed_poll(ax_future_t *f, ax_cx_t *cx) {
 static void changed_drop(ax_future_t *f) {
   ax_watch_changed_t *ch = (ax_watch_changed_t *)f;
   if (ch->rx != NULL)
-    wt_cancel(ch->rx->c, &ch->w);
+    ax__waitq_cancel(&ch->rx->c->q, &ch->w);
   ch->rx = NULL;
 }
 

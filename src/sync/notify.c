@@ -138,7 +138,6 @@ static int try_take(ax_notified_t *f, int locked) {
 static ax_poll_t notified_poll(ax_future_t *fut, ax_cx_t *cx) {
   ax_notified_t *f = (ax_notified_t *)fut;
   ax_notify_t *n = f->notify;
-  int st;
   switch (f->phase) {
   case F_IDLE:
     if (try_take(f, 0))
@@ -153,12 +152,8 @@ static ax_poll_t notified_poll(ax_future_t *fut, ax_cx_t *cx) {
     f->phase = F_WAITING;
     return AX_PENDING;
   case F_WAITING:
-    st = ax__waiter_state(&f->w);
-    if (st == AX__WAITER_QUEUED)
-      st = ax__waitq_update_waker(&n->q, &f->w, ax_cx_waker(cx));
-    if (st == AX__WAITER_QUEUED)
+    if (!ax__waitq_poll_woken(&n->q, &f->w, ax_cx_waker(cx)))
       return AX_PENDING;
-    atomic_store_explicit(&f->w.state, AX__WAITER_IDLE, memory_order_relaxed);
     break;
   default:
     break;

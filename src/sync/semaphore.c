@@ -152,7 +152,7 @@ static ax_poll_t permit_enqueue(ax_permit_t *p, ax_cx_t *cx) {
 
 ax_poll_t ax__permit_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_permit_t *p = (ax_permit_t *)f;
-  int st, r;
+  int r;
   switch (p->phase) {
   case PERMIT_IDLE:
     r = sem_try(p->sem, p->want);
@@ -168,13 +168,9 @@ ax_poll_t ax__permit_poll(ax_future_t *f, ax_cx_t *cx) {
     }
     return permit_enqueue(p, cx);
   case PERMIT_WAITING:
-    st = ax__waiter_state(&p->w);
-    if (st == AX__WAITER_QUEUED)
-      st = ax__waitq_update_waker(&p->sem->q, &p->w, ax_cx_waker(cx));
-    if (st == AX__WAITER_QUEUED)
+    if (!ax__waitq_poll_woken(&p->sem->q, &p->w, ax_cx_waker(cx)))
       return AX_PENDING;
     /* Woken: the node is ours again. */
-    atomic_store_explicit(&p->w.state, AX__WAITER_IDLE, memory_order_relaxed);
     p->result = p->w.result;
     if (p->result == 0) {
       p->held = p->want;

@@ -178,6 +178,17 @@ int ax__waitq_cancel_pass(ax__waitq_t *q, ax__waiter_t *w) {
   return st;
 }
 
+void ax__waitq_cancel(ax__waitq_t *q, ax__waiter_t *w) {
+  ax_waker_t *dropped = NULL;
+  if (ax__waiter_state(w) == AX__WAITER_IDLE)
+    return;  /* never queued, or already cancelled */
+  ax__waitq_lock(q);
+  ax__waitq_cancel_locked(q, w, &dropped);  /* leaves w IDLE */
+  ax__waitq_unlock(q);
+  if (dropped != NULL)
+    ax_waker_drop(dropped);
+}
+
 size_t ax__waitq_wake_n(ax__waitq_t *q, size_t n, int result) {
   ax__wakelist_t wl;
   size_t woke = 0;

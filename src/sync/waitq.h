@@ -27,8 +27,9 @@
  *     again and the owner may complete without taking the lock.
  *   - WOKEN means "handed a single wake-up" (wake_one / wake_n, or a
  *     semaphore's permits): if the owner is dropped before consuming it, it
- *     must pass it on (ax__waitq_cancel reports this; ax__waitq_cancel_pass
- *     does the generic pass-on: wake the next waiter with the same result).
+ *     must pass it on (ax__waitq_cancel_locked reports this;
+ *     ax__waitq_cancel_pass does the generic pass-on: wake the next waiter
+ *     with the same result).
  *   - WOKEN_ALL means "woken by a broadcast" (wake_all, close): nothing to
  *     pass on.
  *   - A future must never return AX_READY or be freed while its node is
@@ -136,6 +137,22 @@ void ax__waitq_push_locked(ax__waitq_t *q, ax__waiter_t *w, ax_waker_t *waker);
  * WOKEN*: complete). */
 int ax__waitq_update_waker(ax__waitq_t *q, ax__waiter_t *w, ax_waker_t *waker);
 
+/* Re-poll of a future whose node was pushed: while w is still QUEUED,
+ * refreshes its waker (ax__waitq_update_waker) and returns 0 (stay
+ * pending); once it has been woken, takes the node back (IDLE again, so it
+ * may be re-queued; w->result is readable) and returns 1. */
+static inline int ax__waitq_poll_woken(ax__waitq_t *q, ax__waiter_t *w,
+                                       ax_waker_t *waker) {
+  int st = ax__waiter_state(w);
+  if (st == AX__WAITER_QUEUED)
+    st = ax__waitq_update_waker(q, w, waker);
+  if (st == AX__WAITER_QUEUED)
+    return 0;
+  /* Woken: nobody else touches the node any more. */
+  atomic_store_explicit(&w->state, AX__WAITER_IDLE, memory_order_relaxed);
+  return 1;
+}
+
 /* With the lock held: if w is QUEUED, unlinks it and moves its waker
  * clone into *dropped (the caller drops it after unlocking, with
  * ax_waker_drop; *dropped is NULL otherwise).  Always leaves w IDLE, so a
@@ -150,6 +167,12 @@ int ax__waitq_cancel_locked(ax__waitq_t *q, ax__waiter_t *w,
  * waiter with the same result instead.  Leaves w IDLE.  Returns the state
  * w had (see cancel_locked).  Cheap when w is IDLE. */
 int ax__waitq_cancel_pass(ax__waitq_t *q, ax__waiter_t *w);
+
+/* Drop (or completion) of a waiting future on a queue that is only ever
+ * woken by wake_all (WOKEN_ALL: there is no single wake-up to pass on):
+ * takes the lock, cancels w and drops its waker clone after unlocking.
+ * Leaves w IDLE.  Cheap when w is IDLE. */
+void ax__waitq_cancel(ax__waitq_t *q, ax__waiter_t *w);
 
 /* ---- Waking side ------------------------------------------------------- */
 
