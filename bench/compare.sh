@@ -14,6 +14,9 @@
 #      anchors' spawn_blocking uses Tokio's default 512-thread pool)
 # Every round runs every pair once, axle and Tokio back to back (the order
 # alternates between rounds), so slow drift of the machine hits both sides.
+# Table: axle_ms / tokio_ms = median over rounds of each run's median
+# iteration; ratio = their quotient; min_ratio = the same with each run's
+# fastest iteration (less sensitive to other load on the machine).
 #
 # Environment knobs:
 #   ONLY="w1 w2"     only these workloads (names from `axle-bench list`)
@@ -27,6 +30,12 @@
 #   BUILD_DIR        axle's release build dir (default: /tmp/axle-bench-build)
 #   CARGO            cargo (default: cargo on PATH, else ~/.cargo/bin/cargo)
 #   NO_BUILD=1       use the binaries already built
+#   NICE=-10         nice value of the measured processes (default -10 when
+#                    root, else 0): other work on the machine then disturbs
+#                    both sides less; both sides get the same value
+#
+# The whole script is one function called on the last line, so editing
+# this file while it runs cannot change what the running copy does.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -45,6 +54,13 @@ NCPU="$(nproc)"
 CPU_MODEL="$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 AXLE_BIN="$BUILD_DIR/bench/axle-bench"
 TOKIO_BIN="$ANCHORS_DIR/tokio/target/release/tokio-anchor"
+if [[ -z "${NICE:-}" ]]; then
+    if [[ "$(id -u)" == 0 ]]; then NICE=-10; else NICE=0; fi
+fi
+AXLE_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git -C "$REPO" status --porcelain --untracked-files=no -- src include 2>/dev/null)" ]]; then
+    AXLE_COMMIT="$AXLE_COMMIT+dirty"
+fi
 
 log() { printf '[compare] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -68,6 +84,8 @@ print_table() { # file run_id
           | (map(select(.error)) | length) as $errs
           | ($a | map(.median_ns) | med) as $am
           | ($t | map(.median_ns) | med) as $tm
+          | ($a | map(.min_ns) | med) as $amin
+          | ($t | map(.min_ns) | med) as $tmin
           | ($tnstarved > 0 and $tnstarved == ($tall | length)) as $tstarved
           | ($a | any(.starved == true)) as $astarved
           | .[0] as $x
@@ -77,6 +95,9 @@ print_table() { # file run_id
                elif $astarved then "AXLE STARVED"
                elif $am != null and $tm != null and $tm > 0 then ($am / $tm | r2 | tostring)
                else "-" end),
+              (if $tstarved or $astarved then "-"
+               elif $amin != null and $tmin != null and $tmin > 0 then ($amin / $tmin | r2 | tostring)
+               else "-" end),
               (if $am != null then ($am / ($a[0].ops_per_iter) * 10 | round / 10 | tostring) else "-" end),
               (if $tm != null then ($tm / ($t[0].ops_per_iter) * 10 | round / 10 | tostring) else "-" end),
               (($a | map(.median_ns | ms) | join("/")) + " | " + ($tall | map(.median_ns | ms) | join("/"))),
@@ -84,22 +105,23 @@ print_table() { # file run_id
                + (if $tnstarved > 0 then "tokio starved (3 s watchdog) in \($tnstarved)/\($tall | length) rounds " else "" end)
                + (if $x.pair == "spawn_blocking" then "tokio=spawn_blocking_pool4 " else "" end)
                + (if ($a | length) > 0 and $a[0].peak_rss_bytes then
-                    "rss axle/tokio \($a | map(.peak_rss_bytes) | max / 1048576 | floor)/\($t | map(.peak_rss_bytes) | max // 0 / 1048576 | floor)MiB "
+                    "peak_rss axle/tokio \($a | map(.peak_rss_bytes) | max / 1048576 | floor)/\(($t | map(.peak_rss_bytes) | max // 0) / 1048576 | floor)MiB "
                   else "" end)
                + (if ($a | length) > 0 and $a[0].rss_bytes_per_task then
                     "rss/task \($a[0].rss_bytes_per_task)/\($t[0].rss_bytes_per_task // "-")B"
                   else "" end))
             ] | @tsv)
-      | (["workload", "runtime", "axle_ms", "tokio_ms", "ratio", "axle_ns/op", "tokio_ns/op", "per-round ms (axle | tokio)", "notes"] | @tsv),
+      | (["workload", "runtime", "axle_ms", "tokio_ms", "ratio", "min_ratio", "axle_ns/op", "tokio_ns/op", "per-round ms (axle | tokio)", "notes"] | @tsv),
         .[]
     ' "$f" | column -t -s $'\t'
 }
 
+main() {
 if [[ "${1:-}" == "--table" ]]; then
     f="${2:-$HERE/results.jsonl}"
     run="${3:-$(tail -n 1 "$f" | jq -r .run_id)}"
     print_table "$f" "$run"
-    exit 0
+    return 0
 fi
 RESULTS="${1:-$HERE/results.jsonl}"
 
@@ -147,7 +169,7 @@ done
 
 mkdir -p "$(dirname "$RESULTS")"
 touch "$RESULTS"
-log "run $RUN_ID -> $RESULTS ($NCPU cpus: $CPU_MODEL); rounds=$ROUNDS threads=$THREADS modes=$MODES"
+log "run $RUN_ID -> $RESULTS ($NCPU cpus: $CPU_MODEL); axle $AXLE_COMMIT; rounds=$ROUNDS threads=$THREADS modes=$MODES nice=$NICE"
 log "workloads: $(printf '%s ' "${pairs[@]%% *}")"
 
 # One measurement: system pair mode index rep cmd... -> one annotated JSON line
@@ -156,7 +178,7 @@ run_one() {
     local out load
     load="$(cut -d' ' -f1 /proc/loadavg)"
     log "round $rep: $system $* (load $load)"
-    if out="$(timeout "$TIMEOUT" "$@" 2>/dev/null | tail -n 1)" && [[ -n "$out" ]] &&
+    if out="$(nice -n "$NICE" timeout "$TIMEOUT" "$@" 2>/dev/null | tail -n 1)" && [[ -n "$out" ]] &&
         jq -e . >/dev/null 2>&1 <<<"$out"; then
         :
     else
@@ -165,9 +187,10 @@ run_one() {
     fi
     jq -c --arg pair "$pair" --arg mode "$mode" --argjson idx "$idx" --argjson rep "$rep" \
         --arg run "$RUN_ID" --arg date "$DATE" --argjson ncpu "$NCPU" --arg cpu "$CPU_MODEL" \
-        --arg load "$load" \
+        --arg load "$load" --arg commit "$AXLE_COMMIT" --argjson nice "$NICE" \
         '. + {pair: $pair, mode: $mode, pair_index: $idx, rep: $rep, run_id: $run, date: $date,
-              machine_cpus: $ncpu, machine_cpu: $cpu, loadavg_1m: ($load | tonumber)}' \
+              machine_cpus: $ncpu, machine_cpu: $cpu, loadavg_1m: ($load | tonumber),
+              axle_commit: $commit, nice: $nice}' \
         <<<"$out" >>"$RESULTS"
 }
 
@@ -199,3 +222,7 @@ done
 
 log "results of run $RUN_ID (file: $RESULTS): median of $ROUNDS per-round medians; ratio = axle/tokio"
 print_table "$RESULTS" "$RUN_ID"
+}
+
+main "$@"
+exit $?

@@ -72,8 +72,12 @@ AX_ASYNC(pending_fn, pending_t, self) {
     case W_SLEEP:
       break;
     case W_JOIN:
-      spawn_pending(ax_runtime_current(), W_NEVER, self->drops, self->spawned,
-                    NULL, &self->child);
+      /* Polled while the runtime shuts down, the spawn fails
+       * (AX_ESHUTDOWN): then wait forever like W_NEVER, or this task would
+       * complete and its drop would wait for its kept handle. */
+      if (spawn_pending(ax_runtime_current(), W_NEVER, self->drops,
+                        self->spawned, NULL, &self->child) != 0)
+        self->how = W_NEVER;
       break;
     default:
       break;
