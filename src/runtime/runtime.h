@@ -72,6 +72,7 @@ struct ax_runtime_s {
   _Atomic int shutdown;          /* no new spawns; workers exit */
   _Atomic int stopped;           /* workers have exited */
   _Atomic uint64_t next_id;
+  _Atomic unsigned searching;    /* workers stealing right now */
   _Atomic size_t refs;           /* 1 (the owner) + 1 per task alive */
   /* injection queue */
   uv_mutex_t inject_lock;

@@ -102,22 +102,28 @@ void ax__worker_close(ax__worker_t *w) {
 static ax__task_t *steal(ax__worker_t *w) {
   ax_runtime_t *rt = w->rt;
   unsigned n = rt->nworkers, i, start;
+  ax__task_t *t = NULL;
   if (n < 2) return NULL;
+  /* At most half the workers search at once: more thieves than that only
+   * fight over the same queues' head words. */
+  if (2 * atomic_load_explicit(&rt->searching, memory_order_relaxed) >= n)
+    return NULL;
+  atomic_fetch_add_explicit(&rt->searching, 1, memory_order_relaxed);
   w->rng ^= w->rng << 13;
   w->rng ^= w->rng >> 17;
   w->rng ^= w->rng << 5;
   start = w->rng % n;
   for (i = 0; i < n; i++) {
     ax__worker_t *v = rt->workers[(start + i) % n];
-    ax__task_t *t;
     if (v == w) continue;
     t = ax__lq_steal_into(&v->q, &w->q);
     if (t != NULL) {
       stat_inc(&w->steals);
-      return t;
+      break;
     }
   }
-  return NULL;
+  atomic_fetch_sub_explicit(&rt->searching, 1, memory_order_relaxed);
+  return t;
 }
 
 static ax__task_t *next_task(ax__worker_t *w) {
