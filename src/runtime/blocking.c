@@ -13,8 +13,6 @@
 #include "core/alloc.h"
 #include "runtime/runtime.h"
 
-int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                  uint32_t out_off, ax_join_t *join);
 _Noreturn void ax__panic_owned(char *msg);
 
 /* ---- pool size: libuv reads UV_THREADPOOL_SIZE once per process ------- */

@@ -6,12 +6,6 @@
 #include "core/alloc.h"
 #include "runtime/runtime.h"
 
-void ax__join_attach(ax_join_t *h, ax__task_t *t);
-ax__task_t *ax__inject_pop(ax_runtime_t *rt);
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n);
-void ax__thread_set_name(const char *name);
-void ax__live_runtimes_add(int d);
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
   memset(b, 0, sizeof(*b));
@@ -227,8 +221,6 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
   return 0;
 }
 
-int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                  uint32_t out_off, ax_join_t *join);
 int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                   uint32_t out_off, ax_join_t *join) {
   return spawn(rt, NULL, fut, size, out_off, join);

@@ -128,6 +128,21 @@ void ax__worker_close(ax__worker_t *w);
 void ax__worker_set_current(ax__worker_t *w);
 /* Drops a reference to rt's memory (each task holds one). */
 void ax__runtime_release(ax_runtime_t *rt);
+/* The injection queue (sched.c): push a linked list of n tasks; pop one;
+ * move up to max into w's local queue and return one more to run. */
+void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
+                          ax__task_t *tail, size_t n);
+ax__task_t *ax__inject_pop(ax_runtime_t *rt);
+ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
+/* Spawns with an output offset inside the future (spawn_fn, blocking). */
+int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  uint32_t out_off, ax_join_t *join);
+/* Binds a join handle to t (task.c). */
+void ax__join_attach(ax_join_t *h, ax__task_t *t);
+/* Names the calling thread (thread_name.c, platform code). */
+void ax__thread_set_name(const char *name);
+/* Count of live runtimes, for ax_replace_allocator (alloc.c). */
+void ax__live_runtimes_add(int d);
 /* Process-wide blocking pool size bookkeeping (blocking.c). */
 int ax__blocking_configure(unsigned max_threads);
 

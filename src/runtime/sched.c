@@ -52,22 +52,25 @@ static void notify_parked(ax_runtime_t *rt, int fence) {
   }
 }
 
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n);
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n) {
+/* Appends head..tail (n tasks) to the injection queue; inject_lock held. */
+static void inject_link(ax_runtime_t *rt, ax__task_t *head, ax__task_t *tail,
+                        size_t n) {
   tail->next = NULL;
-  uv_mutex_lock(&rt->inject_lock);
   if (rt->inject_tail != NULL)
     rt->inject_tail->next = head;
   else
     rt->inject_head = head;
   rt->inject_tail = tail;
   atomic_fetch_add(&rt->inject_len, n);  /* seq_cst: pairs with park */
+}
+
+void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
+                          ax__task_t *tail, size_t n) {
+  uv_mutex_lock(&rt->inject_lock);
+  inject_link(rt, head, tail, n);
   uv_mutex_unlock(&rt->inject_lock);
 }
 
-ax__task_t *ax__inject_pop(ax_runtime_t *rt);
 ax__task_t *ax__inject_pop(ax_runtime_t *rt) {
   ax__task_t *t;
   if (atomic_load_explicit(&rt->inject_len, memory_order_acquire) == 0)
@@ -85,7 +88,6 @@ ax__task_t *ax__inject_pop(ax_runtime_t *rt) {
 
 /* Moves up to max tasks from the injection queue into w's local queue and
  * returns one more to run now. */
-ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
 ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max) {
   ax_runtime_t *rt = w->rt;
   ax__task_t *t, *first;
@@ -164,19 +166,13 @@ void ax__schedule(ax__task_t *t, int yield) {
   /* From outside: queue and unpark under the injection lock, so that a
    * shutdown (which sets `stopped` under it before closing the loops) is
    * entirely before or entirely after. */
-  t->next = NULL;
   uv_mutex_lock(&rt->inject_lock);
   if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
     uv_mutex_unlock(&rt->inject_lock);
     ax__task_drop_ref(t);
     return;
   }
-  if (rt->inject_tail != NULL)
-    rt->inject_tail->next = t;
-  else
-    rt->inject_head = t;
-  rt->inject_tail = t;
-  atomic_fetch_add(&rt->inject_len, 1);  /* seq_cst: pairs with park */
+  inject_link(rt, t, t, 1);
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else

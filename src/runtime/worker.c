@@ -8,10 +8,6 @@
 #define MAX_LIFO_POLLS 3     /* LIFO polls in a row before the queue goes */
 #define INJECT_BATCH 64      /* tasks moved from the injection queue at once */
 
-ax__task_t *ax__inject_pop(ax_runtime_t *rt);
-ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n);
 
 static void stat_inc(_Atomic uint64_t *c) {
   atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,

@@ -112,8 +112,6 @@ static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
 
-int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                  uint32_t out_off, ax_join_t *join);
 
 int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
   fn_future_t ff;

@@ -294,7 +294,6 @@ static void join_drop(ax_future_t *f) { ax_join_drop((ax_join_t *)f); }
 static const ax_future_vtable_t join_vtable = {join_poll, join_drop,
                                                "ax_join"};
 
-void ax__join_attach(ax_join_t *h, ax__task_t *t);
 void ax__join_attach(ax_join_t *h, ax__task_t *t) {
   h->base.vtable = &join_vtable;
   h->task = t;
