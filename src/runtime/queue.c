@@ -32,10 +32,18 @@ uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
   uint32_t real = REAL(h), i;
   ax__task_t *first, *prev;
 
+  uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+
   t->next = NULL;
   *head = *tail_out = t;
   /* A thief is copying: leave the queue alone, overflow only t. */
   if (STEAL(h) != real) return 1;
+  /* The caller's push saw the queue full, but thieves may have taken from
+   * it since (this head is a fresh load): moving n tasks from a queue that
+   * holds fewer would hand out stale slots, tasks that already ran.  Let
+   * the caller push again instead.  The CAS below then proves that nothing
+   * changed between this check and the claim. */
+  if (tail - real < AX__LQ_CAP) return 0;
   if (!atomic_compare_exchange_strong_explicit(&q->head, &h,
                                                PACK(real + n, real + n),
                                                memory_order_acq_rel,

@@ -35,7 +35,9 @@ static inline int ax__lq_push(ax__lqueue_t *q, ax__task_t *t) {
   return 0;
 }
 /* Owner: when full, takes half of the queue plus t as a linked list (linked
- * through next) for the injection queue; returns the count and sets head and tail. */
+ * through next) for the injection queue; returns the count and sets head and
+ * tail.  Returns 0 (nothing taken) when thieves made room since the push
+ * failed: the caller pushes again. */
 uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
                               ax__task_t **head, ax__task_t **tail);
 /* Owner: pops the oldest task or NULL.  A CAS because a thief may be

@@ -120,8 +120,11 @@ ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max) {
 void ax__push_back(ax__worker_t *w, ax__task_t *t) {
   ax__task_t *head, *tail;
   uint32_t n;
-  if (ax__lq_push(&w->q, t) == 0) return;
-  n = ax__lq_push_overflow(&w->q, t, &head, &tail);
+  for (;;) {
+    if (ax__lq_push(&w->q, t) == 0) return;
+    n = ax__lq_push_overflow(&w->q, t, &head, &tail);
+    if (n != 0) break;
+  }
   ax__inject_push_list(w->rt, head, tail, n);
 }
 
