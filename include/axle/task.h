@@ -122,6 +122,44 @@ typedef struct ax_yield_s {
 } ax_yield_t;
 AX_EXTERN ax_future_t *ax_yield_now(ax_yield_t *y);
 
+/* ---- Cooperative budget ----------------------------------------------
+ * As in Tokio, each poll of a task may complete at most 128 operations
+ * that did not have to wait (a receive with a value queued, an uncontended
+ * lock, a due timer, a finished join handle...).  After that, the next one
+ * returns AX_PENDING and wakes the task, which goes to the back of the run
+ * queue: a loop whose awaits are always ready still lets the worker's
+ * other tasks, timers and I/O run.  Every axle future takes part.
+ *
+ * A future of your own that can complete without waiting takes part too:
+ *
+ *     if (!ax_coop_proceed(cx)) return AX_PENDING;   (task already woken)
+ *     ... try the operation; if it must wait after all:
+ *     ax_coop_refund(cx); register the waker; return AX_PENDING;
+ *
+ * ax_consume_budget() is a future that takes one unit (a cheap yield point
+ * in a CPU-bound loop: it yields only when the budget is spent), and
+ * ax_unconstrained() polls `inner` with no budget at all (it owns `inner`
+ * from its first poll, and drops it with itself, as ax_timeout does; use
+ * it sparingly: it can starve the worker, which is what the budget is
+ * for).  Outside a runtime's worker there is no budget: everything
+ * proceeds. */
+AX_EXTERN int ax_coop_proceed(ax_cx_t *cx);
+AX_EXTERN void ax_coop_refund(ax_cx_t *cx);
+/* 0 when the running task has spent its budget (1 outside a task). */
+AX_EXTERN int ax_coop_has_budget(void);
+
+typedef struct ax_consume_budget_s {
+  ax_future_t base;  /* private */
+} ax_consume_budget_t;
+AX_EXTERN ax_future_t *ax_consume_budget(ax_consume_budget_t *f);
+
+typedef struct ax_unconstrained_s {
+  ax_future_t base;    /* private */
+  ax_future_t *inner;  /* private: the wrapped future (caller's memory) */
+} ax_unconstrained_t;
+AX_EXTERN ax_future_t *ax_unconstrained(ax_unconstrained_t *f,
+                                        ax_future_t *inner);
+
 /* Information about the current task (for logs): its id (unique per
  * runtime, starting at 1) or 0 outside a task. */
 AX_EXTERN uint64_t ax_task_id(void);

@@ -49,6 +49,7 @@ struct ax__worker_s {
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;
   int yielded;                  /* the task being polled asked to yield */
+  int budget;                   /* coop units left in this poll (coop.h) */
   uint32_t tick;                /* tasks polled */
   uint32_t until_global;        /* ticks left before the injection queue
                                    goes first (a countdown: no division) */

@@ -17,6 +17,7 @@
  */
 #include "sync/chan.h"
 #include "sync/waitq.h"
+#include "task/coop.h"
 
 typedef struct bslot_s {
   uint64_t pos;   /* position of the value held */
@@ -250,9 +251,11 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   if (r->rx == NULL)
     return AX_READY;
   c = r->rx->c;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   uv_mutex_lock(&c->lock);
   res = bc_read(r->rx, r->out, &r->lagged);
   if (res == AX_EEMPTY) {
+    ax__coop_refund(cx);
     /* Queue (or stay queued) while holding the mutex: a sender publishes
      * under it and wakes the queue after, so it cannot slip between. */
     int st = ax__waiter_state(&r->w);

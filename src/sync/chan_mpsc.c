@@ -18,6 +18,7 @@
  */
 #include "sync/chan_list.h"
 #include "sync/semaphore.h"
+#include "task/coop.h"
 
 typedef struct ax__mpsc_s {
   ax__list_t list;                  /* the values */
@@ -200,7 +201,9 @@ static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, int *phase, ax_permit_t *room,
       *phase = PH_DONE;
       return AX_READY;
     }
-    /* Fast path: a free slot, no permit future needed. */
+    /* Fast path: a free slot, no permit future needed.  It takes a coop
+     * unit; the slow path's permit takes its own. */
+    if (!ax__coop_proceed(cx)) return AX_PENDING;
     switch (mpsc_room_try(c)) {
     case 0:
       *result = 0;
@@ -212,6 +215,7 @@ static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, int *phase, ax_permit_t *room,
     default:
       break;
     }
+    ax__coop_refund(cx);
     ax_semaphore_acquire(room, &c->room, 1);
     *phase = PH_WAIT;
   }
@@ -404,8 +408,10 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   int res;
   if (r->rx == NULL)
     return AX_READY;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   res = mpsc_rx_poll(MPSC_RX(r->rx), r->out, cx);
   if (res == AX_EEMPTY) {
+    ax__coop_refund(cx);
     r->waiting = 1;
     return AX_PENDING;
   }

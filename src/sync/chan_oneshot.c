@@ -21,6 +21,7 @@
  * releases what is left in it (a value nobody took, registered wakers).
  */
 #include "sync/chan.h"
+#include "task/coop.h"
 
 #define OS_VALUE   ((size_t)1)
 #define OS_TX_GONE ((size_t)2)
@@ -265,6 +266,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   int r;
   if (c == NULL)
     return AX_READY;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   r = os_take(c, atomic_load_explicit(&c->state, memory_order_acquire),
               rf->out);
   if (r == 1) {
@@ -272,8 +274,10 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
                            &c->rx_waker, cx);
     rf->registered = 1;
     r = os_take(c, s, rf->out);
-    if (r == 1)
+    if (r == 1) {
+      ax__coop_refund(cx);
       return AX_PENDING;
+    }
   }
   rf->result = r;
   recv_drop(f);  /* done: release the registration, refuse further polls */

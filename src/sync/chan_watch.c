@@ -10,6 +10,7 @@
  */
 #include "sync/chan.h"
 #include "sync/waitq.h"
+#include "task/coop.h"
 
 typedef struct ax__watch_s {
   uv_rwlock_t lock;          /* guards the value */
@@ -238,7 +239,10 @@ static ax_poll_t changed_poll(ax_future_t *f, ax_cx_t *cx) {
   if (ch->rx == NULL)
     return AX_READY;
   c = ch->rx->c;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   r = wt_check(ch->rx);
+  if (r == 1) ax__coop_refund(cx);  /* waits: no unit (a later bump is a
+                                       wake-up, not a ready loop) */
   /* Still queued from an earlier poll: any bump from now on wakes us. */
   if (r == 1 && ax__waiter_state(&ch->w) == AX__WAITER_QUEUED &&
       ax__waitq_update_waker(&c->q, &ch->w, ax_cx_waker(cx)) ==

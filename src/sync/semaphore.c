@@ -5,6 +5,7 @@
 #include <assert.h>
 
 #include "core/alloc.h"
+#include "task/coop.h"
 
 enum {
   PERMIT_IDLE = 0,  /* prepared, holds nothing, not queued */
@@ -155,6 +156,7 @@ ax_poll_t ax__permit_poll(ax_future_t *f, ax_cx_t *cx) {
   int r;
   switch (p->phase) {
   case PERMIT_IDLE:
+    if (!ax__coop_proceed(cx)) return AX_PENDING;
     r = sem_try(p->sem, p->want);
     if (r == 0) {
       p->held = p->want;
@@ -166,6 +168,7 @@ ax_poll_t ax__permit_poll(ax_future_t *f, ax_cx_t *cx) {
       p->phase = PERMIT_DONE;
       return AX_READY;
     }
+    ax__coop_refund(cx);  /* waiting is a yield already */
     return permit_enqueue(p, cx);
   case PERMIT_WAITING:
     if (!ax__waitq_poll_woken(&p->sem->q, &p->w, ax_cx_waker(cx)))

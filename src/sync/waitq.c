@@ -3,48 +3,12 @@
 
 #include <assert.h>
 
-#if defined(_WIN32)
-#  include <windows.h>
-#  define ax__cpu_yield() SwitchToThread()
-#else
-#  include <sched.h>
-#  define ax__cpu_yield() sched_yield()
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-#  define ax__cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__) || defined(__arm__)
-#  define ax__cpu_relax() __asm__ __volatile__("yield")
-#else
-#  define ax__cpu_relax() ((void)0)
-#endif
-
 /* The C++ view of the public structs uses the plain types (sync.h). */
 _Static_assert(sizeof(AX__ATOMIC(int)) == sizeof(int), "atomic int size");
 _Static_assert(_Alignof(AX__ATOMIC(int)) == _Alignof(int), "atomic int align");
 _Static_assert(sizeof(AX__ATOMIC(size_t)) == sizeof(size_t), "atomic size");
 _Static_assert(_Alignof(AX__ATOMIC(size_t)) == _Alignof(size_t),
                "atomic size_t align");
-
-void ax__spin_lock_slow(AX__ATOMIC(int) *l) {
-  unsigned spins = 0;
-  for (;;) {
-    /* Test before test-and-set: spinning on a plain load keeps the line
-     * shared instead of bouncing it between cores. */
-    while (atomic_load_explicit(l, memory_order_relaxed) != 0) {
-      if (++spins < 64) {
-        ax__cpu_relax();
-      } else {
-        /* The holder is probably preempted (2 vCPUs, many threads): let
-         * it run instead of burning our slice. */
-        ax__cpu_yield();
-        spins = 0;
-      }
-    }
-    if (atomic_exchange_explicit(l, 1, memory_order_acquire) == 0)
-      return;
-  }
-}
 
 void ax__wakelist_flush(ax__wakelist_t *wl) {
   unsigned i, n = wl->n;

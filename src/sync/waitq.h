@@ -49,6 +49,7 @@
 #include <stdatomic.h>
 
 #include "axle/sync.h"
+#include "core/spin.h"
 
 enum {
   AX__WAITER_IDLE = 0,       /* not in a queue, never woken */
@@ -56,20 +57,6 @@ enum {
   AX__WAITER_WOKEN = 2,      /* handed one wake-up: pass it on if unused */
   AX__WAITER_WOKEN_ALL = 3   /* woken by a broadcast */
 };
-
-/* ---- Spin lock (also usable alone) ---------------------------------- */
-void ax__spin_lock_slow(AX__ATOMIC(int) *l);
-static inline void ax__spin_lock(AX__ATOMIC(int) *l) {
-  if (atomic_exchange_explicit(l, 1, memory_order_acquire) != 0)
-    ax__spin_lock_slow(l);
-}
-static inline int ax__spin_trylock(AX__ATOMIC(int) *l) {
-  return atomic_load_explicit(l, memory_order_relaxed) == 0 &&
-         atomic_exchange_explicit(l, 1, memory_order_acquire) == 0;
-}
-static inline void ax__spin_unlock(AX__ATOMIC(int) *l) {
-  atomic_store_explicit(l, 0, memory_order_release);
-}
 
 /* ---- Wake lists: wakers taken under the lock, woken after it ----------- */
 #define AX__WAKELIST_CAP 32

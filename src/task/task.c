@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "runtime/runtime.h"
+#include "task/coop.h"
 #include "task/task.h"
 
 #define REFS(s) ((s) >> AX__REF_SHIFT)
@@ -198,6 +199,7 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   t->wait_line = 0;
   w->current = t;
   w->yielded = 0;
+  w->budget = AX__COOP_BUDGET;
   w->jump.armed = 1;
   r = t->fut->vtable->poll(t->fut, &cx);
   w->jump.armed = 0;
@@ -257,8 +259,10 @@ static ax_poll_t join_poll(ax_future_t *f, ax_cx_t *cx) {
     h->result = AX_EJOINED;
     return AX_READY;
   }
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   s = atomic_load_explicit(&t->state, memory_order_acquire);
   if (s & AX__COMPLETE) goto done;
+  ax__coop_refund(cx);  /* from here on, done is reached only by a race */
 
   if (s & AX__JOIN_WAKER) {
     if (ax_waker_will_wake(t->join_waker, w)) return AX_PENDING;

@@ -8,6 +8,7 @@
  */
 #include "runtime/current.h"
 #include "time/wheel.h"
+#include "task/coop.h"
 
 ax_instant_t ax_instant_now(void) { return uv_hrtime(); }
 
@@ -38,12 +39,20 @@ static ax_poll_t sleep_poll_impl(ax_sleep_t *s, ax_cx_t *cx, int lookup,
   if (e->phase == AX__PHASE_WAITING) {
     r = ax__timer_entry_poll(e, ax_cx_waker(cx));
     if (r == 0) return AX_PENDING;
-    if (r == AX__TIMER_FIRED) return sleep_finish(s, 0);
+    if (r == AX__TIMER_FIRED) {
+      /* Out of budget: remember it fired and come back for it later. */
+      if (!ax__coop_proceed(cx)) {
+        sleep_finish(s, 0);
+        return AX_PENDING;
+      }
+      return sleep_finish(s, 0);
+    }
     /* Detached: the loop it was registered on closed.  Whoever polls it
      * now still wants to sleep: register again, here. */
     e->phase = AX__PHASE_IDLE;
   }
 
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   if (lookup) w = current_wheel();
   if (w == NULL) {
     /* A deadline in the past needs no wheel, even outside a runtime. */
@@ -52,6 +61,7 @@ static ax_poll_t sleep_poll_impl(ax_sleep_t *s, ax_cx_t *cx, int lookup,
   }
   r = ax__wheel_insert(w, e, s->deadline, ax_cx_waker(cx));
   if (r == 0) {
+    ax__coop_refund(cx);
     e->phase = AX__PHASE_WAITING;
     return AX_PENDING;
   }

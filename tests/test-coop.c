@@ -1,0 +1,337 @@
+/* The cooperative budget (src/task/coop.h): a task whose awaits are always
+ * ready yields after AX_COOP_UNITS of them, so its worker's other tasks,
+ * timers and I/O run.  The order tests use the current-thread runtime,
+ * which is first in first out: a task spawned by the looping task runs
+ * exactly when the loop first yields, and records how far it had got.  The
+ * starvation tests would hang (and hit Check's timeout) without a budget.
+ * Nothing is timed. */
+#include "helpers.h"
+#include "synchelpers.h"
+
+#define AX_COOP_UNITS 128   /* documented in axle/task.h */
+#define LOOP_N 1000
+
+static _Atomic long progress;   /* operations the looping task completed */
+static _Atomic long seen_at;    /* progress when the observer ran; -1 not yet */
+
+typedef struct {
+  ax_async_t co;
+} observer_t;
+
+AX_ASYNC(observer, observer_t, s) {
+  AX_BEGIN(s);
+  atomic_store(&seen_at, atomic_load(&progress));
+  AX_END;
+}
+
+static void reset(void) {
+  atomic_store(&progress, 0);
+  atomic_store(&seen_at, -1);
+}
+
+static void spawn_observer(ax_join_t *h) {
+  observer_t o;
+  memset(&o, 0, sizeof o);
+  ck_assert_int_eq(AX_SPAWN(observer, &o, h), 0);
+}
+
+/* ---- always-ready loops yield after the budget ------------------------- */
+
+enum { K_RECV, K_MUTEX, K_SLEEP0, K_CONSUME, K_ONESHOT };
+
+typedef struct {
+  ax_async_t co;
+  int kind;
+  long i;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_t recv;
+  int v;
+  ax_mutex_t m;
+  ax_mutex_guard_t g;
+  ax_sleep_t sl;
+  ax_consume_budget_t cb;
+  ax_oneshot_tx_t *otx;
+  ax_oneshot_rx_t *orx;
+  ax_oneshot_recv_t orecv;
+  ax_join_t obs;
+} loop_t;
+
+typedef struct {
+  ax_async_t co;
+} nothing_t;
+
+AX_ASYNC(nothing, nothing_t, s) {
+  AX_BEGIN(s);
+  AX_END;
+}
+
+AX_ASYNC(ready_loop, loop_t, s) {
+  AX_BEGIN(s);
+  if (s->kind == K_RECV) {
+    ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
+    for (s->v = 0; s->v < LOOP_N; s->v++)
+      ck_assert_int_eq(ax_mpsc_try_send(s->tx, &s->v), 0);
+  }
+  if (s->kind == K_MUTEX) ax_mutex_init(&s->m);
+  spawn_observer(&s->obs);
+  for (s->i = 0; s->i < LOOP_N; s->i++) {
+    /* An if chain, not a switch: AX_AWAIT is itself a case label. */
+    if (s->kind == K_RECV) {
+      AX_AWAIT(ax_mpsc_recv(&s->recv, s->rx, &s->v));
+      ck_assert_int_eq(s->recv.result, 0);
+      ck_assert_int_eq(s->v, (int)s->i);
+    } else if (s->kind == K_MUTEX) {
+      AX_AWAIT(ax_mutex_lock(&s->g, &s->m));
+      ax_mutex_unlock(&s->g);
+    } else if (s->kind == K_SLEEP0) {
+      AX_AWAIT(ax_sleep(&s->sl, 0));
+    } else if (s->kind == K_CONSUME) {
+      AX_AWAIT(ax_consume_budget(&s->cb));
+    } else {
+      int one = 1;
+      ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &s->otx, &s->orx), 0);
+      ck_assert_int_eq(ax_oneshot_send(s->otx, &one), 0);
+      AX_AWAIT(ax_oneshot_recv(&s->orecv, s->orx, &s->v));
+      ck_assert_int_eq(s->orecv.result, 0);
+      ax_oneshot_receiver_drop(s->orx);
+    }
+    atomic_store(&progress, s->i + 1);
+  }
+  AX_AWAIT(ax_join_wait(&s->obs));
+  ax_join_drop(&s->obs);
+  if (s->kind == K_RECV) {
+    ax_mpsc_sender_drop(s->tx);
+    ax_mpsc_receiver_drop(s->rx);
+  }
+  if (s->kind == K_MUTEX) ax_mutex_destroy(&s->m);
+  AX_END;
+}
+
+static long run_loop(int kind) {
+  loop_t l;
+  memset(&l, 0, sizeof l);
+  l.kind = kind;
+  reset();
+  run_main(0, AX_FUTURE(ready_loop, &l));
+  ck_assert_int_eq(atomic_load(&progress), LOOP_N);
+  return atomic_load(&seen_at);
+}
+
+START_TEST(recv_loop_yields) { ck_assert_int_eq(run_loop(K_RECV), AX_COOP_UNITS); }
+END_TEST
+START_TEST(mutex_loop_yields) { ck_assert_int_eq(run_loop(K_MUTEX), AX_COOP_UNITS); }
+END_TEST
+START_TEST(due_sleep_loop_yields) { ck_assert_int_eq(run_loop(K_SLEEP0), AX_COOP_UNITS); }
+END_TEST
+START_TEST(consume_budget_yields) { ck_assert_int_eq(run_loop(K_CONSUME), AX_COOP_UNITS); }
+END_TEST
+START_TEST(oneshot_loop_yields) { ck_assert_int_eq(run_loop(K_ONESHOT), AX_COOP_UNITS); }
+END_TEST
+
+/* A finished join handle is a ready await too (re-awaited here through a
+ * private field, to have many ready joins on one task). */
+typedef struct {
+  ax_async_t co;
+  long i;
+  ax_join_t h;
+  ax_join_t obs;
+} joins_t;
+
+AX_ASYNC(join_loop, joins_t, s) {
+  AX_BEGIN(s);
+  {
+    nothing_t n;
+    memset(&n, 0, sizeof n);
+    ck_assert_int_eq(AX_SPAWN(nothing, &n, &s->h), 0);
+  }
+  AX_AWAIT(ax_join_wait(&s->h));   /* now finished: every await is ready */
+  AX_YIELD();                      /* a fresh poll, a full budget */
+  spawn_observer(&s->obs);
+  for (s->i = 0; s->i < LOOP_N; s->i++) {
+    s->h.consumed = 0;   /* private field: re-await the same finished task */
+    AX_AWAIT(ax_join_wait(&s->h));
+    atomic_store(&progress, s->i + 1);
+  }
+  ax_join_drop(&s->h);
+  AX_AWAIT(ax_join_wait(&s->obs));
+  ax_join_drop(&s->obs);
+  AX_END;
+}
+
+START_TEST(join_loop_yields) {
+  joins_t j;
+  memset(&j, 0, sizeof j);
+  reset();
+  run_main(0, AX_FUTURE(join_loop, &j));
+  ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
+}
+END_TEST
+
+/* ---- ax_unconstrained: no yield ------------------------------------------ */
+
+typedef struct {
+  ax_async_t co;
+  long i;
+  ax_consume_budget_t cb;
+} burn_t;
+
+AX_ASYNC(burn, burn_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < LOOP_N; s->i++) {
+    AX_AWAIT(ax_consume_budget(&s->cb));
+    atomic_store(&progress, s->i + 1);
+  }
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  burn_t b;
+  ax_unconstrained_t u;
+  ax_join_t obs;
+  int wrap;
+} uncon_t;
+
+AX_ASYNC(uncon_main, uncon_t, s) {
+  AX_BEGIN(s);
+  spawn_observer(&s->obs);
+  memset(&s->b, 0, sizeof s->b);
+  if (s->wrap)
+    AX_AWAIT(ax_unconstrained(&s->u, AX_FUTURE(burn, &s->b)));
+  else
+    AX_AWAIT(AX_FUTURE(burn, &s->b));
+  AX_AWAIT(ax_join_wait(&s->obs));
+  ax_join_drop(&s->obs);
+  AX_END;
+}
+
+START_TEST(unconstrained_never_yields) {
+  uncon_t u;
+  memset(&u, 0, sizeof u);
+  u.wrap = 1;
+  reset();
+  run_main(0, AX_FUTURE(uncon_main, &u));
+  ck_assert_int_eq(atomic_load(&seen_at), LOOP_N);
+  /* The same loop without the wrapper does yield. */
+  memset(&u, 0, sizeof u);
+  reset();
+  run_main(0, AX_FUTURE(uncon_main, &u));
+  ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
+}
+END_TEST
+
+/* ---- a busy task cannot starve its worker's timers ---------------------- */
+
+static _Atomic int stop_flag;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_t recv;
+  int v;
+  long loops;
+} spinner_t;
+
+/* Sends to itself and receives, forever: every await is ready at once.
+ * Only the budget lets the worker reach the timer that stops it. */
+AX_ASYNC(spinner, spinner_t, s) {
+  AX_BEGIN(s);
+  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
+  while (!atomic_load(&stop_flag)) {
+    ck_assert_int_eq(ax_mpsc_try_send(s->tx, &s->v), 0);
+    AX_AWAIT(ax_mpsc_recv(&s->recv, s->rx, &s->v));
+    s->loops++;
+  }
+  ax_mpsc_sender_drop(s->tx);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_sleep_t sl;
+} stopper_t;
+
+AX_ASYNC(stopper, stopper_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_sleep(&s->sl, 5));
+  atomic_store(&stop_flag, 1);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t a, b;
+} starve_main_t;
+
+AX_ASYNC(starve_main, starve_main_t, s) {
+  AX_BEGIN(s);
+  {
+    stopper_t st;
+    spinner_t sp;
+    memset(&st, 0, sizeof st);
+    memset(&sp, 0, sizeof sp);
+    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->a), 0);
+    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->b), 0);
+  }
+  AX_AWAIT(ax_join_wait(&s->a));
+  AX_AWAIT(ax_join_wait(&s->b));
+  ck_assert_int_eq(s->b.result, 0);
+  ax_join_drop(&s->a);
+  ax_join_drop(&s->b);
+  AX_END;
+}
+
+static void run_starve(int multi) {
+  ax_builder_t b;
+  ax_runtime_t *rt;
+  starve_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&stop_flag, 0);
+  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
+  if (multi) b.worker_threads = 1;   /* one worker: nobody else to help */
+  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
+  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(starve_main, &m)), 0);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(atomic_load(&stop_flag), 1);
+}
+
+START_TEST(busy_task_does_not_starve_timers_current) { run_starve(0); }
+END_TEST
+START_TEST(busy_task_does_not_starve_timers_multi) { run_starve(1); }
+END_TEST
+
+/* ---- outside a runtime everything proceeds ----------------------------- */
+
+START_TEST(no_budget_outside_runtime) {
+  th_waker_t tw;
+  ax_cx_t cx;
+  int i;
+  ax_cx_init(&cx, th_waker_init(&tw));
+  ck_assert_int_eq(ax_coop_has_budget(), 1);
+  for (i = 0; i < 10 * AX_COOP_UNITS; i++)
+    ck_assert_int_eq(ax_coop_proceed(&cx), 1);
+  ax_coop_refund(&cx);
+  ck_assert_int_eq(atomic_load(&tw.wakes), 0);
+}
+END_TEST
+
+Suite *ax_coop_suite(void) {
+  Suite *s = suite_create("coop");
+  TCase *tc = tcase_create("budget");
+  tcase_add_test(tc, recv_loop_yields);
+  tcase_add_test(tc, mutex_loop_yields);
+  tcase_add_test(tc, due_sleep_loop_yields);
+  tcase_add_test(tc, consume_budget_yields);
+  tcase_add_test(tc, oneshot_loop_yields);
+  tcase_add_test(tc, join_loop_yields);
+  tcase_add_test(tc, unconstrained_never_yields);
+  tcase_add_test(tc, busy_task_does_not_starve_timers_current);
+  tcase_add_test(tc, busy_task_does_not_starve_timers_multi);
+  tcase_add_test(tc, no_budget_outside_runtime);
+  tcase_set_timeout(tc, 20);
+  suite_add_tcase(s, tc);
+  return s;
+}
