@@ -4,12 +4,12 @@
  * between the owner's failed push and its overflow).  The last test runs
  * an owner and thieves on real threads and checks that every task comes
  * out exactly once; it is meant for the TSan setup as much as the plain
- * one.  Tasks here are bare headers: the queue only moves pointers and
- * links `next`. */
+ * one.  Tasks here are bare headers: the queue only moves pointers. */
 #include <string.h>
 #include <uv.h>
 
 #include "axtest.h"
+#include "runtime/inject.h"
 #include "runtime/queue.h"
 
 #define CAP AX__LQ_CAP
@@ -46,17 +46,14 @@ END_TEST
 
 START_TEST(overflow_moves_the_oldest_half) {
   static ax__lqueue_t q;
-  ax__task_t *v = tasks_new(CAP + 1), *head, *tail, *x;
+  ax__task_t *v = tasks_new(CAP + 1), *batch[CAP / 2 + 1];
   uint32_t n, i;
   ax__lq_init(&q);
   fill(&q, v, 0, CAP);
-  n = ax__lq_push_overflow(&q, &v[CAP], &head, &tail);
+  n = ax__lq_push_overflow(&q, &v[CAP], batch);
   ck_assert_uint_eq(n, CAP / 2 + 1);
-  ck_assert_ptr_eq(tail, &v[CAP]);
-  ck_assert_ptr_null(tail->next);
-  for (x = head, i = 0; x != NULL; x = x->next, i++)
-    ck_assert_ptr_eq(x, i < CAP / 2 ? &v[i] : &v[CAP]);
-  ck_assert_uint_eq(i, n);
+  for (i = 0; i < n; i++)
+    ck_assert_ptr_eq(batch[i], i < CAP / 2 ? &v[i] : &v[CAP]);
   /* The newer half stays, in order. */
   ck_assert_uint_eq(ax__lq_len(&q), CAP / 2);
   for (i = CAP / 2; i < CAP; i++) ck_assert_ptr_eq(ax__lq_pop(&q), &v[i]);
@@ -90,7 +87,7 @@ END_TEST
  * the runtime possibly freed), and left `real` past `tail`. */
 START_TEST(overflow_after_steals_takes_nothing_stale) {
   static ax__lqueue_t q, a, b;
-  ax__task_t *v = tasks_new(CAP + 1), *head, *tail, *t;
+  ax__task_t *v = tasks_new(CAP + 1), *batch[CAP / 2 + 1], *t;
   uint32_t n, seen = 0;
   ax__lq_init(&q);
   ax__lq_init(&a);
@@ -100,7 +97,7 @@ START_TEST(overflow_after_steals_takes_nothing_stale) {
   ck_assert_ptr_nonnull(ax__lq_steal_into(&q, &a));
   ck_assert_ptr_nonnull(ax__lq_steal_into(&q, &b));
   ck_assert_uint_eq(ax__lq_len(&q), CAP / 4);
-  n = ax__lq_push_overflow(&q, &v[CAP], &head, &tail);
+  n = ax__lq_push_overflow(&q, &v[CAP], batch);
   ck_assert_uint_eq(n, 0);  /* room again: push instead */
   ck_assert_uint_eq(ax__lq_len(&q), CAP / 4);
   ck_assert_int_eq(ax__lq_push(&q, &v[CAP]), 0);
@@ -109,6 +106,33 @@ START_TEST(overflow_after_steals_takes_nothing_stale) {
     seen++;
   }
   ck_assert_uint_eq(seen, CAP / 4 + 1);
+  free(v);
+}
+END_TEST
+
+/* The injection queue: first in first out across its growth, and batches
+ * taken while pushes continue (the ring wraps). */
+START_TEST(inject_fifo_through_growth) {
+  static ax__inject_t q;
+  const size_t n = 5000;
+  ax__task_t *v = tasks_new(n), *out[64];
+  size_t i, pushed = 0, next = 0, k, j;
+  ax__inject_init(&q);
+  ck_assert_ptr_null(ax__inject_pop(&q));
+  while (next < n) {
+    /* push 3, take up to 2: the queue grows slowly and wraps often */
+    for (j = 0; j < 3 && pushed < n; j++, pushed++) {
+      ax__task_t *one = &v[pushed];
+      ax__spin_lock(&q.lock);
+      ax__inject_push_locked(&q, &one, 1);
+      ax__spin_unlock(&q.lock);
+    }
+    k = ax__inject_pop_n(&q, out, pushed < n ? 2 : 64);
+    for (i = 0; i < k; i++) ck_assert_ptr_eq(out[i], &v[next++]);
+    ck_assert_uint_eq(ax__inject_len(&q), pushed - next);
+  }
+  ck_assert_ptr_null(ax__inject_pop(&q));
+  ax__inject_free(&q);
   free(v);
 }
 END_TEST
@@ -157,18 +181,14 @@ static void owner_run(race_t *r) {
   size_t i;
   ax__task_t *t;
   for (i = 0; i < r->ntasks; i++) {
-    ax__task_t *head, *tail;
-    uint32_t n;
+    ax__task_t *batch[CAP / 2 + 1];
+    uint32_t n, k;
     t = &r->tasks[i];
     for (;;) {
       if (ax__lq_push(&r->q, t) == 0) break;
-      n = ax__lq_push_overflow(&r->q, t, &head, &tail);
+      n = ax__lq_push_overflow(&r->q, t, batch);
       if (n == 0) continue;
-      for (; head != NULL; head = head->next) {
-        n--;
-        take(r, head);
-      }
-      ck_assert_uint_eq(n, 0);
+      for (k = 0; k < n; k++) take(r, batch[k]);
       break;
     }
     if (i % 7 == 0 && (t = ax__lq_pop(&r->q)) != NULL) take(r, t);
@@ -210,6 +230,7 @@ Suite *ax_queue_suite(void) {
   tcase_add_test(tc, overflow_moves_the_oldest_half);
   tcase_add_test(tc, steal_takes_half);
   tcase_add_test(tc, overflow_after_steals_takes_nothing_stale);
+  tcase_add_test(tc, inject_fifo_through_growth);
   tcase_add_test(tc, owner_and_thieves_each_task_once);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);

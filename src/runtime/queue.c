@@ -26,16 +26,13 @@ uint32_t ax__lq_room(ax__lqueue_t *q) {
 }
 
 uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
-                              ax__task_t **head, ax__task_t **tail_out) {
+                              ax__task_t **batch) {
   const uint32_t n = AX__LQ_CAP / 2;
   uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
   uint32_t real = REAL(h), i;
-  ax__task_t *first, *prev;
-
   uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 
-  t->next = NULL;
-  *head = *tail_out = t;
+  batch[0] = t;
   /* A thief is copying: leave the queue alone, overflow only t. */
   if (STEAL(h) != real) return 1;
   /* The caller's push saw the queue full, but thieves may have taken from
@@ -49,16 +46,10 @@ uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
                                                memory_order_acq_rel,
                                                memory_order_acquire))
     return 1;
-  first = prev = atomic_load_explicit(&q->buf[real & AX__LQ_MASK],
-                                      memory_order_relaxed);
-  for (i = 1; i < n; i++) {
-    ax__task_t *x = atomic_load_explicit(&q->buf[(real + i) & AX__LQ_MASK],
-                                         memory_order_relaxed);
-    prev->next = x;
-    prev = x;
-  }
-  prev->next = t;
-  *head = first;
+  for (i = 0; i < n; i++)
+    batch[i] = atomic_load_explicit(&q->buf[(real + i) & AX__LQ_MASK],
+                                    memory_order_relaxed);
+  batch[n] = t;
   return n + 1;
 }
 

@@ -34,12 +34,12 @@ static inline int ax__lq_push(ax__lqueue_t *q, ax__task_t *t) {
   atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
   return 0;
 }
-/* Owner: when full, takes half of the queue plus t as a linked list (linked
- * through next) for the injection queue; returns the count and sets head and
- * tail.  Returns 0 (nothing taken) when thieves made room since the push
- * failed: the caller pushes again. */
+/* Owner: when full, takes the older half of the queue plus t, in order,
+ * into batch (room for AX__LQ_CAP / 2 + 1) for the injection queue and
+ * returns the count.  Returns 0 (nothing taken) when thieves made room
+ * since the push failed: the caller pushes again. */
 uint32_t ax__lq_push_overflow(ax__lqueue_t *q, ax__task_t *t,
-                              ax__task_t **head, ax__task_t **tail);
+                              ax__task_t **batch);
 /* Owner: pops the oldest task or NULL.  A CAS because a thief may be
  * advancing `real` at the same time. */
 static inline ax__task_t *ax__lq_pop(ax__lqueue_t *q) {

@@ -97,9 +97,15 @@ static void runtime_close_loops(ax_runtime_t *rt) {
 
 static void runtime_free_memory(ax_runtime_t *rt) {
   unsigned i;
-  for (i = 0; i < rt->nworkers; i++) ax__free(rt->workers[i]);
+  /* The last task is gone: nothing pushes blocks back any more. */
+  for (i = 0; i < rt->nworkers; i++) {
+    if (rt->workers[i] == NULL) continue;
+    ax__tcache_drain_remote(rt->workers[i]);
+    ax__free(rt->workers[i]);
+  }
+  if (rt->driver != NULL) ax__tcache_drain_remote(rt->driver);
   ax__free(rt->driver);
-  uv_mutex_destroy(&rt->inject_lock);
+  ax__inject_free(&rt->inject);
   uv_mutex_destroy(&rt->life_lock);
   uv_cond_destroy(&rt->life_cond);
   ax__free(rt->workers);
@@ -148,7 +154,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->user_loop = b->loop;
   atomic_init(&rt->next_id, 1);
   atomic_init(&rt->refs, 1);
-  uv_mutex_init(&rt->inject_lock);
+  ax__inject_init(&rt->inject);
   uv_mutex_init(&rt->life_lock);
   uv_cond_init(&rt->life_cond);
   for (i = 0; i < AX__SHARDS; i++) ax__spin_init(&rt->owned[i].lock);
@@ -173,7 +179,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
         unsigned j;
         rt->running_threads--;
         atomic_store(&rt->shutdown, 1);
-        for (j = 0; j < i; j++) uv_async_send(&rt->workers[j]->wake);
+        for (j = 0; j < i; j++) ax__wake_send(&rt->workers[j]->wake);
         for (j = 0; j < i; j++) uv_thread_join(&rt->workers[j]->thread);
         goto err;
       }
@@ -272,7 +278,9 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     ax__worker_run(rt->driver, t);
     rt->driver->main_task = NULL;
   } else {
-    ax__inject_push_list(rt, t, t, 1);
+    ax__spin_lock(&rt->inject.lock);
+    ax__inject_push_locked(&rt->inject, &t, 1);
+    ax__spin_unlock(&rt->inject.lock);
     ax__worker_run(rt->workers[0], t);
   }
   atomic_store(&rt->in_block_on, 0);
@@ -305,7 +313,7 @@ static void stop_workers(ax_runtime_t *rt) {
   unsigned i;
   atomic_store(&rt->shutdown, 1);
   if (rt->flavor == AX_MULTI_THREAD)
-    for (i = 0; i < rt->nworkers; i++) uv_async_send(&rt->workers[i]->wake);
+    for (i = 0; i < rt->nworkers; i++) ax__wake_send(&rt->workers[i]->wake);
 }
 
 static void cancel_queued(ax__task_t *t) {
@@ -320,9 +328,13 @@ static void runtime_cleanup(ax_runtime_t *rt) {
 
   /* Under the injection lock: a wake from another thread either queued
    * its task before (drained below) or sees `stopped` (ax__schedule). */
-  uv_mutex_lock(&rt->inject_lock);
+  ax__spin_lock(&rt->inject.lock);
   atomic_store(&rt->stopped, 1);
-  uv_mutex_unlock(&rt->inject_lock);
+  ax__spin_unlock(&rt->inject.lock);
+  /* ...and one that queued before may still be unparking a worker: the
+   * loops (and their wake handles) must outlive that. */
+  while (atomic_load_explicit(&rt->notifying, memory_order_acquire) != 0)
+    ax__cpu_yield();
   for (i = 0; i < rt->nworkers; i++) {
     ax__worker_t *w = rt->workers[i];
     if ((t = w->lifo) != NULL) {
@@ -331,7 +343,7 @@ static void runtime_cleanup(ax_runtime_t *rt) {
     }
     while ((t = ax__lq_pop(&w->q)) != NULL) cancel_queued(t);
   }
-  while ((t = ax__inject_pop(rt)) != NULL) cancel_queued(t);
+  while ((t = ax__inject_pop(&rt->inject)) != NULL) cancel_queued(t);
   for (i = 0; i < AX__SHARDS; i++) {
     for (;;) {
       ax__spin_lock(&rt->owned[i].lock);

@@ -14,10 +14,14 @@
 
 #include "core/spin.h"
 #include "runtime/current.h"
+#include "runtime/inject.h"
 #include "runtime/queue.h"
+#include "runtime/wake.h"
 #include "task/task.h"
 
 #define AX__SHARDS 16u
+#define AX__TCACHE_CLASSES 8          /* 64, 128, ... 512-byte blocks */
+#define AX__TCACHE_BYTES (1u << 20)   /* per worker */
 
 typedef struct ax__jump_s {
   jmp_buf jb;           /* where ax_panic() lands */
@@ -38,7 +42,7 @@ struct ax__worker_s {
   ax_runtime_t *rt;
   uv_loop_t *loop;              /* loop_storage, or the user's loop */
   uv_loop_t loop_storage;
-  uv_async_t wake;              /* uv_async_send target for remote wakes */
+  ax__wake_t wake;              /* ends uv_run from other threads */
   ax__wheel_t *wheel;           /* this loop's timers */
   ax__task_t *lifo;             /* task woken last by this worker */
   ax__task_t *main_task;        /* driver: the block_on task */
@@ -59,6 +63,12 @@ struct ax__worker_s {
   uv_thread_t thread;
   ax__spin_t mail_lock;         /* guards the mailbox */
   ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
+  /* The task block cache (task/tcache.h): free blocks by size class,
+   * owner only; and blocks freed by other threads, pushed back here. */
+  void *tcache[AX__TCACHE_CLASSES];
+  size_t tcache_bytes;
+  _Atomic(void *) tcache_remote;
+  _Atomic size_t tcache_remote_bytes;
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
@@ -75,10 +85,9 @@ struct ax_runtime_s {
   _Atomic uint64_t next_id;
   _Atomic unsigned searching;    /* workers stealing right now */
   _Atomic size_t refs;           /* 1 (the owner) + 1 per task alive */
-  /* injection queue */
-  uv_mutex_t inject_lock;
-  ax__task_t *inject_head, *inject_tail;
-  _Atomic size_t inject_len;
+  ax__inject_t inject;           /* tasks from outside, overflow */
+  _Atomic unsigned notifying;    /* outside wakers between their push and
+                                    their unpark (shutdown waits for 0) */
   /* owned lists: every live task, for shutdown and dumps */
   struct {
     ax__spin_t lock;
@@ -126,14 +135,15 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until);
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop);
 void ax__worker_close(ax__worker_t *w);
+/* Frees the blocks of w's task cache (tcache.c): its own at worker close,
+ * the remote ones when the runtime's memory goes. */
+void ax__tcache_drain(ax__worker_t *w);
+void ax__tcache_drain_remote(ax__worker_t *w);
 void ax__worker_set_current(ax__worker_t *w);
 /* Drops a reference to rt's memory (each task holds one). */
 void ax__runtime_release(ax_runtime_t *rt);
-/* The injection queue (sched.c): push a linked list of n tasks; pop one;
- * move up to max into w's local queue and return one more to run. */
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n);
-ax__task_t *ax__inject_pop(ax_runtime_t *rt);
+/* Moves up to max tasks from the injection queue into w's local queue and
+ * returns one more to run now (sched.c). */
 ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
 /* Spawns with an output offset inside the future (spawn_fn, blocking). */
 int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,

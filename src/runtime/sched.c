@@ -6,7 +6,7 @@
  *    current-thread one (first in, first out);
  *  - the block_on future: its driver's flag;
  *  - anywhere else (foreign thread, other runtime, blocking pool): the
- *    injection queue, and a parked worker is woken with uv_async_send.
+ *    injection queue, and a parked worker is woken (ax__wake_send).
  *
  * Only a worker that is parked (or about to park) costs a system call; the
  * store of `parked` and the re-check of the queues before sleeping, against
@@ -31,7 +31,7 @@ ax_runtime_t *ax__worker_runtime(ax__worker_t *w) { return w->rt; }
 static void unpark(ax__worker_t *w) {
   int expect = 1;
   if (atomic_compare_exchange_strong(&w->parked, &expect, 2))
-    uv_async_send(&w->wake);
+    ax__wake_send(&w->wake);
 }
 
 /* Wakes one parked worker, if any, to pick up new work.  `fence`: the work
@@ -52,80 +52,32 @@ static void notify_parked(ax_runtime_t *rt, int fence) {
   }
 }
 
-/* Appends head..tail (n tasks) to the injection queue; inject_lock held. */
-static void inject_link(ax_runtime_t *rt, ax__task_t *head, ax__task_t *tail,
-                        size_t n) {
-  tail->next = NULL;
-  if (rt->inject_tail != NULL)
-    rt->inject_tail->next = head;
-  else
-    rt->inject_head = head;
-  rt->inject_tail = tail;
-  atomic_fetch_add(&rt->inject_len, n);  /* seq_cst: pairs with park */
-}
-
-void ax__inject_push_list(ax_runtime_t *rt, ax__task_t *head,
-                          ax__task_t *tail, size_t n) {
-  uv_mutex_lock(&rt->inject_lock);
-  inject_link(rt, head, tail, n);
-  uv_mutex_unlock(&rt->inject_lock);
-}
-
-ax__task_t *ax__inject_pop(ax_runtime_t *rt) {
-  ax__task_t *t;
-  if (atomic_load_explicit(&rt->inject_len, memory_order_acquire) == 0)
-    return NULL;
-  uv_mutex_lock(&rt->inject_lock);
-  t = rt->inject_head;
-  if (t != NULL) {
-    rt->inject_head = t->next;
-    if (rt->inject_head == NULL) rt->inject_tail = NULL;
-    atomic_fetch_sub_explicit(&rt->inject_len, 1, memory_order_relaxed);
-  }
-  uv_mutex_unlock(&rt->inject_lock);
-  return t;
-}
-
 /* Moves up to max tasks from the injection queue into w's local queue and
  * returns one more to run now. */
 ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max) {
-  ax_runtime_t *rt = w->rt;
-  ax__task_t *t, *first;
-  uint32_t room, n = 0;
-  if (atomic_load_explicit(&rt->inject_len, memory_order_acquire) == 0)
-    return NULL;
+  ax__task_t *v[AX__LQ_CAP + 1];
+  uint32_t room;
+  size_t n, i;
+  if (ax__inject_len(&w->rt->inject) == 0) return NULL;
   room = ax__lq_room(&w->q);
   if (max > room) max = room;
-  uv_mutex_lock(&rt->inject_lock);
-  first = rt->inject_head;
-  if (first == NULL) {
-    uv_mutex_unlock(&rt->inject_lock);
-    return NULL;
-  }
-  t = first->next;
-  n = 1;
-  while (t != NULL && n <= max) {
-    ax__task_t *next = t->next;
-    ax__lq_push(&w->q, t);  /* room checked above: cannot fail */
-    t = next;
-    n++;
-  }
-  rt->inject_head = t;
-  if (t == NULL) rt->inject_tail = NULL;
-  atomic_fetch_sub_explicit(&rt->inject_len, n, memory_order_relaxed);
-  uv_mutex_unlock(&rt->inject_lock);
-  return first;
+  n = ax__inject_pop_n(&w->rt->inject, v, (size_t)max + 1);
+  if (n == 0) return NULL;
+  for (i = 1; i < n; i++) ax__lq_push(&w->q, v[i]);  /* room checked */
+  return v[0];
 }
 
 void ax__push_back(ax__worker_t *w, ax__task_t *t) {
-  ax__task_t *head, *tail;
+  ax__task_t *batch[AX__LQ_CAP / 2 + 1];
   uint32_t n;
   for (;;) {
     if (ax__lq_push(&w->q, t) == 0) return;
-    n = ax__lq_push_overflow(&w->q, t, &head, &tail);
+    n = ax__lq_push_overflow(&w->q, t, batch);
     if (n != 0) break;
   }
-  ax__inject_push_list(w->rt, head, tail, n);
+  ax__spin_lock(&w->rt->inject.lock);
+  ax__inject_push_locked(&w->rt->inject, batch, n);
+  ax__spin_unlock(&w->rt->inject.lock);
 }
 
 void ax__schedule(ax__task_t *t, int yield) {
@@ -166,19 +118,23 @@ void ax__schedule(ax__task_t *t, int yield) {
     if (rt->nworkers > 1) notify_parked(rt, 0);
     return;
   }
-  /* From outside: queue and unpark under the injection lock, so that a
-   * shutdown (which sets `stopped` under it before closing the loops) is
-   * entirely before or entirely after. */
-  uv_mutex_lock(&rt->inject_lock);
+  /* From outside.  Queued under the injection lock, so that a shutdown
+   * (which sets `stopped` under it before draining the queues) is entirely
+   * before or entirely after; the unpark, a system call, happens after the
+   * unlock, and `notifying` makes the shutdown wait for it before it
+   * closes the loops. */
+  ax__spin_lock(&rt->inject.lock);
   if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
-    uv_mutex_unlock(&rt->inject_lock);
+    ax__spin_unlock(&rt->inject.lock);
     ax__task_drop_ref(t);
     return;
   }
-  inject_link(rt, t, t, 1);
+  ax__inject_push_locked(&rt->inject, &t, 1);
+  atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
+  ax__spin_unlock(&rt->inject.lock);
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
     notify_parked(rt, 1);
-  uv_mutex_unlock(&rt->inject_lock);
+  atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
 }

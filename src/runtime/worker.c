@@ -14,8 +14,8 @@ static void stat_inc(_Atomic uint64_t *c) {
                         memory_order_relaxed);
 }
 
-/* Runs the ops posted to w.  uv_async_send coalesces, so each wake-up
- * drains everything queued so far. */
+/* Runs the ops posted to w.  Wake-ups coalesce, so each one drains
+ * everything queued so far. */
 static void run_mailbox(ax__worker_t *w) {
   ax__op_t *op;
   ax__spin_lock(&w->mail_lock);
@@ -30,7 +30,7 @@ static void run_mailbox(ax__worker_t *w) {
 }
 
 /* Besides the mailbox, the wake-up itself is the point: it ends uv_run. */
-static void wake_cb(uv_async_t *a) { run_mailbox(a->data); }
+void ax__worker_woken(ax__worker_t *w) { run_mailbox(w); }
 
 void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
   if (ax__worker_current() == w) {
@@ -45,7 +45,7 @@ void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
     w->mail_head = op;
   w->mail_tail = op;
   ax__spin_unlock(&w->mail_lock);
-  uv_async_send(&w->wake);
+  ax__wake_send(&w->wake);
 }
 
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
@@ -67,11 +67,10 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
     w->loop = &w->loop_storage;
     if ((rc = uv_loop_init(w->loop)) != 0) return rc;
   }
-  if ((rc = uv_async_init(w->loop, &w->wake, wake_cb)) != 0) goto err;
-  w->wake.data = w;
+  if ((rc = ax__wake_init(w, &w->wake, w->loop)) != 0) goto err;
   w->wheel = ax__wheel_new(w->loop);
   if (w->wheel == NULL) {
-    uv_close((uv_handle_t *)&w->wake, NULL);
+    ax__wake_close(&w->wake);
     uv_run(w->loop, UV_RUN_DEFAULT);
     rc = AX_ENOMEM;
     goto err;
@@ -84,8 +83,9 @@ err:
 
 void ax__worker_close(ax__worker_t *w) {
   run_mailbox(w);  /* the closing thread owns every loop now */
+  ax__tcache_drain(w);
   ax__wheel_close(w->wheel);
-  uv_close((uv_handle_t *)&w->wake, NULL);
+  ax__wake_close(&w->wake);
   if (w->loop == &w->loop_storage) {
     uv_run(w->loop, UV_RUN_DEFAULT);
     uv_loop_close(w->loop);
@@ -136,7 +136,7 @@ static ax__task_t *next_task(ax__worker_t *w) {
    * by one interval per spawn. */
   if (--w->until_global == 0) {
     w->until_global = rt->global_queue_interval;
-    size_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
+    size_t len = ax__inject_len(&rt->inject);
     t = ax__inject_pop_batch(w, (uint32_t)(len / rt->nworkers) + 1);
     if (t != NULL) return t;
   }
@@ -160,7 +160,7 @@ static int has_work(ax__worker_t *w) {
   ax_runtime_t *rt = w->rt;
   unsigned i;
   if (w->is_driver) return atomic_load(&w->main_notified) != 0;
-  if (atomic_load(&rt->inject_len) != 0) return 1;
+  if (ax__inject_len(&rt->inject) != 0) return 1;
   for (i = 0; i < rt->nworkers; i++)
     if (ax__lq_len(&rt->workers[i]->q) != 0) return 1;
   return 0;
@@ -171,7 +171,21 @@ static int finished(ax__worker_t *w, ax__task_t *until) {
   return atomic_load_explicit(&w->rt->shutdown, memory_order_acquire);
 }
 
+/* How long an idle worker looks for work before it parks: about 5-20 us
+ * of pause instructions.  Tasks handed back and forth between workers
+ * (ping-pong, a channel's producer and consumer) otherwise cost a park, a
+ * wake-up system call and an epoll_wait per message; Tokio's workers
+ * search the same way before sleeping. */
+#define PARK_SPINS 200
+
 static void park(ax__worker_t *w, ax__task_t *until) {
+  if (!w->is_driver && w->rt->nworkers > 1) {
+    unsigned i;
+    for (i = 0; i < PARK_SPINS; i++) {
+      if (has_work(w) || finished(w, until)) return;
+      ax__cpu_relax();
+    }
+  }
   atomic_store(&w->parked, 1);
   ax__fence();
   if (has_work(w) || finished(w, until)) {

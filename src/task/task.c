@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "runtime/runtime.h"
 #include "task/coop.h"
+#include "task/tcache.h"
 #include "task/task.h"
 
 #define REFS(s) ((s) >> AX__REF_SHIFT)
@@ -75,7 +76,7 @@ static const ax_waker_vtable_t task_waker_vtable = {
 
 ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                          uint32_t out_off, int join) {
-  ax__task_t *t = ax__malloc(sizeof(*t) + size);
+  ax__task_t *t = ax__tcache_alloc(rt, sizeof(*t) + size);
   size_t refs = 2 + (join ? 1 : 0);  /* owned + notification (+ join) */
   if (t == NULL) return NULL;
   t->waker.vtable = &task_waker_vtable;
@@ -101,7 +102,6 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
   t->shard = (uint8_t)(t->id % AX__SHARDS);
   t->dropped = 0;
   t->is_main = size == 0;
-  t->pad_ = 0;
   return t;
 }
 
@@ -114,7 +114,7 @@ static void task_dealloc(ax__task_t *t) {
   if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
   ax__free(t->panic_msg);
   ax__free(t->name);
-  ax__free(t);
+  ax__tcache_free(t);
   ax__runtime_release(rt);
 }
 

@@ -35,6 +35,8 @@ struct ax__task_s {
   ax__task_t *owned_prev;        /* owned list links (shard lock) */
   ax__task_t *owned_next;
   ax_runtime_t *rt;              /* runtime that schedules it */
+  ax__worker_t *home;            /* tcache.h: whose cache the block is
+                                    from (a worker of rt), or NULL */
   ax_future_t *fut;              /* the future: inline storage, or the
                                     caller's for a block_on task */
   ax_waker_t *join_waker;        /* who awaits the join handle */
@@ -49,7 +51,7 @@ struct ax__task_s {
   uint8_t shard;                 /* owned-list shard */
   uint8_t dropped;               /* future's drop already ran */
   uint8_t is_main;               /* block_on's future (not ours to free) */
-  uint8_t pad_;
+  uint8_t tclass;                /* tcache.h: size class + 1, 0: malloc */
   max_align_t storage[];         /* the spawned future */
 };
 

@@ -1,0 +1,47 @@
+/* Internal: the injection queue, where tasks go that no worker's local
+ * queue can take: spawns and wakes from outside the runtime, and the half
+ * of a full local queue that overflows.
+ *
+ * A growable ring of task pointers under a spin lock.  Why not a linked
+ * list under a mutex (the first version): moving a batch out of a list
+ * walks the tasks' links under the lock, one cache miss per task on
+ * another core's lines; a ring copies pointers.  And a pthread mutex
+ * sleeps in futex() when contended, while these critical sections are a
+ * few stores long (spawn_many_blockon made 83 futex calls per 10,000
+ * spawns).  The ring grows by doubling under the lock (rarely: it keeps
+ * its size) and aborts the process if memory for that runs out, as a
+ * failed allocation inside a Rust scheduler would.
+ */
+#ifndef AX_RUNTIME_INJECT_H
+#define AX_RUNTIME_INJECT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/spin.h"
+#include "task/task.h"
+
+typedef struct ax__inject_s {
+  ax__spin_t lock;
+  ax__task_t **buf;          /* cap slots; NULL until the first push */
+  size_t cap;                /* a power of two, or 0 */
+  size_t head;               /* index of the oldest task (lock) */
+  size_t n;                  /* tasks queued (lock) */
+  _Atomic size_t len;        /* n, readable without the lock */
+} ax__inject_t;
+
+void ax__inject_init(ax__inject_t *q);
+void ax__inject_free(ax__inject_t *q);
+/* Lock held: appends n tasks. */
+void ax__inject_push_locked(ax__inject_t *q, ax__task_t *const *v, size_t n);
+/* Takes the oldest task, or NULL. */
+ax__task_t *ax__inject_pop(ax__inject_t *q);
+/* Takes up to max tasks, oldest first, into v; returns how many. */
+size_t ax__inject_pop_n(ax__inject_t *q, ax__task_t **v, size_t max);
+
+static inline size_t ax__inject_len(ax__inject_t *q) {
+  return atomic_load_explicit(&q->len, memory_order_acquire);
+}
+
+#endif

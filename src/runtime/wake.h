@@ -1,0 +1,41 @@
+/* Internal: a worker's wake-up, the one thing other threads may do to its
+ * loop.  ax__wake_send ends the worker's uv_run (parked in UV_RUN_ONCE) and
+ * makes it call ax__worker_woken on its own thread.
+ *
+ * Two implementations, chosen by meson:
+ *   wake_uv.c     uv_async_t: portable (Windows, macOS, the BSDs).
+ *   wake_linux.c  an eventfd under a uv_poll_t.  Why not uv_async_send:
+ *                 libuv 1.44's async handshake makes the woken loop spin
+ *                 (uv__async_spin) until the sender has finished its
+ *                 write() system call; with tasks handed back and forth
+ *                 between two workers that spin was 13-41% of the profile
+ *                 (BENCHMARKS.md).  An eventfd needs no handshake: the
+ *                 counter is the state, read() resets it.  It falls back to
+ *                 uv_async_t if eventfd() fails.
+ * Both coalesce: many sends before the worker runs are one wake-up.
+ */
+#ifndef AX_RUNTIME_WAKE_H
+#define AX_RUNTIME_WAKE_H
+
+#include <uv.h>
+
+typedef struct ax__worker_s ax__worker_t;
+
+typedef struct ax__wake_s {
+  uv_async_t async;   /* wake_uv.c, or wake_linux.c's fallback */
+#ifdef __linux__
+  uv_poll_t poll;     /* wake_linux.c: watches fd */
+  int fd;             /* eventfd, or -1 when async is used */
+#endif
+} ax__wake_t;
+
+/* On w's loop (w->loop set).  0 or a negative error code. */
+int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop);
+/* Any thread, any time between init and close. */
+void ax__wake_send(ax__wake_t *k);
+/* Starts closing the handles (the loop must run once more to finish). */
+void ax__wake_close(ax__wake_t *k);
+/* Called on the worker's thread for each wake-up (worker.c). */
+void ax__worker_woken(ax__worker_t *w);
+
+#endif

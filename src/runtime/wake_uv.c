@@ -1,0 +1,16 @@
+/* A worker's wake-up on uv_async_t: the portable one (see wake.h). */
+#include "runtime/wake.h"
+
+static void async_cb(uv_async_t *a) { ax__worker_woken(a->data); }
+
+int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
+  int rc = uv_async_init(loop, &k->async, async_cb);
+  if (rc == 0) k->async.data = w;
+  return rc;
+}
+
+void ax__wake_send(ax__wake_t *k) { uv_async_send(&k->async); }
+
+void ax__wake_close(ax__wake_t *k) {
+  uv_close((uv_handle_t *)&k->async, NULL);
+}

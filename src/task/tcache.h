@@ -1,0 +1,35 @@
+/* Internal: the task block cache.
+ *
+ * A task is one block (header + future).  Spawning a task and freeing it
+ * is most of the cost of a short task, and glibc's malloc makes it worse
+ * across threads: a block freed on the worker that ran the task, not the
+ * one that spawned it, goes back to the spawner's arena under its lock
+ * (in spawn_many_local that lock's futex calls and _int_malloc/_int_free
+ * were 20% of the profile).
+ *
+ * So each worker keeps free blocks in 64-byte size classes (64..512).  A
+ * block remembers its home, the worker whose cache it came from:
+ *   - freed on its home thread: back on the home's lists (no atomics);
+ *   - freed anywhere else: pushed on the home's remote stack (one CAS);
+ *     the home takes the whole stack with one exchange when its lists run
+ *     dry (the scheme of mimalloc's thread-delayed frees);
+ *   - beyond AX__TCACHE_BYTES on either side, or larger than 512 bytes,
+ *     or spawned from a thread that is not a worker of the task's own
+ *     runtime: plain ax__malloc/ax__free.
+ * A home outlives its blocks' tasks: only tasks of the worker's own
+ * runtime use its cache, and each task holds a reference to that
+ * runtime's memory.  The lists are freed at worker close, the remote
+ * stacks with the runtime's memory (after the last task is gone).
+ */
+#ifndef AX_TASK_TCACHE_H
+#define AX_TASK_TCACHE_H
+
+#include "runtime/runtime.h"
+
+/* A block of at least n bytes for a task of rt; sets t->home and
+ * t->tclass.  NULL when out of memory. */
+ax__task_t *ax__tcache_alloc(ax_runtime_t *rt, size_t n);
+/* Frees a block from ax__tcache_alloc (any thread). */
+void ax__tcache_free(ax__task_t *t);
+
+#endif
