@@ -52,6 +52,25 @@ ax_runtime_t *bench_runtime(const bench_opts_t *o, unsigned max_blocking) {
   return rt;
 }
 
+/* AXLE_BENCH_STATS=1: each worker's counters on stderr before the runtime
+ * goes (polls, steals, parks, I/O polls): where the time went, at no cost
+ * when unset. */
+void bench_runtime_free(ax_runtime_t *rt) {
+  const char *env = getenv("AXLE_BENCH_STATS");
+  unsigned i;
+  if (env != NULL && *env != '\0' && *env != '0') {
+    for (i = 0; i < ax_runtime_workers(rt); i++) {
+      ax_worker_stats_t st;
+      if (ax_runtime_worker_stats(rt, i, &st) != 0) continue;
+      fprintf(stderr,
+              "worker %u: polls %llu steals %llu parks %llu io_polls %llu\n",
+              i, (unsigned long long)st.polls, (unsigned long long)st.steals,
+              (unsigned long long)st.parks, (unsigned long long)st.io_polls);
+    }
+  }
+  ax_runtime_free(rt);
+}
+
 /* ---- time and measurement ------------------------------------------------- */
 
 uint64_t bench_now_ns(void) { return uv_hrtime(); }

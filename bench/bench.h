@@ -68,6 +68,8 @@ void bench_fail(const char *fmt, ...)
     ;
 /* The runtime the options ask for; max_blocking 0 = libuv's default. */
 ax_runtime_t *bench_runtime(const bench_opts_t *o, unsigned max_blocking);
+/* ax_runtime_free, after printing the worker stats if AXLE_BENCH_STATS=1. */
+void bench_runtime_free(ax_runtime_t *rt);
 /* Number of workers (1 for --current). */
 unsigned bench_workers(const bench_opts_t *o);
 /* CLOCK_MONOTONIC in ns (what Rust's Instant uses). */

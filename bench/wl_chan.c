@@ -116,7 +116,7 @@ void wl_ping_pong(const bench_opts_t *o, unsigned w, unsigned r,
   bench_latch_init(&c.latch);
   bench_measure(w, r, ping_pong_iter, &c, res);
   res->ops = NUM_PINGS;
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 /* ---- mpsc ------------------------------------------------------------------ */
@@ -235,7 +235,7 @@ static void mpsc_run(const bench_opts_t *o, unsigned w, unsigned r,
   c.capacity = capacity;
   bench_measure(w, r, mpsc_iter, &c, res);
   res->ops = MPSC_UNCONTENDED;
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 void wl_mpsc_contention_bounded(const bench_opts_t *o, unsigned w, unsigned r,
@@ -384,7 +384,7 @@ void wl_oneshot_roundtrip(const bench_opts_t *o, unsigned w, unsigned r,
   bench_extra(res, "round_trips", "%u", ONESHOT_HANDOFFS / 2);
   bench_extra(res, "per_round_trip_ns", "%.2f",
               (double)med / (double)(ONESHOT_HANDOFFS / 2));
-  ax_runtime_free(rt);
+  bench_runtime_free(rt);
 }
 
 /* ---- mutex_contention ------------------------------------------------------ */
@@ -477,7 +477,7 @@ void wl_mutex_contention(const bench_opts_t *o, unsigned w, unsigned r,
   res->ops = (size_t)MUTEX_TASKS * MUTEX_LOCKS_PER_TASK;
   bench_extra(res, "tasks", "%u", MUTEX_TASKS);
   bench_extra(res, "locks_per_task", "%u", MUTEX_LOCKS_PER_TASK);
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 /* ---- idle_tasks_1m -------------------------------------------------------------
@@ -631,7 +631,7 @@ void wl_idle_tasks_1m(const bench_opts_t *o, unsigned w, unsigned r,
               (unsigned long long)bench_median(c.spawn_ns, c.n));
   bench_extra(res, "peak_rss_bytes", "%llu",
               (unsigned long long)bench_proc_status_bytes("VmHWM"));
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
   free(c.spawn_ns);
   free(c.rss_per_task);
 }

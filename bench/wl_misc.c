@@ -66,7 +66,7 @@ static void spawn_blocking_pool(const bench_opts_t *o, unsigned w, unsigned r,
   bench_measure(w, r, blocking_iter, &c, res);
   res->ops = BLOCKING_JOBS;
   bench_extra(res, "max_blocking_threads", "%u", pool ? pool : 4u);
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
   free(c.handles);
 }
 
@@ -204,6 +204,6 @@ void wl_timers_1m(const bench_opts_t *o, unsigned w, unsigned r,
   bench_extra(res, "peak_rss_bytes_per_task", "%.1f",
               (double)(peak > rss_before ? peak - rss_before : 0) /
                   (double)TIMER_TASKS);
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
   free(c.spawn_ns);
 }

@@ -92,7 +92,7 @@ void wl_spawn_many_local(const bench_opts_t *o, unsigned w, unsigned r,
   bench_latch_init(&c.latch);
   bench_measure(w, r, spawn_many_local_iter, &c, res);
   res->ops = NUM_SPAWN;
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 /* ---- spawn_many_blockon: the spawn loop in the block_on future itself ---- */
@@ -130,7 +130,7 @@ void wl_spawn_many_blockon(const bench_opts_t *o, unsigned w, unsigned r,
   bench_latch_init(&c.latch);
   bench_measure(w, r, spawn_many_blockon_iter, &c, res);
   res->ops = NUM_SPAWN;
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 /* ---- spawn_many_remote_*: spawn from outside, join in block_on ---------- */
@@ -188,7 +188,7 @@ static void remote_init(remote_ctx_t *c, const bench_opts_t *o, size_t n) {
 }
 
 static void remote_fini(remote_ctx_t *c) {
-  ax_runtime_free(c->rt);
+  bench_runtime_free(c->rt);
   free(c->handles);
 }
 
@@ -378,7 +378,7 @@ void wl_yield_many(const bench_opts_t *o, unsigned w, unsigned r,
   res->ops = (size_t)YIELD_TASKS * NUM_YIELD;
   bench_extra(res, "tasks", "%u", YIELD_TASKS);
   bench_extra(res, "yields_per_task", "%u", NUM_YIELD);
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }
 
 /* ---- chained_spawn ---------------------------------------------------------- */
@@ -440,5 +440,5 @@ void wl_chained_spawn(const bench_opts_t *o, unsigned w, unsigned r,
   bench_latch_init(&c.latch);
   bench_measure(w, r, chained_spawn_iter, &c, res);
   res->ops = CHAIN_ITER;
-  ax_runtime_free(c.rt);
+  bench_runtime_free(c.rt);
 }

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 
+#include "core/alloc.h"
 #include "core/spin.h"
 #include "runtime/current.h"
 #include "runtime/inject.h"
@@ -38,20 +39,34 @@ typedef struct ax__op_s {
   void (*fn)(struct ax__op_s *op);
 } ax__op_t;
 
+/* Field groups are kept on separate cache lines by who writes them: a
+ * line the owner writes on every poll must not be one that other workers
+ * read on every wake (the first layout lost up to 2x in yield_many to
+ * that, depending on where malloc put the workers). */
 struct ax__worker_s {
+  /* Set at creation, read by everyone. */
   ax_runtime_t *rt;
   uv_loop_t *loop;              /* loop_storage, or the user's loop */
-  uv_loop_t loop_storage;
-  ax__wake_t wake;              /* ends uv_run from other threads */
   ax__wheel_t *wheel;           /* this loop's timers */
-  ax__task_t *lifo;             /* task woken last by this worker */
   ax__task_t *main_task;        /* driver: the block_on task */
-  _Atomic int main_notified;    /* driver: main task must be polled */
-  _Atomic int parked;           /* 1 inside uv_run(ONCE), 2 being woken */
-  ax__task_t *current;          /* task being polled */
-  ax__jump_t jump;              /* panic landing for this worker */
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;
+  uv_thread_t thread;
+  char pad0_[AX__CACHELINE];
+
+  /* Written by other threads. */
+  _Atomic int parked;           /* 1 inside uv_run(ONCE), 2 being woken */
+  _Atomic int main_notified;    /* driver: main task must be polled */
+  ax__spin_t mail_lock;         /* guards the mailbox */
+  ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
+  _Atomic(void *) tcache_remote;    /* task blocks given back (tcache.h) */
+  _Atomic size_t tcache_remote_bytes;
+  ax__wake_t wake;              /* ends uv_run from other threads */
+  char pad1_[AX__CACHELINE];
+
+  /* The owner's. */
+  ax__task_t *lifo;             /* task woken last by this worker */
+  ax__task_t *current;          /* task being polled */
   int yielded;                  /* the task being polled asked to yield */
   int budget;                   /* coop units left in this poll (coop.h) */
   uint32_t tick;                /* tasks polled */
@@ -60,42 +75,47 @@ struct ax__worker_s {
   uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
-  uv_thread_t thread;
-  ax__spin_t mail_lock;         /* guards the mailbox */
-  ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
-  /* The task block cache (task/tcache.h): free blocks by size class,
-   * owner only; and blocks freed by other threads, pushed back here. */
-  void *tcache[AX__TCACHE_CLASSES];
+  void *tcache[AX__TCACHE_CLASSES];  /* free task blocks (tcache.h) */
   size_t tcache_bytes;
-  _Atomic(void *) tcache_remote;
-  _Atomic size_t tcache_remote_bytes;
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
-  ax__lqueue_t q;               /* local run queue (cache-line heavy: last) */
+  ax__jump_t jump;              /* panic landing for this worker */
+  uv_loop_t loop_storage;
+  char pad2_[AX__CACHELINE];
+
+  ax__lqueue_t q;               /* local run queue (its own line groups) */
 };
 
 struct ax_runtime_s {
+  /* Read-mostly. */
   ax_flavor_t flavor;
   unsigned nworkers;
   ax__worker_t **workers;
   ax__worker_t *driver;          /* block_on's worker (multi-thread) */
   _Atomic int shutdown;          /* no new spawns; workers exit */
   _Atomic int stopped;           /* workers have exited */
-  _Atomic uint64_t next_id;
+  _Atomic unsigned idle;         /* workers parked or parking: wakers
+                                    look here before scanning them */
   _Atomic unsigned searching;    /* workers stealing right now */
+  unsigned event_interval;
+  unsigned global_queue_interval;
+  char pad0_[AX__CACHELINE];
+  /* Written on every spawn and task free. */
+  _Atomic uint64_t next_id;
   _Atomic size_t refs;           /* 1 (the owner) + 1 per task alive */
+  char pad1_[AX__CACHELINE];
   ax__inject_t inject;           /* tasks from outside, overflow */
   _Atomic unsigned notifying;    /* outside wakers between their push and
                                     their unpark (shutdown waits for 0) */
+  char pad2_[AX__CACHELINE];
   /* owned lists: every live task, for shutdown and dumps */
   struct {
     ax__spin_t lock;
     ax__task_t *head;
+    char pad_[AX__CACHELINE - sizeof(void *) - sizeof(int)];
   } owned[AX__SHARDS];
   /* builder settings */
-  unsigned event_interval;
-  unsigned global_queue_interval;
   char *thread_name;
   size_t stack_size;
   void (*on_thread_start)(void *);

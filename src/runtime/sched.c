@@ -8,10 +8,11 @@
  *  - anywhere else (foreign thread, other runtime, blocking pool): the
  *    injection queue, and a parked worker is woken (ax__wake_send).
  *
- * Only a worker that is parked (or about to park) costs a system call; the
- * store of `parked` and the re-check of the queues before sleeping, against
- * the push and the load of `parked` here, are both sequentially consistent,
- * so one side always sees the other (no lost wake-up).
+ * Only a worker that is parked (or about to park) costs a system call.  A
+ * parking worker stores `parked`, increments rt->idle, fences and checks
+ * the queues again; a waker pushes, fences and reads rt->idle (then the
+ * flags).  All sequentially consistent, so one side always sees the
+ * other: no lost wake-up.
  */
 #include "core/fence.h"
 #include "runtime/runtime.h"
@@ -43,6 +44,9 @@ static void unpark(ax__worker_t *w) {
 static void notify_parked(ax_runtime_t *rt, int fence) {
   unsigned i;
   if (fence) ax__fence();
+  /* One read-mostly word first: scanning every worker's flag on every
+   * wake costs a cache miss per worker when nobody is parked. */
+  if (atomic_load_explicit(&rt->idle, memory_order_relaxed) == 0) return;
   for (i = 0; i < rt->nworkers; i++) {
     ax__worker_t *w = rt->workers[i];
     if (atomic_load_explicit(&w->parked, memory_order_relaxed) == 1) {

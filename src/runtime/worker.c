@@ -187,14 +187,14 @@ static void park(ax__worker_t *w, ax__task_t *until) {
     }
   }
   atomic_store(&w->parked, 1);
+  if (!w->is_driver) atomic_fetch_add(&w->rt->idle, 1);
   ax__fence();
-  if (has_work(w) || finished(w, until)) {
-    atomic_store(&w->parked, 0);
-    return;
+  if (!has_work(w) && !finished(w, until)) {
+    stat_inc(&w->parks);
+    uv_run(w->loop, UV_RUN_ONCE);
   }
-  stat_inc(&w->parks);
-  uv_run(w->loop, UV_RUN_ONCE);
   atomic_store(&w->parked, 0);
+  if (!w->is_driver) atomic_fetch_sub(&w->rt->idle, 1);
 }
 
 void ax__worker_run(ax__worker_t *w, ax__task_t *until) {

@@ -9,10 +9,6 @@
 #include "axle/channel.h"
 #include "core/alloc.h"
 
-/* Keeps groups of fields touched by different threads on different cache
- * lines (padding, not _Alignas: ax__malloc only promises max_align_t). */
-#define AX__CACHELINE 64
-
 /* Offset of a value area after a header of `hdr` bytes: values keep the
  * alignment of max_align_t, so a drop/clone callback may cast them. */
 #define AX__VALUE_OFFSET(hdr)                                               \
