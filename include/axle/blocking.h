@@ -1,21 +1,31 @@
 /* axle — blocking work on libuv's threadpool.
  *
- * ax_spawn_blocking(fn, arg, &h) runs fn(arg) on libuv's threadpool
- * (uv_queue_work) and returns at once; h is a join handle whose
- * ax_join_value() is fn's return value.  Use it for CPU-heavy work and
- * blocking calls: never block a worker thread.
+ * ax_spawn_blocking(fn, arg, &h) runs fn(arg) on libuv's threadpool and
+ * returns at once; h is a join handle whose ax_join_value() is fn's return
+ * value.  Use it for CPU-heavy work and blocking calls: never block a
+ * worker thread.  Ownership: arg stays the caller's business (fn may take
+ * it over); nothing frees the result of a job whose handle was dropped.
+ *
+ * How: axle queues the job on its own process-wide queue, and libuv's pool
+ * runs a few uv_queue_work requests that take jobs from it (never more
+ * than the pool has threads).  The pool thread that ran fn completes the
+ * job's task and wakes whoever awaits the handle: no worker polls it.
  *
  * Pool size: libuv sizes its pool ONCE per process, from the environment
  * variable UV_THREADPOOL_SIZE (default 4, at most 1024), when the first
  * request is queued.  The builder's max_blocking_threads sets that variable
  * before the pool starts; a runtime built later with a different value
  * fails with AX_EPOOLSIZE.  libuv's file-system requests, DNS lookups and
- * this share the same pool: a pool full of long jobs delays file I/O.
+ * this share the same pool: a pool busy with jobs delays file I/O, and
+ * while jobs keep coming the threads taking them keep them.
  *
- * Cancellation: ax_abort() (or dropping the awaiting task) before the job
- * started removes it from the queue (uv_cancel); a started job runs to
- * completion and its result is discarded.  ax_panic() inside fn is caught:
- * the handle reports AX_EPANIC with the message.
+ * Cancellation: ax_abort() (or the runtime's shutdown) before the job
+ * started takes it off the queue: fn never runs, the handle reports
+ * AX_ECANCELED.  A started job runs to completion; after an abort its
+ * result is discarded.  ax_panic() inside fn is caught: the handle reports
+ * AX_EPANIC with the message.  From a thread outside any runtime,
+ * ax_spawn_blocking_on() hands the start of the pool work to the runtime's
+ * first worker (of a current-thread runtime: the next ax_block_on).
  */
 #ifndef AXLE_BLOCKING_H
 #define AXLE_BLOCKING_H

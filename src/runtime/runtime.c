@@ -203,8 +203,11 @@ ax_runtime_t *ax_runtime_current(void) {
 
 /* ---- spawn ------------------------------------------------------------ */
 
+/* idle: do not schedule the task; *idle gets it, with the notification
+ * reference (ax__spawn_idle). */
 static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
-                 size_t size, uint32_t out_off, ax_join_t *join) {
+                 size_t size, uint32_t out_off, ax_join_t *join,
+                 ax__task_t **idle) {
   ax__task_t *t;
   int rc;
   if (join != NULL) memset(join, 0, sizeof(*join));
@@ -214,6 +217,10 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
     return AX_ESHUTDOWN;
   t = ax__task_new(rt, fut, size, out_off, join != NULL);
   if (t == NULL) return AX_ENOMEM;
+  /* Idle: not queued anywhere, so not NOTIFIED (nobody has seen t yet). */
+  if (idle != NULL)
+    atomic_store_explicit(&t->state, ax__task_state(t) & ~AX__NOTIFIED,
+                          memory_order_relaxed);
   if (name != NULL) t->name = ax__strdup(name);
   if ((rc = owned_insert(rt, t)) != 0) {
     t->dropped = 1;  /* never polled: the caller still owns fut's contents */
@@ -223,27 +230,35 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
     return rc;
   }
   if (join != NULL) ax__join_attach(join, t);
-  ax__schedule(t, 0);
+  if (idle != NULL)
+    *idle = t;
+  else
+    ax__schedule(t, 0);
   return 0;
 }
 
 int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                   uint32_t out_off, ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, out_off, join);
+  return spawn(rt, NULL, fut, size, out_off, join, NULL);
+}
+
+int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                   uint32_t out_off, ax_join_t *join, ax__task_t **t) {
+  return spawn(rt, NULL, fut, size, out_off, join, t);
 }
 
 int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join) {
-  return spawn(ax_runtime_current(), NULL, fut, size, 0, join);
+  return spawn(ax_runtime_current(), NULL, fut, size, 0, join, NULL);
 }
 
 int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                 ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, 0, join);
+  return spawn(rt, NULL, fut, size, 0, join, NULL);
 }
 
 int ax_spawn_named(ax_runtime_t *rt, const char *name, ax_future_t *fut,
                    size_t size, ax_join_t *join) {
-  return spawn(rt, name, fut, size, 0, join);
+  return spawn(rt, name, fut, size, 0, join, NULL);
 }
 
 /* ---- block_on --------------------------------------------------------- */
@@ -317,7 +332,7 @@ static void stop_workers(ax_runtime_t *rt) {
 }
 
 static void cancel_queued(ax__task_t *t) {
-  ax__task_shutdown(t);
+  (void)ax__task_shutdown(t);  /* queued: never claimed */
   ax__task_drop_ref(t);  /* the queue's notification reference */
 }
 
@@ -353,10 +368,13 @@ static void runtime_cleanup(ax_runtime_t *rt) {
                                   memory_order_relaxed);
       ax__spin_unlock(&rt->owned[i].lock);
       if (t == NULL) break;
-      if (ax__task_state(t) & AX__COMPLETE)
+      if (ax__task_state(t) & AX__COMPLETE) {
         ax__owned_remove(rt, t);  /* cannot happen; never loop forever */
-      else
-        ax__task_shutdown(t);
+      } else if (ax__task_shutdown(t)) {
+        ax__task_drop_ref(t);
+        ax__cpu_yield();          /* a blocking job finishing it */
+        continue;
+      }
       ax__task_drop_ref(t);
     }
   }

@@ -168,6 +168,10 @@ ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);
 /* Spawns with an output offset inside the future (spawn_fn, blocking). */
 int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                   uint32_t out_off, ax_join_t *join);
+/* Spawns without scheduling: *t is the task, and the caller holds its
+ * notification reference (a blocking job, finished by a pool thread). */
+int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                   uint32_t out_off, ax_join_t *join, ax__task_t **t);
 /* Binds a join handle to t (task.c). */
 void ax__join_attach(ax_join_t *h, ax__task_t *t);
 /* Names the calling thread (thread_name.c, platform code). */

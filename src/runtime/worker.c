@@ -176,10 +176,10 @@ static int finished(ax__worker_t *w, ax__task_t *until) {
  * (ping-pong, a channel's producer and consumer) otherwise cost a park, a
  * wake-up system call and an epoll_wait per message; Tokio's workers
  * search the same way before sleeping. */
-#define PARK_SPINS 200
+#define PARK_SPINS 600
 
 static void park(ax__worker_t *w, ax__task_t *until) {
-  if (!w->is_driver && w->rt->nworkers > 1) {
+  if (w->rt->flavor == AX_MULTI_THREAD) {
     unsigned i;
     for (i = 0; i < PARK_SPINS; i++) {
       if (has_work(w) || finished(w, until)) return;

@@ -233,10 +233,31 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   /* else: the owned list still holds a reference, so t is alive */
 }
 
-void ax__task_shutdown(ax__task_t *t) {
+int ax__task_claim(ax__task_t *t) {
   size_t s = atomic_load_explicit(&t->state, memory_order_acquire);
   for (;;) {
-    if (s & AX__COMPLETE) return;
+    if (s & (AX__COMPLETE | AX__RUNNING | AX__NOTIFIED)) return 0;
+    if (atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                              s | AX__RUNNING,
+                                              memory_order_acq_rel,
+                                              memory_order_acquire))
+      return 1;
+  }
+}
+
+void ax__task_finish(ax__task_t *t, int result) {
+  t->result = result;
+  task_complete(t);
+  drop_refs(t, 2);  /* owned list + the caller's */
+}
+
+int ax__task_shutdown(ax__task_t *t) {
+  size_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+  for (;;) {
+    if (s & AX__COMPLETE) return 0;
+    /* No worker runs any more, so RUNNING means a pool thread claimed it
+     * (ax__task_claim) and is finishing it this instant. */
+    if (s & AX__RUNNING) return 1;
     if (atomic_compare_exchange_weak_explicit(&t->state, &s,
                                               s | AX__RUNNING,
                                               memory_order_acq_rel,
@@ -245,6 +266,7 @@ void ax__task_shutdown(ax__task_t *t) {
   }
   task_cancel(t);
   drop_refs(t, 1);  /* the owned list's; the caller keeps its own */
+  return 0;
 }
 
 /* ---- join handles ---------------------------------------------------- */

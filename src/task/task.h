@@ -63,9 +63,18 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
 void ax__task_run(ax__worker_t *w, ax__task_t *t);
 /* The worker's jump target caught a panic while polling t. */
 void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg);
-/* Shutdown: cancel t if it is not complete (no worker is running). */
-void ax__task_shutdown(ax__task_t *t);
+/* Shutdown: cancel t if it is not complete (no worker is running).
+ * Returns 1 when a pool thread is finishing it right now (claimed): it
+ * leaves the owned list by itself in a moment. */
+int ax__task_shutdown(ax__task_t *t);
 void ax__task_drop_ref(ax__task_t *t);
+/* For a task whose future finishes outside any poll (a blocking job):
+ * claim it as a poller would (1), unless it is queued, being polled or
+ * complete (0).  A claimed task is then finished with ax__task_finish,
+ * which completes it with `result` (AX_EPANIC: t->panic_msg set first)
+ * and drops the owned list's reference and the caller's. */
+int ax__task_claim(ax__task_t *t);
+void ax__task_finish(ax__task_t *t, int result);
 void ax__task_wake_by_ref(ax__task_t *t);
 
 static inline size_t ax__task_state(ax__task_t *t) {
