@@ -100,10 +100,12 @@ static void runtime_free_memory(ax_runtime_t *rt) {
   /* The last task is gone: nothing pushes blocks back any more. */
   for (i = 0; i < rt->nworkers; i++) {
     if (rt->workers[i] == NULL) continue;
-    ax__tcache_drain_remote(rt->workers[i]);
+    ax__tcache_drain_remote(&rt->workers[i]->tremote);
     ax__free(rt->workers[i]);
   }
-  if (rt->driver != NULL) ax__tcache_drain_remote(rt->driver);
+  if (rt->driver != NULL) ax__tcache_drain_remote(&rt->driver->tremote);
+  ax__tcache_drain(&rt->fcache);
+  ax__tcache_drain_remote(&rt->fremote);
   ax__free(rt->driver);
   ax__inject_free(&rt->inject);
   uv_mutex_destroy(&rt->life_lock);
@@ -155,6 +157,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   atomic_init(&rt->next_id, 1);
   atomic_init(&rt->refs, 1);
   ax__inject_init(&rt->inject);
+  ax__spin_init(&rt->flock);
   uv_mutex_init(&rt->life_lock);
   uv_cond_init(&rt->life_cond);
   for (i = 0; i < AX__SHARDS; i++) ax__spin_init(&rt->owned[i].lock);

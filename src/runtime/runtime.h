@@ -22,7 +22,18 @@
 
 #define AX__SHARDS 16u
 #define AX__TCACHE_CLASSES 8          /* 64, 128, ... 512-byte blocks */
-#define AX__TCACHE_BYTES (1u << 20)   /* per worker */
+#define AX__TCACHE_BYTES (2u << 20)   /* per list set, per remote stack */
+
+/* Task block cache (task/tcache.h): free lists by size class, and the
+ * stack other threads push blocks back on. */
+typedef struct ax__tlists_s {
+  void *head[AX__TCACHE_CLASSES];
+  size_t bytes;
+} ax__tlists_t;
+typedef struct ax__tremote_s {
+  _Atomic(void *) head;
+  _Atomic size_t bytes;
+} ax__tremote_t;
 
 typedef struct ax__jump_s {
   jmp_buf jb;           /* where ax_panic() lands */
@@ -59,8 +70,7 @@ struct ax__worker_s {
   _Atomic int main_notified;    /* driver: main task must be polled */
   ax__spin_t mail_lock;         /* guards the mailbox */
   ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
-  _Atomic(void *) tcache_remote;    /* task blocks given back (tcache.h) */
-  _Atomic size_t tcache_remote_bytes;
+  ax__tremote_t tremote;        /* task blocks given back (tcache.h) */
   ax__wake_t wake;              /* ends uv_run from other threads */
   char pad1_[AX__CACHELINE];
 
@@ -75,8 +85,7 @@ struct ax__worker_s {
   uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
-  void *tcache[AX__TCACHE_CLASSES];  /* free task blocks (tcache.h) */
-  size_t tcache_bytes;
+  ax__tlists_t tcache;          /* free task blocks (tcache.h) */
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
@@ -109,6 +118,13 @@ struct ax_runtime_s {
   _Atomic unsigned notifying;    /* outside wakers between their push and
                                     their unpark (shutdown waits for 0) */
   char pad2_[AX__CACHELINE];
+  /* The task block cache of spawns from outside the workers (tcache.h):
+   * lists under a lock, and the blocks given back. */
+  ax__spin_t flock;
+  ax__tlists_t fcache;
+  char pad3_[AX__CACHELINE];
+  ax__tremote_t fremote;
+  char pad4_[AX__CACHELINE];
   /* owned lists: every live task, for shutdown and dumps */
   struct {
     ax__spin_t lock;
@@ -155,10 +171,11 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until);
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop);
 void ax__worker_close(ax__worker_t *w);
-/* Frees the blocks of w's task cache (tcache.c): its own at worker close,
- * the remote ones when the runtime's memory goes. */
-void ax__tcache_drain(ax__worker_t *w);
-void ax__tcache_drain_remote(ax__worker_t *w);
+/* Frees the blocks of a task cache (tcache.c): a worker's lists at its
+ * close, the remote stacks and the outside lists with the runtime's
+ * memory (the last task is gone: nothing pushes any more). */
+void ax__tcache_drain(ax__tlists_t *l);
+void ax__tcache_drain_remote(ax__tremote_t *r);
 void ax__worker_set_current(ax__worker_t *w);
 /* Drops a reference to rt's memory (each task holds one). */
 void ax__runtime_release(ax_runtime_t *rt);

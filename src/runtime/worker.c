@@ -83,7 +83,7 @@ err:
 
 void ax__worker_close(ax__worker_t *w) {
   run_mailbox(w);  /* the closing thread owns every loop now */
-  ax__tcache_drain(w);
+  ax__tcache_drain(&w->tcache);
   ax__wheel_close(w->wheel);
   ax__wake_close(&w->wake);
   if (w->loop == &w->loop_storage) {

@@ -35,8 +35,8 @@ struct ax__task_s {
   ax__task_t *owned_prev;        /* owned list links (shard lock) */
   ax__task_t *owned_next;
   ax_runtime_t *rt;              /* runtime that schedules it */
-  ax__worker_t *home;            /* tcache.h: whose cache the block is
-                                    from (a worker of rt), or NULL */
+  struct ax__tremote_s *home;    /* tcache.h: the cache the block goes
+                                    back to (of rt), or NULL: malloc */
   ax_future_t *fut;              /* the future: inline storage, or the
                                     caller's for a block_on task */
   ax_waker_t *join_waker;        /* who awaits the join handle */

@@ -17,34 +17,46 @@
 #  define NO_CACHE 0
 #endif
 
-/* Moves the blocks other threads gave back onto w's lists. */
-static int take_remote(ax__worker_t *w) {
+static void lists_push(ax__tlists_t *l, void *p, unsigned c) {
+  *(void **)p = l->head[c];
+  l->head[c] = p;
+  l->bytes += CLASS_BYTES(c);
+}
+
+/* Moves the blocks other threads gave back onto l. */
+static void take_remote(ax__tremote_t *r, ax__tlists_t *l) {
   void *p;
   size_t bytes = 0;
-  if (atomic_load_explicit(&w->tcache_remote, memory_order_relaxed) == NULL)
-    return 0;
-  p = atomic_exchange_explicit(&w->tcache_remote, NULL, memory_order_acquire);
+  if (atomic_load_explicit(&r->head, memory_order_relaxed) == NULL) return;
+  p = atomic_exchange_explicit(&r->head, NULL, memory_order_acquire);
   while (p != NULL) {
-    ax__task_t *t = p;
     void *next = *(void **)p;
-    unsigned c = t->tclass - 1u;
-    *(void **)p = w->tcache[c];
-    w->tcache[c] = p;
+    unsigned c = ((ax__task_t *)p)->tclass - 1u;
+    lists_push(l, p, c);
     bytes += CLASS_BYTES(c);
     p = next;
   }
-  atomic_fetch_sub_explicit(&w->tcache_remote_bytes, bytes,
-                            memory_order_relaxed);
-  w->tcache_bytes += bytes;
-  return 1;
+  atomic_fetch_sub_explicit(&r->bytes, bytes, memory_order_relaxed);
+}
+
+static void *lists_pop(ax__tlists_t *l, ax__tremote_t *r, unsigned c) {
+  void *p = l->head[c];
+  if (p == NULL) {
+    take_remote(r, l);
+    p = l->head[c];
+    if (p == NULL) return NULL;
+  }
+  l->head[c] = *(void **)p;
+  l->bytes -= CLASS_BYTES(c);
+  return p;
 }
 
 ax__task_t *ax__tcache_alloc(ax_runtime_t *rt, size_t n) {
-  ax__worker_t *w = ax__worker_current();
+  ax__worker_t *w;
+  ax__tremote_t *home;
   ax__task_t *t;
   unsigned c;
-  if (NO_CACHE || n > CLASS_BYTES(AX__TCACHE_CLASSES - 1) || w == NULL ||
-      w->rt != rt) {
+  if (NO_CACHE || n > CLASS_BYTES(AX__TCACHE_CLASSES - 1)) {
     t = ax__malloc(n);
     if (t != NULL) {
       t->home = NULL;
@@ -53,53 +65,55 @@ ax__task_t *ax__tcache_alloc(ax_runtime_t *rt, size_t n) {
     return t;
   }
   c = (unsigned)((n + 63) / 64 - 1);
-  t = w->tcache[c];
-  if (t == NULL && take_remote(w)) t = w->tcache[c];
-  if (t != NULL) {
-    w->tcache[c] = *(void **)t;
-    w->tcache_bytes -= CLASS_BYTES(c);
-  } else if ((t = ax__malloc(CLASS_BYTES(c))) == NULL) {
-    return NULL;
+  w = ax__worker_current();
+  if (w != NULL && w->rt == rt) {
+    home = &w->tremote;
+    t = lists_pop(&w->tcache, home, c);
+  } else {
+    /* Outside the workers (a foreign thread, another runtime's worker):
+     * the runtime's shared lists, under their lock. */
+    home = &rt->fremote;
+    ax__spin_lock(&rt->flock);
+    t = lists_pop(&rt->fcache, home, c);
+    ax__spin_unlock(&rt->flock);
   }
-  t->home = w;
+  if (t == NULL && (t = ax__malloc(CLASS_BYTES(c))) == NULL) return NULL;
+  t->home = home;
   t->tclass = (uint8_t)(c + 1);
   return t;
 }
 
 void ax__tcache_free(ax__task_t *t) {
-  ax__worker_t *home = t->home;
+  ax__tremote_t *home = t->home;
+  ax__worker_t *w;
   size_t bytes;
   if (home == NULL) {
     ax__free(t);
     return;
   }
   bytes = CLASS_BYTES(t->tclass - 1u);
-  if (home == ax__worker_current()) {
-    if (home->tcache_bytes + bytes > AX__TCACHE_BYTES) {
+  w = ax__worker_current();
+  if (w != NULL && home == &w->tremote) {
+    if (w->tcache.bytes + bytes > AX__TCACHE_BYTES)
       ax__free(t);
-      return;
-    }
-    *(void **)t = home->tcache[t->tclass - 1u];
-    home->tcache[t->tclass - 1u] = t;
-    home->tcache_bytes += bytes;
+    else
+      lists_push(&w->tcache, t, t->tclass - 1u);
     return;
   }
   /* Another thread: give it back to its home, within the bound. */
-  if (atomic_fetch_add_explicit(&home->tcache_remote_bytes, bytes,
-                                memory_order_relaxed) + bytes >
+  if (atomic_fetch_add_explicit(&home->bytes, bytes, memory_order_relaxed) +
+          bytes >
       AX__TCACHE_BYTES) {
-    atomic_fetch_sub_explicit(&home->tcache_remote_bytes, bytes,
-                              memory_order_relaxed);
+    atomic_fetch_sub_explicit(&home->bytes, bytes, memory_order_relaxed);
     ax__free(t);
     return;
   }
   {
-    void *head = atomic_load_explicit(&home->tcache_remote,
-                                      memory_order_relaxed);
+    void *head = atomic_load_explicit(&home->head, memory_order_relaxed);
     do {
       *(void **)t = head;
     } while (!atomic_compare_exchange_weak_explicit(
-        &home->tcache_remote, &head, t, memory_order_release,
+        &home->head, &head, (void *)t, memory_order_release,
         memory_order_relaxed));
   }
 }
@@ -112,16 +126,16 @@ static void free_list(void *p) {
   }
 }
 
-void ax__tcache_drain(ax__worker_t *w) {
+void ax__tcache_drain(ax__tlists_t *l) {
   unsigned c;
   for (c = 0; c < AX__TCACHE_CLASSES; c++) {
-    free_list(w->tcache[c]);
-    w->tcache[c] = NULL;
+    free_list(l->head[c]);
+    l->head[c] = NULL;
   }
-  w->tcache_bytes = 0;
+  l->bytes = 0;
 }
 
-void ax__tcache_drain_remote(ax__worker_t *w) {
-  free_list(atomic_exchange(&w->tcache_remote, NULL));
-  atomic_store(&w->tcache_remote_bytes, 0);
+void ax__tcache_drain_remote(ax__tremote_t *r) {
+  free_list(atomic_exchange(&r->head, NULL));
+  atomic_store(&r->bytes, 0);
 }

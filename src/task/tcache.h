@@ -8,18 +8,21 @@
  * were 20% of the profile).
  *
  * So each worker keeps free blocks in 64-byte size classes (64..512).  A
- * block remembers its home, the worker whose cache it came from:
- *   - freed on its home thread: back on the home's lists (no atomics);
+ * block remembers its home, the remote stack of the cache it came from:
+ *   - freed on its home worker's thread: back on that worker's lists (no
+ *     atomics);
  *   - freed anywhere else: pushed on the home's remote stack (one CAS);
  *     the home takes the whole stack with one exchange when its lists run
  *     dry (the scheme of mimalloc's thread-delayed frees);
- *   - beyond AX__TCACHE_BYTES on either side, or larger than 512 bytes,
- *     or spawned from a thread that is not a worker of the task's own
- *     runtime: plain ax__malloc/ax__free.
- * A home outlives its blocks' tasks: only tasks of the worker's own
- * runtime use its cache, and each task holds a reference to that
- * runtime's memory.  The lists are freed at worker close, the remote
- * stacks with the runtime's memory (after the last task is gone).
+ *   - spawned outside the runtime's workers (a foreign thread, block_on's
+ *     caller before it enters, another runtime's worker): the runtime's
+ *     own lists, under a spin lock, with their own remote stack;
+ *   - beyond AX__TCACHE_BYTES on either side, or larger than 512 bytes:
+ *     plain ax__malloc/ax__free.
+ * A home outlives its blocks' tasks: it belongs to the task's runtime, and
+ * each task holds a reference to that runtime's memory.  A worker's lists
+ * are freed at its close; the remote stacks and the runtime's lists with
+ * the runtime's memory (after the last task is gone).
  */
 #ifndef AX_TASK_TCACHE_H
 #define AX_TASK_TCACHE_H
