@@ -171,11 +171,13 @@ static int finished(ax__worker_t *w, ax__task_t *until) {
   return atomic_load_explicit(&w->rt->shutdown, memory_order_acquire);
 }
 
-/* How long an idle worker looks for work before it parks: about 5-20 us
- * of pause instructions.  Tasks handed back and forth between workers
- * (ping-pong, a channel's producer and consumer) otherwise cost a park, a
- * wake-up system call and an epoll_wait per message; Tokio's workers
- * search the same way before sleeping. */
+/* How long an idle worker (or the block_on driver, waiting for its
+ * future) looks for work before it parks: some 10-40 us of pause
+ * instructions.  Tasks handed back and forth between threads (ping-pong,
+ * a channel's producer and consumer, a block_on waiting for a short
+ * chain) otherwise cost a park, a wake-up system call and an epoll_wait
+ * per message; Tokio's workers search the same way before sleeping.  The
+ * current-thread runtime never spins: nothing else can make work. */
 #define PARK_SPINS 600
 
 static void park(ax__worker_t *w, ax__task_t *until) {
