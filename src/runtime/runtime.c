@@ -386,12 +386,59 @@ static void runtime_cleanup(ax_runtime_t *rt) {
    * waker may still be alive on another thread). */
   runtime_close_loops(rt);
   ax__live_runtimes_add(-1);
+  /* No worker runs any more: settle the references they kept count of
+   * (below), then drop the owner's. */
+  {
+    size_t debt = 0;
+    for (i = 0; i < rt->nworkers; i++) {
+      debt += rt->workers[i]->ref_debt;
+      rt->workers[i]->ref_debt = 0;
+    }
+    if (rt->driver != NULL) {
+      debt += rt->driver->ref_debt;
+      rt->driver->ref_debt = 0;
+    }
+    if (debt != 0)
+      atomic_fetch_sub_explicit(&rt->refs, debt, memory_order_acq_rel);
+  }
   ax__runtime_release(rt);
 }
 
 void ax__runtime_release(ax_runtime_t *rt) {
   if (atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) == 1)
     runtime_free_memory(rt);
+}
+
+/* Task references on the runtime's memory, from a worker of that runtime:
+ * a task freed there only adds to the worker's debt, which the next spawn
+ * there takes over (the new task inherits the reference) or which goes
+ * back in one subtraction per REF_BATCH.  Every task freed on the spawner's
+ * other worker otherwise took the reference count's cache line away from
+ * the spawner.  The count cannot reach zero while debts are pending: the
+ * owner's reference is only dropped after runtime_cleanup has settled
+ * them. */
+#define REF_BATCH 64
+
+void ax__runtime_ref_task(ax_runtime_t *rt) {
+  ax__worker_t *w = ax__worker_current();
+  if (w != NULL && w->rt == rt && w->ref_debt > 0) {
+    w->ref_debt--;
+    return;
+  }
+  atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+}
+
+void ax__runtime_unref_task(ax_runtime_t *rt) {
+  ax__worker_t *w = ax__worker_current();
+  if (w != NULL && w->rt == rt) {
+    if (++w->ref_debt >= 2 * REF_BATCH) {
+      /* Keep some for the spawns to come; give the rest back. */
+      w->ref_debt -= REF_BATCH;
+      atomic_fetch_sub_explicit(&rt->refs, REF_BATCH, memory_order_release);
+    }
+    return;
+  }
+  ax__runtime_release(rt);
 }
 
 void ax_runtime_free(ax_runtime_t *rt) {

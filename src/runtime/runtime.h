@@ -86,6 +86,8 @@ struct ax__worker_s {
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
   ax__tlists_t tcache;          /* free task blocks (tcache.h) */
+  size_t ref_debt;              /* task refs on rt freed here, not yet
+                                   subtracted from rt->refs (runtime.c) */
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
@@ -177,8 +179,13 @@ void ax__worker_close(ax__worker_t *w);
 void ax__tcache_drain(ax__tlists_t *l);
 void ax__tcache_drain_remote(ax__tremote_t *r);
 void ax__worker_set_current(ax__worker_t *w);
-/* Drops a reference to rt's memory (each task holds one). */
+/* Drops a reference to rt's memory (the owner's, or a task's from a
+ * thread that is not one of rt's workers). */
 void ax__runtime_release(ax_runtime_t *rt);
+/* A task's reference on rt's memory, taken at its creation and dropped
+ * when it is freed (batched on rt's own workers: see runtime.c). */
+void ax__runtime_ref_task(ax_runtime_t *rt);
+void ax__runtime_unref_task(ax_runtime_t *rt);
 /* Moves up to max tasks from the injection queue into w's local queue and
  * returns one more to run now (sched.c). */
 ax__task_t *ax__inject_pop_batch(ax__worker_t *w, uint32_t max);

@@ -96,7 +96,7 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
   t->wait_file = NULL;
   t->wait_line = 0;
   t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+  ax__runtime_ref_task(rt);
   t->result = 0;
   t->out_off = out_off;
   t->shard = (uint8_t)(t->id % AX__SHARDS);
@@ -115,7 +115,7 @@ static void task_dealloc(ax__task_t *t) {
   ax__free(t->panic_msg);
   ax__free(t->name);
   ax__tcache_free(t);
-  ax__runtime_release(rt);
+  ax__runtime_unref_task(rt);
 }
 
 static void drop_refs(ax__task_t *t, size_t n) {
