@@ -310,7 +310,7 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   if (rc != 0) return rc;
   max = pool_threads();
   /* The task's notification reference now belongs to the queue. */
-  jp = (job_t *)t->fut;
+  jp = (job_t *)(void *)ax__task_fut(t);
   jp->task = t;
   ax__spin_lock(&Q.lock);
   if (Q.max_drainers == 0) Q.max_drainers = max;

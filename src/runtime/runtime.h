@@ -21,7 +21,8 @@
 #include "task/task.h"
 
 #define AX__SHARDS 16u
-#define AX__TCACHE_CLASSES 8          /* 64, 128, ... 512-byte blocks */
+#define AX__TCACHE_GRAIN 16           /* size classes: 16, 32, ... */
+#define AX__TCACHE_CLASSES 32         /* ... 512-byte blocks */
 #define AX__TCACHE_BYTES (2u << 20)   /* per list set, per remote stack */
 
 /* Task block cache (task/tcache.h): free lists by size class, and the

@@ -76,20 +76,20 @@ static const ax_waker_vtable_t task_waker_vtable = {
 
 ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                          uint32_t out_off, int join) {
-  ax__task_t *t = ax__tcache_alloc(rt, sizeof(*t) + size);
+  /* size 0: block_on's task stores only a pointer to the caller's. */
+  ax__task_t *t =
+      ax__tcache_alloc(rt, sizeof(*t) + (size > 0 ? size : sizeof(fut)));
   size_t refs = 2 + (join ? 1 : 0);  /* owned + notification (+ join) */
   if (t == NULL) return NULL;
   t->waker.vtable = &task_waker_vtable;
   atomic_init(&t->state, AX__NOTIFIED | (join ? AX__JOIN_INTEREST : 0) |
                              refs * AX__REF_ONE);
-  t->next = t->owned_prev = t->owned_next = NULL;
+  t->owned_prev = t->owned_next = NULL;
   t->rt = rt;
-  if (size > 0) {
+  if (size > 0)
     memcpy(t->storage, fut, size);
-    t->fut = (ax_future_t *)(void *)t->storage;
-  } else {
-    t->fut = fut;
-  }
+  else
+    memcpy(t->storage, &fut, sizeof(fut));  /* block_on: borrowed */
   t->join_waker = NULL;
   t->panic_msg = NULL;
   t->name = NULL;
@@ -109,7 +109,7 @@ static void task_dealloc(ax__task_t *t) {
   ax_runtime_t *rt = t->rt;
   if (!t->dropped && !t->is_main) {
     t->dropped = 1;
-    ax_drop(t->fut);  /* a completed task's output goes with its handle */
+    ax_drop(ax__task_fut(t));  /* a completed task's output goes with its handle */
   }
   if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
   ax__free(t->panic_msg);
@@ -150,7 +150,7 @@ static void task_complete(ax__task_t *t) {
 static void task_cancel(ax__task_t *t) {
   if (!t->dropped) {
     t->dropped = 1;
-    ax_drop(t->fut);
+    ax_drop(ax__task_fut(t));
   }
   t->result = AX_ECANCELED;
   task_complete(t);
@@ -164,7 +164,7 @@ void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg) {
     ax__free(msg);  /* a panic inside the drop of a panicked future */
   if (!t->dropped) {
     t->dropped = 1;
-    ax_drop(t->fut);  /* may panic again: then dropped is already set */
+    ax_drop(ax__task_fut(t));  /* may panic again: then dropped is already set */
   }
   t->result = AX_EPANIC;
   task_complete(t);
@@ -201,7 +201,10 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   w->yielded = 0;
   w->budget = AX__COOP_BUDGET;
   w->jump.armed = 1;
-  r = t->fut->vtable->poll(t->fut, &cx);
+  {
+    ax_future_t *f = ax__task_fut(t);
+    r = f->vtable->poll(f, &cx);
+  }
   w->jump.armed = 0;
   w->current = NULL;
 
@@ -355,7 +358,7 @@ void *ax_join_output(ax_join_t *h) {
   ax__task_t *t = h->task;
   if (t == NULL || !(ax__task_state(t) & AX__COMPLETE) || t->result != 0)
     return NULL;
-  return (char *)t->fut + t->out_off;
+  return (char *)ax__task_fut(t) + t->out_off;
 }
 
 void *ax_join_value(ax_join_t *h) {

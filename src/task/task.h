@@ -13,6 +13,7 @@
 #define AX_TASK_TASK_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "axle/runtime.h"
 
@@ -31,14 +32,11 @@ typedef struct ax__worker_s ax__worker_t;
 struct ax__task_s {
   ax_waker_t waker;              /* the task's waker: a counted reference */
   _Atomic size_t state;          /* flags | refcount << AX__REF_SHIFT */
-  ax__task_t *next;              /* run/inject queue link */
   ax__task_t *owned_prev;        /* owned list links (shard lock) */
   ax__task_t *owned_next;
   ax_runtime_t *rt;              /* runtime that schedules it */
   struct ax__tremote_s *home;    /* tcache.h: the cache the block goes
                                     back to (of rt), or NULL: malloc */
-  ax_future_t *fut;              /* the future: inline storage, or the
-                                    caller's for a block_on task */
   ax_waker_t *join_waker;        /* who awaits the join handle */
   char *panic_msg;               /* set before COMPLETE when panicked */
   char *name;                    /* owned copy, or NULL */
@@ -52,8 +50,17 @@ struct ax__task_s {
   uint8_t dropped;               /* future's drop already ran */
   uint8_t is_main;               /* block_on's future (not ours to free) */
   uint8_t tclass;                /* tcache.h: size class + 1, 0: malloc */
-  max_align_t storage[];         /* the spawned future */
+  max_align_t storage[];         /* the spawned future; for block_on's
+                                    task, a pointer to the caller's */
 };
+
+/* The task's future (ax__task_fut): inline, or block_on's borrowed one. */
+static inline ax_future_t *ax__task_fut(ax__task_t *t) {
+  ax_future_t *f;
+  if (!t->is_main) return (ax_future_t *)(void *)t->storage;
+  memcpy(&f, t->storage, sizeof(f));  /* no aliasing games */
+  return f;
+}
 
 /* Creates a task for fut (copied when size > 0, else borrowed: block_on)
  * with refs for: owned list, notification, and join handle if `join`. */

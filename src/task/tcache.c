@@ -2,7 +2,7 @@
 #include "core/alloc.h"
 #include "task/tcache.h"
 
-#define CLASS_BYTES(c) ((size_t)((c) + 1) * 64)
+#define CLASS_BYTES(c) ((size_t)((c) + 1) * AX__TCACHE_GRAIN)
 
 /* Under AddressSanitizer every task block goes back to malloc, so that a
  * use after free of a task is still caught. */
@@ -64,7 +64,7 @@ ax__task_t *ax__tcache_alloc(ax_runtime_t *rt, size_t n) {
     }
     return t;
   }
-  c = (unsigned)((n + 63) / 64 - 1);
+  c = (unsigned)((n + AX__TCACHE_GRAIN - 1) / AX__TCACHE_GRAIN - 1);
   w = ax__worker_current();
   if (w != NULL && w->rt == rt) {
     home = &w->tremote;

@@ -7,7 +7,9 @@
  * (in spawn_many_local that lock's futex calls and _int_malloc/_int_free
  * were 20% of the profile).
  *
- * So each worker keeps free blocks in 64-byte size classes (64..512).  A
+ * So each worker keeps free blocks in 16-byte size classes (16..512: as
+ * fine as glibc's own, so a cached task costs no more memory than a
+ * malloc'd one).  A
  * block remembers its home, the remote stack of the cache it came from:
  *   - freed on its home worker's thread: back on that worker's lists (no
  *     atomics);
