@@ -856,25 +856,39 @@ START_TEST(builder_thread_name_long) {
 END_TEST
 
 /* event_interval: a busy worker polls its loop (uv_run NOWAIT) once every
- * event_interval task polls, exactly. */
+ * event_interval task polls, exactly, when the loop has something that
+ * may need it (here: the application's own loop, always polled); and not
+ * at all when its loop holds nothing but axle's wake-up handle (the turn
+ * would only be an epoll_wait(0)). */
 START_TEST(builder_event_interval) {
   static const unsigned intervals[] = {1, 3, 61};
   for (int k = 0; k < 3; k++) {
-    ax_builder_t b;
-    ax_runtime_t *rt;
-    ax_worker_stats_t st;
-    simple_t s;
-    ax_builder_init(&b, AX_CURRENT_THREAD);
-    b.event_interval = intervals[k];
-    TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-    memset(&s, 0, sizeof(s));
-    s.yields = 200;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-    ax_drop(&s.co.base);
-    TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
-    ck_assert_uint_eq(st.polls, 201);
-    ck_assert_uint_eq(st.io_polls, st.polls / intervals[k]);
-    ax_runtime_free(rt);
+    for (int own_loop = 0; own_loop < 2; own_loop++) {
+      ax_builder_t b;
+      ax_runtime_t *rt;
+      ax_worker_stats_t st;
+      uv_loop_t loop;
+      simple_t s;
+      ax_builder_init(&b, AX_CURRENT_THREAD);
+      b.event_interval = intervals[k];
+      if (!own_loop) {
+        ck_assert_int_eq(uv_loop_init(&loop), 0);
+        b.loop = &loop;
+      }
+      TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+      memset(&s, 0, sizeof(s));
+      s.yields = 200;
+      TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+      ax_drop(&s.co.base);
+      TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
+      ck_assert_uint_eq(st.polls, 201);
+      if (own_loop)
+        ck_assert_uint_eq(st.io_polls, 0);
+      else
+        ck_assert_uint_eq(st.io_polls, st.polls / intervals[k]);
+      ax_runtime_free(rt);
+      if (!own_loop) ck_assert_int_eq(uv_loop_close(&loop), 0);
+    }
   }
 }
 END_TEST

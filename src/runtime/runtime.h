@@ -71,6 +71,7 @@ struct ax__worker_s {
   _Atomic int main_notified;    /* driver: main task must be polled */
   ax__spin_t mail_lock;         /* guards the mailbox */
   ax__op_t *mail_head, *mail_tail;  /* ops posted from other threads */
+  _Atomic int mail_pending;     /* mail_head != NULL, readable unlocked */
   ax__tremote_t tremote;        /* task blocks given back (tcache.h) */
   ax__wake_t wake;              /* ends uv_run from other threads */
   char pad1_[AX__CACHELINE];
