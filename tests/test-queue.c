@@ -137,6 +137,39 @@ START_TEST(inject_fifo_through_growth) {
 }
 END_TEST
 
+/* A burst grows the ring past the size it keeps: emptied, it lets the
+ * memory go, and the next push starts small again. */
+START_TEST(inject_burst_ring_shrinks) {
+  static ax__inject_t q;
+  const size_t n = 70000;
+  ax__task_t *v = tasks_new(n), *out[64];
+  size_t i, k, got = 0;
+  ax__inject_init(&q);
+  for (i = 0; i < n; i++) {
+    ax__task_t *one = &v[i];
+    ax__spin_lock(&q.lock);
+    ax__inject_push_locked(&q, &one, 1);
+    ax__spin_unlock(&q.lock);
+  }
+  ck_assert_uint_ge(q.cap, n);
+  while ((k = ax__inject_pop_n(&q, out, 64)) > 0)
+    for (i = 0; i < k; i++) ck_assert_ptr_eq(out[i], &v[got++]);
+  ck_assert_uint_eq(got, n);
+  ck_assert_ptr_null(q.buf);
+  ck_assert_uint_eq(q.cap, 0);
+  {
+    ax__task_t *one = &v[0];
+    ax__spin_lock(&q.lock);
+    ax__inject_push_locked(&q, &one, 1);
+    ax__spin_unlock(&q.lock);
+  }
+  ck_assert_uint_eq(q.cap, 256);
+  ck_assert_ptr_eq(ax__inject_pop(&q), &v[0]);
+  ax__inject_free(&q);
+  free(v);
+}
+END_TEST
+
 /* ---- owner against thieves, on threads -------------------------------- */
 
 #define THIEVES 2
@@ -231,6 +264,7 @@ Suite *ax_queue_suite(void) {
   tcase_add_test(tc, steal_takes_half);
   tcase_add_test(tc, overflow_after_steals_takes_nothing_stale);
   tcase_add_test(tc, inject_fifo_through_growth);
+  tcase_add_test(tc, inject_burst_ring_shrinks);
   tcase_add_test(tc, owner_and_thieves_each_task_once);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);

@@ -7,6 +7,10 @@
 #include "runtime/inject.h"
 
 #define FIRST_CAP 256
+/* A ring grown past this many slots by a burst (a million spawns from
+ * outside) is freed when it empties, not kept for the runtime's life;
+ * smaller ones stay, so steady traffic allocates nothing. */
+#define KEEP_CAP 65536
 
 void ax__inject_init(ax__inject_t *q) {
   ax__spin_init(&q->lock);
@@ -56,6 +60,11 @@ size_t ax__inject_pop_n(ax__inject_t *q, ax__task_t **v, size_t max) {
   q->head = (q->head + k) & (q->cap ? q->cap - 1 : 0);
   q->n -= k;
   atomic_store_explicit(&q->len, q->n, memory_order_relaxed);
+  if (q->n == 0 && q->cap > KEEP_CAP) {
+    ax__free(q->buf);   /* a burst is over */
+    q->buf = NULL;
+    q->cap = q->head = 0;
+  }
   ax__spin_unlock(&q->lock);
   return k;
 }

@@ -9,7 +9,8 @@
  * sleeps in futex() when contended, while these critical sections are a
  * few stores long (spawn_many_blockon made 83 futex calls per 10,000
  * spawns).  The ring grows by doubling under the lock (rarely: it keeps
- * its size) and aborts the process if memory for that runs out, as a
+ * its size, unless a burst grew it past 64 Ki slots, which are freed when
+ * it empties) and aborts the process if memory for that runs out, as a
  * failed allocation inside a Rust scheduler would.
  */
 #ifndef AX_RUNTIME_INJECT_H
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/alloc.h"
 #include "core/spin.h"
 #include "task/task.h"
 
@@ -28,6 +30,9 @@ typedef struct ax__inject_s {
   size_t cap;                /* a power of two, or 0 */
   size_t head;               /* index of the oldest task (lock) */
   size_t n;                  /* tasks queued (lock) */
+  /* Idle workers poll len while they look for work: on the lock's line it
+   * made every push fight them for that line. */
+  char pad_[AX__CACHELINE];
   _Atomic size_t len;        /* n, readable without the lock */
 } ax__inject_t;
 

@@ -87,6 +87,7 @@ void ax__push_back(ax__worker_t *w, ax__task_t *t) {
 void ax__schedule(ax__task_t *t, int yield) {
   ax_runtime_t *rt = t->rt;
   ax__worker_t *w = tls_worker;
+  int want;
 
   if (t->is_main && rt->driver != NULL) {
     /* The block_on future of a multi-thread runtime: its own thread polls
@@ -133,12 +134,21 @@ void ax__schedule(ax__task_t *t, int yield) {
     ax__task_drop_ref(t);
     return;
   }
-  ax__inject_push_locked(&rt->inject, &t, 1);
-  atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
+  ax__inject_push_locked(&rt->inject, &t, 1);  /* a seq_cst store */
+  /* The Dekker read, right after that store (seq_cst, so not reordered
+   * before it): does anyone sleep?  Only then count ourselves in
+   * `notifying` and unpark; a busy runtime pays no locked instruction
+   * here beyond the lock. */
+  if (rt->flavor == AX_CURRENT_THREAD)
+    want = atomic_load(&rt->workers[0]->parked) == 1;
+  else
+    want = atomic_load(&rt->idle) != 0;
+  if (want) atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
   ax__spin_unlock(&rt->inject.lock);
+  if (!want) return;
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
-    notify_parked(rt, 1);
+    notify_parked(rt, 0);  /* the fence was the seq_cst pair above */
   atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
 }

@@ -186,7 +186,10 @@ static void park(ax__worker_t *w, ax__task_t *until) {
   if (w->rt->flavor == AX_MULTI_THREAD) {
     unsigned i;
     for (i = 0; i < PARK_SPINS; i++) {
-      if (has_work(w) || finished(w, until)) return;
+      /* Look every 8th pause: each look reads lines that busy threads are
+       * writing (the injection queue's length, every local queue's ends),
+       * and a looker in a tight loop slows them down. */
+      if ((i & 7) == 0 && (has_work(w) || finished(w, until))) return;
       ax__cpu_relax();
     }
   }

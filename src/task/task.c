@@ -99,7 +99,7 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
   ax__runtime_ref_task(rt);
   t->result = 0;
   t->out_off = out_off;
-  t->shard = (uint8_t)(t->id % AX__SHARDS);
+  t->shard = (uint8_t)((t->id >> 6) % AX__SHARDS);
   t->dropped = 0;
   t->is_main = size == 0;
   return t;
