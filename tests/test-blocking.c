@@ -325,6 +325,195 @@ START_TEST(blocking_long_job_does_not_block_next) {
 }
 END_TEST
 
+/* Jobs that wait for the job spawned right after them (through a
+ * semaphore, as a blocking channel would): job 2k waits for job 2k+1.
+ * libuv's first-in-first-out pool runs them fine with two threads or
+ * more; so must axle's queue (no job may sit in a batch behind one that
+ * waits for it). */
+typedef struct {
+  uv_sem_t go[4];
+} pairs_t;
+
+typedef struct {
+  pairs_t *p;
+  int k;
+} pair_arg_t;
+
+static void *job_pair(void *arg) {
+  pair_arg_t *a = arg;
+  if (a->k % 2 == 0)
+    uv_sem_wait(&a->p->go[a->k / 2]);
+  else
+    uv_sem_post(&a->p->go[a->k / 2]);
+  return arg;
+}
+
+typedef struct {
+  ax_async_t co;
+  pairs_t *p;
+  gate_t *g;
+  unsigned pool;
+  ax_join_t blockers[64];
+  pair_arg_t args[8];
+  ax_join_t h[8];
+  int k;
+  int bad;
+} pairs_main_t;
+
+AX_ASYNC(pairs_fn, pairs_main_t, self) {
+  AX_BEGIN(self);
+  /* Hold every pool thread first, so that all eight are queued before
+   * any is taken: then the threads, freed together, each find several
+   * jobs waiting. */
+  for (self->k = 0; self->k < (int)self->pool; self->k++)
+    TH_ASSERT_OK(ax_spawn_blocking(job_gated, self->g,
+                                   &self->blockers[self->k]));
+  while (atomic_load(&self->g->started) < (int)self->pool) AX_YIELD();
+  for (self->k = 0; self->k < 8; self->k++) {
+    self->args[self->k].p = self->p;
+    self->args[self->k].k = self->k;
+    TH_ASSERT_OK(ax_spawn_blocking(job_pair, &self->args[self->k],
+                                   &self->h[self->k]));
+  }
+  for (self->k = 0; self->k < (int)self->pool; self->k++)
+    uv_sem_post(&self->g->gate);
+  for (self->k = 0; self->k < 8; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    if (ax_join_result(&self->h[self->k]) != 0) self->bad++;
+    ax_join_drop(&self->h[self->k]);
+  }
+  for (self->k = 0; self->k < (int)self->pool; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->blockers[self->k]));
+    ax_join_drop(&self->blockers[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(blocking_jobs_waiting_for_the_next_one) {
+  ax_runtime_t *rt;
+  pairs_t p;
+  pairs_main_t s;
+  gate_t g;
+  if (pool_threads() < 2 || pool_threads() > 64) return;
+  for (int k = 0; k < 4; k++) ck_assert_int_eq(uv_sem_init(&p.go[k], 0), 0);
+  gate_init(&g);
+  rt = th_runtime(_i, 2, NULL);
+  memset(&s, 0, sizeof(s));
+  s.p = &p;
+  s.g = &g;
+  s.pool = pool_threads();
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pairs_fn, &s)));
+  ck_assert_int_eq(s.bad, 0);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  for (int k = 0; k < 4; k++) uv_sem_destroy(&p.go[k]);
+  uv_sem_destroy(&g.gate);
+}
+END_TEST
+
+/* After a burst whose first job is long: once the burst's other jobs are
+ * done, a new job still gets a pool thread while the long one runs (the
+ * count of busy drainers must not drift). */
+typedef struct {
+  ax_async_t co;
+  gate_t *g;
+  where_t w[16];
+  ax_join_t slow, quick[15], late;
+  where_t late_w;
+  int k;
+  int late_done_while_slow_blocked;
+} burst_t;
+
+AX_ASYNC(burst_fn, burst_t, self) {
+  AX_BEGIN(self);
+  TH_ASSERT_OK(ax_spawn_blocking(job_gated, self->g, &self->slow));
+  for (self->k = 0; self->k < 15; self->k++)
+    TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->w[self->k],
+                                   &self->quick[self->k]));
+  for (self->k = 0; self->k < 15; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->quick[self->k]));
+    ax_join_drop(&self->quick[self->k]);
+  }
+  TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->late_w, &self->late));
+  AX_AWAIT(ax_join_wait(&self->late));
+  ax_join_drop(&self->late);
+  self->late_done_while_slow_blocked = atomic_load(&self->g->finished) == 0;
+  uv_sem_post(&self->g->gate);
+  AX_AWAIT(ax_join_wait(&self->slow));
+  ax_join_drop(&self->slow);
+  AX_END;
+}
+
+START_TEST(blocking_after_burst_with_long_job) {
+  ax_runtime_t *rt;
+  gate_t g;
+  burst_t s;
+  if (pool_threads() < 2) return;
+  rt = th_runtime(_i, 2, NULL);
+  gate_init(&g);
+  memset(&s, 0, sizeof(s));
+  s.g = &g;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(burst_fn, &s)));
+  ck_assert_int_eq(s.late_done_while_slow_blocked, 1);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  uv_sem_destroy(&g.gate);
+}
+END_TEST
+
+/* A job spawned from outside on a current-thread runtime that is not in
+ * block_on waits for that runtime's next turn; it must not hold up the
+ * jobs of another runtime meanwhile (the pool work it asked for is not
+ * capacity until that runtime's loop runs). */
+typedef struct {
+  ax_async_t co;
+  where_t w;
+  ax_join_t h;
+} one_job_t;
+
+/* Two jobs one after the other: the first run drains the shared queue
+ * (the idle runtime's job too); the second finds it empty and must still
+ * get a pool thread. */
+AX_ASYNC(one_job_fn, one_job_t, self) {
+  AX_BEGIN(self);
+  TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->w, &self->h));
+  AX_AWAIT(ax_join_wait(&self->h));
+  ck_assert_int_eq(ax_join_result(&self->h), 0);
+  ax_join_drop(&self->h);
+  TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->w, &self->h));
+  AX_AWAIT(ax_join_wait(&self->h));
+  ck_assert_int_eq(ax_join_result(&self->h), 0);
+  ax_join_drop(&self->h);
+  AX_END;
+}
+
+START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
+  ax_runtime_t *ct = th_runtime(0, 1, NULL);
+  ax_runtime_t *mt = th_runtime(1, 2, NULL);
+  where_t w;
+  ax_join_t h;
+  one_job_t s;
+  memset(&w, 0, sizeof(w));
+  memset(&s, 0, sizeof(s));
+  TH_ASSERT_OK(ax_spawn_blocking_on(ct, job_where, &w, &h));
+  TH_ASSERT_OK(ax_block_on(mt, AX_FUTURE(one_job_fn, &s)));
+  ck_assert_int_eq(atomic_load(&s.w.ran), 2);
+  ax_drop(&s.co.base);
+  ax_runtime_free(mt);
+  ax_runtime_free(ct);   /* runs or cancels the waiting job */
+  {
+    th_waker_t tw;
+    ax_cx_t cx;
+    int r;
+    ax_cx_init(&cx, th_waker_init(&tw));
+    ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
+    r = ax_join_result(&h);
+    ck_assert_msg(r == 0 || r == AX_ECANCELED, "%s", ax_err_name(r));
+    ax_join_drop(&h);
+  }
+}
+END_TEST
+
 /* ---- cancellation -------------------------------------------------------- */
 
 /* Fill the pool with gated jobs, queue `n` more, abort those, open the
@@ -665,6 +854,9 @@ Suite *ax_blocking_suite(void) {
   tcase_add_loop_test(tc, blocking_detached, 0, 2);
   tcase_add_loop_test(tc, blocking_many, 0, 2);
   tcase_add_loop_test(tc, blocking_long_job_does_not_block_next, 0, 2);
+  tcase_add_loop_test(tc, blocking_jobs_waiting_for_the_next_one, 0, 2);
+  tcase_add_loop_test(tc, blocking_after_burst_with_long_job, 0, 2);
+  tcase_add_test(tc, blocking_idle_runtime_does_not_hold_up_others);
   tcase_add_loop_test(tc, compute_hash_example, 0, 2);
   suite_add_tcase(s, tc);
 

@@ -37,8 +37,6 @@
 #include "core/alloc.h"
 #include "runtime/runtime.h"
 
-_Noreturn void ax__panic_owned(char *msg);
-
 /* ---- pool size: libuv reads UV_THREADPOOL_SIZE once per process ------- */
 
 static uv_once_t pool_once = UV_ONCE_INIT;
@@ -90,9 +88,10 @@ static unsigned pool_threads(void) {
 
 /* ---- jobs and the queue ----------------------------------------------- */
 
-/* QUEUED -> RUNNING (a drainer took it) -> DONE; QUEUED -> ABANDONED
- * (dropped first: unlinked, never runs). */
-enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+/* NEW (spawned, not linked yet) -> QUEUED -> RUNNING (a drainer took it)
+ * -> DONE; NEW or QUEUED -> ABANDONED (dropped first: never runs).  Every
+ * transition out of NEW and QUEUED happens under Q.lock. */
+enum { JOB_NEW, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
 
 typedef struct job_s {
   ax_future_t base;
@@ -101,7 +100,6 @@ typedef struct job_s {
   void *arg;
   ax__task_t *task;           /* the task this future lives in */
   struct job_s *prev, *next;  /* the queue (its lock) */
-  char *panic_msg;            /* fn panicked (until the task takes it) */
   _Atomic int state;
 } job_t;
 
@@ -110,8 +108,8 @@ static struct {
   job_t *head, *tail;
   size_t queued;              /* jobs in the list */
   _Atomic size_t queued_hint; /* the same, readable without the lock */
-  unsigned drainers;          /* queued or running drainers */
-  unsigned busy;              /* of which running a job now */
+  unsigned drainers;          /* drainers queued on a loop or running */
+  unsigned busy;              /* of which running a job right now */
   unsigned max_drainers;      /* the pool's size, once known */
 } Q;
 
@@ -124,46 +122,55 @@ static void q_unlink(job_t *j) {
   atomic_store_explicit(&Q.queued_hint, Q.queued, memory_order_relaxed);
 }
 
+/* Lock held: how many more drainers the queue wants.  A drainer busy with
+ * a job cannot take the next one, so only idle drainers count against the
+ * queued jobs (a long job never holds up the next while the pool has
+ * room), and never more drainers than the pool has threads. */
+static unsigned q_wanted(void) {
+  unsigned idle = Q.drainers - Q.busy, room = Q.max_drainers - Q.drainers;
+  size_t short_by;
+  if (Q.drainers >= Q.max_drainers || Q.queued <= idle) return 0;
+  short_by = Q.queued - idle;
+  return short_by < room ? (unsigned)short_by : room;
+}
+
 /* ---- drainers ----------------------------------------------------------- */
 
 typedef struct drainer_s {
   uv_work_t req;
-  ax__op_t op;                /* queued from a thread without a loop */
-  ax__worker_t *w;            /* whose loop it is queued on */
+  ax__op_t op;                /* posted from a thread without a loop */
+  ax_runtime_t *rt;           /* posted to rt's first worker */
 } drainer_t;
 
 /* Runs one job on this pool thread, then finishes its task. */
 static void run_job(job_t *j) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
   ax__task_t *t = j->task;
+  char *volatile msg = NULL;
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
   if (setjmp(jump.jb) == 0)
     j->result = j->fn(j->arg);
   else
-    j->panic_msg = jump.msg;
+    msg = jump.msg;
   ax__jump_set(prev);
   atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
   if (ax__task_claim(t)) {
-    if (j->panic_msg != NULL) {
-      t->panic_msg = j->panic_msg;
-      j->panic_msg = NULL;
+    if (msg != NULL) {
+      t->panic_msg = msg;
       ax__task_finish(t, AX_EPANIC);
     } else {
       ax__task_finish(t, 0);
     }
   } else {
-    /* Aborted meanwhile (the canceller completes it), or being polled
-     * (job_poll sees DONE): either way the queue's reference goes. */
+    /* Aborted meanwhile: the canceller completes it, the result and any
+     * panic message go; so does the queue's reference. */
+    ax__free(msg);
     ax__task_drop_ref(t);
   }
 }
 
-/* Jobs a drainer takes per turn of the lock: one when there are no more
- * jobs than drainers (long jobs spread over the pool), a few when the
- * queue is long (short jobs, where the lock is the cost). */
-#define DRAIN_BATCH 4
 /* How long an idle drainer waits for the next job before it gives its
  * pool thread back (a few microseconds of pause instructions): a job
  * stream slightly slower than the drainers would otherwise stop and start
@@ -171,23 +178,20 @@ static void run_job(job_t *j) {
  * every few jobs. */
 #define DRAIN_LINGER 256
 
+/* One job per turn of the lock: a job that waits for another (a blocking
+ * channel) must never find it queued behind itself on the same thread. */
 static void drain_work(uv_work_t *req) {
-  job_t *batch[DRAIN_BATCH];
-  unsigned had = 0, n, i;
-  int linger = 1;
+  int had = 0, linger = 1;
   (void)req;
   for (;;) {
+    job_t *j;
     ax__spin_lock(&Q.lock);
-    Q.busy -= had;
-    n = Q.queued > Q.drainers ? (unsigned)(Q.queued / Q.drainers) : 1u;
-    if (n > DRAIN_BATCH) n = DRAIN_BATCH;
-    for (i = 0; i < n && Q.head != NULL; i++) {
-      job_t *j = Q.head;
-      q_unlink(j);
-      atomic_store_explicit(&j->state, JOB_RUNNING, memory_order_relaxed);
-      batch[i] = j;
+    if (had) {
+      Q.busy--;
+      had = 0;
     }
-    if (i == 0) {
+    j = Q.head;
+    if (j == NULL) {
       unsigned spin;
       if (linger) {
         linger = 0;
@@ -197,18 +201,19 @@ static void drain_work(uv_work_t *req) {
             break;
           ax__cpu_relax();
         }
-        had = 0;
         continue;
       }
       Q.drainers--;  /* under the lock: a push after this sees it */
       ax__spin_unlock(&Q.lock);
       return;
     }
+    q_unlink(j);
+    atomic_store_explicit(&j->state, JOB_RUNNING, memory_order_relaxed);
+    Q.busy++;
+    had = 1;
     linger = 1;
-    Q.busy += i;
-    had = i;
     ax__spin_unlock(&Q.lock);
-    for (n = i, i = 0; i < n; i++) run_job(batch[i]);
+    run_job(j);
   }
 }
 
@@ -217,24 +222,7 @@ static void drain_after(uv_work_t *req, int status) {
   ax__free(ax__container_of(req, drainer_t, req));
 }
 
-static void drainer_queue(drainer_t *d, uv_loop_t *loop) {
-  int rc = uv_queue_work(loop, &d->req, drain_work, drain_after);
-  if (rc != 0) {
-    fprintf(stderr, "axle: cannot queue blocking work: %s\n",
-            ax_strerror(rc));
-    abort();
-  }
-}
-
-static void drainer_queue_op(ax__op_t *op) {
-  drainer_t *d = ax__container_of(op, drainer_t, op);
-  drainer_queue(d, ax__worker_loop(d->w));
-}
-
-/* Starts one more drainer from this thread (a loop's, or else worker 0's
- * by its mailbox). */
-static void drainer_start(ax_runtime_t *rt) {
-  ax__worker_t *w = ax__worker_current();
+static drainer_t *drainer_new(void) {
   drainer_t *d = ax__malloc(sizeof(*d));
   if (d == NULL) {
     /* Without it a queued job could wait forever: as a failed allocation
@@ -242,14 +230,61 @@ static void drainer_start(ax_runtime_t *rt) {
     fprintf(stderr, "axle: out of memory starting blocking work\n");
     abort();
   }
-  if (w != NULL) {
-    d->w = w;
-    drainer_queue(d, ax__worker_loop(w));
-  } else {
-    d->w = rt->workers[0];
-    d->op.fn = drainer_queue_op;
-    ax__worker_post(d->w, &d->op);
+  return d;
+}
+
+/* On a loop's thread: queues n drainers already counted in Q.drainers
+ * (d, if not NULL, is the first). */
+static void drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
+  while (n-- > 0) {
+    int rc;
+    if (d == NULL) d = drainer_new();
+    rc = uv_queue_work(loop, &d->req, drain_work, drain_after);
+    if (rc != 0) {
+      fprintf(stderr, "axle: cannot queue blocking work: %s\n",
+              ax_strerror(rc));
+      abort();
+    }
+    d = NULL;
   }
+  ax__free(d);
+}
+
+/* On worker 0's loop, posted from a thread that has none: start what the
+ * queue wants now (counted here, not when posted: a post may wait for
+ * the loop to run, and must not pass for capacity meanwhile). */
+static void drainer_post_op(ax__op_t *op) {
+  drainer_t *d = ax__container_of(op, drainer_t, op);
+  ax_runtime_t *rt = d->rt;
+  unsigned n;
+  atomic_store(&rt->blocking_post, 0);
+  ax__spin_lock(&Q.lock);
+  n = q_wanted();
+  Q.drainers += n;
+  ax__spin_unlock(&Q.lock);
+  drainers_queue(ax__worker_loop(rt->workers[0]), n > 0 ? d : NULL, n);
+  if (n == 0) ax__free(d);
+}
+
+/* From a thread outside any loop: one post per runtime at a time, and
+ * none once the runtime has stopped (its cleanup cancels its jobs; the
+ * `notifying` count keeps the loops open until the post is made). */
+static void drainer_post(ax_runtime_t *rt) {
+  drainer_t *d;
+  if (atomic_exchange(&rt->blocking_post, 1)) return;
+  ax__spin_lock(&rt->inject.lock);
+  if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
+    ax__spin_unlock(&rt->inject.lock);
+    atomic_store(&rt->blocking_post, 0);
+    return;
+  }
+  atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
+  ax__spin_unlock(&rt->inject.lock);
+  d = drainer_new();
+  d->rt = rt;
+  d->op.fn = drainer_post_op;
+  ax__worker_post(rt->workers[0], &d->op);
+  atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
 }
 
 /* ---- the job future ---------------------------------------------------- */
@@ -261,31 +296,24 @@ static ax_poll_t job_poll(ax_future_t *f, ax_cx_t *cx) {
    * something else had it queued at that instant: then it is done. */
   if (atomic_load_explicit(&j->state, memory_order_acquire) != JOB_DONE)
     return AX_PENDING;
-  if (j->panic_msg != NULL) {
-    char *msg = j->panic_msg;
-    j->panic_msg = NULL;
-    ax__panic_owned(msg);  /* the task reports fn's panic as its own */
-  }
   return AX_READY;
 }
 
 static void job_drop(ax_future_t *f) {
   job_t *j = (job_t *)f;
-  int unlinked = 0;
-  if (atomic_load_explicit(&j->state, memory_order_acquire) == JOB_QUEUED) {
-    ax__spin_lock(&Q.lock);
-    if (atomic_load_explicit(&j->state, memory_order_relaxed) ==
-        JOB_QUEUED) {
-      q_unlink(j);
-      atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
-      unlinked = 1;
-    }
-    ax__spin_unlock(&Q.lock);
+  int unlinked = 0, s = atomic_load_explicit(&j->state, memory_order_acquire);
+  if (s != JOB_NEW && s != JOB_QUEUED) return;
+  ax__spin_lock(&Q.lock);
+  s = atomic_load_explicit(&j->state, memory_order_relaxed);
+  if (s == JOB_QUEUED) {
+    q_unlink(j);
+    unlinked = 1;
   }
+  if (s == JOB_QUEUED || s == JOB_NEW)  /* NEW: its spawner sees this */
+    atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
+  ax__spin_unlock(&Q.lock);
   /* The queue's reference; never the last (the caller holds one). */
   if (unlinked) ax__task_drop_ref(j->task);
-  ax__free(j->panic_msg);
-  j->panic_msg = NULL;
 }
 
 static const ax_future_vtable_t job_vtable = {job_poll, job_drop,
@@ -295,36 +323,50 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
                          ax_join_t *join) {
   job_t j, *jp;
   ax__task_t *t;
-  unsigned max;
-  int rc, start = 0;
+  ax__worker_t *w;
+  unsigned max, n = 0;
+  int rc;
   j.base.vtable = &job_vtable;
   j.result = NULL;
   j.fn = fn;
   j.arg = arg;
   j.task = NULL;
   j.prev = j.next = NULL;
-  j.panic_msg = NULL;
-  atomic_init(&j.state, JOB_QUEUED);
+  atomic_init(&j.state, JOB_NEW);
   rc = ax__spawn_idle(rt, &j.base, sizeof(j), offsetof(job_t, result), join,
                       &t);
   if (rc != 0) return rc;
   max = pool_threads();
-  /* The task's notification reference now belongs to the queue. */
   jp = (job_t *)(void *)ax__task_fut(t);
   jp->task = t;
+  w = ax__worker_current();
   ax__spin_lock(&Q.lock);
   if (Q.max_drainers == 0) Q.max_drainers = max;
+  if (atomic_load_explicit(&jp->state, memory_order_relaxed) != JOB_NEW) {
+    /* Cancelled by a shutdown before it was queued. */
+    ax__spin_unlock(&Q.lock);
+    ax__task_drop_ref(t);
+    return 0;
+  }
+  /* The task's notification reference now belongs to the queue. */
   jp->prev = Q.tail;
   if (Q.tail != NULL) Q.tail->next = jp; else Q.head = jp;
   Q.tail = jp;
+  atomic_store_explicit(&jp->state, JOB_QUEUED, memory_order_relaxed);
   Q.queued++;
   atomic_store_explicit(&Q.queued_hint, Q.queued, memory_order_relaxed);
-  if (Q.drainers < Q.max_drainers && Q.drainers - Q.busy < Q.queued) {
-    Q.drainers++;
-    start = 1;
+  if (w != NULL) {
+    n = q_wanted();
+    Q.drainers += n;
+  } else {
+    n = q_wanted();   /* counted when the post runs */
   }
   ax__spin_unlock(&Q.lock);
-  if (start) drainer_start(rt);
+  if (n == 0) return 0;
+  if (w != NULL)
+    drainers_queue(ax__worker_loop(w), NULL, n);
+  else
+    drainer_post(rt);
   return 0;
 }
 

@@ -121,6 +121,8 @@ struct ax_runtime_s {
   ax__inject_t inject;           /* tasks from outside, overflow */
   _Atomic unsigned notifying;    /* outside wakers between their push and
                                     their unpark (shutdown waits for 0) */
+  _Atomic int blocking_post;     /* a drainer post to worker 0 is pending
+                                    (blocking.c) */
   char pad2_[AX__CACHELINE];
   /* The task block cache of spawns from outside the workers (tcache.h):
    * lists under a lock, and the blocks given back. */

@@ -93,10 +93,19 @@ void ax__schedule(ax__task_t *t, int yield) {
     /* The block_on future of a multi-thread runtime: its own thread polls
      * it; the flag carries the notification reference. */
     ax__worker_t *d = rt->driver;
+    if (w == d) {
+      atomic_store(&d->main_notified, 1);
+      if (atomic_load_explicit(&d->parked, memory_order_relaxed) != 0)
+        uv_stop(d->loop);   /* see the same case below */
+      return;
+    }
+    /* From another thread: once main_notified is set, block_on may return
+     * and the runtime be freed before our unpark; counting ourselves in
+     * `notifying` first makes the cleanup wait for it. */
+    atomic_fetch_add(&rt->notifying, 1);
     atomic_store(&d->main_notified, 1);
-    if (w != d) unpark(d);
-    else if (atomic_load_explicit(&d->parked, memory_order_relaxed) != 0)
-      uv_stop(d->loop);   /* see the same case below */
+    unpark(d);
+    atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
     return;
   }
   if (atomic_load_explicit(&rt->stopped, memory_order_acquire)) {

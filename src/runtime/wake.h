@@ -17,11 +17,13 @@
 #ifndef AX_RUNTIME_WAKE_H
 #define AX_RUNTIME_WAKE_H
 
+#include <stdatomic.h>
 #include <uv.h>
 
 typedef struct ax__worker_s ax__worker_t;
 
 typedef struct ax__wake_s {
+  _Atomic int closed; /* set by ax__wake_close: later sends do nothing */
   uv_async_t async;   /* wake_uv.c, or wake_linux.c's fallback */
 #ifdef __linux__
   uv_poll_t poll;     /* wake_linux.c: watches fd */
@@ -31,7 +33,9 @@ typedef struct ax__wake_s {
 
 /* On w's loop (w->loop set).  0 or a negative error code. */
 int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop);
-/* Any thread, any time between init and close. */
+/* Any thread, any time after init (a no-op once close has begun: the
+ * runtime never relies on a send after that, this only keeps a stray one
+ * harmless). */
 void ax__wake_send(ax__wake_t *k);
 /* Starts closing the handles (the loop must run once more to finish). */
 void ax__wake_close(ax__wake_t *k);

@@ -22,6 +22,7 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
 
 int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
   int rc;
+  atomic_init(&k->closed, 0);
   k->fd = -1;
   k->async.data = w;
   k->poll.data = k;
@@ -41,6 +42,7 @@ int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
 }
 
 void ax__wake_send(ax__wake_t *k) {
+  if (atomic_load_explicit(&k->closed, memory_order_acquire)) return;
   if (k->fd >= 0) {
     uint64_t one = 1;
     /* EAGAIN means the counter is near overflow: certainly non-zero, so
@@ -59,6 +61,7 @@ static void poll_closed(uv_handle_t *h) {
 }
 
 void ax__wake_close(ax__wake_t *k) {
+  atomic_store(&k->closed, 1);
   if (k->fd >= 0)
     uv_close((uv_handle_t *)&k->poll, poll_closed);
   else

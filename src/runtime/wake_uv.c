@@ -5,12 +5,17 @@ static void async_cb(uv_async_t *a) { ax__worker_woken(a->data); }
 
 int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
   int rc = uv_async_init(loop, &k->async, async_cb);
+  atomic_init(&k->closed, 0);
   if (rc == 0) k->async.data = w;
   return rc;
 }
 
-void ax__wake_send(ax__wake_t *k) { uv_async_send(&k->async); }
+void ax__wake_send(ax__wake_t *k) {
+  if (!atomic_load_explicit(&k->closed, memory_order_acquire))
+    uv_async_send(&k->async);
+}
 
 void ax__wake_close(ax__wake_t *k) {
+  atomic_store(&k->closed, 1);
   uv_close((uv_handle_t *)&k->async, NULL);
 }
