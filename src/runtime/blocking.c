@@ -9,12 +9,13 @@
  *
  * Now axle keeps its own queue of jobs (process-wide, under a spin lock)
  * and libuv's pool runs "drainers": uv_work_t requests that take jobs off
- * that queue until it is empty.  At most as many drainers as the pool has
- * threads; one more is queued with uv_queue_work when a job arrives and
- * the drainers not busy with a job are fewer than the jobs queued (so a
- * long job never holds up the next one while the pool has room).  A drainer finishes each job's
- * task itself, on the pool thread (ax__task_claim/ax__task_finish): the
- * task is never polled, and its joiner is woken directly.
+ * that queue, one at a time, until it is empty.  At most as many drainers
+ * as the pool has threads; more are queued with uv_queue_work when a job
+ * arrives and the drainers not busy with a job are fewer than the jobs
+ * queued (so a long job never holds up the next one while the pool has
+ * room).  A drainer finishes each job's task itself, on the pool thread
+ * (ax__task_claim/ax__task_finish): the task is never polled, and its
+ * joiner is woken directly.
  *
  *   - The jobs still run on libuv's threadpool, so UV_THREADPOOL_SIZE
  *     and max_blocking_threads mean what they did, and file-system
@@ -27,8 +28,10 @@
  *     queue (what uv_cancel did for libuv's queue); it never runs.
  *   - uv_queue_work must be called on a loop's thread: a drainer is queued
  *     on the calling worker's (or block_on driver's) loop, or posted to
- *     worker 0's mailbox from any other thread.  Its after-work callback
- *     only frees it; a loop that closes waits for its drainers to finish.
+ *     worker 0's mailbox from any other thread (and counted only when the
+ *     post runs there).  Its after-work callback only frees it; a loop
+ *     that closes waits for its drainers to finish (which may include
+ *     other runtimes' jobs: docs/internals.md, Known gaps).
  */
 #include <stdio.h>
 #include <stdlib.h>
