@@ -204,6 +204,55 @@ ax_future_t *bench_latch_wait(bench_latch_wait_t *f, bench_latch_t *l) {
   return &f->base;
 }
 
+/* ---- start, then wait for the latch ------------------------------------ */
+
+typedef struct {
+  ax_async_t co;
+  bench_latch_t *latch;
+  bench_latch_start_fn start;
+  bench_latch_wait_t wait;
+} latch_main_t;
+
+AX_ASYNC(latch_main, latch_main_t, s) {
+  AX_BEGIN(s);
+  s->start(s->latch);
+  AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
+  AX_END;
+}
+
+typedef struct {
+  ax_runtime_t *rt;
+  bench_latch_t latch;
+  size_t count;
+  bench_latch_start_fn start;
+} latch_run_t;
+
+static uint64_t latch_iter(void *arg) {
+  latch_run_t *c = arg;
+  latch_main_t m;
+  uint64_t ns;
+  memset(&m, 0, sizeof(m));
+  m.latch = &c->latch;
+  m.start = c->start;
+  bench_latch_reset(&c->latch, c->count);
+  ns = bench_timed_block_on(c->rt, AX_FUTURE(latch_main, &m));
+  ax_drop(&m.co.base);
+  return ns;
+}
+
+void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
+                     bench_result_t *res, size_t count, size_t ops,
+                     bench_latch_start_fn start) {
+  latch_run_t c;
+  c.rt = bench_runtime(o, 0);
+  c.count = count;
+  c.start = start;
+  bench_latch_init(&c.latch);
+  bench_measure(w, r, latch_iter, &c, res);
+  res->ops = ops;
+  bench_runtime_free(c.rt);
+}
+
 /* ---- workloads ------------------------------------------------------------------ */
 
 typedef struct {

@@ -121,6 +121,15 @@ void bench_latch_reset(bench_latch_t *l, size_t n);
 void bench_latch_count_down(bench_latch_t *l);
 ax_future_t *bench_latch_wait(bench_latch_wait_t *f, bench_latch_t *l);
 
+/* The shape of most scheduler workloads: each iteration is one timed
+ * block_on whose future resets the latch to `count`, calls start(latch)
+ * (which spawns the workload's tasks; they count the latch down) and
+ * awaits the latch.  Builds and frees the runtime; res->ops = ops. */
+typedef void (*bench_latch_start_fn)(bench_latch_t *l);
+void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
+                     bench_result_t *res, size_t count, size_t ops,
+                     bench_latch_start_fn start);
+
 /* ---- workloads ------------------------------------------------------------ */
 /* wl_sched.c */
 void wl_spawn_many_local(const bench_opts_t *, unsigned, unsigned,

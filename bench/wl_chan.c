@@ -6,11 +6,6 @@
 
 #include "bench.h"
 
-typedef struct {
-  ax_runtime_t *rt;
-  bench_latch_t latch;
-} latch_ctx_t;
-
 /* ---- ping_pong -------------------------------------------------------------
  * block_on spawns one task that spawns NUM_PINGS tasks; each creates two
  * oneshots, spawns a task that awaits rx1 and sends on tx2, sends on tx1,
@@ -80,43 +75,15 @@ AX_ASYNC(ping_spawner, ping_spawner_t, s) {
   AX_END;
 }
 
-typedef struct {
-  ax_async_t co;
-  bench_latch_t *latch;
-  bench_latch_wait_t wait;
-} ping_main_t;
-
-AX_ASYNC(ping_main, ping_main_t, s) {
-  AX_BEGIN(s);
-  {
-    ping_spawner_t sp;
-    sp.latch = s->latch;
-    bench_check(AX_SPAWN(ping_spawner, &sp, NULL), "ax_spawn");
-  }
-  AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
-  AX_END;
-}
-
-static uint64_t ping_pong_iter(void *arg) {
-  latch_ctx_t *c = arg;
-  ping_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  bench_latch_reset(&c->latch, NUM_PINGS);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(ping_main, &m));
-  ax_drop(&m.co.base);
-  return ns;
+static void ping_start(bench_latch_t *l) {
+  ping_spawner_t sp;
+  sp.latch = l;
+  bench_check(AX_SPAWN(ping_spawner, &sp, NULL), "ax_spawn");
 }
 
 void wl_ping_pong(const bench_opts_t *o, unsigned w, unsigned r,
                   bench_result_t *res) {
-  latch_ctx_t c;
-  c.rt = bench_runtime(o, 0);
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, ping_pong_iter, &c, res);
-  res->ops = NUM_PINGS;
-  bench_runtime_free(c.rt);
+  bench_latch_run(o, w, r, res, NUM_PINGS, NUM_PINGS, ping_start);
 }
 
 /* ---- mpsc ------------------------------------------------------------------ */

@@ -51,86 +51,28 @@ AX_ASYNC(spawner_task, spawner_t, s) {
   AX_END;
 }
 
-typedef struct {
-  ax_async_t co;
-  bench_latch_t *latch;
-  bench_latch_wait_t wait;
-} local_main_t;
-
-AX_ASYNC(local_main, local_main_t, s) {
-  AX_BEGIN(s);
-  {
-    spawner_t sp;
-    sp.latch = s->latch;
-    bench_check(AX_SPAWN(spawner_task, &sp, NULL), "ax_spawn");
-  }
-  AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
-  AX_END;
-}
-
-typedef struct {
-  ax_runtime_t *rt;
-  bench_latch_t latch;
-} latch_ctx_t;
-
-static uint64_t spawn_many_local_iter(void *arg) {
-  latch_ctx_t *c = arg;
-  local_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  bench_latch_reset(&c->latch, NUM_SPAWN);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(local_main, &m));
-  ax_drop(&m.co.base);
-  return ns;
+/* The block_on future spawns the spawner and waits. */
+static void local_start(bench_latch_t *l) {
+  spawner_t sp;
+  sp.latch = l;
+  bench_check(AX_SPAWN(spawner_task, &sp, NULL), "ax_spawn");
 }
 
 void wl_spawn_many_local(const bench_opts_t *o, unsigned w, unsigned r,
                          bench_result_t *res) {
-  latch_ctx_t c;
-  c.rt = bench_runtime(o, 0);
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, spawn_many_local_iter, &c, res);
-  res->ops = NUM_SPAWN;
-  bench_runtime_free(c.rt);
+  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, local_start);
 }
 
 /* ---- spawn_many_blockon: the spawn loop in the block_on future itself ---- */
 
-typedef struct {
-  ax_async_t co;
-  bench_latch_t *latch;
-  bench_latch_wait_t wait;
-} blockon_main_t;
-
-AX_ASYNC(blockon_main, blockon_main_t, s) {
+static void blockon_start(bench_latch_t *l) {
   unsigned i;
-  AX_BEGIN(s);
-  for (i = 0; i < NUM_SPAWN; i++) spawn_counter(s->latch);
-  AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
-  AX_END;
-}
-
-static uint64_t spawn_many_blockon_iter(void *arg) {
-  latch_ctx_t *c = arg;
-  blockon_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  bench_latch_reset(&c->latch, NUM_SPAWN);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(blockon_main, &m));
-  ax_drop(&m.co.base);
-  return ns;
+  for (i = 0; i < NUM_SPAWN; i++) spawn_counter(l);
 }
 
 void wl_spawn_many_blockon(const bench_opts_t *o, unsigned w, unsigned r,
                            bench_result_t *res) {
-  latch_ctx_t c;
-  c.rt = bench_runtime(o, 0);
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, spawn_many_blockon_iter, &c, res);
-  res->ops = NUM_SPAWN;
-  bench_runtime_free(c.rt);
+  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, blockon_start);
 }
 
 /* ---- spawn_many_remote_*: spawn from outside, join in block_on ---------- */
@@ -350,6 +292,13 @@ AX_ASYNC(yield_task, yield_task_t, s) {
   AX_END;
 }
 
+/* Spawned from outside block_on (as the anchor does), so not
+ * bench_latch_run's shape. */
+typedef struct {
+  ax_runtime_t *rt;
+  bench_latch_t latch;
+} latch_ctx_t;
+
 static uint64_t yield_many_iter(void *arg) {
   latch_ctx_t *c = arg;
   bench_latch_wait_t wait;
@@ -403,42 +352,14 @@ AX_ASYNC(chain_task, chain_task_t, s) {
   AX_END;
 }
 
-typedef struct {
-  ax_async_t co;
-  bench_latch_t *latch;
-  bench_latch_wait_t wait;
-} chain_main_t;
-
-AX_ASYNC(chain_main, chain_main_t, s) {
-  AX_BEGIN(s);
-  {
-    chain_task_t first;
-    first.latch = s->latch;
-    first.n = CHAIN_ITER;
-    bench_check(AX_SPAWN(chain_task, &first, NULL), "ax_spawn");
-  }
-  AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
-  AX_END;
-}
-
-static uint64_t chained_spawn_iter(void *arg) {
-  latch_ctx_t *c = arg;
-  chain_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  bench_latch_reset(&c->latch, 1);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(chain_main, &m));
-  ax_drop(&m.co.base);
-  return ns;
+static void chain_start(bench_latch_t *l) {
+  chain_task_t first;
+  first.latch = l;
+  first.n = CHAIN_ITER;
+  bench_check(AX_SPAWN(chain_task, &first, NULL), "ax_spawn");
 }
 
 void wl_chained_spawn(const bench_opts_t *o, unsigned w, unsigned r,
                       bench_result_t *res) {
-  latch_ctx_t c;
-  c.rt = bench_runtime(o, 0);
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, chained_spawn_iter, &c, res);
-  res->ops = CHAIN_ITER;
-  bench_runtime_free(c.rt);
+  bench_latch_run(o, w, r, res, 1, CHAIN_ITER, chain_start);
 }
