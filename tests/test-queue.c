@@ -123,9 +123,7 @@ START_TEST(inject_fifo_through_growth) {
     /* push 3, take up to 2: the queue grows slowly and wraps often */
     for (j = 0; j < 3 && pushed < n; j++, pushed++) {
       ax__task_t *one = &v[pushed];
-      ax__spin_lock(&q.lock);
-      ax__inject_push_locked(&q, &one, 1);
-      ax__spin_unlock(&q.lock);
+      ax__inject_push(&q, &one, 1);
     }
     k = ax__inject_pop_n(&q, out, pushed < n ? 2 : 64);
     for (i = 0; i < k; i++) ck_assert_ptr_eq(out[i], &v[next++]);
@@ -147,9 +145,7 @@ START_TEST(inject_burst_ring_shrinks) {
   ax__inject_init(&q);
   for (i = 0; i < n; i++) {
     ax__task_t *one = &v[i];
-    ax__spin_lock(&q.lock);
-    ax__inject_push_locked(&q, &one, 1);
-    ax__spin_unlock(&q.lock);
+    ax__inject_push(&q, &one, 1);
   }
   ck_assert_uint_ge(q.cap, n);
   while ((k = ax__inject_pop_n(&q, out, 64)) > 0)
@@ -159,9 +155,7 @@ START_TEST(inject_burst_ring_shrinks) {
   ck_assert_uint_eq(q.cap, 0);
   {
     ax__task_t *one = &v[0];
-    ax__spin_lock(&q.lock);
-    ax__inject_push_locked(&q, &one, 1);
-    ax__spin_unlock(&q.lock);
+    ax__inject_push(&q, &one, 1);
   }
   ck_assert_uint_eq(q.cap, 256);
   ck_assert_ptr_eq(ax__inject_pop(&q), &v[0]);

@@ -358,12 +358,8 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   atomic_store_explicit(&jp->state, JOB_QUEUED, memory_order_relaxed);
   Q.queued++;
   atomic_store_explicit(&Q.queued_hint, Q.queued, memory_order_relaxed);
-  if (w != NULL) {
-    n = q_wanted();
-    Q.drainers += n;
-  } else {
-    n = q_wanted();   /* counted when the post runs */
-  }
+  n = q_wanted();
+  if (w != NULL) Q.drainers += n;  /* else counted when the post runs */
   ax__spin_unlock(&Q.lock);
   if (n == 0) return 0;
   if (w != NULL)

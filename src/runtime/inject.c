@@ -51,6 +51,12 @@ void ax__inject_push_locked(ax__inject_t *q, ax__task_t *const *v, size_t n) {
   atomic_store(&q->len, q->n);
 }
 
+void ax__inject_push(ax__inject_t *q, ax__task_t *const *v, size_t n) {
+  ax__spin_lock(&q->lock);
+  ax__inject_push_locked(q, v, n);
+  ax__spin_unlock(&q->lock);
+}
+
 size_t ax__inject_pop_n(ax__inject_t *q, ax__task_t **v, size_t max) {
   size_t i, k;
   if (atomic_load_explicit(&q->len, memory_order_acquire) == 0) return 0;

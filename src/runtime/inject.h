@@ -40,6 +40,8 @@ void ax__inject_init(ax__inject_t *q);
 void ax__inject_free(ax__inject_t *q);
 /* Lock held: appends n tasks. */
 void ax__inject_push_locked(ax__inject_t *q, ax__task_t *const *v, size_t n);
+/* The same, taking the lock. */
+void ax__inject_push(ax__inject_t *q, ax__task_t *const *v, size_t n);
 /* Takes the oldest task, or NULL. */
 ax__task_t *ax__inject_pop(ax__inject_t *q);
 /* Takes up to max tasks, oldest first, into v; returns how many. */

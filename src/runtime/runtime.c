@@ -296,9 +296,7 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     ax__worker_run(rt->driver, t);
     rt->driver->main_task = NULL;
   } else {
-    ax__spin_lock(&rt->inject.lock);
-    ax__inject_push_locked(&rt->inject, &t, 1);
-    ax__spin_unlock(&rt->inject.lock);
+    ax__inject_push(&rt->inject, &t, 1);
     ax__worker_run(rt->workers[0], t);
   }
   atomic_store(&rt->in_block_on, 0);

@@ -10,9 +10,9 @@
  *
  * Only a worker that is parked (or about to park) costs a system call.  A
  * parking worker stores `parked`, increments rt->idle, fences and checks
- * the queues again; a waker pushes, fences and reads rt->idle (then the
- * flags).  All sequentially consistent, so one side always sees the
- * other: no lost wake-up.
+ * the queues again; a waker pushes (a seq_cst store) and reads rt->idle
+ * with a seq_cst load (then the flags).  All sequentially consistent, so
+ * one side always sees the other: no lost wake-up.
  */
 #include "core/fence.h"
 #include "runtime/runtime.h"
@@ -35,15 +35,13 @@ static void unpark(ax__worker_t *w) {
     ax__wake_send(&w->wake);
 }
 
-/* Wakes one parked worker, if any, to pick up new work.  `fence`: the work
- * went where only another thread would find it (the injection queue), so
- * the Dekker fence is required.  Work pushed to the caller's own local queue
- * will be run by the caller anyway: a missed wake-up there costs
- * parallelism for a moment, never progress, so the hot path skips the
- * fence. */
-static void notify_parked(ax_runtime_t *rt, int fence) {
+/* Wakes one parked worker, if any, to pick up new work.  No fence here:
+ * work pushed to the caller's own local queue will be run by the caller
+ * anyway (a missed wake-up costs parallelism for a moment, never
+ * progress), and the push to the injection queue is followed by its own
+ * seq_cst read of `idle` (ax__schedule). */
+static void notify_parked(ax_runtime_t *rt) {
   unsigned i;
-  if (fence) ax__fence();
   /* One read-mostly word first: scanning every worker's flag on every
    * wake costs a cache miss per worker when nobody is parked. */
   if (atomic_load_explicit(&rt->idle, memory_order_relaxed) == 0) return;
@@ -79,9 +77,7 @@ void ax__push_back(ax__worker_t *w, ax__task_t *t) {
     n = ax__lq_push_overflow(&w->q, t, batch);
     if (n != 0) break;
   }
-  ax__spin_lock(&w->rt->inject.lock);
-  ax__inject_push_locked(&w->rt->inject, batch, n);
-  ax__spin_unlock(&w->rt->inject.lock);
+  ax__inject_push(&w->rt->inject, batch, n);
 }
 
 void ax__schedule(ax__task_t *t, int yield) {
@@ -129,7 +125,7 @@ void ax__schedule(ax__task_t *t, int yield) {
       if (prev == NULL) return;
       ax__push_back(w, prev);
     }
-    if (rt->nworkers > 1) notify_parked(rt, 0);
+    if (rt->nworkers > 1) notify_parked(rt);
     return;
   }
   /* From outside.  Queued under the injection lock, so that a shutdown
@@ -158,6 +154,6 @@ void ax__schedule(ax__task_t *t, int yield) {
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
-    notify_parked(rt, 0);  /* the fence was the seq_cst pair above */
+    notify_parked(rt);
   atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
 }
