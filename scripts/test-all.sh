@@ -14,6 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 O=${AXLE_CI_DIR:-$ROOT/_ci}
 STAGES=${AXLE_STAGES:-"gcc clang consumer windows"}
 mkdir -p "$O"
+rm -f "$O/failures.txt"   # why each failed stage failed, printed at the end
 T0=$SECONDS
 RESULTS=()           # "stage|status|seconds|passed|failed"
 PASSED=0 FAILED=0
@@ -36,6 +37,11 @@ mtest() {            # mtest NAME BUILDDIR [meson test args...]
   # shellcheck disable=SC2086
   set -- $counts
   [ "$rc" -ne 0 ] && [ "$2" -eq 0 ] && set -- "$1" 1
+  if [ "$rc" -ne 0 ]; then
+    { echo "== $name"
+      python3 "$ROOT/scripts/test-counts.py" --failures "$log" 2>&1 | head -n 80
+    } >>"$O/failures.txt"
+  fi
   record "$name" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" $((SECONDS - t)) "$1" "$2"
 }
 build() {            # build NAME BUILDDIR [meson setup args...]; env CC/CXX
@@ -59,6 +65,9 @@ script() {           # script NAME COMMAND...: a stage that prints "N passed, N 
   f=$(echo "$out" | sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed$/\2/p' | tail -n1)
   p=${p:-0}; f=${f:-0}
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  if [ "$rc" -ne 0 ]; then
+    { echo "== $name (last lines)"; echo "$out" | tail -n 25; } >>"$O/failures.txt"
+  fi
   record "$name" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" $((SECONDS - t)) "$p" "$f"
 }
 
@@ -91,6 +100,10 @@ for stage in $STAGES; do
   esac
 done
 
+if [ -s "$O/failures.txt" ]; then
+  banner "failures"
+  cat "$O/failures.txt"
+fi
 banner "summary ($((SECONDS - T0)) s)"
 status=0
 for r in "${RESULTS[@]}"; do
