@@ -41,6 +41,13 @@ typedef struct ax_builder_s {
   void *hook_arg;
   unsigned event_interval;        /* ticks between I/O polls while busy (61) */
   unsigned global_queue_interval; /* ticks between global queue checks (31) */
+  unsigned idle_spin_us;          /* multi-thread: longest time an idle
+                                     worker (or block_on) looks for work
+                                     before it sleeps (128); it spins that
+                                     long only while work has lately come
+                                     back sooner, else 16.  Lower it to
+                                     save CPU at the cost of wake-up
+                                     latency; 0 = the default */
   ax_panic_hook_fn panic_hook;    /* unjoined panics; NULL = one line on stderr */
   void *panic_hook_arg;
   uv_loop_t *loop;                /* current-thread only: drive this existing

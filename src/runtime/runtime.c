@@ -13,6 +13,7 @@ void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
   b->thread_name = "axle-worker";
   b->event_interval = 61;
   b->global_queue_interval = 31;
+  b->idle_spin_us = 128;
 }
 
 /* ---- owned lists ------------------------------------------------------ */
@@ -147,6 +148,9 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->event_interval = b->event_interval ? b->event_interval : 61;
   rt->global_queue_interval =
       b->global_queue_interval ? b->global_queue_interval : 31;
+  /* worker.c: park() */
+  rt->spin_max_ns = (uint64_t)(b->idle_spin_us ? b->idle_spin_us : 128) * 1000u;
+  rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
   rt->stack_size = b->thread_stack_size;
   rt->on_thread_start = b->on_thread_start;
   rt->on_thread_stop = b->on_thread_stop;

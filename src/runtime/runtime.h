@@ -87,6 +87,8 @@ struct ax__worker_s {
   uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
+  uint64_t wait_avg;            /* ns: moving average of idle waits (park) */
+  int was_idle;                 /* back from park(): see ax__worker_run */
   ax__tlists_t tcache;          /* free task blocks (tcache.h) */
   size_t ref_debt;              /* task refs on rt freed here, not yet
                                    subtracted from rt->refs (runtime.c) */
@@ -108,12 +110,18 @@ struct ax_runtime_s {
   ax__worker_t *driver;          /* block_on's worker (multi-thread) */
   _Atomic int shutdown;          /* no new spawns; workers exit */
   _Atomic int stopped;           /* workers have exited */
+  unsigned event_interval;
+  unsigned global_queue_interval;
+  uint64_t spin_min_ns, spin_max_ns;  /* idle spin bounds (worker.c park) */
+  char pad0_[AX__CACHELINE];
+  /* Written by workers going idle or looking for work; read by wakers. */
   _Atomic unsigned idle;         /* workers parked or parking: wakers
                                     look here before scanning them */
   _Atomic unsigned searching;    /* workers stealing right now */
-  unsigned event_interval;
-  unsigned global_queue_interval;
-  char pad0_[AX__CACHELINE];
+  _Atomic unsigned spinning;     /* workers looking for work before they
+                                    park: they will see new work, so
+                                    wakers need not unpark anyone */
+  char pad5_[AX__CACHELINE];
   /* Written on every spawn and task free. */
   _Atomic uint64_t next_id;
   _Atomic size_t refs;           /* 1 (the owner) + 1 per task alive */
@@ -159,6 +167,8 @@ void ax__schedule(ax__task_t *t, int yield);
 /* Pushes t at the back of w's local queue (overflow: half of the queue
  * moves to the injection queue).  On w's thread only. */
 void ax__push_back(ax__worker_t *w, ax__task_t *t);
+void ax__notify_parked(ax_runtime_t *rt);  /* wake one parked worker, if
+                                            no worker is spinning */
 /* Runs op->fn(op) on w's loop thread: at once when called there, else
  * queued and w's loop woken.  Callable from any thread. */
 void ax__worker_post(ax__worker_t *w, ax__op_t *op);

@@ -39,8 +39,8 @@ static void unpark(ax__worker_t *w) {
  * work pushed to the caller's own local queue will be run by the caller
  * anyway (a missed wake-up costs parallelism for a moment, never
  * progress), and the push to the injection queue is followed by its own
- * seq_cst read of `idle` (ax__schedule). */
-static void notify_parked(ax_runtime_t *rt) {
+ * seq_cst reads of `idle` and `spinning` (ax__schedule). */
+static void wake_one(ax_runtime_t *rt) {
   unsigned i;
   /* One read-mostly word first: scanning every worker's flag on every
    * wake costs a cache miss per worker when nobody is parked. */
@@ -52,6 +52,15 @@ static void notify_parked(ax_runtime_t *rt) {
       return;
     }
   }
+}
+
+/* As wake_one, unless a worker is spinning: it will find the work, and a
+ * worker woken besides it would most often find nothing and park again
+ * (on 2 cores, taking CPU from the two that work).  Tokio's workers skip
+ * the wake-up while one of them searches in the same way. */
+void ax__notify_parked(ax_runtime_t *rt) {
+  if (atomic_load_explicit(&rt->spinning, memory_order_relaxed) != 0) return;
+  wake_one(rt);
 }
 
 /* Moves up to max tasks from the injection queue into w's local queue and
@@ -125,7 +134,7 @@ void ax__schedule(ax__task_t *t, int yield) {
       if (prev == NULL) return;
       ax__push_back(w, prev);
     }
-    if (rt->nworkers > 1) notify_parked(rt);
+    if (rt->nworkers > 1) ax__notify_parked(rt);
     return;
   }
   /* From outside.  Queued under the injection lock, so that a shutdown
@@ -140,20 +149,23 @@ void ax__schedule(ax__task_t *t, int yield) {
     return;
   }
   ax__inject_push_locked(&rt->inject, &t, 1);  /* a seq_cst store */
-  /* The Dekker read, right after that store (seq_cst, so not reordered
-   * before it): does anyone sleep?  Only then count ourselves in
-   * `notifying` and unpark; a busy runtime pays no locked instruction
-   * here beyond the lock. */
+  /* The Dekker reads, right after that store (seq_cst, so not reordered
+   * before it): does anyone sleep, and is nobody spinning who would see
+   * the task?  Only then count ourselves in `notifying` and unpark; a
+   * busy runtime pays no locked instruction here beyond the lock.  (A
+   * spinner that gives up decrements `spinning` and increments `idle`
+   * before its fence and last look at the queues, so either it sees this
+   * task or these reads see it idle and not spinning.) */
   if (rt->flavor == AX_CURRENT_THREAD)
     want = atomic_load(&rt->workers[0]->parked) == 1;
   else
-    want = atomic_load(&rt->idle) != 0;
+    want = atomic_load(&rt->idle) != 0 && atomic_load(&rt->spinning) == 0;
   if (want) atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
   ax__spin_unlock(&rt->inject.lock);
   if (!want) return;
   if (rt->flavor == AX_CURRENT_THREAD)
     unpark(rt->workers[0]);
   else
-    notify_parked(rt);
+    wake_one(rt);
   atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
 }
