@@ -151,6 +151,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   /* worker.c: park() */
   rt->spin_max_ns = (uint64_t)(b->idle_spin_us ? b->idle_spin_us : 128) * 1000u;
   rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
+  rt->cpus = uv_available_parallelism();
   rt->stack_size = b->thread_stack_size;
   rt->on_thread_start = b->on_thread_start;
   rt->on_thread_stop = b->on_thread_stop;
@@ -297,7 +298,9 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   if (rt->driver != NULL) {
     rt->driver->main_task = t;
     atomic_store(&rt->driver->main_notified, 1);
+    atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
     ax__worker_run(rt->driver, t);
+    atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
     rt->driver->main_task = NULL;
   } else {
     ax__inject_push(&rt->inject, &t, 1);

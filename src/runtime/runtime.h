@@ -88,7 +88,8 @@ struct ax__worker_s {
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
   uint64_t wait_avg;            /* ns: moving average of idle waits (park) */
-  int was_idle;                 /* back from park(): see ax__worker_run */
+  uint64_t idle_since;          /* uv_hrtime() when it ran out of work,
+                                   0 while it has work (multi-thread) */
   ax__tlists_t tcache;          /* free task blocks (tcache.h) */
   size_t ref_debt;              /* task refs on rt freed here, not yet
                                    subtracted from rt->refs (runtime.c) */
@@ -113,6 +114,7 @@ struct ax_runtime_s {
   unsigned event_interval;
   unsigned global_queue_interval;
   uint64_t spin_min_ns, spin_max_ns;  /* idle spin bounds (worker.c park) */
+  unsigned cpus;                 /* uv_available_parallelism() */
   char pad0_[AX__CACHELINE];
   /* Written by workers going idle or looking for work; read by wakers. */
   _Atomic unsigned idle;         /* workers parked or parking: wakers
@@ -121,6 +123,8 @@ struct ax_runtime_s {
   _Atomic unsigned spinning;     /* workers looking for work before they
                                     park: they will see new work, so
                                     wakers need not unpark anyone */
+  _Atomic unsigned long_spinning;  /* threads spinning past spin_min_ns */
+  _Atomic int driver_busy;       /* block_on's thread is polling its future */
   char pad5_[AX__CACHELINE];
   /* Written on every spawn and task free. */
   _Atomic uint64_t next_id;

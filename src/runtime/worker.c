@@ -204,30 +204,74 @@ static void note_wait(ax__worker_t *w, uint64_t t0) {
   w->wait_avg = wait >= avg ? avg + (wait - avg) / 4 : avg - (avg - wait) / 4;
 }
 
+/* Past spin_min_ns a thread spins on only while a CPU is free: the
+ * runtime's running workers, its block_on thread when it is polling and
+ * its long spinners must number fewer than the CPUs.  Threads that spin
+ * long while others have work would take the CPUs from them (block_on
+ * waiting on each join handle in turn while both workers run tasks).  An
+ * estimate from relaxed reads: it only decides whether to spin on. */
+static int long_spin_enter(ax_runtime_t *rt) {
+  long running = (long)rt->nworkers -
+                 (long)atomic_load_explicit(&rt->idle, memory_order_relaxed) -
+                 (long)atomic_load_explicit(&rt->spinning, memory_order_relaxed) +
+                 atomic_load_explicit(&rt->driver_busy, memory_order_relaxed);
+  unsigned n = atomic_load_explicit(&rt->long_spinning, memory_order_relaxed);
+  if (running < 0) running = 0;
+  do {
+    if ((unsigned long)running + n + 1 > rt->cpus) return 0;
+  } while (!atomic_compare_exchange_weak_explicit(
+      &rt->long_spinning, &n, n + 1, memory_order_relaxed,
+      memory_order_relaxed));
+  return 1;
+}
+
+/* Spins until there may be work (1) or the spin is over (0).  The spin
+ * is measured from the start of the idle period (t0), which a false
+ * alarm (work seen in another worker's queue, gone before we could
+ * steal it) does not restart. */
+static int spin(ax__worker_t *w, ax__task_t *until, uint64_t t0) {
+  ax_runtime_t *rt = w->rt;
+  uint64_t limit = spin_limit(w);
+  int slot = 0, found = 0;
+  unsigned i;
+  for (i = 1;; i++) {
+    /* Look every 8th pause: each look reads lines that busy threads are
+     * writing (the injection queue's length, every local queue's ends),
+     * and a looker in a tight loop slows them down. */
+    if ((i & 7) == 0) {
+      if (has_work(w) || finished(w, until)) {
+        found = 1;
+        break;
+      }
+      if ((i & 63) == 0) {
+        uint64_t spent = uv_hrtime() - t0;
+        if (spent >= limit) break;
+        if (spent >= rt->spin_min_ns && !slot && !(slot = long_spin_enter(rt)))
+          break;
+      }
+    }
+    ax__cpu_relax();
+  }
+  if (slot)
+    atomic_fetch_sub_explicit(&rt->long_spinning, 1, memory_order_relaxed);
+  return found;
+}
+
 static void park(ax__worker_t *w, ax__task_t *until) {
   ax_runtime_t *rt = w->rt;
-  uint64_t t0 = 0;
-  w->was_idle = 1;
-  if (rt->flavor == AX_MULTI_THREAD) {
-    uint64_t limit = spin_limit(w);
-    unsigned i;
-    t0 = uv_hrtime();
+  int multi = rt->flavor == AX_MULTI_THREAD;
+  if (multi) {
+    if (w->idle_since == 0) w->idle_since = uv_hrtime();
     if (!w->is_driver)
       atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
-    for (i = 1;; i++) {
-      /* Look every 8th pause: each look reads lines that busy threads are
-       * writing (the injection queue's length, every local queue's ends),
-       * and a looker in a tight loop slows them down. */
-      if ((i & 7) == 0) {
-        if (has_work(w) || finished(w, until)) {
-          if (!w->is_driver)
-            atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_relaxed);
-          note_wait(w, t0);
-          return;
-        }
-        if ((i & 63) == 0 && uv_hrtime() - t0 >= limit) break;
-      }
-      ax__cpu_relax();
+    else
+      atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
+    if (spin(w, until, w->idle_since)) {
+      if (!w->is_driver)
+        atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_relaxed);
+      else
+        atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
+      return;
     }
   }
   /* Idle, then no longer spinning, then the fence and the last look (see
@@ -235,7 +279,7 @@ static void park(ax__worker_t *w, ax__task_t *until) {
   atomic_store(&w->parked, 1);
   if (!w->is_driver) {
     atomic_fetch_add(&rt->idle, 1);
-    if (t0 != 0) atomic_fetch_sub(&rt->spinning, 1);
+    if (multi) atomic_fetch_sub(&rt->spinning, 1);
   }
   ax__fence();
   if (!has_work(w) && !finished(w, until)) {
@@ -243,8 +287,10 @@ static void park(ax__worker_t *w, ax__task_t *until) {
     uv_run(w->loop, UV_RUN_ONCE);
   }
   atomic_store(&w->parked, 0);
-  if (!w->is_driver) atomic_fetch_sub(&rt->idle, 1);
-  if (t0 != 0) note_wait(w, t0);
+  if (!w->is_driver)
+    atomic_fetch_sub(&rt->idle, 1);
+  else if (multi)
+    atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
 }
 
 /* 0 when a uv_run(UV_RUN_NOWAIT) turn of w's loop would find nothing to
@@ -269,6 +315,7 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
 
   ax__worker_set_current(w);
   ax__jump_set(&w->jump);
+  w->idle_since = 0;
   if (setjmp(w->jump.jb) != 0) {
     /* ax_panic() inside a poll landed here: finish that task. */
     ax__task_t *t = w->current;
@@ -284,10 +331,13 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
       park(w, until);
       continue;
     }
-    if (w->was_idle) {
-      /* Back from idle with work.  Wakers skipped unparking others while
-       * we spun; if we found more than this task, hand some on. */
-      w->was_idle = 0;
+    if (w->idle_since != 0) {
+      /* Back from idle with work: the idle period counts towards the
+       * spin's average now, not at a false alarm.  Wakers skipped
+       * unparking others while we spun; if we found more than this task,
+       * hand some on. */
+      note_wait(w, w->idle_since);
+      w->idle_since = 0;
       if (rt->nworkers > 1 && !w->is_driver &&
           (ax__lq_len(&w->q) != 0 || ax__inject_len(&rt->inject) != 0))
         ax__notify_parked(rt);
