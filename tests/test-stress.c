@@ -99,12 +99,17 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
 typedef struct {
   ax_async_t co;
   long n;
-  int spawners;
+  int spawners, k, nsh;
   _Atomic long ran, drops, spawned, bad;
   th_latch_t done;
   th_latchwait_t lw;
+  ax_join_t sh[8];
 } inside_t;
 
+/* The spawners are joined, not only the latch awaited: the latch opens
+ * when the last tick has run, and a spawner may still be about to join
+ * its last handles then.  Freeing the runtime would cancel it with
+ * those handles held, and the ticks they own would never be dropped. */
 AX_ASYNC(inside_fn, inside_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->spawners; k++) {
@@ -116,9 +121,17 @@ AX_ASYNC(inside_fn, inside_t, self) {
     s.spawned = &self->spawned;
     s.bad = &self->bad;
     s.done = &self->done;
-    if (AX_SPAWN(spawner_fn, &s, NULL) != 0) atomic_fetch_add(&self->bad, 1);
+    if (AX_SPAWN(spawner_fn, &s, &self->sh[self->nsh]) != 0)
+      atomic_fetch_add(&self->bad, 1);
+    else
+      self->nsh++;
   }
   AX_AWAIT(th_latch_wait(&self->lw, &self->done));
+  for (self->k = 0; self->k < self->nsh; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->sh[self->k]));
+    if (ax_join_result(&self->sh[self->k]) != 0) atomic_fetch_add(&self->bad, 1);
+    ax_join_drop(&self->sh[self->k]);
+  }
   AX_END;
 }
 

@@ -90,6 +90,8 @@ struct ax__worker_s {
   uint64_t wait_avg;            /* ns: moving average of idle waits (park) */
   uint64_t idle_since;          /* uv_hrtime() when it ran out of work,
                                    0 while it has work (multi-thread) */
+  uint64_t spin_from;           /* start of the current spin window: out
+                                   of work, or woken from park */
   ax__tlists_t tcache;          /* free task blocks (tcache.h) */
   size_t ref_debt;              /* task refs on rt freed here, not yet
                                    subtracted from rt->refs (runtime.c) */

@@ -158,13 +158,21 @@ static ax__task_t *next_task(ax__worker_t *w) {
   return steal(w);
 }
 
-static int has_work(ax__worker_t *w) {
+/* Is there work for w: the injection queue, or another worker's local
+ * queue holding at least min_other tasks (w's own is empty when it is
+ * idle).  Liveness needs only the injection queue: a local queue's owner
+ * is awake, as only the owner pushes to it.  Other queues are about
+ * parallelism: a single task there is mostly popped by its busy owner
+ * before a thief gets it, so after its spin an idle worker looks only
+ * for two or more (else it would return, fail to steal and come back
+ * for as long as a chain keeps one task in its worker's queue). */
+static int has_work(ax__worker_t *w, uint32_t min_other) {
   ax_runtime_t *rt = w->rt;
   unsigned i;
   if (w->is_driver) return atomic_load(&w->main_notified) != 0;
   if (ax__inject_len(&rt->inject) != 0) return 1;
   for (i = 0; i < rt->nworkers; i++)
-    if (ax__lq_len(&rt->workers[i]->q) != 0) return 1;
+    if (ax__lq_len(&rt->workers[i]->q) >= min_other) return 1;
   return 0;
 }
 
@@ -192,15 +200,21 @@ static int finished(ax__worker_t *w, ax__task_t *until) {
  * work. */
 static uint64_t spin_limit(const ax__worker_t *w) {
   uint64_t avg = w->wait_avg, lo = w->rt->spin_min_ns, hi = w->rt->spin_max_ns;
-  if (avg > hi) return lo;
+  /* Up to 2 * hi, not hi: a wait that ended in a park includes the
+   * wake-up's latency, so work that comes back 60 us after the spin began
+   * can show as 150 us waits once the thread has started parking. */
+  if (avg > 2 * hi) return lo;
   avg *= 2;
   if (avg < lo) return lo;
   return avg > hi ? hi : avg;
 }
 
-/* avg += (wait - avg) / 4, in unsigned arithmetic. */
+/* avg += (wait - avg) / 4, in unsigned arithmetic.  A wait counts at
+ * most 4 * spin_max_ns: one idle hour must not take fifty short waits to
+ * forget. */
 static void note_wait(ax__worker_t *w, uint64_t t0) {
   uint64_t wait = uv_hrtime() - t0, avg = w->wait_avg;
+  if (wait > 4 * w->rt->spin_max_ns) wait = 4 * w->rt->spin_max_ns;
   w->wait_avg = wait >= avg ? avg + (wait - avg) / 4 : avg - (avg - wait) / 4;
 }
 
@@ -226,20 +240,21 @@ static int long_spin_enter(ax_runtime_t *rt) {
 }
 
 /* Spins until there may be work (1) or the spin is over (0).  The spin
- * is measured from the start of the idle period (t0), which a false
- * alarm (work seen in another worker's queue, gone before we could
- * steal it) does not restart. */
-static int spin(ax__worker_t *w, ax__task_t *until, uint64_t t0) {
+ * window starts when the worker runs out of work or is woken (spin_from);
+ * a false alarm (a task seen in another worker's queue and gone before
+ * the steal) does not restart it. */
+static int spin(ax__worker_t *w, ax__task_t *until) {
   ax_runtime_t *rt = w->rt;
-  uint64_t limit = spin_limit(w);
+  uint64_t limit = spin_limit(w), t0 = w->spin_from;
   int slot = 0, found = 0;
   unsigned i;
+  if (uv_hrtime() - t0 >= limit) return 0;
   for (i = 1;; i++) {
     /* Look every 8th pause: each look reads lines that busy threads are
      * writing (the injection queue's length, every local queue's ends),
      * and a looker in a tight loop slows them down. */
     if ((i & 7) == 0) {
-      if (has_work(w) || finished(w, until)) {
+      if (has_work(w, 1) || finished(w, until)) {
         found = 1;
         break;
       }
@@ -261,14 +276,17 @@ static void park(ax__worker_t *w, ax__task_t *until) {
   ax_runtime_t *rt = w->rt;
   int multi = rt->flavor == AX_MULTI_THREAD;
   if (multi) {
-    if (w->idle_since == 0) w->idle_since = uv_hrtime();
+    if (w->idle_since == 0) w->idle_since = w->spin_from = uv_hrtime();
     if (!w->is_driver)
       atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
     else
       atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
-    if (spin(w, until, w->idle_since)) {
+    if (spin(w, until)) {
+      /* seq_cst: on weak-memory CPUs our later reads of the injection
+       * queue (the batch, the hand-on in ax__worker_run) must not miss a
+       * push whose waker saw us spinning and skipped the unpark. */
       if (!w->is_driver)
-        atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_relaxed);
+        atomic_fetch_sub(&rt->spinning, 1);
       else
         atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
       return;
@@ -282,9 +300,11 @@ static void park(ax__worker_t *w, ax__task_t *until) {
     if (multi) atomic_fetch_sub(&rt->spinning, 1);
   }
   ax__fence();
-  if (!has_work(w) && !finished(w, until)) {
+  if (!has_work(w, 2) && !finished(w, until)) {
     stat_inc(&w->parks);
     uv_run(w->loop, UV_RUN_ONCE);
+    /* Woken, most often for work: a new spin window. */
+    if (multi) w->spin_from = uv_hrtime();
   }
   atomic_store(&w->parked, 0);
   if (!w->is_driver)
