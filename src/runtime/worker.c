@@ -190,19 +190,18 @@ static int finished(ax__worker_t *w, ax__task_t *until) {
  * vCPU halts.
  *
  * The spin adapts, as adaptive mutexes do: each thread keeps a moving
- * average of how long its idle waits last (until work came, by spinning
- * or by a wake-up).  While that average is short (at most spin_max_ns,
- * the builder's idle_spin_us), it spins up to twice the average, so work
- * that comes back at a steady short interval is found without sleeping;
- * a thread whose waits are long (an idle server between requests) spins
- * only spin_min_ns (16 us) before it parks, so an idle runtime burns no
- * CPU.  The current-thread runtime never spins: nothing else can make
- * work. */
+ * average of how long its idle periods last (until it got a task).  While
+ * that average is at most twice spin_max_ns (the builder's idle_spin_us),
+ * it spins up to twice the average, at most spin_max_ns, so work that
+ * comes back at a steady short interval is found without sleeping.  Twice,
+ * because a wait that ended in a park includes the wake-up's latency:
+ * work that comes back 60 us after the spin began shows as 150 us waits
+ * once the thread has started parking.  A thread whose waits are long (an
+ * idle server between requests) spins only spin_min_ns (16 us) before it
+ * parks, so an idle runtime burns no CPU.  The current-thread runtime
+ * never spins: nothing else can make work. */
 static uint64_t spin_limit(const ax__worker_t *w) {
   uint64_t avg = w->wait_avg, lo = w->rt->spin_min_ns, hi = w->rt->spin_max_ns;
-  /* Up to 2 * hi, not hi: a wait that ended in a park includes the
-   * wake-up's latency, so work that comes back 60 us after the spin began
-   * can show as 150 us waits once the thread has started parking. */
   if (avg > 2 * hi) return lo;
   avg *= 2;
   if (avg < lo) return lo;
@@ -272,33 +271,33 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
   return found;
 }
 
+/* Waits for work: spins (multi-thread), then parks in uv_run(ONCE).  A
+ * spinning worker is counted in `spinning` (wakers rely on it to take
+ * new work); block_on's driver is not (it runs no tasks), it only stops
+ * counting as busy for the CPU estimate of long_spin_enter. */
 static void park(ax__worker_t *w, ax__task_t *until) {
   ax_runtime_t *rt = w->rt;
   int multi = rt->flavor == AX_MULTI_THREAD;
+  int counted = multi && !w->is_driver;
+  if (w->is_driver)
+    atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
   if (multi) {
     if (w->idle_since == 0) w->idle_since = w->spin_from = uv_hrtime();
-    if (!w->is_driver)
+    if (counted)
       atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
-    else
-      atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
     if (spin(w, until)) {
       /* seq_cst: on weak-memory CPUs our later reads of the injection
        * queue (the batch, the hand-on in ax__worker_run) must not miss a
        * push whose waker saw us spinning and skipped the unpark. */
-      if (!w->is_driver)
-        atomic_fetch_sub(&rt->spinning, 1);
-      else
-        atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
-      return;
+      if (counted) atomic_fetch_sub(&rt->spinning, 1);
+      goto out;
     }
   }
   /* Idle, then no longer spinning, then the fence and the last look (see
    * ax__schedule for the other side). */
   atomic_store(&w->parked, 1);
-  if (!w->is_driver) {
-    atomic_fetch_add(&rt->idle, 1);
-    if (multi) atomic_fetch_sub(&rt->spinning, 1);
-  }
+  if (!w->is_driver) atomic_fetch_add(&rt->idle, 1);
+  if (counted) atomic_fetch_sub(&rt->spinning, 1);
   ax__fence();
   if (!has_work(w, 2) && !finished(w, until)) {
     stat_inc(&w->parks);
@@ -307,9 +306,9 @@ static void park(ax__worker_t *w, ax__task_t *until) {
     if (multi) w->spin_from = uv_hrtime();
   }
   atomic_store(&w->parked, 0);
-  if (!w->is_driver)
-    atomic_fetch_sub(&rt->idle, 1);
-  else if (multi)
+  if (!w->is_driver) atomic_fetch_sub(&rt->idle, 1);
+out:
+  if (w->is_driver)
     atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
 }
 
