@@ -107,8 +107,15 @@ cpu_family = 'x86_64'
 cpu = 'x86_64'
 endian = 'little'
 X
+# A wine prefix of this run's own, inside the build directory: a shared one
+# would share its wineserver with any other run on the machine, whose
+# `wineserver -k` below would kill this run's tests (and a run killed while
+# it updated the prefix would leave it half-written for the next).
 # mscoree/mshtml off: no Mono/Gecko install prompt on the first wineboot.
-export WINEPREFIX="$C/wineprefix" WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
+# WINEDEBUG keeps wine's own error messages, so that a test that fails
+# inside wine says why.
+rm -rf "$C/wineprefix"   # where earlier versions of this script kept it
+export WINEPREFIX="$B/wineprefix" WINEDEBUG=-all,err+all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY
 rm -rf "$B"
 # A static library: the test programs then need no DLL on wine's path.
@@ -118,13 +125,22 @@ meson setup "$B" "$ROOT" --cross-file "$C/cross.ini" -Ddefault_library=static \
 grep -A12 '^axle' "$B.setup.log" | sed -n '1,30p'
 meson compile -C "$B" >"$B.build.log" 2>&1 || { cat "$B.build.log"; exit 1; }
 
+step "wine prefix in $WINEPREFIX"
+wineboot -i >"$B/wineboot.log" 2>&1 || { cat "$B/wineboot.log"; exit 1; }
+wineserver -w
+# One wineserver for the whole suite, and wine's own processes (services,
+# the desktop) started now, with no test's stdout or stderr: the first
+# program to need them starts them otherwise, they inherit its pipes, and
+# meson waits for those pipes to close until the test times out.
+wineserver -p
+wineboot >>"$B/wineboot.log" 2>&1 </dev/null || { cat "$B/wineboot.log"; exit 1; }
+
 step "tests under wine"
-wineboot -i >/dev/null 2>&1 || true
 rc=0
 meson test -C "$B" --print-errorlogs --timeout-multiplier 3 || rc=$?
-# A test that meson killed on timeout can leave its Windows process behind:
-# wait a little for wine to wind down, then kill what is left.
-timeout 30 wineserver -w || wineserver -k || true
+# A test that meson killed on timeout can leave its Windows process behind;
+# the server is this run's own, so killing it touches nothing else.
+wineserver -k || true
 step "done (exit $rc)"
 echo "windows: $(python3 "$ROOT/scripts/test-counts.py" "$B/meson-logs/testlog.json" | sed 's/ / passed, /') failed"
 exit $rc

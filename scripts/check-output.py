@@ -14,6 +14,7 @@ through.  Used by examples/meson.build.
 import re
 import subprocess
 import sys
+import time
 
 
 def matches(expected, got):
@@ -49,12 +50,18 @@ def main(argv):
         return 2
     with open(argv[1], encoding='utf-8') as f:
         expected = [l.rstrip() for l in f.read().splitlines()]
+    start = time.monotonic()
     proc = subprocess.run(argv[3:], stdout=subprocess.PIPE, check=False)
+    took = time.monotonic() - start
     out = proc.stdout.decode('utf-8', 'replace').replace('\r\n', '\n')
     got = [l.rstrip() for l in out.splitlines()]
     sys.stdout.write(out)
     if proc.returncode != 0:
-        print(f'check-output: {argv[3]} exited with status {proc.returncode}')
+        rc = proc.returncode
+        how = (f'was killed by signal {-rc}' if rc < 0 else
+               f'exited with status {rc} (0x{rc:x})')
+        print(f'check-output: {argv[3]} {how} after {took:.3f} s, '
+              f'having written {len(out)} bytes to stdout')
         return 1
     if not matches(expected, got):
         print('check-output: the output does not match ' + argv[1])
