@@ -28,6 +28,36 @@ typedef enum {
   AX_CURRENT_THREAD = 1
 } ax_flavor_t;
 
+/* The watchdog (builder.watchdog_ms): a thread that looks at every
+ * worker (and at block_on's thread) each watchdog_ms / 2 and reports a
+ * task poll that has not returned after watchdog_ms.  Nothing is timed on
+ * the workers: when it is on, each poll costs them a few stores to their
+ * own memory; when it is off, one branch.  Each stuck poll gives two
+ * reports (the hook may run on several threads at once):
+ *   - while it is stuck (returned = 0), from the watchdog's thread: which
+ *     thread and which task, and for how long so far;
+ *   - when it returns (returned = 1), from the thread that polled it: the
+ *     task's name, the await it resumed from and the one it stopped at,
+ *     so the code between those two lines is what blocked.
+ * The report and its strings are valid during the call only. */
+typedef struct ax_watchdog_report_s {
+  int returned;              /* 0: still polling; 1: the poll has ended */
+  unsigned worker;           /* worker index; ~0u: block_on's thread */
+  uint64_t task_id;          /* as in ax_runtime_dump_tasks */
+  uint64_t elapsed_ms;       /* at least this long in the one poll */
+  const char *task_name;     /* returned = 1 and named, else NULL */
+  const char *resumed_file;  /* returned = 1: the await the poll resumed */
+  int resumed_line;          /*   from (NULL, 0: the task's first poll) */
+  const char *stopped_file;  /* returned = 1: the await it stopped at    */
+  int stopped_line;          /*   (NULL, 0: it completed or panicked)    */
+} ax_watchdog_report_t;
+typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
+                               void *arg);
+/* The default report: one line on `file` (a FILE *; NULL = stderr).  A
+ * hook may call it too; it is an ax_watchdog_fn, so it can be the hook. */
+AX_EXTERN void ax_watchdog_print(const ax_watchdog_report_t *report,
+                                 void *file);
+
 /* The builder is a plain struct: ax_builder_init() fills in the defaults,
  * then set what you need.  Strings are copied by ax_runtime_new(). */
 typedef struct ax_builder_s {
@@ -53,6 +83,13 @@ typedef struct ax_builder_s {
   uv_loop_t *loop;                /* current-thread only: drive this existing
                                      loop instead of creating one (owned by
                                      the caller, must outlive the runtime) */
+  unsigned watchdog_ms;           /* report every poll that keeps its thread
+                                     longer than this: the blocking call in
+                                     async code (0 = off, the default; the
+                                     environment's AXLE_WATCHDOG_MS, read
+                                     by ax_builder_init, turns it on) */
+  ax_watchdog_fn watchdog_hook;   /* the reports; NULL = lines on stderr */
+  void *watchdog_hook_arg;
 } ax_builder_t;
 
 AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);

@@ -14,6 +14,7 @@ void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
   b->event_interval = 61;
   b->global_queue_interval = 31;
   b->idle_spin_us = 128;
+  b->watchdog_ms = ax__watchdog_env();
 }
 
 /* ---- owned lists ------------------------------------------------------ */
@@ -159,6 +160,9 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->panic_hook = b->panic_hook;
   rt->panic_hook_arg = b->panic_hook_arg;
   rt->user_loop = b->loop;
+  rt->watchdog_ns = (uint64_t)b->watchdog_ms * 1000000u;
+  rt->watchdog_hook = b->watchdog_hook;
+  rt->watchdog_hook_arg = b->watchdog_hook_arg;
   atomic_init(&rt->next_id, 1);
   atomic_init(&rt->refs, 1);
   ax__inject_init(&rt->inject);
@@ -177,6 +181,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
     rt->driver = worker_new(rt, ~0u, NULL, &rc);
     if (rt->driver == NULL) goto err;
     rt->driver->is_driver = 1;
+    if ((rc = ax__watchdog_start(rt)) != 0) goto err;
     opts.flags = rt->stack_size ? UV_THREAD_HAS_STACK_SIZE : UV_THREAD_NO_FLAGS;
     opts.stack_size = rt->stack_size;
     for (i = 0; i < n; i++) {
@@ -189,9 +194,12 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
         atomic_store(&rt->shutdown, 1);
         for (j = 0; j < i; j++) ax__wake_send(&rt->workers[j]->wake);
         for (j = 0; j < i; j++) uv_thread_join(&rt->workers[j]->thread);
+        ax__watchdog_stop(rt);
         goto err;
       }
     }
+  } else if ((rc = ax__watchdog_start(rt)) != 0) {
+    goto err;
   }
   ax__live_runtimes_add(1);
   *out = rt;
@@ -348,6 +356,10 @@ static void cancel_queued(ax__task_t *t) {
 static void runtime_cleanup(ax_runtime_t *rt) {
   unsigned i;
   ax__task_t *t;
+
+  /* The workers have stopped (the drops below run on this thread, and a
+   * drop that blocks is not what the watchdog is for). */
+  ax__watchdog_stop(rt);
 
   /* Under the injection lock: a wake from another thread either queued
    * its task before (drained below) or sees `stopped` (ax__schedule). */

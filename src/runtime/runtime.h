@@ -63,6 +63,7 @@ struct ax__worker_s {
   ax__task_t *main_task;        /* driver: the block_on task */
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;
+  int watch;                    /* the runtime has a watchdog */
   uv_thread_t thread;
   char pad0_[AX__CACHELINE];
 
@@ -74,6 +75,9 @@ struct ax__worker_s {
   _Atomic int mail_pending;     /* mail_head != NULL, readable unlocked */
   ax__tremote_t tremote;        /* task blocks given back (tcache.h) */
   ax__wake_t wake;              /* ends uv_run from other threads */
+  /* Written by the watchdog (watchdog.c) when it reports a poll. */
+  _Atomic uint64_t wd_flag;     /* `polls` of the poll it reported */
+  _Atomic uint64_t wd_since;    /* uv_hrtime() it first saw that poll at */
   char pad1_[AX__CACHELINE];
 
   /* The owner's. */
@@ -98,6 +102,12 @@ struct ax__worker_s {
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
   _Atomic uint64_t polls, steals, parks, io_polls;
+  /* With a watchdog (watchdog.c): `polls` of the last poll that ended,
+   * and the task of the current one (read by the watchdog's thread), and
+   * where that poll resumed (the owner's). */
+  _Atomic uint64_t wd_done, wd_task;
+  const char *wd_file;
+  int wd_line;
   ax__jump_t jump;              /* panic landing for this worker */
   uv_loop_t loop_storage;
   char pad2_[AX__CACHELINE];
@@ -160,6 +170,15 @@ struct ax_runtime_s {
   ax_panic_hook_fn panic_hook;
   void *panic_hook_arg;
   uv_loop_t *user_loop;
+  /* watchdog.c */
+  uint64_t watchdog_ns;          /* 0: none */
+  ax_watchdog_fn watchdog_hook;
+  void *watchdog_hook_arg;
+  uv_thread_t watchdog_thread;
+  uv_mutex_t watchdog_lock;
+  uv_cond_t watchdog_cond;
+  int watchdog_stop;             /* under watchdog_lock */
+  void *watchdog_seen;           /* the watchdog thread's notes */
   _Atomic int in_block_on;       /* one block_on at a time */
   /* thread start/exit bookkeeping */
   uv_mutex_t life_lock;
@@ -193,6 +212,19 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until);
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop);
 void ax__worker_close(ax__worker_t *w);
+/* The watchdog (watchdog.c).  Start: after the workers exist (0 or an
+ * error; nothing to do when rt->watchdog_ns is 0).  Stop: joins its thread,
+ * before the workers are freed.  Begin/end bracket each task poll on a
+ * worker with w->watch set; end also runs for a poll that panicked. */
+int ax__watchdog_start(ax_runtime_t *rt);
+void ax__watchdog_stop(ax_runtime_t *rt);
+static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t);
+static inline void ax__watch_end(ax__worker_t *w, ax__task_t *t);
+/* ax__watch_end's report when the watchdog flagged the poll. */
+void ax__watch_report_end(ax__worker_t *w, ax__task_t *t);
+/* AXLE_WATCHDOG_MS from the environment, or 0. */
+unsigned ax__watchdog_env(void);
+
 /* Frees the blocks of a task cache (tcache.c): a worker's lists at its
  * close, the remote stacks and the outside lists with the runtime's
  * memory (the last task is gone: nothing pushes any more). */
@@ -224,5 +256,24 @@ void ax__thread_set_name(const char *name);
 void ax__live_runtimes_add(int d);
 /* Process-wide blocking pool size bookkeeping (blocking.c). */
 int ax__blocking_configure(unsigned max_threads);
+
+static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t) {
+  w->wd_file = t->wait_file;   /* ax__task_run clears wait_line */
+  w->wd_line = t->wait_line;
+  atomic_store_explicit(&w->wd_task, t->id, memory_order_relaxed);
+  /* release: the watchdog that sees this poll's number sees its task */
+  atomic_store_explicit(
+      &w->polls, atomic_load_explicit(&w->polls, memory_order_relaxed) + 1,
+      memory_order_release);
+}
+
+static inline void ax__watch_end(ax__worker_t *w, ax__task_t *t) {
+  uint64_t p = atomic_load_explicit(&w->polls, memory_order_relaxed);
+  if (atomic_load_explicit(&w->wd_done, memory_order_relaxed) == p)
+    return;  /* ended already (ax__task_run's call, then the worker's) */
+  atomic_store_explicit(&w->wd_done, p, memory_order_release);
+  if (atomic_load_explicit(&w->wd_flag, memory_order_acquire) == p)
+    ax__watch_report_end(w, t);
+}
 
 #endif

@@ -171,7 +171,9 @@ void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg) {
   drop_refs(t, 2);  /* owned list + notification */
 }
 
-void ax__task_run(ax__worker_t *w, ax__task_t *t) {
+/* The poll; `watch` is a constant in each of the two callers below, so
+ * that the watchdog costs the unwatched polls nothing here. */
+static inline void task_run(ax__worker_t *w, ax__task_t *t, int watch) {
   size_t s = atomic_load_explicit(&t->state, memory_order_acquire), n;
   ax_cx_t cx;
   ax_poll_t r;
@@ -207,6 +209,7 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   }
   w->jump.armed = 0;
   w->current = NULL;
+  if (watch) ax__watch_end(w, t);
 
   if (r == AX_READY) {
     t->result = 0;
@@ -234,6 +237,12 @@ void ax__task_run(ax__worker_t *w, ax__task_t *t) {
   }
   if (n & AX__NOTIFIED) ax__schedule(t, 1);
   /* else: the owned list still holds a reference, so t is alive */
+}
+
+void ax__task_run(ax__worker_t *w, ax__task_t *t) { task_run(w, t, 0); }
+
+void ax__task_run_watched(ax__worker_t *w, ax__task_t *t) {
+  task_run(w, t, 1);
 }
 
 int ax__task_claim(ax__task_t *t) {

@@ -68,6 +68,9 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                          uint32_t out_off, int join);
 /* Polls the task once; the caller hands over the notification ref. */
 void ax__task_run(ax__worker_t *w, ax__task_t *t);
+/* The same for a worker with a watchdog (runtime/watchdog.c): reports the
+ * end of the poll while the task is still alive. */
+void ax__task_run_watched(ax__worker_t *w, ax__task_t *t);
 /* The worker's jump target caught a panic while polling t. */
 void ax__task_panicked(ax__worker_t *w, ax__task_t *t, char *msg);
 /* Shutdown: cancel t if it is not complete (no worker is running).

@@ -1,0 +1,385 @@
+/* The watchdog (builder.watchdog_ms, include/axle/runtime.h): a poll that
+ * keeps its thread is reported while it is stuck and again when it ends,
+ * with the lines it ran between; quick polls are not reported; the
+ * environment turns it on.
+ *
+ * No test here depends on how fast the machine is.  A blocking task blocks
+ * until the watchdog has reported it (not for a fixed time), and the only
+ * assertion about silence uses a threshold far above any poll here.  Other
+ * tasks' polls may be reported too on a loaded machine (a descheduled
+ * thread is a held thread): the assertions pick the blocking task's
+ * reports by task id.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define CURRENT 0
+#define MULTI 1
+#define MAX_REPORTS 64
+
+/* Copies of the reports (their strings are valid during the call only). */
+typedef struct {
+  int returned;
+  unsigned worker;
+  uint64_t task_id, elapsed_ms;
+  char name[32], resumed[128], stopped[128];
+  int resumed_line, stopped_line;
+} rep_t;
+
+typedef struct {
+  uv_mutex_t lock;
+  rep_t r[MAX_REPORTS];
+  int n;
+  _Atomic uint64_t stuck_id;  /* task id of the last stuck report */
+} log_t;
+
+static void log_report(const ax_watchdog_report_t *r, void *arg) {
+  log_t *l = arg;
+  uv_mutex_lock(&l->lock);
+  if (l->n < MAX_REPORTS) {
+    rep_t *c = &l->r[l->n++];
+    memset(c, 0, sizeof(*c));
+    c->returned = r->returned;
+    c->worker = r->worker;
+    c->task_id = r->task_id;
+    c->elapsed_ms = r->elapsed_ms;
+    snprintf(c->name, sizeof(c->name), "%s", r->task_name ? r->task_name : "");
+    snprintf(c->resumed, sizeof(c->resumed), "%s",
+             r->resumed_file ? r->resumed_file : "");
+    snprintf(c->stopped, sizeof(c->stopped), "%s",
+             r->stopped_file ? r->stopped_file : "");
+    c->resumed_line = r->resumed_line;
+    c->stopped_line = r->stopped_line;
+  }
+  uv_mutex_unlock(&l->lock);
+  if (!r->returned) atomic_store(&l->stuck_id, r->task_id);
+}
+
+static ax_runtime_t *watched_runtime(int multi, unsigned ms, log_t *l) {
+  ax_builder_t b;
+  ax_runtime_t *rt = NULL;
+  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
+  if (multi) b.worker_threads = 2;
+  b.watchdog_ms = ms;
+  if (l != NULL) {
+    memset(l, 0, sizeof(*l));
+    uv_mutex_init(&l->lock);
+    b.watchdog_hook = log_report;
+    b.watchdog_hook_arg = l;
+  }
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  return rt;
+}
+
+/* Blocks the calling thread until the watchdog reports task `id` (or a
+ * minute has gone by: the test then fails on the missing report). */
+static void block_until_reported(log_t *l, uint64_t id) {
+  for (int ms = 0; ms < 60000; ms++) {
+    if (atomic_load(&l->stuck_id) == id) return;
+    uv_sleep(1);
+  }
+}
+
+/* Index of the report of task `id` with `returned`, from `from`; -1. */
+static int find(log_t *l, uint64_t id, int returned, int from) {
+  for (int i = from; i < l->n; i++)
+    if (l->r[i].task_id == id && l->r[i].returned == returned) return i;
+  return -1;
+}
+
+/* ---- a task that blocks between two awaits ------------------------------- */
+
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  log_t *log;
+  uint64_t id;
+  int line1, line2;   /* the two awaits */
+  int panic;          /* panic instead of the second await */
+} blocker_t;
+
+AX_ASYNC(blocker_fn, blocker_t, self) {
+  AX_BEGIN(self);
+  self->id = ax_task_id();
+  self->line1 = __LINE__; AX_AWAIT(ax_yield_now(&self->y));
+  block_until_reported(self->log, self->id);   /* the blocking call */
+  if (self->panic) ax_panic("blocked, then panicked");
+  self->line2 = __LINE__; AX_AWAIT(ax_yield_now(&self->y));
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h;
+  blocker_t b;
+  int result;
+} spawner_t;
+
+AX_ASYNC(spawner_fn, spawner_t, self) {
+  AX_BEGIN(self);
+  TH_ASSERT_OK(ax_spawn_named(ax_runtime_current(), "blocker",
+                              AX_FUTURE(blocker_fn, &self->b),
+                              sizeof(self->b), &self->h));
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->result = ax_join_result(&self->h);
+  if (self->result == 0) {
+    blocker_t *done = ax_join_output(&self->h);
+    self->b.id = done->id;
+    self->b.line1 = done->line1;
+    self->b.line2 = done->line2;
+  }
+  ax_join_drop(&self->h);
+  AX_END;
+}
+
+START_TEST(reports_blocking_poll) {
+  log_t l;
+  ax_runtime_t *rt = watched_runtime(_i, 20, &l);
+  spawner_t s;
+  int i, j;
+  memset(&s, 0, sizeof(s));
+  s.b.log = &l;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);  /* joins the watchdog: the log is complete */
+  TH_ASSERT_OK(s.result);
+  ck_assert_uint_ne(s.b.id, 0);
+  /* While stuck: which task, where, for how long. */
+  i = find(&l, s.b.id, 0, 0);
+  ck_assert_msg(i >= 0, "no report while stuck (%d reports)", l.n);
+  ck_assert_uint_ge(l.r[i].elapsed_ms, 20);
+  if (_i == MULTI)
+    ck_assert_uint_lt(l.r[i].worker, 2);
+  else
+    ck_assert_uint_eq(l.r[i].worker, 0);
+  ck_assert_str_eq(l.r[i].name, "");  /* the watchdog never reads a task */
+  /* When the poll ended: the same worker, and the lines around the
+   * blocking call, from the thread that polled it. */
+  j = find(&l, s.b.id, 1, i + 1);
+  ck_assert_msg(j > i, "no report when the poll returned");
+  ck_assert_uint_eq(l.r[j].worker, l.r[i].worker);
+  ck_assert_uint_ge(l.r[j].elapsed_ms, l.r[i].elapsed_ms);
+  ck_assert_str_eq(l.r[j].name, "blocker");
+  ck_assert_ptr_nonnull(strstr(l.r[j].resumed, "test-watchdog.c"));
+  ck_assert_int_eq(l.r[j].resumed_line, s.b.line1);
+  ck_assert_ptr_nonnull(strstr(l.r[j].stopped, "test-watchdog.c"));
+  ck_assert_int_eq(l.r[j].stopped_line, s.b.line2);
+  /* One pair for that poll, nothing more about it. */
+  ck_assert_int_lt(find(&l, s.b.id, 0, i + 1), 0);
+  ck_assert_int_lt(find(&l, s.b.id, 1, j + 1), 0);
+  uv_mutex_destroy(&l.lock);
+}
+END_TEST
+
+/* A poll that blocks and then panics: the returned report says it ended
+ * there (no await it stopped at), and the worker is between polls again
+ * afterwards (its next task is watched as usual). */
+START_TEST(reports_panicking_poll) {
+  log_t l;
+  ax_runtime_t *rt = watched_runtime(_i, 20, &l);
+  spawner_t s;
+  int i, j;
+  memset(&s, 0, sizeof(s));
+  s.b.log = &l;
+  s.b.panic = 1;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(s.result, AX_EPANIC);
+  ck_assert_int_eq(l.n >= 2, 1);
+  /* The spawner never saw the task's id (it panicked): the first stuck
+   * report that has a returned report after it is the blocker's. */
+  for (i = 0; i < l.n; i++) {
+    if (l.r[i].returned) continue;
+    j = find(&l, l.r[i].task_id, 1, i + 1);
+    if (j >= 0 && strcmp(l.r[j].name, "blocker") == 0) break;
+  }
+  ck_assert_msg(i < l.n, "no report pair for the blocker");
+  ck_assert_int_eq(l.r[j].stopped_line, 0);
+  ck_assert_str_eq(l.r[j].stopped, "");
+  ck_assert_ptr_nonnull(strstr(l.r[j].resumed, "test-watchdog.c"));
+  uv_mutex_destroy(&l.lock);
+}
+END_TEST
+
+/* block_on's own future blocking block_on's thread (multi-thread): the
+ * report names that thread, not a worker. */
+typedef struct {
+  ax_async_t co;
+  log_t *log;
+  uint64_t id;
+} self_blocker_t;
+
+AX_ASYNC(self_blocker_fn, self_blocker_t, self) {
+  AX_BEGIN(self);
+  self->id = ax_task_id();
+  block_until_reported(self->log, self->id);
+  AX_END;
+}
+
+START_TEST(reports_block_on_thread) {
+  log_t l;
+  ax_runtime_t *rt = watched_runtime(MULTI, 20, &l);
+  self_blocker_t s;
+  int i;
+  memset(&s, 0, sizeof(s));
+  s.log = &l;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(self_blocker_fn, &s)));
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  i = find(&l, s.id, 0, 0);
+  ck_assert_msg(i >= 0, "no report while stuck");
+  ck_assert_uint_eq(l.r[i].worker, ~0u);
+  ck_assert_int_ge(find(&l, s.id, 1, i + 1), 0);
+  uv_mutex_destroy(&l.lock);
+}
+END_TEST
+
+/* Many quick polls on every thread, a threshold no poll comes near. */
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  int k;
+} yielder_t;
+
+AX_ASYNC(yielder_fn, yielder_t, self) {
+  AX_BEGIN(self);
+  for (self->k = 0; self->k < 2000; self->k++)
+    AX_AWAIT(ax_yield_now(&self->y));
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[4];
+  yielder_t y[4];
+  ax_yield_t me;
+  int k;
+} yielders_t;
+
+AX_ASYNC(yielders_fn, yielders_t, self) {
+  AX_BEGIN(self);
+  for (self->k = 0; self->k < 4; self->k++)
+    TH_ASSERT_OK(AX_SPAWN(yielder_fn, &self->y[self->k], &self->h[self->k]));
+  for (self->k = 0; self->k < 500; self->k++)
+    AX_AWAIT(ax_yield_now(&self->me));
+  for (self->k = 0; self->k < 4; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    TH_ASSERT_OK(ax_join_result(&self->h[self->k]));
+    ax_join_drop(&self->h[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(quiet_for_quick_polls) {
+  log_t l;
+  ax_runtime_t *rt = watched_runtime(_i, 30000, &l);
+  yielders_t y;
+  memset(&y, 0, sizeof(y));
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yielders_fn, &y)));
+  ax_drop(&y.co.base);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(l.n, 0);
+  uv_mutex_destroy(&l.lock);
+}
+END_TEST
+
+/* The default report (no hook) is ax_watchdog_print on stderr; here a
+ * hook logs each report and prints it to a file as well. */
+static FILE *print_to;
+
+static void log_and_print(const ax_watchdog_report_t *r, void *arg) {
+  ax_watchdog_print(r, print_to);
+  log_report(r, arg);
+}
+
+START_TEST(printed_report) {
+  log_t l;
+  ax_runtime_t *rt;
+  ax_builder_t b;
+  char buf[2048] = "";
+  size_t n;
+  spawner_t s;
+  print_to = tmpfile();
+  ck_assert_ptr_nonnull(print_to);
+  memset(&l, 0, sizeof(l));
+  uv_mutex_init(&l.lock);
+  ax_builder_init(&b, AX_CURRENT_THREAD);
+  b.watchdog_ms = 20;
+  b.watchdog_hook = log_and_print;
+  b.watchdog_hook_arg = &l;
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  memset(&s, 0, sizeof(s));
+  s.b.log = &l;
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  rewind(print_to);
+  n = fread(buf, 1, sizeof(buf) - 1, print_to);
+  buf[n] = '\0';
+  fclose(print_to);
+  {
+    char want[256];
+    snprintf(want, sizeof(want), "axle: watchdog: task %llu has kept worker 0 for ",
+             (unsigned long long)s.b.id);
+    ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
+    ck_assert_msg(strstr(buf, " ms in one poll (a blocking call in async code? "
+                              "see ax_spawn_blocking)\n") != NULL,
+                  "printed: %s", buf);
+    snprintf(want, sizeof(want), "axle: watchdog: task %llu (blocker) kept worker 0 for ",
+             (unsigned long long)s.b.id);
+    ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
+    snprintf(want, sizeof(want), "test-watchdog.c:%d to ", s.b.line1);
+    ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
+    snprintf(want, sizeof(want), "test-watchdog.c:%d\n", s.b.line2);
+    ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
+  }
+  uv_mutex_destroy(&l.lock);
+}
+END_TEST
+
+/* AXLE_WATCHDOG_MS turns it on for every builder that does not set it. */
+static void set_env(const char *v) {
+#ifdef _WIN32
+  _putenv_s("AXLE_WATCHDOG_MS", v ? v : "");
+#else
+  if (v != NULL)
+    setenv("AXLE_WATCHDOG_MS", v, 1);
+  else
+    unsetenv("AXLE_WATCHDOG_MS");
+#endif
+}
+
+START_TEST(environment) {
+  ax_builder_t b;
+  const char *old = getenv("AXLE_WATCHDOG_MS");
+  char keep[64] = "";
+  if (old != NULL) snprintf(keep, sizeof(keep), "%s", old);
+  set_env("250");
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  ck_assert_uint_eq(b.watchdog_ms, 250);
+  set_env("25x");
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  ck_assert_uint_eq(b.watchdog_ms, 0);
+  set_env(NULL);
+  ax_builder_init(&b, AX_CURRENT_THREAD);
+  ck_assert_uint_eq(b.watchdog_ms, 0);
+  ck_assert_ptr_null(b.watchdog_hook);
+  set_env(old != NULL ? keep : NULL);
+}
+END_TEST
+
+Suite *ax_watchdog_suite(void) {
+  Suite *s = suite_create("watchdog");
+  TCase *tc = tcase_create("watchdog");
+  tcase_add_loop_test(tc, reports_blocking_poll, 0, 2);
+  tcase_add_loop_test(tc, reports_panicking_poll, 0, 2);
+  tcase_add_test(tc, reports_block_on_thread);
+  tcase_add_loop_test(tc, quiet_for_quick_polls, 0, 2);
+  tcase_add_test(tc, printed_report);
+  tcase_add_test(tc, environment);
+  suite_add_tcase(s, tc);
+  return s;
+}
