@@ -29,17 +29,22 @@ typedef enum {
 } ax_flavor_t;
 
 /* The watchdog (builder.watchdog_ms): a thread that looks at every
- * worker (and at block_on's thread) each watchdog_ms / 2 and reports a
- * task poll that has not returned after watchdog_ms.  Nothing is timed on
- * the workers: when it is on, each poll costs them a few stores to their
- * own memory; when it is off, one branch.  Each stuck poll gives two
- * reports (the hook may run on several threads at once):
+ * worker (and at block_on's thread) each watchdog_ms / 2 and reports task
+ * polls that keep their thread: never one shorter than watchdog_ms,
+ * always one longer than 1.5 x watchdog_ms.  Nothing is timed on the
+ * workers: when it is on, each poll costs them a few stores to their own
+ * memory; when it is off, nothing.  Each such poll gives two reports:
  *   - while it is stuck (returned = 0), from the watchdog's thread: which
  *     thread and which task, and for how long so far;
  *   - when it returns (returned = 1), from the thread that polled it: the
  *     task's name, the await it resumed from and the one it stopped at,
- *     so the code between those two lines is what blocked.
- * The report and its strings are valid during the call only. */
+ *     so the code between those two lines is what blocked.  (The second
+ *     is lost if the poll ends just as the first is made, and comes first
+ *     if the poll ends while the hook runs.)
+ * The hook may run on several threads at once, must not free the runtime,
+ * and its argument must outlive the runtime (a runtime left running by
+ * ax_runtime_shutdown_timeout keeps its watchdog).  The report and its
+ * strings are valid during the call only. */
 typedef struct ax_watchdog_report_s {
   int returned;              /* 0: still polling; 1: the poll has ended */
   unsigned worker;           /* worker index; ~0u: block_on's thread */
@@ -47,9 +52,11 @@ typedef struct ax_watchdog_report_s {
   uint64_t elapsed_ms;       /* at least this long in the one poll */
   const char *task_name;     /* returned = 1 and named, else NULL */
   const char *resumed_file;  /* returned = 1: the await the poll resumed */
-  int resumed_line;          /*   from (NULL, 0: the task's first poll) */
-  const char *stopped_file;  /* returned = 1: the await it stopped at    */
-  int stopped_line;          /*   (NULL, 0: it completed or panicked)    */
+  int resumed_line;          /*   from (NULL, 0: the task's first poll, or
+                                  a future that is not an AX_ASYNC one) */
+  const char *stopped_file;  /* returned = 1: the first await that was  */
+  int stopped_line;          /*   pending in this poll (NULL, 0: none, as
+                                  when it completed or panicked) */
 } ax_watchdog_report_t;
 typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
                                void *arg);

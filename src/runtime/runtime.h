@@ -260,7 +260,7 @@ int ax__blocking_configure(unsigned max_threads);
 static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t) {
   w->wd_file = t->wait_file;   /* ax__task_run clears wait_line */
   w->wd_line = t->wait_line;
-  atomic_store_explicit(&w->wd_task, t->id, memory_order_relaxed);
+  atomic_store_explicit(&w->wd_task, t->id, memory_order_release);
   /* release: the watchdog that sees this poll's number sees its task */
   atomic_store_explicit(
       &w->polls, atomic_load_explicit(&w->polls, memory_order_relaxed) + 1,

@@ -13,10 +13,10 @@
  * the poll, so the watchdog's thread never touches it).
  *
  * Ordering: the worker stores wd_done and then loads wd_flag; the watchdog
- * reports, stores wd_flag and nothing else.  The worker may miss a flag
- * stored just after its poll ended (no second report then), never sees a
- * flag before the first report was made, and the number in the flag
- * matches one poll only.
+ * stores wd_flag and then calls the hook.  The worker may miss a flag
+ * stored just after its poll ended (no second report then), and its
+ * report may come before the watchdog's when the poll ends while the
+ * hook runs; the number in the flag matches one poll only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +72,21 @@ static void report(ax_runtime_t *rt, const ax_watchdog_report_t *r) {
     ax_watchdog_print(r, NULL);
 }
 
-static void look(ax_runtime_t *rt, watched_t *s, uint64_t now) {
+/* One look at one thread.  Two clock reads bracket the loads: a poll seen
+ * in progress began before `after`, which is what a first sighting
+ * records; a poll still in progress at the next look was running at
+ * `before` or later, which is what its time is measured to.  Times stay
+ * lower bounds however late this thread runs (a slow hook, preemption). */
+static void look(ax_runtime_t *rt, watched_t *s) {
   ax__worker_t *w = s->w;
-  uint64_t p = atomic_load_explicit(&w->polls, memory_order_acquire);
-  uint64_t d = atomic_load_explicit(&w->wd_done, memory_order_acquire);
+  uint64_t before = uv_hrtime(), after, p, id, d;
+  /* wd_task is stored before `polls` and after the last wd_done, both
+   * with release: a task id read between them belongs to poll p unless
+   * wd_done then shows p over. */
+  p = atomic_load_explicit(&w->polls, memory_order_acquire);
+  id = atomic_load_explicit(&w->wd_task, memory_order_acquire);
+  d = atomic_load_explicit(&w->wd_done, memory_order_acquire);
+  after = uv_hrtime();
   if (p == d) {           /* between polls, parked or idle */
     s->poll = p;
     s->since = 0;
@@ -83,20 +94,21 @@ static void look(ax_runtime_t *rt, watched_t *s, uint64_t now) {
   }
   if (s->since == 0 || s->poll != p) {  /* a poll not seen before */
     s->poll = p;
-    s->since = now;
+    s->since = after;
     s->reported = 0;
     return;
   }
-  if (!s->reported && now - s->since >= rt->watchdog_ns) {
+  if (!s->reported && before - s->since >= rt->watchdog_ns) {
     ax_watchdog_report_t r = {0};
-    r.worker = w->index;
-    /* Stored before `polls` (release), so it is this poll's task. */
-    r.task_id = atomic_load_explicit(&w->wd_task, memory_order_relaxed);
-    r.elapsed_ms = (now - s->since) / 1000000u;
-    report(rt, &r);
     s->reported = 1;
+    /* Flag the poll before the hook runs: a hook that ends the blocking
+     * call (closes its socket, say) still gets the second report. */
     atomic_store_explicit(&w->wd_since, s->since, memory_order_relaxed);
     atomic_store_explicit(&w->wd_flag, p, memory_order_release);
+    r.worker = w->index;
+    r.task_id = id;
+    r.elapsed_ms = (before - s->since) / 1000000u;
+    report(rt, &r);
   }
 }
 
@@ -108,17 +120,16 @@ static void watchdog_main(void *arg) {
   ax_runtime_t *rt = arg;
   watched_t *all = rt->watchdog_seen;
   unsigned i, n = watched_count(rt);
-  uint64_t period = rt->watchdog_ns / 2;
+  /* At least 1 ms: libuv on Windows waits in whole ms (0 would spin). */
+  uint64_t period = rt->watchdog_ns / 2 < 1000000u ? 1000000u
+                                                   : rt->watchdog_ns / 2;
   uv_mutex_lock(&rt->watchdog_lock);
   while (!rt->watchdog_stop) {
     /* A timeout or a spurious wake-up: look either way. */
     (void)uv_cond_timedwait(&rt->watchdog_cond, &rt->watchdog_lock, period);
     if (rt->watchdog_stop) break;
     uv_mutex_unlock(&rt->watchdog_lock);
-    {
-      uint64_t now = uv_hrtime();
-      for (i = 0; i < n; i++) look(rt, &all[i], now);
-    }
+    for (i = 0; i < n; i++) look(rt, &all[i]);
     uv_mutex_lock(&rt->watchdog_lock);
   }
   uv_mutex_unlock(&rt->watchdog_lock);
