@@ -126,14 +126,16 @@ grep -A12 '^axle' "$B.setup.log" | sed -n '1,30p'
 meson compile -C "$B" >"$B.build.log" 2>&1 || { cat "$B.build.log"; exit 1; }
 
 step "wine prefix in $WINEPREFIX"
-wineboot -i >"$B/wineboot.log" 2>&1 || { cat "$B/wineboot.log"; exit 1; }
-wineserver -w
+# A wineboot that fails is reported, not fatal (it was not before): the
+# tests then say what does not work.
+wineboot -i >"$B/wineboot.log" 2>&1 || { echo "wineboot -i: status $?"; cat "$B/wineboot.log"; }
+timeout 60 wineserver -w || wineserver -k || true
 # One wineserver for the whole suite, and wine's own processes (services,
 # the desktop) started now, with no test's stdout or stderr: the first
 # program to need them starts them otherwise, they inherit its pipes, and
 # meson waits for those pipes to close until the test times out.
-wineserver -p
-wineboot >>"$B/wineboot.log" 2>&1 </dev/null || { cat "$B/wineboot.log"; exit 1; }
+wineserver -p || true   # (fails only if one still runs: it serves then)
+wineboot >>"$B/wineboot.log" 2>&1 </dev/null || { echo "wineboot: status $?"; cat "$B/wineboot.log"; }
 
 step "tests under wine"
 rc=0
