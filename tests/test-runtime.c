@@ -1238,6 +1238,96 @@ START_TEST(dump_tasks) {
 }
 END_TEST
 
+/* A dump from a foreign thread while the workers poll (and record where
+ * each task waits): every line names a task, and TSan sees no race. */
+typedef struct {
+  ax_runtime_t *rt;
+  _Atomic int stop;
+  _Atomic int dumps;
+  int bad;
+} dump_loop_t;
+
+#define DUMPS 200
+
+/* Yields until the dumper has dumped DUMPS times. */
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  dump_loop_t *d;
+} spinner_t;
+
+AX_ASYNC(spinner_fn, spinner_t, self) {
+  AX_BEGIN(self);
+  while (atomic_load(&self->d->dumps) < DUMPS)
+    AX_AWAIT(ax_yield_now(&self->y));
+  AX_END;
+}
+
+static void dump_loop(void *arg) {
+  dump_loop_t *d = arg;
+  FILE *f = tmpfile();
+  char line[256];
+  if (f == NULL) {
+    d->bad = -1;
+    atomic_store(&d->dumps, DUMPS);  /* let the spinners end */
+    return;
+  }
+  while (!atomic_load(&d->stop)) {
+    long end;
+    rewind(f);
+    ax_runtime_dump_tasks(d->rt, f);
+    fflush(f);
+    end = ftell(f);   /* the file is not truncated: read this dump only */
+    rewind(f);
+    while (ftell(f) < end && fgets(line, sizeof(line), f) != NULL)
+      if (strncmp(line, "task ", 5) != 0) d->bad++;
+    atomic_fetch_add(&d->dumps, 1);
+  }
+  fclose(f);
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[4];
+  spinner_t s[4];
+  dump_loop_t *d;
+  int k;
+} spinners_t;
+
+AX_ASYNC(spinners_fn, spinners_t, self) {
+  AX_BEGIN(self);
+  for (self->k = 0; self->k < 4; self->k++) {
+    self->s[self->k].d = self->d;
+    TH_ASSERT_OK(AX_SPAWN(spinner_fn, &self->s[self->k], &self->h[self->k]));
+  }
+  for (self->k = 0; self->k < 4; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    TH_ASSERT_OK(ax_join_result(&self->h[self->k]));
+    ax_join_drop(&self->h[self->k]);
+  }
+  AX_END;
+}
+
+START_TEST(dump_tasks_while_running) {
+  ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
+  dump_loop_t d;
+  spinners_t s;
+  uv_thread_t th;
+  memset(&d, 0, sizeof(d));
+  memset(&s, 0, sizeof(s));
+  d.rt = rt;
+  s.d = &d;
+  ck_assert_int_eq(uv_thread_create(&th, dump_loop, &d), 0);
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spinners_fn, &s)));
+  atomic_store(&d.stop, 1);
+  uv_thread_join(&th);
+  ax_drop(&s.co.base);
+  ax_runtime_free(rt);
+  ck_assert_int_eq(d.bad, 0);
+  ck_assert_int_ge(atomic_load(&d.dumps), DUMPS);
+}
+END_TEST
+
 /* The default panic hook prints one line on stderr naming the task. */
 typedef struct {
   ax_async_t co;
@@ -1507,6 +1597,7 @@ Suite *ax_runtime_suite(void) {
   tcase_add_loop_test(tc, worker_stats_counts, 0, 2);
   tcase_add_test(tc, idle_worker_steals);
   tcase_add_test(tc, dump_tasks);
+  tcase_add_test(tc, dump_tasks_while_running);
   tcase_add_test(tc, default_panic_hook);
   suite_add_tcase(s, tc);
 

@@ -548,12 +548,13 @@ void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out) {
     ax__spin_lock(&rt->owned[i].lock);
     for (t = rt->owned[i].head; t != NULL; t = t->owned_next) {
       size_t s = ax__task_state(t);
+      const char *file = ax__task_wait_file(t);
       fprintf(out, "task %llu %s %s%s at %s:%d\n", (unsigned long long)t->id,
               t->name ? t->name : "-",
               (s & AX__RUNNING) ? "running" : (s & AX__NOTIFIED) ? "queued"
                                                                  : "idle",
               (s & AX__CANCELLED) ? " cancelling" : "",
-              t->wait_file ? t->wait_file : "(not started)", t->wait_line);
+              file ? file : "(not started)", ax__task_wait_line(t));
     }
     ax__spin_unlock(&rt->owned[i].lock);
   }

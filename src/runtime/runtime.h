@@ -258,8 +258,8 @@ void ax__live_runtimes_add(int d);
 int ax__blocking_configure(unsigned max_threads);
 
 static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t) {
-  w->wd_file = t->wait_file;   /* ax__task_run clears wait_line */
-  w->wd_line = t->wait_line;
+  w->wd_file = ax__task_wait_file(t);  /* ax__task_run clears the line */
+  w->wd_line = ax__task_wait_line(t);
   atomic_store_explicit(&w->wd_task, t->id, memory_order_release);
   /* release: the watchdog that sees this poll's number sees its task */
   atomic_store_explicit(

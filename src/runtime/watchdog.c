@@ -191,9 +191,9 @@ void ax__watch_report_end(ax__worker_t *w, ax__task_t *t) {
       r.resumed_file = w->wd_file;
       r.resumed_line = w->wd_line;
     }
-    if (t->wait_line != 0) {
-      r.stopped_file = t->wait_file;
-      r.stopped_line = t->wait_line;
+    if (ax__task_wait_line(t) != 0) {
+      r.stopped_file = ax__task_wait_file(t);
+      r.stopped_line = ax__task_wait_line(t);
     }
   }
   report(w->rt, &r);

@@ -47,20 +47,16 @@ ax_poll_t ax__await(ax_async_t *co, ax_cx_t *cx, const char *file,
   }
   /* The innermost await of this poll names where the task waits. */
   t = cx->ax__task;
-  if (t != NULL && t->wait_line == 0) {
-    t->wait_file = file;
-    t->wait_line = line;
-  }
+  if (t != NULL && ax__task_wait_line(t) == 0)
+    ax__task_set_wait(t, file, line);
   return AX_PENDING;
 }
 
 void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file, int line) {
   ax__task_t *t = cx->ax__task;
   (void)co;
-  if (t != NULL && t->wait_line == 0) {
-    t->wait_file = file;
-    t->wait_line = line;
-  }
+  if (t != NULL && ax__task_wait_line(t) == 0)
+    ax__task_set_wait(t, file, line);
   ax__cx_yield(cx);
 }
 

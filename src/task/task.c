@@ -93,8 +93,8 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
   t->join_waker = NULL;
   t->panic_msg = NULL;
   t->name = NULL;
-  t->wait_file = NULL;
-  t->wait_line = 0;
+  atomic_init(&t->wait_file, NULL);
+  atomic_init(&t->wait_line, 0);
   t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
   ax__runtime_ref_task(rt);
   t->result = 0;
@@ -198,7 +198,7 @@ static inline void task_run(ax__worker_t *w, ax__task_t *t, int watch) {
   cx.waker = &t->waker;
   cx.ax__task = t;
   cx.ax__worker = w;
-  t->wait_line = 0;
+  atomic_store_explicit(&t->wait_line, 0, memory_order_relaxed);
   w->current = t;
   w->yielded = 0;
   w->budget = AX__COOP_BUDGET;

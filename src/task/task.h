@@ -40,9 +40,12 @@ struct ax__task_s {
   ax_waker_t *join_waker;        /* who awaits the join handle */
   char *panic_msg;               /* set before COMPLETE when panicked */
   char *name;                    /* owned copy, or NULL */
-  const char *wait_file;         /* where the task last suspended */
+  /* Where the task last suspended: written by the thread polling it, read
+   * by ax_runtime_dump_tasks from any thread (relaxed: a dump may pair a
+   * new file with an old line, never tear either). */
+  _Atomic(const char *) wait_file;
   uint64_t id;                   /* unique per runtime, from 1 */
-  int wait_line;
+  _Atomic int wait_line;
   int result;                    /* 0, AX_ECANCELED, AX_EPANIC; written
                                     before COMPLETE */
   uint32_t out_off;              /* output offset inside the future */
@@ -53,6 +56,18 @@ struct ax__task_s {
   max_align_t storage[];         /* the spawned future; for block_on's
                                     task, a pointer to the caller's */
 };
+
+static inline int ax__task_wait_line(ax__task_t *t) {
+  return atomic_load_explicit(&t->wait_line, memory_order_relaxed);
+}
+static inline const char *ax__task_wait_file(ax__task_t *t) {
+  return atomic_load_explicit(&t->wait_file, memory_order_relaxed);
+}
+static inline void ax__task_set_wait(ax__task_t *t, const char *file,
+                                     int line) {
+  atomic_store_explicit(&t->wait_file, file, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_line, line, memory_order_relaxed);
+}
 
 /* The task's future (ax__task_fut): inline, or block_on's borrowed one. */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
