@@ -62,18 +62,19 @@ static void log_report(const ax_watchdog_report_t *r, void *arg) {
     atomic_store(&l->released, 1);
 }
 
-static ax_runtime_t *watched_runtime(int multi, unsigned ms, log_t *l) {
+/* A runtime whose watchdog (ms) hands its reports to `hook`, which gets l
+ * (set up here) as its argument. */
+static ax_runtime_t *watched_runtime(int multi, unsigned ms, log_t *l,
+                                     ax_watchdog_fn hook) {
   ax_builder_t b;
   ax_runtime_t *rt = NULL;
   ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
   if (multi) b.worker_threads = 2;
   b.watchdog_ms = ms;
-  if (l != NULL) {
-    memset(l, 0, sizeof(*l));
-    uv_mutex_init(&l->lock);
-    b.watchdog_hook = log_report;
-    b.watchdog_hook_arg = l;
-  }
+  memset(l, 0, sizeof(*l));
+  uv_mutex_init(&l->lock);
+  b.watchdog_hook = hook;
+  b.watchdog_hook_arg = l;
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
   return rt;
 }
@@ -155,7 +156,7 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
 
 START_TEST(reports_blocking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l);
+  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
   spawner_t s;
   int i, j;
   memset(&s, 0, sizeof(s));
@@ -192,7 +193,7 @@ END_TEST
  * there (no await it stopped at). */
 START_TEST(reports_panicking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l);
+  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
   spawner_t s;
   int j;
   memset(&s, 0, sizeof(s));
@@ -232,7 +233,7 @@ AX_ASYNC(self_blocker_fn, self_blocker_t, self) {
 
 START_TEST(reports_block_on_thread) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(MULTI, 20, &l);
+  ax_runtime_t *rt = watched_runtime(MULTI, 20, &l, log_report);
   self_blocker_t s;
   int i, j;
   memset(&s, 0, sizeof(s));
@@ -293,7 +294,7 @@ AX_ASYNC(yielders_fn, yielders_t, self) {
 
 START_TEST(quiet_for_quick_polls) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 500, &l);
+  ax_runtime_t *rt = watched_runtime(_i, 500, &l, log_report);
   yielders_t y;
   memset(&y, 0, sizeof(y));
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yielders_fn, &y)));
@@ -316,19 +317,12 @@ static void log_and_print(const ax_watchdog_report_t *r, void *arg) {
 START_TEST(printed_report) {
   log_t l;
   ax_runtime_t *rt;
-  ax_builder_t b;
   char buf[2048] = "";
   size_t n;
   spawner_t s;
   print_to = tmpfile();
   ck_assert_ptr_nonnull(print_to);
-  memset(&l, 0, sizeof(l));
-  uv_mutex_init(&l.lock);
-  ax_builder_init(&b, AX_CURRENT_THREAD);
-  b.watchdog_ms = 20;
-  b.watchdog_hook = log_and_print;
-  b.watchdog_hook_arg = &l;
-  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  rt = watched_runtime(CURRENT, 20, &l, log_and_print);
   memset(&s, 0, sizeof(s));
   s.b.log = &l;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));

@@ -63,7 +63,6 @@ struct ax__worker_s {
   ax__task_t *main_task;        /* driver: the block_on task */
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;
-  int watch;                    /* the runtime has a watchdog */
   uv_thread_t thread;
   char pad0_[AX__CACHELINE];
 
@@ -214,8 +213,9 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
 void ax__worker_close(ax__worker_t *w);
 /* The watchdog (watchdog.c).  Start: after the workers exist (0 or an
  * error; nothing to do when rt->watchdog_ns is 0).  Stop: joins its thread,
- * before the workers are freed.  Begin/end bracket each task poll on a
- * worker with w->watch set; end also runs for a poll that panicked. */
+ * before the workers are freed.  Begin/end bracket each task poll while
+ * rt->watchdog_ns != 0 (set before the threads start, cleared after they
+ * stop); end also runs for a poll that panicked. */
 int ax__watchdog_start(ax_runtime_t *rt);
 void ax__watchdog_stop(ax_runtime_t *rt);
 static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t);

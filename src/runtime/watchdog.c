@@ -135,7 +135,8 @@ static void watchdog_main(void *arg) {
   uv_mutex_unlock(&rt->watchdog_lock);
 }
 
-/* Before the worker threads start: `watch` is read without a barrier. */
+/* Before the worker threads start: they read watchdog_ns without a
+ * barrier, so a failure here must clear it before they exist. */
 int ax__watchdog_start(ax_runtime_t *rt) {
   unsigned i, n = watched_count(rt);
   watched_t *all;
@@ -144,7 +145,6 @@ int ax__watchdog_start(ax_runtime_t *rt) {
   if ((all = ax__calloc(n, sizeof(*all))) == NULL) return AX_ENOMEM;
   for (i = 0; i < rt->nworkers; i++) all[i].w = rt->workers[i];
   if (rt->driver != NULL) all[n - 1].w = rt->driver;
-  for (i = 0; i < n; i++) all[i].w->watch = 1;
   if ((rc = uv_mutex_init(&rt->watchdog_lock)) != 0) goto err_mutex;
   if ((rc = uv_cond_init(&rt->watchdog_cond)) != 0) goto err_cond;
   rt->watchdog_stop = 0;
@@ -158,7 +158,6 @@ err_thread:
 err_cond:
   uv_mutex_destroy(&rt->watchdog_lock);
 err_mutex:
-  for (i = 0; i < n; i++) all[i].w->watch = 0;
   ax__free(all);
   rt->watchdog_ns = 0;
   return rc;

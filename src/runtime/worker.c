@@ -399,6 +399,7 @@ static RUN_LOOP_OUTLINE void run_loop_watched(ax__worker_t *w,
 void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
   ax__worker_t *volatile prev = ax__worker_current();
   ax__jump_t *volatile prev_jump = ax__jump_current();
+  int watch = w->rt->watchdog_ns != 0;
 
   ax__worker_set_current(w);
   ax__jump_set(&w->jump);
@@ -411,10 +412,10 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
     w->current = NULL;
     w->jump.msg = NULL;
     w->jump.armed = 0;
-    if (w->watch) ax__watch_end(w, t);
+    if (watch) ax__watch_end(w, t);
     ax__task_panicked(w, t, msg);
   }
-  if (w->watch)
+  if (watch)
     run_loop_watched(w, until);
   else
     run_loop_plain(w, until);
