@@ -67,7 +67,7 @@ START_TEST(cx_init_and_waker) {
   ax_cx_t cx;
   ax_cx_init(&cx, w);
   ck_assert_ptr_eq(ax_cx_waker(&cx), w);
-  ck_assert_ptr_null(cx.ax__task);  /* no task behind a caller's context */
+  ck_assert_ptr_null(cx.ax__wait);  /* no task behind a caller's context */
 }
 END_TEST
 

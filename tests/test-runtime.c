@@ -118,13 +118,13 @@ START_TEST(builder_defaults) {
   ck_assert_uint_eq(b.max_blocking_threads, 0);
   ck_assert_str_eq(b.thread_name, "axle-worker");
   ck_assert_uint_eq(b.thread_stack_size, 0);
-  ck_assert_ptr_null(b.on_thread_start);
-  ck_assert_ptr_null(b.on_thread_stop);
+  ck_assert(b.on_thread_start == NULL);  /* a function pointer: not a void * */
+  ck_assert(b.on_thread_stop == NULL);  /* a function pointer: not a void * */
   ck_assert_ptr_null(b.hook_arg);
   ck_assert_uint_eq(b.event_interval, 61);
   ck_assert_uint_eq(b.global_queue_interval, 31);
   ck_assert_uint_eq(b.idle_spin_us, 128);
-  ck_assert_ptr_null(b.panic_hook);
+  ck_assert(b.panic_hook == NULL);  /* a function pointer: not a void * */
   ck_assert_ptr_null(b.loop);
   ax_builder_init(&b, AX_CURRENT_THREAD);
   ck_assert_int_eq(b.flavor, AX_CURRENT_THREAD);

@@ -13,7 +13,8 @@
 #include "axle.h"
 #include "axtest.h"
 #include "core/alloc.h"
-#include "runtime/current.h"
+#include "core/list.h"
+#include "core/context.h"
 #include "time/wheel.h"
 
 #define MS ((uint64_t)1000000u)
@@ -40,8 +41,8 @@ static ax_runtime_t *rt_new(ax_flavor_t flavor, unsigned workers) {
 }
 
 static ax__wheel_t *my_wheel(void) {
-  ax__worker_t *w = ax__worker_current();
-  return w != NULL ? ax__worker_wheel(w) : NULL;
+  ax__ctx_t *c = ax__ctx_current();
+  return c != NULL ? c->wheel : NULL;
 }
 
 /* ---- a counting waker for driving futures by hand ---------------------- */

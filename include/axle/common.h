@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "private.h"
+
 #if defined(_WIN32) && defined(AXLE_SHARED_BUILD)
 #  define AX_EXTERN __declspec(dllexport)
 #elif defined(_WIN32) && defined(AXLE_SHARED)

@@ -93,14 +93,16 @@ AX_EXTERN ax_waker_t *ax_cx_waker(ax_cx_t *cx);
 /* Builds a context around any waker, for code that polls futures outside a
  * runtime (custom executors, tests).  cx must stay valid while polled. */
 struct ax_cx_s {
-  ax_waker_t *waker;   /* public: the waker to register */
-  void *ax__task;      /* private: the task being polled, or NULL */
-  void *ax__worker;    /* private: the worker polling it, or NULL */
+  ax_waker_t *waker;           /* public: the waker to register */
+  struct ax__wait_s *ax__wait; /* private: where the polled task records
+                                  the await it waits at, or NULL */
+  struct ax__ctx_s *ax__ctx;   /* private: the polling thread's runtime
+                                  context, or NULL */
 };
 static inline void ax_cx_init(ax_cx_t *cx, ax_waker_t *w) {
   cx->waker = w;
-  cx->ax__task = NULL;
-  cx->ax__worker = NULL;
+  cx->ax__wait = NULL;
+  cx->ax__ctx = NULL;
 }
 
 /* ---- Async functions --------------------------------------------------

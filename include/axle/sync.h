@@ -63,26 +63,10 @@
 extern "C" {
 #endif
 
-/* Atomic fields of public structs.  C++ code only embeds these structs and
- * never touches private fields, so it sees the plain type (same size and
- * alignment for every type used here; src/sync checks it at compile time). */
-#ifndef AX__ATOMIC
-#  ifdef __cplusplus
-#    define AX__ATOMIC(T) T
-#  else
-#    define AX__ATOMIC(T) _Atomic(T)
-#  endif
-#endif
-
 /* ---- Private building blocks (see src/sync/waitq.h) -------------------
  * Shown only because futures embed them.  Do not touch their fields. */
-typedef struct ax__wlink_s {
-  struct ax__wlink_s *next;   /* circular list; NULL when not linked */
-  struct ax__wlink_s *prev;
-} ax__wlink_t;
-
 typedef struct ax__waiter_s {
-  ax__wlink_t link;           /* first member: position in a wait queue */
+  ax__link_t link;            /* first member: position in a wait queue */
   ax_waker_t *waker;          /* clone owned by the waiter while linked */
   AX__ATOMIC(int) state;      /* idle / queued / woken (waitq.h) */
   int result;                 /* written by the waking side before state */
@@ -92,7 +76,7 @@ typedef struct ax__waiter_s {
 
 typedef struct ax__waitq_s {
   AX__ATOMIC(int) lock;       /* spin lock guarding the list and owner data */
-  ax__wlink_t head;           /* sentinel: head.next is the oldest waiter */
+  ax__link_t head;            /* sentinel: head.next is the oldest waiter */
 } ax__waitq_t;
 
 /* ---- Semaphore ---------------------------------------------------------

@@ -44,17 +44,12 @@ AX_EXTERN uint64_t ax_instant_elapsed_ms(ax_instant_t t);
 
 typedef struct ax__wheel_s ax__wheel_t;
 
-/* Intrusive list link of a wheel slot. */
-typedef struct ax__tlink_s {
-  struct ax__tlink_s *next, *prev;
-} ax__tlink_t;
-
 /* One timer in a wheel, embedded in the future that waits on it (all fields
  * private).  The fields marked "wheel lock" are shared with the wheel's home
  * thread; the others belong to the owning future.  The owner's two small
  * fields sit here so that an ax_sleep_t packs into 64 bytes. */
 typedef struct ax_timer_entry_s {
-  ax__tlink_t link;      /* wheel lock: slot list */
+  ax__link_t link;       /* wheel lock: slot list */
   ax__wheel_t *wheel;    /* owner: the wheel we hold a reference on, or NULL */
   ax_waker_t *waker;     /* wheel lock: woken at the deadline (owned clone) */
   uint64_t deadline_ms;  /* wheel lock: deadline in the wheel's ms clock */

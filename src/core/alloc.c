@@ -15,7 +15,6 @@ static ax_free_fn ax__f = free;
  * back to it, so the allocator cannot change under them. */
 static atomic_int live_runtimes;
 
-void ax__live_runtimes_add(int d);
 void ax__live_runtimes_add(int d) { atomic_fetch_add(&live_runtimes, d); }
 
 int ax_replace_allocator(ax_malloc_fn m, ax_realloc_fn r, ax_calloc_fn c,

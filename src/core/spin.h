@@ -34,11 +34,6 @@ static inline void ax__spin_lock(ax__spin_t *l) {
     ax__spin_lock_slow(l);
 }
 
-static inline int ax__spin_trylock(ax__spin_t *l) {
-  return atomic_load_explicit(l, memory_order_relaxed) == 0 &&
-         atomic_exchange_explicit(l, 1, memory_order_acquire) == 0;
-}
-
 static inline void ax__spin_unlock(ax__spin_t *l) {
   atomic_store_explicit(l, 0, memory_order_release);
 }

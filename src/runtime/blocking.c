@@ -1,13 +1,9 @@
 /* spawn_blocking on libuv's threadpool.
  *
- * First version: one uv_queue_work per job, queued by a worker when it
- * first polled the job's task, completed by the after-work callback on
- * that loop, which woke the task for a second poll.  Per job that was a
- * worker poll, libuv's pool mutex and condition variable, an async
- * wake-up of the loop and another poll: 2.5x Tokio's spawn_blocking on a
- * 4-thread pool (BENCHMARKS.md).
- *
- * Now axle keeps its own queue of jobs (process-wide, under a spin lock)
+ * One uv_queue_work per job costs, per job, a worker poll, libuv's pool
+ * mutex and condition variable, an async wake-up of the loop and a second
+ * poll: 2.5x Tokio's spawn_blocking on a 4-thread pool (BENCHMARKS.md).
+ * So axle keeps its own queue of jobs (process-wide, under a spin lock)
  * and libuv's pool runs "drainers": uv_work_t requests that take jobs off
  * that queue, one at a time, until it is empty.  At most as many drainers
  * as the pool has threads; more are queued with uv_queue_work when a job
@@ -37,8 +33,10 @@
 #include <stdlib.h>
 
 #include "axle/blocking.h"
-#include "core/alloc.h"
-#include "runtime/runtime.h"
+#include "core/list.h"
+#include "runtime/blocking.h"
+#include "runtime/spawn.h"
+#include "runtime/worker.h"
 
 /* ---- pool size: libuv reads UV_THREADPOOL_SIZE once per process ------- */
 
@@ -102,13 +100,13 @@ typedef struct job_s {
   ax_task_fn fn;
   void *arg;
   ax__task_t *task;           /* the task this future lives in */
-  struct job_s *prev, *next;  /* the queue (its lock) */
-  _Atomic int state;
+  ax__link_t link;            /* in Q.jobs while QUEUED (its lock) */
+  _Atomic int state;          /* JOB_* */
 } job_t;
 
 static struct {
-  ax__spin_t lock;
-  job_t *head, *tail;
+  ax__spin_t lock;            /* guards everything below but the hint */
+  ax__link_t jobs;            /* queued jobs, oldest first */
   size_t queued;              /* jobs in the list */
   _Atomic size_t queued_hint; /* the same, readable without the lock */
   unsigned drainers;          /* drainers queued on a loop or running */
@@ -116,11 +114,12 @@ static struct {
   unsigned max_drainers;      /* the pool's size, once known */
 } Q;
 
+static uv_once_t q_once = UV_ONCE_INIT;
+static void q_init(void) { ax__list_init(&Q.jobs); }
+
 /* Lock held. */
 static void q_unlink(job_t *j) {
-  if (j->prev != NULL) j->prev->next = j->next; else Q.head = j->next;
-  if (j->next != NULL) j->next->prev = j->prev; else Q.tail = j->prev;
-  j->prev = j->next = NULL;
+  ax__list_remove(&j->link);
   Q.queued--;
   atomic_store_explicit(&Q.queued_hint, Q.queued, memory_order_relaxed);
 }
@@ -187,14 +186,15 @@ static void drain_work(uv_work_t *req) {
   int had = 0, linger = 1;
   (void)req;
   for (;;) {
+    ax__link_t *l;
     job_t *j;
     ax__spin_lock(&Q.lock);
     if (had) {
       Q.busy--;
       had = 0;
     }
-    j = Q.head;
-    if (j == NULL) {
+    l = ax__list_first(&Q.jobs);
+    if (l == NULL) {
       unsigned spin;
       if (linger) {
         linger = 0;
@@ -210,6 +210,7 @@ static void drain_work(uv_work_t *req) {
       ax__spin_unlock(&Q.lock);
       return;
     }
+    j = ax__container_of(l, job_t, link);
     q_unlink(j);
     atomic_store_explicit(&j->state, JOB_RUNNING, memory_order_relaxed);
     Q.busy++;
@@ -265,7 +266,7 @@ static void drainer_post_op(ax__op_t *op) {
   n = q_wanted();
   Q.drainers += n;
   ax__spin_unlock(&Q.lock);
-  drainers_queue(ax__worker_loop(rt->workers[0]), n > 0 ? d : NULL, n);
+  drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
   if (n == 0) ax__free(d);
 }
 
@@ -326,7 +327,7 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
                          ax_join_t *join) {
   job_t j, *jp;
   ax__task_t *t;
-  ax__worker_t *w;
+  ax__ctx_t *ctx;
   unsigned max, n = 0;
   int rc;
   j.base.vtable = &job_vtable;
@@ -334,15 +335,16 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   j.fn = fn;
   j.arg = arg;
   j.task = NULL;
-  j.prev = j.next = NULL;
+  j.link.next = j.link.prev = NULL;
   atomic_init(&j.state, JOB_NEW);
   rc = ax__spawn_idle(rt, &j.base, sizeof(j), offsetof(job_t, result), join,
                       &t);
   if (rc != 0) return rc;
   max = pool_threads();
+  uv_once(&q_once, q_init);
   jp = (job_t *)(void *)ax__task_fut(t);
   jp->task = t;
-  w = ax__worker_current();
+  ctx = ax__ctx_current();
   ax__spin_lock(&Q.lock);
   if (Q.max_drainers == 0) Q.max_drainers = max;
   if (atomic_load_explicit(&jp->state, memory_order_relaxed) != JOB_NEW) {
@@ -352,18 +354,16 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
     return 0;
   }
   /* The task's notification reference now belongs to the queue. */
-  jp->prev = Q.tail;
-  if (Q.tail != NULL) Q.tail->next = jp; else Q.head = jp;
-  Q.tail = jp;
+  ax__list_push_back(&Q.jobs, &jp->link);
   atomic_store_explicit(&jp->state, JOB_QUEUED, memory_order_relaxed);
   Q.queued++;
   atomic_store_explicit(&Q.queued_hint, Q.queued, memory_order_relaxed);
   n = q_wanted();
-  if (w != NULL) Q.drainers += n;  /* else counted when the post runs */
+  if (ctx != NULL) Q.drainers += n;  /* else counted when the post runs */
   ax__spin_unlock(&Q.lock);
   if (n == 0) return 0;
-  if (w != NULL)
-    drainers_queue(ax__worker_loop(w), NULL, n);
+  if (ctx != NULL)
+    drainers_queue(ctx->loop, NULL, n);
   else
     drainer_post(rt);
   return 0;

@@ -2,13 +2,13 @@
  * queue can take: spawns and wakes from outside the runtime, and the half
  * of a full local queue that overflows.
  *
- * A growable ring of task pointers under a spin lock.  Why not a linked
- * list under a mutex (the first version): moving a batch out of a list
- * walks the tasks' links under the lock, one cache miss per task on
- * another core's lines; a ring copies pointers.  And a pthread mutex
- * sleeps in futex() when contended, while these critical sections are a
- * few stores long (spawn_many_blockon made 83 futex calls per 10,000
- * spawns).  The ring grows by doubling under the lock (rarely: it keeps
+ * A growable ring of task pointers under a spin lock.  A ring, not a
+ * linked list: moving a batch out of a list walks the tasks' links under
+ * the lock, one cache miss per task on another core's lines, where a ring
+ * copies pointers.  A spin lock, not a pthread mutex, which sleeps in
+ * futex() when contended while these critical sections are a few stores
+ * long (a mutex made 83 futex calls per 10,000 spawns in
+ * spawn_many_blockon).  The ring grows by doubling under the lock (rarely: it keeps
  * its size, unless a burst grew it past 64 Ki slots, which are freed when
  * it empties) and aborts the process if memory for that runs out, as a
  * failed allocation inside a Rust scheduler would.
@@ -22,7 +22,7 @@
 
 #include "core/alloc.h"
 #include "core/spin.h"
-#include "task/task.h"
+#include "runtime/task/task.h"
 
 typedef struct ax__inject_s {
   ax__spin_t lock;

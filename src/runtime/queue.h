@@ -13,7 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "task/task.h"
+#include "runtime/task/task.h"
 
 #define AX__LQ_CAP 256u
 #define AX__LQ_MASK (AX__LQ_CAP - 1)

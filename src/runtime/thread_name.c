@@ -6,7 +6,7 @@
 #  include <pthread.h>
 #endif
 
-void ax__thread_set_name(const char *name);
+#include "runtime/thread_name.h"
 
 void ax__thread_set_name(const char *name) {
 #if defined(__linux__)

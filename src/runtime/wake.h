@@ -1,6 +1,6 @@
 /* Internal: a worker's wake-up, the one thing other threads may do to its
  * loop.  ax__wake_send ends the worker's uv_run (parked in UV_RUN_ONCE) and
- * makes it call ax__worker_woken on its own thread.
+ * makes it call its `woken` callback on its own thread.
  *
  * Two implementations, chosen by meson:
  *   wake_uv.c     uv_async_t: portable (Windows, macOS, the BSDs).
@@ -20,10 +20,10 @@
 #include <stdatomic.h>
 #include <uv.h>
 
-typedef struct ax__worker_s ax__worker_t;
-
 typedef struct ax__wake_s {
   _Atomic int closed; /* set by ax__wake_close: later sends do nothing */
+  void (*woken)(void *arg);  /* called on the loop's thread per wake-up */
+  void *arg;          /* its argument */
   uv_async_t async;   /* wake_uv.c, or wake_linux.c's fallback */
 #ifdef __linux__
   uv_poll_t poll;     /* wake_linux.c: watches fd */
@@ -31,15 +31,14 @@ typedef struct ax__wake_s {
 #endif
 } ax__wake_t;
 
-/* On w's loop (w->loop set).  0 or a negative error code. */
-int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop);
+/* On loop's thread.  0 or a negative error code. */
+int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
+                  void *arg);
 /* Any thread, any time after init (a no-op once close has begun: the
  * runtime never relies on a send after that, this only keeps a stray one
  * harmless). */
 void ax__wake_send(ax__wake_t *k);
 /* Starts closing the handles (the loop must run once more to finish). */
 void ax__wake_close(ax__wake_t *k);
-/* Called on the worker's thread for each wake-up (worker.c). */
-void ax__worker_woken(ax__worker_t *w);
 
 #endif

@@ -6,7 +6,10 @@
 
 #include "runtime/wake.h"
 
-static void async_cb(uv_async_t *a) { ax__worker_woken(a->data); }
+static void async_cb(uv_async_t *a) {
+  ax__wake_t *k = a->data;
+  k->woken(k->arg);
+}
 
 static void poll_cb(uv_poll_t *p, int status, int events) {
   ax__wake_t *k = p->data;
@@ -17,14 +20,17 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
    * will make the fd readable again, so none is lost. */
   while (read(k->fd, &v, sizeof v) < 0 && errno == EINTR) {
   }
-  ax__worker_woken(k->async.data);
+  k->woken(k->arg);
 }
 
-int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
+int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
+                  void *arg) {
   int rc;
   atomic_init(&k->closed, 0);
+  k->woken = woken;
+  k->arg = arg;
   k->fd = -1;
-  k->async.data = w;
+  k->async.data = k;
   k->poll.data = k;
   k->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (k->fd >= 0) {
@@ -37,7 +43,7 @@ int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
     k->fd = -1;
   }
   rc = uv_async_init(loop, &k->async, async_cb);
-  if (rc == 0) k->async.data = w;
+  if (rc == 0) k->async.data = k;
   return rc;
 }
 

@@ -1,12 +1,19 @@
 /* A worker's wake-up on uv_async_t: the portable one (see wake.h). */
 #include "runtime/wake.h"
 
-static void async_cb(uv_async_t *a) { ax__worker_woken(a->data); }
+static void async_cb(uv_async_t *a) {
+  ax__wake_t *k = a->data;
+  k->woken(k->arg);
+}
 
-int ax__wake_init(ax__worker_t *w, ax__wake_t *k, uv_loop_t *loop) {
-  int rc = uv_async_init(loop, &k->async, async_cb);
+int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
+                  void *arg) {
+  int rc;
   atomic_init(&k->closed, 0);
-  if (rc == 0) k->async.data = w;
+  k->woken = woken;
+  k->arg = arg;
+  rc = uv_async_init(loop, &k->async, async_cb);
+  if (rc == 0) k->async.data = k;
   return rc;
 }
 

@@ -21,8 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/alloc.h"
-#include "runtime/runtime.h"
+#include "runtime/watch.h"
 
 /* What the watchdog's thread remembers of one thread it watches. */
 typedef struct {
@@ -190,12 +189,12 @@ void ax__watch_report_end(ax__worker_t *w, ax__task_t *t) {
       r.resumed_file = w->wd_file;
       r.resumed_line = w->wd_line;
     }
-    if (ax__task_wait_line(t) != 0) {
-      r.stopped_file = ax__task_wait_file(t);
-      r.stopped_line = ax__task_wait_line(t);
+    if (ax__wait_line(&t->wait) != 0) {
+      r.stopped_file = ax__wait_file(&t->wait);
+      r.stopped_line = ax__wait_line(&t->wait);
     }
   }
-  report(w->rt, &r);
+  report(w->ctx.rt, &r);
 }
 
 unsigned ax__watchdog_env(void) {

@@ -15,9 +15,9 @@
  * the mutex, and a sender wakes the queue after releasing it, so a value
  * published in between is never missed.
  */
+#include "core/context.h"
 #include "sync/chan.h"
 #include "sync/waitq.h"
-#include "task/coop.h"
 
 typedef struct bslot_s {
   uint64_t pos;   /* position of the value held */

@@ -7,16 +7,16 @@
 
 #if defined(_WIN32)
 #  include <windows.h>
-#  define ax__list_yield() SwitchToThread()
+#  define ax__blist_yield() SwitchToThread()
 #else
 #  include <sched.h>
-#  define ax__list_yield() sched_yield()
+#  define ax__blist_yield() sched_yield()
 #endif
 
 /* Wrap-around safe "a >= b" for indices. */
 static int idx_ge(size_t a, size_t b) { return (size_t)(a - b) <= SIZE_MAX / 2; }
 
-static ax__blk_t *blk_alloc(ax__list_t *l, size_t start) {
+static ax__blk_t *blk_alloc(ax__blist_t *l, size_t start) {
   ax__blk_t *b = ax__malloc(AX__BLK_HDR + AX__BLK_CAP * l->elem_size);
   if (b == NULL)
     return NULL;
@@ -27,7 +27,7 @@ static ax__blk_t *blk_alloc(ax__list_t *l, size_t start) {
   return b;
 }
 
-int ax__list_init(ax__list_t *l, size_t elem_size) {
+int ax__blist_init(ax__blist_t *l, size_t elem_size) {
   ax__blk_t *b;
   l->elem_size = elem_size;
   b = blk_alloc(l, 0);
@@ -45,7 +45,7 @@ int ax__list_init(ax__list_t *l, size_t elem_size) {
  * A sender that already claimed its index cannot fail any more (the
  * receiver would wait for that slot forever), so running out of memory
  * here is fatal -- after a few tries, since memory may come back. */
-static ax__blk_t *blk_grow(ax__list_t *l, ax__blk_t *b) {
+static ax__blk_t *blk_grow(ax__blist_t *l, ax__blk_t *b) {
   ax__blk_t *nb, *next = NULL, *cur;
   int tries = 0;
   while ((nb = blk_alloc(l, b->start + AX__BLK_CAP)) == NULL) {
@@ -55,7 +55,7 @@ static ax__blk_t *blk_grow(ax__list_t *l, ax__blk_t *b) {
       fputs("axle: out of memory growing an mpsc channel\n", stderr);
       abort();
     }
-    ax__list_yield();
+    ax__blist_yield();
   }
   if (atomic_compare_exchange_strong_explicit(&b->next, &next, nb,
                                               memory_order_acq_rel,
@@ -74,7 +74,7 @@ static ax__blk_t *blk_grow(ax__list_t *l, ax__blk_t *b) {
   }
 }
 
-ax__blk_t *ax__list_find_block(ax__list_t *l, ax__blk_t *b, size_t index) {
+ax__blk_t *ax__blist_find_block(ax__blist_t *l, ax__blk_t *b, size_t index) {
   size_t start = index & ~AX__BLK_MASK;
   /* Only senders far enough ahead try to move block_tail (Tokio's rule):
    * fewer CAS fights on it. */
@@ -109,7 +109,7 @@ ax__blk_t *ax__list_find_block(ax__list_t *l, ax__blk_t *b, size_t index) {
 }
 
 /* Receiver: appends a block it finished with after the current tail. */
-static void blk_recycle(ax__list_t *l, ax__blk_t *b) {
+static void blk_recycle(ax__blist_t *l, ax__blk_t *b) {
   ax__blk_t *cur = atomic_load_explicit(&l->tx.block_tail,
                                         memory_order_acquire);
   int i;
@@ -127,7 +127,7 @@ static void blk_recycle(ax__list_t *l, ax__blk_t *b) {
   ax__free(b);
 }
 
-static void reclaim(ax__list_t *l) {
+static void reclaim(ax__blist_t *l) {
   while (l->rx.free_head != l->rx.head) {
     ax__blk_t *b = l->rx.free_head;
     uint64_t r = atomic_load_explicit(&b->ready, memory_order_acquire);
@@ -138,7 +138,7 @@ static void reclaim(ax__list_t *l) {
   }
 }
 
-ax__blk_t *ax__list_advance_head(ax__list_t *l) {
+ax__blk_t *ax__blist_advance_head(ax__blist_t *l) {
   size_t start = l->rx.index & ~AX__BLK_MASK;
   ax__blk_t *b = l->rx.head;
   while (b->start != start) {
@@ -151,7 +151,7 @@ ax__blk_t *ax__list_advance_head(ax__list_t *l) {
   return b;
 }
 
-void ax__list_free(ax__list_t *l, ax_elem_drop_fn drop) {
+void ax__blist_free(ax__blist_t *l, ax_elem_drop_fn drop) {
   ax__blk_t *b = l->rx.free_head;
   while (b != NULL) {
     ax__blk_t *next = atomic_load_explicit(&b->next, memory_order_relaxed);
@@ -168,11 +168,11 @@ void ax__list_free(ax__list_t *l, ax_elem_drop_fn drop) {
   l->rx.free_head = l->rx.head = NULL;
 }
 
-void ax__list_drain(ax__list_t *l, ax_elem_drop_fn drop) {
+void ax__blist_drain(ax__blist_t *l, ax_elem_drop_fn drop) {
   for (;;) {
     size_t i = l->rx.index, off = i & AX__BLK_MASK;
     ax__blk_t *b = l->rx.head;
-    if (b->start != i - off && (b = ax__list_advance_head(l)) == NULL)
+    if (b->start != i - off && (b = ax__blist_advance_head(l)) == NULL)
       return;
     if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) &
           ((uint64_t)1 << off)))

@@ -42,7 +42,7 @@ typedef struct ax__blk_s {
 
 #define AX__BLK_HDR AX__VALUE_OFFSET(sizeof(ax__blk_t))
 
-typedef struct ax__list_s {
+typedef struct ax__blist_s {
   /* Senders' line. */
   struct {
     _Atomic size_t tail_pos;             /* next index to claim */
@@ -57,44 +57,44 @@ typedef struct ax__list_s {
   } rx;
   char pad_rx_[AX__CACHELINE];
   size_t elem_size;                      /* bytes per value */
-} ax__list_t;
+} ax__blist_t;
 
 /* 0 or AX_ENOMEM (the first block). */
-int ax__list_init(ax__list_t *l, size_t elem_size);
+int ax__blist_init(ax__blist_t *l, size_t elem_size);
 /* No sender or receiver may use l any more: drops unreceived values with
  * `drop` (if not NULL) and frees every block. */
-void ax__list_free(ax__list_t *l, ax_elem_drop_fn drop);
+void ax__blist_free(ax__blist_t *l, ax_elem_drop_fn drop);
 /* Receiver: drops (with `drop`, if not NULL) every value ready now. */
-void ax__list_drain(ax__list_t *l, ax_elem_drop_fn drop);
+void ax__blist_drain(ax__blist_t *l, ax_elem_drop_fn drop);
 /* Slow paths of push / pop. */
-ax__blk_t *ax__list_find_block(ax__list_t *l, ax__blk_t *b, size_t index);
-ax__blk_t *ax__list_advance_head(ax__list_t *l);
+ax__blk_t *ax__blist_find_block(ax__blist_t *l, ax__blk_t *b, size_t index);
+ax__blk_t *ax__blist_advance_head(ax__blist_t *l);
 
-static inline void *ax__blk_slot(ax__list_t *l, ax__blk_t *b, size_t off) {
+static inline void *ax__blk_slot(ax__blist_t *l, ax__blk_t *b, size_t off) {
   return (char *)b + AX__BLK_HDR + off * l->elem_size;
 }
 
 /* Appends *value (any thread).  The publishing fetch_or is seq_cst: the
  * caller's following load of the receiver's waker pairs with the
  * receiver's store-then-recheck (see chan_mpsc.c). */
-static inline void ax__list_push(ax__list_t *l, const void *value) {
+static inline void ax__blist_push(ax__blist_t *l, const void *value) {
   size_t i = atomic_fetch_add_explicit(&l->tx.tail_pos, 1,
                                        memory_order_seq_cst);
   ax__blk_t *b = atomic_load_explicit(&l->tx.block_tail,
                                       memory_order_seq_cst);
   size_t off = i & AX__BLK_MASK;
   if (b->start != i - off)
-    b = ax__list_find_block(l, b, i);
+    b = ax__blist_find_block(l, b, i);
   ax__chan_copy(ax__blk_slot(l, b, off), value, l->elem_size);
   atomic_fetch_or_explicit(&b->ready, (uint64_t)1 << off,
                            memory_order_seq_cst);
 }
 
 /* Receiver: moves the oldest value to *out.  1, or 0 when none is ready. */
-static inline int ax__list_pop(ax__list_t *l, void *out) {
+static inline int ax__blist_pop(ax__blist_t *l, void *out) {
   size_t i = l->rx.index, off = i & AX__BLK_MASK;
   ax__blk_t *b = l->rx.head;
-  if (b->start != i - off && (b = ax__list_advance_head(l)) == NULL)
+  if (b->start != i - off && (b = ax__blist_advance_head(l)) == NULL)
     return 0;
   if (!(atomic_load_explicit(&b->ready, memory_order_seq_cst) &
         ((uint64_t)1 << off)))
@@ -106,7 +106,7 @@ static inline int ax__list_pop(ax__list_t *l, void *out) {
 
 /* Receiver: 1 when some sender claimed a slot it has not published yet
  * (or published it after the caller's last pop). */
-static inline int ax__list_in_flight(ax__list_t *l) {
+static inline int ax__blist_in_flight(ax__blist_t *l) {
   return atomic_load_explicit(&l->tx.tail_pos, memory_order_seq_cst) !=
          l->rx.index;
 }

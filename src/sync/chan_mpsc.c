@@ -16,12 +16,12 @@
  * everything.  ax_mpsc_close sets rx_closed and closes the semaphore;
  * after it the receiver reports closed once every claimed slot is read.
  */
+#include "core/context.h"
 #include "sync/chan_list.h"
 #include "sync/semaphore.h"
-#include "task/coop.h"
 
 typedef struct ax__mpsc_s {
-  ax__list_t list;                  /* the values */
+  ax__blist_t list;                  /* the values */
   _Atomic(ax_waker_t *) rx_waker;   /* receiver's waker while it waits */
   _Atomic int rx_closed;            /* receiver closed or dropped */
   _Atomic int tx_closed;            /* every sender (and permit) gone */
@@ -43,7 +43,7 @@ static void mpsc_unref(ax__mpsc_t *c) {
   ax_waker_t *w;
   if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
     return;
-  ax__list_free(&c->list, c->drop);
+  ax__blist_free(&c->list, c->drop);
   w = atomic_load_explicit(&c->rx_waker, memory_order_relaxed);
   if (w != NULL)
     ax_waker_drop(w);
@@ -63,7 +63,7 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
   c = ax__malloc(sizeof *c);
   if (c == NULL)
     return AX_ENOMEM;
-  if (ax__list_init(&c->list, elem_size) != 0) {
+  if (ax__blist_init(&c->list, elem_size) != 0) {
     ax__free(c);
     return AX_ENOMEM;
   }
@@ -103,7 +103,7 @@ static void mpsc_wake_rx(ax__mpsc_t *c) {
 }
 
 static void mpsc_push(ax__mpsc_t *c, const void *value) {
-  ax__list_push(&c->list, value);
+  ax__blist_push(&c->list, value);
   mpsc_wake_rx(c);
 }
 
@@ -347,7 +347,7 @@ void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
 /* ---- Receiver ------------------------------------------------------------- */
 
 static int mpsc_pop(ax__mpsc_t *c, void *out) {
-  if (!ax__list_pop(&c->list, out))
+  if (!ax__blist_pop(&c->list, out))
     return 0;
   mpsc_room_back(c);
   return 1;
@@ -362,7 +362,7 @@ static int mpsc_rx_recheck(ax__mpsc_t *c, void *out) {
     /* Every send happened before tx_closed: one last look is final. */
     return mpsc_pop(c, out) ? 0 : AX_ECLOSED;
   }
-  if (mpsc_rx_closed(c) && !ax__list_in_flight(&c->list))
+  if (mpsc_rx_closed(c) && !ax__blist_in_flight(&c->list))
     return AX_ECLOSED;
   return AX_EEMPTY;
 }
@@ -464,6 +464,6 @@ void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx) {
   if (w != NULL)
     ax_waker_drop(w);
   /* Release queued values now rather than when the last sender goes. */
-  ax__list_drain(&c->list, c->drop);
+  ax__blist_drain(&c->list, c->drop);
   mpsc_unref(c);
 }

@@ -20,8 +20,8 @@
  * freed.  The side that clears the last REF bit frees the channel and
  * releases what is left in it (a value nobody took, registered wakers).
  */
+#include "core/context.h"
 #include "sync/chan.h"
-#include "task/coop.h"
 
 #define OS_VALUE   ((size_t)1)
 #define OS_TX_GONE ((size_t)2)

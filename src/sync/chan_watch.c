@@ -8,9 +8,9 @@
  * one that happens after wakes it.  The queue lock also guards the handle
  * counts; `refs` (every handle) decides when the memory goes.
  */
+#include "core/context.h"
 #include "sync/chan.h"
 #include "sync/waitq.h"
-#include "task/coop.h"
 
 typedef struct ax__watch_s {
   uv_rwlock_t lock;          /* guards the value */

@@ -5,7 +5,7 @@
 #include <assert.h>
 
 #include "core/alloc.h"
-#include "task/coop.h"
+#include "core/context.h"
 
 enum {
   PERMIT_IDLE = 0,  /* prepared, holds nothing, not queued */

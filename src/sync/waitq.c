@@ -19,12 +19,11 @@ void ax__wakelist_flush(ax__wakelist_t *wl) {
 
 void ax__waitq_init(ax__waitq_t *q) {
   atomic_init(&q->lock, 0);
-  q->head.next = &q->head;
-  q->head.prev = &q->head;
+  ax__list_init(&q->head);
 }
 
 void ax__waitq_destroy(ax__waitq_t *q) {
-  assert(q->head.next == &q->head && "wait queue destroyed with waiters");
+  assert(ax__list_empty(&q->head) && "wait queue destroyed with waiters");
   (void)q;
 }
 
@@ -38,20 +37,9 @@ void ax__waiter_init(ax__waiter_t *w) {
   w->data = NULL;
 }
 
-static void link_unlink(ax__wlink_t *l) {
-  l->prev->next = l->next;
-  l->next->prev = l->prev;
-  l->next = NULL;
-  l->prev = NULL;
-}
-
 void ax__waitq_push_locked(ax__waitq_t *q, ax__waiter_t *w,
                            ax_waker_t *waker) {
-  ax__wlink_t *tail = q->head.prev;
-  w->link.prev = tail;
-  w->link.next = &q->head;
-  tail->next = &w->link;
-  q->head.prev = &w->link;
+  ax__list_push_back(&q->head, &w->link);
   w->waker = ax_waker_clone(waker);
   /* Relaxed: only the owner reads QUEUED without the lock, and it is the
    * owner that stores it. */
@@ -82,7 +70,7 @@ int ax__waitq_cancel_locked(ax__waitq_t *q, ax__waiter_t *w,
   (void)q;
   *dropped = NULL;
   if (st == AX__WAITER_QUEUED) {
-    link_unlink(&w->link);
+    ax__list_remove(&w->link);
     *dropped = w->waker;
     w->waker = NULL;
   }
@@ -95,7 +83,7 @@ void ax__waitq_wake_locked(ax__waitq_t *q, ax__waiter_t *w, int result,
   ax_waker_t *waker = w->waker;
   (void)q;
   assert(!ax__wakelist_full(wl));
-  link_unlink(&w->link);
+  ax__list_remove(&w->link);
   w->waker = NULL;
   w->result = result;
   /* Last access to w: after this store its owner may complete and free
@@ -175,29 +163,25 @@ size_t ax__waitq_wake_all_unlock(ax__waitq_t *q, int result) {
    * `guard`.  Waiters cancelled meanwhile unlink themselves from it under
    * the queue lock (unlinking needs only the node's own links), so the
    * guard stays valid until it is empty, which we wait for below. */
-  ax__wlink_t guard;
+  ax__link_t guard, *l;
   ax__wakelist_t wl;
   size_t woke = 0;
 
-  if (q->head.next == &q->head) {
+  if (ax__list_empty(&q->head)) {
     ax__waitq_unlock(q);
     return 0;
   }
-  guard.next = q->head.next;
-  guard.prev = q->head.prev;
-  guard.next->prev = &guard;
-  guard.prev->next = &guard;
-  q->head.next = &q->head;
-  q->head.prev = &q->head;
+  ax__list_init(&guard);
+  ax__list_move_all(&q->head, &guard);
 
   ax__wakelist_init(&wl);
   for (;;) {
-    while (guard.next != &guard && !ax__wakelist_full(&wl)) {
-      ax__waitq_wake_locked(q, (ax__waiter_t *)guard.next, result,
-                            AX__WAITER_WOKEN_ALL, &wl);
+    while ((l = ax__list_first(&guard)) != NULL && !ax__wakelist_full(&wl)) {
+      ax__waitq_wake_locked(q, ax__container_of(l, ax__waiter_t, link),
+                            result, AX__WAITER_WOKEN_ALL, &wl);
       woke++;
     }
-    if (guard.next == &guard)
+    if (ax__list_empty(&guard))
       break;
     ax__waitq_unlock(q);
     ax__wakelist_flush(&wl);

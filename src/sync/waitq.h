@@ -49,6 +49,7 @@
 #include <stdatomic.h>
 
 #include "axle/sync.h"
+#include "core/list.h"
 #include "core/spin.h"
 
 enum {
@@ -94,11 +95,12 @@ static inline void ax__waitq_unlock(ax__waitq_t *q) {
 /* With the lock held: 1 when nobody is queued.  (Waiters already taken by
  * a wake_all in progress do not count.) */
 static inline int ax__waitq_empty_locked(const ax__waitq_t *q) {
-  return q->head.next == &q->head;
+  return ax__list_empty(&q->head);
 }
 /* With the lock held: the oldest queued waiter, or NULL. */
 static inline ax__waiter_t *ax__waitq_first_locked(ax__waitq_t *q) {
-  return q->head.next == &q->head ? NULL : (ax__waiter_t *)q->head.next;
+  ax__link_t *l = ax__list_first(&q->head);
+  return l == NULL ? NULL : ax__container_of(l, ax__waiter_t, link);
 }
 
 /* ---- Waiter side (the owner of w) -------------------------------------- */

@@ -1,7 +1,5 @@
-/* Async functions (the AX_BEGIN/AX_AWAIT machinery), yield, and the
- * plain-function task adapter. */
-#include "runtime/runtime.h"
-#include "task/task.h"
+/* Async functions (the AX_BEGIN/AX_AWAIT machinery) and yield. */
+#include "core/context.h"
 
 void ax_drop(ax_future_t *f) {
   if (f != NULL && f->vtable != NULL && f->vtable->drop != NULL)
@@ -38,34 +36,26 @@ ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
   return &co->base;
 }
 
+/* The innermost await of a poll names where the task waits. */
+static void note_wait(ax_cx_t *cx, const char *file, int line) {
+  ax__wait_t *w = cx->ax__wait;
+  if (w != NULL && ax__wait_line(w) == 0) ax__wait_set(w, file, line);
+}
+
 ax_poll_t ax__await(ax_async_t *co, ax_cx_t *cx, const char *file,
                     int line) {
-  ax__task_t *t;
   if (ax_poll(co->child, cx) == AX_READY) {
     co->child = NULL;
     return AX_READY;
   }
-  /* The innermost await of this poll names where the task waits. */
-  t = cx->ax__task;
-  if (t != NULL && ax__task_wait_line(t) == 0)
-    ax__task_set_wait(t, file, line);
+  note_wait(cx, file, line);
   return AX_PENDING;
 }
 
 void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file, int line) {
-  ax__task_t *t = cx->ax__task;
   (void)co;
-  if (t != NULL && ax__task_wait_line(t) == 0)
-    ax__task_set_wait(t, file, line);
+  note_wait(cx, file, line);
   ax__cx_yield(cx);
-}
-
-void ax__cx_yield(ax_cx_t *cx) {
-  ax__worker_t *w = cx->ax__worker;
-  if (w != NULL)
-    w->yielded = 1;  /* ax__task_run re-queues it at the back: no atomic */
-  else
-    ax_waker_wake_by_ref(cx->waker);
 }
 
 static ax_poll_t yield_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -83,38 +73,4 @@ ax_future_t *ax_yield_now(ax_yield_t *y) {
   y->base.vtable = &yield_vtable;
   y->yielded = 0;
   return &y->base;
-}
-
-uint64_t ax_task_id(void) {
-  ax__worker_t *w = ax__worker_current();
-  return w != NULL && w->current != NULL ? w->current->id : 0;
-}
-
-/* ---- ax_spawn_fn: a task that calls one plain function ---------------- */
-
-typedef struct fn_future_s {
-  ax_future_t base;
-  void *result;     /* output: ax_join_value() */
-  ax_task_fn fn;
-  void *arg;
-} fn_future_t;
-
-static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
-  fn_future_t *ff = (fn_future_t *)f;
-  (void)cx;
-  ff->result = ff->fn(ff->arg);
-  return AX_READY;
-}
-
-static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
-
-
-int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
-  fn_future_t ff;
-  ff.base.vtable = &fn_vtable;
-  ff.result = NULL;
-  ff.fn = fn;
-  ff.arg = arg;
-  return ax__spawn_raw(ax_runtime_current(), &ff.base, sizeof(ff),
-                       offsetof(fn_future_t, result), join);
 }

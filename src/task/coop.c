@@ -1,13 +1,13 @@
-/* The public face of the cooperative budget (see coop.h). */
-#include "task/coop.h"
+/* The public face of the cooperative budget (core/context.h). */
+#include "core/context.h"
 
 int ax_coop_proceed(ax_cx_t *cx) { return ax__coop_proceed(cx); }
 
 void ax_coop_refund(ax_cx_t *cx) { ax__coop_refund(cx); }
 
 int ax_coop_has_budget(void) {
-  ax__worker_t *w = ax__worker_current();
-  return w == NULL || w->budget != 0;
+  ax__ctx_t *c = ax__ctx_current();
+  return c == NULL || c->budget != 0;
 }
 
 /* ---- ax_consume_budget ------------------------------------------------- */
@@ -29,16 +29,16 @@ ax_future_t *ax_consume_budget(ax_consume_budget_t *f) {
 
 static ax_poll_t unconstrained_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_unconstrained_t *u = (ax_unconstrained_t *)f;
-  ax__worker_t *w = (ax__worker_t *)cx->ax__worker;
+  ax__ctx_t *c = cx->ax__ctx;
   ax_poll_t r;
   int saved;
-  if (w == NULL) return ax_poll(u->inner, cx);
-  saved = w->budget;
-  w->budget = AX__COOP_UNLIMITED;
-  /* A panic in the inner poll leaves the worker's budget unlimited for
-   * the rest of this task poll only: ax__task_run resets it. */
+  if (c == NULL) return ax_poll(u->inner, cx);
+  saved = c->budget;
+  c->budget = AX__COOP_UNLIMITED;
+  /* A panic in the inner poll leaves the budget unlimited for the rest
+   * of this task poll only: ax__task_run resets it. */
   r = ax_poll(u->inner, cx);
-  w->budget = saved;
+  c->budget = saved;
   return r;
 }
 

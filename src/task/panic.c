@@ -4,18 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axle/task.h"
 #include "core/alloc.h"
-#include "core/fence.h"
-#include "runtime/runtime.h"
-
-static AX__TLS ax__jump_t *tls_jump;
-
-ax__jump_t *ax__jump_current(void) { return tls_jump; }
-void ax__jump_set(ax__jump_t *j) { tls_jump = j; }
+#include "core/jump.h"
 
 static _Noreturn void panic_v(const char *file, int line, const char *fmt,
                               va_list ap) {
-  ax__jump_t *j = tls_jump;
+  ax__jump_t *j = ax__jump_current();
   char head[256], *msg;
   int n, h = 0;
   va_list ap2;
@@ -50,16 +45,4 @@ void ax__panic_at(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   panic_v(file, line, fmt, ap);
-}
-
-/* Re-raises a panic whose message was already formatted (a blocking job's). */
-_Noreturn void ax__panic_owned(char *msg);
-_Noreturn void ax__panic_owned(char *msg) {
-  ax__jump_t *j = tls_jump;
-  if (j == NULL || !j->armed) {
-    fprintf(stderr, "axle: panic outside a task: %s\n", msg);
-    abort();
-  }
-  j->msg = msg;
-  longjmp(j->jb, 1);
 }

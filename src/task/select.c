@@ -2,8 +2,7 @@
 #include <string.h>
 
 #include "axle/select.h"
-#include "core/fence.h"
-#include "runtime/runtime.h"
+#include "core/tls.h"
 
 /* Per-thread xorshift for select's random start: no shared state. */
 static AX__TLS uint32_t tls_rng;

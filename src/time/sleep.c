@@ -6,9 +6,8 @@
  * polls and the drop may come from any worker and only touch the entry
  * under its wheel's lock.
  */
-#include "runtime/current.h"
+#include "core/context.h"
 #include "time/wheel.h"
-#include "task/coop.h"
 
 ax_instant_t ax_instant_now(void) { return uv_hrtime(); }
 
@@ -24,8 +23,8 @@ static ax_poll_t sleep_finish(ax_sleep_t *s, int result) {
 }
 
 static ax__wheel_t *current_wheel(void) {
-  ax__worker_t *wk = ax__worker_current();
-  return wk != NULL ? ax__worker_wheel(wk) : NULL;
+  ax__ctx_t *c = ax__ctx_current();
+  return c != NULL ? c->wheel : NULL;
 }
 
 /* lookup: find the wheel of the calling thread if registering (a TLS read

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "time/wheel.h"
 
 #define LEVELS 6
@@ -44,8 +45,8 @@ struct ax__wheel_s {
   size_t len;                        /* registered entries */
   size_t refs;                       /* handle + entries holding the wheel */
   int closed;                        /* no more inserts */
-  ax__tlink_t pending;               /* due slot being processed */
-  ax__tlink_t slots[LEVELS][SLOTS];  /* the wheel */
+  ax__link_t pending;                /* due slot being processed */
+  ax__link_t slots[LEVELS][SLOTS];   /* the wheel */
   /* Home thread only (never under the lock, never from other threads). */
   uv_loop_t *loop;                   /* the loop the timer lives on */
   uv_timer_t timer;                  /* armed at `armed`, or stopped */
@@ -81,33 +82,7 @@ static uint64_t rotr(uint64_t x, unsigned n) {
   return n == 0 ? x : (x >> n) | (x << (64 - n));
 }
 
-static void list_init(ax__tlink_t *h) { h->next = h->prev = h; }
-static int list_empty(const ax__tlink_t *h) { return h->next == h; }
-
-static void list_push(ax__tlink_t *h, ax__tlink_t *n) {
-  n->prev = h->prev;
-  n->next = h;
-  h->prev->next = n;
-  h->prev = n;
-}
-
-static void list_unlink(ax__tlink_t *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->next = n->prev = NULL;
-}
-
-/* Moves every node of `from` to the end of `to`; `from` ends empty. */
-static void list_move_all(ax__tlink_t *from, ax__tlink_t *to) {
-  if (list_empty(from)) return;
-  from->next->prev = to->prev;
-  to->prev->next = from->next;
-  from->prev->next = to;
-  to->prev = from->prev;
-  list_init(from);
-}
-
-static ax_timer_entry_t *entry_of(ax__tlink_t *l) {
+static ax_timer_entry_t *entry_of(ax__link_t *l) {
   return ax__container_of(l, ax_timer_entry_t, link);
 }
 
@@ -159,7 +134,7 @@ static void slot_insert(ax__wheel_t *w, ax_timer_entry_t *e) {
   where = placement(w->elapsed, e->deadline_ms);
   level = where / SLOTS;
   s = where % SLOTS;
-  list_push(&w->slots[level][s], &e->link);
+  ax__list_push_back(&w->slots[level][s], &e->link);
   w->occupied[level] |= (uint64_t)1 << s;
   e->slot = (uint16_t)where;
 }
@@ -169,8 +144,8 @@ static void slot_insert(ax__wheel_t *w, ax_timer_entry_t *e) {
  * list moved, and recomputing its bit from its emptiness is still right. */
 static void slot_remove(ax__wheel_t *w, ax_timer_entry_t *e) {
   unsigned level = e->slot / SLOTS, s = e->slot % SLOTS;
-  list_unlink(&e->link);
-  if (list_empty(&w->slots[level][s]))
+  ax__list_remove(&e->link);
+  if (ax__list_empty(&w->slots[level][s]))
     w->occupied[level] &= ~((uint64_t)1 << s);
 }
 
@@ -257,17 +232,17 @@ static void wheel_run(ax__wheel_t *w) {
   uv_mutex_lock(&w->lock);
   for (;;) {
     ax_timer_entry_t *e;
-    if (list_empty(&w->pending)) {
+    if (ax__list_empty(&w->pending)) {
       uint64_t when = next_due(w, &level, &s);
       if (when > now) break;
       /* Take the whole slot first: an entry re-inserted below may land in
        * this same slot (top level only) and must not be seen again now. */
-      list_move_all(&w->slots[level][s], &w->pending);
+      ax__list_move_all(&w->slots[level][s], &w->pending);
       w->occupied[level] &= ~((uint64_t)1 << s);
       w->elapsed = when;
     }
     e = entry_of(w->pending.next);
-    list_unlink(&e->link);
+    ax__list_remove(&e->link);
     if (e->deadline_ms > w->elapsed) {
       /* Not this millisecond yet: move it down, even if it is already
        * overdue, so that overdue entries still fire in deadline order. */
@@ -326,9 +301,9 @@ ax__wheel_t *ax__wheel_new(uv_loop_t *loop) {
     ax__free(w);
     return NULL;
   }
-  list_init(&w->pending);
+  ax__list_init(&w->pending);
   for (level = 0; level < LEVELS; level++)
-    for (s = 0; s < SLOTS; s++) list_init(&w->slots[level][s]);
+    for (s = 0; s < SLOTS; s++) ax__list_init(&w->slots[level][s]);
   w->loop = loop;
   w->armed = NEVER;
   w->origin = clock_ns();
@@ -338,9 +313,9 @@ ax__wheel_t *ax__wheel_new(uv_loop_t *loop) {
 }
 
 /* Detaches every entry of list h (lock held; may drop and retake it). */
-static size_t detach_list(ax__wheel_t *w, ax__tlink_t *h, ax_waker_t **batch,
+static size_t detach_list(ax__wheel_t *w, ax__link_t *h, ax_waker_t **batch,
                           size_t n) {
-  while (!list_empty(h)) {
+  while (!ax__list_empty(h)) {
     ax_timer_entry_t *e = entry_of(h->next);
     slot_remove(w, e);
     e->state = ST_DETACHED;
@@ -469,12 +444,12 @@ int ax__wheel_check(ax__wheel_t *w) {
   int ok;
 
   uv_mutex_lock(&w->lock);
-  ok = list_empty(&w->pending);
+  ok = ax__list_empty(&w->pending);
   for (level = 0; level < LEVELS; level++) {
     for (s = 0; s < SLOTS; s++) {
-      const ax__tlink_t *h = &w->slots[level][s], *l;
+      const ax__link_t *h = &w->slots[level][s], *l;
       int bit = (w->occupied[level] >> s) & 1;
-      if (bit != !list_empty(h)) ok = 0;
+      if (bit != !ax__list_empty(h)) ok = 0;
       for (l = h->next; l != h; l = l->next) {
         const ax_timer_entry_t *e = ax__container_of(l, ax_timer_entry_t, link);
         count++;

@@ -1,0 +1,157 @@
+/* Spawning tasks, and block_on. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/sched.h"
+#include "runtime/spawn.h"
+#include "runtime/worker.h"
+
+/* A new task of rt, with its memory from the calling thread's cache if it
+ * is one of rt's workers. */
+static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                            uint32_t out_off, int join, int notified) {
+  ax__ctx_t *c = ax__ctx_current();
+  uint64_t id = atomic_fetch_add_explicit(&rt->next_id, 1,
+                                          memory_order_relaxed);
+  return ax__task_new(rt, c != NULL && c->rt == rt ? c->tcache : NULL,
+                      &rt->tshared, id, fut, size, out_off, join, notified);
+}
+
+/* idle: do not schedule the task; *idle gets it, with the notification
+ * reference (ax__spawn_idle). */
+static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                 size_t size, uint32_t out_off, ax_join_t *join,
+                 ax__task_t **idle) {
+  ax__task_t *t;
+  int rc;
+  if (join != NULL) memset(join, 0, sizeof(*join));
+  if (rt == NULL) return AX_ENORUNTIME;
+  if (fut == NULL || size < sizeof(ax_future_t)) return AX_EINVAL;
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return AX_ESHUTDOWN;
+  t = task_new(rt, fut, size, out_off, join != NULL, idle == NULL);
+  if (t == NULL) return AX_ENOMEM;
+  if (name != NULL) t->name = ax__strdup(name);
+  if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
+    ax__task_discard(t);
+    return rc;
+  }
+  if (join != NULL) ax__join_attach(join, t);
+  if (idle != NULL)
+    *idle = t;
+  else
+    ax__sched_schedule(t, 0);
+  return 0;
+}
+
+int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  uint32_t out_off, ax_join_t *join) {
+  return spawn(rt, NULL, fut, size, out_off, join, NULL);
+}
+
+int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                   uint32_t out_off, ax_join_t *join, ax__task_t **t) {
+  return spawn(rt, NULL, fut, size, out_off, join, t);
+}
+
+int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(ax_runtime_current(), NULL, fut, size, 0, join, NULL);
+}
+
+int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                ax_join_t *join) {
+  return spawn(rt, NULL, fut, size, 0, join, NULL);
+}
+
+int ax_spawn_named(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                   size_t size, ax_join_t *join) {
+  return spawn(rt, name, fut, size, 0, join, NULL);
+}
+
+/* ---- ax_spawn_fn: a task that calls one plain function ---------------- */
+
+typedef struct fn_future_s {
+  ax_future_t base;
+  void *result;     /* output: ax_join_value() */
+  ax_task_fn fn;    /* called once */
+  void *arg;        /* its argument */
+} fn_future_t;
+
+static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
+  fn_future_t *ff = (fn_future_t *)f;
+  (void)cx;
+  ff->result = ff->fn(ff->arg);
+  return AX_READY;
+}
+
+static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
+
+int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
+  fn_future_t ff;
+  ff.base.vtable = &fn_vtable;
+  ff.result = NULL;
+  ff.fn = fn;
+  ff.arg = arg;
+  return ax__spawn_raw(ax_runtime_current(), &ff.base, sizeof(ff),
+                       offsetof(fn_future_t, result), join);
+}
+
+/* ---- block_on ----------------------------------------------------------- */
+
+int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
+  ax__task_t *t;
+  ax_join_t h;
+  int rc;
+
+  if (ax__ctx_current() != NULL) return AX_ENESTED;
+  if (atomic_load(&rt->shutdown)) return AX_ESHUTDOWN;
+  {
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&rt->in_block_on, &expect, 1))
+      return AX_EBUSY;
+  }
+  t = task_new(rt, fut, 0, 0, 1, 1);
+  if (t == NULL) {
+    atomic_store(&rt->in_block_on, 0);
+    return AX_ENOMEM;
+  }
+  if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
+    ax__task_discard(t);
+    atomic_store(&rt->in_block_on, 0);
+    return rc;
+  }
+  ax__join_attach(&h, t);
+  if (rt->driver != NULL) {
+    rt->driver->main_task = t;
+    atomic_store(&rt->driver->main_notified, 1);
+    atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
+    ax__worker_run(rt->driver, t);
+    atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
+    rt->driver->main_task = NULL;
+  } else {
+    ax__inject_push(&rt->inject, &t, 1);
+    ax__worker_run(rt->workers[0], t);
+  }
+  atomic_store(&rt->in_block_on, 0);
+  rc = t->result;
+  if (rc == AX_EPANIC)
+    fprintf(stderr, "axle: block_on future panicked: %s\n",
+            t->panic_msg ? t->panic_msg : "(no message)");
+  h.consumed = 1;  /* reported above */
+  ax_join_drop(&h);
+  return rc;
+}
+
+int ax_main(ax_future_t *fut) {
+  ax_builder_t b;
+  ax_runtime_t *rt;
+  int rc;
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  if ((rc = ax_runtime_new(&b, &rt)) != 0) {
+    fprintf(stderr, "axle: cannot start the runtime: %s\n", ax_strerror(rc));
+    return rc;
+  }
+  rc = ax_block_on(rt, fut);
+  ax_runtime_free(rt);
+  return rc;
+}

@@ -1,0 +1,15 @@
+/* Internal: spawning for the runtime's own futures (spawn.c). */
+#ifndef AX_RUNTIME_SPAWN_H
+#define AX_RUNTIME_SPAWN_H
+
+#include "runtime/task/task.h"
+
+/* Spawns fut whose output is at out_off inside it (ax_join_value). */
+int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  uint32_t out_off, ax_join_t *join);
+/* Spawns without scheduling: *t is the task, and the caller holds its
+ * notification reference (a blocking job, finished by a pool thread). */
+int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                   uint32_t out_off, ax_join_t *join, ax__task_t **t);
+
+#endif

@@ -1,0 +1,229 @@
+/* The task harness: a task's life from spawn to free, as a table of the
+ * state transitions' outcomes (state.h).  Where a woken task goes is the
+ * scheduler's business (runtime/sched.h). */
+#include "core/context.h"
+#include "core/list.h"
+#include "runtime/sched.h"
+#include "runtime/task/cache.h"
+#include "runtime/task/state.h"
+
+/* ---- the waker --------------------------------------------------------- */
+
+static ax__task_t *task_of(ax_waker_t *w) {
+  return ax__container_of(w, ax__task_t, waker);
+}
+
+static ax_waker_t *task_waker_clone(ax_waker_t *w) {
+  ax__state_ref_inc(&task_of(w)->state);
+  return w;
+}
+
+/* Wake, consuming one reference: it becomes the notification. */
+static void task_waker_wake(ax_waker_t *w) {
+  ax__task_t *t = task_of(w);
+  switch (ax__state_notify_by_val(&t->state)) {
+  case AX__NOTIFY_SUBMIT: ax__sched_schedule(t, 0); break;
+  case AX__NOTIFY_DROP_REF: ax__task_drop_ref(t); break;
+  case AX__NOTIFY_DONE: break;
+  }
+}
+
+void ax__task_wake_by_ref(ax__task_t *t) {
+  if (ax__state_notify_by_ref(&t->state) == AX__NOTIFY_SUBMIT)
+    ax__sched_schedule(t, 0);
+}
+
+static void task_waker_wake_by_ref(ax_waker_t *w) {
+  ax__task_wake_by_ref(task_of(w));
+}
+
+static void task_waker_drop(ax_waker_t *w) { ax__task_drop_ref(task_of(w)); }
+
+static const ax_waker_vtable_t task_waker_vtable = {
+  task_waker_clone, task_waker_wake, task_waker_wake_by_ref, task_waker_drop,
+};
+
+/* ---- life and death ------------------------------------------------------ */
+
+ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
+                         struct ax__tcache_shared_s *shared, uint64_t id,
+                         ax_future_t *fut, size_t size, uint32_t out_off,
+                         int join, int notified) {
+  /* size 0: block_on's task stores only a pointer to the caller's. */
+  ax__task_t *t = ax__tcache_alloc(
+      own, shared, sizeof(*t) + (size > 0 ? size : sizeof(fut)));
+  if (t == NULL) return NULL;
+  t->waker.vtable = &task_waker_vtable;
+  ax__state_init(&t->state, join, notified);
+  t->owned.next = t->owned.prev = NULL;
+  t->rt = rt;
+  if (size > 0)
+    memcpy(t->storage, fut, size);
+  else
+    memcpy(t->storage, &fut, sizeof(fut));  /* block_on: borrowed */
+  t->join_waker = NULL;
+  t->panic_msg = NULL;
+  t->name = NULL;
+  atomic_init(&t->wait.file, NULL);
+  atomic_init(&t->wait.line, 0);
+  t->id = id;
+  ax__sched_ref(rt);
+  t->result = 0;
+  t->out_off = out_off;
+  t->shard = 0;
+  t->dropped = 0;
+  t->is_main = size == 0;
+  return t;
+}
+
+static void task_free(ax__task_t *t) {
+  ax_runtime_t *rt = t->rt;
+  ax__free(t->panic_msg);
+  ax__free(t->name);
+  ax__tcache_free(t);
+  ax__sched_unref(rt);
+}
+
+void ax__task_discard(ax__task_t *t) {
+  if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
+  task_free(t);  /* never polled: the caller still owns fut's contents */
+}
+
+static void task_dealloc(ax__task_t *t) {
+  if (!t->dropped && !t->is_main) {
+    t->dropped = 1;
+    ax_drop(ax__task_fut(t));  /* a completed task's output goes with its handle */
+  }
+  if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
+  task_free(t);
+}
+
+static void drop_refs(ax__task_t *t, size_t n) {
+  if (ax__state_ref_dec(&t->state, n)) task_dealloc(t);
+}
+
+void ax__task_ref(ax__task_t *t) { ax__state_ref_inc(&t->state); }
+void ax__task_drop_ref(ax__task_t *t) { drop_refs(t, 1); }
+
+/* The task has finished (any way): publish, wake the joiner, leave the
+ * owned list.  The caller then drops the owned list's reference together
+ * with its own (one atomic operation for both). */
+static void task_complete(ax__task_t *t) {
+  size_t s = ax__state_to_complete(&t->state);
+  if (!(s & AX__JOIN_INTEREST)) {
+    if (t->result == AX_EPANIC) ax__sched_report_panic(t);
+  } else if (s & AX__JOIN_WAKER) {
+    ax_waker_wake_by_ref(t->join_waker);
+  }
+  ax__sched_release(t);
+}
+
+static void task_drop_future(ax__task_t *t) {
+  if (!t->dropped) {
+    t->dropped = 1;
+    ax_drop(ax__task_fut(t));  /* may panic: then dropped is already set */
+  }
+}
+
+static void task_cancel(ax__task_t *t) {
+  task_drop_future(t);
+  t->result = AX_ECANCELED;
+  task_complete(t);
+}
+
+void ax__task_panicked(ax__task_t *t, char *msg) {
+  if (t->panic_msg == NULL)
+    t->panic_msg = msg;
+  else
+    ax__free(msg);  /* a panic inside the drop of a panicked future */
+  task_drop_future(t);
+  t->result = AX_EPANIC;
+  task_complete(t);
+  drop_refs(t, 2);  /* owned list + notification */
+}
+
+/* ---- the poll ------------------------------------------------------------ */
+
+/* `watch` is a constant in each of the two callers below, so that the
+ * watchdog costs the unwatched polls nothing here. */
+static inline void task_run(ax__ctx_t *ctx, ax__task_t *t, int watch) {
+  ax_future_t *f;
+  ax_cx_t cx;
+  ax_poll_t r;
+
+  switch (ax__state_to_running(&t->state)) {
+  case AX__TO_RUNNING_COMPLETE:  /* cancelled at shutdown while queued */
+    ax__task_drop_ref(t);
+    return;
+  case AX__TO_RUNNING_CANCELLED:
+    task_cancel(t);
+    drop_refs(t, 2);
+    return;
+  case AX__TO_RUNNING_OK:
+    break;
+  }
+
+  cx.waker = &t->waker;
+  cx.ax__wait = &t->wait;
+  cx.ax__ctx = ctx;
+  atomic_store_explicit(&t->wait.line, 0, memory_order_relaxed);
+  ctx->task = t;
+  ctx->yielded = 0;
+  ctx->budget = AX__COOP_BUDGET;
+  ctx->jump.armed = 1;
+  f = ax__task_fut(t);
+  r = f->vtable->poll(f, &cx);
+  ctx->jump.armed = 0;
+  ctx->task = NULL;
+  if (watch) ax__sched_polled(ctx, t);
+
+  if (r == AX_READY) {
+    t->result = 0;
+    task_complete(t);
+    drop_refs(t, 2);
+    return;
+  }
+  switch (ax__state_to_idle(&t->state, ctx->yielded)) {
+  case AX__TO_IDLE_OK:  /* the owned list's reference keeps t alive */
+    return;
+  case AX__TO_IDLE_NOTIFIED:
+    ax__sched_schedule(t, 1);
+    return;
+  case AX__TO_IDLE_CANCELLED:
+    task_cancel(t);
+    drop_refs(t, 2);
+    return;
+  }
+}
+
+void ax__task_run(ax__ctx_t *ctx, ax__task_t *t) { task_run(ctx, t, 0); }
+
+void ax__task_run_watched(ax__ctx_t *ctx, ax__task_t *t) {
+  task_run(ctx, t, 1);
+}
+
+/* ---- finished outside a poll ------------------------------------------- */
+
+int ax__task_claim(ax__task_t *t) { return ax__state_claim(&t->state); }
+
+void ax__task_finish(ax__task_t *t, int result) {
+  t->result = result;
+  task_complete(t);
+  drop_refs(t, 2);  /* owned list + the claimer's */
+}
+
+int ax__task_shutdown(ax__task_t *t) {
+  switch (ax__state_shutdown(&t->state)) {
+  case AX__SHUTDOWN_COMPLETE: return 0;
+  case AX__SHUTDOWN_BUSY: return 1;
+  case AX__SHUTDOWN_CLAIMED: break;
+  }
+  task_cancel(t);
+  drop_refs(t, 1);  /* the owned list's; the caller keeps its own */
+  return 0;
+}
+
+uint64_t ax_task_id(void) {
+  ax__ctx_t *c = ax__ctx_current();
+  return c != NULL && c->task != NULL ? c->task->id : 0;
+}
