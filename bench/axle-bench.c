@@ -217,7 +217,7 @@ AX_ASYNC(latch_main, latch_main_t, s) {
   AX_BEGIN(s);
   s->start(s->latch);
   AX_AWAIT(bench_latch_wait(&s->wait, s->latch));
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -236,7 +236,7 @@ static uint64_t latch_iter(void *arg) {
   m.start = c->start;
   bench_latch_reset(&c->latch, c->count);
   ns = bench_timed_block_on(c->rt, AX_FUTURE(latch_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return ns;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <axle.h>
+#include <axle/leaf.h>
 
 /* ---- constants (Tokio's benches/rt_multi_threaded.rs, sync_mpsc.rs) ---- */
 #define NUM_SPAWN 10000u          /* spawn_many_* */

@@ -27,7 +27,7 @@ AX_ASYNC(pong_task, pong_task_t, s) {
   s->rx1 = NULL;
   bench_check(ax_oneshot_send(s->tx2, NULL), "pong send");
   s->tx2 = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -55,7 +55,7 @@ AX_ASYNC(ping_task, ping_task_t, s) {
   ax_oneshot_receiver_drop(s->rx2);
   s->rx2 = NULL;
   bench_latch_count_down(s->latch);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -72,7 +72,7 @@ AX_ASYNC(ping_spawner, ping_spawner_t, s) {
     p.latch = s->latch;
     bench_check(AX_SPAWN(ping_task, &p, NULL), "ax_spawn");
   }
-  AX_END;
+  AX_END();
 }
 
 static void ping_start(bench_latch_t *l) {
@@ -113,7 +113,7 @@ AX_ASYNC(producer_task, producer_t, s) {
   }
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -131,10 +131,10 @@ typedef struct {
 AX_ASYNC(mpsc_main, mpsc_main_t, s) {
   AX_BEGIN(s);
   if (s->kind == CHAN_UNBOUNDED)
-    bench_check(ax_mpsc_unbounded(sizeof(size_t), NULL, &s->tx, &s->rx),
+    bench_check(ax_mpsc_new_unbounded(sizeof(size_t), NULL, &s->tx, &s->rx),
                 "ax_mpsc_unbounded");
   else
-    bench_check(ax_mpsc_channel(sizeof(size_t), s->capacity, NULL, &s->tx,
+    bench_check(ax_mpsc_new(sizeof(size_t), s->capacity, NULL, &s->tx,
                                 &s->rx),
                 "ax_mpsc_channel");
   if (s->contended) {
@@ -170,7 +170,7 @@ AX_ASYNC(mpsc_main, mpsc_main_t, s) {
   ax_mpsc_sender_drop(s->tx);
   s->rx = NULL;
   s->tx = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -188,7 +188,7 @@ static uint64_t mpsc_iter(void *arg) {
   m.capacity = c->capacity;
   m.contended = c->contended;
   ns = bench_timed_block_on(c->rt, AX_FUTURE(mpsc_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return ns;
 }
 
@@ -271,7 +271,7 @@ AX_ASYNC(roundtrip_a, rt_a_t, s) {
   }
   ax_oneshot_sender_drop(s->to_b);
   s->to_b = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -301,7 +301,7 @@ AX_ASYNC(roundtrip_b, rt_b_t, s) {
   }
   ax_oneshot_receiver_drop(s->from_a);
   s->from_a = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -328,7 +328,7 @@ AX_ASYNC(roundtrip_main, rt_main_t, s) {
   AX_AWAIT(ax_join_wait(&s->b));
   if (s->b.result != 0) bench_fail("B: %s", ax_strerror(s->b.result));
   ax_join_drop(&s->b);
-  AX_END;
+  AX_END();
 }
 
 static uint64_t roundtrip_iter(void *arg) {
@@ -337,7 +337,7 @@ static uint64_t roundtrip_iter(void *arg) {
   uint64_t ns;
   memset(&m, 0, sizeof(m));
   ns = bench_timed_block_on(rt, AX_FUTURE(roundtrip_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return ns;
 }
 
@@ -375,7 +375,7 @@ AX_ASYNC(locker_task, locker_t, s) {
     s->c->value++;
     ax_mutex_unlock(&s->g);
   }
-  AX_END;
+  AX_END();
 }
 
 static void locker_drop(void *self) {
@@ -415,7 +415,7 @@ AX_ASYNC(mutex_main, mutex_main_t, s) {
                (unsigned long long)s->c->value);
   ax_mutex_unlock(&s->g);
   ax_mutex_destroy(&s->c->m);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -430,7 +430,7 @@ static uint64_t mutex_iter(void *arg) {
   memset(&m, 0, sizeof(m));
   m.c = c->c;
   ns = bench_timed_block_on(c->rt, AX_FUTURE(mutex_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return ns;
 }
 
@@ -468,7 +468,7 @@ AX_ASYNC(idle_task, idle_task_t, s) {
   ax_drop(&s->recv.base);
   ax_oneshot_receiver_drop(s->rx);
   s->rx = NULL;
-  AX_END;
+  AX_END();
 }
 
 static void idle_task_drop(void *self) {
@@ -533,7 +533,7 @@ AX_ASYNC(idle_driver, idle_driver_t, s) {
   free(s->handles);
   s->senders = NULL;
   s->handles = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -553,7 +553,7 @@ AX_ASYNC(idle_main, idle_main_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   if (s->h.result != 0) bench_fail("driver: %s", ax_strerror(s->h.result));
   ax_join_drop(&s->h);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -571,7 +571,7 @@ static uint64_t idle_iter(void *arg) {
   memset(&out, 0, sizeof(out));
   m.out = &out;
   bench_check(ax_block_on(c->rt, AX_FUTURE(idle_main, &m)), "ax_block_on");
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   c->spawn_ns[c->n] = out.spawn_ns;
   c->rss_per_task[c->n] =
       (double)(out.rss1 > out.rss0 ? out.rss1 - out.rss0 : 0) /

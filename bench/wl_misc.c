@@ -38,7 +38,7 @@ AX_ASYNC(blocking_main, blocking_main_t, s) {
     ax_join_drop(&s->handles[s->i]);
   }
   bench_black_box(s->acc);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -53,7 +53,7 @@ static uint64_t blocking_iter(void *arg) {
   memset(&m, 0, sizeof(m));
   m.handles = c->handles;
   ns = bench_timed_block_on(c->rt, AX_FUTURE(blocking_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return ns;
 }
 
@@ -102,7 +102,7 @@ AX_ASYNC(timer_task, timer_task_t, s) {
   AX_BEGIN(s);
   AX_AWAIT(ax_sleep(&s->sleep, s->ms));
   ax_drop(&s->sleep.base);
-  AX_END;
+  AX_END();
 }
 
 static void timer_task_drop(void *self) {
@@ -142,7 +142,7 @@ AX_ASYNC(timer_driver, timer_driver_t, s) {
   }
   free(s->handles);
   s->handles = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -162,7 +162,7 @@ AX_ASYNC(timer_main, timer_main_t, s) {
   if (s->h.result != 0) bench_fail("driver: %s", ax_strerror(s->h.result));
   s->spawn_ns = ((timer_driver_t *)ax_join_output(&s->h))->spawn_ns;
   ax_join_drop(&s->h);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -177,7 +177,7 @@ static uint64_t timers_iter(void *arg) {
   uint64_t ns;
   memset(&m, 0, sizeof(m));
   ns = bench_timed_block_on(c->rt, AX_FUTURE(timer_main, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   c->spawn_ns[c->nspawn++] = m.spawn_ns;
   return ns;
 }

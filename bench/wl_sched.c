@@ -17,7 +17,7 @@ typedef struct {
 AX_ASYNC(count_task, count_task_t, s) {
   AX_BEGIN(s);
   bench_latch_count_down(s->latch);
-  AX_END;
+  AX_END();
 }
 
 static void spawn_counter(bench_latch_t *l) {
@@ -33,7 +33,7 @@ typedef struct {
 
 AX_ASYNC(empty_task, empty_task_t, s) {
   AX_BEGIN(s);
-  AX_END;
+  AX_END();
 }
 
 /* ---- spawn_many_local --------------------------------------------------- */
@@ -48,7 +48,7 @@ AX_ASYNC(spawner_task, spawner_t, s) {
   unsigned i;
   AX_BEGIN(s);
   for (i = 0; i < NUM_SPAWN; i++) spawn_counter(s->latch);
-  AX_END;
+  AX_END();
 }
 
 /* The block_on future spawns the spawner and waits. */
@@ -91,7 +91,7 @@ AX_ASYNC(join_all_main, join_all_t, s) {
       bench_fail("join: %s", ax_strerror(s->handles[s->i].result));
     ax_join_drop(&s->handles[s->i]);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -118,7 +118,7 @@ static uint64_t remote_spawn_join(void *arg) {
   m.n = c->n;
   bench_check(ax_block_on(c->rt, AX_FUTURE(join_all_main, &m)),
               "ax_block_on");
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   return bench_now_ns() - t0;
 }
 
@@ -155,7 +155,7 @@ AX_ASYNC(busy1_task, busy_task_t, s) {
     AX_YIELD();
     bench_stall();
   }
-  AX_END;
+  AX_END();
 }
 
 void wl_spawn_many_remote_busy1(const bench_opts_t *o, unsigned w, unsigned r,
@@ -190,7 +190,7 @@ AX_ASYNC(busy2_chain, busy_task_t, s) {
     rc = AX_SPAWN(busy2_chain, &next, NULL);
     if (rc != AX_ESHUTDOWN) bench_check(rc, "ax_spawn");  /* the end */
   }
-  AX_END;
+  AX_END();
 }
 
 AX_ASYNC(busy2_start, busy_task_t, s) {
@@ -200,7 +200,7 @@ AX_ASYNC(busy2_start, busy_task_t, s) {
     first.flag = s->flag;
     bench_check(AX_SPAWN(busy2_chain, &first, NULL), "ax_spawn");
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -289,7 +289,7 @@ AX_ASYNC(yield_task, yield_task_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < NUM_YIELD; s->i++) AX_YIELD();
   bench_latch_count_down(s->latch);
-  AX_END;
+  AX_END();
 }
 
 /* Spawned from outside block_on (as the anchor does), so not
@@ -349,7 +349,7 @@ AX_ASYNC(chain_task, chain_task_t, s) {
     next.n = s->n - 1;
     bench_check(AX_SPAWN(chain_task, &next, NULL), "ax_spawn");
   }
-  AX_END;
+  AX_END();
 }
 
 static void chain_start(bench_latch_t *l) {

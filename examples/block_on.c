@@ -21,7 +21,7 @@ typedef struct {
 AX_ASYNC(hello, hello_t, self) {
   AX_BEGIN(self);
   puts("Hello from async land");
-  AX_END;
+  AX_END();
 }
 
 int main(void) {

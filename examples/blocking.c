@@ -28,7 +28,7 @@ AX_ASYNC(heartbeat, heartbeat_t, self) {
     AX_AWAIT(ax_sleep(&self->nap, 10));
     ticks++;
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -41,7 +41,7 @@ typedef struct {
 AX_ASYNC(bad_handler, handler_t, self) {
   AX_BEGIN(self);
   uv_sleep(200);                                   /* <- BLOCKS */
-  AX_END;
+  AX_END();
 }
 
 /* The fix: the blocking call runs on libuv's threadpool. */
@@ -56,7 +56,7 @@ AX_ASYNC(good_handler, handler_t, self) {
   ax_spawn_blocking(slow_call, NULL, &self->job);
   AX_AWAIT(ax_join_wait(&self->job));              /* the worker is free */
   ax_join_drop(&self->job);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -84,7 +84,7 @@ AX_ASYNC(app, app_t, self) {
   ax_abort(&self->beat);                            /* stop the heartbeat */
   AX_AWAIT(ax_join_wait(&self->beat));
   ax_join_drop(&self->beat);
-  AX_END;
+  AX_END();
 }
 
 int main(void) {

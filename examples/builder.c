@@ -33,7 +33,7 @@ AX_ASYNC(where, where_t, self) {
 #else
   snprintf(self->thread, sizeof self->thread, "a worker thread");
 #endif
-  AX_END;
+  AX_END();
 }
 
 typedef struct {               /* async fn run(): your application here */
@@ -52,10 +52,10 @@ AX_ASYNC(run, run_t, self) {
   where_t w = {0};
   AX_SPAWN(where, &w, &self->handle);
   AX_AWAIT(ax_join_wait(&self->handle));
-  if (ax_join_result(&self->handle) == 0)
+  if (self->handle.result == 0)
     printf("task ran on %s\n", ((where_t *)ax_join_output(&self->handle))->thread);
   ax_join_drop(&self->handle);
-  AX_END;
+  AX_END();
 }
 
 int main(void) {

@@ -52,7 +52,7 @@ AX_ASYNC(get_or_set, get_or_set_t, self) {
   const entry_t *e = entry_or_insert(self->cache, self->key, self->value);
   memcpy(self->out, e->value, sizeof self->out);
   ax_mutex_unlock(&self->map);                   /* drop(map) */
-  AX_END;
+  AX_END();
 }
 
 #define RACERS 10
@@ -102,7 +102,7 @@ AX_ASYNC(app, app_t, self) {
   printf("%d tasks raced for \"winner\": %s \"%s\"\n", RACERS,
          self->agree ? "all got" : "they disagree, one got", self->first);
   ax_mutex_destroy(&self->cache.lock);
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

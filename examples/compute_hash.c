@@ -57,14 +57,14 @@ AX_ASYNC(compute_hash, compute_hash_t, self) {
   ax_spawn_blocking(hash_job, job, &self->blocking);
 
   AX_AWAIT(ax_join_wait(&self->blocking));
-  if (ax_join_result(&self->blocking) != 0)
+  if (self->blocking.result != 0)
     ax_panic("blocking task panicked");          /* .expect(...) */
   hash_job_t *done = ax_join_value(&self->blocking);
   memcpy(self->out, done->hex, sizeof self->out);
   free(done->data);
   free(done);
   ax_join_drop(&self->blocking);
-  AX_END;
+  AX_END();
 }
 
 static const char text[] = "hello world";
@@ -82,7 +82,7 @@ AX_ASYNC(app, app_t, self) {
   memcpy(self->hash.data, text, self->hash.len);
   AX_AWAIT(AX_FUTURE(compute_hash, &self->hash));
   printf("compute_hash(\"%s\") = %s\n", text, self->hash.out);
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -25,7 +25,7 @@ AX_ASYNC(worker, worker_t, self) {
     printf("%s: step %d\n", self->name, self->step);
     AX_YIELD();                /* tokio::task::yield_now().await */
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -46,7 +46,7 @@ AX_ASYNC(run, run_t, self) {
     ax_join_drop(&self->handles[self->i]);
   }
   puts("all tasks done");
-  AX_END;
+  AX_END();
 }
 
 int main(void) {

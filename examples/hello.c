@@ -16,7 +16,7 @@ typedef struct {               /* async fn main(): no state but the resume point
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
   puts("Hello from async land");
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -39,7 +39,7 @@ AX_ASYNC(producer, producer_t, self) {
     AX_AWAIT(ax_mpsc_send(&self->send, self->tx, &self->msg));
     ax_assert(self->send.result == 0);           /* .unwrap() */
   }
-  AX_END;
+  AX_END();
 }
 
 /* Runs when the task is done (or cancelled): dropping the captured sender
@@ -59,7 +59,7 @@ typedef struct {
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  if (ax_mpsc_channel(sizeof(message_t), 32, NULL, &self->tx, &self->rx) != 0)
+  if (ax_mpsc_new(sizeof(message_t), 32, NULL, &self->tx, &self->rx) != 0)
     ax_panic("out of memory");
 
   producer_t p = {.tx = ax_mpsc_sender_clone(self->tx)};   /* tx.clone() */
@@ -75,7 +75,7 @@ AX_ASYNC(app, app_t, self) {
   }
   puts("Channel closed");
   ax_mpsc_receiver_drop(self->rx);
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -24,7 +24,7 @@ AX_ASYNC(faulty, faulty_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->nap, 10));
   ax_panic("something went wrong in task %d", self->id);
-  AX_END;
+  AX_END();
 }
 
 static void faulty_drop(void *p) {   /* release resources here, not after ax_panic */
@@ -43,7 +43,7 @@ AX_ASYNC(app, app_t, self) {
   ax_spawn(AX_FUTURE_DROP(faulty, faulty_drop, &job), sizeof job, &self->handle);
 
   AX_AWAIT(ax_join_wait(&self->handle));
-  switch (ax_join_result(&self->handle)) {
+  switch (self->handle.result) {
   case 0:
     puts("task finished");
     break;
@@ -51,12 +51,12 @@ AX_ASYNC(app, app_t, self) {
     printf("task panicked: %s\n", ax_join_panic_message(&self->handle));
     break;
   default:                                   /* AX_ECANCELED: aborted */
-    printf("task failed: %s\n", ax_strerror(ax_join_result(&self->handle)));
+    printf("task failed: %s\n", ax_strerror(self->handle.result));
     break;
   }
   ax_join_drop(&self->handle);
   puts("the runtime is still running");
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -39,7 +39,7 @@ AX_ASYNC(reader, reader_t, self) {
   self->seen = self->config->version;
   atomic_fetch_add(&self->config->readers_left, 1);
   ax_rwlock_unlock(&self->guard);
-  AX_END;
+  AX_END();
 }
 
 /* Releases the read lock if the task is cancelled while holding it. */
@@ -89,7 +89,7 @@ AX_ASYNC(app, app_t, self) {
 
   ax_barrier_destroy(&self->config.all_in);
   ax_rwlock_destroy(&self->config.lock);
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -28,7 +28,7 @@ AX_ASYNC(fetch_data, fetch_data_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->delay, 200));
   self->out = "data";
-  AX_END;
+  AX_END();
 }
 
 /* Runs when the future is dropped, in any state: here it shows that the
@@ -51,14 +51,14 @@ AX_ASYNC(fetch_with_timeout, fetch_with_timeout_t, self) {
   AX_AWAIT(ax_select(&self->race,
                      AX_FUTURE_DROP(fetch_data, fetch_data_drop, &self->fetch),
                      ax_sleep(&self->timer, 100)));
-  if (ax_select_winner(&self->race) == 0) {
+  if (self->race.winner == 0) {
     self->out = self->fetch.out;                /* data => Some(data) */
-    ax_drop((ax_future_t *)&self->fetch);       /* the winner is ours to drop */
+    ax_drop(AX_FUTURE_OF(&self->fetch));       /* the winner is ours to drop */
   } else {
     puts("Timed out waiting for data");         /* fetch was dropped already */
     self->out = NULL;
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -70,7 +70,7 @@ AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(AX_FUTURE(fetch_with_timeout, &self->call));
   printf("fetch_with_timeout() = %s\n", self->call.out ? self->call.out : "None");
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

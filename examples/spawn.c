@@ -23,7 +23,7 @@ AX_ASYNC(work, work_t, self) {
   AX_AWAIT(ax_sleep(&self->delay, 100));
   puts("Task completed");
   self->out = 42;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {               /* async fn main() */
@@ -40,12 +40,12 @@ AX_ASYNC(app, app_t, self) {
   puts("Doing other things");
 
   AX_AWAIT(ax_join_wait(&self->handle));
-  if (ax_join_result(&self->handle) != 0)        /* .expect("task panicked") */
-    ax_panic("task failed: %s", ax_strerror(ax_join_result(&self->handle)));
+  if (self->handle.result != 0)        /* .expect("task panicked") */
+    ax_panic("task failed: %s", ax_strerror(self->handle.result));
   work_t *done = ax_join_output(&self->handle);
   printf("Task returned: %u\n", (unsigned)done->out);
   ax_join_drop(&self->handle);                   /* releases the task */
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

@@ -34,7 +34,7 @@ AX_ASYNC(signal_after_1s, signal_t, self) {
   AX_AWAIT(ax_sleep(&self->delay, 1000));
   bool yes = true;
   ax_assert(ax_watch_send(self->tx, &yes) == 0); /* shutdown_tx.send(true).unwrap() */
-  AX_END;
+  AX_END();
 }
 
 static void signal_drop(void *p) {
@@ -63,7 +63,7 @@ AX_ASYNC(app, app_t, self) {
     AX_AWAIT(ax_select(&self->race,
                        ax_watch_changed(&self->changed, self->rx),
                        ax_sleep(&self->work, 100)));
-    if (ax_select_winner(&self->race) == 1) {    /* a round of work is done */
+    if (self->race.winner == 1) {    /* a round of work is done */
       self->rounds++;
       continue;                                  /* changed() was dropped: */
     }                                            /* it loses nothing */
@@ -77,7 +77,7 @@ AX_ASYNC(app, app_t, self) {
   }
   printf("did %d rounds of work before that\n", self->rounds);
   ax_watch_receiver_drop(self->rx);
-  AX_END;
+  AX_END();
 }
 
 AX_MAIN(app, app_t)

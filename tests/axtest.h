@@ -19,6 +19,9 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include <axle.h>
+#include <axle/leaf.h>   /* the tests write leaf futures and wakers */
+
 #ifdef AX_TEST_SUITE_FN
 Suite *AX_TEST_SUITE_FN(void);
 #endif

@@ -113,7 +113,7 @@ AX_ASYNC(basic_fn, basic_t, self) {
   AX_AWAIT(ax_join_wait(&self->h[0]));
   AX_AWAIT(ax_join_wait(&self->h[1]));
   AX_AWAIT(ax_join_wait(&self->h[2]));
-  for (int k = 0; k < 3; k++) self->result[k] = ax_join_result(&self->h[k]);
+  for (int k = 0; k < 3; k++) self->result[k] = self->h[k].result;
   self->value = ax_join_value(&self->h[0]);
   for (int k = 1; k < 3; k++) {
     const char *m = ax_join_panic_message(&self->h[k]);
@@ -121,7 +121,7 @@ AX_ASYNC(basic_fn, basic_t, self) {
              m ? m : "(null)");
   }
   for (int k = 0; k < 3; k++) ax_join_drop(&self->h[k]);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_result_and_panics) {
@@ -142,7 +142,7 @@ START_TEST(blocking_result_and_panics) {
   ck_assert_int_eq(s.result[2], AX_EPANIC);
   ck_assert_msg(strstr(s.msg[1], "assertion failed: arg == NULL") != NULL,
                 "%s", s.msg[1]);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -172,10 +172,10 @@ typedef struct {
 AX_ASYNC(await_one_fn, await_one_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_join_wait(self->h));
-  self->result = ax_join_result(self->h);
+  self->result = self->h->result;
   self->value = ax_join_value(self->h);
   ax_join_drop(self->h);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_on_from_outside) {
@@ -190,7 +190,7 @@ START_TEST(blocking_on_from_outside) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_one_fn, &a)));
   ck_assert_int_eq(a.result, 0);
   ck_assert_ptr_eq(a.value, (char *)&w + 1);
-  ax_drop(&a.co.base);
+  ax_drop(AX_FUTURE_OF(&a));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -219,7 +219,7 @@ AX_ASYNC(detached_fn, detached_t, self) {
       ax_join_drop(&h);   /* detached after the fact */
   }
   AX_AWAIT(th_latch_wait(&self->lw, &self->l));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_detached) {
@@ -230,7 +230,7 @@ START_TEST(blocking_detached) {
   th_latch_init(&s.l, s.n);
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(detached_fn, &s)));
   ck_assert_int_eq(s.failed, 0);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   th_latch_destroy(&s.l);
 }
@@ -256,13 +256,13 @@ AX_ASYNC(many_fn, many_t, self) {
       self->bad++;
   for (self->k = 0; self->k < self->n; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    if (ax_join_result(&self->h[self->k]) != 0 ||
+    if (self->h[self->k].result != 0 ||
         ax_join_value(&self->h[self->k]) !=
             (void *)((uintptr_t)self->k * (uintptr_t)self->k))
       self->bad++;
     ax_join_drop(&self->h[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_many) {
@@ -275,7 +275,7 @@ START_TEST(blocking_many) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &s)));
   ck_assert_int_eq(s.bad, 0);
   free(s.h);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -301,10 +301,10 @@ AX_ASYNC(overtake_fn, overtake_t, self) {
   self->quick_done_while_slow_blocked = atomic_load(&self->g->finished) == 0;
   uv_sem_post(&self->g->gate);
   AX_AWAIT(ax_join_wait(&self->slow));
-  ck_assert_int_eq(ax_join_result(&self->slow), 0);
+  ck_assert_int_eq(self->slow.result, 0);
   ax_join_drop(&self->slow);
   ax_join_drop(&self->quick);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_long_job_does_not_block_next) {
@@ -319,7 +319,7 @@ START_TEST(blocking_long_job_does_not_block_next) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(overtake_fn, &s)));
   ck_assert_int_eq(s.quick_done_while_slow_blocked, 1);
   ck_assert_int_eq(atomic_load(&s.w.ran), 1);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
@@ -379,14 +379,14 @@ AX_ASYNC(pairs_fn, pairs_main_t, self) {
     uv_sem_post(&self->g->gate);
   for (self->k = 0; self->k < 8; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    if (ax_join_result(&self->h[self->k]) != 0) self->bad++;
+    if (self->h[self->k].result != 0) self->bad++;
     ax_join_drop(&self->h[self->k]);
   }
   for (self->k = 0; self->k < (int)self->pool; self->k++) {
     AX_AWAIT(ax_join_wait(&self->blockers[self->k]));
     ax_join_drop(&self->blockers[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_jobs_waiting_for_the_next_one) {
@@ -404,7 +404,7 @@ START_TEST(blocking_jobs_waiting_for_the_next_one) {
   s.pool = pool_threads();
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pairs_fn, &s)));
   ck_assert_int_eq(s.bad, 0);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   for (int k = 0; k < 4; k++) uv_sem_destroy(&p.go[k]);
   uv_sem_destroy(&g.gate);
@@ -441,7 +441,7 @@ AX_ASYNC(burst_fn, burst_t, self) {
   uv_sem_post(&self->g->gate);
   AX_AWAIT(ax_join_wait(&self->slow));
   ax_join_drop(&self->slow);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_after_burst_with_long_job) {
@@ -455,7 +455,7 @@ START_TEST(blocking_after_burst_with_long_job) {
   s.g = &g;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(burst_fn, &s)));
   ck_assert_int_eq(s.late_done_while_slow_blocked, 1);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
@@ -478,13 +478,13 @@ AX_ASYNC(one_job_fn, one_job_t, self) {
   AX_BEGIN(self);
   TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->w, &self->h));
   AX_AWAIT(ax_join_wait(&self->h));
-  ck_assert_int_eq(ax_join_result(&self->h), 0);
+  ck_assert_int_eq(self->h.result, 0);
   ax_join_drop(&self->h);
   TH_ASSERT_OK(ax_spawn_blocking(job_where, &self->w, &self->h));
   AX_AWAIT(ax_join_wait(&self->h));
-  ck_assert_int_eq(ax_join_result(&self->h), 0);
+  ck_assert_int_eq(self->h.result, 0);
   ax_join_drop(&self->h);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
@@ -498,7 +498,7 @@ START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
   TH_ASSERT_OK(ax_spawn_blocking_on(ct, job_where, &w, &h));
   TH_ASSERT_OK(ax_block_on(mt, AX_FUTURE(one_job_fn, &s)));
   ck_assert_int_eq(atomic_load(&s.w.ran), 2);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(mt);
   ax_runtime_free(ct);   /* runs or cancels the waiting job */
   {
@@ -507,7 +507,7 @@ START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
     int r;
     ax_cx_init(&cx, th_waker_init(&tw));
     ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
-    r = ax_join_result(&h);
+    r = h.result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "%s", ax_err_name(r));
     ax_join_drop(&h);
   }
@@ -552,18 +552,18 @@ AX_ASYNC(cancel_fn, cancel_t, self) {
     if (ax_abort(&self->victims[k]) != 0) self->abort_rc_bad++;
   for (self->k = 0; self->k < self->n; self->k++) {
     AX_AWAIT(ax_join_wait(&self->victims[self->k]));
-    self->victim_results[self->k] = ax_join_result(&self->victims[self->k]);
+    self->victim_results[self->k] = self->victims[self->k].result;
     ax_join_drop(&self->victims[self->k]);
   }
   for (unsigned k = 0; k < self->pool; k++) uv_sem_post(&self->g->gate);
   for (self->k = 0; self->k < (int)self->pool; self->k++) {
     AX_AWAIT(ax_join_wait(&self->blockers[self->k]));
-    if (ax_join_result(&self->blockers[self->k]) != 0 ||
+    if (self->blockers[self->k].result != 0 ||
         ax_join_value(&self->blockers[self->k]) != self->g)
       self->blocker_bad++;
     ax_join_drop(&self->blockers[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_abort_before_start) {
@@ -587,7 +587,7 @@ START_TEST(blocking_abort_before_start) {
     for (int k = 0; k < s.n; k++)
       ck_assert_int_eq(s.victim_results[k], AX_ECANCELED);
     ck_assert_int_eq(s.blocker_bad, 0);
-    ax_drop(&s.co.base);
+    ax_drop(AX_FUTURE_OF(&s));
     ax_runtime_free(rt);   /* shutdown waits for the pool's work */
     uv_sem_destroy(&g.gate);
     ran += s.n;
@@ -617,11 +617,11 @@ AX_ASYNC(started_fn, started_t, self) {
   while (atomic_load(&self->g->started) < 1) AX_AWAIT(ax_yield_now(&self->y));
   ax_abort(&self->h);
   AX_AWAIT(ax_join_wait(&self->h));
-  self->result = ax_join_result(&self->h);
+  self->result = self->h.result;
   self->finished_at_join = atomic_load(&self->g->finished);
   ax_join_drop(&self->h);
   uv_sem_post(&self->g->gate);   /* now let it finish */
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_abort_after_start) {
@@ -634,7 +634,7 @@ START_TEST(blocking_abort_after_start) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(started_fn, &s)));
   ck_assert_int_eq(s.result, AX_ECANCELED);
   ck_assert_int_eq(s.finished_at_join, 0);  /* the task did not wait for it */
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);   /* waits for the job; frees its task */
   ck_assert_int_eq(atomic_load(&g.finished), 1);
   uv_sem_destroy(&g.gate);
@@ -659,7 +659,7 @@ START_TEST(blocking_shutdown_in_flight) {
     ax_cx_t cx;
     ax_cx_init(&cx, th_waker_init(&tw));
     ck_assert_int_eq(ax_poll(ax_join_wait(&h[k]), &cx), AX_READY);
-    int r = ax_join_result(&h[k]);
+    int r = h[k].result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "job %d: %s", k,
                   ax_err_name(r));
     if (r == 0) ck_assert_ptr_eq(ax_join_value(&h[k]), &g);
@@ -722,10 +722,10 @@ AX_ASYNC(compute_hash_fn, compute_hash_t, self) {
   }
   AX_AWAIT(ax_join_wait(&self->h));
   /* .expect("blocking task panicked"): the caller checks result */
-  self->result = ax_join_result(&self->h);
+  self->result = self->h.result;
   self->out = ax_join_value(&self->h);
   ax_join_drop(&self->h);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -754,7 +754,7 @@ AX_ASYNC(hashes_fn, hashes_t, self) {
     }
     ax_join_drop(&self->h[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(compute_hash_example) {

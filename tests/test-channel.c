@@ -227,7 +227,7 @@ START_TEST(mpsc_unbounded_hand) {
   tcx_t c;
   int i, v, out;
   tcx_init(&c);
-  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), SIZE_MAX);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
   for (i = 0; i < N; i++)
@@ -298,9 +298,9 @@ START_TEST(mpsc_bounded_hand) {
   tcx_init(&ca);
   tcx_init(&cb);
   tcx_init(&cr);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 0, NULL, &tx, &rx),
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 0, NULL, &tx, &rx),
                    AX_EINVAL);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 2, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v1), 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v2), 0);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);
@@ -354,7 +354,7 @@ START_TEST(mpsc_send_cancel_hand) {
   tcx_init(&ca);
   tcx_init(&cb);
   tcx_init(&cc);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v0), 0);
   ck_assert_int_eq(POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
   ck_assert_int_eq(POLL(ax_mpsc_send(&b, tx, &vb), &cb), AX_PENDING);
@@ -387,7 +387,7 @@ START_TEST(mpsc_close_hand) {
   int *v, *out = NULL, i;
   tcx_init(&c);
   values_reset();
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int *), 2, val_drop, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int *), 2, val_drop, &tx, &rx), 0);
   for (i = 0; i < 2; i++) {
     v = val_new(i);
     ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
@@ -430,10 +430,10 @@ START_TEST(mpsc_drop_values_hand) {
     int *v, *out, i;
     values_reset();
     if (bounded)
-      ck_assert_int_eq(ax_mpsc_channel(sizeof(int *), 100, val_drop, &tx,
+      ck_assert_int_eq(ax_mpsc_new(sizeof(int *), 100, val_drop, &tx,
                                        &rx), 0);
     else
-      ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int *), val_drop, &tx, &rx),
+      ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int *), val_drop, &tx, &rx),
                        0);
     for (i = 0; i < 70; i++) {
       v = val_new(i);
@@ -455,7 +455,7 @@ START_TEST(mpsc_drop_values_hand) {
 
     /* Sender dropped last, values never received: freed with it. */
     values_reset();
-    ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int *), val_drop, &tx, &rx), 0);
+    ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int *), val_drop, &tx, &rx), 0);
     for (i = 0; i < 5; i++) {
       v = val_new(i);
       ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
@@ -479,11 +479,11 @@ START_TEST(mpsc_reserve_hand) {
   tcx_init(&c1);
   tcx_init(&c2);
   tcx_init(&cr);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
   ck_assert_int_eq(r1.result, 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), AX_EFULL);
-  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), AX_EFULL);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), AX_EFULL);
   ck_assert_int_eq(POLL(ax_mpsc_reserve(&r2, tx), &c2), AX_PENDING);
   /* Dropping an unused reserve future gives its slot back: to r2. */
   ax_drop(&r1.base);
@@ -507,19 +507,19 @@ START_TEST(mpsc_reserve_hand) {
   ax_mpsc_receiver_drop(rx);
 
   /* try_reserve, then the receiver closes: permit_send hands back. */
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 3, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 3, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
   ax_mpsc_close(rx);
   ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), AX_ECLOSED);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_ECLOSED);
-  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), AX_ECLOSED);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), AX_ECLOSED);
   ax_mpsc_permit_release(&p);  /* holds nothing: no-op */
   ax_mpsc_receiver_drop(rx);
   ax_mpsc_sender_drop(tx);
 
   /* Unbounded: reserve is immediate. */
-  ck_assert_int_eq(ax_mpsc_unbounded(0, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(0, NULL, &tx, &rx), 0);
   ck_assert_int_eq(POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
   ck_assert_int_eq(ax_mpsc_permit_send(&r1.permit, NULL), 0);
   ax_drop(&r1.base);
@@ -796,7 +796,7 @@ AX_ASYNC(producer, producer_t, s) {
     TASK_CHECK(s->send.result == 0);
   }
   producer_drop(s);  /* a finished task is dropped only with its handle */
-  AX_END;
+  AX_END();
 }
 
 static char got[5][32];
@@ -815,7 +815,7 @@ static void free_str(void *e) { free(*(char **)e); }
 
 AX_ASYNC(chapter_main, chapter_main_t, s) {
   AX_BEGIN(s);
-  TASK_CHECK(ax_mpsc_channel(sizeof(char *), 32, free_str, &s->tx, &s->rx) ==
+  TASK_CHECK(ax_mpsc_new(sizeof(char *), 32, free_str, &s->tx, &s->rx) ==
              0);
   {
     producer_t p;
@@ -837,7 +837,7 @@ AX_ASYNC(chapter_main, chapter_main_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   ax_join_drop(&s->h);
   ax_mpsc_receiver_drop(s->rx);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(chapter_mpsc_rt) {
@@ -908,7 +908,7 @@ AX_ASYNC(mp_task, mp_task_t, s) {
        * on) and did not send: send the same value again below. */
       AX_AWAIT(ax_select(&s->sel, ax_mpsc_send(&s->send, s->tx, &s->v),
                          ax_yield_now(&s->y)));
-      if (ax_select_winner(&s->sel) == 0) {
+      if (s->sel.winner == 0) {
         TASK_CHECK(s->send.result == 0);
         continue;
       }
@@ -918,7 +918,7 @@ AX_ASYNC(mp_task, mp_task_t, s) {
     TASK_CHECK(s->send.result == 0);
   }
   mp_task_drop(s);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -998,7 +998,7 @@ AX_ASYNC(mp_main, mp_main_t, s) {
     if (s->n % 4 == 0) {
       AX_AWAIT(ax_select(&s->sel, ax_mpsc_recv(&s->recv, MP.rx, &s->v),
                          ax_yield_now(&s->y)));
-      if (ax_select_winner(&s->sel) != 0) {
+      if (s->sel.winner != 0) {
         MP.lost_recvs++;
         continue;
       }
@@ -1012,7 +1012,7 @@ AX_ASYNC(mp_main, mp_main_t, s) {
   JOIN_ALL(s, s->h, MP_TASKS);
   for (s->i = 0; s->i < MP_THREADS; s->i++)
     uv_thread_join(&s->th[s->i]);
-  AX_END;
+  AX_END();
 }
 
 static void mp_run(int multi, int bounded, size_t cap, int select_send) {
@@ -1029,10 +1029,10 @@ static void mp_run(int multi, int bounded, size_t cap, int select_send) {
   MP.cap = cap;
   MP.select_send = select_send;
   if (bounded)
-    ck_assert_int_eq(ax_mpsc_channel(sizeof(uint64_t), cap, NULL, &m.tx,
+    ck_assert_int_eq(ax_mpsc_new(sizeof(uint64_t), cap, NULL, &m.tx,
                                      &MP.rx), 0);
   else
-    ck_assert_int_eq(ax_mpsc_unbounded(sizeof(uint64_t), NULL, &m.tx, &MP.rx),
+    ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(uint64_t), NULL, &m.tx, &MP.rx),
                      0);
   run_main(multi, AX_FUTURE(mp_main, &m));
   ax_mpsc_receiver_drop(MP.rx);
@@ -1096,7 +1096,7 @@ AX_ASYNC(os_a, os_a_t, s) {
     OR.a_rounds++;
   }
   os_a_drop(s);  /* B sees AX_ECLOSED */
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1129,7 +1129,7 @@ AX_ASYNC(os_b, os_b_t, s) {
     OR.b_rounds++;
   }
   os_b_drop(s);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1153,7 +1153,7 @@ AX_ASYNC(os_main, os_main_t, s) {
                         &s->h[1]) == 0);
   }
   JOIN_ALL(s, s->h, 2);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(oneshot_roundtrip_rt) {
@@ -1190,7 +1190,7 @@ AX_ASYNC(signaller, signaller_t, s) {
   s->v = 1;
   TASK_CHECK(ax_watch_send(s->tx, &s->v) == 0);
   signaller_drop(s);
-  AX_END;
+  AX_END();
 }
 
 static int shutdown_seen;
@@ -1222,7 +1222,7 @@ AX_ASYNC(shutdown_main, shutdown_main_t, s) {
   for (;;) {
     AX_AWAIT(ax_select(&s->sel, ax_watch_changed(&s->changed, s->rx),
                        ax_sleep(&s->tick, 1)));
-    if (ax_select_winner(&s->sel) != 0)
+    if (s->sel.winner != 0)
       continue;  /* other work would go here */
     if (s->changed.result != 0)
       break;
@@ -1235,7 +1235,7 @@ AX_ASYNC(shutdown_main, shutdown_main_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   ax_join_drop(&s->h);
   ax_watch_receiver_drop(s->rx);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(watch_shutdown_rt) {
@@ -1276,7 +1276,7 @@ AX_ASYNC(wsend, wsend_t, s) {
       AX_AWAIT(ax_yield_now(&s->y));
   }
   wsend_drop(s);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1312,7 +1312,7 @@ AX_ASYNC(wlatest_main, wlatest_main_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   ax_join_drop(&s->h);
   ax_watch_receiver_drop(s->rx);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(watch_latest_rt) {
@@ -1361,7 +1361,7 @@ AX_ASYNC(bsend, bsend_t, s) {
       AX_AWAIT(ax_yield_now(&s->y));
   }
   bsend_drop(s);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1395,7 +1395,7 @@ AX_ASYNC(brecv, brecv_t, s) {
   }
   TASK_CHECK(s->expect == BCT.n);
   brecv_drop(s);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1423,7 +1423,7 @@ AX_ASYNC(bc_main, bc_main_t, s) {
                         &s->h[BC_RX]) == 0);
   }
   JOIN_ALL(s, s->h, BC_RX + 1);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(broadcast_rt) {
@@ -1487,7 +1487,7 @@ AX_ASYNC(bl_task, bl_task_t, s) {
   }
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1528,7 +1528,7 @@ AX_ASYNC(bl_main, bl_main_t, s) {
   TASK_CHECK(s->expect == 100);
   JOIN_ALL(s, s->h, 4);
   uv_thread_join(&s->th);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(blocking_rt) {
@@ -1537,9 +1537,9 @@ START_TEST(blocking_rt) {
   memset(&BL, 0, sizeof BL);
   atomic_store(&errors, 0);
   BL.per = ax_test_iters(5000);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(uint64_t), 8, NULL, &m.tx, &BL.rx),
+  ck_assert_int_eq(ax_mpsc_new(sizeof(uint64_t), 8, NULL, &m.tx, &BL.rx),
                    0);
-  ck_assert_int_eq(ax_mpsc_channel(sizeof(uint64_t), 2, NULL, &BL.back,
+  ck_assert_int_eq(ax_mpsc_new(sizeof(uint64_t), 2, NULL, &BL.back,
                                    &m.back), 0);
   ck_assert_int_eq(ax_oneshot_new(sizeof(uint64_t), NULL, &BL.done, &m.done),
                    0);
@@ -1588,7 +1588,7 @@ AX_ASYNC(stuck_tx, stuck_tx_t, s) {
     if (s->send.result == 0)
       s->v = NULL;
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1611,7 +1611,7 @@ AX_ASYNC(stuck_rx, stuck_rx_t, s) {
   AX_BEGIN(s);
   AX_AWAIT(ax_oneshot_recv(&s->recv, s->orx, &s->w));  /* never ready */
   TASK_CHECK(0);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1627,7 +1627,7 @@ AX_ASYNC(stuck_main, stuck_main_t, s) {
     stuck_rx_t r;
     memset(&t, 0, sizeof t);
     memset(&r, 0, sizeof r);
-    TASK_CHECK(ax_mpsc_channel(sizeof(int *), 3, val_drop, &t.tx, &r.rx) ==
+    TASK_CHECK(ax_mpsc_new(sizeof(int *), 3, val_drop, &t.tx, &r.rx) ==
                0);
     TASK_CHECK(ax_oneshot_new(sizeof(int *), val_drop, &t.otx, &r.orx) == 0);
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(stuck_tx, stuck_tx_drop, &t),
@@ -1637,7 +1637,7 @@ AX_ASYNC(stuck_main, stuck_main_t, s) {
   }
   for (s->i = 0; s->i < 50; s->i++)
     AX_AWAIT(ax_yield_now(&s->y));
-  AX_END;  /* the runtime shuts down with both tasks blocked */
+  AX_END();  /* the runtime shuts down with both tasks blocked */
 }
 
 START_TEST(shutdown_releases_rt) {

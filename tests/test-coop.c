@@ -21,7 +21,7 @@ typedef struct {
 AX_ASYNC(observer, observer_t, s) {
   AX_BEGIN(s);
   atomic_store(&seen_at, atomic_load(&progress));
-  AX_END;
+  AX_END();
 }
 
 static void reset(void) {
@@ -63,13 +63,13 @@ typedef struct {
 
 AX_ASYNC(nothing, nothing_t, s) {
   AX_BEGIN(s);
-  AX_END;
+  AX_END();
 }
 
 AX_ASYNC(ready_loop, loop_t, s) {
   AX_BEGIN(s);
   if (s->kind == K_RECV) {
-    ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
+    ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
     for (s->v = 0; s->v < LOOP_N; s->v++)
       ck_assert_int_eq(ax_mpsc_try_send(s->tx, &s->v), 0);
   }
@@ -105,7 +105,7 @@ AX_ASYNC(ready_loop, loop_t, s) {
     ax_mpsc_receiver_drop(s->rx);
   }
   if (s->kind == K_MUTEX) ax_mutex_destroy(&s->m);
-  AX_END;
+  AX_END();
 }
 
 static long run_loop(int kind) {
@@ -156,7 +156,7 @@ AX_ASYNC(join_loop, joins_t, s) {
   ax_join_drop(&s->h);
   AX_AWAIT(ax_join_wait(&s->obs));
   ax_join_drop(&s->obs);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(join_loop_yields) {
@@ -182,7 +182,7 @@ AX_ASYNC(burn, burn_t, s) {
     AX_AWAIT(ax_consume_budget(&s->cb));
     atomic_store(&progress, s->i + 1);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -203,7 +203,7 @@ AX_ASYNC(uncon_main, uncon_t, s) {
     AX_AWAIT(AX_FUTURE(burn, &s->b));
   AX_AWAIT(ax_join_wait(&s->obs));
   ax_join_drop(&s->obs);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(unconstrained_never_yields) {
@@ -238,7 +238,7 @@ typedef struct {
  * Only the budget lets the worker reach the timer that stops it. */
 AX_ASYNC(spinner, spinner_t, s) {
   AX_BEGIN(s);
-  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &s->tx, &s->rx), 0);
   while (!atomic_load(&stop_flag)) {
     ck_assert_int_eq(ax_mpsc_try_send(s->tx, &s->v), 0);
     AX_AWAIT(ax_mpsc_recv(&s->recv, s->rx, &s->v));
@@ -246,7 +246,7 @@ AX_ASYNC(spinner, spinner_t, s) {
   }
   ax_mpsc_sender_drop(s->tx);
   ax_mpsc_receiver_drop(s->rx);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -258,7 +258,7 @@ AX_ASYNC(stopper, stopper_t, s) {
   AX_BEGIN(s);
   AX_AWAIT(ax_sleep(&s->sl, 5));
   atomic_store(&stop_flag, 1);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -281,7 +281,7 @@ AX_ASYNC(starve_main, starve_main_t, s) {
   ck_assert_int_eq(s->b.result, 0);
   ax_join_drop(&s->a);
   ax_join_drop(&s->b);
-  AX_END;
+  AX_END();
 }
 
 static void run_starve(int multi) {

@@ -120,7 +120,7 @@ AX_ASYNC(seq_fn, seq_t, self) {
   AX_AWAIT(th_leaf(&self->b, self->c, 1, 0));
   self->trace = 4;
   self->out = self->a.out + self->b.out + self->i;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(async_fn_is_lazy) {
@@ -130,7 +130,7 @@ START_TEST(async_fn_is_lazy) {
   s.c = &c;
   ax_future_t *f = AX_FUTURE(seq_fn, &s);
   /* Making the future ran nothing: no body entry, no child touched. */
-  ck_assert_ptr_eq(f, &s.co.base);
+  ck_assert_ptr_eq(f, AX_FUTURE_OF(&s));
   ck_assert_int_eq(s.entries, 0);
   ck_assert_int_eq(s.trace, 0);
   ck_assert_int_eq(atomic_load(&c.polls), 0);
@@ -213,7 +213,7 @@ AX_ASYNC(ret_fn, ret_t, self) {
   }
   self->after = 1;
   self->out = 2;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(async_fn_return_early) {
@@ -249,7 +249,7 @@ typedef struct {
 AX_ASYNC(dropper_fn, dropper_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(th_leaf(&self->child, NULL, self->child_pending, 0));
-  AX_END;
+  AX_END();
 }
 
 static int *g_log, *g_nlog;
@@ -274,7 +274,7 @@ AX_ASYNC(dropper_log_fn, dropper_t, self) {
   th_leaf(&self->child, NULL, self->child_pending, 0);
   self->child.base.vtable = &dropper_child_vt;
   AX_AWAIT(&self->child.base);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(on_drop_in_every_state) {
@@ -348,7 +348,7 @@ AX_ASYNC(inner_fn, inner_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(th_leaf(&self->leaf, NULL, 1, 1));
   self->out = self->leaf.out + self->depth;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -366,7 +366,7 @@ AX_ASYNC(outer_fn, outer_t, self) {
     AX_AWAIT(AX_FUTURE(inner_fn, &self->in[self->k]));
     self->out += self->in[self->k].out;
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(nested_async_fns) {
@@ -389,22 +389,15 @@ START_TEST(nested_async_fns) {
 }
 END_TEST
 
-/* A hand-written async function declared with AX_ASYNC_DECL (for forward
- * declarations): the state arrives as ax__self. */
+/* An async function declared with AX_ASYNC_DECL ahead of its definition
+ * (below the test that spawns it): AX_FUTURE type-checks against it. */
 typedef struct {
   ax_async_t co;
   ax_yield_t y;
   int out;
 } decl_t;
 
-static AX_ASYNC_DECL(decl_fn);
-static AX_ASYNC_DECL(decl_fn) {
-  decl_t *self = ax__self;
-  AX_BEGIN(self);
-  AX_AWAIT(ax_yield_now(&self->y));
-  self->out = 7;
-  AX_END;
-}
+AX_ASYNC_DECL(decl_fn, decl_t);
 
 START_TEST(async_decl) {
   th_waker_t tw;
@@ -412,8 +405,8 @@ START_TEST(async_decl) {
   decl_t d;
   memset(&d, 0, sizeof(d));
   ax_cx_init(&cx, th_waker_init(&tw));
-  ax_future_t *f = ax_async_init(&d.co, decl_fn, NULL);
-  ck_assert_ptr_eq(f, &d.co.base);
+  ax_future_t *f = AX_FUTURE(decl_fn, &d);
+  ck_assert_ptr_eq(f, AX_FUTURE_OF(&d));
   ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
   ck_assert_int_eq(atomic_load(&tw.wakes), 1);
   ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
@@ -421,6 +414,13 @@ START_TEST(async_decl) {
   ax_drop(f);
 }
 END_TEST
+
+AX_ASYNC(decl_fn, decl_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_yield_now(&self->y));
+  self->out = 7;
+  AX_END();
+}
 
 START_TEST(copy_before_first_poll) {
   /* A future may be memcpy'd until its first poll; the copy works alone. */
@@ -435,10 +435,10 @@ START_TEST(copy_before_first_poll) {
   memset(&orig, 0xA5, sizeof(orig));  /* the original is gone */
   ax_cx_init(&cx, th_waker_init(&tw));
   int polls = 0;
-  while (ax_poll(&copy.co.base, &cx) == AX_PENDING)
+  while (ax_poll(AX_FUTURE_OF(&copy), &cx) == AX_PENDING)
     ck_assert_int_lt(++polls, 50);
   ck_assert_int_eq(copy.out, 42 + 42 + 3);
-  ax_drop(&copy.co.base);
+  ax_drop(AX_FUTURE_OF(&copy));
 }
 END_TEST
 
@@ -479,7 +479,7 @@ AX_ASYNC(where_fn, where_t, self) {
   self->rt = ax_runtime_current();
   AX_AWAIT(ax_yield_now(&self->y));
   self->out = 1;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(custom_executor_has_no_task) {
@@ -492,8 +492,8 @@ START_TEST(custom_executor_has_no_task) {
   ck_assert_int_eq(ax_poll(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
   ck_assert_uint_eq(w.id, 0);
   ck_assert_ptr_null(w.rt);
-  ck_assert_int_eq(ax_poll(&w.co.base, &cx), AX_READY);
-  ax_drop(&w.co.base);
+  ck_assert_int_eq(ax_poll(AX_FUTURE_OF(&w), &cx), AX_READY);
+  ax_drop(AX_FUTURE_OF(&w));
 }
 END_TEST
 
@@ -505,7 +505,7 @@ START_TEST(block_on_async_fn) {
   ck_assert_int_eq(w.out, 1);
   ck_assert_uint_ne(w.id, 0);
   ck_assert_ptr_eq(w.rt, rt);
-  ax_drop(&w.co.base);
+  ax_drop(AX_FUTURE_OF(&w));
   ax_runtime_free(rt);
 }
 END_TEST

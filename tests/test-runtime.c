@@ -36,7 +36,7 @@ AX_ASYNC(simple_fn, simple_t, self) {
   for (self->k = 0; self->k < self->yields; self->k++)
     AX_AWAIT(ax_yield_now(&self->y));
   self->out = 42;
-  AX_END;
+  AX_END();
 }
 
 /* Waits forever on one of several things; counts its first poll and its
@@ -88,7 +88,7 @@ AX_ASYNC(pending_fn, pending_t, self) {
   if (self->how == W_JOIN) AX_AWAIT(ax_join_wait(&self->child));
   if (self->how == W_YIELDING)
     for (;;) AX_AWAIT(ax_yield_now(&self->y));
-  AX_END;
+  AX_END();
 }
 
 static int spawn_pending(ax_runtime_t *rt, int how, _Atomic int *drops,
@@ -198,7 +198,7 @@ START_TEST(block_on_keeps_the_future) {
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_eq(s.rt, rt);
   ck_assert_ptr_null(ax_runtime_current());  /* only inside */
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
 
   /* Not dropped by block_on: the caller owns it. */
   {
@@ -209,7 +209,7 @@ START_TEST(block_on_keeps_the_future) {
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE_DROP(pending_fn, pending_on_drop,
                                                 &p)));
     ck_assert_int_eq(atomic_load(&drops), 0);
-    ax_drop(&p.co.base);
+    ax_drop(AX_FUTURE_OF(&p));
     ck_assert_int_eq(atomic_load(&drops), 1);
   }
   ax_runtime_free(rt);
@@ -228,7 +228,7 @@ AX_ASYNC(nap_fn, nap_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->nap, 1));
   self->result = ax_sleep_result(&self->nap) + 1;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(block_on_future_can_sleep) {
@@ -237,7 +237,7 @@ START_TEST(block_on_future_can_sleep) {
   memset(&n, 0, sizeof(n));
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nap_fn, &n)));
   ck_assert_int_eq(n.result, 1);
-  ax_drop(&n.co.base);
+  ax_drop(AX_FUTURE_OF(&n));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -255,7 +255,7 @@ AX_ASYNC(resume_fn, resume_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(th_sigwait(&self->w, self->go, NULL));
   th_latch_down(self->done);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -279,7 +279,7 @@ AX_ASYNC(resume_main_fn, resume_main_t, self) {
   }
   th_signal_fire(&self->go);
   AX_AWAIT(th_latch_wait(&self->lw, &self->done));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(block_on_twice) {
@@ -290,11 +290,11 @@ START_TEST(block_on_twice) {
   th_latch_init(&m.done, 1);
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
   TH_ASSERT_OK(m.rc);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   m.phase = 1;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
   ck_assert_int_eq(atomic_load(&m.done.count), 0);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   ax_runtime_free(rt);
   th_latch_destroy(&m.done);
   th_signal_destroy(&m.go);
@@ -314,7 +314,7 @@ AX_ASYNC(nested_task_fn, nested_task_t, self) {
   th_leaf_t inner;
   AX_BEGIN(self);
   self->rc = ax_block_on(self->rt, th_leaf(&inner, self->c, 0, 0));
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -339,7 +339,7 @@ AX_ASYNC(nested_main_fn, nested_main_t, self) {
   AX_AWAIT(ax_join_wait(&self->h));
   self->rc_task = ((nested_task_t *)ax_join_output(&self->h))->rc;
   ax_join_drop(&self->h);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(block_on_nested) {
@@ -352,7 +352,7 @@ START_TEST(block_on_nested) {
   ck_assert_int_eq(m.rc_task, AX_ENESTED);
   ck_assert_int_eq(atomic_load(&m.c.polls), 0);
   ck_assert_int_eq(atomic_load(&m.c.drops), 0);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   /* Also on another runtime: any runtime thread is "inside". */
   {
     nested_task_t t;
@@ -361,7 +361,7 @@ START_TEST(block_on_nested) {
     t.c = &m.c;
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nested_task_fn, &t)));
     ck_assert_int_eq(t.rc, AX_ENESTED);
-    ax_drop(&t.co.base);
+    ax_drop(AX_FUTURE_OF(&t));
   }
   ax_runtime_free(other);
   ax_runtime_free(rt);
@@ -387,7 +387,7 @@ AX_ASYNC(busy_main_fn, busy_main_t, self) {
   AX_BEGIN(self);
   atomic_store(&self->bt->inside, 1);
   AX_AWAIT(th_sigwait(&self->w, &self->bt->go, NULL));
-  AX_END;
+  AX_END();
 }
 
 static void busy_thread(void *arg) {
@@ -396,7 +396,7 @@ static void busy_thread(void *arg) {
   memset(&m, 0, sizeof(m));
   m.bt = bt;
   bt->rc = ax_block_on(bt->rt, AX_FUTURE(busy_main_fn, &m));
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
 }
 
 START_TEST(block_on_busy) {
@@ -430,7 +430,7 @@ START_TEST(main_convenience) {
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_nonnull(s.rt);   /* ran inside a runtime (now gone) */
   ck_assert_uint_eq(s.id, 1);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
 }
 END_TEST
 
@@ -442,14 +442,14 @@ typedef struct {
 AX_ASYNC(main_panics_fn, main_panics_t, self) {
   AX_BEGIN(self);
   ax_assert(self->x == 1);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(main_convenience_panic) {
   main_panics_t m;
   memset(&m, 0, sizeof(m));
   TH_ASSERT_ERR(ax_main(AX_FUTURE(main_panics_fn, &m)), AX_EPANIC);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
 }
 END_TEST
 
@@ -480,7 +480,7 @@ AX_ASYNC(many_fn, many_t, self) {
       self->failed++;
   }
   AX_AWAIT(th_latch_wait(&self->lw, &self->started));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(shutdown_drops_pending_tasks) {
@@ -495,7 +495,7 @@ START_TEST(shutdown_drops_pending_tasks) {
   th_latch_init(&m.started, m.n);
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &m)));
   ck_assert_int_eq(m.failed, 0);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   /* Every task has started; the W_JOIN ones spawned a child each. */
   ck_assert_int_ge(atomic_load(&spawned), m.n);
   /* A few more from outside, with handles kept past the runtime. */
@@ -512,7 +512,7 @@ START_TEST(shutdown_drops_pending_tasks) {
     ax_cx_init(&cx, th_waker_init(&tw));
     ck_assert_int_eq(ax_join_is_finished(&kept[k]), 1);
     ck_assert_int_eq(ax_poll(ax_join_wait(&kept[k]), &cx), AX_READY);
-    ck_assert_int_eq(ax_join_result(&kept[k]), AX_ECANCELED);
+    ck_assert_int_eq(kept[k].result, AX_ECANCELED);
     ax_join_drop(&kept[k]);
     ck_assert_int_eq(atomic_load(&tw.refs), 1);
   }
@@ -610,6 +610,12 @@ START_TEST(shutdown_timeout_in_time) {
 }
 END_TEST
 
+/* A blocking job that a shut-down runtime must refuse to start. */
+static void *never_runs(void *arg) {
+  ck_abort_msg("a shut-down runtime started a blocking job");
+  return arg;
+}
+
 START_TEST(shutdown_timeout_expires) {
   ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
   _Atomic int inside = 0, drops = 0, spawned = 0;
@@ -626,7 +632,7 @@ START_TEST(shutdown_timeout_expires) {
   TH_ASSERT_ERR(ax_spawn_on(rt, th_leaf(&l, NULL, 0, 0), sizeof(l), &h),
                 AX_ESHUTDOWN);
   ck_assert_ptr_null(h.task);
-  TH_ASSERT_ERR(ax_spawn_blocking_on(rt, NULL, NULL, NULL), AX_ESHUTDOWN);
+  TH_ASSERT_ERR(ax_spawn_blocking_on(rt, never_runs, NULL, NULL), AX_ESHUTDOWN);
   TH_ASSERT_ERR(ax_block_on(rt, &l.base), AX_ESHUTDOWN);
   ck_assert_int_eq(l.polls, 0);
   /* Unblock the worker and finish the shutdown, so that this test leaves
@@ -802,7 +808,7 @@ START_TEST(builder_thread_options) {
     s.yields = 5;
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
     ck_assert_int_eq(s.out, 42);
-    ax_drop(&s.co.base);
+    ax_drop(AX_FUTURE_OF(&s));
   }
   ax_runtime_free(rt);
   /* The stop hook ran on every worker before ax_runtime_free returned. */
@@ -880,7 +886,7 @@ START_TEST(builder_event_interval) {
       memset(&s, 0, sizeof(s));
       s.yields = 200;
       TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-      ax_drop(&s.co.base);
+      ax_drop(AX_FUTURE_OF(&s));
       TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
       ck_assert_uint_eq(st.polls, 201);
       if (own_loop)
@@ -910,7 +916,7 @@ AX_ASYNC(rec_fn, rec_t, self) {
   AX_BEGIN(self);
   self->log[atomic_fetch_add(self->n, 1)] = self->who;
   th_latch_down(self->done);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -952,7 +958,7 @@ AX_ASYNC(gqi_fn, gqi_t, self) {
     if (uv_thread_create(&t, gqi_foreign, NULL) == 0) uv_thread_join(&t);
   }
   AX_AWAIT(th_latch_wait(&self->lw, &self->done));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(builder_global_queue_interval) {
@@ -974,7 +980,7 @@ START_TEST(builder_global_queue_interval) {
       ck_assert_int_eq(s.log[0], 100);   /* the outside task went first */
     else
       ck_assert_int_eq(s.log[5], 100);   /* ... or last */
-    ax_drop(&s.co.base);
+    ax_drop(AX_FUTURE_OF(&s));
     ax_runtime_free(rt);
     th_latch_destroy(&s.done);
   }
@@ -1006,7 +1012,7 @@ AX_ASYNC(echo_fn, echo_t, self) {
   }
   ax_mpsc_receiver_drop(self->rx);
   ax_mpsc_sender_drop(self->tx);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1037,10 +1043,10 @@ AX_ASYNC(pinger_fn, pinger_t, self) {
   ax_mpsc_sender_drop(self->tx);   /* the echo task's recv ends */
   self->tx = NULL;
   AX_AWAIT(ax_join_wait(&self->echo));
-  if (ax_join_result(&self->echo) != 0) self->bad++;
+  if (self->echo.result != 0) self->bad++;
   ax_join_drop(&self->echo);
   ax_mpsc_receiver_drop(self->rx);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(builder_idle_spin) {
@@ -1056,13 +1062,13 @@ START_TEST(builder_idle_spin) {
     TH_ASSERT_OK(ax_runtime_new(&b, &rt));
     memset(&p, 0, sizeof(p));
     memset(&e, 0, sizeof(e));
-    TH_ASSERT_OK(ax_mpsc_channel(sizeof(int), 1, NULL, &p.tx, &e.rx));
-    TH_ASSERT_OK(ax_mpsc_channel(sizeof(int), 1, NULL, &e.tx, &p.rx));
+    TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &p.tx, &e.rx));
+    TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &e.tx, &p.rx));
     TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(echo_fn, &e), sizeof(e), &p.echo));
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pinger_fn, &p)));
     ck_assert_int_eq(p.bad, 0);
     ck_assert_int_eq(p.i, PING_ROUNDS);
-    ax_drop(&p.co.base);
+    ax_drop(AX_FUTURE_OF(&p));
     ax_runtime_free(rt);
   }
 }
@@ -1080,7 +1086,7 @@ START_TEST(worker_stats_counts) {
   memset(&s, 0, sizeof(s));
   s.yields = 10;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   memset(&sum, 0, sizeof(sum));
   for (unsigned k = 0; k < n; k++) {
     TH_ASSERT_OK(ax_runtime_worker_stats(rt, k, &st));
@@ -1160,7 +1166,7 @@ AX_ASYNC(parked_fn, parked_t, self) {
   AX_BEGIN(self);
   parked_line = __LINE__ + 1;
   AX_AWAIT(th_leaf(&self->never, NULL, -1, 0));
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1205,7 +1211,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
       fclose(f);
     }
   }
-  AX_END;
+  AX_END();
 }
 
 static int count_lines(const char *s) {
@@ -1237,7 +1243,7 @@ START_TEST(dump_tasks) {
            (unsigned long long)d.id);
   ck_assert_msg(strstr(d.dump, want) != NULL, "dump:\n%s", d.dump);
   free(d.dump);
-  ax_drop(&d.co.base);
+  ax_drop(AX_FUTURE_OF(&d));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -1264,7 +1270,7 @@ AX_ASYNC(spinner_fn, spinner_t, self) {
   AX_BEGIN(self);
   while (atomic_load(&self->d->dumps) < DUMPS)
     AX_AWAIT(ax_yield_now(&self->y));
-  AX_END;
+  AX_END();
 }
 
 static void dump_loop(void *arg) {
@@ -1306,10 +1312,10 @@ AX_ASYNC(spinners_fn, spinners_t, self) {
   }
   for (self->k = 0; self->k < 4; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    TH_ASSERT_OK(ax_join_result(&self->h[self->k]));
+    TH_ASSERT_OK(self->h[self->k].result);
     ax_join_drop(&self->h[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(dump_tasks_while_running) {
@@ -1325,7 +1331,7 @@ START_TEST(dump_tasks_while_running) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spinners_fn, &s)));
   atomic_store(&d.stop, 1);
   uv_thread_join(&th);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   ck_assert_int_eq(d.bad, 0);
   ck_assert_int_ge(atomic_load(&d.dumps), DUMPS);
@@ -1349,7 +1355,7 @@ AX_ASYNC(loud_fn, loud_t, self) {
   ax_spawn_fn(loud_panic, NULL, &self->h);
   while (!ax_join_is_finished(&self->h)) AX_AWAIT(ax_yield_now(&self->y));
   ax_join_drop(&self->h);   /* nobody looked: reported here */
-  AX_END;
+  AX_END();
 }
 
 START_TEST(default_panic_hook) {
@@ -1376,7 +1382,7 @@ START_TEST(default_panic_hook) {
   fclose(f);
   ck_assert_msg(strstr(buf, "panicked: loud 3\n") != NULL, "stderr: %s", buf);
   ck_assert_int_eq(count_lines(buf), 1);
-  ax_drop(&l.co.base);
+  ax_drop(AX_FUTURE_OF(&l));
   ax_runtime_free(rt);
 }
 END_TEST
@@ -1412,7 +1418,7 @@ AX_ASYNC(on_loop_fn, on_loop_t, self) {
   AX_AWAIT(ax_join_wait(&self->h));
   self->out = ((simple_t *)ax_join_output(&self->h))->out;
   ax_join_drop(&self->h);
-  AX_END;
+  AX_END();
 }
 
 static void close_cb_count(uv_handle_t *h) { (*(int *)h->data)++; }
@@ -1440,7 +1446,7 @@ START_TEST(runtime_on_user_loop) {
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(on_loop_fn, &m)));
   ck_assert_int_eq(at.fired, 1);   /* the app's callback ran meanwhile */
   ck_assert_int_eq(m.out, 42);
-  ax_drop(&m.co.base);
+  ax_drop(AX_FUTURE_OF(&m));
   ax_runtime_free(rt);
 
   /* The loop is still the application's: it runs, and once the app closes
@@ -1533,7 +1539,7 @@ START_TEST(replace_allocator) {
   memset(&s, 0, sizeof(s));
   s.yields = 2;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   TH_ASSERT_OK(ax_replace_allocator(malloc, realloc, calloc, free));
   ck_assert_int_gt(atomic_load(&n_alloc), 0);

@@ -87,13 +87,13 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
     }
     for (self->k = 0; self->k < self->m; self->k++) {
       AX_AWAIT(ax_join_wait(&self->h[self->k]));
-      if (ax_join_result(&self->h[self->k]) != 0 ||
+      if (self->h[self->k].result != 0 ||
           ((tick_t *)ax_join_output(&self->h[self->k]))->out <= 0)
         atomic_fetch_add(self->bad, 1);
       ax_join_drop(&self->h[self->k]);
     }
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -129,10 +129,10 @@ AX_ASYNC(inside_fn, inside_t, self) {
   AX_AWAIT(th_latch_wait(&self->lw, &self->done));
   for (self->k = 0; self->k < self->nsh; self->k++) {
     AX_AWAIT(ax_join_wait(&self->sh[self->k]));
-    if (ax_join_result(&self->sh[self->k]) != 0) atomic_fetch_add(&self->bad, 1);
+    if (self->sh[self->k].result != 0) atomic_fetch_add(&self->bad, 1);
     ax_join_drop(&self->sh[self->k]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(spawn_million_inside) {
@@ -184,10 +184,10 @@ AX_ASYNC(await_all_fn, await_all_t, self) {
   AX_BEGIN(self);
   for (self->i = 0; self->i < self->n; self->i++) {
     AX_AWAIT(ax_join_wait(&self->h[self->i]));
-    if (ax_join_result(&self->h[self->i]) != 0) self->bad++;
+    if (self->h[self->i].result != 0) self->bad++;
     ax_join_drop(&self->h[self->i]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(spawn_million_outside) {
@@ -228,7 +228,7 @@ START_TEST(spawn_million_outside) {
   th_latch_wait_blocking(&done);
   ck_assert_int_eq(atomic_load(&bad), 0);
   ck_assert_int_eq(atomic_load(&ran), n);
-  ax_drop(&aw.co.base);
+  ax_drop(AX_FUTURE_OF(&aw));
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), n);
   th_latch_destroy(&done);
@@ -340,7 +340,7 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
     self->wakeups++;
   }
   th_latch_down(self->done);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -408,7 +408,7 @@ AX_ASYNC(ponger_fn, ponger_t, self) {
     AX_AWAIT(mbox_recv(&self->r, self->ping, &self->seen));
     mbox_post(self->pong);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(ping_pong_foreign_thread) {
@@ -480,7 +480,7 @@ AX_ASYNC(abort_race_fn, abort_race_t, self) {
   self->thr_ok = uv_thread_create(&self->thr, aborter_thread, &self->aa) == 0;
   for (self->i = 0; self->i < self->n; self->i++) {
     AX_AWAIT(ax_join_wait(&self->h[self->i]));
-    switch (ax_join_result(&self->h[self->i])) {
+    switch (self->h[self->i].result) {
       case 0:
         self->ok++;
         if (((tick_t *)ax_join_output(&self->h[self->i]))->out <= 0)
@@ -496,7 +496,7 @@ AX_ASYNC(abort_race_fn, abort_race_t, self) {
   }
   if (self->thr_ok) uv_thread_join(&self->thr);   /* before any drop */
   for (long i = 0; i < self->n; i++) ax_join_drop(&self->h[i]);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(aborts_race_completion) {
@@ -517,7 +517,7 @@ START_TEST(aborts_race_completion) {
   ck_assert_int_eq(s.ok + s.cancelled, s.n);
   /* Every completed task ran exactly once; no cancelled one completed. */
   ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), s.n);
   free(s.h);
@@ -539,7 +539,7 @@ AX_ASYNC(task_aborter_fn, task_aborter_t, self) {
     ax_abort(&self->h[self->i]);
     if (self->i % 16 == 0) AX_AWAIT(ax_yield_now(&self->y));
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -568,7 +568,7 @@ AX_ASYNC(abort_race2_fn, abort_race2_t, self) {
   ax_join_drop(&self->ah);
   for (self->i = 0; self->i < self->n; self->i++) {
     AX_AWAIT(ax_join_wait(&self->h[self->i]));
-    int r = ax_join_result(&self->h[self->i]);
+    int r = self->h[self->i].result;
     if (r == 0)
       self->ok++;
     else if (r == AX_ECANCELED)
@@ -577,7 +577,7 @@ AX_ASYNC(abort_race2_fn, abort_race2_t, self) {
       self->other++;
     ax_join_drop(&self->h[self->i]);
   }
-  AX_END;
+  AX_END();
 }
 
 START_TEST(aborts_from_task_race_completion) {
@@ -594,7 +594,7 @@ START_TEST(aborts_from_task_race_completion) {
   ck_assert_int_eq(s.other, 0);
   ck_assert_int_eq(s.ok + s.cancelled, s.n);
   ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), s.n);
   free(s.h);
@@ -697,7 +697,7 @@ AX_ASYNC(node_fn, node_t, self) {
     AX_AWAIT(ax_yield_now(&self->y));
   }
   for (self->k = 0; self->k < 4; self->k++) AX_AWAIT(ax_yield_now(&self->y));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(shutdown_while_stealing) {

@@ -349,7 +349,7 @@ END_TEST
 
 START_TEST(notify_permit_hand) {
   ax_notify_t n;
-  ax_notified_t f1, f2, f3, f4;
+  ax_notify_wait_t f1, f2, f3, f4;
   tcx_t c1, c2, c3;
   ax_notify_init(&n);
   tcx_init(&c1);
@@ -358,8 +358,8 @@ START_TEST(notify_permit_hand) {
   /* notify_one with nobody waiting stores ONE permit. */
   ax_notify_one(&n);
   ax_notify_one(&n);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_READY);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
   ck_assert_int_eq(c2.tw.wakes, 1);
   ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
@@ -367,8 +367,8 @@ START_TEST(notify_permit_hand) {
   ax_drop(&f2.base);
 
   /* notify_one wakes the oldest waiter only. */
-  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
   ck_assert_int_eq(c1.tw.wakes, 1);
   ck_assert_int_eq(c2.tw.wakes, 1);
@@ -377,12 +377,12 @@ START_TEST(notify_permit_hand) {
 
   /* notify_waiters: every waiter, including a future created (not yet
    * polled) before the call; no permit is stored. */
-  ax_notify_notified(&f3, &n);
+  ax_notify_wait(&f3, &n);
   ax_notify_waiters(&n);
   ck_assert_int_eq(c2.tw.wakes, 2);
   ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
   ck_assert_int_eq(POLL(&f3.base, &c3), AX_READY);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f4, &n), &c3), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f4, &n), &c3), AX_PENDING);
   ax_drop(&f4.base);
   ax_drop(&f4.base);
   ax_drop(&f1.base);
@@ -395,14 +395,14 @@ END_TEST
 
 START_TEST(notify_cancel_hand) {
   ax_notify_t n;
-  ax_notified_t f1, f2, f3;
+  ax_notify_wait_t f1, f2, f3;
   tcx_t c1, c2, c3;
   ax_notify_init(&n);
   tcx_init(&c1);
   tcx_init(&c2);
   tcx_init(&c3);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
   ck_assert_int_eq(c1.tw.wakes, 1);
   ax_drop(&f1.base);  /* notified but never saw it: f2 gets it */
@@ -410,16 +410,16 @@ START_TEST(notify_cancel_hand) {
   ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
   ax_drop(&f2.base);
   /* The last waiter drops an unseen notification: it becomes the permit. */
-  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ax_notify_one(&n);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f3, &n), &c3), AX_READY);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_READY);
   ax_drop(&f3.base);
   /* A broadcast wake-up is not passed on. */
-  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ax_notify_waiters(&n);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_notified(&f3, &n), &c3), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
   ax_drop(&f3.base);
   ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
   ax_notify_destroy(&n);
@@ -656,7 +656,7 @@ AX_ASYNC(incr_task, incr_t, s) {
       AX_AWAIT(ax_yield_now(&s->y));
     ax_mutex_unlock(&s->g);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -674,7 +674,7 @@ AX_ASYNC(mc_main, mc_main_t, s) {
       atomic_fetch_add(&join_errors, 1);
   }
   JOIN_ALL(s, s->h, 10);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(mutex_counter_rt) {
@@ -714,7 +714,7 @@ AX_ASYNC(fifo_task, fifo_task_t, s) {
   AX_AWAIT(signal_fut(&s->sig, ax_mutex_lock(&s->g, &FQ.m), &FQ.queued));
   FQ.order[FQ.n++] = s->id;
   ax_mutex_unlock(&s->g);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -739,7 +739,7 @@ AX_ASYNC(fifo_main, fifo_main_t, s) {
   }
   ax_mutex_unlock(&s->g);
   JOIN_ALL(s, s->h, FIFO_N);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(mutex_fifo_rt) {
@@ -782,7 +782,7 @@ static struct {
 typedef struct {
   ax_mutex_guard_t g;
   ax_permit_t p;
-  ax_notified_t n;
+  ax_notify_wait_t n;
 } res_wait_t;
 
 static ax_future_t *res_future(res_wait_t *r) {
@@ -792,7 +792,7 @@ static ax_future_t *res_future(res_wait_t *r) {
   case RES_SEMAPHORE:
     return ax_semaphore_acquire(&r->p, &SL.sem, 1);
   default:
-    return ax_notify_notified(&r->n, &SL.res);
+    return ax_notify_wait(&r->n, &SL.res);
   }
 }
 
@@ -816,20 +816,20 @@ static void res_release(res_wait_t *r) {
 typedef struct {
   ax_async_t co;
   ax_select_t sel;
-  ax_notified_t go;
+  ax_notify_wait_t go;
   res_wait_t r;
   signal_t sig;
 } loser_b_t;
 
 AX_ASYNC(loser_b, loser_b_t, s) {
   AX_BEGIN(s);
-  AX_AWAIT(ax_select_biased(&s->sel, ax_notify_notified(&s->go, &SL.go),
+  AX_AWAIT(ax_select_biased(&s->sel, ax_notify_wait(&s->go, &SL.go),
                             signal_fut(&s->sig, res_future(&s->r),
                                        &SL.queued)));
-  SL.b_winner = ax_select_winner(&s->sel);
+  SL.b_winner = s->sel.winner;
   if (SL.b_winner == 1)
     res_release(&s->r);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -843,7 +843,7 @@ AX_ASYNC(loser_c, loser_c_t, s) {
   AX_AWAIT(signal_fut(&s->sig, res_future(&s->r), &SL.queued));
   atomic_store(&SL.c_done, 1);
   res_release(&s->r);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -881,7 +881,7 @@ AX_ASYNC(loser_main, loser_main_t, s) {
     res_release(&s->r);
   ax_notify_one(&SL.go);
   JOIN_ALL(s, s->h, 2);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(select_loser_rt) {
@@ -948,7 +948,7 @@ AX_ASYNC(sem_task, sem_task_t, s) {
     s->k = 1 + (s->rng >> 16) % 3;
     AX_AWAIT(ax_select(&s->sel, ax_semaphore_acquire(&s->p, &SS.sem, s->k),
                        ax_yield_now(&s->y)));
-    if (ax_select_winner(&s->sel) == 0) {
+    if (s->sel.winner == 0) {
       if (atomic_fetch_add(&SS.in_use, (int)s->k) + (int)s->k > SEM_TOTAL)
         atomic_store(&SS.over, 1);
       atomic_fetch_add(&SS.acquired, 1);
@@ -957,7 +957,7 @@ AX_ASYNC(sem_task, sem_task_t, s) {
       ax_semaphore_release(&s->p);
     }
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -975,7 +975,7 @@ AX_ASYNC(sem_main, sem_main_t, s) {
     AX_SPAWN(sem_task, &t, &s->h[s->i]);
   }
   JOIN_ALL(s, s->h, 8);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(semaphore_stress_rt) {
@@ -1035,7 +1035,7 @@ AX_ASYNC(reader_task, reader_t, s) {
     atomic_fetch_sub(&RW.readers_in, 1);
     ax_rwlock_unlock(&s->g);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1056,7 +1056,7 @@ AX_ASYNC(writer_task, writer_t, s) {
     atomic_store(&RW.violation, 1);
   atomic_store(&RW.writer_done, 1);
   ax_rwlock_unlock(&s->g);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1082,7 +1082,7 @@ AX_ASYNC(rw_main, rw_main_t, s) {
     AX_SPAWN(writer_task, &w, &s->h[RW_READERS]);
   }
   JOIN_ALL(s, s->h, RW_READERS + 1);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(rwlock_writer_not_starved_rt) {
@@ -1113,43 +1113,43 @@ static struct {
 
 typedef struct {
   ax_async_t co;
-  ax_notified_t f;
+  ax_notify_wait_t f;
 } nwait_t;
 
 AX_ASYNC(nwait_task, nwait_t, s) {
   AX_BEGIN(s);
   /* Created before announcing readiness: a notify_waiters from now on
    * counts for it even if it was not polled yet. */
-  ax_notify_notified(&s->f, &NT.all);
+  ax_notify_wait(&s->f, &NT.all);
   atomic_fetch_add(&NT.ready, 1);
   AX_AWAIT(&s->f.base);
   atomic_fetch_add(&NT.woken, 1);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
   ax_async_t co;
   unsigned long i;
-  ax_notified_t f;
+  ax_notify_wait_t f;
 } pinger_t;
 
 AX_ASYNC(pinger, pinger_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < NT.rounds; s->i++) {
     ax_notify_one(&NT.ping);  /* stored as a permit if pong is not there */
-    AX_AWAIT(ax_notify_notified(&s->f, &NT.pong));
+    AX_AWAIT(ax_notify_wait(&s->f, &NT.pong));
   }
-  AX_END;
+  AX_END();
 }
 
 AX_ASYNC(ponger, pinger_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < NT.rounds; s->i++) {
-    AX_AWAIT(ax_notify_notified(&s->f, &NT.ping));
+    AX_AWAIT(ax_notify_wait(&s->f, &NT.ping));
     NT.pongs++;
     ax_notify_one(&NT.pong);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1176,7 +1176,7 @@ AX_ASYNC(notify_main, notify_main_t, s) {
     AX_SPAWN(ponger, &p, &s->h[NW + 1]);
   }
   JOIN_ALL(s, s->h, NW + 2);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(notify_rt) {
@@ -1222,7 +1222,7 @@ AX_ASYNC(bar_task, bar_task_t, s) {
     if (s->w.is_leader)
       atomic_fetch_add(&BR.leaders, 1);
   }
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1239,7 +1239,7 @@ AX_ASYNC(bar_main, bar_main_t, s) {
     AX_SPAWN(bar_task, &t, &s->h[s->i]);
   }
   JOIN_ALL(s, s->h, BP);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(barrier_rt) {
@@ -1278,7 +1278,7 @@ typedef struct {
   void *value;         /* input */
   void *out;           /* output */
   ax_yield_t y;
-  ax_notified_t n;
+  ax_notify_wait_t n;
 } oc_init_t;
 
 static void oc_init_drop(void *self) {
@@ -1291,12 +1291,12 @@ AX_ASYNC(oc_init, oc_init_t, s) {
   atomic_fetch_add(&OC.init_runs, 1);
   if (s->block) {
     atomic_store(&OC.blocker_running, 1);
-    AX_AWAIT(ax_notify_notified(&s->n, &OC.never));
+    AX_AWAIT(ax_notify_wait(&s->n, &OC.never));
   }
   for (s->i = 0; s->i < 3; s->i++)
     AX_AWAIT(ax_yield_now(&s->y));
   s->out = s->value;
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1317,7 +1317,7 @@ AX_ASYNC(oc_task, oc_task_t, s) {
                       &OC.queued));
   if (s->get.result != 0 || s->get.value != s->expect)
     atomic_store(&OC.wrong_value, 1);
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -1343,7 +1343,7 @@ AX_ASYNC(oc_main_once, oc_main_t, s) {
   for (s->i = 0; s->i < OC_TASKS; s->i++)
     oc_spawn(&s->h[s->i], 0, &OC_VALUE_A, &OC_VALUE_A);
   JOIN_ALL(s, s->h, OC_TASKS);
-  AX_END;
+  AX_END();
 }
 
 /* The running initialiser is aborted: a queued caller takes over. */
@@ -1361,7 +1361,7 @@ AX_ASYNC(oc_main_cancel, oc_main_t, s) {
     atomic_fetch_add(&join_errors, 1);
   ax_join_drop(&s->blocker);
   JOIN_ALL(s, s->h, 1);
-  AX_END;
+  AX_END();
 }
 
 static void oc_setup(void) {

@@ -471,10 +471,10 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
   }
   for (self->i = 0; self->i < self->n; self->i++) {
     AX_AWAIT(ax_join_wait(&self->joins[self->i]));
-    if (ax_join_result(&self->joins[self->i]) != 0) self->join_err++;
+    if (self->joins[self->i].result != 0) self->join_err++;
     ax_join_drop(&self->joins[self->i]);
   }
-  AX_END;
+  AX_END();
 }
 
 static void run_tasks(ax_flavor_t flavor, unsigned workers, make_fn make,
@@ -526,7 +526,7 @@ AX_ASYNC(nap_series, nap_t, self) {
     AX_AWAIT(ax_sleep(&self->s, self->ms));
     nap_check(self);
   }
-  AX_END;
+  AX_END();
 }
 
 static ax_future_t *make_series(void *buf, size_t i) {
@@ -552,7 +552,7 @@ AX_ASYNC(nap_once, nap_t, self) {
   self->t0 = ax_instant_now();
   AX_AWAIT(ax_sleep(&self->s, self->ms));
   nap_check(self);
-  AX_END;
+  AX_END();
 }
 
 static ax_future_t *make_nap(void *buf, size_t i) {
@@ -732,14 +732,14 @@ AX_ASYNC(cancel_fn, cancel_t, self) {
   /* The select loser is dropped, so unregistered. */
   AX_AWAIT(ax_select(&self->race, ax_sleep(&self->a, 3600 * 1000),
                      ax_sleep(&self->b, 2)));
-  if (ax_select_winner(&self->race) != 1) self->bad |= 16;
+  if (self->race.winner != 1) self->bad |= 16;
   if (ax__wheel_len(my_wheel()) != 0) self->bad |= 32;
 
   /* Drop after firing: harmless, the result stays. */
   ax_drop(&self->b.base);
   ax_drop(&self->b.base);
   if (ax_sleep_result(&self->b) != 0) self->bad |= 64;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(sleep_cancel_and_drop) {
@@ -772,7 +772,7 @@ AX_ASYNC(reg_fn, reg_t, self) {
   ax_sleep(&xw_sleeps[self->i], 1 + (self->i % 4 == 0 ? 3600 * 1000 : self->i % 5));
   if (ax_poll(&xw_sleeps[self->i].base, cx) == AX_PENDING)
     xw_wheels[self->i] = my_wheel();
-  AX_END;
+  AX_END();
 }
 
 /* Task: drops a sleep that the block_on thread registered. */
@@ -784,7 +784,7 @@ typedef struct dropper_s {
 AX_ASYNC(dropper_fn, dropper_t, self) {
   AX_BEGIN(self);
   ax_drop(&self->s->base);
-  AX_END;
+  AX_END();
 }
 
 typedef struct xmain_s {
@@ -834,7 +834,7 @@ AX_ASYNC(xmain_fn, xmain_t, self) {
   AX_AWAIT(ax_join_wait(&self->j));
   ax_join_drop(&self->j);
   if (ax__wheel_len(self->home) != 0) atomic_fetch_add(&xw_bad, 1);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(sleep_cross_worker) {
@@ -872,7 +872,7 @@ AX_ASYNC(racer_fn, racer_t, self) {
   for (self->k = 0; self->k < self->i % 7; self->k++) AX_YIELD();
   AX_AWAIT(ax_join_wait(&self->j));
   ax_join_drop(&self->j);
-  AX_END;
+  AX_END();
 }
 
 static ax_future_t *make_racer(void *buf, size_t i) {
@@ -914,7 +914,7 @@ AX_ASYNC(reset_fn, reset_t, self) {
   AX_AWAIT(&self->s.base);
   if (ax_instant_now() < self->target || ax_sleep_result(&self->s) != 0)
     self->bad |= 8;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(sleep_reset) {
@@ -942,7 +942,7 @@ AX_ASYNC(slow_fn, slow_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->s, self->ms));
   self->out = 42;
-  AX_END;
+  AX_END();
 }
 
 static void slow_drop(void *p) {
@@ -1001,7 +1001,7 @@ AX_ASYNC(tmain_fn, tmain_t, self) {
     self->bad |= 1024;
   ax_drop(&self->t.base);
   if (atomic_load(&slow_drops) != 4) self->bad |= 2048;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(timeout_fires_and_not) {
@@ -1043,7 +1043,7 @@ AX_ASYNC(imain_fn, imain_t, self) {
       self->bad |= 1;   /* never early */
   }
   ax_drop(&self->iv.base);
-  AX_END;
+  AX_END();
 }
 
 static void run_interval(imain_t *m, ax_flavor_t flavor) {
@@ -1122,7 +1122,7 @@ AX_ASYNC(icancel_fn, icancel_t, self) {
   self->next = self->iv.next;
   AX_AWAIT(ax_select(&self->race, ax_interval_tick(&self->iv),
                      ax_sleep(&self->s, 1)));
-  if (ax_select_winner(&self->race) != 1) self->bad |= 1;
+  if (self->race.winner != 1) self->bad |= 1;
   if (ax__wheel_len(my_wheel()) != 0) self->bad |= 2;
   if (self->iv.next != self->next) self->bad |= 4;
   if (ax_poll(ax_interval_tick(&self->iv), cx) != AX_PENDING) self->bad |= 8;
@@ -1131,7 +1131,7 @@ AX_ASYNC(icancel_fn, icancel_t, self) {
   if (self->iv.next < self->next) self->bad |= 32;
   ax_drop(&self->iv.base);
   if (ax__wheel_len(my_wheel()) != 0) self->bad |= 64;
-  AX_END;
+  AX_END();
 }
 
 START_TEST(interval_cancel_safe) {
@@ -1153,7 +1153,7 @@ AX_ASYNC(sleeper_fn, nap_t, self) {
   atomic_fetch_add(&sleepers_started, 1);
   AX_AWAIT(ax_sleep(&self->s, 3600 * 1000));
   atomic_fetch_add(&naps_bad, 1);   /* never: the runtime shuts down first */
-  AX_END;
+  AX_END();
 }
 
 typedef struct smain_s {
@@ -1174,7 +1174,7 @@ AX_ASYNC(smain_fn, smain_t, self) {
     AX_AWAIT(ax_sleep(&self->pause, 1));
   ax_sleep(self->left, 3600 * 1000);
   (void)ax_poll(&self->left->base, cx);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(shutdown_with_pending_sleeps) {

@@ -127,7 +127,7 @@ AX_ASYNC(blocker_fn, blocker_t, self) {
   block_until_reported(self->log, self->id);   /* the blocking call */
   if (self->panic) ax_panic("blocked, then panicked");
   self->line2 = __LINE__; AX_AWAIT(ax_yield_now(&self->y));
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -143,7 +143,7 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
                               AX_FUTURE(blocker_fn, &self->b),
                               sizeof(self->b), &self->h));
   AX_AWAIT(ax_join_wait(&self->h));
-  self->result = ax_join_result(&self->h);
+  self->result = self->h.result;
   if (self->result == 0) {
     blocker_t *done = ax_join_output(&self->h);
     self->b.id = done->id;
@@ -151,7 +151,7 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
     self->b.line2 = done->line2;
   }
   ax_join_drop(&self->h);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(reports_blocking_poll) {
@@ -162,7 +162,7 @@ START_TEST(reports_blocking_poll) {
   memset(&s, 0, sizeof(s));
   s.b.log = &l;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);  /* joins the watchdog: the log is complete */
   TH_ASSERT_OK(s.result);
   ck_assert_uint_ne(s.b.id, 0);
@@ -200,7 +200,7 @@ START_TEST(reports_panicking_poll) {
   s.b.log = &l;
   s.b.panic = 1;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   ck_assert_int_eq(s.result, AX_EPANIC);
   /* The poll that panicked resumed from the first await and stopped at
@@ -228,7 +228,7 @@ AX_ASYNC(self_blocker_fn, self_blocker_t, self) {
   AX_BEGIN(self);
   self->id = ax_task_id();
   block_until_reported(self->log, self->id);
-  AX_END;
+  AX_END();
 }
 
 START_TEST(reports_block_on_thread) {
@@ -239,7 +239,7 @@ START_TEST(reports_block_on_thread) {
   memset(&s, 0, sizeof(s));
   s.log = &l;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(self_blocker_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   j = find_returned(&l, s.id, 0);  /* its first poll */
   ck_assert_msg(j >= 0, "no report when the poll returned");
@@ -264,7 +264,7 @@ AX_ASYNC(yielder_fn, yielder_t, self) {
   AX_BEGIN(self);
   for (self->k = 0; self->k < 2000; self->k++)
     AX_AWAIT(ax_yield_now(&self->y));
-  AX_END;
+  AX_END();
 }
 
 typedef struct {
@@ -284,12 +284,12 @@ AX_ASYNC(yielders_fn, yielders_t, self) {
     AX_AWAIT(ax_yield_now(&self->me));
   for (self->k = 0; self->k < 4; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    TH_ASSERT_OK(ax_join_result(&self->h[self->k]));
+    TH_ASSERT_OK(self->h[self->k].result);
     ax_join_drop(&self->h[self->k]);
   }
   for (self->k = 0; self->k < 12; self->k++)
     AX_AWAIT(ax_sleep(&self->nap, 100));
-  AX_END;
+  AX_END();
 }
 
 START_TEST(quiet_for_quick_polls) {
@@ -298,7 +298,7 @@ START_TEST(quiet_for_quick_polls) {
   yielders_t y;
   memset(&y, 0, sizeof(y));
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yielders_fn, &y)));
-  ax_drop(&y.co.base);
+  ax_drop(AX_FUTURE_OF(&y));
   ax_runtime_free(rt);
   ck_assert_int_eq(l.n, 0);
   uv_mutex_destroy(&l.lock);
@@ -326,7 +326,7 @@ START_TEST(printed_report) {
   memset(&s, 0, sizeof(s));
   s.b.log = &l;
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(&s.co.base);
+  ax_drop(AX_FUTURE_OF(&s));
   ax_runtime_free(rt);
   rewind(print_to);
   n = fread(buf, 1, sizeof(buf) - 1, print_to);

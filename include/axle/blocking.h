@@ -3,8 +3,13 @@
  * ax_spawn_blocking(fn, arg, &h) runs fn(arg) on libuv's threadpool and
  * returns at once; h is a join handle whose ax_join_value() is fn's return
  * value.  Use it for CPU-heavy work and blocking calls: never block a
- * worker thread.  Ownership: arg stays the caller's business (fn may take
- * it over); nothing frees the result of a job whose handle was dropped.
+ * worker thread.  Ownership: arg is fn's once fn runs; the result is the
+ * join handle's until ax_join_value() moves it out.  A job whose argument
+ * or result owns memory says how to release them with
+ * ax_spawn_blocking_with(): drop_arg runs on an argument fn never got (the
+ * job was aborted before it started, or the runtime shut down), and
+ * drop_result on a result nobody took (the handle was dropped unread, or
+ * the awaiting task was cancelled while the job ran).
  *
  * How: axle queues the job on its own process-wide queue, and libuv's pool
  * runs a few uv_queue_work requests that take jobs from it (never more
@@ -36,9 +41,22 @@
 extern "C" {
 #endif
 
+/* Releases a job's argument or result (ax_spawn_blocking_with). */
+typedef void (*ax_blocking_drop_fn)(void *p);
+
+/* On the calling thread's runtime: 0, AX_ENORUNTIME, AX_ESHUTDOWN,
+ * AX_EINVAL (fn NULL) or AX_ENOMEM.  join may be NULL (detached). */
 AX_EXTERN int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join);
+/* On rt, from any thread. */
 AX_EXTERN int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn,
                                    void *arg, ax_join_t *join);
+/* With destructors for an abandoned argument and result (either may be
+ * NULL); rt NULL means the calling thread's runtime.  When the call
+ * fails, nothing was spawned and arg is still the caller's. */
+AX_EXTERN int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn,
+                                     void *arg, ax_blocking_drop_fn drop_arg,
+                                     ax_blocking_drop_fn drop_result,
+                                     ax_join_t *join);
 
 #ifdef __cplusplus
 }

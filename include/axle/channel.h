@@ -1,8 +1,8 @@
 /* axle — channels: mpsc, oneshot, broadcast, watch.
  *
  *   Tokio                                  axle
- *   mpsc::channel::<T>(32)                 ax_mpsc_channel(sizeof(T), 32, drop, &tx, &rx)
- *   mpsc::unbounded_channel::<T>()         ax_mpsc_unbounded(sizeof(T), drop, &tx, &rx)
+ *   mpsc::channel::<T>(32)                 ax_mpsc_new(sizeof(T), 32, drop, &tx, &rx)
+ *   mpsc::unbounded_channel::<T>()         ax_mpsc_new_unbounded(sizeof(T), drop, &tx, &rx)
  *   tx.send(v).await                       AX_AWAIT(ax_mpsc_send(&s->send, tx, &v))
  *   tx.try_send(v) / utx.send(v)           ax_mpsc_try_send(tx, &v)
  *   tx.reserve().await; permit.send(v)     AX_AWAIT(ax_mpsc_reserve(&s->res, tx));
@@ -86,12 +86,12 @@ typedef struct ax_mpsc_rx_s ax_mpsc_rx_t;  /* the receiver handle */
 /* Creates a bounded channel of capacity >= 1 values of elem_size bytes
  * (0 allowed: pure signals).  drop may be NULL.  On success *tx and *rx
  * are new handles owned by the caller.  0, AX_EINVAL or AX_ENOMEM. */
-AX_EXTERN int ax_mpsc_channel(size_t elem_size, size_t capacity,
-                              ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
-                              ax_mpsc_rx_t **rx);
+AX_EXTERN int ax_mpsc_new(size_t elem_size, size_t capacity,
+                          ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
+                          ax_mpsc_rx_t **rx);
 /* Same, unbounded. */
-AX_EXTERN int ax_mpsc_unbounded(size_t elem_size, ax_elem_drop_fn drop,
-                                ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx);
+AX_EXTERN int ax_mpsc_new_unbounded(size_t elem_size, ax_elem_drop_fn drop,
+                                    ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx);
 
 /* A new sender handle (owned by the caller).  Never fails. */
 AX_EXTERN ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx);
@@ -121,7 +121,7 @@ AX_EXTERN void ax_mpsc_close(ax_mpsc_rx_t *rx);
 
 /* The send future: waits for room, then copies *value in. */
 typedef struct ax_mpsc_send_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax_permit_t room;       /* private: the capacity slot being acquired */
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   const void *value;      /* private: borrowed until ready or dropped */
@@ -140,7 +140,7 @@ typedef struct ax_mpsc_permit_s {
 
 /* The reserve future: when ready with result 0, f->permit holds one slot. */
 typedef struct ax_mpsc_reserve_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax_permit_t room;       /* private */
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   int phase;              /* private */
@@ -152,7 +152,7 @@ typedef struct ax_mpsc_reserve_s {
 } ax_mpsc_reserve_t;
 AX_EXTERN ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx);
 /* Without waiting: 0 (*p holds a slot), AX_EFULL or AX_ECLOSED. */
-AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p);
+AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx);
 /* Sends *value through the reserved slot and releases the permit: 0, or
  * AX_ECLOSED (the receiver closed meanwhile; *value untouched, permit
  * released all the same).  p must hold a slot. */
@@ -163,7 +163,7 @@ AX_EXTERN void ax_mpsc_permit_release(ax_mpsc_permit_t *p);
 /* The recv future: when ready, result is 0 (a value was moved to *out) or
  * AX_ECLOSED.  Dropped before ready, it took nothing. */
 typedef struct ax_mpsc_recv_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax_mpsc_rx_t *rx;       /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
   int waiting;            /* private: our waker may be registered */
@@ -198,7 +198,7 @@ AX_EXTERN int ax_oneshot_is_closed(const ax_oneshot_tx_t *tx);
 
 /* Sender side: completes when the receiver is dropped or closed. */
 typedef struct ax_oneshot_closed_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax_oneshot_tx_t *tx;    /* private: borrowed sender */
   int registered;         /* private */
 } ax_oneshot_closed_t;
@@ -211,7 +211,7 @@ AX_EXTERN ax_future_t *ax_oneshot_closed(ax_oneshot_closed_t *f,
 AX_EXTERN int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out);
 /* The recv future; result 0 or AX_ECLOSED as for try_recv. */
 typedef struct ax_oneshot_recv_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax_oneshot_rx_t *rx;    /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
   int registered;         /* private */
@@ -263,7 +263,7 @@ AX_EXTERN size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx);
 AX_EXTERN int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out,
                                     uint64_t *lagged);
 typedef struct ax_broadcast_recv_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax__waiter_t w;         /* private */
   ax_broadcast_rx_t *rx;  /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
@@ -317,7 +317,7 @@ AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx);
 /* Completes when a value not seen yet is there (and marks it seen):
  * result 0, or AX_ECLOSED when every sender is gone. */
 typedef struct ax_watch_changed_s {
-  ax_future_t base;       /* private */
+  ax_future_t base;       /* the future */
   ax__waiter_t w;         /* private */
   ax_watch_rx_t *rx;      /* private: borrowed receiver */
   int result;             /* read-only once ready */

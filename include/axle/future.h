@@ -1,26 +1,32 @@
-/* axle — futures, wakers and async functions.
+/* axle — futures and async functions.
  *
- * A future is any struct whose FIRST member is an ax_future_t (a pointer to
- * a vtable with poll and drop).  Nothing happens until somebody polls it:
- * creating a future only fills in a struct, it registers nothing, allocates
- * nothing and costs no stack.
+ * A future is any struct whose FIRST member is an ax_future_t.  Nothing
+ * happens until somebody polls it: creating a future only fills in a
+ * struct, it registers nothing, allocates nothing and costs no stack.
+ * Every axle future struct begins with `ax_future_t base`, and its
+ * constructor (ax_sleep, ax_mutex_lock, ...) returns &f->base; an async
+ * function's state begins with `ax_async_t co`, and AX_FUTURE_OF(&state)
+ * is its future.  (Writing a leaf future of your own, with poll and drop
+ * functions and wakers, is <axle/leaf.h>.)
  *
- *   poll(self, cx)  returns AX_READY (the output is now in the future's own
- *                   struct) or AX_PENDING (the future has arranged for
- *                   ax_cx_waker(cx) to be woken when it can make progress).
- *   drop(self)      cancellation and destruction: releases what the future
- *                   holds (wakers, timers, requests, owned memory).  It may be
- *                   called in any state: never polled, pending, or ready.
- *                   Callers drop a future at most once; axle's own futures
- *                   also tolerate a second drop.
+ * Ownership and the one rule for cleanup:
+ *   - Whoever polls a future owns it and drops it exactly once, whether it
+ *     completed or not: ax_drop() is cancellation and destruction in one.
+ *     axle's own futures are safe to drop in every state (never polled,
+ *     pending, ready, dropped already).
+ *   - A future's drop releases what it holds; what it reports (its
+ *     `result` field, an async function's output fields) stays readable
+ *     after the drop.  So cleanup is written once, in the drop handler
+ *     (AX_FUTURE_DROP), and runs on completion and on cancellation alike.
+ *   - The owners: a spawned task's future is dropped by the runtime when
+ *     the task completes, is aborted, or panics; AX_AWAIT does not drop
+ *     the child it awaited (its output is yours to read): the child is a
+ *     field of your state, dropped by your drop handler; the future given
+ *     to ax_block_on stays the caller's (drop it after reading its output).
  *
  * Moving: a future may be copied (memcpy) until it is first polled; after
  * that it must stay where it is until it is dropped (like Rust's Pin).
  * ax_spawn() copies the future into the task, so spawn it unpolled.
- *
- * Ownership: whoever polls a future owns it and must either drop it or run
- * it to completion and then drop it (a completed future's drop releases its
- * output, e.g. a join handle's task reference).
  */
 #ifndef AXLE_FUTURE_H
 #define AXLE_FUTURE_H
@@ -34,85 +40,25 @@ extern "C" {
 typedef enum { AX_PENDING = 0, AX_READY = 1 } ax_poll_t;
 
 typedef struct ax_future_s ax_future_t;
-typedef struct ax_cx_s ax_cx_t;
-typedef struct ax_waker_s ax_waker_t;
-
-typedef struct ax_future_vtable_s {
-  ax_poll_t (*poll)(ax_future_t *self, ax_cx_t *cx);
-  void (*drop)(ax_future_t *self);   /* may be NULL: nothing to release */
-  const char *name;                  /* for task dumps; may be NULL */
-} ax_future_vtable_t;
+typedef struct ax_future_vtable_s ax_future_vtable_t;  /* <axle/leaf.h> */
+typedef struct ax_cx_s ax_cx_t;        /* a poll's context (<axle/leaf.h>) */
+typedef struct ax_waker_s ax_waker_t;  /* (<axle/leaf.h>) */
 
 struct ax_future_s {
-  const ax_future_vtable_t *vtable;
+  const ax_future_vtable_t *vtable;  /* private: poll, drop, name */
 };
 
-static inline ax_poll_t ax_poll(ax_future_t *f, ax_cx_t *cx) {
-  return f->vtable->poll(f, cx);
-}
-
-/* Drops (cancels) a future: calls its vtable's drop if it has one. */
+/* Drops (cancels and destroys) a future.  NULL is ignored. */
 AX_EXTERN void ax_drop(ax_future_t *f);
-
-/* ---- Wakers ------------------------------------------------------------
- *
- * A waker is a counted reference to something that can be scheduled (a
- * task, the block_on thread, or a custom executor).  Wakers may be cloned,
- * woken and dropped from any thread.  Waking a task that is already queued,
- * running or finished is harmless.
- */
-typedef struct ax_waker_vtable_s {
-  ax_waker_t *(*clone)(ax_waker_t *w);   /* +1 reference, returns w */
-  void (*wake)(ax_waker_t *w);           /* wake and release one reference */
-  void (*wake_by_ref)(ax_waker_t *w);    /* wake, keep the reference */
-  void (*drop)(ax_waker_t *w);           /* release one reference */
-} ax_waker_vtable_t;
-
-struct ax_waker_s {
-  const ax_waker_vtable_t *vtable;
-};
-
-static inline ax_waker_t *ax_waker_clone(ax_waker_t *w) {
-  return w->vtable->clone(w);
-}
-static inline void ax_waker_wake(ax_waker_t *w) { w->vtable->wake(w); }
-static inline void ax_waker_wake_by_ref(ax_waker_t *w) {
-  w->vtable->wake_by_ref(w);
-}
-static inline void ax_waker_drop(ax_waker_t *w) { w->vtable->drop(w); }
-/* True when a and b wake the same thing (so a stored clone can be kept). */
-static inline int ax_waker_will_wake(const ax_waker_t *a,
-                                     const ax_waker_t *b) {
-  return a == b;
-}
-
-/* The waker of the task being polled: borrowed, valid during this poll.
- * Clone it to keep it past the poll. */
-AX_EXTERN ax_waker_t *ax_cx_waker(ax_cx_t *cx);
-
-/* Builds a context around any waker, for code that polls futures outside a
- * runtime (custom executors, tests).  cx must stay valid while polled. */
-struct ax_cx_s {
-  ax_waker_t *waker;           /* public: the waker to register */
-  struct ax__wait_s *ax__wait; /* private: where the polled task records
-                                  the await it waits at, or NULL */
-  struct ax__ctx_s *ax__ctx;   /* private: the polling thread's runtime
-                                  context, or NULL */
-};
-static inline void ax_cx_init(ax_cx_t *cx, ax_waker_t *w) {
-  cx->waker = w;
-  cx->ax__wait = NULL;
-  cx->ax__ctx = NULL;
-}
 
 /* ---- Async functions --------------------------------------------------
  *
- * An async function is a resumable poll function over a struct whose first
- * member is an ax_async_t.  Locals that live across an await are fields of
- * that struct; child futures are stored inline in it.
+ * An async function is a resumable poll function over a state struct
+ * whose first member is an `ax_async_t co`.  Locals that live across an
+ * await are fields of that struct; child futures are stored inline in it.
  *
  *   typedef struct {
- *     ax_async_t co;          // first member
+ *     ax_async_t co;          // first member, named co
  *     ax_sleep_t delay;       // child future, stored inline
  *     int out;                // output
  *   } answer_t;
@@ -121,21 +67,37 @@ static inline void ax_cx_init(ax_cx_t *cx, ax_waker_t *w) {
  *     AX_BEGIN(self);
  *     AX_AWAIT(ax_sleep(&self->delay, 100));
  *     self->out = 42;
- *     AX_END;
+ *     AX_END();
  *   }
  *
  *   answer_t a = {0};
  *   ax_block_on(rt, AX_FUTURE(answer, &a));
  *
- * Rules (as for protothreads): a `switch` statement may not span an await,
- * and there is at most one AX_AWAIT / AX_YIELD per source line.  Inside the
- * body, `cx` is the poll context.
+ * Rules (as for protothreads), with what catches each:
+ *   - `ax_async_t co` is the first member: AX_ASYNC checks it at compile
+ *     time (a static assertion naming the rule).
+ *   - AX_AWAIT takes an ax_future_t *, the value of a future constructor
+ *     (ax_sleep(&self->nap, 10), not &self->nap): anything else is a
+ *     compile error naming the rule; so is a misspelt constructor.
+ *   - AX_FUTURE(fn, &state) takes the state type fn was defined over: a
+ *     state of another type is a compile error.
+ *   - No AX_AWAIT or AX_YIELD inside a `switch` statement of the body (its
+ *     resume label would belong to that switch): the function panics when
+ *     it resumes there, saying so.  Await in an `if` or a loop instead.
+ *   - At most one AX_AWAIT / AX_YIELD per source line (a compile error:
+ *     duplicate case value).
+ *   - Locals declared in the body do not survive an await: keep them in a
+ *     block `{ ... }` that holds no await (C++ refuses to compile a jump
+ *     past their initialisation, which is the same rule enforced).
+ * Inside the body, `cx` is the poll context (pass it to nothing but axle).
+ * Compile with -Werror=incompatible-pointer-types and
+ * -Werror=implicit-function-declaration (docs/guide.md lists the flags).
  */
 typedef ax_poll_t (*ax_async_fn)(void *self, ax_cx_t *cx);
 typedef void (*ax_async_drop_fn)(void *self);
 
 typedef struct ax_async_s {
-  ax_future_t base;            /* private: axle's async vtable */
+  ax_future_t base;            /* the future (AX_FUTURE_OF) */
   ax_async_fn fn;              /* private: the body */
   ax_async_drop_fn on_drop;    /* private: user destructor, or NULL */
   ax_future_t *child;          /* private: the future being awaited now */
@@ -147,41 +109,110 @@ typedef struct ax_async_s {
  * state, after the awaited child (if any) has been dropped. */
 AX_EXTERN ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
                                      ax_async_drop_fn on_drop);
+/* 1 once the async function has returned (AX_END / AX_RETURN), so that a
+ * drop handler can tell completion from cancellation. */
+static inline int ax_async_is_done(const ax_async_t *co) {
+  return co->line == -1;
+}
+
+#ifdef __cplusplus
+#  define AX__STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#  define AX__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* What the compile-time checks below select for a wrong argument: values
+ * of these types cannot go where a pointer goes, so the compiler's error
+ * names the rule.  (Defined in the library, never read: an unselected
+ * branch is not evaluated.) */
+struct AX_AWAIT_takes_an_ax_future_t_pointer_from_a_constructor_like_ax_sleep {
+  char unused;
+};
+struct AX_FUTURE_got_a_state_of_another_type_than_the_async_function_was_defined_over {
+  char unused;
+};
+AX_EXTERN extern const struct
+    AX_AWAIT_takes_an_ax_future_t_pointer_from_a_constructor_like_ax_sleep
+        ax__not_a_future;
+AX_EXTERN extern const struct
+    AX_FUTURE_got_a_state_of_another_type_than_the_async_function_was_defined_over
+        ax__wrong_state;
+
+#ifdef __cplusplus
+#  define AX__AS_FUTURE(expr) (expr)   /* C++'s own type check suffices */
+#  define AX__STATE_OF(fn, ptr) static_cast<fn##__state_t *>(ptr)
+#else
+#  define AX__AS_FUTURE(expr)                                              \
+  _Generic((expr), ax_future_t *: (expr), default: ax__not_a_future)
+#  define AX__STATE_OF(fn, ptr)                                            \
+  _Generic((ptr), fn##__state_t *: (ptr), default: ax__wrong_state)
+#endif
 
 /* The future of async function fn over state struct *ptr. */
-#define AX_FUTURE(fn, ptr) ax_async_init(&(ptr)->co, (fn), NULL)
-#define AX_FUTURE_DROP(fn, drop, ptr) ax_async_init(&(ptr)->co, (fn), (drop))
+#define AX_FUTURE(fn, ptr) ax_async_init(&AX__STATE_OF(fn, ptr)->co, (fn), NULL)
+/* ... with a drop handler (defined with AX_ASYNC_DROP). */
+#define AX_FUTURE_DROP(fn, drop, ptr)                                      \
+  ax_async_init(&AX__STATE_OF(fn, ptr)->co, (fn), (drop))
+/* The future of an async function's state, once prepared: for ax_drop,
+ * select, or anything else that takes an ax_future_t *. */
+#define AX_FUTURE_OF(ptr) (&(ptr)->co.base)
 
-/* Declares / defines an async function `name` over `type`; inside, the
- * state is `var` (a type *) and the context is `cx`. */
-#define AX_ASYNC_DECL(name) ax_poll_t name(void *ax__self, ax_cx_t *cx)
+/* Defines the async function `name` over `type`: inside, the state is
+ * `var` (a type *) and the poll context is `cx`.  Checks at compile time
+ * that `type` begins with its ax_async_t co. */
 #define AX_ASYNC(name, type, var)                                          \
+  AX_ASYNC_DECL(name, type);                                               \
   static ax_poll_t name##__body(type *var, ax_cx_t *cx);                   \
   static ax_poll_t name(void *ax__self, ax_cx_t *cx) {                     \
     return name##__body((type *)ax__self, cx);                             \
   }                                                                        \
   static ax_poll_t name##__body(type *var, ax_cx_t *cx)
+/* Declares it ahead of its definition (to spawn it from code above). */
+#define AX_ASYNC_DECL(name, type)                                          \
+  typedef type name##__state_t;                                            \
+  AX__STATIC_ASSERT(offsetof(type, co) == 0,                               \
+                    "an async function's state must begin with its "       \
+                    "ax_async_t, named co");                               \
+  static ax_poll_t name(void *ax__self, ax_cx_t *cx)
+/* Defines a drop handler `name` for states of `type` (for
+ * AX_FUTURE_DROP): inside, the state is `var`. */
+#define AX_ASYNC_DROP(name, type, var)                                     \
+  static void name##__body(type *var);                                     \
+  static void name(void *ax__self) { name##__body((type *)ax__self); }     \
+  static void name##__body(type *var)
 
 /* Internal helpers of the macros below. */
 AX_EXTERN ax_poll_t ax__await(ax_async_t *co, ax_cx_t *cx, const char *file,
                               int line);
 AX_EXTERN void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file,
                          int line);
+#if !defined(__cplusplus)
+#  define AX__NORETURN _Noreturn      /* C only: C++ has no _Noreturn */
+#elif defined(__GNUC__)
+#  define AX__NORETURN __attribute__((noreturn))
+#elif defined(_MSC_VER)
+#  define AX__NORETURN __declspec(noreturn)
+#else
+#  define AX__NORETURN
+#endif
+AX_EXTERN AX__NORETURN void ax__resume_lost(ax_async_t *co, const char *file);
 
 #define AX_BEGIN(var)                                                      \
   ax_async_t *const ax__co = &(var)->co;                                   \
   (void)cx; /* an async function need not await */                         \
   switch (ax__co->line) {                                                  \
+  default: /* a resume label the switch cannot see */                      \
+    ax__resume_lost(ax__co, __FILE__);                                     \
   case -1:                                                                 \
     return AX_READY;                                                       \
   case 0:
 
 /* Polls `expr` (an ax_future_t *) until it is ready, suspending the async
- * function meanwhile.  The future is stored in ax__co->child so dropping the
- * async function drops it. */
+ * function meanwhile.  The future is stored in the state so that dropping
+ * the async function drops it. */
 #define AX_AWAIT(expr)                                                     \
   do {                                                                     \
-    ax__co->child = (expr);                                                \
+    ax__co->child = AX__AS_FUTURE(expr);                                   \
     ax__co->line = __LINE__;                                               \
     /* fall through */                                                     \
   case __LINE__:                                                           \
@@ -205,7 +236,8 @@ AX_EXTERN void ax__yield(ax_async_t *co, ax_cx_t *cx, const char *file,
     return AX_READY;                                                       \
   } while (0)
 
-#define AX_END                                                             \
+/* The end of the body: the function is done. */
+#define AX_END()                                                           \
   }                                                                        \
   ax__co->line = -1;                                                       \
   return AX_READY

@@ -134,8 +134,11 @@ AX_EXTERN ax_runtime_t *ax_runtime_current(void);
 AX_EXTERN unsigned ax_runtime_workers(const ax_runtime_t *rt);
 
 /* The #[tokio::main] convenience: builds the default (multi-thread)
- * runtime, blocks on fut, shuts down.  Returns 0 or a negative code. */
+ * runtime, blocks on fut, shuts down.  Returns 0 or a negative code (a
+ * runtime that cannot start is reported on stderr). */
 AX_EXTERN int ax_main(ax_future_t *fut);
+/* The same with your own builder (#[tokio::main(flavor = ...)]). */
+AX_EXTERN int ax_main_with(const ax_builder_t *b, ax_future_t *fut);
 #define AX_MAIN(fn, type)                                                  \
   int main(void) {                                                         \
     static type ax__main_state;                                            \

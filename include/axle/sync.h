@@ -11,7 +11,7 @@
  *   Semaphore::new(n)                       ax_semaphore_init(&sem, n)
  *   sem.acquire_many(k).await               ax_semaphore_acquire(&p, &sem, k)
  *   sem.add_permits(k) / sem.close()        ax_semaphore_add_permits / _close
- *   notify.notified().await                 ax_notify_notified(&f, &n)
+ *   notify.notified().await                 ax_notify_wait(&f, &n)
  *   notify.notify_one() / notify_waiters()  ax_notify_one / ax_notify_waiters
  *   barrier.wait().await.is_leader()        ax_barrier_wait(&f, &b); f.is_leader
  *   cell.get_or_init(|| async {..}).await   ax_oncecell_get_or_init(&f, &c, init, &out)
@@ -51,7 +51,7 @@
  *     AX_AWAIT(ax_mutex_lock(&s->g, &s->cache->lock));
  *     s->out = map_get_or_insert(&s->cache->map, s->key, s->value);
  *     ax_mutex_unlock(&s->g);
- *     AX_END;
+ *     AX_END();
  *   }
  */
 #ifndef AXLE_SYNC_H
@@ -92,7 +92,7 @@ typedef struct ax_semaphore_s {
 
 /* A permit holder: the acquire future, and once ready the permits' owner. */
 typedef struct ax_permit_s {
-  ax_future_t base;           /* private */
+  ax_future_t base;           /* the future */
   ax__waiter_t w;             /* private: wait-queue node */
   ax_semaphore_t *sem;        /* private: borrowed, must outlive the permit */
   size_t want;                /* private: permits requested */
@@ -185,14 +185,14 @@ typedef struct ax_notify_s {
   ax__waitq_t q;              /* private */
 } ax_notify_t;
 
-typedef struct ax_notified_s {
-  ax_future_t base;           /* private */
+typedef struct ax_notify_wait_s {
+  ax_future_t base;           /* the future */
   ax__waiter_t w;             /* private */
   ax_notify_t *notify;        /* private: borrowed */
   size_t gen;                 /* private: notify_waiters generation at
                                  creation */
   int phase;                  /* private */
-} ax_notified_t;
+} ax_notify_wait_t;
 
 AX_EXTERN int ax_notify_init(ax_notify_t *n);
 AX_EXTERN void ax_notify_destroy(ax_notify_t *n);
@@ -201,7 +201,7 @@ AX_EXTERN void ax_notify_waiters(ax_notify_t *n);
 /* Prepares f to wait for a notification of n.  The notify_waiters
  * generation is taken now, so the pattern "create f, check the condition,
  * await f" misses no notify_waiters. */
-AX_EXTERN ax_future_t *ax_notify_notified(ax_notified_t *f, ax_notify_t *n);
+AX_EXTERN ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n);
 
 /* ---- Barrier ---------------------------------------------------------------
  * n parties meet: each awaits wait(); when the n-th arrives, all complete and
@@ -216,7 +216,7 @@ typedef struct ax_barrier_s {
 } ax_barrier_t;
 
 typedef struct ax_barrier_wait_s {
-  ax_future_t base;           /* private */
+  ax_future_t base;           /* the future */
   ax__waiter_t w;             /* private */
   ax_barrier_t *barrier;      /* private: borrowed */
   size_t gen;                 /* private */
@@ -245,7 +245,7 @@ typedef struct ax_oncecell_s {
 } ax_oncecell_t;
 
 typedef struct ax_oncecell_get_s {
-  ax_future_t base;           /* private */
+  ax_future_t base;           /* the future */
   ax_oncecell_t *cell;        /* private: borrowed */
   ax_future_t *init;          /* private: the caller's init future, owned
                                  by this future from the call on */

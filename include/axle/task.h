@@ -2,7 +2,11 @@
  *
  * A task is a future copied into one allocation together with its header
  * (state word, reference count, queue link, join slot).  ax_spawn() returns
- * at once; the task runs when a worker polls it.
+ * at once; the task runs when a worker polls it.  When the task ends
+ * (completed, aborted or panicked) the runtime drops its future at once,
+ * as Tokio does: its drop handler runs then, and whatever the future still
+ * held (a channel sender, say) is released before anyone joins it.  The
+ * output fields stay readable through the join handle.
  *
  * Join handles (ax_join_t) are futures too.  The handle is a struct the
  * caller owns (usually a field of its own async state); it holds a reference
@@ -22,7 +26,7 @@ typedef struct ax_runtime_s ax_runtime_t;
 typedef struct ax__task_s ax__task_t;
 
 typedef struct ax_join_s {
-  ax_future_t base;    /* private: polls the task's completion */
+  ax_future_t base;    /* the future: ax_join_wait(&h) returns &h.base */
   ax__task_t *task;    /* private: counted reference, NULL once dropped */
   int result;          /* read-only once ready: 0 done, AX_ECANCELED,
                           AX_EPANIC, or AX_EJOINED (handle misused) */
@@ -44,7 +48,9 @@ AX_EXTERN int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
 AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
                              ax_future_t *fut, size_t size, ax_join_t *join);
 
-/* Spawns the async function fn over *state (copied), on the current runtime. */
+/* Spawns the async function fn over *state (copied), on the current
+ * runtime.  The state may be a local in a block of its own:
+ *   { work_t job = {0}; job.n = 5; AX_SPAWN(work, &job, &self->handle); } */
 #define AX_SPAWN(fn, state, join)                                          \
   ax_spawn(AX_FUTURE(fn, state), sizeof *(state), (join))
 
@@ -54,15 +60,17 @@ typedef void *(*ax_task_fn)(void *arg);
 AX_EXTERN int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join);
 
 /* The future that waits for the task: AX_AWAIT(ax_join_wait(&h)).  Once
- * ready, read h.result (or ax_join_result) and the output, then call
- * ax_join_drop(&h). */
+ * ready, read h.result and the output, then call ax_join_drop(&h). */
 AX_EXTERN ax_future_t *ax_join_wait(ax_join_t *h);
-static inline int ax_join_result(const ax_join_t *h) { return h->result; }
-/* The task's future (its copy inside the task): cast it to your state type
- * to read the output.  Valid from ready until ax_join_drop(); NULL unless
- * the task completed normally. */
+/* The task's future (its copy inside the task, dropped already: its
+ * output fields are intact): AX_JOIN_OUTPUT(&h, type) reads it as the
+ * state type the task was spawned with.  Valid from ready until
+ * ax_join_drop(); NULL unless the task completed normally. */
 AX_EXTERN void *ax_join_output(ax_join_t *h);
-/* For tasks from ax_spawn_fn / ax_spawn_blocking: the function's result. */
+#define AX_JOIN_OUTPUT(h, type) ((type *)ax_join_output(h))
+/* For tasks from ax_spawn_fn / ax_spawn_blocking: the function's result,
+ * which is now the caller's (a second call returns NULL, and a result
+ * destructor given to ax_spawn_blocking_with no longer runs on it). */
 AX_EXTERN void *ax_join_value(ax_join_t *h);
 /* The panic message when result is AX_EPANIC (valid until ax_join_drop),
  * else NULL. */
@@ -92,15 +100,6 @@ AX_EXTERN int ax_abort(ax_join_t *h);
 #else
 #  define AX__PRINTF(a, b)
 #endif
-#if !defined(__cplusplus)
-#  define AX__NORETURN _Noreturn      /* C only: C++ has no _Noreturn */
-#elif defined(__GNUC__)
-#  define AX__NORETURN __attribute__((noreturn))
-#elif defined(_MSC_VER)
-#  define AX__NORETURN __declspec(noreturn)
-#else
-#  define AX__NORETURN
-#endif
 AX_EXTERN AX__NORETURN void ax_panic(const char *fmt, ...) AX__PRINTF(1, 2);
 AX_EXTERN AX__NORETURN void ax__panic_at(const char *file, int line,
                                       const char *fmt, ...) AX__PRINTF(3, 4);
@@ -117,44 +116,28 @@ typedef void (*ax_panic_hook_fn)(const char *msg, const char *name,
  * AX_YIELD() inside an async function; ax_yield_now() is the same as a
  * future, for select/join composition. */
 typedef struct ax_yield_s {
-  ax_future_t base;  /* private */
+  ax_future_t base;  /* the future */
   int yielded;       /* private */
 } ax_yield_t;
 AX_EXTERN ax_future_t *ax_yield_now(ax_yield_t *y);
 
 /* ---- Cooperative budget ----------------------------------------------
- * As in Tokio, each poll of a task may complete at most 128 operations
- * that did not have to wait (a receive with a value queued, an uncontended
- * lock, a due timer, a finished join handle...).  After that, the next one
- * returns AX_PENDING and wakes the task, which goes to the back of the run
- * queue: a loop whose awaits are always ready still lets the worker's
- * other tasks, timers and I/O run.  Every axle future takes part.
- *
- * A future of your own that can complete without waiting takes part too:
- *
- *     if (!ax_coop_proceed(cx)) return AX_PENDING;   (task already woken)
- *     ... try the operation; if it must wait after all:
- *     ax_coop_refund(cx); register the waker; return AX_PENDING;
- *
- * ax_consume_budget() is a future that takes one unit (a cheap yield point
- * in a CPU-bound loop: it yields only when the budget is spent), and
- * ax_unconstrained() polls `inner` with no budget at all (it owns `inner`
- * from its first poll, and drops it with itself, as ax_timeout does; use
- * it sparingly: it can starve the worker, which is what the budget is
- * for).  Outside a runtime's worker there is no budget: everything
- * proceeds. */
-AX_EXTERN int ax_coop_proceed(ax_cx_t *cx);
-AX_EXTERN void ax_coop_refund(ax_cx_t *cx);
-/* 0 when the running task has spent its budget (1 outside a task). */
-AX_EXTERN int ax_coop_has_budget(void);
+ * Each poll of a task may complete at most 128 operations that did not
+ * have to wait, then it yields (Tokio's coop; <axle/leaf.h> has the
+ * details).  ax_consume_budget() is a future that takes one unit (a cheap
+ * yield point in a CPU-bound loop: it yields only when the budget is
+ * spent), and ax_unconstrained() polls `inner` with no budget at all (it
+ * owns `inner` from its first poll, and drops it with itself, as
+ * ax_timeout does; use it sparingly: it can starve the worker, which is
+ * what the budget is for). */
 
 typedef struct ax_consume_budget_s {
-  ax_future_t base;  /* private */
+  ax_future_t base;  /* the future */
 } ax_consume_budget_t;
 AX_EXTERN ax_future_t *ax_consume_budget(ax_consume_budget_t *f);
 
 typedef struct ax_unconstrained_s {
-  ax_future_t base;    /* private */
+  ax_future_t base;    /* the future */
   ax_future_t *inner;  /* private: the wrapped future (caller's memory) */
 } ax_unconstrained_t;
 AX_EXTERN ax_future_t *ax_unconstrained(ax_unconstrained_t *f,

@@ -66,7 +66,7 @@ typedef struct ax_timer_entry_s {
  * Polling a completed sleep again returns AX_READY again (until
  * ax_sleep_reset).  Dropping is cancellation and is safe in every state. */
 typedef struct ax_sleep_s {
-  ax_future_t base;        /* private */
+  ax_future_t base;        /* the future */
   ax_instant_t deadline;   /* read-only: when the sleep ends */
   ax_timer_entry_t entry;  /* private */
 } ax_sleep_t;
@@ -102,7 +102,7 @@ AX_EXTERN int ax_sleep_is_elapsed(const ax_sleep_t *s);
  * of the deadline), so never drop inner yourself.  As with every completed
  * future, drop the timeout once its output has been read. */
 typedef struct ax_timeout_s {
-  ax_future_t base;        /* private */
+  ax_future_t base;        /* the future */
   ax_future_t *inner;      /* private: the wrapped future (caller's memory) */
   ax_sleep_t timer;        /* private */
   int result;              /* read-only once ready */
@@ -128,7 +128,7 @@ typedef enum {
 } ax_missed_tick_t;
 
 typedef struct ax_interval_s {
-  ax_future_t base;          /* private */
+  ax_future_t base;          /* the future */
   ax_sleep_t sleep;          /* private */
   uint64_t period_ms;        /* read-only (a period of 0 is taken as 1) */
   ax_missed_tick_t missed;   /* public: missed-tick policy */

@@ -18,7 +18,7 @@
 
 #include <stdatomic.h>
 
-#include "axle/future.h"
+#include "axle/leaf.h"
 #include "axle/task.h"
 #include "core/jump.h"
 #include "core/tls.h"

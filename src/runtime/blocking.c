@@ -96,9 +96,11 @@ enum { JOB_NEW, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
 
 typedef struct job_s {
   ax_future_t base;
-  void *result;               /* output: ax_join_value() */
-  ax_task_fn fn;
-  void *arg;
+  void *result;               /* output: ax_join_value() moves it out */
+  ax_task_fn fn;              /* the job */
+  void *arg;                  /* its argument, fn's once it runs */
+  ax_blocking_drop_fn drop_arg;     /* for an arg fn never got, or NULL */
+  ax_blocking_drop_fn drop_result;  /* for a result nobody took, or NULL */
   ax__task_t *task;           /* the task this future lives in */
   ax__link_t link;            /* in Q.jobs while QUEUED (its lock) */
   _Atomic int state;          /* JOB_* */
@@ -166,8 +168,11 @@ static void run_job(job_t *j) {
       ax__task_finish(t, 0);
     }
   } else {
-    /* Aborted meanwhile: the canceller completes it, the result and any
-     * panic message go; so does the queue's reference. */
+    /* Aborted meanwhile: the canceller completed it and dropped the job
+     * (which left the result alone: fn had not returned).  Nobody will
+     * take the result: release it, the panic message, and the queue's
+     * reference. */
+    if (j->result != NULL && j->drop_result != NULL) j->drop_result(j->result);
     ax__free(msg);
     ax__task_drop_ref(t);
   }
@@ -303,10 +308,18 @@ static ax_poll_t job_poll(ax_future_t *f, ax_cx_t *cx) {
   return AX_READY;
 }
 
+/* Dropped when the job is cancelled (before it started, or while it runs)
+ * or, after it finished, when its task is freed (a value task, task.h). */
 static void job_drop(ax_future_t *f) {
   job_t *j = (job_t *)f;
   int unlinked = 0, s = atomic_load_explicit(&j->state, memory_order_acquire);
-  if (s != JOB_NEW && s != JOB_QUEUED) return;
+  if (s == JOB_DONE) {
+    /* Finished: a result nobody took with ax_join_value is ours. */
+    if (j->result != NULL && j->drop_result != NULL) j->drop_result(j->result);
+    j->result = NULL;
+    return;
+  }
+  if (s != JOB_NEW && s != JOB_QUEUED) return;  /* running: run_job's */
   ax__spin_lock(&Q.lock);
   s = atomic_load_explicit(&j->state, memory_order_relaxed);
   if (s == JOB_QUEUED) {
@@ -316,6 +329,9 @@ static void job_drop(ax_future_t *f) {
   if (s == JOB_QUEUED || s == JOB_NEW)  /* NEW: its spawner sees this */
     atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
   ax__spin_unlock(&Q.lock);
+  /* fn will never run: its argument is nobody's but ours. */
+  if ((s == JOB_QUEUED || s == JOB_NEW) && j->drop_arg != NULL)
+    j->drop_arg(j->arg);
   /* The queue's reference; never the last (the caller holds one). */
   if (unlinked) ax__task_drop_ref(j->task);
 }
@@ -323,8 +339,9 @@ static void job_drop(ax_future_t *f) {
 static const ax_future_vtable_t job_vtable = {job_poll, job_drop,
                                               "ax_spawn_blocking"};
 
-int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
-                         ax_join_t *join) {
+int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                           ax_blocking_drop_fn drop_arg,
+                           ax_blocking_drop_fn drop_result, ax_join_t *join) {
   job_t j, *jp;
   ax__task_t *t;
   ax__ctx_t *ctx;
@@ -334,9 +351,13 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   j.result = NULL;
   j.fn = fn;
   j.arg = arg;
+  j.drop_arg = drop_arg;
+  j.drop_result = drop_result;
   j.task = NULL;
   j.link.next = j.link.prev = NULL;
   atomic_init(&j.state, JOB_NEW);
+  if (rt == NULL) rt = ax_runtime_current();
+  if (fn == NULL) return AX_EINVAL;  /* it would crash on a pool thread */
   rc = ax__spawn_idle(rt, &j.base, sizeof(j), offsetof(job_t, result), join,
                       &t);
   if (rc != 0) return rc;
@@ -369,6 +390,12 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   return 0;
 }
 
+int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                         ax_join_t *join) {
+  if (rt == NULL) return AX_ENORUNTIME;
+  return ax_spawn_blocking_with(rt, fn, arg, NULL, NULL, join);
+}
+
 int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join) {
-  return ax_spawn_blocking_on(ax_runtime_current(), fn, arg, join);
+  return ax_spawn_blocking_with(NULL, fn, arg, NULL, NULL, join);
 }

@@ -144,10 +144,14 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
 
 int ax_main(ax_future_t *fut) {
   ax_builder_t b;
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  return ax_main_with(&b, fut);
+}
+
+int ax_main_with(const ax_builder_t *b, ax_future_t *fut) {
   ax_runtime_t *rt;
   int rc;
-  ax_builder_init(&b, AX_MULTI_THREAD);
-  if ((rc = ax_runtime_new(&b, &rt)) != 0) {
+  if ((rc = ax_runtime_new(b, &rt)) != 0) {
     fprintf(stderr, "axle: cannot start the runtime: %s\n", ax_strerror(rc));
     return rc;
   }

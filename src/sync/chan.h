@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "axle/channel.h"
+#include "axle/leaf.h"
 #include "core/alloc.h"
 
 /* Offset of a value area after a header of `hdr` bytes: values keep the

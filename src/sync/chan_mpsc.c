@@ -81,13 +81,13 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
   return 0;
 }
 
-int ax_mpsc_channel(size_t elem_size, size_t capacity, ax_elem_drop_fn drop,
-                    ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
+int ax_mpsc_new(size_t elem_size, size_t capacity, ax_elem_drop_fn drop,
+                ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
   return mpsc_new(elem_size, capacity, 1, drop, tx, rx);
 }
 
-int ax_mpsc_unbounded(size_t elem_size, ax_elem_drop_fn drop,
-                      ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
+int ax_mpsc_new_unbounded(size_t elem_size, ax_elem_drop_fn drop,
+                          ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
   return mpsc_new(elem_size, 0, 0, drop, tx, rx);
 }
 
@@ -306,7 +306,7 @@ ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx) {
   return &f->base;
 }
 
-int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p) {
+int ax_mpsc_try_reserve(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
   p->tx = NULL;

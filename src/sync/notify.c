@@ -20,7 +20,7 @@ enum { F_IDLE = 0, F_WAITING, F_DONE };
 static ax_poll_t notified_poll(ax_future_t *f, ax_cx_t *cx);
 static void notified_drop(ax_future_t *f);
 static const ax_future_vtable_t notified_vtable = {
-  notified_poll, notified_drop, "ax_notify_notified"
+  notified_poll, notified_drop, "ax_notify_wait"
 };
 
 int ax_notify_init(ax_notify_t *n) {
@@ -101,7 +101,7 @@ void ax_notify_waiters(ax_notify_t *n) {
   ax__waitq_wake_all_unlock(&n->q, 0);
 }
 
-ax_future_t *ax_notify_notified(ax_notified_t *f, ax_notify_t *n) {
+ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n) {
   f->base.vtable = &notified_vtable;
   ax__waiter_init(&f->w);
   f->notify = n;
@@ -112,7 +112,7 @@ ax_future_t *ax_notify_notified(ax_notified_t *f, ax_notify_t *n) {
 
 /* Consumes the permit or notices a notify_waiters since creation.  With
  * `locked`, also announces a waiter when neither happened (returns 0). */
-static int try_take(ax_notified_t *f, int locked) {
+static int try_take(ax_notify_wait_t *f, int locked) {
   ax_notify_t *n = f->notify;
   size_t cur = atomic_load_explicit(&n->word, memory_order_acquire);
   for (;;) {
@@ -136,7 +136,7 @@ static int try_take(ax_notified_t *f, int locked) {
 }
 
 static ax_poll_t notified_poll(ax_future_t *fut, ax_cx_t *cx) {
-  ax_notified_t *f = (ax_notified_t *)fut;
+  ax_notify_wait_t *f = (ax_notify_wait_t *)fut;
   ax_notify_t *n = f->notify;
   switch (f->phase) {
   case F_IDLE:
@@ -163,7 +163,7 @@ static ax_poll_t notified_poll(ax_future_t *fut, ax_cx_t *cx) {
 }
 
 static void notified_drop(ax_future_t *fut) {
-  ax_notified_t *f = (ax_notified_t *)fut;
+  ax_notify_wait_t *f = (ax_notify_wait_t *)fut;
   ax_notify_t *n = f->notify;
   ax__wakelist_t wl;
   ax_waker_t *dropped;

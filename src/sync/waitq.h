@@ -48,6 +48,7 @@
 
 #include <stdatomic.h>
 
+#include "axle/leaf.h"
 #include "axle/sync.h"
 #include "core/list.h"
 #include "core/spin.h"

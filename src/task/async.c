@@ -1,6 +1,14 @@
 /* Async functions (the AX_BEGIN/AX_AWAIT machinery) and yield. */
 #include "core/context.h"
 
+/* The compile-time checks' markers (future.h): never read. */
+const struct
+    AX_AWAIT_takes_an_ax_future_t_pointer_from_a_constructor_like_ax_sleep
+        ax__not_a_future;
+const struct
+    AX_FUTURE_got_a_state_of_another_type_than_the_async_function_was_defined_over
+        ax__wrong_state;
+
 void ax_drop(ax_future_t *f) {
   if (f != NULL && f->vtable != NULL && f->vtable->drop != NULL)
     f->vtable->drop(f);
@@ -40,6 +48,14 @@ ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
 static void note_wait(ax_cx_t *cx, const char *file, int line) {
   ax__wait_t *w = cx->ax__wait;
   if (w != NULL && ax__wait_line(w) == 0) ax__wait_set(w, file, line);
+}
+
+void ax__resume_lost(ax_async_t *co, const char *file) {
+  ax__panic_at(file, co->line,
+               "async function resumed at line %d, where its switch sees no "
+               "await: an AX_AWAIT or AX_YIELD inside a switch statement? "
+               "(await in an if or a loop instead; see axle/future.h)",
+               co->line);
 }
 
 ax_poll_t ax__await(ax_async_t *co, ax_cx_t *cx, const char *file,

@@ -1,6 +1,7 @@
-/* select (race; losers dropped at once) and join-all. */
+/* select (race; losers dropped at once), join-all, and by_ref. */
 #include <string.h>
 
+#include "axle/leaf.h"
 #include "axle/select.h"
 #include "core/tls.h"
 
@@ -17,24 +18,29 @@ static uint32_t next_rand(void) {
   return x;
 }
 
+/* Drops every future of futs[0..n) still there (never the winner's). */
+static void drop_rest(ax_future_t **futs, size_t n, int keep) {
+  size_t j;
+  for (j = 0; j < n; j++) {
+    ax_future_t *c = futs[j];
+    if (c != NULL && (int)j != keep) {
+      futs[j] = NULL;
+      ax_drop(c);
+    }
+  }
+}
+
 static ax_poll_t select_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_select_t *s = (ax_select_t *)f;
   size_t i, start, n = s->n;
-  if (s->winner >= 0) return AX_READY;
+  if (s->winner >= 0 || s->result != 0) return AX_READY;
   start = s->biased ? 0 : next_rand() % n;
   for (i = 0; i < n; i++) {
     size_t k = (start + i) % n;
     if (s->futs[k] == NULL) continue;
     if (ax_poll(s->futs[k], cx) == AX_READY) {
-      size_t j;
       s->winner = (int)k;
-      for (j = 0; j < n; j++) {  /* the losers are cancelled now */
-        if (j != k && s->futs[j] != NULL) {
-          ax_future_t *loser = s->futs[j];
-          s->futs[j] = NULL;
-          ax_drop(loser);
-        }
-      }
+      drop_rest(s->futs, n, s->winner);  /* the losers are cancelled now */
       return AX_READY;
     }
   }
@@ -43,14 +49,7 @@ static ax_poll_t select_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static void select_drop(ax_future_t *f) {
   ax_select_t *s = (ax_select_t *)f;
-  size_t j;
-  for (j = 0; j < s->n; j++) {
-    ax_future_t *c = s->futs[j];
-    if (c != NULL && (int)j != s->winner) {
-      s->futs[j] = NULL;
-      ax_drop(c);
-    }
-  }
+  drop_rest(s->futs, s->n, s->winner);
 }
 
 static const ax_future_vtable_t select_vtable = {select_poll, select_drop,
@@ -61,18 +60,26 @@ ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs, size_t n,
   s->base.vtable = &select_vtable;
   s->futs = futs;
   s->n = n;
-  s->winner = n == 0 ? 0 : -1;
+  s->winner = -1;
+  s->result = n == 0 ? AX_EINVAL : 0;
   s->biased = biased;
-  s->rng = 0;
   return &s->base;
 }
 
-ax_future_t *ax_select_n(ax_select_t *s, int biased, size_t n,
-                         ax_future_t *const *futs) {
-  if (n > AX_SELECT_INLINE) n = AX_SELECT_INLINE;
+ax_future_t *ax_select_n(ax_select_t *s, ax_future_t *const *futs, size_t n,
+                         int biased) {
+  size_t i;
+  if (n > AX_SELECT_INLINE) {
+    /* Nothing to keep the rest in: refuse, and release all of them. */
+    for (i = 0; i < n; i++) ax_drop(futs[i]);
+    ax_select_array(s, s->inline_, 0, biased);
+    return &s->base;
+  }
   memcpy(s->inline_, futs, n * sizeof(*futs));
   return ax_select_array(s, s->inline_, n, biased);
 }
+
+/* ---- join_all ----------------------------------------------------------- */
 
 static ax_poll_t join_all_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_join_all_t *j = (ax_join_all_t *)f;
@@ -103,9 +110,17 @@ static const ax_future_vtable_t join_all_vtable = {
     join_all_poll, join_all_drop, "ax_join_all"};
 
 ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
-                               uint8_t *done, size_t n) {
+                               size_t n, uint8_t *done) {
   j->base.vtable = &join_all_vtable;
   j->futs = futs;
+  j->result = 0;
+  if (done == NULL && n > AX_SELECT_INLINE) {
+    /* No room to track them: refuse, and release all of them. */
+    size_t i;
+    for (i = 0; i < n; i++) ax_drop(futs[i]);
+    n = 0;
+    j->result = AX_EINVAL;
+  }
   j->n = n;
   j->remaining = n;
   j->done = done != NULL ? done : j->done_inline;
@@ -113,8 +128,30 @@ ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
   return &j->base;
 }
 
-ax_future_t *ax_join_n(ax_join_all_t *j, size_t n, ax_future_t *const *futs) {
-  if (n > AX_SELECT_INLINE) n = AX_SELECT_INLINE;
+ax_future_t *ax_join_all_n(ax_join_all_t *j, ax_future_t *const *futs,
+                           size_t n) {
+  if (n > AX_SELECT_INLINE) {
+    size_t i;
+    for (i = 0; i < n; i++) ax_drop(futs[i]);
+    ax_join_all_array(j, j->inline_, 0, NULL);
+    j->result = AX_EINVAL;
+    return &j->base;
+  }
   memcpy(j->inline_, futs, n * sizeof(*futs));
-  return ax_join_all_array(j, j->inline_, NULL, n);
+  return ax_join_all_array(j, j->inline_, n, NULL);
+}
+
+/* ---- by_ref ------------------------------------------------------------- */
+
+static ax_poll_t by_ref_poll(ax_future_t *f, ax_cx_t *cx) {
+  return ax_poll(((ax_by_ref_t *)f)->inner, cx);
+}
+
+static const ax_future_vtable_t by_ref_vtable = {by_ref_poll, NULL,
+                                                 "ax_by_ref"};
+
+ax_future_t *ax_by_ref(ax_by_ref_t *r, ax_future_t *inner) {
+  r->base.vtable = &by_ref_vtable;
+  r->inner = inner;
+  return &r->base;
 }

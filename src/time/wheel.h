@@ -24,6 +24,7 @@
 #ifndef AX_TIME_WHEEL_H
 #define AX_TIME_WHEEL_H
 
+#include "axle/leaf.h"
 #include "axle/time.h"
 
 /* A new wheel driving one uv_timer_t on loop; NULL on ENOMEM. */

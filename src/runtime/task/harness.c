@@ -89,10 +89,12 @@ void ax__task_discard(ax__task_t *t) {
   task_free(t);  /* never polled: the caller still owns fut's contents */
 }
 
+/* The last reference is gone.  A value task's future (out_off != 0) is
+ * dropped only now, so that its drop can release a value nobody took. */
 static void task_dealloc(ax__task_t *t) {
   if (!t->dropped && !t->is_main) {
     t->dropped = 1;
-    ax_drop(ax__task_fut(t));  /* a completed task's output goes with its handle */
+    ax_drop(ax__task_fut(t));
   }
   if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
   task_free(t);
@@ -105,9 +107,10 @@ static void drop_refs(ax__task_t *t, size_t n) {
 void ax__task_ref(ax__task_t *t) { ax__state_ref_inc(&t->state); }
 void ax__task_drop_ref(ax__task_t *t) { drop_refs(t, 1); }
 
-/* The task has finished (any way): publish, wake the joiner, leave the
- * owned list.  The caller then drops the owned list's reference together
- * with its own (one atomic operation for both). */
+/* The task has finished (any way) and its future has been dropped:
+ * publish, wake the joiner, leave the owned list.  The caller then drops
+ * the owned list's reference together with its own (one atomic operation
+ * for both). */
 static void task_complete(ax__task_t *t) {
   size_t s = ax__state_to_complete(&t->state);
   if (!(s & AX__JOIN_INTEREST)) {
@@ -118,15 +121,21 @@ static void task_complete(ax__task_t *t) {
   ax__sched_release(t);
 }
 
-static void task_drop_future(ax__task_t *t) {
-  if (!t->dropped) {
+/* A task's future is dropped as soon as the task ends, however it ends
+ * (as Tokio does): what it holds (a channel sender, a guard) is released
+ * before anyone is told it finished.  Its output fields stay readable.
+ * When it completed, two futures are kept: block_on's (the caller's to
+ * drop after reading its output) and a value task's until it is freed
+ * (the value is the join handle's, task.h). */
+static void task_drop_future(ax__task_t *t, int completed) {
+  if (!t->dropped && !(completed && (t->is_main || t->out_off != 0))) {
     t->dropped = 1;
     ax_drop(ax__task_fut(t));  /* may panic: then dropped is already set */
   }
 }
 
 static void task_cancel(ax__task_t *t) {
-  task_drop_future(t);
+  task_drop_future(t, 0);
   t->result = AX_ECANCELED;
   task_complete(t);
 }
@@ -136,7 +145,7 @@ void ax__task_panicked(ax__task_t *t, char *msg) {
     t->panic_msg = msg;
   else
     ax__free(msg);  /* a panic inside the drop of a panicked future */
-  task_drop_future(t);
+  task_drop_future(t, 0);
   t->result = AX_EPANIC;
   task_complete(t);
   drop_refs(t, 2);  /* owned list + notification */
@@ -179,6 +188,7 @@ static inline void task_run(ax__ctx_t *ctx, ax__task_t *t, int watch) {
 
   if (r == AX_READY) {
     t->result = 0;
+    task_drop_future(t, 1);
     task_complete(t);
     drop_refs(t, 2);
     return;
@@ -208,6 +218,7 @@ int ax__task_claim(ax__task_t *t) { return ax__state_claim(&t->state); }
 
 void ax__task_finish(ax__task_t *t, int result) {
   t->result = result;
+  task_drop_future(t, result == 0);
   task_complete(t);
   drop_refs(t, 2);  /* owned list + the claimer's */
 }

@@ -76,7 +76,11 @@ void *ax_join_output(ax_join_t *h) {
 
 void *ax_join_value(ax_join_t *h) {
   void **p = ax_join_output(h);
-  return p != NULL ? *p : NULL;
+  void *v;
+  if (p == NULL) return NULL;
+  v = *p;
+  *p = NULL;  /* the caller's now: a result destructor must not see it */
+  return v;
 }
 
 const char *ax_join_panic_message(ax_join_t *h) {

@@ -33,7 +33,11 @@ struct ax__task_s {
   uint64_t id;                   /* unique per runtime, from 1 */
   int result;                    /* 0, AX_ECANCELED, AX_EPANIC; written
                                     before COMPLETE */
-  uint32_t out_off;              /* output offset inside the future */
+  uint32_t out_off;              /* 0, or the offset of the one value a
+                                    value task reports (ax_spawn_fn,
+                                    ax_spawn_blocking: ax_join_value); its
+                                    future is dropped when it is freed, so
+                                    the drop can release an untaken value */
   uint8_t shard;                 /* owned-list shard (owned.h) */
   uint8_t dropped;               /* the future's drop has run */
   uint8_t is_main;               /* block_on's future (not ours to free) */
