@@ -157,6 +157,15 @@ AX_EXTERN extern const struct
  * select, or anything else that takes an ax_future_t *. */
 #define AX_FUTURE_OF(ptr) (&(ptr)->co.base)
 
+/* A zeroed value of a struct type, in C and C++ alike (C's {0} draws
+ * missing-initializer warnings from C++ compilers):
+ *   answer_t a = AX_ZERO(answer_t); */
+#ifdef __cplusplus
+#  define AX_ZERO(type) (type())
+#else
+#  define AX_ZERO(type) ((type){0})
+#endif
+
 /* Defines the async function `name` over `type`: inside, the state is
  * `var` (a type *) and the poll context is `cx`.  Checks at compile time
  * that `type` begins with its ax_async_t co. */
