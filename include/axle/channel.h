@@ -27,6 +27,12 @@
  *   rx.recv().await -> Err(Lagged(n))      result AX_ELAGGED, f.lagged == n
  *   watch::channel(v)                      ax_watch_new(sizeof(T), &v, clone, drop, &tx, &rx)
  *   rx.changed().await; *rx.borrow()       AX_AWAIT(ax_watch_changed(&s->ch, rx)); ax_watch_borrow(rx, &v)
+ *   rx.has_changed()                       ax_watch_has_changed(rx, &changed)
+ *   rx.wait_for(|v| ..).await              AX_AWAIT(ax_watch_wait_for(&s->wf, rx, pred, arg, &out))
+ *   rx.mark_changed() / mark_unchanged()   ax_watch_mark_changed(rx) / ax_watch_mark_unchanged(rx)
+ *   tx.send_modify(|v| ..)                 ax_watch_send_modify(tx, fn, arg)
+ *   tx.send_if_modified(|v| ..)            ax_watch_send_if_modified(tx, fn, arg)
+ *   tx.closed().await (watch, broadcast)   ax_watch_closed(&s->c, tx) / ax_broadcast_closed(&s->c, tx)
  *
  * Values.  Every channel carries elements of one size, fixed at creation.
  * Values are copied in and out with memcpy: sending copies the caller's
@@ -438,9 +444,18 @@ AX_EXTERN void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out);
  * across an await. */
 AX_EXTERN const void *ax_watch_borrow_lock(ax_watch_rx_t *rx);
 AX_EXTERN void ax_watch_borrow_unlock(ax_watch_rx_t *rx);
-/* 1 if a value not seen yet is there, 0 if not, AX_ECLOSED if not and
- * every sender is gone. */
-AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx);
+/* Whether a value not seen yet is there: returns 0 and sets *changed to 1
+ * (unseen value) or 0; or returns AX_ECLOSED (*changed = 0) once every
+ * sender is gone -- even when an unseen value is there, as Tokio's
+ * has_changed does (its Err(RecvError) wins over the change; the value
+ * can still be read with ax_watch_borrow, or awaited: changed() reports
+ * it before it reports AX_ECLOSED).  AX_EINVAL if rx or changed is NULL. */
+AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx, int *changed);
+/* Marks the current value unseen (changed() completes at once, has_changed
+ * says 1) or seen (as if borrowed with _and_update).  Wakes nobody: it
+ * only concerns rx. */
+AX_EXTERN void ax_watch_mark_changed(ax_watch_rx_t *rx);
+AX_EXTERN void ax_watch_mark_unchanged(ax_watch_rx_t *rx);
 /* Completes when a value not seen yet is there (and marks it seen):
  * result 0, or AX_ECLOSED when every sender is gone. */
 typedef struct ax_watch_changed_s {
@@ -451,6 +466,60 @@ typedef struct ax_watch_changed_s {
 } ax_watch_changed_t;
 AX_EXTERN ax_future_t *ax_watch_changed(ax_watch_changed_t *f,
                                         ax_watch_rx_t *rx);
+
+/* Modifies the value in place (Tokio's send_modify / send_if_modified):
+ * modify(value, arg) runs under the write lock (receivers' borrows wait;
+ * keep it short, never await or call this channel inside it), then every
+ * changed() waiter is woken.  Works without receivers too.
+ *   send_modify: always counts as a change.  0, or AX_EINVAL (tx or
+ *     modify NULL).
+ *   send_if_modified: a change (version bump and wake-up) only if modify
+ *     returns nonzero.  Returns 1 (changed, receivers notified), 0 (left
+ *     as it was: nobody is woken, nothing is marked unseen) or AX_EINVAL. */
+typedef int (*ax_watch_modify_fn)(void *value, void *arg);
+AX_EXTERN int ax_watch_send_modify(ax_watch_tx_t *tx,
+                                   void (*modify)(void *value, void *arg),
+                                   void *arg);
+AX_EXTERN int ax_watch_send_if_modified(ax_watch_tx_t *tx,
+                                        ax_watch_modify_fn modify, void *arg);
+
+/* Completes once pred(value, arg) holds for the current value (Tokio's
+ * wait_for).  The current value is checked first, seen or not; then each
+ * new value as it comes.  Every value checked is marked seen.  pred runs
+ * under the read lock (quick, no await, no call into this channel).  When
+ * ready: result 0 (a copy of the matching value, made with `clone`, is in
+ * *out unless out is NULL) or AX_ECLOSED (every sender gone and the last
+ * value did not match), or AX_EINVAL (rx or pred NULL).  Dropping it
+ * before ready is cancellation: nothing is lost (values it checked stay
+ * marked seen, as in Tokio). */
+typedef int (*ax_watch_pred_fn)(const void *value, void *arg);
+typedef struct ax_watch_wait_for_s {
+  ax_future_t base;       /* private */
+  ax_watch_changed_t ch;  /* private: waits for the next value */
+  ax_watch_rx_t *rx;      /* private: borrowed receiver */
+  ax_watch_pred_fn pred;  /* private */
+  void *arg;              /* private: pred's argument */
+  void *out;              /* private: borrowed, elem_size bytes, or NULL */
+  int phase;              /* private */
+  int result;             /* read-only once ready */
+} ax_watch_wait_for_t;
+AX_EXTERN ax_future_t *ax_watch_wait_for(ax_watch_wait_for_t *f,
+                                         ax_watch_rx_t *rx,
+                                         ax_watch_pred_fn pred, void *arg,
+                                         void *out);
+
+/* Sender side: completes when no receiver is left (Tokio's
+ * Sender::closed), at once if there is none now.  A later subscribe does
+ * not undo a completed one. */
+typedef struct ax_watch_closed_s {
+  ax_future_t base;       /* private */
+  ax__waiter_t w;         /* private */
+  ax_watch_tx_t *tx;      /* private: borrowed sender */
+} ax_watch_closed_t;
+AX_EXTERN ax_future_t *ax_watch_closed(ax_watch_closed_t *f,
+                                       ax_watch_tx_t *tx);
+/* 1 when no receiver is left (a snapshot). */
+AX_EXTERN int ax_watch_is_closed(ax_watch_tx_t *tx);
 
 #ifdef __cplusplus
 }
