@@ -22,9 +22,12 @@
  *   tx.send(v)                             ax_oneshot_send(tx, &v)
  *   rx.await                               AX_AWAIT(ax_oneshot_recv(&s->r, rx, &out))
  *   tx.closed().await / tx.is_closed()     ax_oneshot_closed(&s->c, tx) / ax_oneshot_is_closed(tx)
+ *   rx.is_terminated() / rx.is_empty()     ax_oneshot_is_terminated(rx) / ax_oneshot_is_empty(rx)
  *   broadcast::channel::<T>(16)            ax_broadcast_new(sizeof(T), 16, clone, drop, &tx, &rx)
  *   tx.subscribe()                         ax_broadcast_subscribe(tx, &rx2)
  *   rx.recv().await -> Err(Lagged(n))      result AX_ELAGGED, f.lagged == n
+ *   tx.len() / rx.len()                    ax_broadcast_len(tx) / ax_broadcast_receiver_len(rx)
+ *   tx.downgrade() / weak.upgrade()        ax_broadcast_sender_downgrade / ax_broadcast_weak_upgrade
  *   watch::channel(v)                      ax_watch_new(sizeof(T), &v, clone, drop, &tx, &rx)
  *   rx.changed().await; *rx.borrow()       AX_AWAIT(ax_watch_changed(&s->ch, rx)); ax_watch_borrow(rx, &v)
  *   rx.has_changed()                       ax_watch_has_changed(rx, &changed)
@@ -354,6 +357,14 @@ AX_EXTERN ax_future_t *ax_oneshot_recv(ax_oneshot_recv_t *f,
                                        ax_oneshot_rx_t *rx, void *out);
 /* Blocking receive for non-runtime threads (see ax_mpsc_blocking_recv). */
 AX_EXTERN int ax_oneshot_blocking_recv(ax_oneshot_rx_t *rx, void *out);
+/* Receiver snapshots (the receiver's thread only), as Tokio's:
+ *   is_terminated: 1 once a receive (recv future or try_recv) reported the
+ *     final outcome -- the value, or AX_ECLOSED; nothing more will come,
+ *     so do not await it again (Tokio: FusedFuture::is_terminated).
+ *   is_empty: 1 when no value is waiting to be received: none sent yet,
+ *     sender gone without one, closed, or already received. */
+AX_EXTERN int ax_oneshot_is_terminated(const ax_oneshot_rx_t *rx);
+AX_EXTERN int ax_oneshot_is_empty(const ax_oneshot_rx_t *rx);
 /* Refuses a value not sent yet (the sender sees AX_ECLOSED); a value sent
  * before can still be received. */
 AX_EXTERN void ax_oneshot_close(ax_oneshot_rx_t *rx);
@@ -366,9 +377,19 @@ AX_EXTERN void ax_oneshot_receiver_drop(ax_oneshot_rx_t *rx);
  * missed, and then continues from the oldest value still kept.  Each
  * receiver gets its own copy (made with `clone`, memcpy when NULL); the
  * channel's copy is dropped when every receiver has read it or when it is
- * overwritten.  Set `clone` whenever `drop` is set. */
+ * overwritten.  Set `clone` whenever `drop` is set.
+ *
+ * Capacity versus Tokio: axle keeps exactly `capacity` values, where
+ * Tokio's broadcast::channel(n) rounds n up to a power of two.  So the
+ * lag counts differ when n is not a power of two: with capacity 3 and 5
+ * values sent to a receiver that read none, Tokio (which keeps 4) reports
+ * Lagged(1) and then yields values 2..5 (1-based), while axle reports
+ * AX_ELAGGED with lagged == 2 and then yields the last 3.  Pass the
+ * power of two yourself to get Tokio's numbers exactly. */
 typedef struct ax_broadcast_tx_s ax_broadcast_tx_t;
 typedef struct ax_broadcast_rx_s ax_broadcast_rx_t;
+/* A weak sender handle: keeps the memory, not the channel, open. */
+typedef struct ax_broadcast_weak_tx_s ax_broadcast_weak_tx_t;
 
 /* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL or
  * AX_ENOMEM. */
@@ -406,6 +427,44 @@ typedef struct ax_broadcast_recv_s {
 } ax_broadcast_recv_t;
 AX_EXTERN ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f,
                                          ax_broadcast_rx_t *rx, void *out);
+
+/* Lengths, as Tokio's (snapshots):
+ *   len (Sender::len): values still queued for the slowest receiver --
+ *     sent, not yet read by every receiver alive when it was sent, and
+ *     not yet overwritten; at most capacity.  is_empty: len == 0.
+ *   receiver_len (Receiver::len): values sent that this receiver has not
+ *     received yet, the ones it already lost to lag included (so it may
+ *     exceed capacity).  receiver_is_empty: receiver_len == 0. */
+AX_EXTERN size_t ax_broadcast_len(ax_broadcast_tx_t *tx);
+AX_EXTERN int ax_broadcast_is_empty(ax_broadcast_tx_t *tx);
+AX_EXTERN uint64_t ax_broadcast_receiver_len(ax_broadcast_rx_t *rx);
+AX_EXTERN int ax_broadcast_receiver_is_empty(ax_broadcast_rx_t *rx);
+
+/* Weak senders (Tokio's WeakSender), as for mpsc: a weak handle does not
+ * keep the channel open (receivers get AX_ECLOSED once every strong
+ * sender is gone); upgrade returns a new sender handle, or NULL once every
+ * strong sender is gone (final) or when w is NULL; weak_drop ignores
+ * NULL.  The counts are snapshots. */
+AX_EXTERN ax_broadcast_weak_tx_t *ax_broadcast_sender_downgrade(
+    ax_broadcast_tx_t *tx);
+AX_EXTERN ax_broadcast_tx_t *ax_broadcast_weak_upgrade(
+    ax_broadcast_weak_tx_t *w);
+AX_EXTERN ax_broadcast_weak_tx_t *ax_broadcast_weak_clone(
+    ax_broadcast_weak_tx_t *w);
+AX_EXTERN void ax_broadcast_weak_drop(ax_broadcast_weak_tx_t *w);
+AX_EXTERN size_t ax_broadcast_sender_strong_count(ax_broadcast_tx_t *tx);
+AX_EXTERN size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx);
+
+/* Sender side: completes when no receiver is left (Tokio's
+ * Sender::closed), at once if there is none now.  A later subscribe does
+ * not undo a completed one. */
+typedef struct ax_broadcast_closed_s {
+  ax_future_t base;       /* private */
+  ax__waiter_t w;         /* private */
+  ax_broadcast_tx_t *tx;  /* private: borrowed sender */
+} ax_broadcast_closed_t;
+AX_EXTERN ax_future_t *ax_broadcast_closed(ax_broadcast_closed_t *f,
+                                           ax_broadcast_tx_t *tx);
 
 /* ==== watch: the latest value ===========================================
  * Receivers see the current value and can wait for a newer one; values in
