@@ -101,6 +101,12 @@ static inline ax__waiter_t *ax__waitq_first_locked(ax__waitq_t *q) {
   return q->head.next == &q->head ? NULL : (ax__waiter_t *)q->head.next;
 }
 
+/* With the lock held: the newest queued waiter, or NULL (Notify's
+ * notify_last). */
+static inline ax__waiter_t *ax__waitq_last_locked(ax__waitq_t *q) {
+  return q->head.prev == &q->head ? NULL : (ax__waiter_t *)q->head.prev;
+}
+
 /* ---- Waiter side (the owner of w) -------------------------------------- */
 
 /* Prepares a node (IDLE).  Call when preparing the future. */
