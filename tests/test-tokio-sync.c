@@ -106,6 +106,756 @@ START_TEST(timeout_is_not_exhausted_by_future) {
 }
 END_TEST
 
+/* ======================================================================
+ * mpsc (tokio/tests/sync_mpsc.rs)
+ * ====================================================================== */
+
+/* sync_mpsc.rs: recv_close_gets_none_reserved. */
+START_TEST(recv_close_gets_none_reserved) {
+  ax_mpsc_tx_t *tx1, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t p1, p2;
+  ax_mpsc_recv_t r;
+  tcx_t c1, c2, cr;
+  int v = 123, out = 0;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &tx1, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx1);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(p1.result, 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(p2.result, AX_ECLOSED);
+  ax_drop(&p2.base);
+  /* The receiver waits for the outstanding permit. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
+  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 1);
+  ck_assert_int_eq(ax_mpsc_permit_send(&p1.permit, &v), 0);
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, 123);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_drop(&p1.base);
+  ax_mpsc_sender_drop(tx1);
+  ax_mpsc_sender_drop(tx2);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cr.tw.refs, 0);
+}
+END_TEST
+
+/* Shared shape of sync_mpsc.rs's "*_wakes_closed_receiver" tests: a
+ * permit is out, the receiver closes and waits; `finish` disposes of the
+ * permit, which must wake the receiver, which then sees AX_ECLOSED (after
+ * the value, if one was sent). */
+enum { FIN_DROP, FIN_SEND, FIN_RELEASE_MANY };
+
+static void closed_receiver_woken(int finish) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_recv_t r;
+  tcx_t cr;
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_channel(0, 100, NULL, &tx, &rx), 0);
+  if (finish == FIN_RELEASE_MANY)
+    ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 1), 0);
+  else
+    ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  if (finish == FIN_SEND)
+    ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
+  else
+    ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, finish == FIN_SEND ? 0 : AX_ECLOSED);
+  ax_drop(&r.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(cr.tw.refs, 0);
+}
+
+/* sync_mpsc.rs: dropping_last_permit_wakes_closed_receiver (and
+ * dropping_last_owned_permit_wakes_closed_receiver: axle's permit is the
+ * owned one). */
+START_TEST(dropping_last_permit_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_DROP);
+}
+END_TEST
+
+/* sync_mpsc.rs: sending_last_permit_wakes_closed_receiver. */
+START_TEST(sending_last_permit_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_SEND);
+}
+END_TEST
+
+/* sync_mpsc.rs: dropping_last_permit_iterator_wakes_closed_receiver. */
+START_TEST(dropping_last_permit_iterator_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_RELEASE_MANY);
+}
+END_TEST
+
+/* sync_mpsc.rs: try_recv_after_receiver_close_with_permit (and
+ * try_recv_after_receiver_close). */
+START_TEST(try_recv_after_receiver_close_with_permit) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ck_assert_int_eq(ax_mpsc_channel(0, 5, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ax_mpsc_sender_drop(tx);
+
+  ck_assert_int_eq(ax_mpsc_channel(0, 5, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ax_mpsc_sender_drop(tx);
+}
+END_TEST
+
+/* sync_mpsc.rs: permit_available_not_acquired_close. */
+START_TEST(permit_available_not_acquired_close) {
+  ax_mpsc_tx_t *tx1, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t p1, p2;
+  tcx_t c1, c2;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  ck_assert_int_eq(ax_mpsc_channel(0, 1, NULL, &tx1, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx1);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ax_mpsc_close(rx);
+  ax_drop(&p1.base);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ax_drop(&p2.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_sender_drop(tx1);
+  ax_mpsc_sender_drop(tx2);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: failed_reserve_wakes_closed_receiver and
+ * cancelled_reserve_wakes_closed_receiver: a reserve handed a slot just
+ * before the close completes with AX_ECLOSED (polled) or is dropped; either
+ * way the slot goes back and the closed receiver is woken. */
+static void reserve_after_handoff_closed(int cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_recv_t r;
+  tcx_t c, cr;
+  tcx_init(&c);
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_channel(0, 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&res, tx), &c), AX_PENDING);
+  ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(c.tw.wakes, 1);  /* handed the slot */
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  if (cancel) {
+    ax_drop(&res.base);
+  } else {
+    ck_assert_int_eq(POLL(&res.base, &c), AX_READY);
+    ck_assert_int_eq(res.result, AX_ECLOSED);
+    ck_assert_ptr_null(res.permit.tx);
+  }
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_drop(&res.base);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs + cr.tw.refs, 0);
+}
+
+START_TEST(failed_reserve_wakes_closed_receiver) {
+  reserve_after_handoff_closed(0);
+}
+END_TEST
+
+START_TEST(cancelled_reserve_wakes_closed_receiver) {
+  reserve_after_handoff_closed(1);
+}
+END_TEST
+
+/* sync_mpsc.rs: reserve_many_above_cap, reserve_many_zero,
+ * try_reserve_many_zero, try_reserve_many_edge_cases,
+ * reserve_many_on_closed_channel, try_reserve_many_on_closed_channel.
+ * axle says AX_EINVAL for "more than the capacity" where Tokio says
+ * Closed (reserve_many) or Full (try_reserve_many). */
+START_TEST(reserve_many_edge_cases) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_permit_t p;
+  tcx_t c;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_channel(0, 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 2), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_EINVAL);
+  ax_drop(&res.base);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, SIZE_MAX), &c),
+                   AX_READY);
+  ck_assert_int_eq(res.result, AX_EINVAL);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 2), AX_EINVAL);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, SIZE_MAX), AX_EINVAL);
+  /* Zero: an empty permit, full channel or not. */
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, 0);
+  ck_assert_ptr_null(res.permit.tx);
+  ck_assert_uint_eq(res.permit.count, 0);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 0), 0);
+  ck_assert_ptr_null(p.tx);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 0), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, 0);
+  ax_drop(&res.base);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 0), AX_ECLOSED);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 1), AX_ECLOSED);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_ECLOSED);
+  ax_drop(&res.base);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 1), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_ECLOSED);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, NULL, 1), AX_EINVAL);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: reserve_many_and_send / try_reserve_many_and_send: every
+ * slot of a permit sends (here split off one by one, as Tokio's iterator
+ * hands them out, and sent through the permit itself). */
+START_TEST(reserve_many_and_send) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_permit_t p, one;
+  tcx_t c;
+  size_t i, k;
+  int v, out;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 100, NULL, &tx, &rx), 0);
+  for (i = 0; i < 100; i++) {
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, i), &c), AX_READY);
+    ck_assert_int_eq(res.result, 0);
+    ck_assert_uint_eq(res.permit.count, i);
+    for (k = 0; k < i; k++) {
+      v = (int)k;
+      if (res.permit.count > 1) {
+        ck_assert_int_eq(ax_mpsc_permit_split(&one, &res.permit, 1), 0);
+        ck_assert_int_eq(ax_mpsc_permit_send(&one, &v), 0);
+        ck_assert_ptr_null(one.tx);
+      } else {
+        ck_assert_int_eq(ax_mpsc_permit_send(&res.permit, &v), 0);
+      }
+      ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+      ck_assert_int_eq(out, (int)k);
+    }
+    ck_assert_ptr_null(res.permit.tx);
+    ax_drop(&res.base);
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+    ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, i), 0);
+    for (k = 0; k < i; k++) {
+      v = (int)k;
+      ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
+      ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+    }
+    ck_assert_ptr_null(p.tx);
+  }
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: try_reserve_many_full (n up to 24). */
+START_TEST(try_reserve_many_full) {
+  size_t n, k, i;
+  for (n = 1; n < 25; n++) {
+    for (k = 0; k < n; k++) {
+      ax_mpsc_tx_t *tx;
+      ax_mpsc_rx_t *rx;
+      ax_mpsc_permit_t p, q;
+      ck_assert_int_eq(ax_mpsc_channel(0, n, NULL, &tx, &rx), 0);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, n), 0);
+      ck_assert_uint_eq(p.count, n);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &q, 1), AX_EFULL);
+      for (i = 0; i < k; i++)
+        ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
+      ax_mpsc_permit_release(&p);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), n - k);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &q, 1), 0);
+      ax_mpsc_permit_release(&q);
+      /* (k == 0: more than the capacity, which axle calls AX_EINVAL) */
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &q, n - k + 1),
+                       k == 0 ? AX_EINVAL : AX_EFULL);
+      for (i = 0; i < k; i++)
+        ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), 0);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), n);
+      ax_mpsc_sender_drop(tx);
+      ax_mpsc_receiver_drop(rx);
+    }
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: drop_permit_releases_permit and
+ * drop_permit_iterator_releases_permits. */
+START_TEST(drop_permit_iterator_releases_permits) {
+  size_t n;
+  for (n = 1; n < 40; n++) {
+    ax_mpsc_tx_t *tx1, *tx2;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_reserve_t r1, r2;
+    tcx_t c1, c2;
+    tcx_init(&c1);
+    tcx_init(&c2);
+    ck_assert_int_eq(ax_mpsc_channel(sizeof(int), n, NULL, &tx1, &rx), 0);
+    tx2 = ax_mpsc_sender_clone(tx1);
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r1, tx1, n), &c1), AX_READY);
+    ck_assert_int_eq(r1.result, 0);
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r2, tx2, n), &c2),
+                     AX_PENDING);
+    ax_drop(&r1.base);
+    ck_assert_int_eq(c2.tw.wakes, 1);
+    ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+    ck_assert_int_eq(r2.result, 0);
+    ck_assert_uint_eq(ax_mpsc_capacity(tx1), 0);
+    ax_drop(&r2.base);
+    ck_assert_uint_eq(ax_mpsc_capacity(tx1), n);
+    ax_mpsc_sender_drop(tx1);
+    ax_mpsc_sender_drop(tx2);
+    ax_mpsc_receiver_drop(rx);
+    ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: test_tx_capacity (and max_capacity on both sides). */
+START_TEST(test_tx_capacity) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ck_assert_int_eq(ax_mpsc_channel(0, 10, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 10);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), 10);
+  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 9);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), 10);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 8);
+  ck_assert_uint_eq(ax_mpsc_receiver_capacity(rx), 8);
+  ck_assert_uint_eq(ax_mpsc_receiver_max_capacity(rx), 10);
+  ax_mpsc_permit_release(&p);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(ax_mpsc_unbounded(0, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), SIZE_MAX);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: rx_is_closed_when_calling_close_with_sender,
+ * rx_is_closed_when_dropping_all_senders,
+ * rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
+ * rx_is_closed_when_there_are_no_senders_and_there_are_messages,
+ * rx_is_closed_when_there_are_messages_and_close_is_called,
+ * rx_is_not_closed_when_there_are_permits_but_not_senders. */
+START_TEST(rx_is_closed) {
+  ax_mpsc_tx_t *tx, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  int i;
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 10, NULL, &tx, &rx), 0);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_close(rx);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 10, NULL, &tx, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx);
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx2);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));  /* messages still queued */
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 10, NULL, &tx, &rx), 0);
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ax_mpsc_close(rx);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+
+  /* A permit owns a sender: the channel is not closed for it. */
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 10, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &p), 0);
+  ax_mpsc_sender_drop(tx);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_permit_release(&p);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: rx_is_empty_* and rx_len_* (on bounded and unbounded). */
+START_TEST(rx_len_and_is_empty) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  int i, out;
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 100, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  for (i = 0; i < 100; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 100);
+  ck_assert(!ax_mpsc_is_empty(rx));
+  ax_mpsc_sender_drop(tx);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 100);
+  for (i = 0; i < 99; i++) {
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+    ck_assert_uint_eq(ax_mpsc_len(rx), (size_t)(99 - i));
+  }
+  ck_assert(!ax_mpsc_is_empty(rx));
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: send_recv_many_unbounded, by hand (limit 0, limit 1,
+ * a larger limit, then the close). */
+START_TEST(send_recv_many_unbounded) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_many_t rm;
+  tcx_t c;
+  int buf[32], i, count;
+  const int first[4] = {7, 13, 100, 1002}, second[4] = {5, 6, 7, 2};
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_int_eq(rm.result, 0);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &first[i]), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  for (count = 0; count < 4; count += (int)rm.count) {
+    ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, &buf[count], 1), &c),
+                     AX_READY);
+    ck_assert_int_eq(rm.result, 0);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+  }
+  ck_assert_mem_eq(buf, first, sizeof first);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &second[i]), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 32), &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 4);
+  ck_assert_mem_eq(buf, second, sizeof second);
+  ax_drop(&rm.base);
+  /* Pending while empty; a send wakes it. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &first[0]), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&rm.base, &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 1);
+  ax_drop(&rm.base);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_READY);
+  ck_assert_int_eq(rm.result, AX_ECLOSED);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* axle: recv_many dropped while waiting took nothing and leaves no waker;
+ * the value sent after is there for the next receive. */
+START_TEST(recv_many_cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_many_t rm;
+  tcx_t c;
+  int buf[4], v = 9;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 2, NULL, &tx, &rx), 0);
+  ax_mpsc_recv_many(&rm, rx, buf, 4);
+  ax_drop(&rm.base);  /* never polled */
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_drop(&rm.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), 0);
+  ck_assert_int_eq(buf[0], 9);
+  ax_drop(&rm.base);  /* twice */
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: downgrade_upgrade_sender_success /
+ * downgrade_upgrade_sender_failure / actor_weak_sender's rule that a weak
+ * sender does not keep the channel open. */
+START_TEST(weak_sender) {
+  ax_mpsc_tx_t *tx, *up;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_weak_tx_t *w, *w2;
+  ax_mpsc_recv_t r;
+  tcx_t c;
+  int v = 1, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 4, NULL, &tx, &rx), 0);
+  w = ax_mpsc_sender_downgrade(tx);
+  w2 = ax_mpsc_weak_clone(w);
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
+  ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx), 2);
+  up = ax_mpsc_weak_upgrade(w);
+  ck_assert_ptr_nonnull(up);
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 2);
+  ck_assert_int_eq(ax_mpsc_try_send(up, &v), 0);
+  ax_mpsc_sender_drop(up);
+  ax_mpsc_weak_drop(w2);
+  /* Only a weak sender left: the receiver drains and sees the close. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(out, 1);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));  /* closed for good */
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(NULL));
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+  ax_mpsc_weak_drop(w);  /* the last handle frees the channel */
+  ax_mpsc_weak_drop(NULL);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* axle: send_timeout that needs no waiting -- sent, closed (hand-polled;
+ * the waiting cases need a timer, so they run on a runtime below). */
+START_TEST(send_timeout_hand) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_send_timeout_t st;
+  tcx_t c;
+  int v = 3, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+                   AX_READY);
+  ck_assert_int_eq(st.result, 0);
+  ax_drop(&st.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert_int_eq(out, 3);
+  ax_mpsc_send_timeout(&st, tx, &v, 1000);
+  ax_drop(&st.base);  /* never polled */
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+                   AX_READY);
+  ck_assert_int_eq(st.result, AX_ECLOSED);
+  ax_drop(&st.base);
+  ax_drop(&st.base);  /* twice */
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ---- mpsc on a runtime -------------------------------------------------- */
+
+/* sync_mpsc.rs: send_recv_many_bounded_capacity (and a reserve_many that
+ * waits for room): a producer task sends N values through reserve_many
+ * batches; the consumer takes them with recv_many; every value arrives
+ * once, in order. */
+#define RM_N 2000
+#define RM_BATCH 7
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;       /* owned: dropped at the end */
+  ax_mpsc_reserve_t res;  /* the batch being reserved */
+  int next;               /* next value to send */
+} rm_producer_t;
+
+AX_ASYNC(rm_producer, rm_producer_t, s) {
+  AX_BEGIN(s);
+  while (s->next < RM_N) {
+    AX_AWAIT(ax_mpsc_reserve_many(&s->res, s->tx,
+                                  RM_N - s->next < RM_BATCH
+                                      ? (size_t)(RM_N - s->next)
+                                      : RM_BATCH));
+    if (s->res.result != 0) atomic_fetch_add(&join_errors, 1);
+    while (s->res.permit.tx != NULL) {
+      if (ax_mpsc_permit_send(&s->res.permit, &s->next) != 0)
+        atomic_fetch_add(&join_errors, 1);
+      s->next++;
+    }
+    ax_drop(&s->res.base);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  AX_END;
+}
+
+static atomic_int rm_received, rm_order_errors, rm_batches;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;       /* handed to the producer */
+  ax_mpsc_rx_t *rx;       /* owned */
+  ax_mpsc_recv_many_t rm;
+  int buf[RM_BATCH * 2];
+  int expect;             /* next value expected */
+  ax_join_t h;
+  rm_producer_t prod;
+} rm_main_t;
+
+AX_ASYNC(rm_main, rm_main_t, s) {
+  size_t i;
+  AX_BEGIN(s);
+  s->prod.tx = s->tx;
+  if (AX_SPAWN(rm_producer, &s->prod, &s->h) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  for (;;) {
+    AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, s->buf, RM_BATCH * 2));
+    ax_drop(&s->rm.base);
+    if (s->rm.result != 0) break;
+    atomic_fetch_add(&rm_batches, 1);
+    for (i = 0; i < s->rm.count; i++)
+      if (s->buf[i] != s->expect++) atomic_fetch_add(&rm_order_errors, 1);
+    atomic_fetch_add(&rm_received, (int)s->rm.count);
+  }
+  if (s->rm.count != 0) atomic_fetch_add(&rm_order_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END;
+}
+
+START_TEST(send_recv_many_bounded_capacity) {
+  rm_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&rm_received, 0);
+  atomic_store(&rm_order_errors, 0);
+  atomic_store(&rm_batches, 0);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 9, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, rm_main, &m);
+  ck_assert_int_eq(atomic_load(&rm_received), RM_N);
+  ck_assert_int_eq(atomic_load(&rm_order_errors), 0);
+  ck_assert_int_le(atomic_load(&rm_batches), RM_N);
+}
+END_TEST
+
+/* axle: send_timeout on a full channel.  (1) Dropped while waiting: sent
+ * nothing.  (2) Nobody drains: AX_ETIMEDOUT, the value still the caller's.
+ * (3) A receive makes room while it waits: sent. */
+static atomic_int st_result, st_steps;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_send_timeout_t st;
+  int v, out;
+} st_main_t;
+
+AX_ASYNC(st_main, st_main_t, s) {
+  AX_BEGIN(s);
+  s->v = 5;
+  if (ax_poll(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 100000), cx) ==
+      AX_PENDING)
+    atomic_fetch_add(&st_steps, 1);
+  ax_drop(&s->st.base);
+  if (ax_mpsc_len(s->rx) == 1) atomic_fetch_add(&st_steps, 1);
+  AX_AWAIT(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 5));
+  atomic_store(&st_result, s->st.result);
+  ax_drop(&s->st.base);
+  if (ax_poll(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 100000), cx) ==
+      AX_PENDING)
+    atomic_fetch_add(&st_steps, 1);
+  if (ax_mpsc_try_recv(s->rx, &s->out) == 0 && s->out == 1)
+    atomic_fetch_add(&st_steps, 1);
+  AX_AWAIT(&s->st.base);
+  if (s->st.result == 0) atomic_fetch_add(&st_steps, 1);
+  ax_drop(&s->st.base);
+  AX_END;
+}
+
+START_TEST(send_timeout_elapses) {
+  st_main_t m;
+  int v = 1, out = 0;
+  memset(&m, 0, sizeof m);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_send(m.tx, &v), 0);
+  atomic_store(&st_result, 1);
+  atomic_store(&st_steps, 0);
+  RUN_TASK(_i, st_main, &m);
+  ck_assert_int_eq(atomic_load(&st_result), AX_ETIMEDOUT);
+  ck_assert_int_eq(atomic_load(&st_steps), 5);
+  ck_assert_int_eq(ax_mpsc_try_recv(m.rx, &out), 0);
+  ck_assert_int_eq(out, 5);
+  ck_assert_int_eq(ax_mpsc_try_recv(m.rx, &out), AX_EEMPTY);
+  ck_assert_uint_eq(ax_mpsc_capacity(m.tx), 1);
+  ax_mpsc_sender_drop(m.tx);
+  ax_mpsc_receiver_drop(m.rx);
+}
+END_TEST
+
 Suite *ax_tokio_sync_suite(void) {
   Suite *s = suite_create("tokio-sync");
   TCase *tc;
@@ -113,6 +863,31 @@ Suite *ax_tokio_sync_suite(void) {
   tc = tcase_create("time");
   tcase_set_timeout(tc, 10);
   tcase_add_loop_test(tc, timeout_is_not_exhausted_by_future, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("mpsc");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, recv_close_gets_none_reserved);
+  tcase_add_test(tc, dropping_last_permit_wakes_closed_receiver);
+  tcase_add_test(tc, sending_last_permit_wakes_closed_receiver);
+  tcase_add_test(tc, dropping_last_permit_iterator_wakes_closed_receiver);
+  tcase_add_test(tc, try_recv_after_receiver_close_with_permit);
+  tcase_add_test(tc, permit_available_not_acquired_close);
+  tcase_add_test(tc, failed_reserve_wakes_closed_receiver);
+  tcase_add_test(tc, cancelled_reserve_wakes_closed_receiver);
+  tcase_add_test(tc, reserve_many_edge_cases);
+  tcase_add_test(tc, reserve_many_and_send);
+  tcase_add_test(tc, try_reserve_many_full);
+  tcase_add_test(tc, drop_permit_iterator_releases_permits);
+  tcase_add_test(tc, test_tx_capacity);
+  tcase_add_test(tc, rx_is_closed);
+  tcase_add_test(tc, rx_len_and_is_empty);
+  tcase_add_test(tc, send_recv_many_unbounded);
+  tcase_add_test(tc, recv_many_cancel);
+  tcase_add_test(tc, weak_sender);
+  tcase_add_test(tc, send_timeout_hand);
+  tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
+  tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
   suite_add_tcase(s, tc);
   return s;
 }
