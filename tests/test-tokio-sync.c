@@ -856,6 +856,600 @@ START_TEST(send_timeout_elapses) {
 }
 END_TEST
 
+/* ======================================================================
+ * oneshot (tokio/tests/sync_oneshot.rs)
+ * ====================================================================== */
+
+/* sync_oneshot.rs: receiver_is_terminated_send, _try_recv, _drop and
+ * _rx_close, one after the other. */
+START_TEST(receiver_is_terminated) {
+  ax_oneshot_tx_t *tx;
+  ax_oneshot_rx_t *rx;
+  ax_oneshot_recv_t r;
+  tcx_t c;
+  int v = 17, out = 0;
+  tcx_init(&c);
+  /* send */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(out, 17);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+  /* try_recv */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_EEMPTY);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), 0);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_oneshot_receiver_drop(rx);
+  /* sender dropped */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_sender_drop(tx);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+  /* receiver closed */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_close(rx);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_sender_drop(tx);
+  ax_oneshot_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_oneshot.rs: receiver_is_empty_send, _try_recv, _drop, _rx_close. */
+START_TEST(receiver_is_empty) {
+  ax_oneshot_tx_t *tx;
+  ax_oneshot_rx_t *rx;
+  ax_oneshot_recv_t r;
+  tcx_t c;
+  int v = 17, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), 0);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_sender_drop(tx);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_ECLOSED);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_close(rx);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_sender_drop(tx);
+  ax_oneshot_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ======================================================================
+ * broadcast (tokio/tests/sync_broadcast.rs)
+ * ====================================================================== */
+
+/* sync_broadcast.rs: sender_len. */
+START_TEST(sender_len) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx1, *rx2;
+  int i, out;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &tx, &rx1),
+                   0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 0);
+  ck_assert(ax_broadcast_is_empty(tx));
+  for (i = 1; i <= 3; i++)
+    ck_assert_int_eq(ax_broadcast_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 3);
+  ck_assert(!ax_broadcast_is_empty(tx));
+  ck_assert_int_eq(ax_broadcast_try_recv(rx1, &out, NULL), 0);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx1, &out, NULL), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 3);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 2);
+  for (i = 4; i <= 6; i++)
+    ck_assert_int_eq(ax_broadcast_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 4);
+  /* A receiver that goes gives up its share. */
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 4);  /* rx1 has 4 left too */
+  while (ax_broadcast_try_recv(rx1, &out, NULL) == 0) {
+  }
+  ck_assert(ax_broadcast_is_empty(tx));
+  ax_broadcast_receiver_drop(rx1);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast.rs: receiver_len_with_lagged -- with Tokio's capacity
+ * (4: what Tokio makes of channel(3)) the numbers are Tokio's; with the
+ * exact capacity 3 axle keeps one value fewer, so the receiver loses 10
+ * and 30 where Tokio's loses only 10 (see channel.h). */
+START_TEST(receiver_len_with_lagged) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  uint64_t lag = 0;
+  int i, out = 0, caps[2] = {4, 3};
+  for (i = 0; i < 2; i++) {
+    int v;
+    ck_assert_int_eq(
+        ax_broadcast_new(sizeof(int), (size_t)caps[i], NULL, NULL, &tx, &rx),
+        0);
+    for (v = 10; v <= 40; v += 10)
+      ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+    ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+    if (caps[i] == 4) {
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+      ck_assert_int_eq(out, 10);
+    } else {
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), AX_ELAGGED);
+      ck_assert_uint_eq(lag, 1);  /* 10 is gone already */
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+      ck_assert_int_eq(out, 20);
+    }
+    for (v = 50; v <= 60; v += 10)
+      ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+    ck_assert_uint_eq(ax_broadcast_receiver_len(rx),
+                      caps[i] == 4 ? 5 : 4);
+    ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), AX_ELAGGED);
+    ck_assert_uint_eq(lag, 1);  /* 20 (Tokio) or 30 (axle, cap 3) */
+    ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+    ck_assert_int_eq(out, caps[i] == 4 ? 30 : 40);
+    ck_assert(!ax_broadcast_receiver_is_empty(rx));
+    while (ax_broadcast_try_recv(rx, &out, &lag) == 0) {
+    }
+    ck_assert(ax_broadcast_receiver_is_empty(rx));
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+  }
+}
+END_TEST
+
+/* sync_broadcast.rs: broadcast_sender_closed and
+ * broadcast_sender_closed_with_extra_subscribe. */
+START_TEST(broadcast_sender_closed) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx, *rx2;
+  ax_broadcast_closed_t cl;
+  tcx_t c;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_broadcast_new(0, 1, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_broadcast_resubscribe(rx, &rx2), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  /* with_extra_subscribe: a receiver that comes and goes meanwhile. */
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_READY);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  ax_broadcast_receiver_drop(rx);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  /* Dropped while waiting: leaves no waker behind. */
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast_weak.rs: downgrade_upgrade_sender_success,
+ * downgrade_upgrade_sender_failure, drop_weak_sender. */
+START_TEST(broadcast_weak_sender) {
+  ax_broadcast_tx_t *tx, *up;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_weak_tx_t *w, *w2;
+  int v = 7, out = 0;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 2, NULL, NULL, &tx, &rx),
+                   0);
+  w = ax_broadcast_sender_downgrade(tx);
+  w2 = ax_broadcast_weak_clone(w);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 1);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 2);
+  ax_broadcast_weak_drop(w2);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 1);
+  up = ax_broadcast_weak_upgrade(w);
+  ck_assert_ptr_nonnull(up);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 2);
+  ck_assert_int_eq(ax_broadcast_send(up, &v), 0);
+  ax_broadcast_sender_drop(up);
+  ax_broadcast_sender_drop(tx);
+  /* Only the weak one left: closed for the receiver, after the value. */
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), 0);
+  ck_assert_int_eq(out, 7);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), AX_ECLOSED);
+  ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_weak_drop(w);
+}
+END_TEST
+
+/* ======================================================================
+ * watch (tokio/tests/sync_watch.rs)
+ * ====================================================================== */
+
+/* sync_watch.rs: rx_mark_changed. */
+START_TEST(rx_mark_changed) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2, *rx3, *rx4;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx3), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx4), 0);
+  ax_watch_mark_changed(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  ax_watch_mark_changed(rx3);
+  ax_watch_borrow(rx3, &out);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(ax_watch_has_changed(rx3, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx3, &out);
+  ck_assert_int_eq(ax_watch_has_changed(rx3, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx3), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx4, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx4, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_mark_changed(rx4);
+  ck_assert_int_eq(ax_watch_has_changed(rx4, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx4, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_receiver_drop(rx2);
+  ax_watch_receiver_drop(rx3);
+  ax_watch_receiver_drop(rx4);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: rx_mark_unchanged. */
+START_TEST(rx_mark_unchanged) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ax_watch_mark_changed(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_mark_unchanged(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_mark_unchanged(rx2);
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ax_watch_borrow_and_update(rx2, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_receiver_drop(rx2);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: has_changed_errors_on_closed_channel_with_unseen_value,
+ * changed_succeeds_on_closed_channel_with_unseen_value and
+ * rx_observes_final_value. */
+START_TEST(has_changed_errors_on_closed_channel_with_unseen_value) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 'A', out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  v = 'B';
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ax_watch_sender_drop(tx);
+  /* Closed wins over the unseen value ... */
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx, NULL), AX_EINVAL);
+  ck_assert_int_eq(ax_watch_has_changed(NULL, &changed), AX_EINVAL);
+  /* ... but changed() still delivers it, then reports the close. */
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 'B');
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, AX_ECLOSED);
+  ax_drop(&ch.base);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: poll_close (Sender::closed). */
+START_TEST(poll_close) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_closed_t cl;
+  tcx_t c;
+  int v = 1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert(!ax_watch_is_closed(tx));
+  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_watch_receiver_drop(rx2);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  ck_assert(ax_watch_is_closed(tx));
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), AX_ECLOSED);
+  /* Dropped while waiting: no waker left behind. */
+  ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+}
+END_TEST
+
+static void add_n(void *value, void *arg) { *(int *)value += *(int *)arg; }
+static int set_if_different(void *value, void *arg) {
+  if (*(int *)value == *(int *)arg) return 0;
+  *(int *)value = *(int *)arg;
+  return 1;
+}
+
+/* axle (Tokio's send_modify / send_if_modified doc examples): in-place
+ * changes, notifications only when modified, and without receivers. */
+START_TEST(send_modify_and_send_if_modified) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, arg, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  arg = 4;
+  ck_assert_int_eq(ax_watch_send_modify(tx, add_n, &arg), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ax_drop(&ch.base);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 5);
+  /* Not modified: nobody woken, nothing unseen. */
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  arg = 5;
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  arg = 6;
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 1);
+  ck_assert_int_eq(c.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ax_drop(&ch.base);
+  ck_assert_int_eq(ax_watch_send_modify(tx, NULL, NULL), AX_EINVAL);
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, NULL, NULL), AX_EINVAL);
+  /* No receiver left: still modifies (send would say AX_ECLOSED). */
+  ax_watch_receiver_drop(rx);
+  arg = 1;
+  ck_assert_int_eq(ax_watch_send_modify(tx, add_n, &arg), 0);
+  ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 7);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+static int at_least(const void *value, void *arg) {
+  return *(const int *)value >= *(int *)arg;
+}
+
+/* axle (Tokio's wait_for contract): the current value counts, each value
+ * checked is marked seen, closed without a match is AX_ECLOSED, and a
+ * dropped wait leaves nothing queued. */
+START_TEST(wait_for_hand) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_wait_for_t wf;
+  tcx_t c;
+  int v = 3, want, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  want = 3;  /* the current value, already seen: matches at once */
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 3);
+  ax_drop(&wf.base);
+  want = 5;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_PENDING);
+  v = 4;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_PENDING);  /* 4 < 5 */
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);  /* 4 was checked: seen */
+  v = 6;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 6);
+  ax_drop(&wf.base);
+  /* Dropped while waiting. */
+  want = 100;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, NULL), &c),
+                   AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_drop(&wf.base);
+  ax_drop(&wf.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  /* A last value sent before the close is checked before AX_ECLOSED. */
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_PENDING);
+  v = 100;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 100);
+  ax_drop(&wf.base);
+  want = 101;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, AX_ECLOSED);
+  ax_drop(&wf.base);
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, NULL, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, AX_EINVAL);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ---- watch on a runtime: a producer counts up with send_modify while a
+ * waiter waits for a threshold and the producer waits for the receivers
+ * to go (Sender::closed). */
+#define WF_TARGET 500
+static atomic_int wf_errors, wf_seen;
+
+typedef struct {
+  ax_async_t co;
+  ax_watch_tx_t *tx;          /* owned */
+  ax_watch_closed_t cl;
+  ax_yield_t y;
+  int i, one;
+} wf_producer_t;
+
+AX_ASYNC(wf_producer, wf_producer_t, s) {
+  AX_BEGIN(s);
+  s->one = 1;
+  for (s->i = 0; s->i < WF_TARGET * 2; s->i++) {
+    if (ax_watch_send_modify(s->tx, add_n, &s->one) != 0)
+      atomic_fetch_add(&wf_errors, 1);
+    if (s->i % 16 == 0) AX_AWAIT(ax_yield_now(&s->y));
+  }
+  AX_AWAIT(ax_watch_closed(&s->cl, s->tx));
+  ax_drop(&s->cl.base);
+  ax_watch_sender_drop(s->tx);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;          /* owned */
+  ax_watch_wait_for_t wf;
+  ax_join_t h;
+  wf_producer_t prod;
+  int want, out;
+} wf_main_t;
+
+AX_ASYNC(wf_main, wf_main_t, s) {
+  AX_BEGIN(s);
+  s->prod.tx = s->tx;
+  if (AX_SPAWN(wf_producer, &s->prod, &s->h) != 0)
+    atomic_fetch_add(&wf_errors, 1);
+  s->want = WF_TARGET;
+  AX_AWAIT(ax_watch_wait_for(&s->wf, s->rx, at_least, &s->want, &s->out));
+  if (s->wf.result != 0 || s->out < WF_TARGET) atomic_fetch_add(&wf_errors, 1);
+  atomic_store(&wf_seen, s->out);
+  ax_drop(&s->wf.base);
+  ax_watch_receiver_drop(s->rx);  /* lets the producer's closed() finish */
+  AX_AWAIT(ax_join_wait(&s->h));
+  if (s->h.result != 0) atomic_fetch_add(&wf_errors, 1);
+  ax_join_drop(&s->h);
+  AX_END;
+}
+
+START_TEST(wait_for_and_closed_rt) {
+  wf_main_t m;
+  int v = 0;
+  memset(&m, 0, sizeof m);
+  atomic_store(&wf_errors, 0);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &m.tx, &m.rx),
+                   0);
+  RUN_TASK(_i, wf_main, &m);
+  ck_assert_int_eq(atomic_load(&wf_errors), 0);
+  ck_assert_int_ge(atomic_load(&wf_seen), WF_TARGET);
+}
+END_TEST
+
 Suite *ax_tokio_sync_suite(void) {
   Suite *s = suite_create("tokio-sync");
   TCase *tc;
@@ -888,6 +1482,23 @@ Suite *ax_tokio_sync_suite(void) {
   tcase_add_test(tc, send_timeout_hand);
   tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
   tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("oneshot-broadcast-watch");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, receiver_is_terminated);
+  tcase_add_test(tc, receiver_is_empty);
+  tcase_add_test(tc, sender_len);
+  tcase_add_test(tc, receiver_len_with_lagged);
+  tcase_add_test(tc, broadcast_sender_closed);
+  tcase_add_test(tc, broadcast_weak_sender);
+  tcase_add_test(tc, rx_mark_changed);
+  tcase_add_test(tc, rx_mark_unchanged);
+  tcase_add_test(tc, has_changed_errors_on_closed_channel_with_unseen_value);
+  tcase_add_test(tc, poll_close);
+  tcase_add_test(tc, send_modify_and_send_if_modified);
+  tcase_add_test(tc, wait_for_hand);
+  tcase_add_loop_test(tc, wait_for_and_closed_rt, 0, 2);
   suite_add_tcase(s, tc);
   return s;
 }
