@@ -1450,6 +1450,611 @@ START_TEST(wait_for_and_closed_rt) {
 }
 END_TEST
 
+/* ======================================================================
+ * Notify (tokio/tests/sync_notify.rs)
+ * ====================================================================== */
+
+/* sync_notify.rs: notify_multi_notified_last (and notify_notified_last,
+ * the permit case). */
+START_TEST(notify_multi_notified_last) {
+  ax_notify_t n;
+  ax_notified_t f1, f2, f3;
+  tcx_t c1, c2, c3;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&c3);
+  ax_notify_init(&n);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ax_notify_last(&n);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(c1.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_PENDING);
+  ax_drop(&f2.base);
+  /* A woken waiter dropped unseen passes it to the newest again. */
+  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f3, &n), &c3), AX_PENDING);
+  ax_notify_last(&n);
+  ck_assert_int_eq(c3.tw.wakes, 1);
+  ax_drop(&f3.base);
+  ck_assert_int_eq(c2.tw.wakes, 2);
+  ck_assert_int_eq(c1.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ax_drop(&f2.base);
+  ax_drop(&f1.base);
+  /* Nobody waits: notify_last stores the permit, like notify_one. */
+  ax_notify_last(&n);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f1, &n), &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_enable_after_poll. */
+START_TEST(test_enable_after_poll) {
+  ax_notify_t n;
+  ax_notified_t f;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f, &n), &c), AX_PENDING);
+  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ax_drop(&f.base);
+  ck_assert_int_eq(ax_notified_enable(NULL), AX_EINVAL);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_poll_after_enable. */
+START_TEST(test_poll_after_enable) {
+  ax_notify_t n;
+  ax_notified_t f;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_notified(&f, &n);
+  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ck_assert_int_eq(POLL(&f.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_notify_one(&n);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&f.base, &c), AX_READY);
+  ax_drop(&f.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_enable_consumes_permit. */
+START_TEST(test_enable_consumes_permit) {
+  ax_notify_t n;
+  ax_notified_t f1, f2;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_one(&n);
+  ax_notify_notified(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ax_notify_notified(&f2, &n);
+  ck_assert_int_eq(ax_notified_enable(&f2), 0);
+  ck_assert_int_eq(POLL(&f1.base, &c), AX_READY);
+  ax_drop(&f1.base);
+  ax_drop(&f2.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* axle: what enable() promises in axle beyond Tokio's tests -- an enabled
+ * future keeps its FIFO place, a notify_waiters since creation counts, and
+ * a permit or wake-up it took but never saw passes on when it is dropped
+ * (cancel safety). */
+START_TEST(notified_enable_fifo_and_cancel) {
+  ax_notify_t n;
+  ax_notified_t f1, f2;
+  tcx_t c1, c2;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  ax_notify_init(&n);
+  /* f1 enabled before f2 polls: notify_one picks f1. */
+  ax_notify_notified(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ax_notify_one(&n);
+  ck_assert_int_eq(c2.tw.wakes, 0);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);  /* notified now */
+  /* f1 goes without looking: the wake-up moves on to f2. */
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ax_drop(&f2.base);
+  /* A permit taken by enable() and never seen is stored again. */
+  ax_notify_one(&n);
+  ax_notify_notified(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_READY);
+  ax_drop(&f2.base);
+  /* notify_waiters after creation: enable says ready, no permit used. */
+  ax_notify_notified(&f1, &n);
+  ax_notify_waiters(&n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(POLL(ax_notify_notified(&f2, &n), &c2), AX_PENDING);
+  ax_drop(&f2.base);
+  /* Enabled, then woken by notify_waiters while never polled. */
+  ax_notify_notified(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ax_notify_waiters(&n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* ---- enable on a runtime: the "enable, then check the condition, then
+ * await" pattern (Tokio's Notified::enable example) loses no notify_one
+ * sent by another task between the check and the await. */
+#define EN_ROUNDS 300
+static atomic_int en_flag, en_rounds_done, en_errors;
+static ax_notify_t en_notify;
+
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  int i;
+} en_setter_t;
+
+AX_ASYNC(en_setter, en_setter_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < EN_ROUNDS; s->i++) {
+    while (atomic_load(&en_flag) != 0)
+      AX_AWAIT(ax_yield_now(&s->y));
+    atomic_store(&en_flag, 1);
+    ax_notify_one(&en_notify);
+  }
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_notified_t f;
+  ax_join_t h;
+  en_setter_t setter;
+  int i;
+} en_main_t;
+
+AX_ASYNC(en_main, en_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(en_setter, &s->setter, &s->h) != 0)
+    atomic_fetch_add(&en_errors, 1);
+  for (s->i = 0; s->i < EN_ROUNDS; s->i++) {
+    for (;;) {
+      ax_notify_notified(&s->f, &en_notify);
+      ax_notified_enable(&s->f);
+      if (atomic_load(&en_flag) == 1) {
+        ax_drop(&s->f.base);  /* a taken permit goes back: harmless */
+        break;
+      }
+      AX_AWAIT(&s->f.base);
+      ax_drop(&s->f.base);
+    }
+    atomic_store(&en_flag, 0);
+    atomic_fetch_add(&en_rounds_done, 1);
+  }
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  AX_END;
+}
+
+START_TEST(notified_enable_rt) {
+  en_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&en_flag, 0);
+  atomic_store(&en_rounds_done, 0);
+  atomic_store(&en_errors, 0);
+  ax_notify_init(&en_notify);
+  RUN_TASK(_i, en_main, &m);
+  ck_assert_int_eq(atomic_load(&en_rounds_done), EN_ROUNDS);
+  ck_assert_int_eq(atomic_load(&en_errors), 0);
+  ax_notify_destroy(&en_notify);
+}
+END_TEST
+
+/* ======================================================================
+ * RwLock (tokio/tests/sync_rwlock.rs)
+ * ====================================================================== */
+
+/* sync_rwlock.rs: downgrade_map -- a write guard downgraded lets the
+ * waiting readers in, keeps a waiting writer out until it is released;
+ * readers that arrive after that writer still queue behind it. */
+START_TEST(downgrade_map) {
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t w, r1, r2, w2, r3;
+  tcx_t c1, c2, cw, c3;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&cw);
+  tcx_init(&c3);
+  ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r1, &rw), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r2, &rw), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_write(&w2, &rw), &cw), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
+  ck_assert_uint_eq(w.held, 1);
+  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&r1.base, &c1), AX_READY);
+  ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+  ck_assert_int_eq(cw.tw.wakes + c3.tw.wakes, 0);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), AX_EINVAL);  /* a read lock */
+  ck_assert_int_eq(ax_rwlock_downgrade(&r1), AX_EINVAL);
+  ax_rwlock_unlock(&r1);
+  ax_rwlock_unlock(&r2);
+  ck_assert_int_eq(cw.tw.wakes, 0);
+  ax_rwlock_unlock(&w);  /* the downgraded guard: now the writer */
+  ck_assert_int_eq(cw.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&w2.base, &cw), AX_READY);
+  ck_assert_int_eq(c3.tw.wakes, 0);
+  ax_drop(&w2.base);
+  ck_assert_int_eq(c3.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r3.base, &c3), AX_READY);
+  ax_drop(&r3.base);
+  ax_drop(&r1.base);
+  ax_drop(&r2.base);
+  ax_drop(&w.base);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);  /* all free again */
+  ax_rwlock_unlock(&w);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cw.tw.refs + c3.tw.refs, 0);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* sync_rwlock.rs: try_downgrade_map / read_guard map -- axle's mapped
+ * guards: the lock moves into the mapped guard with a pointer to a part
+ * of the data; re-mapping narrows it; unlocking the mapped guard is what
+ * releases the lock. */
+START_TEST(mapped_guards) {
+  struct {
+    int a;
+    int b[2];
+  } data = {1, {2, 3}};
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t g, g2;
+  ax_rwlock_mapped_t m, m2;
+  ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.b), 0);
+  ck_assert_int_eq(m.write, 1);
+  ck_assert_uint_eq(g.held, 0);  /* moved out */
+  ax_rwlock_unlock(&g);          /* holds nothing: no-op */
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), AX_EBUSY);
+  ((int *)m.data)[1] = 30;
+  ck_assert_int_eq(ax_rwlock_map(&m2, &m.guard, &((int *)m.data)[1]), 0);
+  ck_assert_int_eq(*(int *)m2.data, 30);
+  ax_rwlock_mapped_unlock(&m);   /* moved on: no-op */
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), AX_EBUSY);
+  ax_rwlock_mapped_unlock(&m2);
+  ax_rwlock_mapped_unlock(&m2);  /* twice */
+  ck_assert_ptr_null(m2.data);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ax_rwlock_unlock(&g);
+  /* Read guards map to read-only mapped guards; several at once. */
+  ck_assert_int_eq(ax_rwlock_try_read(&g, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.a), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m2, &g2, &data.b[0]), 0);
+  ck_assert_int_eq(m.write, 0);
+  ck_assert_int_eq(*(int *)m.data + *(int *)m2.data, 3);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.a), AX_EINVAL);  /* empty */
+  ax_rwlock_mapped_unlock(&m);
+  ax_rwlock_mapped_unlock(&m2);
+  ax_rwlock_mapped_unlock(NULL);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ax_rwlock_unlock(&g);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* ---- downgrade on a runtime: a writer downgrades while readers and a
+ * second writer wait; every reader that ran while the downgraded guard
+ * was held saw the first writer's value, and nothing ran in between. */
+#define DG_READERS 6
+static struct {
+  ax_rwlock_t rw;
+  int value;                  /* protected by rw */
+  atomic_int queued, errors, reads;
+} DG;
+
+typedef struct {
+  ax_async_t co;
+  ax_rwlock_guard_t g;
+  int expect;
+} dg_reader_t;
+
+AX_ASYNC(dg_reader, dg_reader_t, s) {
+  AX_BEGIN(s);
+  atomic_fetch_add(&DG.queued, 1);
+  AX_AWAIT(ax_rwlock_read(&s->g, &DG.rw));
+  if (DG.value != 1) atomic_fetch_add(&DG.errors, 1);
+  atomic_fetch_add(&DG.reads, 1);
+  ax_rwlock_unlock(&s->g);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_rwlock_guard_t g;
+  ax_yield_t y;
+  ax_join_t h[DG_READERS];
+  dg_reader_t r;
+  int i;
+} dg_main_t;
+
+AX_ASYNC(dg_main, dg_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_rwlock_write(&s->g, &DG.rw));
+  for (s->i = 0; s->i < DG_READERS; s->i++)
+    if (AX_SPAWN(dg_reader, &s->r, &s->h[s->i]) != 0)
+      atomic_fetch_add(&DG.errors, 1);
+  while (atomic_load(&DG.queued) < DG_READERS)
+    AX_AWAIT(ax_yield_now(&s->y));
+  DG.value = 1;
+  if (ax_rwlock_downgrade(&s->g) != 0) atomic_fetch_add(&DG.errors, 1);
+  /* Holding the read lock: the readers all get in beside us. */
+  while (atomic_load(&DG.reads) < DG_READERS)
+    AX_AWAIT(ax_yield_now(&s->y));
+  if (DG.value != 1) atomic_fetch_add(&DG.errors, 1);
+  ax_rwlock_unlock(&s->g);
+  for (s->i = 0; s->i < DG_READERS; s->i++) {
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    ax_join_drop(&s->h[s->i]);
+  }
+  AX_END;
+}
+
+START_TEST(downgrade_rt) {
+  dg_main_t m;
+  memset(&m, 0, sizeof m);
+  DG.value = 0;
+  atomic_store(&DG.queued, 0);
+  atomic_store(&DG.errors, 0);
+  atomic_store(&DG.reads, 0);
+  ck_assert_int_eq(ax_rwlock_init(&DG.rw, 0), 0);
+  RUN_TASK(_i, dg_main, &m);
+  ck_assert_int_eq(atomic_load(&DG.errors), 0);
+  ck_assert_int_eq(atomic_load(&DG.reads), DG_READERS);
+  ax_rwlock_destroy(&DG.rw);
+}
+END_TEST
+
+/* ======================================================================
+ * Semaphore (tokio/tests/sync_semaphore.rs, sync_semaphore_owned.rs)
+ * ====================================================================== */
+
+/* sync_semaphore.rs: forget_permits_basic (and: waiters keep what they
+ * were promised). */
+START_TEST(forget_permits_basic) {
+  ax_semaphore_t s;
+  ax_permit_t p, q;
+  tcx_t c;
+  tcx_init(&c);
+  ax_semaphore_init(&s, 10);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 4), 4);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 6);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 10), 6);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(NULL, 1), 0);
+  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p, &s, 2), &c), AX_PENDING);
+  ax_semaphore_add_permits(&s, 1);  /* promised to p */
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
+  ax_semaphore_add_permits(&s, 2);
+  ck_assert_int_eq(POLL(&p.base, &c), AX_READY);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 1);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&q, &s, 1), 0);
+  ax_semaphore_release(&q);
+  ax_semaphore_release(&p);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_destroy(&s);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_semaphore.rs: merge (and merge_unrelated_permits, which panics in
+ * Tokio and is AX_EINVAL here). */
+START_TEST(merge) {
+  ax_semaphore_t s, other;
+  ax_permit_t p1, p2, po;
+  ax_semaphore_init(&s, 3);
+  ax_semaphore_init(&other, 3);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p1, &s, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p2, &s, 2), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&po, &other, 1), 0);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &po), AX_EINVAL);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p1), AX_EINVAL);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p2), 0);
+  ck_assert_uint_eq(p1.held, 3);
+  ck_assert_uint_eq(p2.held, 0);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p2), AX_EINVAL);  /* empty */
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_drop(&p2.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_drop(&p1.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_release(&po);
+  ax_semaphore_destroy(&s);
+  ax_semaphore_destroy(&other);
+}
+END_TEST
+
+/* sync_semaphore.rs: split. */
+START_TEST(split) {
+  ax_semaphore_t s;
+  ax_permit_t p1, p2, p3, p4, px;
+  ax_semaphore_init(&s, 5);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p1, &s, 3), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_uint_eq(p1.held, 3);
+  ck_assert_int_eq(ax_semaphore_split(&p2, &p1, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_uint_eq(p1.held, 2);
+  ck_assert_uint_eq(p2.held, 1);
+  ck_assert_int_eq(ax_semaphore_split(&p3, &p1, 0), 0);
+  ck_assert_uint_eq(p3.held, 0);
+  ax_drop(&p1.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ck_assert_int_eq(ax_semaphore_split(&p4, &p2, 1), 0);
+  ck_assert_uint_eq(p2.held, 0);
+  ck_assert_uint_eq(p4.held, 1);
+  ck_assert_int_eq(ax_semaphore_split(&px, &p2, 1), AX_EINVAL);
+  ax_drop(&p2.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ax_drop(&p3.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ax_semaphore_release(&p4);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 5);
+  ck_assert_int_eq(ax_semaphore_split(&px, &p4, 1), AX_EINVAL);  /* empty */
+  ax_semaphore_destroy(&s);
+}
+END_TEST
+
+/* ======================================================================
+ * OnceCell (tokio/tests/sync_once_cell.rs)
+ * ====================================================================== */
+
+/* sync_once_cell.rs: set_twice. */
+START_TEST(set_twice) {
+  ax_oncecell_t cell;
+  int a = 5, b = 6;
+  ax_oncecell_init(&cell, NULL);
+  ck_assert(!ax_oncecell_initialized(&cell));
+  ck_assert_int_eq(ax_oncecell_set(&cell, &a), 0);
+  ck_assert(ax_oncecell_initialized(&cell));
+  ck_assert_int_eq(ax_oncecell_set(&cell, &b), AX_EALREADY);
+  ck_assert_ptr_eq(ax_oncecell_get(&cell), &a);
+  ck_assert_int_eq(ax_oncecell_set(NULL, &b), AX_EINVAL);
+  ax_oncecell_destroy(&cell);
+}
+END_TEST
+
+/* An init future for get_or_init that completes when `go` is set. */
+typedef struct {
+  ax_future_t base;
+  int go;          /* set by the test */
+  void *value;     /* what it produces */
+  void *out;       /* where get_or_init reads it */
+} gated_init_t;
+
+static ax_poll_t gated_poll(ax_future_t *f, ax_cx_t *cx) {
+  gated_init_t *g = (gated_init_t *)f;
+  (void)cx;
+  if (!g->go) return AX_PENDING;
+  g->out = g->value;
+  return AX_READY;
+}
+static const ax_future_vtable_t gated_vtable = {gated_poll, NULL, "gated"};
+
+/* sync_once_cell.rs: set_while_initializing (by hand instead of with
+ * paused time): set during a running initialiser is Tokio's
+ * InitializingError, AX_EBUSY; after it, AlreadyInitializedError. */
+START_TEST(set_while_initializing) {
+  ax_oncecell_t cell;
+  ax_oncecell_get_t g;
+  gated_init_t init;
+  tcx_t c;
+  int five = 5, ten = 10;
+  tcx_init(&c);
+  ax_oncecell_init(&cell, NULL);
+  memset(&init, 0, sizeof init);
+  init.base.vtable = &gated_vtable;
+  init.value = &five;
+  ck_assert_int_eq(
+      POLL(ax_oncecell_get_or_init(&g, &cell, &init.base, &init.out), &c),
+      AX_PENDING);
+  ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EBUSY);
+  init.go = 1;
+  ck_assert_int_eq(POLL(&g.base, &c), AX_READY);
+  ck_assert_int_eq(g.result, 0);
+  ck_assert_ptr_eq(g.value, &five);
+  ax_drop(&g.base);
+  ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EALREADY);
+  ax_oncecell_destroy(&cell);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ======================================================================
+ * Interval (tokio/tests/time_interval.rs)
+ * ====================================================================== */
+
+/* time_interval.rs: reset_immediately, reset_after, reset_at -- without
+ * paused time: the period is an hour, so only the reset can make a tick
+ * complete (a broken reset hangs: the case's timeout fails it), and a
+ * tick never completes before its deadline. */
+static atomic_int iv_errors, iv_ticks;
+
+typedef struct {
+  ax_async_t co;
+  ax_interval_t iv;
+  ax_instant_t start, at;
+} iv_main_t;
+
+AX_ASYNC(iv_main, iv_main_t, s) {
+  AX_BEGIN(s);
+  ax_interval_init(&s->iv, 3600 * 1000);
+  AX_AWAIT(ax_interval_tick(&s->iv));  /* the first tick: at once */
+  atomic_fetch_add(&iv_ticks, 1);
+
+  ax_interval_reset_immediately(&s->iv);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (s->iv.result != 0) atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  s->start = ax_instant_now();
+  ax_interval_reset_after(&s->iv, 20);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (ax_instant_now() < ax_instant_add_ms(s->start, 20) ||
+      s->iv.tick < ax_instant_add_ms(s->start, 20))
+    atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  s->at = ax_instant_add_ms(ax_instant_now(), 15);
+  ax_interval_reset_at(&s->iv, s->at);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (ax_instant_now() < s->at || s->iv.tick != s->at)
+    atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  /* A deadline in the past: the tick completes at once. */
+  ax_interval_reset_at(&s->iv, s->start);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (s->iv.tick != s->start) atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+  ax_drop(&s->iv.base);
+  AX_END;
+}
+
+START_TEST(interval_reset) {
+  iv_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&iv_errors, 0);
+  atomic_store(&iv_ticks, 0);
+  RUN_TASK(_i, iv_main, &m);
+  ck_assert_int_eq(atomic_load(&iv_errors), 0);
+  ck_assert_int_eq(atomic_load(&iv_ticks), 5);
+}
+END_TEST
+
 Suite *ax_tokio_sync_suite(void) {
   Suite *s = suite_create("tokio-sync");
   TCase *tc;
@@ -1499,6 +2104,29 @@ Suite *ax_tokio_sync_suite(void) {
   tcase_add_test(tc, send_modify_and_send_if_modified);
   tcase_add_test(tc, wait_for_hand);
   tcase_add_loop_test(tc, wait_for_and_closed_rt, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("sync");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, notify_multi_notified_last);
+  tcase_add_test(tc, test_enable_after_poll);
+  tcase_add_test(tc, test_poll_after_enable);
+  tcase_add_test(tc, test_enable_consumes_permit);
+  tcase_add_test(tc, notified_enable_fifo_and_cancel);
+  tcase_add_loop_test(tc, notified_enable_rt, 0, 2);
+  tcase_add_test(tc, downgrade_map);
+  tcase_add_test(tc, mapped_guards);
+  tcase_add_loop_test(tc, downgrade_rt, 0, 2);
+  tcase_add_test(tc, forget_permits_basic);
+  tcase_add_test(tc, merge);
+  tcase_add_test(tc, split);
+  tcase_add_test(tc, set_twice);
+  tcase_add_test(tc, set_while_initializing);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("interval");
+  tcase_set_timeout(tc, 10);
+  tcase_add_loop_test(tc, interval_reset, 0, 2);
   suite_add_tcase(s, tc);
   return s;
 }

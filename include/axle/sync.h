@@ -229,8 +229,10 @@ AX_EXTERN int ax_rwlock_downgrade(ax_rwlock_guard_t *g);
  * and whether the access is a write.  Handing a mapped guard to a
  * function gives it access to that part and the duty to unlock, and
  * nothing else.  Map again (narrower) with ax_rwlock_map(&m2, &m.guard,
- * part).  As Tokio's mapped guards, a mapped write guard cannot be
- * downgraded.  A mapped guard may be copied like a held guard. */
+ * part).  As with Tokio's mapped guards, there is no downgrade of a
+ * mapped write guard: downgrade the guard before mapping it (do not pass
+ * &m.guard to ax_rwlock_downgrade: `write` would be wrong afterwards).  A
+ * mapped guard may be copied like a held guard. */
 typedef struct ax_rwlock_mapped_s {
   ax_rwlock_guard_t guard;    /* read-only: the lock held (moved in) */
   void *data;                 /* read-only: what this guard gives access to */
