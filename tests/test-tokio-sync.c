@@ -718,6 +718,47 @@ START_TEST(send_timeout_hand) {
 }
 END_TEST
 
+/* axle: reserve_many dropped while waiting, after it collected part of
+ * its slots at the head of the queue: they pass on to the next waiting
+ * sender; dropped after being handed all of them, likewise. */
+START_TEST(reserve_many_cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t held;
+  ax_mpsc_reserve_t big, small;
+  tcx_t cb, cs;
+  tcx_init(&cb);
+  tcx_init(&cs);
+  ck_assert_int_eq(ax_mpsc_channel(0, 3, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &held, 2), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);  /* big collected the third */
+  ax_drop(&big.base);
+  ck_assert_int_eq(cs.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(small.result, 0);
+  ax_drop(&small.base);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);
+  /* Handed everything, dropped before it looked. */
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ax_mpsc_permit_release(&held);
+  ck_assert_int_eq(cb.tw.wakes, 1);
+  ck_assert_int_eq(cs.tw.wakes, 1);
+  ax_drop(&big.base);
+  ck_assert_int_eq(cs.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(small.result, 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
+  ax_drop(&small.base);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 3);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(cb.tw.refs + cs.tw.refs, 0);
+}
+END_TEST
+
 /* ---- mpsc on a runtime -------------------------------------------------- */
 
 /* sync_mpsc.rs: send_recv_many_bounded_capacity (and a reserve_many that
@@ -853,6 +894,73 @@ START_TEST(send_timeout_elapses) {
   ck_assert_uint_eq(ax_mpsc_capacity(m.tx), 1);
   ax_mpsc_sender_drop(m.tx);
   ax_mpsc_receiver_drop(m.rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: recv_close_gets_none_reserved, on a runtime: a receiver
+ * task waits on a closed channel for the permit reserved before the
+ * close; the main task sends through it; the receiver gets the value and
+ * then AX_ECLOSED. */
+static atomic_int rc_value, rc_closed;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_t r;
+  int out;
+} rc_receiver_t;
+
+AX_ASYNC(rc_receiver, rc_receiver_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_recv(&s->r, s->rx, &s->out));
+  if (s->r.result == 0) atomic_store(&rc_value, s->out);
+  ax_drop(&s->r.base);
+  AX_AWAIT(ax_mpsc_recv(&s->r, s->rx, &s->out));
+  atomic_store(&rc_closed, s->r.result);
+  ax_drop(&s->r.base);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_join_t h;
+  rc_receiver_t recv;
+  ax_yield_t y;
+  int i, v;
+} rc_main_t;
+
+AX_ASYNC(rc_main, rc_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_reserve(&s->res, s->tx));
+  ax_mpsc_sender_drop(s->tx);  /* the permit owns its own sender */
+  ax_mpsc_close(s->rx);
+  s->recv.rx = s->rx;
+  if (AX_SPAWN(rc_receiver, &s->recv, &s->h) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  for (s->i = 0; s->i < 20; s->i++)  /* let it wait (or not: either way) */
+    AX_AWAIT(ax_yield_now(&s->y));
+  s->v = 123;
+  if (ax_mpsc_permit_send(&s->res.permit, &s->v) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  ax_drop(&s->res.base);
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END;
+}
+
+START_TEST(recv_close_gets_none_reserved_rt) {
+  rc_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&rc_value, 0);
+  atomic_store(&rc_closed, 0);
+  ck_assert_int_eq(ax_mpsc_channel(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, rc_main, &m);
+  ck_assert_int_eq(atomic_load(&rc_value), 123);
+  ck_assert_int_eq(atomic_load(&rc_closed), AX_ECLOSED);
 }
 END_TEST
 
@@ -1098,6 +1206,89 @@ START_TEST(broadcast_weak_sender) {
   ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
   ax_broadcast_receiver_drop(rx);
   ax_broadcast_weak_drop(w);
+}
+END_TEST
+
+/* sync_broadcast.rs: broadcast_sender_closed, on a runtime: a sender
+ * task waits in closed() while receiver tasks drain and go. */
+#define BC_RX 3
+static atomic_int bc_closed_done, bc_errors;
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_tx_t *tx;      /* owned */
+  ax_broadcast_closed_t cl;
+  int i;
+} bc_sender_t;
+
+AX_ASYNC(bc_sender, bc_sender_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < 3; s->i++)
+    if (ax_broadcast_send(s->tx, &s->i) != 0) atomic_fetch_add(&bc_errors, 1);
+  AX_AWAIT(ax_broadcast_closed(&s->cl, s->tx));
+  ax_drop(&s->cl.base);
+  atomic_store(&bc_closed_done, 1);
+  ax_broadcast_sender_drop(s->tx);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_rx_t *rx;      /* owned */
+  ax_broadcast_recv_t r;
+  int out, n;
+} bc_receiver_t;
+
+AX_ASYNC(bc_receiver, bc_receiver_t, s) {
+  AX_BEGIN(s);
+  for (s->n = 0; s->n < 3; s->n++) {
+    AX_AWAIT(ax_broadcast_recv(&s->r, s->rx, &s->out));
+    if (s->r.result != 0 || s->out != s->n) atomic_fetch_add(&bc_errors, 1);
+    ax_drop(&s->r.base);
+  }
+  if (atomic_load(&bc_closed_done)) atomic_fetch_add(&bc_errors, 1);
+  ax_broadcast_receiver_drop(s->rx);
+  AX_END;
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_tx_t *tx;
+  ax_join_t h[BC_RX + 1];
+  bc_sender_t snd;
+  bc_receiver_t rcv;
+  int i;
+} bc_main_t;
+
+AX_ASYNC(bc_main, bc_main_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < BC_RX; s->i++) {
+    memset(&s->rcv, 0, sizeof s->rcv);
+    if (ax_broadcast_subscribe(s->tx, &s->rcv.rx) != 0 ||
+        AX_SPAWN(bc_receiver, &s->rcv, &s->h[s->i]) != 0)
+      atomic_fetch_add(&bc_errors, 1);
+  }
+  s->snd.tx = s->tx;
+  if (AX_SPAWN(bc_sender, &s->snd, &s->h[BC_RX]) != 0)
+    atomic_fetch_add(&bc_errors, 1);
+  for (s->i = 0; s->i <= BC_RX; s->i++) {
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    if (s->h[s->i].result != 0) atomic_fetch_add(&bc_errors, 1);
+    ax_join_drop(&s->h[s->i]);
+  }
+  AX_END;
+}
+
+START_TEST(broadcast_sender_closed_rt) {
+  bc_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&bc_closed_done, 0);
+  atomic_store(&bc_errors, 0);
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &m.tx, NULL),
+                   0);
+  RUN_TASK(_i, bc_main, &m);
+  ck_assert_int_eq(atomic_load(&bc_errors), 0);
+  ck_assert_int_eq(atomic_load(&bc_closed_done), 1);
 }
 END_TEST
 
@@ -2085,6 +2276,8 @@ Suite *ax_tokio_sync_suite(void) {
   tcase_add_test(tc, recv_many_cancel);
   tcase_add_test(tc, weak_sender);
   tcase_add_test(tc, send_timeout_hand);
+  tcase_add_test(tc, reserve_many_cancel);
+  tcase_add_loop_test(tc, recv_close_gets_none_reserved_rt, 0, 2);
   tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
   tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
   suite_add_tcase(s, tc);
@@ -2097,6 +2290,7 @@ Suite *ax_tokio_sync_suite(void) {
   tcase_add_test(tc, receiver_len_with_lagged);
   tcase_add_test(tc, broadcast_sender_closed);
   tcase_add_test(tc, broadcast_weak_sender);
+  tcase_add_loop_test(tc, broadcast_sender_closed_rt, 0, 2);
   tcase_add_test(tc, rx_mark_changed);
   tcase_add_test(tc, rx_mark_unchanged);
   tcase_add_test(tc, has_changed_errors_on_closed_channel_with_unseen_value);

@@ -456,8 +456,9 @@ AX_EXTERN size_t ax_broadcast_sender_strong_count(ax_broadcast_tx_t *tx);
 AX_EXTERN size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx);
 
 /* Sender side: completes when no receiver is left (Tokio's
- * Sender::closed), at once if there is none now.  A later subscribe does
- * not undo a completed one. */
+ * Sender::closed), at once if there is none now (or if tx is NULL).  A
+ * later subscribe does not undo a completed one.  Dropping it while it
+ * waits leaves nothing behind. */
 typedef struct ax_broadcast_closed_s {
   ax_future_t base;       /* private */
   ax__waiter_t w;         /* private */
@@ -568,8 +569,9 @@ AX_EXTERN ax_future_t *ax_watch_wait_for(ax_watch_wait_for_t *f,
                                          void *out);
 
 /* Sender side: completes when no receiver is left (Tokio's
- * Sender::closed), at once if there is none now.  A later subscribe does
- * not undo a completed one. */
+ * Sender::closed), at once if there is none now (or if tx is NULL).  A
+ * later subscribe does not undo a completed one.  Dropping it while it
+ * waits leaves nothing behind. */
 typedef struct ax_watch_closed_s {
   ax_future_t base;       /* private */
   ax__waiter_t w;         /* private */

@@ -409,6 +409,7 @@ static ax_poll_t bclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
       ax__waitq_update_waker(&c->txq, &f->w, ax_cx_waker(cx)) ==
           AX__WAITER_QUEUED)
     return AX_PENDING;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   /* Queue while holding the mutex: the last receiver's drop lowers the
    * count under it and wakes the queue after, so it cannot slip between. */
   uv_mutex_lock(&c->lock);
@@ -417,6 +418,7 @@ static ax_poll_t bclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
     ax__waitq_push_locked(&c->txq, &f->w, ax_cx_waker(cx));
     ax__waitq_unlock(&c->txq);
     uv_mutex_unlock(&c->lock);
+    ax__coop_refund(cx);  /* waiting: no unit */
     return AX_PENDING;
   }
   uv_mutex_unlock(&c->lock);

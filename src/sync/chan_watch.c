@@ -432,6 +432,7 @@ static ax_poll_t wclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
       ax__waitq_update_waker(&c->txq, &f->w, ax_cx_waker(cx)) ==
           AX__WAITER_QUEUED)
     return AX_PENDING;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
   /* Not queued (first poll), or woken by the last receiver's drop, or a
    * wake that raced with a new subscribe: look at the count. */
   ax__waitq_lock(&c->q);
@@ -440,6 +441,7 @@ static ax_poll_t wclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
     ax__waitq_push_locked(&c->txq, &f->w, ax_cx_waker(cx));
     ax__waitq_unlock(&c->txq);
     ax__waitq_unlock(&c->q);
+    ax__coop_refund(cx);  /* waiting: no unit */
     return AX_PENDING;
   }
   ax__waitq_unlock(&c->q);
