@@ -205,6 +205,42 @@ START_TEST(dropping_last_permit_iterator_wakes_closed_receiver) {
 }
 END_TEST
 
+/* axle: the same promise on an unbounded channel (Tokio's unbounded
+ * sender has no permits): a permit reserved before the close still sends,
+ * and the receiver waits for it; a permit asked for after the close is
+ * refused. */
+START_TEST(unbounded_permit_survives_close) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p, q;
+  ax_mpsc_recv_t r;
+  tcx_t c;
+  int v = 8, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(tx, &p, 2), 0);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_reserve(tx, &q), AX_ECLOSED);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, 8);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ax_mpsc_permit_release(&p);  /* the second slot, unused */
+  ck_assert_int_eq(c.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
 /* sync_mpsc.rs: try_recv_after_receiver_close_with_permit (and
  * try_recv_after_receiver_close). */
 START_TEST(try_recv_after_receiver_close_with_permit) {
@@ -2262,6 +2298,7 @@ Suite *ax_tokio_sync_suite(void) {
   tcase_add_test(tc, sending_last_permit_wakes_closed_receiver);
   tcase_add_test(tc, dropping_last_permit_iterator_wakes_closed_receiver);
   tcase_add_test(tc, try_recv_after_receiver_close_with_permit);
+  tcase_add_test(tc, unbounded_permit_survives_close);
   tcase_add_test(tc, permit_available_not_acquired_close);
   tcase_add_test(tc, failed_reserve_wakes_closed_receiver);
   tcase_add_test(tc, cancelled_reserve_wakes_closed_receiver);

@@ -97,7 +97,8 @@ typedef void (*ax_elem_clone_fn)(void *dst, const void *src);
  * racing with ax_mpsc_close may still succeed; its value is then received
  * by a later recv, or dropped with the channel.
  *
- * Permits survive the receiver's close (as in Tokio): a slot reserved
+ * Permits survive the receiver's close (as in Tokio; in axle unbounded
+ * channels' permits too): a slot reserved
  * before ax_mpsc_close is a promise that its send succeeds, so after the
  * close recv waits (try_recv says AX_EEMPTY) until every permit out there
  * has been used or released; the last one to go wakes it, and only then

@@ -19,7 +19,11 @@
  * the close is a promise that its send succeeds, so until it is used or
  * released the receiver waits for it (Tokio's rule).  Every path that
  * gives a slot back after the close wakes the receiver, which then looks
- * again.  Unbounded channels have no slots: closed and drained is final.
+ * again.  Unbounded channels have no capacity, but their permits make the
+ * same promise: `uslots` counts the slots permits hold there (taken before
+ * the permit looks at rx_closed, given back after its value is pushed),
+ * and the receiver waits for it to reach 0.  Plain unbounded sends do not
+ * touch it.
  *
  * Weak senders hold a reference on the memory (refs) but not on tx_count:
  * upgrading one increments tx_count only while it is not 0, so once the
@@ -42,6 +46,7 @@ typedef struct ax__mpsc_s {
   _Atomic size_t refs;              /* 1 for all senders, 1 for the receiver,
                                        1 per weak sender */
   _Atomic int rx_dropped;           /* the receiver handle is gone */
+  _Atomic size_t uslots;            /* unbounded: slots held by permits */
   ax_elem_drop_fn drop;             /* for values nobody received */
   size_t cap;                       /* bounded: capacity (room when idle) */
   int bounded;                      /* room is used */
@@ -87,6 +92,7 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
   atomic_init(&c->weak_count, 0);
   atomic_init(&c->refs, 2);
   atomic_init(&c->rx_dropped, 0);
+  atomic_init(&c->uslots, 0);
   c->drop = drop;
   c->cap = bounded ? capacity : SIZE_MAX;
   c->bounded = bounded;
@@ -140,7 +146,8 @@ static int mpsc_rx_closed(ax__mpsc_t *c) {
  * seq_cst no-op on the word (after the slot went back into it, by an RMW
  * of the same word) pairs with the receiver's seq_cst store of its waker
  * and load of the word in mpsc_rx_idle: either it sees the slot or we see
- * its waker.  (No fence: TSan does not model fences.) */
+ * its waker.  (No fence: TSan does not model fences.)  Unbounded: the
+ * caller's seq_cst RMW of uslots plays that part. */
 static void mpsc_wake_closed_rx(ax__mpsc_t *c) {
   if (!mpsc_rx_closed(c))
     return;
@@ -150,8 +157,9 @@ static void mpsc_wake_closed_rx(ax__mpsc_t *c) {
 }
 
 /* Gives n capacity slots back (a value left the queue, or a permit went
- * unused): to the oldest waiting sender if there is one. */
-static void mpsc_room_back(ax__mpsc_t *c, size_t n) {
+ * unused): to the oldest waiting sender if there is one.  No wake-up: the
+ * receiver's own pops use this one. */
+static void mpsc_room_back_quiet(ax__mpsc_t *c, size_t n) {
   size_t cur;
   if (!c->bounded || n == 0)
     return;
@@ -161,11 +169,41 @@ static void mpsc_room_back(ax__mpsc_t *c, size_t n) {
                                               cur + n * ROOM_ONE,
                                               memory_order_release,
                                               memory_order_relaxed))
-      goto done;
+      return;
   }
   ax_semaphore_add_permits(&c->room, n);
-done:
+}
+
+/* Same, from a sender or permit: wakes a closed receiver that may be
+ * waiting for exactly these slots. */
+static void mpsc_room_back(ax__mpsc_t *c, size_t n) {
+  mpsc_room_back_quiet(c, n);
   mpsc_wake_closed_rx(c);
+}
+
+/* A permit gives back n slots it did not fill (bounded: capacity;
+ * unbounded: its share of uslots). */
+static void mpsc_permit_back(ax__mpsc_t *c, size_t n) {
+  if (c->bounded) {
+    mpsc_room_back(c, n);
+  } else if (n > 0) {
+    atomic_fetch_sub_explicit(&c->uslots, n, memory_order_seq_cst);
+    mpsc_wake_closed_rx(c);
+  }
+}
+
+/* Unbounded: a permit of n slots is about to be handed out.  Counted
+ * first, then rx_closed is checked (both seq_cst, as ax_mpsc_close and
+ * mpsc_rx_idle in the other order): either the receiver waits for the
+ * permit, or the permit sees the close.  0, or AX_ECLOSED (not counted). */
+static int mpsc_unbounded_promise(ax__mpsc_t *c, size_t n) {
+  if (c->bounded || n == 0)
+    return 0;
+  atomic_fetch_add_explicit(&c->uslots, n, memory_order_seq_cst);
+  if (!atomic_load_explicit(&c->rx_closed, memory_order_seq_cst))
+    return 0;
+  mpsc_permit_back(c, n);
+  return AX_ECLOSED;
 }
 
 /* Takes n capacity slots without waiting: 0, AX_EFULL (not enough free,
@@ -417,6 +455,8 @@ static ax_poll_t reserve_poll(ax_future_t *f, ax_cx_t *cx) {
       AX_PENDING)
     return AX_PENDING;
   r->phase = PH_DONE;
+  if (r->result == 0)
+    r->result = mpsc_unbounded_promise(c, r->want);
   if (r->result == 0 && r->want > 0) {
     r->permit.tx = ax_mpsc_sender_clone(r->tx);
     r->permit.count = r->want;
@@ -465,6 +505,8 @@ int ax_mpsc_try_reserve_many(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p,
     return AX_ECLOSED;
   if ((r = mpsc_room_try(c, n)) != 0)
     return r;
+  if ((r = mpsc_unbounded_promise(c, n)) != 0)
+    return r;
   if (n > 0) {
     p->tx = ax_mpsc_sender_clone(tx);
     p->count = n;
@@ -493,10 +535,12 @@ int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
   c = MPSC_TX(p->tx);
   if (atomic_load_explicit(&c->rx_dropped, memory_order_acquire)) {
     /* Nobody can receive it any more: hand it back instead. */
-    mpsc_room_back(c, 1);
+    mpsc_permit_back(c, 1);
     r = AX_ECLOSED;
   } else {
     mpsc_push(c, value);
+    if (!c->bounded)
+      mpsc_permit_back(c, 1);  /* after the push: the receiver sees it */
   }
   permit_used_one(p);
   return r;
@@ -521,7 +565,7 @@ void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
   n = p->count;
   p->tx = NULL;
   p->count = 0;
-  mpsc_room_back(MPSC_TX(tx), n);
+  mpsc_permit_back(MPSC_TX(tx), n);
   ax_mpsc_sender_drop(tx);
 }
 
@@ -530,7 +574,7 @@ void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
 static int mpsc_pop(ax__mpsc_t *c, void *out) {
   if (!ax__list_pop(&c->list, out))
     return 0;
-  mpsc_room_back(c, 1);
+  mpsc_room_back_quiet(c, 1);
   return 1;
 }
 
@@ -538,10 +582,12 @@ static int mpsc_pop(ax__mpsc_t *c, void *out) {
  * and (bounded) every slot back, i.e. no value queued and no permit or
  * send holding one.  The seq_cst load pairs with mpsc_wake_closed_rx. */
 static int mpsc_rx_idle(ax__mpsc_t *c) {
+  if (!c->bounded)  /* permits first: one pushes before it gives back */
+    return atomic_load_explicit(&c->uslots, memory_order_seq_cst) == 0 &&
+           !ax__list_in_flight(&c->list);
   if (ax__list_in_flight(&c->list))
     return 0;
-  return !c->bounded ||
-         (atomic_load_explicit(&c->room.word, memory_order_seq_cst) >>
+  return (atomic_load_explicit(&c->room.word, memory_order_seq_cst) >>
           AX__SEM_SHIFT) == c->cap;
 }
 
