@@ -543,7 +543,7 @@ START_TEST(oncecell_hand) {
   ck_assert_ptr_eq(g3.value, &y);
   ck_assert_int_eq(i3.polls, 0);
   ck_assert_int_eq(i3.drops, 1);
-  ck_assert_int_eq(ax_oncecell_set(&cell, &x), AX_EBUSY);
+  ck_assert_int_eq(ax_oncecell_set(&cell, &x), AX_EALREADY);
   ax_drop(&g1.base);
   ax_drop(&g2.base);
   ax_drop(&g3.base);

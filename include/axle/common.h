@@ -54,6 +54,7 @@ extern "C" {
   XX(EPOOLSIZE, -30009, "blocking pool already started with another size")   \
   XX(ENESTED,   -30010, "block_on called from inside a runtime")             \
   XX(ENOTREADY, -30011, "value not ready yet")                               \
+  XX(EALREADY,  -30012, "value already set")                                 \
 
 enum {
 #define AX__ERR_ENUM(name, val, msg) AX_##name = (val),

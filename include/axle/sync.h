@@ -11,6 +11,13 @@
  *   Semaphore::new(n)                       ax_semaphore_init(&sem, n)
  *   sem.acquire_many(k).await               ax_semaphore_acquire(&p, &sem, k)
  *   sem.add_permits(k) / sem.close()        ax_semaphore_add_permits / _close
+ *   sem.forget_permits(k)                   ax_semaphore_forget_permits(&sem, k)
+ *   p.merge(q) / p.split(k)                 ax_semaphore_merge(&p, &q) / ax_semaphore_split(&q, &p, k)
+ *   RwLockWriteGuard::downgrade(g)          ax_rwlock_downgrade(&g)
+ *   RwLockReadGuard::map(g, |d| &d.f)       ax_rwlock_map(&mg, &g, &data.f); mg.data
+ *   notify.notify_last()                    ax_notify_last(&n)
+ *   notified.as_mut().enable()              ax_notified_enable(&f)
+ *   cell.set(v) -> Err(AlreadyInit / Initializing)  AX_EALREADY / AX_EBUSY
  *   notify.notified().await                 ax_notify_wait(&f, &n)
  *   notify.notify_one() / notify_waiters()  ax_notify_one / ax_notify_waiters
  *   barrier.wait().await.is_leader()        ax_barrier_wait(&f, &b); f.is_leader
@@ -126,6 +133,23 @@ AX_EXTERN void ax_semaphore_forget(ax_permit_t *p);
 AX_EXTERN void ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
 /* Permits free right now (a snapshot). */
 AX_EXTERN size_t ax_semaphore_available(const ax_semaphore_t *s);
+/* Removes up to n free permits from s for good (Tokio's forget_permits):
+ * returns how many it removed (fewer than n when fewer are free; permits
+ * held or promised to waiters are not touched). */
+AX_EXTERN size_t ax_semaphore_forget_permits(ax_semaphore_t *s, size_t n);
+/* Permit surgery (Tokio's SemaphorePermit::merge / split), for permits of
+ * ax_semaphore_acquire / _try_acquire only (not lock guards).
+ *   merge: src's permits move to dst; both must hold permits (be ready
+ *     with result 0, not released) of the same semaphore.  src holds
+ *     nothing afterwards.  0 or AX_EINVAL (nothing changes).
+ *   split: n of src's permits move to dst, a new permit holder (whatever
+ *     dst was is overwritten: it must not be waiting or hold permits);
+ *     src must hold permits, n <= src->held (n == src->held leaves src
+ *     holding 0; n == 0 gives dst 0).  Release (or drop) both.  0 or
+ *     AX_EINVAL (nothing changes). */
+AX_EXTERN int ax_semaphore_merge(ax_permit_t *dst, ax_permit_t *src);
+AX_EXTERN int ax_semaphore_split(ax_permit_t *dst, ax_permit_t *src,
+                                 size_t n);
 /* Closes s: every waiter and every later acquire completes with
  * AX_ECLOSED.  Permits already held stay valid and may be released. */
 AX_EXTERN void ax_semaphore_close(ax_semaphore_t *s);
@@ -173,6 +197,40 @@ AX_EXTERN int ax_rwlock_try_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
 AX_EXTERN int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
 /* Releases the read or write lock g holds; no-op if it holds none. */
 AX_EXTERN void ax_rwlock_unlock(ax_rwlock_guard_t *g);
+/* Turns the write lock g holds into a read lock, atomically: no writer
+ * can take the lock in between; readers queued (up to the next queued
+ * writer) get in at once (Tokio's RwLockWriteGuard::downgrade).  g stays
+ * the guard (release it with ax_rwlock_unlock as before).  0, or
+ * AX_EINVAL when g does not hold a write lock.  With max_readers 1 a
+ * downgraded guard still excludes everyone else. */
+AX_EXTERN int ax_rwlock_downgrade(ax_rwlock_guard_t *g);
+
+/* Mapped guards (Tokio's MappedRwLockReadGuard / MappedRwLockWriteGuard).
+ * In Tokio the lock owns its data and map() narrows a guard to a part of
+ * it.  In C the lock does not own the data, so a mapped guard is a guard
+ * that carries the pointer it grants access to: the lock, moved out of an
+ * ordinary guard, plus `data` (usually a part of what the lock protects)
+ * and whether the access is a write.  Handing a mapped guard to a
+ * function gives it access to that part and the duty to unlock, and
+ * nothing else.  Map again (narrower) with ax_rwlock_map(&m2, &m.guard,
+ * part).  As with Tokio's mapped guards, there is no downgrade of a
+ * mapped write guard: downgrade the guard before mapping it (do not pass
+ * &m.guard to ax_rwlock_downgrade: `write` would be wrong afterwards).  A
+ * mapped guard may be copied like a held guard. */
+typedef struct ax_rwlock_mapped_s {
+  ax_rwlock_guard_t guard;    /* read-only: the lock held (moved in) */
+  void *data;                 /* read-only: what this guard gives access to */
+  int write;                  /* read-only: 1 for write access, 0 read */
+} ax_rwlock_mapped_t;
+/* Moves the lock src holds into dst (src holds nothing afterwards) and
+ * points dst->data at data (may be NULL).  0, or AX_EINVAL when src holds
+ * no rwlock lock (dst untouched). */
+AX_EXTERN int ax_rwlock_map(ax_rwlock_mapped_t *dst, ax_rwlock_guard_t *src,
+                            void *data);
+/* Releases the lock m holds (no-op if none: safe twice) and clears
+ * m->data.  NULL is ignored.  A mapped guard is released only this way
+ * (or with ax_rwlock_unlock(&m->guard)); it is not a future. */
+AX_EXTERN void ax_rwlock_mapped_unlock(ax_rwlock_mapped_t *m);
 
 /* ---- Notify ---------------------------------------------------------------
  * Wakes tasks.  notify_one wakes the oldest waiter, or, when nobody waits,
@@ -197,11 +255,24 @@ typedef struct ax_notify_wait_s {
 AX_EXTERN int ax_notify_init(ax_notify_t *n);
 AX_EXTERN void ax_notify_destroy(ax_notify_t *n);
 AX_EXTERN void ax_notify_one(ax_notify_t *n);
+/* As notify_one, but wakes the NEWEST waiter (LIFO; Tokio's notify_last);
+ * stores the permit when nobody waits.  A woken waiter dropped before it
+ * saw the wake-up passes it on to the newest waiter again. */
+AX_EXTERN void ax_notify_last(ax_notify_t *n);
 AX_EXTERN void ax_notify_waiters(ax_notify_t *n);
 /* Prepares f to wait for a notification of n.  The notify_waiters
  * generation is taken now, so the pattern "create f, check the condition,
  * await f" misses no notify_waiters. */
 AX_EXTERN ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n);
+/* Tokio's Notified::enable: puts f in n's wait queue now, without
+ * polling it, so a notify_one / notify_last from now on can pick it (it
+ * keeps its place in the FIFO).  Returns 1 when f is already notified
+ * (a notify_waiters since ax_notify_wait, the stored permit -- which
+ * f takes now -- or a wake-up since an earlier enable): its first poll
+ * completes; 0 when it waits; AX_EINVAL for NULL.  Cancel-safe like a
+ * poll: dropping f passes on a permit or wake-up it took and never saw.
+ * Calling it again, or after a poll, changes nothing. */
+AX_EXTERN int ax_notified_enable(ax_notify_wait_t *f);
 
 /* ---- Barrier ---------------------------------------------------------------
  * n parties meet: each awaits wait(); when the n-th arrives, all complete and
@@ -263,8 +334,14 @@ AX_EXTERN void ax_oncecell_destroy(ax_oncecell_t *c);
 /* The value, or NULL while unset.  Never waits. */
 AX_EXTERN void *ax_oncecell_get(ax_oncecell_t *c);
 /* Sets the value when the cell is empty and nobody is initialising it:
- * 0, AX_EBUSY (set or being initialised) or AX_EINVAL (value NULL). */
+ * 0, AX_EALREADY (a value is set: Tokio's AlreadyInitializedError; final),
+ * AX_EBUSY (a get_or_init is running its initialiser right now: Tokio's
+ * InitializingError; the cell may still end up empty if it fails or is
+ * cancelled) or AX_EINVAL (c or value NULL).  On error the value is still
+ * the caller's. */
 AX_EXTERN int ax_oncecell_set(ax_oncecell_t *c, void *value);
+/* 1 once a value is set (Tokio's initialized()). */
+AX_EXTERN int ax_oncecell_initialized(ax_oncecell_t *c);
 /* Prepares f: when ready, f->result is 0 and f->value the cell's value.
  * If the cell is empty and no other caller is initialising it, this caller
  * polls `init` (never polled yet; may be NULL only if the caller accepts

@@ -144,6 +144,15 @@ AX_EXTERN void ax_interval_init_at(ax_interval_t *iv, ax_instant_t start,
 AX_EXTERN ax_future_t *ax_interval_tick(ax_interval_t *iv);
 /* Makes the next tick period_ms from now (Tokio's Interval::reset). */
 AX_EXTERN void ax_interval_reset(ax_interval_t *iv);
+/* Resets the schedule (Tokio's reset_immediately / reset_after /
+ * reset_at): the next tick completes at once / ms from now / at deadline
+ * (at once if it has passed), and the ticks after it follow every
+ * period_ms from there (the missed-tick policy applies as usual).  A tick
+ * being awaited (or dropped) when the schedule is reset waits for the new
+ * deadline.  Not concurrently with a poll of iv. */
+AX_EXTERN void ax_interval_reset_immediately(ax_interval_t *iv);
+AX_EXTERN void ax_interval_reset_after(ax_interval_t *iv, uint64_t ms);
+AX_EXTERN void ax_interval_reset_at(ax_interval_t *iv, ax_instant_t deadline);
 
 #ifdef __cplusplus
 }

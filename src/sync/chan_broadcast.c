@@ -32,7 +32,9 @@ typedef struct ax__bcast_s {
   _Atomic size_t refs;      /* every handle: the memory's lifetime (a
                                dropping handle may still wake the queue
                                after it left the counts above) */
+  size_t weak_count;        /* weak sender handles (each holds a ref) */
   ax__waitq_t q;            /* receivers waiting for a value */
+  ax__waitq_t txq;          /* sender closed() futures */
   size_t cap;               /* slots */
   size_t elem_size;         /* bytes per value */
   size_t stride;            /* bytes per slot (header + value, aligned) */
@@ -70,6 +72,7 @@ static void bc_unref(ax__bcast_t *c) {
       c->drop(bc_val(s));
   }
   ax__waitq_destroy(&c->q);
+  ax__waitq_destroy(&c->txq);
   uv_mutex_destroy(&c->lock);
   ax__free(c);
 }
@@ -102,7 +105,9 @@ int ax_broadcast_new(size_t elem_size, size_t capacity, ax_elem_clone_fn clone,
   c->rx_count = r != NULL;
   c->tx_count = 1;
   atomic_init(&c->refs, c->rx_count + 1);
+  c->weak_count = 0;
   ax__waitq_init(&c->q);
+  ax__waitq_init(&c->txq);
   c->cap = capacity;
   c->elem_size = elem_size;
   c->stride = stride;
@@ -198,6 +203,7 @@ size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx) {
 void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx) {
   ax__bcast_t *c;
   uint64_t p, oldest;
+  int last;
   if (rx == NULL)
     return;
   c = rx->c;
@@ -205,9 +211,11 @@ void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx) {
   oldest = c->tail > c->cap ? c->tail - c->cap : 0;
   for (p = rx->next > oldest ? rx->next : oldest; p < c->tail; p++)
     bc_unshare(c, bc_slot(c, p));
-  c->rx_count--;
+  last = --c->rx_count == 0;
   uv_mutex_unlock(&c->lock);
   ax__free(rx);
+  if (last)
+    ax__waitq_wake_all(&c->txq, 0);  /* sender closed() futures */
   bc_unref(c);
 }
 
@@ -294,5 +302,145 @@ ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f, ax_broadcast_rx_t *rx,
   f->out = out;
   f->result = AX_ECLOSED;
   f->lagged = 0;
+  return &f->base;
+}
+
+/* ---- Lengths -------------------------------------------------------------- */
+
+size_t ax_broadcast_len(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  uint64_t p, oldest;
+  size_t n = 0;
+  uv_mutex_lock(&c->lock);
+  /* Receivers read in order, so the values some receiver still has to
+   * read are the newest ones: count back from the tail. */
+  oldest = c->tail > c->cap ? c->tail - c->cap : 0;
+  for (p = c->tail; p > oldest && bc_slot(c, p - 1)->rem > 0; p--)
+    n++;
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+int ax_broadcast_is_empty(ax_broadcast_tx_t *tx) {
+  return ax_broadcast_len(tx) == 0;
+}
+
+uint64_t ax_broadcast_receiver_len(ax_broadcast_rx_t *rx) {
+  ax__bcast_t *c = rx->c;
+  uint64_t n;
+  uv_mutex_lock(&c->lock);
+  n = c->tail - rx->next;  /* lagged values included, as Tokio's */
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+int ax_broadcast_receiver_is_empty(ax_broadcast_rx_t *rx) {
+  return ax_broadcast_receiver_len(rx) == 0;
+}
+
+/* ---- Weak senders --------------------------------------------------------- */
+
+ax_broadcast_weak_tx_t *ax_broadcast_sender_downgrade(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  uv_mutex_lock(&c->lock);
+  c->weak_count++;
+  uv_mutex_unlock(&c->lock);
+  return (ax_broadcast_weak_tx_t *)(void *)c;
+}
+
+ax_broadcast_weak_tx_t *ax_broadcast_weak_clone(ax_broadcast_weak_tx_t *w) {
+  return ax_broadcast_sender_downgrade((ax_broadcast_tx_t *)(void *)w);
+}
+
+ax_broadcast_tx_t *ax_broadcast_weak_upgrade(ax_broadcast_weak_tx_t *w) {
+  ax__bcast_t *c = BC(w);
+  int ok;
+  if (c == NULL)
+    return NULL;
+  uv_mutex_lock(&c->lock);
+  ok = c->tx_count > 0;  /* 0 is final: receivers were told AX_ECLOSED */
+  if (ok)
+    c->tx_count++;
+  uv_mutex_unlock(&c->lock);
+  if (!ok)
+    return NULL;
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  return (ax_broadcast_tx_t *)(void *)c;
+}
+
+void ax_broadcast_weak_drop(ax_broadcast_weak_tx_t *w) {
+  ax__bcast_t *c = BC(w);
+  if (c == NULL)
+    return;
+  uv_mutex_lock(&c->lock);
+  c->weak_count--;
+  uv_mutex_unlock(&c->lock);
+  bc_unref(c);
+}
+
+size_t ax_broadcast_sender_strong_count(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  size_t n;
+  uv_mutex_lock(&c->lock);
+  n = c->tx_count;
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx) {
+  ax__bcast_t *c = BC(tx);
+  size_t n;
+  uv_mutex_lock(&c->lock);
+  n = c->weak_count;
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+/* ---- Sender closed(): every receiver gone --------------------------------- */
+
+static ax_poll_t bclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
+  ax_broadcast_closed_t *f = (ax_broadcast_closed_t *)fut;
+  ax__bcast_t *c;
+  if (f->tx == NULL)
+    return AX_READY;
+  c = BC(f->tx);
+  if (ax__waiter_state(&f->w) == AX__WAITER_QUEUED &&
+      ax__waitq_update_waker(&c->txq, &f->w, ax_cx_waker(cx)) ==
+          AX__WAITER_QUEUED)
+    return AX_PENDING;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
+  /* Queue while holding the mutex: the last receiver's drop lowers the
+   * count under it and wakes the queue after, so it cannot slip between. */
+  uv_mutex_lock(&c->lock);
+  if (c->rx_count > 0) {
+    ax__waitq_lock(&c->txq);
+    ax__waitq_push_locked(&c->txq, &f->w, ax_cx_waker(cx));
+    ax__waitq_unlock(&c->txq);
+    uv_mutex_unlock(&c->lock);
+    ax__coop_refund(cx);  /* waiting: no unit */
+    return AX_PENDING;
+  }
+  uv_mutex_unlock(&c->lock);
+  ax__waitq_cancel(&c->txq, &f->w);  /* only wake_all wakes it */
+  f->tx = NULL;
+  return AX_READY;
+}
+
+static void bclosed_drop(ax_future_t *fut) {
+  ax_broadcast_closed_t *f = (ax_broadcast_closed_t *)fut;
+  if (f->tx != NULL)
+    ax__waitq_cancel(&BC(f->tx)->txq, &f->w);
+  f->tx = NULL;
+}
+
+static const ax_future_vtable_t bclosed_vtable = {bclosed_poll, bclosed_drop,
+                                                  "ax_broadcast_closed"};
+
+ax_future_t *ax_broadcast_closed(ax_broadcast_closed_t *f,
+                                 ax_broadcast_tx_t *tx) {
+  f->base.vtable = &bclosed_vtable;
+  ax__waiter_init(&f->w);
+  f->tx = tx;
   return &f->base;
 }

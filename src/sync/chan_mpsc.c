@@ -14,7 +14,20 @@
  * acq_rel count decrements order every sender's pushes before it), so a
  * receiver that sees tx_closed and then an empty queue has received
  * everything.  ax_mpsc_close sets rx_closed and closes the semaphore;
- * after it the receiver reports closed once every claimed slot is read.
+ * after it the receiver reports closed once the queue is empty AND every
+ * capacity slot is back (the semaphore is idle): a permit reserved before
+ * the close is a promise that its send succeeds, so until it is used or
+ * released the receiver waits for it (Tokio's rule).  Every path that
+ * gives a slot back after the close wakes the receiver, which then looks
+ * again.  Unbounded channels have no capacity, but their permits make the
+ * same promise: `uslots` counts the slots permits hold there (taken before
+ * the permit looks at rx_closed, given back after its value is pushed),
+ * and the receiver waits for it to reach 0.  Plain unbounded sends do not
+ * touch it.
+ *
+ * Weak senders hold a reference on the memory (refs) but not on tx_count:
+ * upgrading one increments tx_count only while it is not 0, so once the
+ * last strong sender is gone the channel stays closed for good.
  */
 #include "core/context.h"
 #include "sync/chan_list.h"
@@ -29,8 +42,13 @@ typedef struct ax__mpsc_s {
   ax_semaphore_t room;              /* bounded: free capacity */
   char pad2_[AX__CACHELINE];
   _Atomic size_t tx_count;          /* sender handles + live permits */
-  _Atomic int refs;                 /* 1 for all senders, 1 for the receiver */
+  _Atomic size_t weak_count;        /* weak sender handles */
+  _Atomic size_t refs;              /* 1 for all senders, 1 for the receiver,
+                                       1 per weak sender */
+  _Atomic int rx_dropped;           /* the receiver handle is gone */
+  _Atomic size_t uslots;            /* unbounded: slots held by permits */
   ax_elem_drop_fn drop;             /* for values nobody received */
+  size_t cap;                       /* bounded: capacity (room when idle) */
   int bounded;                      /* room is used */
 } ax__mpsc_t;
 
@@ -71,8 +89,12 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
   atomic_init(&c->rx_closed, 0);
   atomic_init(&c->tx_closed, 0);
   atomic_init(&c->tx_count, 1);
+  atomic_init(&c->weak_count, 0);
   atomic_init(&c->refs, 2);
+  atomic_init(&c->rx_dropped, 0);
+  atomic_init(&c->uslots, 0);
   c->drop = drop;
+  c->cap = bounded ? capacity : SIZE_MAX;
   c->bounded = bounded;
   if (bounded)
     ax_semaphore_init(&c->room, capacity);
@@ -82,12 +104,12 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
 }
 
 int ax_mpsc_new(size_t elem_size, size_t capacity, ax_elem_drop_fn drop,
-                ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
+                    ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
   return mpsc_new(elem_size, capacity, 1, drop, tx, rx);
 }
 
 int ax_mpsc_new_unbounded(size_t elem_size, ax_elem_drop_fn drop,
-                          ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
+                      ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx) {
   return mpsc_new(elem_size, 0, 0, drop, tx, rx);
 }
 
@@ -119,37 +141,85 @@ static int mpsc_rx_closed(ax__mpsc_t *c) {
  * own functions. */
 #define ROOM_ONE ((size_t)1 << AX__SEM_SHIFT)
 
-/* Gives a capacity slot back (a value left the queue, or a permit went
- * unused): to the oldest waiting sender if there is one. */
-static void mpsc_room_back(ax__mpsc_t *c) {
+/* After the receiver closed, a slot coming back may be the last one it
+ * waits for (see the top of the file): wake it to look again.  The
+ * seq_cst no-op on the word (after the slot went back into it, by an RMW
+ * of the same word) pairs with the receiver's seq_cst store of its waker
+ * and load of the word in mpsc_rx_idle: either it sees the slot or we see
+ * its waker.  (No fence: TSan does not model fences.)  Unbounded: the
+ * caller's seq_cst RMW of uslots plays that part. */
+static void mpsc_wake_closed_rx(ax__mpsc_t *c) {
+  if (!mpsc_rx_closed(c))
+    return;
+  if (c->bounded)
+    atomic_fetch_add_explicit(&c->room.word, 0, memory_order_seq_cst);
+  mpsc_wake_rx(c);
+}
+
+/* Gives n capacity slots back (a value left the queue, or a permit went
+ * unused): to the oldest waiting sender if there is one.  No wake-up: the
+ * receiver's own pops use this one. */
+static void mpsc_room_back_quiet(ax__mpsc_t *c, size_t n) {
   size_t cur;
-  if (!c->bounded)
+  if (!c->bounded || n == 0)
     return;
   cur = atomic_load_explicit(&c->room.word, memory_order_relaxed);
   while (!(cur & AX__SEM_WAITERS)) {
     if (atomic_compare_exchange_weak_explicit(&c->room.word, &cur,
-                                              cur + ROOM_ONE,
+                                              cur + n * ROOM_ONE,
                                               memory_order_release,
                                               memory_order_relaxed))
       return;
   }
-  ax_semaphore_add_permits(&c->room, 1);
+  ax_semaphore_add_permits(&c->room, n);
 }
 
-/* Takes a capacity slot without waiting: 0, AX_EFULL (none free, or
- * senders already wait: no barging) or AX_ECLOSED. */
-static int mpsc_room_try(ax__mpsc_t *c) {
+/* Same, from a sender or permit: wakes a closed receiver that may be
+ * waiting for exactly these slots. */
+static void mpsc_room_back(ax__mpsc_t *c, size_t n) {
+  mpsc_room_back_quiet(c, n);
+  mpsc_wake_closed_rx(c);
+}
+
+/* A permit gives back n slots it did not fill (bounded: capacity;
+ * unbounded: its share of uslots). */
+static void mpsc_permit_back(ax__mpsc_t *c, size_t n) {
+  if (c->bounded) {
+    mpsc_room_back(c, n);
+  } else if (n > 0) {
+    atomic_fetch_sub_explicit(&c->uslots, n, memory_order_seq_cst);
+    mpsc_wake_closed_rx(c);
+  }
+}
+
+/* Unbounded: a permit of n slots is about to be handed out.  Counted
+ * first, then rx_closed is checked (both seq_cst, as ax_mpsc_close and
+ * mpsc_rx_idle in the other order): either the receiver waits for the
+ * permit, or the permit sees the close.  0, or AX_ECLOSED (not counted). */
+static int mpsc_unbounded_promise(ax__mpsc_t *c, size_t n) {
+  if (c->bounded || n == 0)
+    return 0;
+  atomic_fetch_add_explicit(&c->uslots, n, memory_order_seq_cst);
+  if (!atomic_load_explicit(&c->rx_closed, memory_order_seq_cst))
+    return 0;
+  mpsc_permit_back(c, n);
+  return AX_ECLOSED;
+}
+
+/* Takes n capacity slots without waiting: 0, AX_EFULL (not enough free,
+ * or senders already wait: no barging) or AX_ECLOSED. */
+static int mpsc_room_try(ax__mpsc_t *c, size_t n) {
   size_t cur;
-  if (!c->bounded)
+  if (!c->bounded || n == 0)
     return 0;
   cur = atomic_load_explicit(&c->room.word, memory_order_relaxed);
   for (;;) {
     if (cur & AX__SEM_CLOSED)
       return AX_ECLOSED;
-    if (cur < ROOM_ONE)  /* WAITERS implies no free slot */
+    if ((cur >> AX__SEM_SHIFT) < n)  /* WAITERS implies no free slot */
       return AX_EFULL;
     if (atomic_compare_exchange_weak_explicit(&c->room.word, &cur,
-                                              cur - ROOM_ONE,
+                                              cur - n * ROOM_ONE,
                                               memory_order_acquire,
                                               memory_order_relaxed))
       return 0;
@@ -175,9 +245,11 @@ void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx) {
 int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
+  if (c == NULL)
+    return AX_EINVAL;
   if (mpsc_rx_closed(c))
     return AX_ECLOSED;
-  if ((r = mpsc_room_try(c)) != 0)
+  if ((r = mpsc_room_try(c, 1)) != 0)
     return r;
   mpsc_push(c, value);
   return 0;
@@ -192,22 +264,74 @@ size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx) {
   return c->bounded ? ax_semaphore_available(&c->room) : SIZE_MAX;
 }
 
-/* Send and reserve share their poll: wait for a slot of room. */
-static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, int *phase, ax_permit_t *room,
-                                int *result, ax_cx_t *cx) {
+size_t ax_mpsc_max_capacity(const ax_mpsc_tx_t *tx) {
+  return MPSC_TX(tx)->cap;
+}
+
+size_t ax_mpsc_sender_strong_count(const ax_mpsc_tx_t *tx) {
+  return atomic_load_explicit(&MPSC_TX(tx)->tx_count, memory_order_relaxed);
+}
+
+size_t ax_mpsc_sender_weak_count(const ax_mpsc_tx_t *tx) {
+  return atomic_load_explicit(&MPSC_TX(tx)->weak_count, memory_order_relaxed);
+}
+
+/* ---- Weak senders ---------------------------------------------------------- */
+
+ax_mpsc_weak_tx_t *ax_mpsc_sender_downgrade(ax_mpsc_tx_t *tx) {
+  ax__mpsc_t *c = MPSC_TX(tx);
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&c->weak_count, 1, memory_order_relaxed);
+  return (ax_mpsc_weak_tx_t *)(void *)c;
+}
+
+ax_mpsc_weak_tx_t *ax_mpsc_weak_clone(ax_mpsc_weak_tx_t *w) {
+  return ax_mpsc_sender_downgrade((ax_mpsc_tx_t *)(void *)w);
+}
+
+ax_mpsc_tx_t *ax_mpsc_weak_upgrade(ax_mpsc_weak_tx_t *w) {
+  ax__mpsc_t *c = MPSC_TX(w);
+  size_t n;
+  if (c == NULL)
+    return NULL;
+  n = atomic_load_explicit(&c->tx_count, memory_order_relaxed);
+  do {
+    if (n == 0)
+      return NULL;  /* closed for good: no sender can come back */
+  } while (!atomic_compare_exchange_weak_explicit(
+      &c->tx_count, &n, n + 1, memory_order_acquire, memory_order_relaxed));
+  return (ax_mpsc_tx_t *)(void *)c;
+}
+
+void ax_mpsc_weak_drop(ax_mpsc_weak_tx_t *w) {
+  ax__mpsc_t *c = MPSC_TX(w);
+  if (c == NULL)
+    return;
+  atomic_fetch_sub_explicit(&c->weak_count, 1, memory_order_relaxed);
+  mpsc_unref(c);
+}
+
+/* ---- Send, reserve ------------------------------------------------------ */
+
+/* Send and reserve share their poll: wait for n slots of room.  A slot
+ * obtained while (or after) the receiver closed is given back and the
+ * result is AX_ECLOSED: the future had not completed, so it promised
+ * nothing (Tokio checks for the close first too). */
+static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, size_t n, int *phase,
+                                ax_permit_t *room, int *result,
+                                ax_cx_t *cx) {
   if (*phase == PH_INIT) {
     if (mpsc_rx_closed(c)) {
       *result = AX_ECLOSED;
       *phase = PH_DONE;
       return AX_READY;
     }
-    /* Fast path: a free slot, no permit future needed.  It takes a coop
+    /* Fast path: free slots, no permit future needed.  It takes a coop
      * unit; the slow path's permit takes its own. */
     if (!ax__coop_proceed(cx)) return AX_PENDING;
-    switch (mpsc_room_try(c)) {
+    switch (mpsc_room_try(c, n)) {
     case 0:
-      *result = 0;
-      return AX_READY;
+      goto got;
     case AX_ECLOSED:
       *result = AX_ECLOSED;
       *phase = PH_DONE;
@@ -216,7 +340,7 @@ static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, int *phase, ax_permit_t *room,
       break;
     }
     ax__coop_refund(cx);
-    ax_semaphore_acquire(room, &c->room, 1);
+    ax_semaphore_acquire(room, &c->room, n);
     *phase = PH_WAIT;
   }
   if (ax_poll(&room->base, cx) == AX_PENDING)
@@ -224,11 +348,30 @@ static ax_poll_t mpsc_wait_room(ax__mpsc_t *c, int *phase, ax_permit_t *room,
   *phase = PH_DONE;
   if (room->result != 0) {
     *result = AX_ECLOSED;
+    mpsc_wake_closed_rx(c);  /* the close gave our partial slots back */
     return AX_READY;
   }
   ax_semaphore_forget(room);
+got:
+  if (mpsc_rx_closed(c)) {  /* closed while we waited for room */
+    mpsc_room_back(c, n);
+    *result = AX_ECLOSED;
+    *phase = PH_DONE;
+    return AX_READY;
+  }
   *result = 0;
   return AX_READY;
+}
+
+/* Drop of a send / reserve future: a slot handed to us but not seen yet
+ * passes on to the next sender (the semaphore does that), or back to the
+ * channel, where a closed receiver may be waiting for it. */
+static void mpsc_wait_room_drop(ax__mpsc_t *c, int *phase, ax_permit_t *room) {
+  if (*phase == PH_WAIT) {
+    ax_drop(&room->base);
+    mpsc_wake_closed_rx(c);
+  }
+  *phase = PH_DONE;
 }
 
 static ax_poll_t send_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -236,25 +379,24 @@ static ax_poll_t send_poll(ax_future_t *f, ax_cx_t *cx) {
   ax__mpsc_t *c = MPSC_TX(s->tx);
   if (s->phase == PH_DONE)
     return AX_READY;
-  if (mpsc_wait_room(c, &s->phase, &s->room, &s->result, cx) == AX_PENDING)
+  if (c == NULL) {
+    s->result = AX_EINVAL;
+    s->phase = PH_DONE;
+    return AX_READY;
+  }
+  if (mpsc_wait_room(c, 1, &s->phase, &s->room, &s->result, cx) ==
+      AX_PENDING)
     return AX_PENDING;
   s->phase = PH_DONE;
-  if (s->result == 0) {
-    if (mpsc_rx_closed(c)) {  /* closed while we waited for room */
-      mpsc_room_back(c);
-      s->result = AX_ECLOSED;
-    } else {
-      mpsc_push(c, s->value);
-    }
-  }
+  if (s->result == 0)
+    mpsc_push(c, s->value);
   return AX_READY;
 }
 
 static void send_drop(ax_future_t *f) {
   ax_mpsc_send_t *s = (ax_mpsc_send_t *)f;
-  /* A slot handed to us but not seen yet passes on to the next sender. */
-  if (s->phase == PH_WAIT)
-    ax_drop(&s->room.base);
+  if (s->tx != NULL)
+    mpsc_wait_room_drop(MPSC_TX(s->tx), &s->phase, &s->room);
   s->phase = PH_DONE;
 }
 
@@ -271,6 +413,32 @@ ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
   return &f->base;
 }
 
+/* ---- send_timeout: a send raced against a deadline (ax_timeout) ----------- */
+
+static ax_poll_t send_timeout_poll(ax_future_t *f, ax_cx_t *cx) {
+  ax_mpsc_send_timeout_t *s = (ax_mpsc_send_timeout_t *)f;
+  if (ax_poll(&s->to.base, cx) == AX_PENDING)
+    return AX_PENDING;
+  s->result = s->to.result == 0 ? s->send.result : s->to.result;
+  return AX_READY;
+}
+
+static void send_timeout_drop(ax_future_t *f) {
+  ax_mpsc_send_timeout_t *s = (ax_mpsc_send_timeout_t *)f;
+  ax_drop(&s->to.base);  /* drops the send (once) and the timer */
+}
+
+static const ax_future_vtable_t send_timeout_vtable = {
+    send_timeout_poll, send_timeout_drop, "ax_mpsc_send_timeout"};
+
+ax_future_t *ax_mpsc_send_timeout(ax_mpsc_send_timeout_t *f, ax_mpsc_tx_t *tx,
+                                  const void *value, uint64_t ms) {
+  f->base.vtable = &send_timeout_vtable;
+  f->result = AX_ECLOSED;
+  ax_timeout(&f->to, ax_mpsc_send(&f->send, tx, value), ms);
+  return &f->base;
+}
+
 /* ---- Permits -------------------------------------------------------------- */
 
 static ax_poll_t reserve_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -278,18 +446,28 @@ static ax_poll_t reserve_poll(ax_future_t *f, ax_cx_t *cx) {
   ax__mpsc_t *c = MPSC_TX(r->tx);
   if (r->phase == PH_DONE)
     return AX_READY;
-  if (mpsc_wait_room(c, &r->phase, &r->room, &r->result, cx) == AX_PENDING)
+  if (c == NULL || (c->bounded && r->want > c->cap)) {
+    r->result = AX_EINVAL;  /* could never succeed */
+    r->phase = PH_DONE;
+    return AX_READY;
+  }
+  if (mpsc_wait_room(c, r->want, &r->phase, &r->room, &r->result, cx) ==
+      AX_PENDING)
     return AX_PENDING;
   r->phase = PH_DONE;
   if (r->result == 0)
+    r->result = mpsc_unbounded_promise(c, r->want);
+  if (r->result == 0 && r->want > 0) {
     r->permit.tx = ax_mpsc_sender_clone(r->tx);
+    r->permit.count = r->want;
+  }
   return AX_READY;
 }
 
 static void reserve_drop(ax_future_t *f) {
   ax_mpsc_reserve_t *r = (ax_mpsc_reserve_t *)f;
-  if (r->phase == PH_WAIT)
-    ax_drop(&r->room.base);
+  if (r->tx != NULL)
+    mpsc_wait_room_drop(MPSC_TX(r->tx), &r->phase, &r->room);
   r->phase = PH_DONE;
   ax_mpsc_permit_release(&r->permit);
 }
@@ -297,50 +475,97 @@ static void reserve_drop(ax_future_t *f) {
 static const ax_future_vtable_t reserve_vtable = {reserve_poll, reserve_drop,
                                                   "ax_mpsc_reserve"};
 
-ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx) {
+ax_future_t *ax_mpsc_reserve_many(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx,
+                                  size_t n) {
   f->base.vtable = &reserve_vtable;
   f->tx = tx;
+  f->want = n;
   f->phase = PH_INIT;
   f->result = AX_ECLOSED;
   f->permit.tx = NULL;
+  f->permit.count = 0;
   return &f->base;
 }
 
-int ax_mpsc_try_reserve(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx) {
+ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx) {
+  return ax_mpsc_reserve_many(f, tx, 1);
+}
+
+int ax_mpsc_try_reserve_many(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx,
+                             size_t n) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
+  if (p == NULL)
+    return AX_EINVAL;
   p->tx = NULL;
+  p->count = 0;
+  if (c == NULL || (c->bounded && n > c->cap))
+    return AX_EINVAL;
   if (mpsc_rx_closed(c))
     return AX_ECLOSED;
-  if ((r = mpsc_room_try(c)) != 0)
+  if ((r = mpsc_room_try(c, n)) != 0)
     return r;
-  p->tx = ax_mpsc_sender_clone(tx);
+  if ((r = mpsc_unbounded_promise(c, n)) != 0)
+    return r;
+  if (n > 0) {
+    p->tx = ax_mpsc_sender_clone(tx);
+    p->count = n;
+  }
   return 0;
 }
 
-int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
+int ax_mpsc_try_reserve(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx) {
+  return ax_mpsc_try_reserve_many(p, tx, 1);
+}
+
+/* The permit's sender reference goes with its last slot. */
+static void permit_used_one(ax_mpsc_permit_t *p) {
   ax_mpsc_tx_t *tx = p->tx;
-  ax__mpsc_t *c = MPSC_TX(tx);
-  int r = 0;
-  if (c == NULL)
-    return AX_EINVAL;
+  if (--p->count > 0)
+    return;
   p->tx = NULL;
-  if (mpsc_rx_closed(c)) {
-    mpsc_room_back(c);
+  ax_mpsc_sender_drop(tx);
+}
+
+int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
+  ax__mpsc_t *c;
+  int r = 0;
+  if (p == NULL || p->tx == NULL || p->count == 0)
+    return AX_EINVAL;
+  c = MPSC_TX(p->tx);
+  if (atomic_load_explicit(&c->rx_dropped, memory_order_acquire)) {
+    /* Nobody can receive it any more: hand it back instead. */
+    mpsc_permit_back(c, 1);
     r = AX_ECLOSED;
   } else {
     mpsc_push(c, value);
+    if (!c->bounded)
+      mpsc_permit_back(c, 1);  /* after the push: the receiver sees it */
   }
-  ax_mpsc_sender_drop(tx);
+  permit_used_one(p);
   return r;
 }
 
+int ax_mpsc_permit_split(ax_mpsc_permit_t *dst, ax_mpsc_permit_t *src,
+                         size_t n) {
+  if (dst == NULL || src == NULL || dst == src || src->tx == NULL ||
+      n == 0 || n >= src->count)
+    return AX_EINVAL;
+  dst->tx = ax_mpsc_sender_clone(src->tx);
+  dst->count = n;
+  src->count -= n;
+  return 0;
+}
+
 void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
-  ax_mpsc_tx_t *tx = p->tx;
-  if (tx == NULL)
+  ax_mpsc_tx_t *tx;
+  size_t n;
+  if (p == NULL || (tx = p->tx) == NULL)
     return;
+  n = p->count;
   p->tx = NULL;
-  mpsc_room_back(MPSC_TX(tx));
+  p->count = 0;
+  mpsc_permit_back(MPSC_TX(tx), n);
   ax_mpsc_sender_drop(tx);
 }
 
@@ -349,8 +574,21 @@ void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
 static int mpsc_pop(ax__mpsc_t *c, void *out) {
   if (!ax__blist_pop(&c->list, out))
     return 0;
-  mpsc_room_back(c);
+  mpsc_room_back_quiet(c, 1);
   return 1;
+}
+
+/* After ax_mpsc_close: 1 when nothing more can come -- nothing in flight
+ * and (bounded) every slot back, i.e. no value queued and no permit or
+ * send holding one.  The seq_cst load pairs with mpsc_wake_closed_rx. */
+static int mpsc_rx_idle(ax__mpsc_t *c) {
+  if (!c->bounded)  /* permits first: one pushes before it gives back */
+    return atomic_load_explicit(&c->uslots, memory_order_seq_cst) == 0 &&
+           !ax__blist_in_flight(&c->list);
+  if (ax__blist_in_flight(&c->list))
+    return 0;
+  return (atomic_load_explicit(&c->room.word, memory_order_seq_cst) >>
+          AX__SEM_SHIFT) == c->cap;
 }
 
 /* The outcome when nothing was ready at the first look: 0 (a value came
@@ -362,8 +600,8 @@ static int mpsc_rx_recheck(ax__mpsc_t *c, void *out) {
     /* Every send happened before tx_closed: one last look is final. */
     return mpsc_pop(c, out) ? 0 : AX_ECLOSED;
   }
-  if (mpsc_rx_closed(c) && !ax__blist_in_flight(&c->list))
-    return AX_ECLOSED;
+  if (mpsc_rx_closed(c) && mpsc_rx_idle(c))
+    return mpsc_pop(c, out) ? 0 : AX_ECLOSED;
   return AX_EEMPTY;
 }
 
@@ -400,7 +638,18 @@ static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
 }
 
 int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out) {
+  if (rx == NULL)
+    return AX_EINVAL;
   return mpsc_rx_poll(MPSC_RX(rx), out, NULL);
+}
+
+/* Takes our waker back from the channel: it should not keep the task
+ * alive once we stopped waiting. */
+static void mpsc_rx_unregister(ax__mpsc_t *c) {
+  ax_waker_t *w = atomic_exchange_explicit(&c->rx_waker, NULL,
+                                           memory_order_acq_rel);
+  if (w != NULL)
+    ax_waker_drop(w);
 }
 
 static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -423,13 +672,8 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static void recv_drop(ax_future_t *f) {
   ax_mpsc_recv_t *r = (ax_mpsc_recv_t *)f;
-  /* Take our waker back: the channel should not keep the task alive. */
-  if (r->waiting && r->rx != NULL) {
-    ax_waker_t *w = atomic_exchange_explicit(&MPSC_RX(r->rx)->rx_waker, NULL,
-                                             memory_order_acq_rel);
-    if (w != NULL)
-      ax_waker_drop(w);
-  }
+  if (r->waiting && r->rx != NULL)
+    mpsc_rx_unregister(MPSC_RX(r->rx));
   r->waiting = 0;
   r->rx = NULL;
 }
@@ -446,6 +690,89 @@ ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx, void *out) {
   return &f->base;
 }
 
+/* ---- recv_many ------------------------------------------------------------ */
+
+static ax_poll_t recv_many_poll(ax_future_t *f, ax_cx_t *cx) {
+  ax_mpsc_recv_many_t *r = (ax_mpsc_recv_many_t *)f;
+  ax__mpsc_t *c;
+  size_t es;
+  int res;
+  if (r->rx == NULL)
+    return AX_READY;
+  c = MPSC_RX(r->rx);
+  if (r->limit == 0 || r->buf == NULL) {
+    r->result = r->limit == 0 ? 0 : AX_EINVAL;
+    r->rx = NULL;
+    return AX_READY;
+  }
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
+  res = mpsc_rx_poll(c, r->buf, cx);
+  if (res == AX_EEMPTY) {
+    ax__coop_refund(cx);
+    r->waiting = 1;
+    return AX_PENDING;
+  }
+  r->waiting = 0;
+  r->result = res;
+  r->rx = NULL;
+  if (res != 0)
+    return AX_READY;
+  /* One value is in; take what else is queued now, without waiting. */
+  es = c->list.elem_size;
+  r->count = 1;
+  while (r->count < r->limit &&
+         mpsc_pop(c, (char *)r->buf + r->count * es))
+    r->count++;
+  return AX_READY;
+}
+
+static void recv_many_drop(ax_future_t *f) {
+  ax_mpsc_recv_many_t *r = (ax_mpsc_recv_many_t *)f;
+  if (r->waiting && r->rx != NULL)
+    mpsc_rx_unregister(MPSC_RX(r->rx));
+  r->waiting = 0;
+  r->rx = NULL;
+}
+
+static const ax_future_vtable_t recv_many_vtable = {
+    recv_many_poll, recv_many_drop, "ax_mpsc_recv_many"};
+
+ax_future_t *ax_mpsc_recv_many(ax_mpsc_recv_many_t *f, ax_mpsc_rx_t *rx,
+                               void *buf, size_t limit) {
+  f->base.vtable = &recv_many_vtable;
+  f->rx = rx;
+  f->buf = buf;
+  f->limit = limit;
+  f->waiting = 0;
+  f->result = rx == NULL ? AX_EINVAL : AX_ECLOSED;
+  f->count = 0;
+  return &f->base;
+}
+
+/* ---- Receiver queries and close ------------------------------------------- */
+
+size_t ax_mpsc_len(const ax_mpsc_rx_t *rx) {
+  ax__mpsc_t *c = MPSC_RX(rx);
+  return atomic_load_explicit(&c->list.tx.tail_pos, memory_order_acquire) -
+         c->list.rx.index;
+}
+
+int ax_mpsc_is_empty(const ax_mpsc_rx_t *rx) { return ax_mpsc_len(rx) == 0; }
+
+int ax_mpsc_receiver_is_closed(const ax_mpsc_rx_t *rx) {
+  ax__mpsc_t *c = MPSC_RX(rx);
+  return mpsc_rx_closed(c) ||
+         atomic_load_explicit(&c->tx_closed, memory_order_acquire);
+}
+
+size_t ax_mpsc_receiver_capacity(const ax_mpsc_rx_t *rx) {
+  return ax_mpsc_capacity((const ax_mpsc_tx_t *)(const void *)rx);
+}
+
+size_t ax_mpsc_receiver_max_capacity(const ax_mpsc_rx_t *rx) {
+  return MPSC_RX(rx)->cap;
+}
+
 void ax_mpsc_close(ax_mpsc_rx_t *rx) {
   ax__mpsc_t *c = MPSC_RX(rx);
   if (atomic_exchange_explicit(&c->rx_closed, 1, memory_order_seq_cst))
@@ -456,13 +783,11 @@ void ax_mpsc_close(ax_mpsc_rx_t *rx) {
 
 void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx) {
   ax__mpsc_t *c = MPSC_RX(rx);
-  ax_waker_t *w;
   if (c == NULL)
     return;
+  atomic_store_explicit(&c->rx_dropped, 1, memory_order_release);
   ax_mpsc_close(rx);
-  w = atomic_exchange_explicit(&c->rx_waker, NULL, memory_order_acq_rel);
-  if (w != NULL)
-    ax_waker_drop(w);
+  mpsc_rx_unregister(c);
   /* Release queued values now rather than when the last sender goes. */
   ax__blist_drain(&c->list, c->drop);
   mpsc_unref(c);

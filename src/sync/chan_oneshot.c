@@ -38,6 +38,8 @@ typedef struct ax__oneshot_s {
   ax_elem_drop_fn drop;    /* for a value nobody received, or NULL */
   size_t elem_size;        /* bytes per value */
   int taken;               /* receiver-only: the value was moved out */
+  int terminated;          /* receiver-only: a receive reported its final
+                              outcome (the value, or AX_ECLOSED) */
   max_align_t value[];     /* the slot */
 } ax__oneshot_t;
 
@@ -97,6 +99,7 @@ int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
   c->drop = drop;
   c->elem_size = elem_size;
   c->taken = 0;
+  c->terminated = 0;
   *tx = (ax_oneshot_tx_t *)(void *)c;
   *rx = (ax_oneshot_rx_t *)(void *)c;
   return 0;
@@ -253,9 +256,24 @@ static int os_take(ax__oneshot_t *c, size_t s, void *out) {
 
 int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out) {
   ax__oneshot_t *c = OS(rx);
-  int r = os_take(c, atomic_load_explicit(&c->state, memory_order_acquire),
-                  out);
-  return r == 1 ? AX_EEMPTY : r;
+  int r;
+  if (c == NULL)
+    return AX_EINVAL;
+  r = os_take(c, atomic_load_explicit(&c->state, memory_order_acquire), out);
+  if (r == 1)
+    return AX_EEMPTY;
+  c->terminated = 1;
+  return r;
+}
+
+int ax_oneshot_is_terminated(const ax_oneshot_rx_t *rx) {
+  return OS(rx)->terminated;
+}
+
+int ax_oneshot_is_empty(const ax_oneshot_rx_t *rx) {
+  ax__oneshot_t *c = OS(rx);
+  size_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+  return !(s & OS_VALUE) || c->taken;
 }
 
 static void recv_drop(ax_future_t *f);
@@ -280,6 +298,7 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
     }
   }
   rf->result = r;
+  c->terminated = 1;
   recv_drop(f);  /* done: release the registration, refuse further polls */
   return AX_READY;
 }

@@ -17,6 +17,7 @@ typedef struct ax__watch_s {
   _Atomic uint64_t version;  /* bumped (under the write lock) per send */
   _Atomic int closed;        /* every sender gone */
   ax__waitq_t q;             /* changed() futures; its lock guards counts */
+  ax__waitq_t txq;           /* sender closed() futures (lock after q's) */
   size_t tx_count;           /* sender handles */
   size_t rx_count;           /* receiver handles */
   _Atomic size_t refs;       /* every handle */
@@ -39,6 +40,7 @@ static void wt_unref(ax__watch_t *c) {
   if (c->drop != NULL)
     c->drop(c->value);
   ax__waitq_destroy(&c->q);
+  ax__waitq_destroy(&c->txq);
   uv_rwlock_destroy(&c->lock);
   ax__free(c);
 }
@@ -70,6 +72,7 @@ int ax_watch_new(size_t elem_size, const void *initial, ax_elem_clone_fn clone,
   atomic_init(&c->version, 0);
   atomic_init(&c->closed, 0);
   ax__waitq_init(&c->q);
+  ax__waitq_init(&c->txq);
   c->tx_count = 1;
   c->rx_count = 1;
   atomic_init(&c->refs, 2);
@@ -109,6 +112,46 @@ int ax_watch_send(ax_watch_tx_t *tx, const void *value) {
     return AX_ECLOSED;
   ax_watch_send_replace(tx, value, NULL);
   return 0;
+}
+
+int ax_watch_send_if_modified(ax_watch_tx_t *tx, ax_watch_modify_fn modify,
+                              void *arg) {
+  ax__watch_t *c = WT(tx);
+  int modified;
+  if (c == NULL || modify == NULL)
+    return AX_EINVAL;
+  uv_rwlock_wrlock(&c->lock);
+  modified = modify(c->value, arg) != 0;
+  if (modified)
+    atomic_fetch_add_explicit(&c->version, 1, memory_order_release);
+  uv_rwlock_wrunlock(&c->lock);
+  if (modified)
+    ax__waitq_wake_all(&c->q, 0);
+  return modified;
+}
+
+/* Adapts a void modifier to send_if_modified: always "modified". */
+typedef struct {
+  void (*fn)(void *value, void *arg);  /* the caller's modifier */
+  void *arg;                           /* its argument */
+} modify_all_t;
+
+static int modify_all(void *value, void *arg) {
+  modify_all_t *m = (modify_all_t *)arg;
+  m->fn(value, m->arg);
+  return 1;
+}
+
+int ax_watch_send_modify(ax_watch_tx_t *tx,
+                         void (*modify)(void *value, void *arg), void *arg) {
+  modify_all_t m;
+  int r;
+  if (modify == NULL)
+    return AX_EINVAL;
+  m.fn = modify;
+  m.arg = arg;
+  r = ax_watch_send_if_modified(tx, modify_all, &m);
+  return r < 0 ? r : 0;
 }
 
 ax_watch_tx_t *ax_watch_sender_clone(ax_watch_tx_t *tx) {
@@ -172,13 +215,16 @@ int ax_watch_receiver_clone(ax_watch_rx_t *rx, ax_watch_rx_t **out) {
 
 void ax_watch_receiver_drop(ax_watch_rx_t *rx) {
   ax__watch_t *c;
+  int last;
   if (rx == NULL)
     return;
   c = rx->c;
   ax__waitq_lock(&c->q);
-  c->rx_count--;
+  last = --c->rx_count == 0;
   ax__waitq_unlock(&c->q);
   ax__free(rx);
+  if (last)
+    ax__waitq_wake_all(&c->txq, 0);  /* sender closed() futures */
   wt_unref(c);
 }
 
@@ -213,11 +259,26 @@ static int wt_closed(ax__watch_t *c) {
   return atomic_load_explicit(&c->closed, memory_order_acquire);
 }
 
-int ax_watch_has_changed(ax_watch_rx_t *rx) {
-  int closed = wt_closed(rx->c);
-  if (wt_version(rx->c) != rx->seen)
-    return 1;
-  return closed ? AX_ECLOSED : 0;
+int ax_watch_has_changed(ax_watch_rx_t *rx, int *changed) {
+  if (rx == NULL || changed == NULL)
+    return AX_EINVAL;
+  *changed = 0;
+  /* Tokio's has_changed: closed wins over an unseen value. */
+  if (wt_closed(rx->c))
+    return AX_ECLOSED;
+  *changed = wt_version(rx->c) != rx->seen;
+  return 0;
+}
+
+void ax_watch_mark_changed(ax_watch_rx_t *rx) {
+  /* Versions only grow, so one below the current one is never current
+   * again: changed() and has_changed() see a change until the next
+   * borrow_and_update / changed(). */
+  rx->seen = wt_version(rx->c) - 1;
+}
+
+void ax_watch_mark_unchanged(ax_watch_rx_t *rx) {
+  rx->seen = wt_version(rx->c);
 }
 
 /* The outcome for rx now: 0 (changed, now marked seen), AX_ECLOSED, or 1
@@ -280,4 +341,132 @@ ax_future_t *ax_watch_changed(ax_watch_changed_t *f, ax_watch_rx_t *rx) {
   f->rx = rx;
   f->result = AX_ECLOSED;
   return &f->base;
+}
+
+/* ---- wait_for: changed() until a predicate holds -------------------------- */
+
+enum { WF_CHECK = 0, WF_WAIT, WF_DONE };
+
+/* Looks at the current value (marking it seen): 1 when pred holds (its
+ * copy is in out, if wanted). */
+static int wf_check(ax_watch_wait_for_t *f) {
+  ax__watch_t *c = f->rx->c;
+  int ok;
+  uv_rwlock_rdlock(&c->lock);
+  f->rx->seen = wt_version(c);  /* stable: bumps need the write lock */
+  ok = f->pred(c->value, f->arg) != 0;
+  if (ok && f->out != NULL)
+    ax__chan_clone(c->clone, f->out, c->value, c->elem_size);
+  uv_rwlock_rdunlock(&c->lock);
+  return ok;
+}
+
+static ax_poll_t wait_for_poll(ax_future_t *fut, ax_cx_t *cx) {
+  ax_watch_wait_for_t *f = (ax_watch_wait_for_t *)fut;
+  for (;;) {
+    switch (f->phase) {
+    case WF_CHECK:
+      if (!ax__coop_proceed(cx)) return AX_PENDING;
+      if (wf_check(f)) {
+        f->result = 0;
+        f->phase = WF_DONE;
+        return AX_READY;
+      }
+      ax__coop_refund(cx);  /* the changed() poll takes its own unit */
+      ax_watch_changed(&f->ch, f->rx);
+      f->phase = WF_WAIT;
+      break;
+    case WF_WAIT:
+      if (ax_poll(&f->ch.base, cx) == AX_PENDING)
+        return AX_PENDING;
+      ax_drop(&f->ch.base);
+      if (f->ch.result != 0) {
+        /* Closed, and no value newer than the one checked last (a last
+         * value sent before the close was marked changed, so changed()
+         * returned 0 for it and it was checked). */
+        f->result = f->ch.result;
+        f->phase = WF_DONE;
+        return AX_READY;
+      }
+      f->phase = WF_CHECK;
+      break;
+    default:
+      return AX_READY;
+    }
+  }
+}
+
+static void wait_for_drop(ax_future_t *fut) {
+  ax_watch_wait_for_t *f = (ax_watch_wait_for_t *)fut;
+  if (f->phase == WF_WAIT)
+    ax_drop(&f->ch.base);
+  f->phase = WF_DONE;
+}
+
+static const ax_future_vtable_t wait_for_vtable = {
+    wait_for_poll, wait_for_drop, "ax_watch_wait_for"};
+
+ax_future_t *ax_watch_wait_for(ax_watch_wait_for_t *f, ax_watch_rx_t *rx,
+                               ax_watch_pred_fn pred, void *arg, void *out) {
+  f->base.vtable = &wait_for_vtable;
+  f->rx = rx;
+  f->pred = pred;
+  f->arg = arg;
+  f->out = out;
+  f->phase = WF_CHECK;
+  f->result = AX_EINVAL;
+  if (rx == NULL || pred == NULL)
+    f->phase = WF_DONE;
+  return &f->base;
+}
+
+/* ---- Sender closed(): every receiver gone --------------------------------- */
+
+static ax_poll_t wclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
+  ax_watch_closed_t *f = (ax_watch_closed_t *)fut;
+  ax__watch_t *c;
+  if (f->tx == NULL)
+    return AX_READY;
+  c = WT(f->tx);
+  if (ax__waiter_state(&f->w) == AX__WAITER_QUEUED &&
+      ax__waitq_update_waker(&c->txq, &f->w, ax_cx_waker(cx)) ==
+          AX__WAITER_QUEUED)
+    return AX_PENDING;
+  if (!ax__coop_proceed(cx)) return AX_PENDING;
+  /* Not queued (first poll), or woken by the last receiver's drop, or a
+   * wake that raced with a new subscribe: look at the count. */
+  ax__waitq_lock(&c->q);
+  if (c->rx_count > 0) {
+    ax__waitq_lock(&c->txq);
+    ax__waitq_push_locked(&c->txq, &f->w, ax_cx_waker(cx));
+    ax__waitq_unlock(&c->txq);
+    ax__waitq_unlock(&c->q);
+    ax__coop_refund(cx);  /* waiting: no unit */
+    return AX_PENDING;
+  }
+  ax__waitq_unlock(&c->q);
+  ax__waitq_cancel(&c->txq, &f->w);  /* only wake_all wakes it */
+  f->tx = NULL;
+  return AX_READY;
+}
+
+static void wclosed_drop(ax_future_t *fut) {
+  ax_watch_closed_t *f = (ax_watch_closed_t *)fut;
+  if (f->tx != NULL)
+    ax__waitq_cancel(&WT(f->tx)->txq, &f->w);
+  f->tx = NULL;
+}
+
+static const ax_future_vtable_t wclosed_vtable = {wclosed_poll, wclosed_drop,
+                                                  "ax_watch_closed"};
+
+ax_future_t *ax_watch_closed(ax_watch_closed_t *f, ax_watch_tx_t *tx) {
+  f->base.vtable = &wclosed_vtable;
+  ax__waiter_init(&f->w);
+  f->tx = tx;
+  return &f->base;
+}
+
+int ax_watch_is_closed(ax_watch_tx_t *tx) {
+  return ax_watch_receiver_count(tx) == 0;
 }

@@ -44,16 +44,30 @@ static void publish(ax_oncecell_t *c, ax_permit_t *p, void *value) {
 
 int ax_oncecell_set(ax_oncecell_t *c, void *value) {
   ax_permit_t p;
-  if (value == NULL)
+  int r;
+  if (c == NULL || value == NULL)
     return AX_EINVAL;
-  if (ax__permit_try(&p, &c->init_lock, 1, &permit_vtable) != 0)
-    return AX_EBUSY;
+  if (atomic_load_explicit(&c->set, memory_order_acquire))
+    return AX_EALREADY;
+  r = ax__permit_try(&p, &c->init_lock, 1, &permit_vtable);
+  if (r != 0) {
+    /* Closed: set meanwhile.  Otherwise an initialiser holds (or was just
+     * handed) the permit -- unless it finished meanwhile. */
+    return atomic_load_explicit(&c->set, memory_order_acquire) ||
+                   r == AX_ECLOSED
+               ? AX_EALREADY
+               : AX_EBUSY;
+  }
   if (atomic_load_explicit(&c->set, memory_order_acquire)) {
     ax_semaphore_release(&p);  /* unreachable in practice: set closes */
-    return AX_EBUSY;
+    return AX_EALREADY;
   }
   publish(c, &p, value);
   return 0;
+}
+
+int ax_oncecell_initialized(ax_oncecell_t *c) {
+  return atomic_load_explicit(&c->set, memory_order_acquire) != 0;
 }
 
 ax_future_t *ax_oncecell_get_or_init(ax_oncecell_get_t *f, ax_oncecell_t *c,

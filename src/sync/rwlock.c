@@ -4,6 +4,8 @@
  * after it queue behind it instead of taking the permits it waits for. */
 #include "sync/semaphore.h"
 
+#include "core/alloc.h"
+
 static const ax_future_vtable_t read_vtable = {
   ax__permit_poll, ax__permit_drop, "ax_rwlock_read"
 };
@@ -41,3 +43,43 @@ int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
 }
 
 void ax_rwlock_unlock(ax_rwlock_guard_t *g) { ax_semaphore_release(g); }
+
+/* ---- Downgrade and mapped guards ------------------------------------------ */
+
+static ax_rwlock_t *guard_lock(ax_rwlock_guard_t *g) {
+  return ax__container_of(g->sem, ax_rwlock_t, sem);
+}
+
+static int holds_write(ax_rwlock_guard_t *g) {
+  return g->base.vtable == &write_vtable && g->held > 0 &&
+         g->held == guard_lock(g)->max_readers;
+}
+
+int ax_rwlock_downgrade(ax_rwlock_guard_t *g) {
+  if (g == NULL || !holds_write(g))
+    return AX_EINVAL;
+  /* Keep one permit: no writer can get in between, and the readers (and
+   * a writer) queued first get the rest, in their order. */
+  ax__permit_give_back(g, g->held - 1);
+  g->base.vtable = &read_vtable;
+  return 0;
+}
+
+int ax_rwlock_map(ax_rwlock_mapped_t *dst, ax_rwlock_guard_t *src,
+                  void *data) {
+  if (dst == NULL || src == NULL || &dst->guard == src || src->held == 0 ||
+      (src->base.vtable != &read_vtable && src->base.vtable != &write_vtable))
+    return AX_EINVAL;
+  dst->write = holds_write(src);
+  dst->guard = *src;  /* a held guard may be copied (sync.h) ... */
+  dst->data = data;
+  ax_semaphore_forget(src);  /* ... and the old place holds nothing now */
+  return 0;
+}
+
+void ax_rwlock_mapped_unlock(ax_rwlock_mapped_t *m) {
+  if (m == NULL)
+    return;
+  ax_semaphore_release(&m->guard);
+  m->data = NULL;
+}

@@ -305,3 +305,53 @@ void ax_semaphore_close(ax_semaphore_t *s) {
   ax__waitq_unlock(&s->q);
   ax__wakelist_flush(&wl);
 }
+
+/* ---- Permit surgery: forget, merge, split, partial give-back -------------- */
+
+void ax__permit_give_back(ax_permit_t *p, size_t n) {
+  if (p->phase != PERMIT_HELD || n == 0 || n > p->held)
+    return;
+  p->held -= n;
+  p->want = p->held;
+  sem_release(p->sem, n);
+}
+
+size_t ax_semaphore_forget_permits(ax_semaphore_t *s, size_t n) {
+  size_t cur, take;
+  if (s == NULL)
+    return 0;
+  cur = atomic_load_explicit(&s->word, memory_order_relaxed);
+  for (;;) {
+    take = SEM_PERMITS(cur) < n ? SEM_PERMITS(cur) : n;
+    if (take == 0)
+      return 0;
+    if (atomic_compare_exchange_weak_explicit(
+            &s->word, &cur, cur - (take << AX__SEM_SHIFT),
+            memory_order_acquire, memory_order_relaxed))
+      return take;
+  }
+}
+
+int ax_semaphore_merge(ax_permit_t *dst, ax_permit_t *src) {
+  if (dst == NULL || src == NULL || dst == src ||
+      dst->phase != PERMIT_HELD || src->phase != PERMIT_HELD ||
+      dst->sem != src->sem)
+    return AX_EINVAL;
+  dst->held += src->held;
+  dst->want = dst->held;
+  src->held = 0;
+  src->phase = PERMIT_DONE;
+  return 0;
+}
+
+int ax_semaphore_split(ax_permit_t *dst, ax_permit_t *src, size_t n) {
+  if (dst == NULL || src == NULL || dst == src ||
+      src->phase != PERMIT_HELD || n > src->held)
+    return AX_EINVAL;
+  ax__permit_prepare(dst, src->sem, n, src->base.vtable);
+  dst->held = n;
+  dst->phase = PERMIT_HELD;
+  src->held -= n;
+  src->want = src->held;
+  return 0;
+}

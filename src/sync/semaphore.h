@@ -32,4 +32,9 @@ void ax__permit_drop(ax_future_t *f);
 int ax__permit_try(ax_permit_t *p, ax_semaphore_t *s, size_t n,
                    const ax_future_vtable_t *vt);
 
+/* p holds permits (ready, not released): gives n of them (n <= p->held)
+ * back to s -- to the waiters first, as a release does -- and keeps the
+ * rest.  RwLock's downgrade. */
+void ax__permit_give_back(ax_permit_t *p, size_t n);
+
 #endif

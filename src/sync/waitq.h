@@ -104,6 +104,12 @@ static inline ax__waiter_t *ax__waitq_first_locked(ax__waitq_t *q) {
   return l == NULL ? NULL : ax__container_of(l, ax__waiter_t, link);
 }
 
+/* With the lock held: the newest queued waiter, or NULL (Notify's
+ * notify_last). */
+static inline ax__waiter_t *ax__waitq_last_locked(ax__waitq_t *q) {
+  return q->head.prev == &q->head ? NULL : (ax__waiter_t *)q->head.prev;
+}
+
 /* ---- Waiter side (the owner of w) -------------------------------------- */
 
 /* Prepares a node (IDLE).  Call when preparing the future. */

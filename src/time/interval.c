@@ -76,7 +76,19 @@ ax_future_t *ax_interval_tick(ax_interval_t *iv) {
   return &iv->base;
 }
 
-void ax_interval_reset(ax_interval_t *iv) {
-  iv->next = ax_instant_add_ms(ax_instant_now(), iv->period_ms);
+void ax_interval_reset_at(ax_interval_t *iv, ax_instant_t deadline) {
+  iv->next = deadline;
   ax_sleep_reset(&iv->sleep, iv->next);
+}
+
+void ax_interval_reset(ax_interval_t *iv) {
+  ax_interval_reset_at(iv, ax_instant_add_ms(ax_instant_now(), iv->period_ms));
+}
+
+void ax_interval_reset_immediately(ax_interval_t *iv) {
+  ax_interval_reset_at(iv, ax_instant_now());
+}
+
+void ax_interval_reset_after(ax_interval_t *iv, uint64_t ms) {
+  ax_interval_reset_at(iv, ax_instant_add_ms(ax_instant_now(), ms));
 }

@@ -1,0 +1,2363 @@
+/* Tokio parity suite: Tokio's own integration tests for sync, channels and
+ * time, ported to axle.
+ *
+ * Each test is named after the Tokio test it ports, and the comment above
+ * it names the Tokio file (tokio/tests/<file>.rs).  Tests for axle APIs
+ * that Tokio has no test for carry a name of their own and say so.
+ *
+ * Two kinds of tests, as in the sync and channel suites:
+ *  - hand-polled: futures polled directly with a counting test waker
+ *    (synchelpers.h), so wake-ups and cancellation are checked exactly;
+ *  - runtime: real tasks on the current-thread (_i == 0) and multi-thread
+ *    (_i == 1) runtimes.  Nothing is timed: a test waits for events and
+ *    asserts counts and states; a hang is a failure through the test
+ *    case's timeout.
+ * Every hand-polled test checks that no waker clone is left behind
+ * (refs == 0); valgrind checks that nothing leaks.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axle.h"
+#include "axtest.h"
+#include "synchelpers.h"
+
+static atomic_int join_errors;  /* spawns or joins that failed */
+
+/* Spawns fut (an AX_ASYNC state of `size` bytes) and awaits it: the body of
+ * a runtime test runs as a real task, so it gets the cooperative budget
+ * that a block_on future may not. */
+typedef struct {
+  ax_async_t co;
+  ax_future_t *fut;   /* the test body, never polled yet */
+  size_t size;        /* its size, for ax_spawn */
+  ax_join_t h;        /* its task */
+} as_task_t;
+
+AX_ASYNC(as_task, as_task_t, s) {
+  AX_BEGIN(s);
+  if (ax_spawn(s->fut, s->size, &s->h) != 0) {
+    atomic_fetch_add(&join_errors, 1);
+    AX_RETURN();
+  }
+  AX_AWAIT(ax_join_wait(&s->h));
+  if (s->h.result != 0) atomic_fetch_add(&join_errors, 1);
+  ax_join_drop(&s->h);
+  AX_END();
+}
+
+/* Runs the async function body over *state as a task on runtime flavour
+ * multi (0 current-thread, 1 multi-thread) and checks it ended well. */
+#define RUN_TASK(multi, fn, state)                                         \
+  do {                                                                     \
+    as_task_t t_;                                                          \
+    memset(&t_, 0, sizeof t_);                                             \
+    t_.fut = AX_FUTURE(fn, (state));                                       \
+    t_.size = sizeof *(state);                                             \
+    atomic_store(&join_errors, 0);                                         \
+    run_main((multi), AX_FUTURE(as_task, &t_));                            \
+    ck_assert_int_eq(atomic_load(&join_errors), 0);                        \
+  } while (0)
+
+/* ======================================================================
+ * time
+ * ====================================================================== */
+
+/* tokio/tests/time_timeout.rs: timeout_is_not_exhausted_by_future.  The
+ * inner future is ready-but-costly on every poll (Tokio's io::empty()
+ * read): it spends the whole cooperative budget each time it is polled.
+ * The timeout must still see its deadline. */
+typedef struct {
+  ax_async_t co;
+  ax_consume_budget_t cb;   /* one budget unit per await */
+} busy_t;
+
+AX_ASYNC(busy_forever, busy_t, s) {
+  AX_BEGIN(s);
+  for (;;)
+    AX_AWAIT(ax_consume_budget(&s->cb));
+  AX_END();
+}
+
+static atomic_int to_busy_result;
+
+typedef struct {
+  ax_async_t co;
+  busy_t busy;              /* the inner future */
+  ax_timeout_t to;          /* 1 ms around it */
+} to_busy_t;
+
+AX_ASYNC(to_busy, to_busy_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_timeout(&s->to, AX_FUTURE(busy_forever, &s->busy), 1));
+  atomic_store(&to_busy_result, s->to.result);
+  ax_drop(&s->to.base);
+  AX_END();
+}
+
+START_TEST(timeout_is_not_exhausted_by_future) {
+  to_busy_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&to_busy_result, 1);
+  RUN_TASK(_i, to_busy, &m);
+  ck_assert_int_eq(atomic_load(&to_busy_result), AX_ETIMEDOUT);
+}
+END_TEST
+
+/* ======================================================================
+ * mpsc (tokio/tests/sync_mpsc.rs)
+ * ====================================================================== */
+
+/* sync_mpsc.rs: recv_close_gets_none_reserved. */
+START_TEST(recv_close_gets_none_reserved) {
+  ax_mpsc_tx_t *tx1, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t p1, p2;
+  ax_mpsc_recv_t r;
+  tcx_t c1, c2, cr;
+  int v = 123, out = 0;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx1, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx1);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(p1.result, 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(p2.result, AX_ECLOSED);
+  ax_drop(&p2.base);
+  /* The receiver waits for the outstanding permit. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
+  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 1);
+  ck_assert_int_eq(ax_mpsc_permit_send(&p1.permit, &v), 0);
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, 123);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_drop(&p1.base);
+  ax_mpsc_sender_drop(tx1);
+  ax_mpsc_sender_drop(tx2);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cr.tw.refs, 0);
+}
+END_TEST
+
+/* Shared shape of sync_mpsc.rs's "*_wakes_closed_receiver" tests: a
+ * permit is out, the receiver closes and waits; `finish` disposes of the
+ * permit, which must wake the receiver, which then sees AX_ECLOSED (after
+ * the value, if one was sent). */
+enum { FIN_DROP, FIN_SEND, FIN_RELEASE_MANY };
+
+static void closed_receiver_woken(int finish) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_recv_t r;
+  tcx_t cr;
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_new(0, 100, NULL, &tx, &rx), 0);
+  if (finish == FIN_RELEASE_MANY)
+    ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 1), 0);
+  else
+    ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  if (finish == FIN_SEND)
+    ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
+  else
+    ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, finish == FIN_SEND ? 0 : AX_ECLOSED);
+  ax_drop(&r.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(cr.tw.refs, 0);
+}
+
+/* sync_mpsc.rs: dropping_last_permit_wakes_closed_receiver (and
+ * dropping_last_owned_permit_wakes_closed_receiver: axle's permit is the
+ * owned one). */
+START_TEST(dropping_last_permit_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_DROP);
+}
+END_TEST
+
+/* sync_mpsc.rs: sending_last_permit_wakes_closed_receiver. */
+START_TEST(sending_last_permit_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_SEND);
+}
+END_TEST
+
+/* sync_mpsc.rs: dropping_last_permit_iterator_wakes_closed_receiver. */
+START_TEST(dropping_last_permit_iterator_wakes_closed_receiver) {
+  closed_receiver_woken(FIN_RELEASE_MANY);
+}
+END_TEST
+
+/* axle: the same promise on an unbounded channel (Tokio's unbounded
+ * sender has no permits): a permit reserved before the close still sends,
+ * and the receiver waits for it; a permit asked for after the close is
+ * refused. */
+START_TEST(unbounded_permit_survives_close) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p, q;
+  ax_mpsc_recv_t r;
+  tcx_t c;
+  int v = 8, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 2), 0);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&q, tx), AX_ECLOSED);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, 8);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ax_mpsc_permit_release(&p);  /* the second slot, unused */
+  ck_assert_int_eq(c.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: try_recv_after_receiver_close_with_permit (and
+ * try_recv_after_receiver_close). */
+START_TEST(try_recv_after_receiver_close_with_permit) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ck_assert_int_eq(ax_mpsc_new(0, 5, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ax_mpsc_sender_drop(tx);
+
+  ck_assert_int_eq(ax_mpsc_new(0, 5, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+  ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ax_mpsc_sender_drop(tx);
+}
+END_TEST
+
+/* sync_mpsc.rs: permit_available_not_acquired_close. */
+START_TEST(permit_available_not_acquired_close) {
+  ax_mpsc_tx_t *tx1, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t p1, p2;
+  tcx_t c1, c2;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx1, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx1);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ax_mpsc_close(rx);
+  ax_drop(&p1.base);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ax_drop(&p2.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_sender_drop(tx1);
+  ax_mpsc_sender_drop(tx2);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: failed_reserve_wakes_closed_receiver and
+ * cancelled_reserve_wakes_closed_receiver: a reserve handed a slot just
+ * before the close completes with AX_ECLOSED (polled) or is dropped; either
+ * way the slot goes back and the closed receiver is woken. */
+static void reserve_after_handoff_closed(int cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_recv_t r;
+  tcx_t c, cr;
+  tcx_init(&c);
+  tcx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&res, tx), &c), AX_PENDING);
+  ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(c.tw.wakes, 1);  /* handed the slot */
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  if (cancel) {
+    ax_drop(&res.base);
+  } else {
+    ck_assert_int_eq(POLL(&res.base, &c), AX_READY);
+    ck_assert_int_eq(res.result, AX_ECLOSED);
+    ck_assert_ptr_null(res.permit.tx);
+  }
+  ck_assert_int_eq(cr.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ax_drop(&res.base);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs + cr.tw.refs, 0);
+}
+
+START_TEST(failed_reserve_wakes_closed_receiver) {
+  reserve_after_handoff_closed(0);
+}
+END_TEST
+
+START_TEST(cancelled_reserve_wakes_closed_receiver) {
+  reserve_after_handoff_closed(1);
+}
+END_TEST
+
+/* sync_mpsc.rs: reserve_many_above_cap, reserve_many_zero,
+ * try_reserve_many_zero, try_reserve_many_edge_cases,
+ * reserve_many_on_closed_channel, try_reserve_many_on_closed_channel.
+ * axle says AX_EINVAL for "more than the capacity" where Tokio says
+ * Closed (reserve_many) or Full (try_reserve_many). */
+START_TEST(reserve_many_edge_cases) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_permit_t p;
+  tcx_t c;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 2), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_EINVAL);
+  ax_drop(&res.base);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, SIZE_MAX), &c),
+                   AX_READY);
+  ck_assert_int_eq(res.result, AX_EINVAL);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 2), AX_EINVAL);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, SIZE_MAX), AX_EINVAL);
+  /* Zero: an empty permit, full channel or not. */
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, 0);
+  ck_assert_ptr_null(res.permit.tx);
+  ck_assert_uint_eq(res.permit.count, 0);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 0), 0);
+  ck_assert_ptr_null(p.tx);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 0), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, 0);
+  ax_drop(&res.base);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 0), AX_ECLOSED);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 1), AX_ECLOSED);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_ECLOSED);
+  ax_drop(&res.base);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 1), &c), AX_READY);
+  ck_assert_int_eq(res.result, AX_ECLOSED);
+  ax_drop(&res.base);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(NULL, tx, 1), AX_EINVAL);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: reserve_many_and_send / try_reserve_many_and_send: every
+ * slot of a permit sends (here split off one by one, as Tokio's iterator
+ * hands them out, and sent through the permit itself). */
+START_TEST(reserve_many_and_send) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_permit_t p, one;
+  tcx_t c;
+  size_t i, k;
+  int v, out;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 100, NULL, &tx, &rx), 0);
+  for (i = 0; i < 100; i++) {
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, i), &c), AX_READY);
+    ck_assert_int_eq(res.result, 0);
+    ck_assert_uint_eq(res.permit.count, i);
+    for (k = 0; k < i; k++) {
+      v = (int)k;
+      if (res.permit.count > 1) {
+        ck_assert_int_eq(ax_mpsc_permit_split(&one, &res.permit, 1), 0);
+        ck_assert_int_eq(ax_mpsc_permit_send(&one, &v), 0);
+        ck_assert_ptr_null(one.tx);
+      } else {
+        ck_assert_int_eq(ax_mpsc_permit_send(&res.permit, &v), 0);
+      }
+      ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+      ck_assert_int_eq(out, (int)k);
+    }
+    ck_assert_ptr_null(res.permit.tx);
+    ax_drop(&res.base);
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+    ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, i), 0);
+    for (k = 0; k < i; k++) {
+      v = (int)k;
+      ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
+      ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+    }
+    ck_assert_ptr_null(p.tx);
+  }
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc.rs: try_reserve_many_full (n up to 24). */
+START_TEST(try_reserve_many_full) {
+  size_t n, k, i;
+  for (n = 1; n < 25; n++) {
+    for (k = 0; k < n; k++) {
+      ax_mpsc_tx_t *tx;
+      ax_mpsc_rx_t *rx;
+      ax_mpsc_permit_t p, q;
+      ck_assert_int_eq(ax_mpsc_new(0, n, NULL, &tx, &rx), 0);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, n), 0);
+      ck_assert_uint_eq(p.count, n);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(&q, tx, 1), AX_EFULL);
+      for (i = 0; i < k; i++)
+        ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
+      ax_mpsc_permit_release(&p);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), n - k);
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(&q, tx, 1), 0);
+      ax_mpsc_permit_release(&q);
+      /* (k == 0: more than the capacity, which axle calls AX_EINVAL) */
+      ck_assert_int_eq(ax_mpsc_try_reserve_many(&q, tx, n - k + 1),
+                       k == 0 ? AX_EINVAL : AX_EFULL);
+      for (i = 0; i < k; i++)
+        ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), 0);
+      ck_assert_uint_eq(ax_mpsc_capacity(tx), n);
+      ax_mpsc_sender_drop(tx);
+      ax_mpsc_receiver_drop(rx);
+    }
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: drop_permit_releases_permit and
+ * drop_permit_iterator_releases_permits. */
+START_TEST(drop_permit_iterator_releases_permits) {
+  size_t n;
+  for (n = 1; n < 40; n++) {
+    ax_mpsc_tx_t *tx1, *tx2;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_reserve_t r1, r2;
+    tcx_t c1, c2;
+    tcx_init(&c1);
+    tcx_init(&c2);
+    ck_assert_int_eq(ax_mpsc_new(sizeof(int), n, NULL, &tx1, &rx), 0);
+    tx2 = ax_mpsc_sender_clone(tx1);
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r1, tx1, n), &c1), AX_READY);
+    ck_assert_int_eq(r1.result, 0);
+    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r2, tx2, n), &c2),
+                     AX_PENDING);
+    ax_drop(&r1.base);
+    ck_assert_int_eq(c2.tw.wakes, 1);
+    ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+    ck_assert_int_eq(r2.result, 0);
+    ck_assert_uint_eq(ax_mpsc_capacity(tx1), 0);
+    ax_drop(&r2.base);
+    ck_assert_uint_eq(ax_mpsc_capacity(tx1), n);
+    ax_mpsc_sender_drop(tx1);
+    ax_mpsc_sender_drop(tx2);
+    ax_mpsc_receiver_drop(rx);
+    ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: test_tx_capacity (and max_capacity on both sides). */
+START_TEST(test_tx_capacity) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ck_assert_int_eq(ax_mpsc_new(0, 10, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 10);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), 10);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 9);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), 10);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 8);
+  ck_assert_uint_eq(ax_mpsc_receiver_capacity(rx), 8);
+  ck_assert_uint_eq(ax_mpsc_receiver_max_capacity(rx), 10);
+  ax_mpsc_permit_release(&p);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(0, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_max_capacity(tx), SIZE_MAX);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: rx_is_closed_when_calling_close_with_sender,
+ * rx_is_closed_when_dropping_all_senders,
+ * rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
+ * rx_is_closed_when_there_are_no_senders_and_there_are_messages,
+ * rx_is_closed_when_there_are_messages_and_close_is_called,
+ * rx_is_not_closed_when_there_are_permits_but_not_senders. */
+START_TEST(rx_is_closed) {
+  ax_mpsc_tx_t *tx, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  int i;
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 10, NULL, &tx, &rx), 0);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_close(rx);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 10, NULL, &tx, &rx), 0);
+  tx2 = ax_mpsc_sender_clone(tx);
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx2);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));  /* messages still queued */
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 10, NULL, &tx, &rx), 0);
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ax_mpsc_close(rx);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+
+  /* A permit owns a sender: the channel is not closed for it. */
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 10, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ax_mpsc_sender_drop(tx);
+  ck_assert(!ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_permit_release(&p);
+  ck_assert(ax_mpsc_receiver_is_closed(rx));
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: rx_is_empty_* and rx_len_* (on bounded and unbounded). */
+START_TEST(rx_len_and_is_empty) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  int i, out;
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 100, NULL, &tx, &rx), 0);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  for (i = 0; i < 100; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 100);
+  ck_assert(!ax_mpsc_is_empty(rx));
+  ax_mpsc_sender_drop(tx);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 100);
+  for (i = 0; i < 99; i++) {
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+    ck_assert_uint_eq(ax_mpsc_len(rx), (size_t)(99 - i));
+  }
+  ck_assert(!ax_mpsc_is_empty(rx));
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ax_mpsc_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+  ck_assert(ax_mpsc_is_empty(rx));
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: send_recv_many_unbounded, by hand (limit 0, limit 1,
+ * a larger limit, then the close). */
+START_TEST(send_recv_many_unbounded) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_many_t rm;
+  tcx_t c;
+  int buf[32], i, count;
+  const int first[4] = {7, 13, 100, 1002}, second[4] = {5, 6, 7, 2};
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_int_eq(rm.result, 0);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &first[i]), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  for (count = 0; count < 4; count += (int)rm.count) {
+    ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, &buf[count], 1), &c),
+                     AX_READY);
+    ck_assert_int_eq(rm.result, 0);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+  }
+  ck_assert_mem_eq(buf, first, sizeof first);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &second[i]), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 32), &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 4);
+  ck_assert_mem_eq(buf, second, sizeof second);
+  ax_drop(&rm.base);
+  /* Pending while empty; a send wakes it. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &first[0]), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&rm.base, &c), AX_READY);
+  ck_assert_uint_eq(rm.count, 1);
+  ax_drop(&rm.base);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_READY);
+  ck_assert_int_eq(rm.result, AX_ECLOSED);
+  ck_assert_uint_eq(rm.count, 0);
+  ax_drop(&rm.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* axle: recv_many dropped while waiting took nothing and leaves no waker;
+ * the value sent after is there for the next receive. */
+START_TEST(recv_many_cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_many_t rm;
+  tcx_t c;
+  int buf[4], v = 9;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &rx), 0);
+  ax_mpsc_recv_many(&rm, rx, buf, 4);
+  ax_drop(&rm.base);  /* never polled */
+  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_drop(&rm.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), 0);
+  ck_assert_int_eq(buf[0], 9);
+  ax_drop(&rm.base);  /* twice */
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: downgrade_upgrade_sender_success /
+ * downgrade_upgrade_sender_failure / actor_weak_sender's rule that a weak
+ * sender does not keep the channel open. */
+START_TEST(weak_sender) {
+  ax_mpsc_tx_t *tx, *up;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_weak_tx_t *w, *w2;
+  ax_mpsc_recv_t r;
+  tcx_t c;
+  int v = 1, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 4, NULL, &tx, &rx), 0);
+  w = ax_mpsc_sender_downgrade(tx);
+  w2 = ax_mpsc_weak_clone(w);
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
+  ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx), 2);
+  up = ax_mpsc_weak_upgrade(w);
+  ck_assert_ptr_nonnull(up);
+  ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 2);
+  ck_assert_int_eq(ax_mpsc_try_send(up, &v), 0);
+  ax_mpsc_sender_drop(up);
+  ax_mpsc_weak_drop(w2);
+  /* Only a weak sender left: the receiver drains and sees the close. */
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(out, 1);
+  ax_drop(&r.base);
+  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ax_drop(&r.base);
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));  /* closed for good */
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(NULL));
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+  ax_mpsc_weak_drop(w);  /* the last handle frees the channel */
+  ax_mpsc_weak_drop(NULL);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* axle: send_timeout that needs no waiting -- sent, closed (hand-polled;
+ * the waiting cases need a timer, so they run on a runtime below). */
+START_TEST(send_timeout_hand) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_send_timeout_t st;
+  tcx_t c;
+  int v = 3, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+                   AX_READY);
+  ck_assert_int_eq(st.result, 0);
+  ax_drop(&st.base);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert_int_eq(out, 3);
+  ax_mpsc_send_timeout(&st, tx, &v, 1000);
+  ax_drop(&st.base);  /* never polled */
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+                   AX_READY);
+  ck_assert_int_eq(st.result, AX_ECLOSED);
+  ax_drop(&st.base);
+  ax_drop(&st.base);  /* twice */
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* axle: reserve_many dropped while waiting, after it collected part of
+ * its slots at the head of the queue: they pass on to the next waiting
+ * sender; dropped after being handed all of them, likewise. */
+START_TEST(reserve_many_cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t held;
+  ax_mpsc_reserve_t big, small;
+  tcx_t cb, cs;
+  tcx_init(&cb);
+  tcx_init(&cs);
+  ck_assert_int_eq(ax_mpsc_new(0, 3, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve_many(&held, tx, 2), 0);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);  /* big collected the third */
+  ax_drop(&big.base);
+  ck_assert_int_eq(cs.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(small.result, 0);
+  ax_drop(&small.base);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);
+  /* Handed everything, dropped before it looked. */
+  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ax_mpsc_permit_release(&held);
+  ck_assert_int_eq(cb.tw.wakes, 1);
+  ck_assert_int_eq(cs.tw.wakes, 1);
+  ax_drop(&big.base);
+  ck_assert_int_eq(cs.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(small.result, 0);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
+  ax_drop(&small.base);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 3);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(cb.tw.refs + cs.tw.refs, 0);
+}
+END_TEST
+
+/* ---- mpsc on a runtime -------------------------------------------------- */
+
+/* sync_mpsc.rs: send_recv_many_bounded_capacity (and a reserve_many that
+ * waits for room): a producer task sends N values through reserve_many
+ * batches; the consumer takes them with recv_many; every value arrives
+ * once, in order. */
+#define RM_N 2000
+#define RM_BATCH 7
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;       /* owned: dropped at the end */
+  ax_mpsc_reserve_t res;  /* the batch being reserved */
+  int next;               /* next value to send */
+} rm_producer_t;
+
+AX_ASYNC(rm_producer, rm_producer_t, s) {
+  AX_BEGIN(s);
+  while (s->next < RM_N) {
+    AX_AWAIT(ax_mpsc_reserve_many(&s->res, s->tx,
+                                  RM_N - s->next < RM_BATCH
+                                      ? (size_t)(RM_N - s->next)
+                                      : RM_BATCH));
+    if (s->res.result != 0) atomic_fetch_add(&join_errors, 1);
+    while (s->res.permit.tx != NULL) {
+      if (ax_mpsc_permit_send(&s->res.permit, &s->next) != 0)
+        atomic_fetch_add(&join_errors, 1);
+      s->next++;
+    }
+    ax_drop(&s->res.base);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  AX_END();
+}
+
+static atomic_int rm_received, rm_order_errors, rm_batches;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;       /* handed to the producer */
+  ax_mpsc_rx_t *rx;       /* owned */
+  ax_mpsc_recv_many_t rm;
+  int buf[RM_BATCH * 2];
+  int expect;             /* next value expected */
+  ax_join_t h;
+  rm_producer_t prod;
+} rm_main_t;
+
+AX_ASYNC(rm_main, rm_main_t, s) {
+  size_t i;
+  AX_BEGIN(s);
+  s->prod.tx = s->tx;
+  if (AX_SPAWN(rm_producer, &s->prod, &s->h) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  for (;;) {
+    AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, s->buf, RM_BATCH * 2));
+    ax_drop(&s->rm.base);
+    if (s->rm.result != 0) break;
+    atomic_fetch_add(&rm_batches, 1);
+    for (i = 0; i < s->rm.count; i++)
+      if (s->buf[i] != s->expect++) atomic_fetch_add(&rm_order_errors, 1);
+    atomic_fetch_add(&rm_received, (int)s->rm.count);
+  }
+  if (s->rm.count != 0) atomic_fetch_add(&rm_order_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+START_TEST(send_recv_many_bounded_capacity) {
+  rm_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&rm_received, 0);
+  atomic_store(&rm_order_errors, 0);
+  atomic_store(&rm_batches, 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 9, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, rm_main, &m);
+  ck_assert_int_eq(atomic_load(&rm_received), RM_N);
+  ck_assert_int_eq(atomic_load(&rm_order_errors), 0);
+  ck_assert_int_le(atomic_load(&rm_batches), RM_N);
+}
+END_TEST
+
+/* axle: send_timeout on a full channel.  (1) Dropped while waiting: sent
+ * nothing.  (2) Nobody drains: AX_ETIMEDOUT, the value still the caller's.
+ * (3) A receive makes room while it waits: sent. */
+static atomic_int st_result, st_steps;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_send_timeout_t st;
+  int v, out;
+} st_main_t;
+
+AX_ASYNC(st_main, st_main_t, s) {
+  AX_BEGIN(s);
+  s->v = 5;
+  if (ax_poll(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 100000), cx) ==
+      AX_PENDING)
+    atomic_fetch_add(&st_steps, 1);
+  ax_drop(&s->st.base);
+  if (ax_mpsc_len(s->rx) == 1) atomic_fetch_add(&st_steps, 1);
+  AX_AWAIT(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 5));
+  atomic_store(&st_result, s->st.result);
+  ax_drop(&s->st.base);
+  if (ax_poll(ax_mpsc_send_timeout(&s->st, s->tx, &s->v, 100000), cx) ==
+      AX_PENDING)
+    atomic_fetch_add(&st_steps, 1);
+  if (ax_mpsc_try_recv(s->rx, &s->out) == 0 && s->out == 1)
+    atomic_fetch_add(&st_steps, 1);
+  AX_AWAIT(&s->st.base);
+  if (s->st.result == 0) atomic_fetch_add(&st_steps, 1);
+  ax_drop(&s->st.base);
+  AX_END();
+}
+
+START_TEST(send_timeout_elapses) {
+  st_main_t m;
+  int v = 1, out = 0;
+  memset(&m, 0, sizeof m);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_send(m.tx, &v), 0);
+  atomic_store(&st_result, 1);
+  atomic_store(&st_steps, 0);
+  RUN_TASK(_i, st_main, &m);
+  ck_assert_int_eq(atomic_load(&st_result), AX_ETIMEDOUT);
+  ck_assert_int_eq(atomic_load(&st_steps), 5);
+  ck_assert_int_eq(ax_mpsc_try_recv(m.rx, &out), 0);
+  ck_assert_int_eq(out, 5);
+  ck_assert_int_eq(ax_mpsc_try_recv(m.rx, &out), AX_EEMPTY);
+  ck_assert_uint_eq(ax_mpsc_capacity(m.tx), 1);
+  ax_mpsc_sender_drop(m.tx);
+  ax_mpsc_receiver_drop(m.rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: recv_close_gets_none_reserved, on a runtime: a receiver
+ * task waits on a closed channel for the permit reserved before the
+ * close; the main task sends through it; the receiver gets the value and
+ * then AX_ECLOSED. */
+static atomic_int rc_value, rc_closed;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_t r;
+  int out;
+} rc_receiver_t;
+
+AX_ASYNC(rc_receiver, rc_receiver_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_recv(&s->r, s->rx, &s->out));
+  if (s->r.result == 0) atomic_store(&rc_value, s->out);
+  ax_drop(&s->r.base);
+  AX_AWAIT(ax_mpsc_recv(&s->r, s->rx, &s->out));
+  atomic_store(&rc_closed, s->r.result);
+  ax_drop(&s->r.base);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_reserve_t res;
+  ax_join_t h;
+  rc_receiver_t recv;
+  ax_yield_t y;
+  int i, v;
+} rc_main_t;
+
+AX_ASYNC(rc_main, rc_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_reserve(&s->res, s->tx));
+  ax_mpsc_sender_drop(s->tx);  /* the permit owns its own sender */
+  ax_mpsc_close(s->rx);
+  s->recv.rx = s->rx;
+  if (AX_SPAWN(rc_receiver, &s->recv, &s->h) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  for (s->i = 0; s->i < 20; s->i++)  /* let it wait (or not: either way) */
+    AX_AWAIT(ax_yield_now(&s->y));
+  s->v = 123;
+  if (ax_mpsc_permit_send(&s->res.permit, &s->v) != 0)
+    atomic_fetch_add(&join_errors, 1);
+  ax_drop(&s->res.base);
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+START_TEST(recv_close_gets_none_reserved_rt) {
+  rc_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&rc_value, 0);
+  atomic_store(&rc_closed, 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, rc_main, &m);
+  ck_assert_int_eq(atomic_load(&rc_value), 123);
+  ck_assert_int_eq(atomic_load(&rc_closed), AX_ECLOSED);
+}
+END_TEST
+
+/* ======================================================================
+ * oneshot (tokio/tests/sync_oneshot.rs)
+ * ====================================================================== */
+
+/* sync_oneshot.rs: receiver_is_terminated_send, _try_recv, _drop and
+ * _rx_close, one after the other. */
+START_TEST(receiver_is_terminated) {
+  ax_oneshot_tx_t *tx;
+  ax_oneshot_rx_t *rx;
+  ax_oneshot_recv_t r;
+  tcx_t c;
+  int v = 17, out = 0;
+  tcx_init(&c);
+  /* send */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(out, 17);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+  /* try_recv */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_EEMPTY);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), 0);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_oneshot_receiver_drop(rx);
+  /* sender dropped */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_sender_drop(tx);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+  /* receiver closed */
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_close(rx);
+  ck_assert(!ax_oneshot_is_terminated(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert(ax_oneshot_is_terminated(rx));
+  ax_drop(&r.base);
+  ax_oneshot_sender_drop(tx);
+  ax_oneshot_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_oneshot.rs: receiver_is_empty_send, _try_recv, _drop, _rx_close. */
+START_TEST(receiver_is_empty) {
+  ax_oneshot_tx_t *tx;
+  ax_oneshot_rx_t *rx;
+  ax_oneshot_recv_t r;
+  tcx_t c;
+  int v = 17, out = 0;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_drop(&r.base);
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
+  ck_assert(!ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), 0);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_sender_drop(tx);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_ECLOSED);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+  ax_oneshot_close(rx);
+  ck_assert(ax_oneshot_is_empty(rx));
+  ax_oneshot_sender_drop(tx);
+  ax_oneshot_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ======================================================================
+ * broadcast (tokio/tests/sync_broadcast.rs)
+ * ====================================================================== */
+
+/* sync_broadcast.rs: sender_len. */
+START_TEST(sender_len) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx1, *rx2;
+  int i, out;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &tx, &rx1),
+                   0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 0);
+  ck_assert(ax_broadcast_is_empty(tx));
+  for (i = 1; i <= 3; i++)
+    ck_assert_int_eq(ax_broadcast_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 3);
+  ck_assert(!ax_broadcast_is_empty(tx));
+  ck_assert_int_eq(ax_broadcast_try_recv(rx1, &out, NULL), 0);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx1, &out, NULL), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 3);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 2);
+  for (i = 4; i <= 6; i++)
+    ck_assert_int_eq(ax_broadcast_send(tx, &i), 0);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 4);
+  /* A receiver that goes gives up its share. */
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 4);  /* rx1 has 4 left too */
+  while (ax_broadcast_try_recv(rx1, &out, NULL) == 0) {
+  }
+  ck_assert(ax_broadcast_is_empty(tx));
+  ax_broadcast_receiver_drop(rx1);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast.rs: receiver_len_with_lagged -- with Tokio's capacity
+ * (4: what Tokio makes of channel(3)) the numbers are Tokio's; with the
+ * exact capacity 3 axle keeps one value fewer, so the receiver loses 10
+ * and 30 where Tokio's loses only 10 (see channel.h). */
+START_TEST(receiver_len_with_lagged) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  uint64_t lag = 0;
+  int i, out = 0, caps[2] = {4, 3};
+  for (i = 0; i < 2; i++) {
+    int v;
+    ck_assert_int_eq(
+        ax_broadcast_new(sizeof(int), (size_t)caps[i], NULL, NULL, &tx, &rx),
+        0);
+    for (v = 10; v <= 40; v += 10)
+      ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+    ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+    if (caps[i] == 4) {
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+      ck_assert_int_eq(out, 10);
+    } else {
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), AX_ELAGGED);
+      ck_assert_uint_eq(lag, 1);  /* 10 is gone already */
+      ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+      ck_assert_int_eq(out, 20);
+    }
+    for (v = 50; v <= 60; v += 10)
+      ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+    ck_assert_uint_eq(ax_broadcast_receiver_len(rx),
+                      caps[i] == 4 ? 5 : 4);
+    ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), AX_ELAGGED);
+    ck_assert_uint_eq(lag, 1);  /* 20 (Tokio) or 30 (axle, cap 3) */
+    ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), 0);
+    ck_assert_int_eq(out, caps[i] == 4 ? 30 : 40);
+    ck_assert(!ax_broadcast_receiver_is_empty(rx));
+    while (ax_broadcast_try_recv(rx, &out, &lag) == 0) {
+    }
+    ck_assert(ax_broadcast_receiver_is_empty(rx));
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+  }
+}
+END_TEST
+
+/* sync_broadcast.rs: broadcast_sender_closed and
+ * broadcast_sender_closed_with_extra_subscribe. */
+START_TEST(broadcast_sender_closed) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx, *rx2;
+  ax_broadcast_closed_t cl;
+  tcx_t c;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_broadcast_new(0, 1, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_broadcast_resubscribe(rx, &rx2), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  /* with_extra_subscribe: a receiver that comes and goes meanwhile. */
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_READY);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  ax_broadcast_receiver_drop(rx);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_broadcast_receiver_drop(rx2);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  /* Dropped while waiting: leaves no waker behind. */
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast_weak.rs: downgrade_upgrade_sender_success,
+ * downgrade_upgrade_sender_failure, drop_weak_sender. */
+START_TEST(broadcast_weak_sender) {
+  ax_broadcast_tx_t *tx, *up;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_weak_tx_t *w, *w2;
+  int v = 7, out = 0;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 2, NULL, NULL, &tx, &rx),
+                   0);
+  w = ax_broadcast_sender_downgrade(tx);
+  w2 = ax_broadcast_weak_clone(w);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 1);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 2);
+  ax_broadcast_weak_drop(w2);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 1);
+  up = ax_broadcast_weak_upgrade(w);
+  ck_assert_ptr_nonnull(up);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 2);
+  ck_assert_int_eq(ax_broadcast_send(up, &v), 0);
+  ax_broadcast_sender_drop(up);
+  ax_broadcast_sender_drop(tx);
+  /* Only the weak one left: closed for the receiver, after the value. */
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), 0);
+  ck_assert_int_eq(out, 7);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), AX_ECLOSED);
+  ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_weak_drop(w);
+}
+END_TEST
+
+/* sync_broadcast.rs: broadcast_sender_closed, on a runtime: a sender
+ * task waits in closed() while receiver tasks drain and go. */
+#define BC_RX 3
+static atomic_int bc_closed_done, bc_errors;
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_tx_t *tx;      /* owned */
+  ax_broadcast_closed_t cl;
+  int i;
+} bc_sender_t;
+
+AX_ASYNC(bc_sender, bc_sender_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < 3; s->i++)
+    if (ax_broadcast_send(s->tx, &s->i) != 0) atomic_fetch_add(&bc_errors, 1);
+  AX_AWAIT(ax_broadcast_closed(&s->cl, s->tx));
+  ax_drop(&s->cl.base);
+  atomic_store(&bc_closed_done, 1);
+  ax_broadcast_sender_drop(s->tx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_rx_t *rx;      /* owned */
+  ax_broadcast_recv_t r;
+  int out, n;
+} bc_receiver_t;
+
+AX_ASYNC(bc_receiver, bc_receiver_t, s) {
+  AX_BEGIN(s);
+  for (s->n = 0; s->n < 3; s->n++) {
+    AX_AWAIT(ax_broadcast_recv(&s->r, s->rx, &s->out));
+    if (s->r.result != 0 || s->out != s->n) atomic_fetch_add(&bc_errors, 1);
+    ax_drop(&s->r.base);
+  }
+  if (atomic_load(&bc_closed_done)) atomic_fetch_add(&bc_errors, 1);
+  ax_broadcast_receiver_drop(s->rx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_broadcast_tx_t *tx;
+  ax_join_t h[BC_RX + 1];
+  bc_sender_t snd;
+  bc_receiver_t rcv;
+  int i;
+} bc_main_t;
+
+AX_ASYNC(bc_main, bc_main_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < BC_RX; s->i++) {
+    memset(&s->rcv, 0, sizeof s->rcv);
+    if (ax_broadcast_subscribe(s->tx, &s->rcv.rx) != 0 ||
+        AX_SPAWN(bc_receiver, &s->rcv, &s->h[s->i]) != 0)
+      atomic_fetch_add(&bc_errors, 1);
+  }
+  s->snd.tx = s->tx;
+  if (AX_SPAWN(bc_sender, &s->snd, &s->h[BC_RX]) != 0)
+    atomic_fetch_add(&bc_errors, 1);
+  for (s->i = 0; s->i <= BC_RX; s->i++) {
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    if (s->h[s->i].result != 0) atomic_fetch_add(&bc_errors, 1);
+    ax_join_drop(&s->h[s->i]);
+  }
+  AX_END();
+}
+
+START_TEST(broadcast_sender_closed_rt) {
+  bc_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&bc_closed_done, 0);
+  atomic_store(&bc_errors, 0);
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &m.tx, NULL),
+                   0);
+  RUN_TASK(_i, bc_main, &m);
+  ck_assert_int_eq(atomic_load(&bc_errors), 0);
+  ck_assert_int_eq(atomic_load(&bc_closed_done), 1);
+}
+END_TEST
+
+/* ======================================================================
+ * watch (tokio/tests/sync_watch.rs)
+ * ====================================================================== */
+
+/* sync_watch.rs: rx_mark_changed. */
+START_TEST(rx_mark_changed) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2, *rx3, *rx4;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx3), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx4), 0);
+  ax_watch_mark_changed(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  ax_watch_mark_changed(rx3);
+  ax_watch_borrow(rx3, &out);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(ax_watch_has_changed(rx3, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx3, &out);
+  ck_assert_int_eq(ax_watch_has_changed(rx3, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx3), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx4, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx4, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_mark_changed(rx4);
+  ck_assert_int_eq(ax_watch_has_changed(rx4, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_borrow_and_update(rx4, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_receiver_drop(rx2);
+  ax_watch_receiver_drop(rx3);
+  ax_watch_receiver_drop(rx4);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: rx_mark_unchanged. */
+START_TEST(rx_mark_unchanged) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ax_watch_mark_changed(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_mark_unchanged(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ax_drop(&ch.base);
+
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ax_watch_mark_unchanged(rx2);
+  ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  ax_watch_borrow_and_update(rx2, &out);
+  ck_assert_int_eq(out, 2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_receiver_drop(rx2);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: has_changed_errors_on_closed_channel_with_unseen_value,
+ * changed_succeeds_on_closed_channel_with_unseen_value and
+ * rx_observes_final_value. */
+START_TEST(has_changed_errors_on_closed_channel_with_unseen_value) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 'A', out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  v = 'B';
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ax_watch_sender_drop(tx);
+  /* Closed wins over the unseen value ... */
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
+  ck_assert_int_eq(changed, 0);
+  ck_assert_int_eq(ax_watch_has_changed(rx, NULL), AX_EINVAL);
+  ck_assert_int_eq(ax_watch_has_changed(NULL, &changed), AX_EINVAL);
+  /* ... but changed() still delivers it, then reports the close. */
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 'B');
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, AX_ECLOSED);
+  ax_drop(&ch.base);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: poll_close (Sender::closed). */
+START_TEST(poll_close) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_closed_t cl;
+  tcx_t c;
+  int v = 1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ck_assert(!ax_watch_is_closed(tx));
+  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ax_watch_receiver_drop(rx2);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ax_drop(&cl.base);
+  ck_assert(ax_watch_is_closed(tx));
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx, &v), AX_ECLOSED);
+  /* Dropped while waiting: no waker left behind. */
+  ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+}
+END_TEST
+
+static void add_n(void *value, void *arg) { *(int *)value += *(int *)arg; }
+static int set_if_different(void *value, void *arg) {
+  if (*(int *)value == *(int *)arg) return 0;
+  *(int *)value = *(int *)arg;
+  return 1;
+}
+
+/* axle (Tokio's send_modify / send_if_modified doc examples): in-place
+ * changes, notifications only when modified, and without receivers. */
+START_TEST(send_modify_and_send_if_modified) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  tcx_t c;
+  int v = 1, out = 0, arg, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  arg = 4;
+  ck_assert_int_eq(ax_watch_send_modify(tx, add_n, &arg), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ax_drop(&ch.base);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 5);
+  /* Not modified: nobody woken, nothing unseen. */
+  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  arg = 5;
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);
+  arg = 6;
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 1);
+  ck_assert_int_eq(c.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ax_drop(&ch.base);
+  ck_assert_int_eq(ax_watch_send_modify(tx, NULL, NULL), AX_EINVAL);
+  ck_assert_int_eq(ax_watch_send_if_modified(tx, NULL, NULL), AX_EINVAL);
+  /* No receiver left: still modifies (send would say AX_ECLOSED). */
+  ax_watch_receiver_drop(rx);
+  arg = 1;
+  ck_assert_int_eq(ax_watch_send_modify(tx, add_n, &arg), 0);
+  ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
+  ax_watch_borrow(rx, &out);
+  ck_assert_int_eq(out, 7);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+static int at_least(const void *value, void *arg) {
+  return *(const int *)value >= *(int *)arg;
+}
+
+/* axle (Tokio's wait_for contract): the current value counts, each value
+ * checked is marked seen, closed without a match is AX_ECLOSED, and a
+ * dropped wait leaves nothing queued. */
+START_TEST(wait_for_hand) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_wait_for_t wf;
+  tcx_t c;
+  int v = 3, want, out = 0, changed = -1;
+  tcx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  want = 3;  /* the current value, already seen: matches at once */
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 3);
+  ax_drop(&wf.base);
+  want = 5;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_PENDING);
+  v = 4;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_PENDING);  /* 4 < 5 */
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 0);  /* 4 was checked: seen */
+  v = 6;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 6);
+  ax_drop(&wf.base);
+  /* Dropped while waiting. */
+  want = 100;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, NULL), &c),
+                   AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_drop(&wf.base);
+  ax_drop(&wf.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  /* A last value sent before the close is checked before AX_ECLOSED. */
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_PENDING);
+  v = 100;
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 100);
+  ax_drop(&wf.base);
+  want = 101;
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, AX_ECLOSED);
+  ax_drop(&wf.base);
+  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, NULL, &want, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, AX_EINVAL);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ---- watch on a runtime: a producer counts up with send_modify while a
+ * waiter waits for a threshold and the producer waits for the receivers
+ * to go (Sender::closed). */
+#define WF_TARGET 500
+static atomic_int wf_errors, wf_seen;
+
+typedef struct {
+  ax_async_t co;
+  ax_watch_tx_t *tx;          /* owned */
+  ax_watch_closed_t cl;
+  ax_yield_t y;
+  int i, one;
+} wf_producer_t;
+
+AX_ASYNC(wf_producer, wf_producer_t, s) {
+  AX_BEGIN(s);
+  s->one = 1;
+  for (s->i = 0; s->i < WF_TARGET * 2; s->i++) {
+    if (ax_watch_send_modify(s->tx, add_n, &s->one) != 0)
+      atomic_fetch_add(&wf_errors, 1);
+    if (s->i % 16 == 0) AX_AWAIT(ax_yield_now(&s->y));
+  }
+  AX_AWAIT(ax_watch_closed(&s->cl, s->tx));
+  ax_drop(&s->cl.base);
+  ax_watch_sender_drop(s->tx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;          /* owned */
+  ax_watch_wait_for_t wf;
+  ax_join_t h;
+  wf_producer_t prod;
+  int want, out;
+} wf_main_t;
+
+AX_ASYNC(wf_main, wf_main_t, s) {
+  AX_BEGIN(s);
+  s->prod.tx = s->tx;
+  if (AX_SPAWN(wf_producer, &s->prod, &s->h) != 0)
+    atomic_fetch_add(&wf_errors, 1);
+  s->want = WF_TARGET;
+  AX_AWAIT(ax_watch_wait_for(&s->wf, s->rx, at_least, &s->want, &s->out));
+  if (s->wf.result != 0 || s->out < WF_TARGET) atomic_fetch_add(&wf_errors, 1);
+  atomic_store(&wf_seen, s->out);
+  ax_drop(&s->wf.base);
+  ax_watch_receiver_drop(s->rx);  /* lets the producer's closed() finish */
+  AX_AWAIT(ax_join_wait(&s->h));
+  if (s->h.result != 0) atomic_fetch_add(&wf_errors, 1);
+  ax_join_drop(&s->h);
+  AX_END();
+}
+
+START_TEST(wait_for_and_closed_rt) {
+  wf_main_t m;
+  int v = 0;
+  memset(&m, 0, sizeof m);
+  atomic_store(&wf_errors, 0);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &m.tx, &m.rx),
+                   0);
+  RUN_TASK(_i, wf_main, &m);
+  ck_assert_int_eq(atomic_load(&wf_errors), 0);
+  ck_assert_int_ge(atomic_load(&wf_seen), WF_TARGET);
+}
+END_TEST
+
+/* ======================================================================
+ * Notify (tokio/tests/sync_notify.rs)
+ * ====================================================================== */
+
+/* sync_notify.rs: notify_multi_notified_last (and notify_notified_last,
+ * the permit case). */
+START_TEST(notify_multi_notified_last) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2, f3;
+  tcx_t c1, c2, c3;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&c3);
+  ax_notify_init(&n);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ax_notify_last(&n);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(c1.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_PENDING);
+  ax_drop(&f2.base);
+  /* A woken waiter dropped unseen passes it to the newest again. */
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
+  ax_notify_last(&n);
+  ck_assert_int_eq(c3.tw.wakes, 1);
+  ax_drop(&f3.base);
+  ck_assert_int_eq(c2.tw.wakes, 2);
+  ck_assert_int_eq(c1.tw.wakes, 0);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ax_drop(&f2.base);
+  ax_drop(&f1.base);
+  /* Nobody waits: notify_last stores the permit, like notify_one. */
+  ax_notify_last(&n);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_enable_after_poll. */
+START_TEST(test_enable_after_poll) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f, &n), &c), AX_PENDING);
+  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ax_drop(&f.base);
+  ck_assert_int_eq(ax_notified_enable(NULL), AX_EINVAL);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_poll_after_enable. */
+START_TEST(test_poll_after_enable) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_wait(&f, &n);
+  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ck_assert_int_eq(POLL(&f.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.tw.refs, 1);
+  ax_notify_one(&n);
+  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&f.base, &c), AX_READY);
+  ax_drop(&f.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_enable_consumes_permit. */
+START_TEST(test_enable_consumes_permit) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2;
+  tcx_t c;
+  tcx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_one(&n);
+  ax_notify_wait(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ax_notify_wait(&f2, &n);
+  ck_assert_int_eq(ax_notified_enable(&f2), 0);
+  ck_assert_int_eq(POLL(&f1.base, &c), AX_READY);
+  ax_drop(&f1.base);
+  ax_drop(&f2.base);
+  ck_assert_int_eq(c.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* axle: what enable() promises in axle beyond Tokio's tests -- an enabled
+ * future keeps its FIFO place, a notify_waiters since creation counts, and
+ * a permit or wake-up it took but never saw passes on when it is dropped
+ * (cancel safety). */
+START_TEST(notified_enable_fifo_and_cancel) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2;
+  tcx_t c1, c2;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  ax_notify_init(&n);
+  /* f1 enabled before f2 polls: notify_one picks f1. */
+  ax_notify_wait(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ax_notify_one(&n);
+  ck_assert_int_eq(c2.tw.wakes, 0);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);  /* notified now */
+  /* f1 goes without looking: the wake-up moves on to f2. */
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ax_drop(&f2.base);
+  /* A permit taken by enable() and never seen is stored again. */
+  ax_notify_one(&n);
+  ax_notify_wait(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_READY);
+  ax_drop(&f2.base);
+  /* notify_waiters after creation: enable says ready, no permit used. */
+  ax_notify_wait(&f1, &n);
+  ax_notify_waiters(&n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ax_drop(&f2.base);
+  /* Enabled, then woken by notify_waiters while never polled. */
+  ax_notify_wait(&f1, &n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ax_notify_waiters(&n);
+  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* ---- enable on a runtime: the "enable, then check the condition, then
+ * await" pattern (Tokio's Notified::enable example) loses no notify_one
+ * sent by another task between the check and the await. */
+#define EN_ROUNDS 300
+static atomic_int en_flag, en_rounds_done, en_errors;
+static ax_notify_t en_notify;
+
+typedef struct {
+  ax_async_t co;
+  ax_yield_t y;
+  int i;
+} en_setter_t;
+
+AX_ASYNC(en_setter, en_setter_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < EN_ROUNDS; s->i++) {
+    while (atomic_load(&en_flag) != 0)
+      AX_AWAIT(ax_yield_now(&s->y));
+    atomic_store(&en_flag, 1);
+    ax_notify_one(&en_notify);
+  }
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_notify_wait_t f;
+  ax_join_t h;
+  en_setter_t setter;
+  int i;
+} en_main_t;
+
+AX_ASYNC(en_main, en_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(en_setter, &s->setter, &s->h) != 0)
+    atomic_fetch_add(&en_errors, 1);
+  for (s->i = 0; s->i < EN_ROUNDS; s->i++) {
+    for (;;) {
+      ax_notify_wait(&s->f, &en_notify);
+      ax_notified_enable(&s->f);
+      if (atomic_load(&en_flag) == 1) {
+        ax_drop(&s->f.base);  /* a taken permit goes back: harmless */
+        break;
+      }
+      AX_AWAIT(&s->f.base);
+      ax_drop(&s->f.base);
+    }
+    atomic_store(&en_flag, 0);
+    atomic_fetch_add(&en_rounds_done, 1);
+  }
+  AX_AWAIT(ax_join_wait(&s->h));
+  ax_join_drop(&s->h);
+  AX_END();
+}
+
+START_TEST(notified_enable_rt) {
+  en_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&en_flag, 0);
+  atomic_store(&en_rounds_done, 0);
+  atomic_store(&en_errors, 0);
+  ax_notify_init(&en_notify);
+  RUN_TASK(_i, en_main, &m);
+  ck_assert_int_eq(atomic_load(&en_rounds_done), EN_ROUNDS);
+  ck_assert_int_eq(atomic_load(&en_errors), 0);
+  ax_notify_destroy(&en_notify);
+}
+END_TEST
+
+/* ======================================================================
+ * RwLock (tokio/tests/sync_rwlock.rs)
+ * ====================================================================== */
+
+/* sync_rwlock.rs: downgrade_map -- a write guard downgraded lets the
+ * waiting readers in, keeps a waiting writer out until it is released;
+ * readers that arrive after that writer still queue behind it. */
+START_TEST(downgrade_map) {
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t w, r1, r2, w2, r3;
+  tcx_t c1, c2, cw, c3;
+  tcx_init(&c1);
+  tcx_init(&c2);
+  tcx_init(&cw);
+  tcx_init(&c3);
+  ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r1, &rw), &c1), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r2, &rw), &c2), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_write(&w2, &rw), &cw), AX_PENDING);
+  ck_assert_int_eq(POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
+  ck_assert_uint_eq(w.held, 1);
+  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 2);
+  ck_assert_int_eq(POLL(&r1.base, &c1), AX_READY);
+  ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+  ck_assert_int_eq(cw.tw.wakes + c3.tw.wakes, 0);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), AX_EINVAL);  /* a read lock */
+  ck_assert_int_eq(ax_rwlock_downgrade(&r1), AX_EINVAL);
+  ax_rwlock_unlock(&r1);
+  ax_rwlock_unlock(&r2);
+  ck_assert_int_eq(cw.tw.wakes, 0);
+  ax_rwlock_unlock(&w);  /* the downgraded guard: now the writer */
+  ck_assert_int_eq(cw.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&w2.base, &cw), AX_READY);
+  ck_assert_int_eq(c3.tw.wakes, 0);
+  ax_drop(&w2.base);
+  ck_assert_int_eq(c3.tw.wakes, 1);
+  ck_assert_int_eq(POLL(&r3.base, &c3), AX_READY);
+  ax_drop(&r3.base);
+  ax_drop(&r1.base);
+  ax_drop(&r2.base);
+  ax_drop(&w.base);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);  /* all free again */
+  ax_rwlock_unlock(&w);
+  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cw.tw.refs + c3.tw.refs, 0);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* sync_rwlock.rs: try_downgrade_map / read_guard map -- axle's mapped
+ * guards: the lock moves into the mapped guard with a pointer to a part
+ * of the data; re-mapping narrows it; unlocking the mapped guard is what
+ * releases the lock. */
+START_TEST(mapped_guards) {
+  struct {
+    int a;
+    int b[2];
+  } data = {1, {2, 3}};
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t g, g2;
+  ax_rwlock_mapped_t m, m2;
+  ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.b), 0);
+  ck_assert_int_eq(m.write, 1);
+  ck_assert_uint_eq(g.held, 0);  /* moved out */
+  ax_rwlock_unlock(&g);          /* holds nothing: no-op */
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), AX_EBUSY);
+  ((int *)m.data)[1] = 30;
+  ck_assert_int_eq(ax_rwlock_map(&m2, &m.guard, &((int *)m.data)[1]), 0);
+  ck_assert_int_eq(*(int *)m2.data, 30);
+  ax_rwlock_mapped_unlock(&m);   /* moved on: no-op */
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), AX_EBUSY);
+  ax_rwlock_mapped_unlock(&m2);
+  ax_rwlock_mapped_unlock(&m2);  /* twice */
+  ck_assert_ptr_null(m2.data);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ax_rwlock_unlock(&g);
+  /* Read guards map to read-only mapped guards; several at once. */
+  ck_assert_int_eq(ax_rwlock_try_read(&g, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_try_read(&g2, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.a), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m2, &g2, &data.b[0]), 0);
+  ck_assert_int_eq(m.write, 0);
+  ck_assert_int_eq(*(int *)m.data + *(int *)m2.data, 3);
+  ck_assert_int_eq(ax_rwlock_map(&m, &g, &data.a), AX_EINVAL);  /* empty */
+  ax_rwlock_mapped_unlock(&m);
+  ax_rwlock_mapped_unlock(&m2);
+  ax_rwlock_mapped_unlock(NULL);
+  ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
+  ax_rwlock_unlock(&g);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* ---- downgrade on a runtime: a writer downgrades while readers and a
+ * second writer wait; every reader that ran while the downgraded guard
+ * was held saw the first writer's value, and nothing ran in between. */
+#define DG_READERS 6
+static struct {
+  ax_rwlock_t rw;
+  int value;                  /* protected by rw */
+  atomic_int queued, errors, reads;
+} DG;
+
+typedef struct {
+  ax_async_t co;
+  ax_rwlock_guard_t g;
+  int expect;
+} dg_reader_t;
+
+AX_ASYNC(dg_reader, dg_reader_t, s) {
+  AX_BEGIN(s);
+  atomic_fetch_add(&DG.queued, 1);
+  AX_AWAIT(ax_rwlock_read(&s->g, &DG.rw));
+  if (DG.value != 1) atomic_fetch_add(&DG.errors, 1);
+  atomic_fetch_add(&DG.reads, 1);
+  ax_rwlock_unlock(&s->g);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_rwlock_guard_t g;
+  ax_yield_t y;
+  ax_join_t h[DG_READERS];
+  dg_reader_t r;
+  int i;
+} dg_main_t;
+
+AX_ASYNC(dg_main, dg_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_rwlock_write(&s->g, &DG.rw));
+  for (s->i = 0; s->i < DG_READERS; s->i++)
+    if (AX_SPAWN(dg_reader, &s->r, &s->h[s->i]) != 0)
+      atomic_fetch_add(&DG.errors, 1);
+  while (atomic_load(&DG.queued) < DG_READERS)
+    AX_AWAIT(ax_yield_now(&s->y));
+  DG.value = 1;
+  if (ax_rwlock_downgrade(&s->g) != 0) atomic_fetch_add(&DG.errors, 1);
+  /* Holding the read lock: the readers all get in beside us. */
+  while (atomic_load(&DG.reads) < DG_READERS)
+    AX_AWAIT(ax_yield_now(&s->y));
+  if (DG.value != 1) atomic_fetch_add(&DG.errors, 1);
+  ax_rwlock_unlock(&s->g);
+  for (s->i = 0; s->i < DG_READERS; s->i++) {
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    ax_join_drop(&s->h[s->i]);
+  }
+  AX_END();
+}
+
+START_TEST(downgrade_rt) {
+  dg_main_t m;
+  memset(&m, 0, sizeof m);
+  DG.value = 0;
+  atomic_store(&DG.queued, 0);
+  atomic_store(&DG.errors, 0);
+  atomic_store(&DG.reads, 0);
+  ck_assert_int_eq(ax_rwlock_init(&DG.rw, 0), 0);
+  RUN_TASK(_i, dg_main, &m);
+  ck_assert_int_eq(atomic_load(&DG.errors), 0);
+  ck_assert_int_eq(atomic_load(&DG.reads), DG_READERS);
+  ax_rwlock_destroy(&DG.rw);
+}
+END_TEST
+
+/* ======================================================================
+ * Semaphore (tokio/tests/sync_semaphore.rs, sync_semaphore_owned.rs)
+ * ====================================================================== */
+
+/* sync_semaphore.rs: forget_permits_basic (and: waiters keep what they
+ * were promised). */
+START_TEST(forget_permits_basic) {
+  ax_semaphore_t s;
+  ax_permit_t p, q;
+  tcx_t c;
+  tcx_init(&c);
+  ax_semaphore_init(&s, 10);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 4), 4);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 6);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 10), 6);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(NULL, 1), 0);
+  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p, &s, 2), &c), AX_PENDING);
+  ax_semaphore_add_permits(&s, 1);  /* promised to p */
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
+  ax_semaphore_add_permits(&s, 2);
+  ck_assert_int_eq(POLL(&p.base, &c), AX_READY);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 1);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&q, &s, 1), 0);
+  ax_semaphore_release(&q);
+  ax_semaphore_release(&p);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_destroy(&s);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* sync_semaphore.rs: merge (and merge_unrelated_permits, which panics in
+ * Tokio and is AX_EINVAL here). */
+START_TEST(merge) {
+  ax_semaphore_t s, other;
+  ax_permit_t p1, p2, po;
+  ax_semaphore_init(&s, 3);
+  ax_semaphore_init(&other, 3);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p1, &s, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p2, &s, 2), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&po, &other, 1), 0);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &po), AX_EINVAL);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p1), AX_EINVAL);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p2), 0);
+  ck_assert_uint_eq(p1.held, 3);
+  ck_assert_uint_eq(p2.held, 0);
+  ck_assert_int_eq(ax_semaphore_merge(&p1, &p2), AX_EINVAL);  /* empty */
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_drop(&p2.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_drop(&p1.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_release(&po);
+  ax_semaphore_destroy(&s);
+  ax_semaphore_destroy(&other);
+}
+END_TEST
+
+/* sync_semaphore.rs: split. */
+START_TEST(split) {
+  ax_semaphore_t s;
+  ax_permit_t p1, p2, p3, p4, px;
+  ax_semaphore_init(&s, 5);
+  ck_assert_int_eq(ax_semaphore_try_acquire(&p1, &s, 3), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_uint_eq(p1.held, 3);
+  ck_assert_int_eq(ax_semaphore_split(&p2, &p1, 1), 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 2);
+  ck_assert_uint_eq(p1.held, 2);
+  ck_assert_uint_eq(p2.held, 1);
+  ck_assert_int_eq(ax_semaphore_split(&p3, &p1, 0), 0);
+  ck_assert_uint_eq(p3.held, 0);
+  ax_drop(&p1.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ck_assert_int_eq(ax_semaphore_split(&p4, &p2, 1), 0);
+  ck_assert_uint_eq(p2.held, 0);
+  ck_assert_uint_eq(p4.held, 1);
+  ck_assert_int_eq(ax_semaphore_split(&px, &p2, 1), AX_EINVAL);
+  ax_drop(&p2.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ax_drop(&p3.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 4);
+  ax_semaphore_release(&p4);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 5);
+  ck_assert_int_eq(ax_semaphore_split(&px, &p4, 1), AX_EINVAL);  /* empty */
+  ax_semaphore_destroy(&s);
+}
+END_TEST
+
+/* ======================================================================
+ * OnceCell (tokio/tests/sync_once_cell.rs)
+ * ====================================================================== */
+
+/* sync_once_cell.rs: set_twice. */
+START_TEST(set_twice) {
+  ax_oncecell_t cell;
+  int a = 5, b = 6;
+  ax_oncecell_init(&cell, NULL);
+  ck_assert(!ax_oncecell_initialized(&cell));
+  ck_assert_int_eq(ax_oncecell_set(&cell, &a), 0);
+  ck_assert(ax_oncecell_initialized(&cell));
+  ck_assert_int_eq(ax_oncecell_set(&cell, &b), AX_EALREADY);
+  ck_assert_ptr_eq(ax_oncecell_get(&cell), &a);
+  ck_assert_int_eq(ax_oncecell_set(NULL, &b), AX_EINVAL);
+  ax_oncecell_destroy(&cell);
+}
+END_TEST
+
+/* An init future for get_or_init that completes when `go` is set. */
+typedef struct {
+  ax_future_t base;
+  int go;          /* set by the test */
+  void *value;     /* what it produces */
+  void *out;       /* where get_or_init reads it */
+} gated_init_t;
+
+static ax_poll_t gated_poll(ax_future_t *f, ax_cx_t *cx) {
+  gated_init_t *g = (gated_init_t *)f;
+  (void)cx;
+  if (!g->go) return AX_PENDING;
+  g->out = g->value;
+  return AX_READY;
+}
+static const ax_future_vtable_t gated_vtable = {gated_poll, NULL, "gated"};
+
+/* sync_once_cell.rs: set_while_initializing (by hand instead of with
+ * paused time): set during a running initialiser is Tokio's
+ * InitializingError, AX_EBUSY; after it, AlreadyInitializedError. */
+START_TEST(set_while_initializing) {
+  ax_oncecell_t cell;
+  ax_oncecell_get_t g;
+  gated_init_t init;
+  tcx_t c;
+  int five = 5, ten = 10;
+  tcx_init(&c);
+  ax_oncecell_init(&cell, NULL);
+  memset(&init, 0, sizeof init);
+  init.base.vtable = &gated_vtable;
+  init.value = &five;
+  ck_assert_int_eq(
+      POLL(ax_oncecell_get_or_init(&g, &cell, &init.base, &init.out), &c),
+      AX_PENDING);
+  ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EBUSY);
+  init.go = 1;
+  ck_assert_int_eq(POLL(&g.base, &c), AX_READY);
+  ck_assert_int_eq(g.result, 0);
+  ck_assert_ptr_eq(g.value, &five);
+  ax_drop(&g.base);
+  ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EALREADY);
+  ax_oncecell_destroy(&cell);
+  ck_assert_int_eq(c.tw.refs, 0);
+}
+END_TEST
+
+/* ======================================================================
+ * Interval (tokio/tests/time_interval.rs)
+ * ====================================================================== */
+
+/* time_interval.rs: reset_immediately, reset_after, reset_at -- without
+ * paused time: the period is an hour, so only the reset can make a tick
+ * complete (a broken reset hangs: the case's timeout fails it), and a
+ * tick never completes before its deadline. */
+static atomic_int iv_errors, iv_ticks;
+
+typedef struct {
+  ax_async_t co;
+  ax_interval_t iv;
+  ax_instant_t start, at;
+} iv_main_t;
+
+AX_ASYNC(iv_main, iv_main_t, s) {
+  AX_BEGIN(s);
+  ax_interval_init(&s->iv, 3600 * 1000);
+  AX_AWAIT(ax_interval_tick(&s->iv));  /* the first tick: at once */
+  atomic_fetch_add(&iv_ticks, 1);
+
+  ax_interval_reset_immediately(&s->iv);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (s->iv.result != 0) atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  s->start = ax_instant_now();
+  ax_interval_reset_after(&s->iv, 20);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (ax_instant_now() < ax_instant_add_ms(s->start, 20) ||
+      s->iv.tick < ax_instant_add_ms(s->start, 20))
+    atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  s->at = ax_instant_add_ms(ax_instant_now(), 15);
+  ax_interval_reset_at(&s->iv, s->at);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (ax_instant_now() < s->at || s->iv.tick != s->at)
+    atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+
+  /* A deadline in the past: the tick completes at once. */
+  ax_interval_reset_at(&s->iv, s->start);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  if (s->iv.tick != s->start) atomic_fetch_add(&iv_errors, 1);
+  atomic_fetch_add(&iv_ticks, 1);
+  ax_drop(&s->iv.base);
+  AX_END();
+}
+
+START_TEST(interval_reset) {
+  iv_main_t m;
+  memset(&m, 0, sizeof m);
+  atomic_store(&iv_errors, 0);
+  atomic_store(&iv_ticks, 0);
+  RUN_TASK(_i, iv_main, &m);
+  ck_assert_int_eq(atomic_load(&iv_errors), 0);
+  ck_assert_int_eq(atomic_load(&iv_ticks), 5);
+}
+END_TEST
+
+Suite *ax_tokio_sync_suite(void) {
+  Suite *s = suite_create("tokio-sync");
+  TCase *tc;
+
+  tc = tcase_create("time");
+  tcase_set_timeout(tc, 10);
+  tcase_add_loop_test(tc, timeout_is_not_exhausted_by_future, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("mpsc");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, recv_close_gets_none_reserved);
+  tcase_add_test(tc, dropping_last_permit_wakes_closed_receiver);
+  tcase_add_test(tc, sending_last_permit_wakes_closed_receiver);
+  tcase_add_test(tc, dropping_last_permit_iterator_wakes_closed_receiver);
+  tcase_add_test(tc, try_recv_after_receiver_close_with_permit);
+  tcase_add_test(tc, unbounded_permit_survives_close);
+  tcase_add_test(tc, permit_available_not_acquired_close);
+  tcase_add_test(tc, failed_reserve_wakes_closed_receiver);
+  tcase_add_test(tc, cancelled_reserve_wakes_closed_receiver);
+  tcase_add_test(tc, reserve_many_edge_cases);
+  tcase_add_test(tc, reserve_many_and_send);
+  tcase_add_test(tc, try_reserve_many_full);
+  tcase_add_test(tc, drop_permit_iterator_releases_permits);
+  tcase_add_test(tc, test_tx_capacity);
+  tcase_add_test(tc, rx_is_closed);
+  tcase_add_test(tc, rx_len_and_is_empty);
+  tcase_add_test(tc, send_recv_many_unbounded);
+  tcase_add_test(tc, recv_many_cancel);
+  tcase_add_test(tc, weak_sender);
+  tcase_add_test(tc, send_timeout_hand);
+  tcase_add_test(tc, reserve_many_cancel);
+  tcase_add_loop_test(tc, recv_close_gets_none_reserved_rt, 0, 2);
+  tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
+  tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("oneshot-broadcast-watch");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, receiver_is_terminated);
+  tcase_add_test(tc, receiver_is_empty);
+  tcase_add_test(tc, sender_len);
+  tcase_add_test(tc, receiver_len_with_lagged);
+  tcase_add_test(tc, broadcast_sender_closed);
+  tcase_add_test(tc, broadcast_weak_sender);
+  tcase_add_loop_test(tc, broadcast_sender_closed_rt, 0, 2);
+  tcase_add_test(tc, rx_mark_changed);
+  tcase_add_test(tc, rx_mark_unchanged);
+  tcase_add_test(tc, has_changed_errors_on_closed_channel_with_unseen_value);
+  tcase_add_test(tc, poll_close);
+  tcase_add_test(tc, send_modify_and_send_if_modified);
+  tcase_add_test(tc, wait_for_hand);
+  tcase_add_loop_test(tc, wait_for_and_closed_rt, 0, 2);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("sync");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, notify_multi_notified_last);
+  tcase_add_test(tc, test_enable_after_poll);
+  tcase_add_test(tc, test_poll_after_enable);
+  tcase_add_test(tc, test_enable_consumes_permit);
+  tcase_add_test(tc, notified_enable_fifo_and_cancel);
+  tcase_add_loop_test(tc, notified_enable_rt, 0, 2);
+  tcase_add_test(tc, downgrade_map);
+  tcase_add_test(tc, mapped_guards);
+  tcase_add_loop_test(tc, downgrade_rt, 0, 2);
+  tcase_add_test(tc, forget_permits_basic);
+  tcase_add_test(tc, merge);
+  tcase_add_test(tc, split);
+  tcase_add_test(tc, set_twice);
+  tcase_add_test(tc, set_while_initializing);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("interval");
+  tcase_set_timeout(tc, 10);
+  tcase_add_loop_test(tc, interval_reset, 0, 2);
+  suite_add_tcase(s, tc);
+  return s;
+}
