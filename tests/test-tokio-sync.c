@@ -1727,9 +1727,9 @@ START_TEST(test_enable_after_poll) {
   tcx_init(&c);
   ax_notify_init(&n);
   ck_assert_int_eq(POLL(ax_notify_wait(&f, &n), &c), AX_PENDING);
-  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ck_assert_int_eq(ax_notify_wait_enable(&f), 0);
   ax_drop(&f.base);
-  ck_assert_int_eq(ax_notified_enable(NULL), AX_EINVAL);
+  ck_assert_int_eq(ax_notify_wait_enable(NULL), AX_EINVAL);
   ck_assert_int_eq(c.tw.refs, 0);
   ax_notify_destroy(&n);
 }
@@ -1743,7 +1743,7 @@ START_TEST(test_poll_after_enable) {
   tcx_init(&c);
   ax_notify_init(&n);
   ax_notify_wait(&f, &n);
-  ck_assert_int_eq(ax_notified_enable(&f), 0);
+  ck_assert_int_eq(ax_notify_wait_enable(&f), 0);
   ck_assert_int_eq(POLL(&f.base, &c), AX_PENDING);
   ck_assert_int_eq(c.tw.refs, 1);
   ax_notify_one(&n);
@@ -1764,9 +1764,9 @@ START_TEST(test_enable_consumes_permit) {
   ax_notify_init(&n);
   ax_notify_one(&n);
   ax_notify_wait(&f1, &n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ax_notify_wait(&f2, &n);
-  ck_assert_int_eq(ax_notified_enable(&f2), 0);
+  ck_assert_int_eq(ax_notify_wait_enable(&f2), 0);
   ck_assert_int_eq(POLL(&f1.base, &c), AX_READY);
   ax_drop(&f1.base);
   ax_drop(&f2.base);
@@ -1788,11 +1788,11 @@ START_TEST(notified_enable_fifo_and_cancel) {
   ax_notify_init(&n);
   /* f1 enabled before f2 polls: notify_one picks f1. */
   ax_notify_wait(&f1, &n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 0);
   ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
   ck_assert_int_eq(c2.tw.wakes, 0);
-  ck_assert_int_eq(ax_notified_enable(&f1), 1);  /* notified now */
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);  /* notified now */
   /* f1 goes without looking: the wake-up moves on to f2. */
   ax_drop(&f1.base);
   ck_assert_int_eq(c2.tw.wakes, 1);
@@ -1801,23 +1801,23 @@ START_TEST(notified_enable_fifo_and_cancel) {
   /* A permit taken by enable() and never seen is stored again. */
   ax_notify_one(&n);
   ax_notify_wait(&f1, &n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ax_drop(&f1.base);
   ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_READY);
   ax_drop(&f2.base);
   /* notify_waiters after creation: enable says ready, no permit used. */
   ax_notify_wait(&f1, &n);
   ax_notify_waiters(&n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
   ax_drop(&f1.base);
   ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_drop(&f2.base);
   /* Enabled, then woken by notify_waiters while never polled. */
   ax_notify_wait(&f1, &n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 0);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 0);
   ax_notify_waiters(&n);
-  ck_assert_int_eq(ax_notified_enable(&f1), 1);
+  ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
   ax_drop(&f1.base);
   ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
@@ -1864,7 +1864,7 @@ AX_ASYNC(en_main, en_main_t, s) {
   for (s->i = 0; s->i < EN_ROUNDS; s->i++) {
     for (;;) {
       ax_notify_wait(&s->f, &en_notify);
-      ax_notified_enable(&s->f);
+      ax_notify_wait_enable(&s->f);
       if (atomic_load(&en_flag) == 1) {
         ax_drop(&s->f.base);  /* a taken permit goes back: harmless */
         break;

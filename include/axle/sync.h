@@ -16,7 +16,7 @@
  *   RwLockWriteGuard::downgrade(g)          ax_rwlock_downgrade(&g)
  *   RwLockReadGuard::map(g, |d| &d.f)       ax_rwlock_map(&mg, &g, &data.f); mg.data
  *   notify.notify_last()                    ax_notify_last(&n)
- *   notified.as_mut().enable()              ax_notified_enable(&f)
+ *   notified.as_mut().enable()              ax_notify_wait_enable(&f)
  *   cell.set(v) -> Err(AlreadyInit / Initializing)  AX_EALREADY / AX_EBUSY
  *   notify.notified().await                 ax_notify_wait(&f, &n)
  *   notify.notify_one() / notify_waiters()  ax_notify_one / ax_notify_waiters
@@ -272,7 +272,7 @@ AX_EXTERN ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n);
  * completes; 0 when it waits; AX_EINVAL for NULL.  Cancel-safe like a
  * poll: dropping f passes on a permit or wake-up it took and never saw.
  * Calling it again, or after a poll, changes nothing. */
-AX_EXTERN int ax_notified_enable(ax_notify_wait_t *f);
+AX_EXTERN int ax_notify_wait_enable(ax_notify_wait_t *f);
 
 /* ---- Barrier ---------------------------------------------------------------
  * n parties meet: each awaits wait(); when the n-th arrives, all complete and

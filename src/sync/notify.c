@@ -186,7 +186,7 @@ static const ax_waker_vtable_t noop_waker_vtable = {noop_clone, noop_wake,
                                                     noop_wake, noop_wake};
 static ax_waker_t noop_waker = {&noop_waker_vtable};
 
-int ax_notified_enable(ax_notify_wait_t *f) {
+int ax_notify_wait_enable(ax_notify_wait_t *f) {
   ax_notify_t *n;
   int st;
   if (f == NULL)
