@@ -10,6 +10,9 @@
  *   axle/blocking.h  spawn_blocking on libuv's threadpool
  *   axle/sync.h      async Mutex, RwLock, Semaphore, Notify, Barrier, OnceCell
  *   axle/channel.h   mpsc, oneshot, broadcast, watch
+ *   axle/io.h        streams, byte buffers, buffered reading
+ *   axle/net.h       TCP
+ * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
 #ifndef AXLE_H
 #define AXLE_H
@@ -23,5 +26,7 @@
 #include "axle/blocking.h"
 #include "axle/sync.h"
 #include "axle/channel.h"
+#include "axle/io.h"
+#include "axle/net.h"
 
 #endif /* AXLE_H */

@@ -25,6 +25,7 @@
 #define AXLE_LEAF_H
 
 #include "future.h"
+#include "io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,6 +125,95 @@ AX_EXTERN int ax_coop_proceed(ax_cx_t *cx);
 AX_EXTERN void ax_coop_refund(ax_cx_t *cx);
 /* 0 when the running task has spent its budget (1 outside a task). */
 AX_EXTERN int ax_coop_has_budget(void);
+
+/* ---- Homes: the loop a libuv handle lives on ------------------------------
+ *
+ * libuv is not thread safe: every call on a handle must happen on the
+ * thread of the loop it was created on (DESIGN 3, the home-loop rule).  A
+ * leaf future that wraps a handle remembers its home, and when it is polled
+ * on another worker it hands the libuv call to the home's thread with
+ * ax_home_post.  The event's callback then wakes the task from the home's
+ * thread, and a task woken by a worker runs next on that worker: after its
+ * first operation, a task doing I/O normally runs where its handles live
+ * and makes no more hops.  axle's own I/O (<axle/io.h>) is written this way.
+ *
+ * A home is valid as long as its runtime is.  Create handles on
+ * ax_home_loop(ax_home_current()) from inside a task; on block_on's thread
+ * of a multi-thread runtime that is a worker's loop, since block_on's own
+ * loop runs only while block_on does. */
+typedef struct ax_home_s ax_home_t;
+/* An operation for a home's thread, embedded in the object it acts on:
+ * keep that object alive until fn has run (fn may free it). */
+typedef struct ax_home_op_s {
+  ax__link_t link;                        /* private: the home's mailbox */
+  void (*fn)(struct ax_home_op_s *op);    /* public: what to run there */
+} ax_home_op_t;
+
+/* The home of I/O created on the calling thread, or NULL outside any
+ * runtime. */
+AX_EXTERN ax_home_t *ax_home_current(void);
+/* Its loop: create handles on it (on the home's thread only). */
+AX_EXTERN uv_loop_t *ax_home_loop(ax_home_t *h);
+/* 1 when the calling thread is h's: uv calls on its handles are allowed. */
+AX_EXTERN int ax_home_is_current(const ax_home_t *h);
+/* Runs op->fn(op) on h's thread: at once when called there, else at the
+ * home's next wake-up (which this call causes).  Any thread.  During a
+ * runtime's shutdown, ops run on the thread closing it. */
+AX_EXTERN void ax_home_post(ax_home_t *h, ax_home_op_t *op);
+
+/* ---- A waker slot shared between threads (Tokio's AtomicWaker) --------------
+ *
+ * One waiting future registers its waker; any thread wakes it.  Register
+ * and wake may race: a wake that comes before a register is not lost (the
+ * next register wakes at once).  register, take and drop are for the one
+ * owner (the waiting future); wake is for anyone. */
+typedef struct ax_waker_slot_s {
+  AX__ATOMIC(int) lock;        /* private: a spin lock over the two below */
+  int pending;                 /* private: woken with nobody registered */
+  ax_waker_t *waker;           /* private: the registered clone, or NULL */
+} ax_waker_slot_t;
+
+AX_EXTERN void ax_waker_slot_init(ax_waker_slot_t *s);
+/* Stores a clone of w (unless it already holds one that wakes the same
+ * task).  If a wake came since the last register, wakes w at once. */
+AX_EXTERN void ax_waker_slot_register(ax_waker_slot_t *s, ax_waker_t *w);
+/* Wakes the registered waker, if any, and empties the slot; otherwise the
+ * next register wakes.  Any thread. */
+AX_EXTERN void ax_waker_slot_wake(ax_waker_slot_t *s);
+/* Releases the registered waker without waking it (the future's drop). */
+AX_EXTERN void ax_waker_slot_drop(ax_waker_slot_t *s);
+
+/* ---- A stream of your own (the AsyncRead/AsyncWrite of <axle/io.h>) -------
+ *
+ * The helpers of <axle/io.h> (read, read_exact, write_all, copy, split,
+ * the buffered reader) work on any ax_stream_t, through this vtable.  The
+ * primitives follow Tokio's poll_read / poll_write:
+ *   poll_read   AX_READY with *n bytes in buf (0: the end of the stream) or
+ *               *err < 0; or AX_PENDING with the waker registered.  A read
+ *               future keeps passing the same buf until it completes; if it
+ *               is dropped first, cancel_read(s, buf) runs, and bytes the
+ *               stream had put in buf must be kept for the next read.
+ *   poll_write  AX_READY with *n (>= 1) bytes taken, or *err; or
+ *               AX_PENDING.  After cancel_write(s, buf) the stream must not
+ *               read buf any more.
+ *   poll_shutdown  the write side, once what was written is delivered.
+ *   close       the owner's last call (ax_stream_close).
+ * A stream may have one read and one write in flight at a time. */
+typedef struct ax_stream_vtable_s {
+  ax_poll_t (*poll_read)(ax_stream_t *s, ax_cx_t *cx, char *buf, size_t len,
+                         size_t *n, int *err);
+  void (*cancel_read)(ax_stream_t *s, char *buf);
+  ax_poll_t (*poll_write)(ax_stream_t *s, ax_cx_t *cx, const char *buf,
+                          size_t len, size_t *n, int *err);
+  void (*cancel_write)(ax_stream_t *s, const char *buf);
+  ax_poll_t (*poll_shutdown)(ax_stream_t *s, ax_cx_t *cx, int *err);
+  void (*cancel_shutdown)(ax_stream_t *s);
+  void (*close)(ax_stream_t *s);
+} ax_stream_vtable_t;
+
+struct ax_stream_s {
+  const ax_stream_vtable_t *vtable;   /* first member of every stream */
+};
 
 #ifdef __cplusplus
 }

@@ -36,7 +36,21 @@ typedef struct ax__wait_s {
   _Atomic int line;            /* its __LINE__; 0: not suspended yet */
 } ax__wait_t;
 
-typedef struct ax__ctx_s {
+/* An operation handed to a loop's thread (the home-loop rule: every uv
+ * call on a handle happens on its loop's thread): the public
+ * ax_home_op_t of <axle/leaf.h>. */
+typedef ax_home_op_t ax__op_t;
+
+/* An object with libuv handles on a loop (an I/O object, a listener):
+ * linked in its home's list while open, so that closing the loop can
+ * close what its owner never closed (release, on the closing thread). */
+typedef struct ax__homed_s {
+  ax__link_t link;                        /* in the home's `homed` list */
+  void (*release)(struct ax__homed_s *h); /* close its handles now */
+} ax__homed_t;
+
+typedef struct ax__ctx_s ax__ctx_t;
+struct ax__ctx_s {
   int budget;                  /* coop units left in this poll (coop.h);
                                   negative: unconstrained */
   int yielded;                 /* the task being polled asked to yield */
@@ -47,7 +61,17 @@ typedef struct ax__ctx_s {
   struct ax__tcache_s *tcache; /* this thread's free task blocks
                                   (runtime/task/cache.h) */
   ax__jump_t jump;             /* where a panic in a poll here lands */
-} ax__ctx_t;
+  ax__ctx_t *home;             /* where I/O made on this thread lives: this
+                                  worker, or for block_on's thread of a
+                                  multi-thread runtime a worker (its own
+                                  loop runs only while block_on does) */
+  void (*post)(ax__ctx_t *c, ax__op_t *op);  /* runs op on c's thread */
+  ax__ctx_t *const *homes;     /* the runtime's workers' contexts (the
+                                  homes I/O may spread over) */
+  unsigned nhomes;             /* entries in homes */
+  ax__link_t homed;            /* ax__homed_t open on this loop (home
+                                  thread only) */
+};
 
 /* The calling thread's context, or NULL: read inline (the scheduler asks
  * on every wake), written by the worker entering and leaving its loop. */

@@ -10,15 +10,12 @@
 
 #include <stdatomic.h>
 
-#include "axle/common.h"
+#include "core/context.h"
 #include "core/spin.h"
 
-/* An operation, embedded in the object it acts on; the poster keeps that
- * object alive until fn has run.  fn may free it. */
-typedef struct ax__op_s {
-  ax__link_t link;                /* in the mailbox */
-  void (*fn)(struct ax__op_s *op);  /* runs on the mailbox's thread */
-} ax__op_t;
+/* An operation (ax__op_t, core/context.h) is embedded in the object it
+ * acts on; the poster keeps that object alive until fn has run, and fn may
+ * free it. */
 
 typedef struct ax__mailbox_s {
   ax__spin_t lock;                /* guards ops */

@@ -67,6 +67,7 @@ static void runtime_free_memory(ax_runtime_t *rt) {
   uv_mutex_destroy(&rt->life_lock);
   uv_cond_destroy(&rt->life_cond);
   ax__free(rt->workers);
+  ax__free(rt->homes);
   ax__free(rt->thread_name);
   ax__free(rt);
 }
@@ -120,9 +121,11 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt = ax__calloc(1, sizeof(*rt));
   if (rt == NULL) return AX_ENOMEM;
   rt->workers = ax__calloc(n, sizeof(*rt->workers));
+  rt->homes = ax__calloc(n, sizeof(*rt->homes));
   rt->thread_name = ax__strdup(b->thread_name ? b->thread_name : "axle");
-  if (rt->workers == NULL || rt->thread_name == NULL) {
+  if (rt->workers == NULL || rt->homes == NULL || rt->thread_name == NULL) {
     ax__free(rt->workers);
+    ax__free(rt->homes);
     ax__free(rt->thread_name);
     ax__free(rt);
     return AX_ENOMEM;
@@ -156,12 +159,22 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   for (i = 0; i < n; i++) {
     rt->workers[i] = worker_new(rt, i, i == 0 ? b->loop : NULL, &rc);
     if (rt->workers[i] == NULL) goto err;
+    rt->homes[i] = &rt->workers[i]->ctx;
     rt->nworkers = i + 1;
+  }
+  for (i = 0; i < n; i++) {
+    rt->workers[i]->ctx.homes = rt->homes;
+    rt->workers[i]->ctx.nhomes = n;
   }
   if (rt->flavor == AX_MULTI_THREAD) {
     rt->driver = worker_new(rt, ~0u, NULL, &rc);
     if (rt->driver == NULL) goto err;
     rt->driver->is_driver = 1;
+    /* block_on's loop runs only while block_on does: I/O made there lives
+     * on a worker's loop instead. */
+    rt->driver->ctx.home = &rt->workers[0]->ctx;
+    rt->driver->ctx.homes = rt->homes;
+    rt->driver->ctx.nhomes = n;
   }
   if ((rc = ax__watchdog_start(rt)) != 0) goto err;
   if (rt->flavor == AX_MULTI_THREAD && (rc = start_threads(rt)) != 0) {

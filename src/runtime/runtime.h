@@ -25,6 +25,7 @@ struct ax_runtime_s {
   ax_flavor_t flavor;            /* multi-thread or current-thread */
   unsigned nworkers;             /* workers[] entries */
   ax__worker_t **workers;        /* the workers, each its own block */
+  ax__ctx_t **homes;             /* their contexts (ax__ctx_t.homes) */
   ax__worker_t *driver;          /* block_on's worker (multi-thread) */
   _Atomic int shutdown;          /* no new spawns; workers exit */
   _Atomic int stopped;           /* workers have exited (shutdown.c) */

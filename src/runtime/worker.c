@@ -47,12 +47,19 @@ void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
   ax__wake_send(&w->wake);
 }
 
+static void ctx_post(ax__ctx_t *c, ax__op_t *op) {
+  ax__worker_post(ax__container_of(c, ax__worker_t, ctx), op);
+}
+
 int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
                     uv_loop_t *user_loop) {
   int rc;
   memset(w, 0, sizeof(*w));
   w->ctx.rt = rt;
   w->ctx.tcache = &w->tcache;
+  w->ctx.home = &w->ctx;        /* the driver's is set by ax_runtime_new */
+  w->ctx.post = ctx_post;
+  ax__list_init(&w->ctx.homed);
   w->index = index;
   w->rng = index * 2654435761u + 0x9e3779b9u;
   w->until_global = rt->global_queue_interval;
@@ -83,7 +90,15 @@ err:
 }
 
 void ax__worker_close(ax__worker_t *w) {
+  ax__link_t *l;
   ax__mailbox_run(&w->mail);  /* the closing thread owns every loop now */
+  /* What nobody closed (a stream held outside any task) is closed now, so
+   * that the loop can end; its owner's later close only frees it. */
+  while ((l = ax__list_first(&w->ctx.homed)) != NULL) {
+    ax__list_remove(l);
+    ax__container_of(l, ax__homed_t, link)->release(
+        ax__container_of(l, ax__homed_t, link));
+  }
   ax__tcache_drain_lists(&w->tcache);
   ax__wheel_close(w->ctx.wheel);
   ax__wake_close(&w->wake);
