@@ -96,7 +96,7 @@ AX_ASYNC(app, app_t, self) {
   self->call = get_or_set_call(&self->cache, "color", "blue");
   AX_AWAIT(AX_FUTURE_DROP(get_or_set, get_or_set_drop, &self->call));
   printf("get_or_set(\"color\", \"blue\") = %s\n", self->call.out);
-  ax_drop(AX_FUTURE_OF(&self->call));            /* and the lock with it */
+  ax_drop(AX_FUTURE_OF(&self->call));            /* and its guard with it */
   self->call = get_or_set_call(&self->cache, "color", "red");
   AX_AWAIT(AX_FUTURE_DROP(get_or_set, get_or_set_drop, &self->call));
   printf("get_or_set(\"color\", \"red\") = %s\n", self->call.out);
