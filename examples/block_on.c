@@ -27,8 +27,7 @@ AX_ASYNC(hello, hello_t, self) {
 int main(void) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  hello_t state = {0};
-  ax_future_t *fut;
+  hello_t state = AX_ZERO(hello_t);
   int rc;
 
   ax_builder_init(&b, AX_MULTI_THREAD);     /* Builder::new_multi_thread() */
@@ -37,9 +36,8 @@ int main(void) {
     fprintf(stderr, "cannot build the runtime: %s\n", ax_strerror(rc));
     return 1;
   }
-  fut = AX_FUTURE(hello, &state);
-  rc = ax_block_on(rt, fut);                 /* .block_on(async { ... }) */
-  ax_drop(fut);                              /* block_on leaves it to us */
+  rc = ax_block_on(rt, AX_FUTURE(hello, &state));  /* .block_on(async { ... }) */
+  ax_drop(AX_FUTURE_OF(&state));             /* block_on leaves it to us */
   ax_runtime_free(rt);                       /* drop(runtime) */
   return rc == 0 ? 0 : 1;
 }

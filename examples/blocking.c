@@ -69,8 +69,10 @@ typedef struct {
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  heartbeat_t hb = {0};
-  AX_SPAWN(heartbeat, &hb, &self->beat);
+  {
+    heartbeat_t hb = AX_ZERO(heartbeat_t);
+    AX_SPAWN(heartbeat, &hb, &self->beat);
+  }
   AX_AWAIT(ax_sleep(&self->warmup, 50));
 
   self->before = ticks;
@@ -90,8 +92,7 @@ AX_ASYNC(app, app_t, self) {
 int main(void) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  app_t state = {0};
-  ax_future_t *fut;
+  app_t state = AX_ZERO(app_t);
   int rc;
 
   ax_builder_init(&b, AX_CURRENT_THREAD);
@@ -99,9 +100,8 @@ int main(void) {
     fprintf(stderr, "cannot build the runtime: %s\n", ax_strerror(rc));
     return 1;
   }
-  fut = AX_FUTURE(app, &state);
-  rc = ax_block_on(rt, fut);
-  ax_drop(fut);
+  rc = ax_block_on(rt, AX_FUTURE(app, &state));
+  ax_drop(AX_FUTURE_OF(&state));
   ax_runtime_free(rt);
   return rc == 0 ? 0 : 1;
 }

@@ -44,16 +44,17 @@ typedef struct {               /* async fn run(): your application here */
 AX_ASYNC(run, run_t, self) {
   AX_BEGIN(self);
   printf("worker threads: %u\n", ax_runtime_workers(ax_runtime_current()));
-  char size[16];
-  size_t len = sizeof size;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", size, &len) == 0)
-    printf("blocking pool: UV_THREADPOOL_SIZE=%s\n", size);
-
-  where_t w = {0};
-  AX_SPAWN(where, &w, &self->handle);
+  {
+    char size[16];
+    size_t len = sizeof size;
+    where_t w = AX_ZERO(where_t);
+    if (uv_os_getenv("UV_THREADPOOL_SIZE", size, &len) == 0)
+      printf("blocking pool: UV_THREADPOOL_SIZE=%s\n", size);
+    AX_SPAWN(where, &w, &self->handle);
+  }
   AX_AWAIT(ax_join_wait(&self->handle));
   if (self->handle.result == 0)
-    printf("task ran on %s\n", ((where_t *)ax_join_output(&self->handle))->thread);
+    printf("task ran on %s\n", AX_JOIN_OUTPUT(&self->handle, where_t)->thread);
   ax_join_drop(&self->handle);
   AX_END();
 }
@@ -61,8 +62,7 @@ AX_ASYNC(run, run_t, self) {
 int main(void) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  run_t state = {0};
-  ax_future_t *fut;
+  run_t state = AX_ZERO(run_t);
   int rc;
 
   ax_builder_init(&b, AX_MULTI_THREAD);     /* Builder::new_multi_thread() */
@@ -74,9 +74,8 @@ int main(void) {
     fprintf(stderr, "Failed to build runtime: %s\n", ax_strerror(rc));
     return 1;
   }
-  fut = AX_FUTURE(run, &state);
-  rc = ax_block_on(rt, fut);                /* .block_on(run()) */
-  ax_drop(fut);
+  rc = ax_block_on(rt, AX_FUTURE(run, &state));   /* .block_on(run()) */
+  ax_drop(AX_FUTURE_OF(&state));
   ax_runtime_free(rt);
   return rc == 0 ? 0 : 1;
 }

@@ -49,10 +49,27 @@ typedef struct {               /* async fn get_or_set(cache, key, value) -> Stri
 AX_ASYNC(get_or_set, get_or_set_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_mutex_lock(&self->map, &self->cache->lock));
-  const entry_t *e = entry_or_insert(self->cache, self->key, self->value);
-  memcpy(self->out, e->value, sizeof self->out);
-  ax_mutex_unlock(&self->map);                   /* drop(map) */
+  /* map.entry(key).or_insert(value).clone() */
+  memcpy(self->out, entry_or_insert(self->cache, self->key, self->value)->value,
+         sizeof self->out);
   AX_END();
+}
+
+/* drop(map): the guard goes with the future, however it ended (a panic in
+ * entry_or_insert would otherwise leave the cache locked for good). */
+AX_ASYNC_DROP(get_or_set_drop, get_or_set_t, self) {
+  ax_mutex_unlock(&self->map);                   /* nothing if not held */
+}
+
+/* get_or_set(cache, key, value): the call's state, to await or spawn with
+ * AX_FUTURE_DROP(get_or_set, get_or_set_drop, &state). */
+static get_or_set_t get_or_set_call(cache_t *cache, const char *key,
+                                    const char *value) {
+  get_or_set_t call = AX_ZERO(get_or_set_t);
+  call.cache = cache;
+  call.key = key;
+  call.value = value;
+  return call;
 }
 
 #define RACERS 10
@@ -76,27 +93,32 @@ AX_ASYNC(app, app_t, self) {
   ax_mutex_init(&self->cache.lock);
 
   /* One caller: the first value stays. */
-  self->call = (get_or_set_t){.cache = &self->cache, .key = "color", .value = "blue"};
-  AX_AWAIT(AX_FUTURE(get_or_set, &self->call));
+  self->call = get_or_set_call(&self->cache, "color", "blue");
+  AX_AWAIT(AX_FUTURE_DROP(get_or_set, get_or_set_drop, &self->call));
   printf("get_or_set(\"color\", \"blue\") = %s\n", self->call.out);
-  self->call = (get_or_set_t){.cache = &self->cache, .key = "color", .value = "red"};
-  AX_AWAIT(AX_FUTURE(get_or_set, &self->call));
+  ax_drop(AX_FUTURE_OF(&self->call));            /* and its guard with it */
+  self->call = get_or_set_call(&self->cache, "color", "red");
+  AX_AWAIT(AX_FUTURE_DROP(get_or_set, get_or_set_drop, &self->call));
   printf("get_or_set(\"color\", \"red\") = %s\n", self->call.out);
+  ax_drop(AX_FUTURE_OF(&self->call));
 
   /* Many tasks race for one key, on all workers: exactly one value wins. */
   for (int i = 0; i < RACERS; i++) {
-    get_or_set_t g = {.cache = &self->cache, .key = "winner", .value = names[i]};
-    AX_SPAWN(get_or_set, &g, &self->racers[i]);
+    get_or_set_t racer = get_or_set_call(&self->cache, "winner", names[i]);
+    ax_spawn(AX_FUTURE_DROP(get_or_set, get_or_set_drop, &racer), sizeof racer,
+             &self->racers[i]);
   }
   self->agree = 1;
   for (self->i = 0; self->i < RACERS; self->i++) {
     AX_AWAIT(ax_join_wait(&self->racers[self->i]));
-    get_or_set_t *done = ax_join_output(&self->racers[self->i]);
-    if (done == NULL) ax_panic("racer %d failed", self->i);
-    if (self->i == 0)
-      memcpy(self->first, done->out, sizeof self->first);
-    else if (strcmp(self->first, done->out) != 0)
-      self->agree = 0;
+    {
+      get_or_set_t *done = AX_JOIN_OUTPUT(&self->racers[self->i], get_or_set_t);
+      if (done == NULL) ax_panic("racer %d failed", self->i);
+      if (self->i == 0)
+        memcpy(self->first, done->out, sizeof self->first);
+      else if (strcmp(self->first, done->out) != 0)
+        self->agree = 0;
+    }
     ax_join_drop(&self->racers[self->i]);
   }
   printf("%d tasks raced for \"winner\": %s \"%s\"\n", RACERS,

@@ -34,11 +34,13 @@ typedef struct {
   int i;
 } run_t;
 
+static const char *const names[] = {"A", "B", "C"};
+
 AX_ASYNC(run, run_t, self) {
   AX_BEGIN(self);
-  static const char *const names[] = {"A", "B", "C"};
   for (int i = 0; i < 3; i++) {
-    worker_t w = {.name = names[i]};
+    worker_t w = AX_ZERO(worker_t);
+    w.name = names[i];
     AX_SPAWN(worker, &w, &self->handles[i]);
   }
   for (self->i = 0; self->i < 3; self->i++) {
@@ -52,8 +54,7 @@ AX_ASYNC(run, run_t, self) {
 int main(void) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  run_t state = {0};
-  ax_future_t *fut;
+  run_t state = AX_ZERO(run_t);
   int rc;
 
   ax_builder_init(&b, AX_CURRENT_THREAD);   /* Builder::new_current_thread() */
@@ -61,9 +62,8 @@ int main(void) {
     fprintf(stderr, "cannot build the runtime: %s\n", ax_strerror(rc));
     return 1;
   }
-  fut = AX_FUTURE(run, &state);
-  rc = ax_block_on(rt, fut);
-  ax_drop(fut);
+  rc = ax_block_on(rt, AX_FUTURE(run, &state));
+  ax_drop(AX_FUTURE_OF(&state));
   ax_runtime_free(rt);
   return rc == 0 ? 0 : 1;
 }

@@ -44,14 +44,12 @@ AX_ASYNC(producer, producer_t, self) {
 
 /* Runs when the task is done (or cancelled): dropping the captured sender
  * is what lets the receiver see the end of the channel. */
-static void producer_drop(void *p) {
-  producer_t *self = p;
+AX_ASYNC_DROP(producer_drop, producer_t, self) {
   ax_mpsc_sender_drop(self->tx);
 }
 
 typedef struct {
   ax_async_t co;
-  ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_recv_t recv;
   message_t msg;
@@ -59,15 +57,15 @@ typedef struct {
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  if (ax_mpsc_new(sizeof(message_t), 32, NULL, &self->tx, &self->rx) != 0)
-    ax_panic("out of memory");
-
-  producer_t p = {.tx = ax_mpsc_sender_clone(self->tx)};   /* tx.clone() */
-  ax_spawn(AX_FUTURE_DROP(producer, producer_drop, &p), sizeof p, NULL);
-
-  ax_mpsc_sender_drop(self->tx);                 /* drop(tx) */
-  self->tx = NULL;
-
+  {                                              /* tx does not cross an await */
+    ax_mpsc_tx_t *tx;
+    producer_t p = AX_ZERO(producer_t);
+    if (ax_mpsc_new(sizeof(message_t), 32, NULL, &tx, &self->rx) != 0)
+      ax_panic("out of memory");
+    p.tx = ax_mpsc_sender_clone(tx);             /* let tx_clone = tx.clone(); */
+    ax_spawn(AX_FUTURE_DROP(producer, producer_drop, &p), sizeof p, NULL);
+    ax_mpsc_sender_drop(tx);                     /* drop(tx) */
+  }
   for (;;) {                                     /* while let Some(msg) = ... */
     AX_AWAIT(ax_mpsc_recv(&self->recv, self->rx, &self->msg));
     if (self->recv.result != 0) break;           /* AX_ECLOSED: None */

@@ -27,8 +27,8 @@ AX_ASYNC(faulty, faulty_t, self) {
   AX_END();
 }
 
-static void faulty_drop(void *p) {   /* release resources here, not after ax_panic */
-  faulty_t *self = p;
+/* Release resources here, not after ax_panic: the drop handler runs. */
+AX_ASYNC_DROP(faulty_drop, faulty_t, self) {
   printf("task %d: drop handler ran\n", self->id);
 }
 
@@ -39,8 +39,11 @@ typedef struct {
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  faulty_t job = {.id = 7};
-  ax_spawn(AX_FUTURE_DROP(faulty, faulty_drop, &job), sizeof job, &self->handle);
+  {
+    faulty_t job = AX_ZERO(faulty_t);
+    job.id = 7;
+    ax_spawn(AX_FUTURE_DROP(faulty, faulty_drop, &job), sizeof job, &self->handle);
+  }
 
   AX_AWAIT(ax_join_wait(&self->handle));
   switch (self->handle.result) {

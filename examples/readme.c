@@ -19,10 +19,12 @@ typedef struct { ax_async_t co; ax_join_t handle; } app_t;   /* async fn main() 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
   puts("hello from axle");
-  answer_t a = {0};
-  AX_SPAWN(answer, &a, &self->handle);       /* let handle = tokio::spawn(answer()); */
+  {                                          /* locals: in a block with no await */
+    answer_t a = AX_ZERO(answer_t);
+    AX_SPAWN(answer, &a, &self->handle);     /* let handle = tokio::spawn(answer()); */
+  }
   AX_AWAIT(ax_join_wait(&self->handle));     /* handle.await */
-  printf("the task returned %d\n", ((answer_t *)ax_join_output(&self->handle))->out);
+  printf("the task returned %d\n", AX_JOIN_OUTPUT(&self->handle, answer_t)->out);
   ax_join_drop(&self->handle);
   AX_END();
 }

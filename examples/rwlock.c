@@ -10,7 +10,6 @@
  * The writer then waits until the last of them has let go.
  */
 #include <axle.h>
-#include <stdatomic.h>
 #include <stdio.h>
 
 #define READERS 3
@@ -19,7 +18,10 @@ typedef struct {
   ax_rwlock_t lock;            /* guards version */
   int version;
   ax_barrier_t all_in;         /* READERS readers + main */
-  atomic_int readers_left;
+  /* How many readers are done, counted under a plain mutex: readers count
+   * at the same time, and it is held for one line, never across an await. */
+  uv_mutex_t count_lock;
+  int let_go;
 } config_t;
 
 typedef struct {
@@ -37,15 +39,16 @@ AX_ASYNC(reader, reader_t, self) {
   AX_AWAIT(ax_barrier_wait(&self->meet, &self->config->all_in));
   AX_AWAIT(ax_sleep(&self->work, 50));           /* hold it a while */
   self->seen = self->config->version;
-  atomic_fetch_add(&self->config->readers_left, 1);
-  ax_rwlock_unlock(&self->guard);
-  AX_END();
+  uv_mutex_lock(&self->config->count_lock);
+  self->config->let_go++;
+  uv_mutex_unlock(&self->config->count_lock);
+  AX_END();                                      /* reader_drop lets go */
 }
 
-/* Releases the read lock if the task is cancelled while holding it. */
-static void reader_drop(void *p) {
-  reader_t *self = p;
-  ax_rwlock_unlock(&self->guard);                /* no-op unless held */
+/* The one place the read lock is released: the runtime drops the task's
+ * future when the task ends, whether it finished or was cancelled. */
+AX_ASYNC_DROP(reader_drop, reader_t, self) {
+  ax_rwlock_unlock(&self->guard);                /* nothing unless held */
 }
 
 typedef struct {
@@ -61,25 +64,30 @@ AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
   ax_rwlock_init(&self->config.lock, 0);
   ax_barrier_init(&self->config.all_in, READERS + 1);
+  uv_mutex_init(&self->config.count_lock);
   self->config.version = 1;
 
   for (int i = 0; i < READERS; i++) {
-    reader_t r = {.config = &self->config};
+    reader_t r = AX_ZERO(reader_t);
+    r.config = &self->config;
     ax_spawn(AX_FUTURE_DROP(reader, reader_drop, &r), sizeof r, &self->readers[i]);
   }
   AX_AWAIT(ax_barrier_wait(&self->meet, &self->config.all_in));
   printf("%d readers hold the read lock at the same time\n", READERS);
 
   AX_AWAIT(ax_rwlock_write(&self->guard, &self->config.lock));
+  /* No reader holds the lock now, so none is counting: let_go is stable. */
   printf("the writer got the lock after %d readers let go\n",
-         atomic_load(&self->config.readers_left));
+         self->config.let_go);
   self->config.version = 2;
   ax_rwlock_unlock(&self->guard);
 
   for (self->i = 0; self->i < READERS; self->i++) {
     AX_AWAIT(ax_join_wait(&self->readers[self->i]));
-    reader_t *r = ax_join_output(&self->readers[self->i]);
-    if (r != NULL) printf("a reader saw version %d\n", r->seen);
+    {
+      reader_t *r = AX_JOIN_OUTPUT(&self->readers[self->i], reader_t);
+      if (r != NULL) printf("a reader saw version %d\n", r->seen);
+    }
     ax_join_drop(&self->readers[self->i]);
   }
 
@@ -87,6 +95,7 @@ AX_ASYNC(app, app_t, self) {
   printf("now the version is %d\n", self->config.version);
   ax_rwlock_unlock(&self->guard);
 
+  uv_mutex_destroy(&self->config.count_lock);
   ax_barrier_destroy(&self->config.all_in);
   ax_rwlock_destroy(&self->config.lock);
   AX_END();

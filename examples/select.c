@@ -33,8 +33,7 @@ AX_ASYNC(fetch_data, fetch_data_t, self) {
 
 /* Runs when the future is dropped, in any state: here it shows that the
  * losing branch was cancelled at its await (its sleep was dropped first). */
-static void fetch_data_drop(void *p) {
-  fetch_data_t *self = p;
+AX_ASYNC_DROP(fetch_data_drop, fetch_data_t, self) {
   if (self->out == NULL) puts("fetch_data was cancelled at its await");
 }
 

@@ -33,8 +33,10 @@ typedef struct {               /* async fn main() */
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  work_t job = {0};            /* copied into the task by AX_SPAWN */
-  AX_SPAWN(work, &job, &self->handle);
+  {
+    work_t job = AX_ZERO(work_t);  /* copied into the task by AX_SPAWN */
+    AX_SPAWN(work, &job, &self->handle);
+  }
 
   /* Do other work here while the task runs... */
   puts("Doing other things");
@@ -42,8 +44,8 @@ AX_ASYNC(app, app_t, self) {
   AX_AWAIT(ax_join_wait(&self->handle));
   if (self->handle.result != 0)        /* .expect("task panicked") */
     ax_panic("task failed: %s", ax_strerror(self->handle.result));
-  work_t *done = ax_join_output(&self->handle);
-  printf("Task returned: %u\n", (unsigned)done->out);
+  printf("Task returned: %u\n",
+         (unsigned)AX_JOIN_OUTPUT(&self->handle, work_t)->out);
   ax_join_drop(&self->handle);                   /* releases the task */
   AX_END();
 }

@@ -32,13 +32,14 @@ typedef struct {               /* async move { ... }: owns the sender */
 AX_ASYNC(signal_after_1s, signal_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->delay, 1000));
-  bool yes = true;
-  ax_assert(ax_watch_send(self->tx, &yes) == 0); /* shutdown_tx.send(true).unwrap() */
+  {
+    bool yes = true;
+    ax_assert(ax_watch_send(self->tx, &yes) == 0);   /* shutdown_tx.send(true).unwrap() */
+  }
   AX_END();
 }
 
-static void signal_drop(void *p) {
-  signal_t *self = p;
+AX_ASYNC_DROP(signal_drop, signal_t, self) {
   ax_watch_sender_drop(self->tx);
 }
 
@@ -53,11 +54,13 @@ typedef struct {
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
-  bool no = false;
-  signal_t sig = {0};
-  if (ax_watch_new(sizeof(bool), &no, NULL, NULL, &sig.tx, &self->rx) != 0)
-    ax_panic("out of memory");
-  ax_spawn(AX_FUTURE_DROP(signal_after_1s, signal_drop, &sig), sizeof sig, NULL);
+  {
+    bool no = false;
+    signal_t sig = AX_ZERO(signal_t);
+    if (ax_watch_new(sizeof(bool), &no, NULL, NULL, &sig.tx, &self->rx) != 0)
+      ax_panic("out of memory");
+    ax_spawn(AX_FUTURE_DROP(signal_after_1s, signal_drop, &sig), sizeof sig, NULL);
+  }
 
   for (;;) {
     AX_AWAIT(ax_select(&self->race,
@@ -68,11 +71,13 @@ AX_ASYNC(app, app_t, self) {
       continue;                                  /* changed() was dropped: */
     }                                            /* it loses nothing */
     if (self->changed.result != 0) break;        /* every sender gone */
-    bool stop;
-    ax_watch_borrow(self->rx, &stop);            /* *shutdown_rx.borrow() */
-    if (stop) {
-      puts("Shutting down");
-      break;
+    {
+      bool stop;
+      ax_watch_borrow(self->rx, &stop);          /* *shutdown_rx.borrow() */
+      if (stop) {
+        puts("Shutting down");
+        break;
+      }
     }
   }
   printf("did %d rounds of work before that\n", self->rounds);
