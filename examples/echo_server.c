@@ -59,8 +59,9 @@ AX_ASYNC(server, server_t, self) {
   {
     ax_tcp_opts_t opts = AX_ZERO(ax_tcp_opts_t);
     opts.nodelay = 1;          /* every accepted socket */
-    AX_AWAIT(ax_tcp_bind(&self->bind, "127.0.0.1", self->port, &opts));
+    ax_tcp_bind(&self->bind, "127.0.0.1", self->port, &opts);  /* copies opts */
   }
+  AX_AWAIT(&self->bind.base);
   if (self->bind.result != 0) {
     fprintf(stderr, "echo_server: bind: %s\n", ax_strerror(self->bind.result));
     AX_RETURN();

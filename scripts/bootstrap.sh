@@ -13,7 +13,7 @@ pkgs=()
 for p in "$@"; do
   case $p in
     demo) pkgs+=(gcc libc6-dev meson ninja-build pkg-config libuv1-dev python3) ;;
-    test) pkgs+=(gcc libc6-dev meson ninja-build pkg-config libuv1-dev python3
+    test) pkgs+=(gcc libc6-dev meson ninja-build pkg-config libuv1-dev python3 libhttp-parser-dev
                  check libsubunit-dev g++ clang valgrind
                  mingw-w64 wine wine64 cmake dpkg-dev) ;;
     windows) pkgs+=(meson ninja-build pkg-config python3 mingw-w64 wine wine64

@@ -70,7 +70,7 @@ AX_EXTERN void ax_drop(ax_future_t *f);
  *     AX_END();
  *   }
  *
- *   answer_t a = {0};
+ *   answer_t a = AX_ZERO(answer_t);
  *   ax_block_on(rt, AX_FUTURE(answer, &a));
  *
  * Rules (as for protothreads), with what catches each:

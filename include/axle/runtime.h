@@ -102,7 +102,11 @@ typedef struct ax_builder_s {
 AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);
 
 /* Creates a runtime.  The multi-thread flavour starts its workers now.
- * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...). */
+ * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...).
+ * On POSIX the first runtime makes the process ignore SIGPIPE, unless the
+ * program installed a handler of its own (as Rust's runtime does): a write
+ * to a closed socket or pipe is then an UV_EPIPE error, not the end of the
+ * process. */
 AX_EXTERN int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out);
 
 /* Runs `fut` on the calling thread until it is ready and returns 0, or

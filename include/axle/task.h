@@ -50,7 +50,8 @@ AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
 
 /* Spawns the async function fn over *state (copied), on the current
  * runtime.  The state may be a local in a block of its own:
- *   { work_t job = {0}; job.n = 5; AX_SPAWN(work, &job, &self->handle); } */
+ *   { work_t job = AX_ZERO(work_t); job.n = 5;
+ *     AX_SPAWN(work, &job, &self->handle); } */
 #define AX_SPAWN(fn, state, join)                                          \
   ax_spawn(AX_FUTURE(fn, state), sizeof *(state), (join))
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "runtime/blocking.h"
-#include "runtime/thread_name.h"
+#include "runtime/platform.h"
 #include "runtime/watch.h"
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
@@ -118,6 +118,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
                                      : uv_available_parallelism();
   if (n == 0 || n > 1024) return AX_EINVAL;
 
+  ax__platform_init();
   rt = ax__calloc(1, sizeof(*rt));
   if (rt == NULL) return AX_ENOMEM;
   rt->workers = ax__calloc(n, sizeof(*rt->workers));
