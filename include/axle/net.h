@@ -103,6 +103,147 @@ AX_EXTERN int ax_tcp_local_addr(ax_stream_t *s, struct sockaddr_storage *out);
 AX_EXTERN int ax_tcp_set_nodelay(ax_stream_t *s, int on);
 AX_EXTERN int ax_tcp_set_keepalive(ax_stream_t *s, int on, unsigned delay_s);
 
+/* ---- DNS ------------------------------------------------------------------- */
+
+/* getaddrinfo through libuv (on its threadpool; Tokio's lookup_host):
+ * node and service as for getaddrinfo(3), copied at the first poll.
+ * result 0 and res (yours: ax_freeaddrinfo), or an error (UV_EAI_NONAME
+ * when the name does not exist...).  Dropped early, the lookup's result is
+ * freed when it comes. */
+typedef struct ax_getaddrinfo_s {
+  ax_future_t base;              /* the future */
+  struct ax__hop_s *op;          /* private: the lookup in flight */
+  const char *node, *service;    /* private: borrowed until the first poll */
+  struct addrinfo hints;         /* private: a copy */
+  int has_hints;                 /* private */
+  int done;                      /* private */
+  int result;                    /* read-only once ready */
+  struct addrinfo *res;          /* read-only once ready: yours */
+} ax_getaddrinfo_t;
+AX_EXTERN ax_future_t *ax_getaddrinfo(ax_getaddrinfo_t *f, const char *node,
+                                      const char *service,
+                                      const struct addrinfo *hints);
+/* Frees a list from ax_getaddrinfo.  NULL is ignored. */
+AX_EXTERN void ax_freeaddrinfo(struct addrinfo *ai);
+
+/* getnameinfo through libuv: the host and service names of an address
+ * (flags as for getnameinfo(3), e.g. NI_NUMERICSERV).  result 0 and the
+ * names, or an error. */
+typedef struct ax_getnameinfo_s {
+  ax_future_t base;              /* the future */
+  struct ax__hop_s *op;          /* private: the lookup in flight */
+  struct sockaddr_storage addr;  /* private: a copy */
+  int flags;                     /* private */
+  int done;                      /* private */
+  int result;                    /* read-only once ready */
+  char host[1025];               /* read-only once ready (NI_MAXHOST) */
+  char service[32];              /* read-only once ready (NI_MAXSERV) */
+} ax_getnameinfo_t;
+AX_EXTERN ax_future_t *ax_getnameinfo(ax_getnameinfo_t *f,
+                                      const struct sockaddr *addr, int flags);
+
+/* ---- UDP ------------------------------------------------------------------- *
+ *
+ *   Tokio                                     axle
+ *   UdpSocket::bind("0.0.0.0:0").await        AX_AWAIT(ax_udp_bind(&s->b, "0.0.0.0", 0, NULL)); s->b.socket
+ *   sock.send_to(&buf, addr).await            AX_AWAIT(ax_udp_send_to(&s->tx, sock, buf, n, addr))
+ *   sock.recv_from(&mut buf).await            AX_AWAIT(ax_udp_recv_from(&s->rx, sock, buf, sizeof buf))
+ *   sock.connect(addr).await; send / recv     ax_udp_connect(sock, addr); ax_udp_send / ax_udp_recv
+ *
+ * A socket lives on the worker that bound it, as a stream does (io.h):
+ * one receive and one send in flight at a time.  Datagrams that come while
+ * nobody receives wait in the socket (at most AX_UDP_QUEUE of them; then
+ * reading stops and the kernel's buffer, then the network, drops the
+ * rest, as UDP does).  A dropped receive loses no datagram it had been
+ * handed; a dropped send never reads the caller's buffer afterwards. */
+#define AX_UDP_QUEUE 256
+
+typedef struct ax_udp_s ax_udp_t;
+
+typedef struct ax_udp_opts_s {
+  int reuseaddr;          /* SO_REUSEADDR (several sockets on one port) */
+  int ipv6_only;          /* bind "::": 1 refuses IPv4 (default: both) */
+  int broadcast;          /* SO_BROADCAST */
+} ax_udp_opts_t;
+
+/* Binds host:port (numeric, a name, or NULL / "" for every address; port 0
+ * picks one).  result 0 and socket (yours: ax_udp_close), or an error. */
+typedef struct ax_udp_bind_s {
+  ax_future_t base;              /* the future */
+  struct ax__hop_s *op;          /* private: the bind in flight */
+  const char *host;              /* private: borrowed until ready */
+  uint16_t port;                 /* private */
+  ax_udp_opts_t opts;            /* private: a copy */
+  int result;                    /* read-only once ready */
+  ax_udp_t *socket;              /* read-only once ready: yours */
+} ax_udp_bind_t;
+AX_EXTERN ax_future_t *ax_udp_bind(ax_udp_bind_t *f, const char *host,
+                                   uint16_t port, const ax_udp_opts_t *opts);
+/* Closes the socket (any thread; NULL is ignored).  No future may use it
+ * any more; datagrams still queued are dropped. */
+AX_EXTERN void ax_udp_close(ax_udp_t *u);
+/* The address it is bound to. */
+AX_EXTERN int ax_udp_local_addr(ax_udp_t *u, struct sockaddr_storage *out);
+
+/* Sends one datagram to addr (send_to) or to the connected peer (send).
+ * buf is borrowed until ready or dropped.  result 0 (nsent = len) or an
+ * error. */
+typedef struct ax_udp_send_s {
+  ax_future_t base;              /* the future */
+  ax_udp_t *u;                   /* private: borrowed */
+  const char *buf;               /* private: borrowed */
+  size_t len;                    /* private */
+  struct sockaddr_storage to;    /* private: a copy (send_to) */
+  int has_to;                    /* private */
+  int phase;                     /* private */
+  int result;                    /* read-only once ready */
+  size_t nsent;                  /* read-only once ready */
+} ax_udp_send_t;
+AX_EXTERN ax_future_t *ax_udp_send_to(ax_udp_send_t *f, ax_udp_t *u,
+                                      const void *buf, size_t len,
+                                      const struct sockaddr *addr);
+AX_EXTERN ax_future_t *ax_udp_send(ax_udp_send_t *f, ax_udp_t *u,
+                                   const void *buf, size_t len);
+
+/* Receives one datagram into buf (the caller's, borrowed until ready or
+ * dropped): result 0, nread bytes (0 for an empty datagram), the sender's
+ * address, and truncated = 1 when the datagram did not fit (the rest is
+ * lost, as recvfrom does); or an error. */
+typedef struct ax_udp_recv_s {
+  ax_future_t base;              /* the future */
+  ax_udp_t *u;                   /* private: borrowed */
+  char *buf;                     /* private: borrowed */
+  size_t len;                    /* private */
+  int phase;                     /* private */
+  int result;                    /* read-only once ready */
+  size_t nread;                  /* read-only once ready */
+  int truncated;                 /* read-only once ready */
+  struct sockaddr_storage from;  /* read-only once ready */
+} ax_udp_recv_t;
+AX_EXTERN ax_future_t *ax_udp_recv_from(ax_udp_recv_t *f, ax_udp_t *u,
+                                        void *buf, size_t len);
+/* Only from the connected peer (ax_udp_connect). */
+AX_EXTERN ax_future_t *ax_udp_recv(ax_udp_recv_t *f, ax_udp_t *u, void *buf,
+                                   size_t len);
+
+/* Socket settings, applied on the socket's home: 0 or an error; from
+ * another thread they are handed to the home, and 0 means "queued".
+ * connect: peer NULL disconnects.  The multicast calls take numeric
+ * addresses (interface NULL: the system's choice) and run only on the
+ * socket's home (AX_EBUSY elsewhere: call them from the task that bound
+ * it, before it awaits anything that could move it). */
+AX_EXTERN int ax_udp_connect(ax_udp_t *u, const struct sockaddr *peer);
+AX_EXTERN int ax_udp_set_broadcast(ax_udp_t *u, int on);
+AX_EXTERN int ax_udp_set_ttl(ax_udp_t *u, int ttl);
+AX_EXTERN int ax_udp_set_multicast_ttl(ax_udp_t *u, int ttl);
+AX_EXTERN int ax_udp_set_multicast_loop(ax_udp_t *u, int on);
+AX_EXTERN int ax_udp_set_multicast_interface(ax_udp_t *u,
+                                             const char *interface_addr);
+AX_EXTERN int ax_udp_join_multicast(ax_udp_t *u, const char *group,
+                                    const char *interface_addr);
+AX_EXTERN int ax_udp_leave_multicast(ax_udp_t *u, const char *group,
+                                     const char *interface_addr);
+
 /* ---- Addresses ------------------------------------------------------------ */
 /* "1.2.3.4:80" / "[::1]:80" into buf (at least 64 bytes): 0 or AX_EINVAL. */
 AX_EXTERN int ax_addr_format(const struct sockaddr *sa, char *buf,

@@ -156,6 +156,9 @@ typedef struct ax_worker_stats_s {
   uint64_t parks;        /* times the worker slept in uv_run */
   uint64_t io_polls;     /* uv_run(NOWAIT) calls while busy (skipped when
                             the loop has only axle's own wake-up) */
+  uint64_t hops;         /* operations other threads handed to this
+                            worker's loop (I/O polled away from its home,
+                            ax_home_post): the cross-thread hops */
   uint64_t local_queue;  /* tasks in the local queue now */
 } ax_worker_stats_t;
 AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,

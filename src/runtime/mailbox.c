@@ -15,8 +15,9 @@ void ax__mailbox_post(ax__mailbox_t *m, ax__op_t *op) {
   ax__spin_unlock(&m->lock);
 }
 
-void ax__mailbox_run(ax__mailbox_t *m) {
+unsigned ax__mailbox_run(ax__mailbox_t *m) {
   ax__link_t batch, *l;
+  unsigned n = 0;
   ax__list_init(&batch);
   ax__spin_lock(&m->lock);
   ax__list_move_all(&m->ops, &batch);
@@ -26,5 +27,7 @@ void ax__mailbox_run(ax__mailbox_t *m) {
     ax__list_remove(l);  /* before fn, which may free the op */
     ax__container_of(l, ax__op_t, link)->fn(
         ax__container_of(l, ax__op_t, link));
+    n++;
   }
+  return n;
 }

@@ -26,8 +26,8 @@ typedef struct ax__mailbox_s {
 void ax__mailbox_init(ax__mailbox_t *m);
 /* Any thread: queues op (the caller then wakes the mailbox's thread). */
 void ax__mailbox_post(ax__mailbox_t *m, ax__op_t *op);
-/* The mailbox's thread: runs every op posted so far. */
-void ax__mailbox_run(ax__mailbox_t *m);
+/* The mailbox's thread: runs every op posted so far; returns how many. */
+unsigned ax__mailbox_run(ax__mailbox_t *m);
 
 /* 1 when an op waits (a hint: read without the lock). */
 static inline int ax__mailbox_pending(ax__mailbox_t *m) {

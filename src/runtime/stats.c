@@ -10,6 +10,7 @@ int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
   out->steals = atomic_load_explicit(&w->steals, memory_order_relaxed);
   out->parks = atomic_load_explicit(&w->parks, memory_order_relaxed);
   out->io_polls = atomic_load_explicit(&w->io_polls, memory_order_relaxed);
+  out->hops = atomic_load_explicit(&w->hops, memory_order_relaxed);
   out->local_queue = ax__lq_len(&w->q);
   return 0;
 }

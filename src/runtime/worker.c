@@ -35,7 +35,11 @@ static void stat_inc(_Atomic uint64_t *c) {
 /* A wake-up ends uv_run; besides, it delivers the mailbox. */
 static void woken(void *arg) {
   ax__worker_t *w = arg;
-  ax__mailbox_run(&w->mail);
+  unsigned n = ax__mailbox_run(&w->mail);
+  if (n != 0)
+    atomic_store_explicit(
+        &w->hops, atomic_load_explicit(&w->hops, memory_order_relaxed) + n,
+        memory_order_relaxed);
 }
 
 void ax__worker_post(ax__worker_t *w, ax__op_t *op) {

@@ -62,7 +62,7 @@ struct ax__worker_s {
                                    subtracted from rt->refs (sched.c) */
   /* Stats: written by the owner only (relaxed load + store, no locked
    * instruction), read from any thread. */
-  _Atomic uint64_t polls, steals, parks, io_polls;
+  _Atomic uint64_t polls, steals, parks, io_polls, hops;
   /* With a watchdog (watch.h): `polls` of the last poll that ended, and
    * the task of the current one (read by the watchdog's thread), and
    * where that poll resumed (the owner's). */
