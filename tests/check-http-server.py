@@ -2,7 +2,7 @@
 """Drives examples/http_server as clients do, good and bad (the I/O issue's
 HTTP server rules), on both runtime flavours:
 
-  check-http-server.py [--wrapper CMD] SERVER
+  check-http-server.py [--wrapper CMD] SERVER [CLIENT]
 
 - a request gets the fixed 200 response, and keep-alive serves another;
 - pipelined requests in one write get their answers in order;
@@ -10,7 +10,9 @@ HTTP server rules), on both runtime flavours:
 - a malformed request gets 400 and the connection closes;
 - a request head over 8 KiB gets 431 and the connection closes;
 - clients that vanish mid-request (and mid-response) leave the server
-  serving others.
+  serving others;
+- with CLIENT (examples/http_get): it fetches from the server, and it times
+  out against a server that accepts and never answers.
 No timing decides a result: every wait is for bytes or a closed socket,
 under a generous socket timeout that only turns a hang into a failure."""
 import socket
@@ -69,7 +71,13 @@ def check(name, cond, detail=""):
     return 1 if cond else 0
 
 
-def run(server, wrapper, flavour):
+def run_client(client, wrapper, port):
+    p = subprocess.run(wrapper + [client, "127.0.0.1", str(port), "/"],
+                       stdout=subprocess.PIPE, timeout=60)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def run(server, wrapper, flavour, client=None):
     port = free_port()
     proc = subprocess.Popen(wrapper + [server, "--port", str(port)] + flavour)
     passed = failed = 0
@@ -124,6 +132,11 @@ def run(server, wrapper, flavour):
         t("still serving after vanishing clients",
           read_exact(c, len(OK)) == OK)
         c.close()
+        if client is not None:
+            rc, out = run_client(client, wrapper, port)
+            t("http_get fetches from it",
+              rc == 0 and out.startswith("HTTP/1.1 200 OK\n") and
+              "%d bytes" % len(OK) in out and "Hello, world!" in out, out)
         t("the server is still running", proc.poll() is None)
     finally:
         proc.terminate()
@@ -141,11 +154,26 @@ def main():
         wrapper = [w for w in args[1].split() if w]
         args = args[2:]
     server = args[0]
+    client = args[1] if len(args) > 1 else None
     passed = failed = 0
     for flavour in (["--current"], ["--threads", "2"]):
-        p, f = run(server, wrapper, flavour)
+        p, f = run(server, wrapper, flavour, client)
         passed += p
         failed += f
+    if client is not None:   # a server that accepts and never answers
+        mute = socket.socket()
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        port = mute.getsockname()[1]
+        p = subprocess.run(wrapper + [client, "127.0.0.1", str(port), "/",
+                                      "--timeout", "300"],
+                           stdout=subprocess.PIPE, timeout=60)
+        out = p.stdout.decode(errors="replace")
+        ok = p.returncode == 1 and out.startswith("timed out after 300 ms")
+        print("%s http_get times out%s" % ("ok  " if ok else "FAIL",
+                                             "" if ok else ": " + out))
+        passed, failed = passed + ok, failed + (not ok)
+        mute.close()
     print("check-http-server: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
