@@ -166,20 +166,35 @@ AX_EXTERN void ax_home_post(ax_home_t *h, ax_home_op_t *op);
  * One waiting future registers its waker; any thread wakes it.  Register
  * and wake may race: a wake that comes before a register is not lost (the
  * next register wakes at once).  register, take and drop are for the one
- * owner (the waiting future); wake is for anyone. */
+ * owner (the waiting future); wake and complete are for anyone.
+ *
+ * A one-shot event (a libuv callback that fires once: a timer, a request's
+ * completion) uses complete instead of wake: it latches, so the future
+ * needs no flag of its own, and whatever the completing thread wrote
+ * before complete is visible to the thread that sees is_complete return 1.
+ * The pattern: register, then check is_complete (or the future's own
+ * condition for a repeating event) before returning AX_PENDING. */
 typedef struct ax_waker_slot_s {
-  AX__ATOMIC(int) lock;        /* private: a spin lock over the two below */
+  AX__ATOMIC(int) lock;        /* private: a spin lock over the three below */
   int pending;                 /* private: woken with nobody registered */
+  int complete;                /* private: ax_waker_slot_complete was called */
   ax_waker_t *waker;           /* private: the registered clone, or NULL */
 } ax_waker_slot_t;
 
 AX_EXTERN void ax_waker_slot_init(ax_waker_slot_t *s);
 /* Stores a clone of w (unless it already holds one that wakes the same
- * task).  If a wake came since the last register, wakes w at once. */
+ * task).  If a wake came since the last register, wakes w at once.  Once
+ * the slot is complete, stores nothing. */
 AX_EXTERN void ax_waker_slot_register(ax_waker_slot_t *s, ax_waker_t *w);
 /* Wakes the registered waker, if any, and empties the slot; otherwise the
  * next register wakes.  Any thread. */
 AX_EXTERN void ax_waker_slot_wake(ax_waker_slot_t *s);
+/* The event happened, for good: wakes the registered waker, if any, and
+ * from now on ax_waker_slot_is_complete returns 1.  Any thread, once. */
+AX_EXTERN void ax_waker_slot_complete(ax_waker_slot_t *s);
+/* 1 once ax_waker_slot_complete was called (with what the completing
+ * thread wrote before it visible to the caller).  Any thread. */
+AX_EXTERN int ax_waker_slot_is_complete(ax_waker_slot_t *s);
 /* Releases the registered waker without waking it (the future's drop). */
 AX_EXTERN void ax_waker_slot_drop(ax_waker_slot_t *s);
 

@@ -25,6 +25,7 @@ void ax_home_post(ax_home_t *h, ax_home_op_t *op) {
 void ax_waker_slot_init(ax_waker_slot_t *s) {
   ax__spin_init(&s->lock);
   s->pending = 0;
+  s->complete = 0;
   s->waker = NULL;
 }
 
@@ -34,7 +35,8 @@ void ax_waker_slot_register(ax_waker_slot_t *s, ax_waker_t *w) {
   ax__spin_lock(&s->lock);
   pending = s->pending;
   s->pending = 0;
-  if (!pending && (s->waker == NULL || !ax_waker_will_wake(s->waker, w))) {
+  if (!pending && !s->complete &&
+      (s->waker == NULL || !ax_waker_will_wake(s->waker, w))) {
     old = s->waker;
     s->waker = ax_waker_clone(w);
   }
@@ -51,6 +53,26 @@ void ax_waker_slot_wake(ax_waker_slot_t *s) {
   if (w == NULL) s->pending = 1;
   ax__spin_unlock(&s->lock);
   if (w != NULL) ax_waker_wake(w);
+}
+
+void ax_waker_slot_complete(ax_waker_slot_t *s) {
+  ax_waker_t *w;
+  ax__spin_lock(&s->lock);
+  w = s->waker;
+  s->waker = NULL;
+  s->complete = 1;
+  ax__spin_unlock(&s->lock);
+  if (w != NULL) ax_waker_wake(w);
+}
+
+/* Under the lock, whose release and acquire order the completing thread's
+ * writes before this read. */
+int ax_waker_slot_is_complete(ax_waker_slot_t *s) {
+  int c;
+  ax__spin_lock(&s->lock);
+  c = s->complete;
+  ax__spin_unlock(&s->lock);
+  return c;
 }
 
 void ax_waker_slot_drop(ax_waker_slot_t *s) {
