@@ -1,15 +1,21 @@
-/* Small helpers shared by the core suites (future, task, runtime, select,
- * blocking, stress): futures and wakers that count what is done to them, a
- * thread-safe one-shot signal, a count-down latch and a panic-hook
- * recorder.  Everything is static inline: each suite is one executable.
+/* What the suites share: futures and a waker that count what is done to
+ * them, the context for polling by hand, a thread-safe one-shot signal, a
+ * count-down latch, a panic-hook recorder, the runtime runner, a future
+ * that runs one future as a task and one that joins a group of tasks.
+ * Everything is static inline: each suite is one executable.
  *
  * None of these helpers measures time.  Tests wait for events (a latch, a
  * signal, a join handle) and assert counts, states and error codes.
+ *
+ * Loop tests run once per runtime flavour: _i == 0 on a current-thread
+ * runtime (deterministic order), _i == 1 on a multi-thread one
+ * (tcase_add_loop_test(tc, fn, 0, 2); see th_runtime).
  */
 #ifndef AX_TESTS_HELPERS_H
 #define AX_TESTS_HELPERS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,23 @@
 #include <axle.h>
 
 #include "axtest.h"
+
+#define CURRENT 0   /* _i of the current-thread flavour */
+#define MULTI 1     /* _i of the multi-thread flavour */
+
+#define TH_ASSERT_OK(expr)                                                   \
+  do {                                                                       \
+    int th__rc = (expr);                                                     \
+    ck_assert_msg(th__rc == 0, "%s: %s (%d)", #expr, ax_err_name(th__rc),   \
+                  th__rc);                                                   \
+  } while (0)
+
+#define TH_ASSERT_ERR(expr, code)                                            \
+  do {                                                                       \
+    int th__rc = (expr);                                                     \
+    ck_assert_msg(th__rc == (code), "%s: got %s (%d), expected %s", #expr,  \
+                  ax_err_name(th__rc), th__rc, #code);                       \
+  } while (0)
 
 /* ---- counters ----------------------------------------------------------- */
 
@@ -83,37 +106,62 @@ static inline ax_future_t *th_leaf(th_leaf_t *l, th_counts_t *c, int pending,
   return &l->base;
 }
 
-/* ---- a counting waker (for polling by hand, outside a runtime) --------- */
-
-typedef struct th_waker_s {
+/* ---- a counting waker, and a context to poll by hand with it ------------
+ *
+ * refs counts the clones alive, not the owner's reference: it starts at 0,
+ * and 0 at the end of a test says that no clone was left behind.  The
+ * counters are atomic (a waker may be cloned, woken and dropped on any
+ * thread); read them as plain ints, C11 loads them atomically. */
+typedef struct th_waker_s th_waker_t;
+struct th_waker_s {
   ax_waker_t base;
-  _Atomic int refs;   /* 1 (the owner's) + clones outstanding */
-  _Atomic int wakes;  /* wake + wake_by_ref calls */
-} th_waker_t;
+  _Atomic int refs;                 /* clones alive */
+  _Atomic int wakes;                /* wake + wake_by_ref calls */
+  void (*on_wake)(th_waker_t *w);   /* runs after each wake; may be NULL */
+  int tag;                          /* the test's own number, for on_wake */
+};
 
 static inline ax_waker_t *th_waker_clone(ax_waker_t *w) {
   atomic_fetch_add(&((th_waker_t *)w)->refs, 1);
   return w;
 }
-static inline void th_waker_wake(ax_waker_t *w) {
-  atomic_fetch_add(&((th_waker_t *)w)->wakes, 1);
-  atomic_fetch_sub(&((th_waker_t *)w)->refs, 1);
-}
 static inline void th_waker_wake_by_ref(ax_waker_t *w) {
-  atomic_fetch_add(&((th_waker_t *)w)->wakes, 1);
+  th_waker_t *t = (th_waker_t *)w;
+  atomic_fetch_add(&t->wakes, 1);
+  if (t->on_wake != NULL) t->on_wake(t);
 }
 static inline void th_waker_drop(ax_waker_t *w) {
   atomic_fetch_sub(&((th_waker_t *)w)->refs, 1);
+}
+static inline void th_waker_wake(ax_waker_t *w) {
+  th_waker_wake_by_ref(w);
+  th_waker_drop(w);
 }
 static const ax_waker_vtable_t th_waker_vtable = {
     th_waker_clone, th_waker_wake, th_waker_wake_by_ref, th_waker_drop};
 
 static inline ax_waker_t *th_waker_init(th_waker_t *w) {
   w->base.vtable = &th_waker_vtable;
-  atomic_init(&w->refs, 1);
+  atomic_init(&w->refs, 0);
   atomic_init(&w->wakes, 0);
+  w->on_wake = NULL;
+  w->tag = 0;
   return &w->base;
 }
+
+/* A counting waker and the context that hands it to a poll. */
+typedef struct th_cx_s {
+  th_waker_t w;   /* what the polled futures register */
+  ax_cx_t cx;     /* the context built around it */
+} th_cx_t;
+
+static inline ax_cx_t *th_cx_init(th_cx_t *c) {
+  ax_cx_init(&c->cx, th_waker_init(&c->w));
+  return &c->cx;
+}
+
+/* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
+#define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
 
 /* ---- a one-shot signal, fired from any thread ----------------------------
  *
@@ -308,8 +356,9 @@ static inline void th_hook_fn(const char *msg, const char *name, void *arg) {
 
 /* ---- runtimes ------------------------------------------------------------ */
 
-/* The two flavours a loop test runs on: _i == 0 current-thread, _i == 1
- * multi-thread with 2 workers (tcase_add_loop_test(tc, fn, 0, 2)). */
+/* A runtime of the flavour a loop test's _i names: current-thread
+ * (multi == 0) or multi-thread with `workers` workers; `hook` (may be
+ * NULL) records the panics nobody joined. */
 static inline ax_runtime_t *th_runtime(int multi, unsigned workers,
                                        th_hook_t *hook) {
   ax_builder_t b;
@@ -327,6 +376,189 @@ static inline ax_runtime_t *th_runtime(int multi, unsigned workers,
   return rt;
 }
 
+/* The runner, and its parts for the tests that need the runtime itself
+ * (to spawn on it first, to run twice on it, to look at it, or at counts
+ * its shutdown would change, before the end):
+ *   th_block_on  runs fut to completion on rt (block_on must succeed);
+ *   th_finish    drops fut (the caller's once block_on returned) and shuts
+ *                rt down;
+ *   th_start     th_runtime + th_block_on;
+ *   th_run_on    th_block_on + th_finish;
+ *   th_run       all of it on a fresh runtime: everything the tasks did is
+ *                over when it returns. */
+static inline ax_runtime_t *th_block_on(ax_runtime_t *rt, ax_future_t *fut) {
+  TH_ASSERT_OK(ax_block_on(rt, fut));
+  return rt;
+}
+
+static inline void th_finish(ax_runtime_t *rt, ax_future_t *fut) {
+  ax_drop(fut);
+  ax_runtime_free(rt);
+}
+
+static inline ax_runtime_t *th_start(int multi, unsigned workers,
+                                     ax_future_t *fut) {
+  return th_block_on(th_runtime(multi, workers, NULL), fut);
+}
+
+static inline void th_run_on(ax_runtime_t *rt, ax_future_t *fut) {
+  th_finish(th_block_on(rt, fut), fut);
+}
+
+static inline void th_run(int multi, unsigned workers, ax_future_t *fut) {
+  th_run_on(th_runtime(multi, workers, NULL), fut);
+}
+
+/* th_run for tests whose tasks count what they found wrong in *errors
+ * (a ck_assert failing on a worker thread would not unwind cleanly): the
+ * count starts at 0 and must still be 0 at the end. */
+static inline void th_run_checked(int multi, unsigned workers,
+                                  ax_future_t *fut, _Atomic int *errors) {
+  atomic_store(errors, 0);
+  th_run(multi, workers, fut);
+  ck_assert_int_eq(atomic_load(errors), 0);
+}
+
+/* ---- one future run as a task -------------------------------------------
+ *
+ * th_join(&j, fut, size) is the future to block on: it spawns fut (never
+ * polled yet, size bytes, copied by the spawn) on the current runtime and
+ * waits for that task, so a test body runs as a real task (with the
+ * cooperative budget a block_on future does not get).  Then j.result is
+ * the spawn's error, or else the task's result, and j.panic its panic
+ * message ("" when it did not panic). */
+typedef struct th_join_s {
+  ax_async_t co;
+  ax_future_t *fut;   /* to spawn */
+  size_t size;        /* its size, for ax_spawn */
+  ax_join_t h;        /* its task */
+  int result;         /* the spawn's error, else the task's result */
+  char panic[256];    /* its panic message, or "" */
+} th_join_t;
+
+AX_ASYNC(th_join_fn, th_join_t, self) {
+  AX_BEGIN(self);
+  self->result = ax_spawn(self->fut, self->size, &self->h);
+  if (self->result != 0) AX_RETURN();
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->result = self->h.result;
+  snprintf(self->panic, sizeof(self->panic), "%s",
+           ax_join_panic_message(&self->h) ? ax_join_panic_message(&self->h)
+                                           : "");
+  ax_join_drop(&self->h);
+  AX_END();
+}
+
+static inline ax_future_t *th_join(th_join_t *j, ax_future_t *fut,
+                                   size_t size) {
+  memset(j, 0, sizeof(*j));
+  j->fut = fut;
+  j->size = size;
+  return AX_FUTURE(th_join_fn, j);
+}
+
+/* ---- joining a group of tasks -------------------------------------------
+ *
+ * AX_AWAIT(th_joins(&self->j, self->h, n)): awaits the n handles in order
+ * and drops each; then j.failed counts the tasks that did not end with 0. */
+typedef struct th_joins_s {
+  ax_future_t base;
+  ax_join_t *h;    /* the handles */
+  size_t n;        /* how many */
+  size_t next;     /* the first one not joined yet */
+  int failed;      /* results other than 0 */
+} th_joins_t;
+
+static inline ax_poll_t th_joins_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_joins_t *j = (th_joins_t *)f;
+  for (; j->next < j->n; j->next++) {
+    ax_join_t *h = &j->h[j->next];
+    if (ax_poll(ax_join_wait(h), cx) == AX_PENDING) return AX_PENDING;
+    if (h->result != 0) j->failed++;
+    ax_join_drop(h);
+  }
+  return AX_READY;
+}
+
+/* Dropped early, it drops the handles not joined yet (detaching them). */
+static inline void th_joins_drop(ax_future_t *f) {
+  th_joins_t *j = (th_joins_t *)f;
+  for (; j->next < j->n; j->next++) ax_join_drop(&j->h[j->next]);
+}
+
+static const ax_future_vtable_t th_joins_vtable = {th_joins_poll,
+                                                   th_joins_drop, "th_joins"};
+
+static inline ax_future_t *th_joins(th_joins_t *j, ax_join_t *h, size_t n) {
+  j->base.vtable = &th_joins_vtable;
+  j->h = h;
+  j->n = n;
+  j->next = 0;
+  j->failed = 0;
+  return &j->base;
+}
+
+/* A driver that spawns n tasks, task i built by make(buf, i) in a zeroed
+ * buffer of `size` bytes, and joins them all; th_run_tasks runs it on a fresh
+ * runtime and asserts that every spawn and every task succeeded. */
+typedef ax_future_t *(*th_make_fn)(void *buf, size_t i);
+#define TH_TASK_MAX 512   /* the largest task state make() may build */
+
+typedef struct th_spawner_s {
+  ax_future_t base;
+  th_make_fn make;      /* builds task i */
+  size_t size, n;       /* task size, count */
+  ax_join_t *h;         /* n handles */
+  int spawned;          /* the spawns are done (first poll) */
+  int spawn_err;        /* spawns that failed */
+  th_joins_t joins;     /* awaits the handles */
+} th_spawner_t;
+
+static inline ax_poll_t th_spawner_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_spawner_t *sp = (th_spawner_t *)f;
+  if (!sp->spawned) {
+    for (size_t i = 0; i < sp->n; i++) {
+      union { max_align_t a; unsigned char b[TH_TASK_MAX]; } buf;
+      memset(&buf, 0, sp->size);
+      if (ax_spawn(sp->make(&buf, i), sp->size, &sp->h[i]) != 0)
+        sp->spawn_err++;
+    }
+    sp->spawned = 1;
+    th_joins(&sp->joins, sp->h, sp->n);
+  }
+  return ax_poll(&sp->joins.base, cx);
+}
+
+static const ax_future_vtable_t th_spawner_vtable = {th_spawner_poll, NULL,
+                                                     "th_spawner"};
+
+static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
+                                size_t size, size_t n) {
+  th_spawner_t sp;
+  ck_assert_uint_le(size, TH_TASK_MAX);
+  memset(&sp, 0, sizeof sp);
+  sp.base.vtable = &th_spawner_vtable;
+  sp.make = make;
+  sp.size = size;
+  sp.n = n;
+  sp.h = calloc(n, sizeof *sp.h);
+  ck_assert_ptr_nonnull(sp.h);
+  th_run(multi, workers, &sp.base);
+  ck_assert_int_eq(sp.spawn_err, 0);
+  ck_assert_int_eq(sp.joins.failed, 0);
+  free(sp.h);
+}
+
+/* ---- Check --------------------------------------------------------------- */
+
+/* A test case added to s, with its timeout in seconds (0: Check's). */
+static inline TCase *th_tcase(Suite *s, const char *name, double timeout) {
+  TCase *tc = tcase_create(name);
+  if (timeout > 0) tcase_set_timeout(tc, timeout);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
 /* Does Check run every test in this one process (CK_FORK=no, or a
  * platform without fork), so no test may assume a fresh process? */
 static inline int th_no_fork(void) {
@@ -337,19 +569,5 @@ static inline int th_no_fork(void) {
   return s != NULL && strcmp(s, "no") == 0;
 #endif
 }
-
-#define TH_ASSERT_OK(expr)                                                   \
-  do {                                                                       \
-    int th__rc = (expr);                                                     \
-    ck_assert_msg(th__rc == 0, "%s: %s (%d)", #expr, ax_err_name(th__rc),   \
-                  th__rc);                                                   \
-  } while (0)
-
-#define TH_ASSERT_ERR(expr, code)                                            \
-  do {                                                                       \
-    int th__rc = (expr);                                                     \
-    ck_assert_msg(th__rc == (code), "%s: got %s (%d), expected %s", #expr,  \
-                  ax_err_name(th__rc), th__rc, #code);                       \
-  } while (0)
 
 #endif /* AX_TESTS_HELPERS_H */

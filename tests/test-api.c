@@ -7,37 +7,6 @@
  */
 #include "helpers.h"
 
-/* Spawns fut on rt, waits for it from block_on, and keeps how it ended. */
-typedef struct {
-  ax_async_t co;
-  ax_join_t h;
-  ax_future_t *fut;   /* to spawn */
-  size_t size;
-  int result;         /* the join handle's result */
-  char panic[256];    /* its panic message, or "" */
-} th_join_t;
-
-AX_ASYNC(th_join_fn, th_join_t, self) {
-  AX_BEGIN(self);
-  TH_ASSERT_OK(ax_spawn(self->fut, self->size, &self->h));
-  AX_AWAIT(ax_join_wait(&self->h));
-  self->result = self->h.result;
-  snprintf(self->panic, sizeof(self->panic), "%s",
-           ax_join_panic_message(&self->h) ? ax_join_panic_message(&self->h)
-                                           : "");
-  ax_join_drop(&self->h);
-  AX_END();
-}
-
-static void th_join_spawn(th_join_t *j, ax_runtime_t *rt, ax_future_t *fut,
-                          size_t size) {
-  memset(j, 0, sizeof(*j));
-  j->fut = fut;
-  j->size = size;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(th_join_fn, j)));
-  ax_drop(AX_FUTURE_OF(j));
-}
-
 /* ---- an await inside a switch -------------------------------------------- */
 
 /* The await's resume label belongs to the user's switch, so the function's
@@ -64,16 +33,13 @@ AX_ASYNC(in_switch_fn, in_switch_t, self) {
 }
 
 START_TEST(await_in_switch_panics) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   th_join_t j;
-  in_switch_t s;
-  memset(&s, 0, sizeof(s));
+  in_switch_t s = {0};
   s.mode = 1;
-  th_join_spawn(&j, rt, AX_FUTURE(in_switch_fn, &s), sizeof(s));
+  th_run(_i, 2, th_join(&j, AX_FUTURE(in_switch_fn, &s), sizeof(s)));
   ck_assert_int_eq(j.result, AX_EPANIC);
   ck_assert_msg(strstr(j.panic, "inside a switch") != NULL, "panic: %s",
                 j.panic);
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -433,12 +399,11 @@ START_TEST(select_n_refuses_more_than_inline) {
   ax_future_t *futs[AX_SELECT_INLINE + 2];
   ax_select_t s;
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   size_t k, n = AX_SELECT_INLINE + 2;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(ax_poll(ax_select_n(&s, futs, n, 0), &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_select_n(&s, futs, n, 0), &cx), AX_READY);
   ck_assert_int_eq(s.result, AX_EINVAL);
   ck_assert_int_eq(s.winner, -1);
   ck_assert_int_eq(atomic_load(&c.drops), (int)n);  /* none leaks */
@@ -446,7 +411,7 @@ START_TEST(select_n_refuses_more_than_inline) {
   ax_drop(&s.base);
   th_counts_reset(&c);
   for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(ax_poll(ax_join_all_array(&j, futs, n, NULL), &cx),
+  ck_assert_int_eq(TH_POLL(ax_join_all_array(&j, futs, n, NULL), &cx),
                    AX_READY);
   ck_assert_int_eq(j.result, AX_EINVAL);
   ck_assert_int_eq(atomic_load(&c.drops), (int)n);

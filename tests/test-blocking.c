@@ -11,9 +11,6 @@
  */
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
 /* libuv's pool size, as libuv itself reads it. */
 static unsigned pool_threads(void) {
   char buf[16];
@@ -125,10 +122,8 @@ AX_ASYNC(basic_fn, basic_t, self) {
 }
 
 START_TEST(blocking_result_and_panics) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  basic_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(basic_fn, &s)));
+  basic_t s = {0};
+  th_run(_i, 2, AX_FUTURE(basic_fn, &s));
   for (int k = 0; k < 3; k++) TH_ASSERT_OK(s.rc[k]);
   ck_assert_int_eq(s.result[0], 0);
   ck_assert_ptr_eq(s.value, (char *)&s.w + 1);
@@ -142,8 +137,6 @@ START_TEST(blocking_result_and_panics) {
   ck_assert_int_eq(s.result[2], AX_EPANIC);
   ck_assert_msg(strstr(s.msg[1], "assertion failed: arg == NULL") != NULL,
                 "%s", s.msg[1]);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -187,11 +180,10 @@ START_TEST(blocking_on_from_outside) {
   TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_where, &w, &h));
   memset(&a, 0, sizeof(a));
   a.h = &h;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_one_fn, &a)));
+  th_block_on(rt, AX_FUTURE(await_one_fn, &a));
   ck_assert_int_eq(a.result, 0);
   ck_assert_ptr_eq(a.value, (char *)&w + 1);
-  ax_drop(AX_FUTURE_OF(&a));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&a));
 }
 END_TEST
 
@@ -223,15 +215,11 @@ AX_ASYNC(detached_fn, detached_t, self) {
 }
 
 START_TEST(blocking_detached) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  detached_t s;
-  memset(&s, 0, sizeof(s));
+  detached_t s = {0};
   s.n = 64;
   th_latch_init(&s.l, s.n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(detached_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(detached_fn, &s));
   ck_assert_int_eq(s.failed, 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   th_latch_destroy(&s.l);
 }
 END_TEST
@@ -266,17 +254,13 @@ AX_ASYNC(many_fn, many_t, self) {
 }
 
 START_TEST(blocking_many) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  many_t s;
-  memset(&s, 0, sizeof(s));
+  many_t s = {0};
   s.n = (int)ax_test_iters(2000);
   s.h = calloc((size_t)s.n, sizeof(*s.h));
   ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(many_fn, &s));
   ck_assert_int_eq(s.bad, 0);
   free(s.h);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -308,19 +292,14 @@ AX_ASYNC(overtake_fn, overtake_t, self) {
 }
 
 START_TEST(blocking_long_job_does_not_block_next) {
-  ax_runtime_t *rt;
   gate_t g;
-  overtake_t s;
+  overtake_t s = {0};
   if (pool_threads() < 2) return;   /* one thread: FIFO is all there is */
-  rt = th_runtime(_i, 2, NULL);
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(overtake_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(overtake_fn, &s));
   ck_assert_int_eq(s.quick_done_while_slow_blocked, 1);
   ck_assert_int_eq(atomic_load(&s.w.ran), 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
 END_TEST
@@ -390,22 +369,17 @@ AX_ASYNC(pairs_fn, pairs_main_t, self) {
 }
 
 START_TEST(blocking_jobs_waiting_for_the_next_one) {
-  ax_runtime_t *rt;
   pairs_t p;
-  pairs_main_t s;
+  pairs_main_t s = {0};
   gate_t g;
   if (pool_threads() < 2 || pool_threads() > 64) return;
   for (int k = 0; k < 4; k++) ck_assert_int_eq(uv_sem_init(&p.go[k], 0), 0);
   gate_init(&g);
-  rt = th_runtime(_i, 2, NULL);
-  memset(&s, 0, sizeof(s));
   s.p = &p;
   s.g = &g;
   s.pool = pool_threads();
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pairs_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(pairs_fn, &s));
   ck_assert_int_eq(s.bad, 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   for (int k = 0; k < 4; k++) uv_sem_destroy(&p.go[k]);
   uv_sem_destroy(&g.gate);
 }
@@ -445,18 +419,13 @@ AX_ASYNC(burst_fn, burst_t, self) {
 }
 
 START_TEST(blocking_after_burst_with_long_job) {
-  ax_runtime_t *rt;
   gate_t g;
-  burst_t s;
+  burst_t s = {0};
   if (pool_threads() < 2) return;
-  rt = th_runtime(_i, 2, NULL);
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(burst_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(burst_fn, &s));
   ck_assert_int_eq(s.late_done_while_slow_blocked, 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
 END_TEST
@@ -502,11 +471,10 @@ START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
   ax_runtime_free(mt);
   ax_runtime_free(ct);   /* runs or cancels the waiting job */
   {
-    th_waker_t tw;
-    ax_cx_t cx;
+    th_cx_t cx;
     int r;
-    ax_cx_init(&cx, th_waker_init(&tw));
-    ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
+    th_cx_init(&cx);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&h), &cx), AX_READY);
     r = h.result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "%s", ax_err_name(r));
     ax_join_drop(&h);
@@ -572,23 +540,20 @@ START_TEST(blocking_abort_before_start) {
   int rounds = _i == MULTI ? 4 : 1, ran = 0;
   atomic_store(&cancelled_runs, 0);
   for (int round = 0; round < rounds; round++) {
-    ax_runtime_t *rt = th_runtime(_i, 2, NULL);
     gate_t g;
-    cancel_t s;
+    cancel_t s = {0};
     gate_init(&g);
-    memset(&s, 0, sizeof(s));
     s.g = &g;
     s.pool = pool_threads();
     ck_assert_uint_le(s.pool, 64);
     s.n = 8;
     s.multi = _i;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(cancel_fn, &s)));
+    /* The shutdown waits for the pool's work. */
+    th_run(_i, 2, AX_FUTURE(cancel_fn, &s));
     ck_assert_int_eq(s.abort_rc_bad, 0);
     for (int k = 0; k < s.n; k++)
       ck_assert_int_eq(s.victim_results[k], AX_ECANCELED);
     ck_assert_int_eq(s.blocker_bad, 0);
-    ax_drop(AX_FUTURE_OF(&s));
-    ax_runtime_free(rt);   /* shutdown waits for the pool's work */
     uv_sem_destroy(&g.gate);
     ran += s.n;
   }
@@ -625,17 +590,14 @@ AX_ASYNC(started_fn, started_t, self) {
 }
 
 START_TEST(blocking_abort_after_start) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   gate_t g;
-  started_t s;
+  started_t s = {0};
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(started_fn, &s)));
+  /* The shutdown waits for the job and frees its task. */
+  th_run(_i, 2, AX_FUTURE(started_fn, &s));
   ck_assert_int_eq(s.result, AX_ECANCELED);
   ck_assert_int_eq(s.finished_at_join, 0);  /* the task did not wait for it */
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);   /* waits for the job; frees its task */
   ck_assert_int_eq(atomic_load(&g.finished), 1);
   uv_sem_destroy(&g.gate);
 }
@@ -655,10 +617,9 @@ START_TEST(blocking_shutdown_in_flight) {
   for (int k = 0; k < 12; k++) uv_sem_post(&g.gate);  /* let them finish */
   ax_runtime_free(rt);
   for (int k = 0; k < 12; k++) {
-    th_waker_t tw;
-    ax_cx_t cx;
-    ax_cx_init(&cx, th_waker_init(&tw));
-    ck_assert_int_eq(ax_poll(ax_join_wait(&h[k]), &cx), AX_READY);
+    th_cx_t cx;
+    th_cx_init(&cx);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&h[k]), &cx), AX_READY);
     int r = h[k].result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "job %d: %s", k,
                   ax_err_name(r));
@@ -758,11 +719,10 @@ AX_ASYNC(hashes_fn, hashes_t, self) {
 }
 
 START_TEST(compute_hash_example) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   hashes_t *s = calloc(1, sizeof(*s));
   ck_assert_ptr_nonnull(s);
   for (size_t i = 0; i < sizeof(s->big); i++) s->big[i] = (char)(i * 7 + 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hashes_fn, s)));
+  th_run(_i, 2, AX_FUTURE(hashes_fn, s));
   /* Published FNV-1a 64 test vectors. */
   ck_assert_int_eq(s->calls[0].result, 0);
   ck_assert_str_eq(s->calls[0].out, "cbf29ce484222325");
@@ -777,9 +737,7 @@ START_TEST(compute_hash_example) {
     ck_assert_str_eq(s->calls[k].out, want);
   }
   for (int k = 0; k < 16; k++) free(s->calls[k].out);
-  ax_drop(&s->co.base);
   free(s);
-  ax_runtime_free(rt);
 }
 END_TEST
 

@@ -6,7 +6,6 @@
  * starvation tests would hang (and hit Check's timeout) without a budget.
  * Nothing is timed. */
 #include "helpers.h"
-#include "synchelpers.h"
 
 #define AX_COOP_UNITS 128   /* documented in axle/task.h */
 #define LOOP_N 1000
@@ -113,7 +112,7 @@ static long run_loop(int kind) {
   memset(&l, 0, sizeof l);
   l.kind = kind;
   reset();
-  run_main(0, AX_FUTURE(ready_loop, &l));
+  th_run(CURRENT, 0, AX_FUTURE(ready_loop, &l));
   ck_assert_int_eq(atomic_load(&progress), LOOP_N);
   return atomic_load(&seen_at);
 }
@@ -163,7 +162,7 @@ START_TEST(join_loop_yields) {
   joins_t j;
   memset(&j, 0, sizeof j);
   reset();
-  run_main(0, AX_FUTURE(join_loop, &j));
+  th_run(CURRENT, 0, AX_FUTURE(join_loop, &j));
   ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
 }
 END_TEST
@@ -211,12 +210,12 @@ START_TEST(unconstrained_never_yields) {
   memset(&u, 0, sizeof u);
   u.wrap = 1;
   reset();
-  run_main(0, AX_FUTURE(uncon_main, &u));
+  th_run(CURRENT, 0, AX_FUTURE(uncon_main, &u));
   ck_assert_int_eq(atomic_load(&seen_at), LOOP_N);
   /* The same loop without the wrapper does yield. */
   memset(&u, 0, sizeof u);
   reset();
-  run_main(0, AX_FUTURE(uncon_main, &u));
+  th_run(CURRENT, 0, AX_FUTURE(uncon_main, &u));
   ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
 }
 END_TEST
@@ -285,16 +284,10 @@ AX_ASYNC(starve_main, starve_main_t, s) {
 }
 
 static void run_starve(int multi) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  starve_main_t m;
-  memset(&m, 0, sizeof m);
+  starve_main_t m = {0};
   atomic_store(&stop_flag, 0);
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 1;   /* one worker: nobody else to help */
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(starve_main, &m)), 0);
-  ax_runtime_free(rt);
+  /* One worker: nobody else to help. */
+  th_run(multi, 1, AX_FUTURE(starve_main, &m));
   ck_assert_int_eq(atomic_load(&stop_flag), 1);
 }
 
@@ -306,15 +299,14 @@ END_TEST
 /* ---- outside a runtime everything proceeds ----------------------------- */
 
 START_TEST(no_budget_outside_runtime) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t c;
   int i;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&c);
   ck_assert_int_eq(ax_coop_has_budget(), 1);
   for (i = 0; i < 10 * AX_COOP_UNITS; i++)
-    ck_assert_int_eq(ax_coop_proceed(&cx), 1);
-  ax_coop_refund(&cx);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);
+    ck_assert_int_eq(ax_coop_proceed(&c.cx), 1);
+  ax_coop_refund(&c.cx);
+  ck_assert_int_eq(c.w.wakes, 0);
 }
 END_TEST
 

@@ -33,29 +33,27 @@ START_TEST(drop_without_drop_fn) {
   /* A vtable may leave drop NULL: nothing to release. */
   static const ax_future_vtable_t vt = {ready_poll, NULL, NULL};
   ax_future_t f = {&vt};
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_t cx;
+  th_cx_init(&cx);
   ax_drop(&f);
-  ck_assert_int_eq(ax_poll(&f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f, &cx), AX_READY);
 }
 END_TEST
 
 START_TEST(poll_dispatches_to_vtable) {
   th_counts_t c = {0};
   th_leaf_t l;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f = th_leaf(&l, &c, 2, 0);
-  ax_cx_init(&cx, th_waker_init(&tw));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(l.out, 42);
   ck_assert_int_eq(atomic_load(&c.polls), 3);
   ck_assert_int_eq(atomic_load(&c.readies), 1);
   ax_drop(f);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -79,19 +77,19 @@ START_TEST(waker_helpers) {
   c1 = ax_waker_clone(w);
   c2 = ax_waker_clone(w);
   ck_assert_ptr_eq(c1, w);
-  ck_assert_int_eq(atomic_load(&tw.refs), 3);
+  ck_assert_int_eq(tw.refs, 2);   /* the two clones */
   ck_assert(ax_waker_will_wake(c1, w));
   ck_assert(!ax_waker_will_wake(w, &other.base));
 
   ax_waker_wake_by_ref(c1);          /* keeps the reference */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(atomic_load(&tw.refs), 3);
+  ck_assert_int_eq(tw.wakes, 1);
+  ck_assert_int_eq(tw.refs, 2);
   ax_waker_wake(c1);                 /* consumes it */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 2);
+  ck_assert_int_eq(tw.wakes, 2);
+  ck_assert_int_eq(tw.refs, 1);
   ax_waker_drop(c2);                 /* no wake */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(tw.wakes, 2);
+  ck_assert_int_eq(tw.refs, 0);
 }
 END_TEST
 
@@ -144,36 +142,35 @@ END_TEST
 START_TEST(async_fn_steps) {
   seq_t s;
   th_counts_t c = {0};
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f;
   int n = 0;
 
   memset(&s, 0, sizeof(s));
   s.c = &c;
   f = AX_FUTURE(seq_fn, &s);
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
 
   /* a: 2 pending polls then ready. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);  /* leaves wake nobody */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 0);  /* leaves wake nobody */
   /* a ready, then the first yield: pending, and the waker was woken. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 2);
   ck_assert_int_eq(s.i, 0);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.i, 1);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.i, 2);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 3);
+  ck_assert_int_eq(cx.w.wakes, 3);
   /* Loop done; b: 1 pending. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 3);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.trace, 4);
   ck_assert_int_eq(s.out, 42 + 42 + 3);
   ck_assert_int_eq(s.a.polls, 3);
@@ -182,7 +179,7 @@ START_TEST(async_fn_steps) {
   ck_assert_int_eq(n, 7);
 
   /* Polling a finished async function is READY again and reruns nothing. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.trace, 4);
   ck_assert_int_eq(atomic_load(&c.polls), 5);
   ck_assert_ptr_null(s.co.child);
@@ -191,7 +188,7 @@ START_TEST(async_fn_steps) {
   /* Completed children are the parent's fields: the async drop does not
    * drop them (they completed; only the child being awaited is dropped). */
   ck_assert_int_eq(atomic_load(&c.drops), 0);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -217,19 +214,18 @@ AX_ASYNC(ret_fn, ret_t, self) {
 }
 
 START_TEST(async_fn_return_early) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ret_t r;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   for (int early = 0; early < 2; early++) {
     memset(&r, 0, sizeof(r));
     r.early = early;
     ax_future_t *f = AX_FUTURE(ret_fn, &r);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
     ck_assert_int_eq(r.out, early ? 1 : 2);
     ck_assert_int_eq(r.after, !early);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);  /* stays ready */
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);  /* stays ready */
     ck_assert_int_eq(r.out, early ? 1 : 2);
     ax_drop(f);
   }
@@ -278,11 +274,10 @@ AX_ASYNC(dropper_log_fn, dropper_t, self) {
 }
 
 START_TEST(on_drop_in_every_state) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   int log[8], nlog;
   dropper_t d;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   g_log = log;
   g_nlog = &nlog;
 
@@ -295,7 +290,7 @@ START_TEST(on_drop_in_every_state) {
     d.child_pending = state == 1 ? -1 : 0;
     ax_future_t *f = AX_FUTURE_DROP(dropper_log_fn, dropper_on_drop, &d);
     if (state >= 1)
-      ck_assert_int_eq(ax_poll(f, &cx), state == 1 ? AX_PENDING : AX_READY);
+      ck_assert_int_eq(TH_POLL(f, &cx), state == 1 ? AX_PENDING : AX_READY);
     ax_drop(f);
     ck_assert_int_eq(d.on_drops, 1);
     if (state == 1) {
@@ -314,21 +309,20 @@ START_TEST(on_drop_in_every_state) {
     ck_assert_int_eq(d.on_drops, 1);
     ck_assert_int_eq(d.child.drops, state == 1 ? 1 : 0);
   }
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
 START_TEST(plain_async_drop) {
   /* AX_FUTURE (no on_drop): dropping a pending one drops its child. */
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   dropper_t d;
   memset(&d, 0, sizeof(d));
   d.child_pending = -1;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(dropper_fn, &d);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(d.child.polls, 2);
   ax_drop(f);
   ck_assert_int_eq(d.child.drops, 1);
@@ -370,20 +364,19 @@ AX_ASYNC(outer_fn, outer_t, self) {
 }
 
 START_TEST(nested_async_fns) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   outer_t o;
   int polls = 0;
   memset(&o, 0, sizeof(o));
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(outer_fn, &o);
-  while (ax_poll(f, &cx) == AX_PENDING) {
+  while (TH_POLL(f, &cx) == AX_PENDING) {
     polls++;
     ck_assert_int_lt(polls, 100);
   }
   /* Each inner leaf is pending once and wakes itself: 3 wakes, 3 pendings. */
   ck_assert_int_eq(polls, 3);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 3);
+  ck_assert_int_eq(cx.w.wakes, 3);
   ck_assert_int_eq(o.out, (42 + 0) + (42 + 1) + (42 + 2));
   ax_drop(f);
 }
@@ -400,16 +393,15 @@ typedef struct {
 AX_ASYNC_DECL(decl_fn, decl_t);
 
 START_TEST(async_decl) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   decl_t d;
   memset(&d, 0, sizeof(d));
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(decl_fn, &d);
   ck_assert_ptr_eq(f, AX_FUTURE_OF(&d));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(d.out, 7);
   ax_drop(f);
 }
@@ -424,8 +416,7 @@ AX_ASYNC(decl_fn, decl_t, self) {
 
 START_TEST(copy_before_first_poll) {
   /* A future may be memcpy'd until its first poll; the copy works alone. */
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   seq_t orig, copy;
   th_counts_t c = {0};
   memset(&orig, 0, sizeof(orig));
@@ -433,9 +424,9 @@ START_TEST(copy_before_first_poll) {
   AX_FUTURE(seq_fn, &orig);
   memcpy(&copy, &orig, sizeof(copy));
   memset(&orig, 0xA5, sizeof(orig));  /* the original is gone */
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   int polls = 0;
-  while (ax_poll(AX_FUTURE_OF(&copy), &cx) == AX_PENDING)
+  while (TH_POLL(AX_FUTURE_OF(&copy), &cx) == AX_PENDING)
     ck_assert_int_lt(++polls, 50);
   ck_assert_int_eq(copy.out, 42 + 42 + 3);
   ax_drop(AX_FUTURE_OF(&copy));
@@ -443,23 +434,22 @@ START_TEST(copy_before_first_poll) {
 END_TEST
 
 START_TEST(yield_now_future) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_yield_t y;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = ax_yield_now(&y);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);  /* lazy */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);  /* asked to be polled again */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
+  ck_assert_int_eq(cx.w.wakes, 0);  /* lazy */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);  /* asked to be polled again */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  ck_assert_int_eq(cx.w.wakes, 1);
   ax_drop(f);
   /* Re-arming with ax_yield_now yields again. */
   f = ax_yield_now(&y);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);  /* no clone kept */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 2);
+  ck_assert_int_eq(cx.w.refs, 0);  /* no clone kept */
 }
 END_TEST
 
@@ -484,29 +474,25 @@ AX_ASYNC(where_fn, where_t, self) {
 
 START_TEST(custom_executor_has_no_task) {
   /* Polled by hand on a plain thread: no task, no runtime. */
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   where_t w;
   memset(&w, 0, sizeof(w));
-  ax_cx_init(&cx, th_waker_init(&tw));
-  ck_assert_int_eq(ax_poll(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
   ck_assert_uint_eq(w.id, 0);
   ck_assert_ptr_null(w.rt);
-  ck_assert_int_eq(ax_poll(AX_FUTURE_OF(&w), &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(AX_FUTURE_OF(&w), &cx), AX_READY);
   ax_drop(AX_FUTURE_OF(&w));
 }
 END_TEST
 
 START_TEST(block_on_async_fn) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  where_t w;
-  memset(&w, 0, sizeof(w));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(where_fn, &w)));
+  where_t w = {0};
+  ax_runtime_t *rt = th_start(_i, 2, AX_FUTURE(where_fn, &w));
   ck_assert_int_eq(w.out, 1);
   ck_assert_uint_ne(w.id, 0);
   ck_assert_ptr_eq(w.rt, rt);
-  ax_drop(AX_FUTURE_OF(&w));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&w));
 }
 END_TEST
 

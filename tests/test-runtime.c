@@ -14,9 +14,6 @@
 
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
 /* ---- small futures ------------------------------------------------------- */
 
 typedef struct {
@@ -194,7 +191,7 @@ START_TEST(block_on_keeps_the_future) {
   memset(&s, 0, sizeof(s));
   s.yields = 3;
   ck_assert_ptr_null(ax_runtime_current());
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+  th_block_on(rt, AX_FUTURE(simple_fn, &s));
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_eq(s.rt, rt);
   ck_assert_ptr_null(ax_runtime_current());  /* only inside */
@@ -232,13 +229,9 @@ AX_ASYNC(nap_fn, nap_t, self) {
 }
 
 START_TEST(block_on_future_can_sleep) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  nap_t n;
-  memset(&n, 0, sizeof(n));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nap_fn, &n)));
+  nap_t n = {0};
+  th_run(_i, 2, AX_FUTURE(nap_fn, &n));
   ck_assert_int_eq(n.result, 1);
-  ax_drop(AX_FUTURE_OF(&n));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -288,14 +281,13 @@ START_TEST(block_on_twice) {
   memset(&m, 0, sizeof(m));
   th_signal_init(&m.go);
   th_latch_init(&m.done, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
+  th_block_on(rt, AX_FUTURE(resume_main_fn, &m));
   TH_ASSERT_OK(m.rc);
   ax_drop(AX_FUTURE_OF(&m));
   m.phase = 1;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
+  th_block_on(rt, AX_FUTURE(resume_main_fn, &m));
   ck_assert_int_eq(atomic_load(&m.done.count), 0);
-  ax_drop(AX_FUTURE_OF(&m));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&m));
   th_latch_destroy(&m.done);
   th_signal_destroy(&m.go);
 }
@@ -347,7 +339,7 @@ START_TEST(block_on_nested) {
   ax_runtime_t *other = th_runtime(CURRENT, 0, NULL);
   nested_main_t m;
   memset(&m, 0, sizeof(m));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nested_main_fn, &m)));
+  th_block_on(rt, AX_FUTURE(nested_main_fn, &m));
   ck_assert_int_eq(m.rc_main, AX_ENESTED);
   ck_assert_int_eq(m.rc_task, AX_ENESTED);
   ck_assert_int_eq(atomic_load(&m.c.polls), 0);
@@ -359,7 +351,7 @@ START_TEST(block_on_nested) {
     memset(&t, 0, sizeof(t));
     t.rt = other;
     t.c = &m.c;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nested_task_fn, &t)));
+    th_block_on(rt, AX_FUTURE(nested_task_fn, &t));
     ck_assert_int_eq(t.rc, AX_ENESTED);
     ax_drop(AX_FUTURE_OF(&t));
   }
@@ -493,7 +485,7 @@ START_TEST(shutdown_drops_pending_tasks) {
   m.drops = &drops;
   m.spawned = &spawned;
   th_latch_init(&m.started, m.n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &m)));
+  th_block_on(rt, AX_FUTURE(many_fn, &m));
   ck_assert_int_eq(m.failed, 0);
   ax_drop(AX_FUTURE_OF(&m));
   /* Every task has started; the W_JOIN ones spawned a child each. */
@@ -507,14 +499,13 @@ START_TEST(shutdown_drops_pending_tasks) {
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), atomic_load(&spawned));
   for (int k = 0; k < 3; k++) {
-    th_waker_t tw;
-    ax_cx_t cx;
-    ax_cx_init(&cx, th_waker_init(&tw));
+    th_cx_t cx;
+    th_cx_init(&cx);
     ck_assert_int_eq(ax_join_is_finished(&kept[k]), 1);
-    ck_assert_int_eq(ax_poll(ax_join_wait(&kept[k]), &cx), AX_READY);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&kept[k]), &cx), AX_READY);
     ck_assert_int_eq(kept[k].result, AX_ECANCELED);
     ax_join_drop(&kept[k]);
-    ck_assert_int_eq(atomic_load(&tw.refs), 1);
+    ck_assert_int_eq(cx.w.refs, 0);
   }
   ck_assert_int_eq(atomic_load(&drops), atomic_load(&spawned));
   th_latch_destroy(&m.started);
@@ -806,7 +797,7 @@ START_TEST(builder_thread_options) {
     simple_t s;   /* and it runs tasks */
     memset(&s, 0, sizeof(s));
     s.yields = 5;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+    th_block_on(rt, AX_FUTURE(simple_fn, &s));
     ck_assert_int_eq(s.out, 42);
     ax_drop(AX_FUTURE_OF(&s));
   }
@@ -885,7 +876,7 @@ START_TEST(builder_event_interval) {
       TH_ASSERT_OK(ax_runtime_new(&b, &rt));
       memset(&s, 0, sizeof(s));
       s.yields = 200;
-      TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+      th_block_on(rt, AX_FUTURE(simple_fn, &s));
       ax_drop(AX_FUTURE_OF(&s));
       TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
       ck_assert_uint_eq(st.polls, 201);
@@ -973,15 +964,14 @@ START_TEST(builder_global_queue_interval) {
     th_latch_init(&s.done, 6);
     g_gqi = &s;
     g_gqi_rt = rt;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(gqi_fn, &s)));
+    th_block_on(rt, AX_FUTURE(gqi_fn, &s));
     TH_ASSERT_OK(s.rc);
     ck_assert_int_eq(atomic_load(&s.n), 6);
     if (k == 0)
       ck_assert_int_eq(s.log[0], 100);   /* the outside task went first */
     else
       ck_assert_int_eq(s.log[5], 100);   /* ... or last */
-    ax_drop(AX_FUTURE_OF(&s));
-    ax_runtime_free(rt);
+    th_finish(rt, AX_FUTURE_OF(&s));
     th_latch_destroy(&s.done);
   }
 }
@@ -1065,11 +1055,10 @@ START_TEST(builder_idle_spin) {
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &p.tx, &e.rx));
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &e.tx, &p.rx));
     TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(echo_fn, &e), sizeof(e), &p.echo));
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pinger_fn, &p)));
+    th_block_on(rt, AX_FUTURE(pinger_fn, &p));
     ck_assert_int_eq(p.bad, 0);
     ck_assert_int_eq(p.i, PING_ROUNDS);
-    ax_drop(AX_FUTURE_OF(&p));
-    ax_runtime_free(rt);
+    th_finish(rt, AX_FUTURE_OF(&p));
   }
 }
 END_TEST
@@ -1085,7 +1074,7 @@ START_TEST(worker_stats_counts) {
   TH_ASSERT_ERR(ax_runtime_worker_stats(rt, ~0u, &st), AX_EINVAL);
   memset(&s, 0, sizeof(s));
   s.yields = 10;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+  th_block_on(rt, AX_FUTURE(simple_fn, &s));
   ax_drop(AX_FUTURE_OF(&s));
   memset(&sum, 0, sizeof(sum));
   for (unsigned k = 0; k < n; k++) {
@@ -1226,7 +1215,7 @@ START_TEST(dump_tasks) {
   char want[128];
   memset(&d, 0, sizeof(d));
   d.rt = rt;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(dumper_fn, &d)));
+  th_block_on(rt, AX_FUTURE(dumper_fn, &d));
   ck_assert_ptr_nonnull(d.dump);
   /* block_on's own task, two parked, one queued. */
   ck_assert_int_eq(count_lines(d.dump), 4);
@@ -1243,8 +1232,7 @@ START_TEST(dump_tasks) {
            (unsigned long long)d.id);
   ck_assert_msg(strstr(d.dump, want) != NULL, "dump:\n%s", d.dump);
   free(d.dump);
-  ax_drop(AX_FUTURE_OF(&d));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&d));
 }
 END_TEST
 
@@ -1328,11 +1316,10 @@ START_TEST(dump_tasks_while_running) {
   d.rt = rt;
   s.d = &d;
   ck_assert_int_eq(uv_thread_create(&th, dump_loop, &d), 0);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spinners_fn, &s)));
+  th_block_on(rt, AX_FUTURE(spinners_fn, &s));
   atomic_store(&d.stop, 1);
   uv_thread_join(&th);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(d.bad, 0);
   ck_assert_int_ge(atomic_load(&d.dumps), DUMPS);
 }
@@ -1382,8 +1369,7 @@ START_TEST(default_panic_hook) {
   fclose(f);
   ck_assert_msg(strstr(buf, "panicked: loud 3\n") != NULL, "stderr: %s", buf);
   ck_assert_int_eq(count_lines(buf), 1);
-  ax_drop(AX_FUTURE_OF(&l));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&l));
 }
 END_TEST
 
@@ -1443,11 +1429,10 @@ START_TEST(runtime_on_user_loop) {
   ax_builder_init(&b, AX_CURRENT_THREAD);
   b.loop = &loop;
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(on_loop_fn, &m)));
+  th_block_on(rt, AX_FUTURE(on_loop_fn, &m));
   ck_assert_int_eq(at.fired, 1);   /* the app's callback ran meanwhile */
   ck_assert_int_eq(m.out, 42);
-  ax_drop(AX_FUTURE_OF(&m));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&m));
 
   /* The loop is still the application's: it runs, and once the app closes
    * its own handle nothing of axle's is left on it. */
@@ -1493,16 +1478,13 @@ static const ax_future_vtable_t late_park_vt = {late_park_poll, late_park_drop,
                                                 "late_park"};
 
 START_TEST(wake_from_timer_while_parking) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   late_park_t l;
   memset(&l, 0, sizeof(l));
   l.base.vtable = &late_park_vt;
-  TH_ASSERT_OK(ax_block_on(rt, &l.base));   /* the bug: this never returns */
+  th_run(_i, 2, &l.base);   /* the bug: its block_on never returns */
   ck_assert_int_ge(l.polls, 1);
   ck_assert_int_le(l.polls, 2);
-  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);
-  ax_drop(&l.base);
-  ax_runtime_free(rt);
+  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);   /* the drop keeps it */
 }
 END_TEST
 
@@ -1528,19 +1510,15 @@ static void cnt_free(void *p) {
 }
 
 START_TEST(replace_allocator) {
-  ax_runtime_t *rt;
   simple_t s;
   TH_ASSERT_ERR(ax_replace_allocator(NULL, realloc, calloc, free), AX_EINVAL);
   atomic_store(&n_alloc, 0);
   atomic_store(&n_free, 0);
   TH_ASSERT_OK(ax_replace_allocator(cnt_malloc, cnt_realloc, cnt_calloc,
                                     cnt_free));
-  rt = th_runtime(_i, 2, NULL);
   memset(&s, 0, sizeof(s));
   s.yields = 2;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run(_i, 2, AX_FUTURE(simple_fn, &s));
   TH_ASSERT_OK(ax_replace_allocator(malloc, realloc, calloc, free));
   ck_assert_int_gt(atomic_load(&n_alloc), 0);
   ck_assert_int_eq(atomic_load(&n_alloc), atomic_load(&n_free));

@@ -136,18 +136,15 @@ AX_ASYNC(inside_fn, inside_t, self) {
 }
 
 START_TEST(spawn_million_inside) {
-  ax_runtime_t *rt = mt_runtime(NULL);
   inside_t *s = calloc(1, sizeof(*s));
   ck_assert_ptr_nonnull(s);
   s->n = (long)ax_test_iters(1000000);
   s->spawners = 8;
   th_latch_init(&s->done, s->n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(inside_fn, s)));
+  th_run(MULTI, WORKERS, AX_FUTURE(inside_fn, s));
   ck_assert_int_eq(atomic_load(&s->bad), 0);
   ck_assert_int_eq(atomic_load(&s->spawned), s->n);
   ck_assert_int_eq(atomic_load(&s->ran), s->n);
-  ax_drop(&s->co.base);
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&s->drops), s->n);
   th_latch_destroy(&s->done);
   free(s);
@@ -223,13 +220,12 @@ START_TEST(spawn_million_outside) {
   memset(&aw, 0, sizeof(aw));
   aw.h = h;
   aw.n = with_handles;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_all_fn, &aw)));
+  th_block_on(rt, AX_FUTURE(await_all_fn, &aw));
   ck_assert_int_eq(aw.bad, 0);
   th_latch_wait_blocking(&done);
   ck_assert_int_eq(atomic_load(&bad), 0);
   ck_assert_int_eq(atomic_load(&ran), n);
-  ax_drop(AX_FUTURE_OF(&aw));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&aw));
   ck_assert_int_eq(atomic_load(&drops), n);
   th_latch_destroy(&done);
   free(h);
@@ -500,25 +496,21 @@ AX_ASYNC(abort_race_fn, abort_race_t, self) {
 }
 
 START_TEST(aborts_race_completion) {
-  ax_runtime_t *rt = mt_runtime(NULL);
   _Atomic long ran = 0, drops = 0;
-  abort_race_t s;
-  memset(&s, 0, sizeof(s));
+  abort_race_t s = {0};
   s.n = (long)ax_test_iters(100000);
   if (s.n % 7919 == 0) s.n++;
   s.h = calloc((size_t)s.n, sizeof(*s.h));
   s.ran = &ran;
   s.drops = &drops;
   ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_race_fn, &s)));
+  th_run(MULTI, WORKERS, AX_FUTURE(abort_race_fn, &s));
   ck_assert(s.thr_ok);
   ck_assert_int_eq(s.other, 0);
   ck_assert_int_eq(s.bad_out, 0);
   ck_assert_int_eq(s.ok + s.cancelled, s.n);
   /* Every completed task ran exactly once; no cancelled one completed. */
   ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), s.n);
   free(s.h);
 }
@@ -581,21 +573,17 @@ AX_ASYNC(abort_race2_fn, abort_race2_t, self) {
 }
 
 START_TEST(aborts_from_task_race_completion) {
-  ax_runtime_t *rt = mt_runtime(NULL);
   _Atomic long ran = 0, drops = 0;
-  abort_race2_t s;
-  memset(&s, 0, sizeof(s));
+  abort_race2_t s = {0};
   s.n = (long)ax_test_iters(100000);
   s.h = calloc((size_t)s.n, sizeof(*s.h));
   s.ran = &ran;
   s.drops = &drops;
   ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_race2_fn, &s)));
+  th_run(MULTI, WORKERS, AX_FUTURE(abort_race2_fn, &s));
   ck_assert_int_eq(s.other, 0);
   ck_assert_int_eq(s.ok + s.cancelled, s.n);
   ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), s.n);
   free(s.h);
 }

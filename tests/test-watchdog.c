@@ -15,8 +15,6 @@
 
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
 #define MAX_REPORTS 64
 
 /* Copies of the reports (their strings are valid during the call only). */
@@ -156,14 +154,12 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
 
 START_TEST(reports_blocking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
-  spawner_t s;
+  spawner_t s = {0};
   int i, j;
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);  /* joins the watchdog: the log is complete */
+  /* The shutdown joins the watchdog: the log is complete. */
+  th_run_on(watched_runtime(_i, 20, &l, log_report),
+            AX_FUTURE(spawner_fn, &s));
   TH_ASSERT_OK(s.result);
   ck_assert_uint_ne(s.b.id, 0);
   /* When the blocking poll ended: from the thread that polled it, the
@@ -193,15 +189,12 @@ END_TEST
  * there (no await it stopped at). */
 START_TEST(reports_panicking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
-  spawner_t s;
+  spawner_t s = {0};
   int j;
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
   s.b.panic = 1;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run_on(watched_runtime(_i, 20, &l, log_report),
+            AX_FUTURE(spawner_fn, &s));
   ck_assert_int_eq(s.result, AX_EPANIC);
   /* The poll that panicked resumed from the first await and stopped at
    * none. */
@@ -233,14 +226,11 @@ AX_ASYNC(self_blocker_fn, self_blocker_t, self) {
 
 START_TEST(reports_block_on_thread) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(MULTI, 20, &l, log_report);
-  self_blocker_t s;
+  self_blocker_t s = {0};
   int i, j;
-  memset(&s, 0, sizeof(s));
   s.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(self_blocker_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run_on(watched_runtime(MULTI, 20, &l, log_report),
+            AX_FUTURE(self_blocker_fn, &s));
   j = find_returned(&l, s.id, 0);  /* its first poll */
   ck_assert_msg(j >= 0, "no report when the poll returned");
   ck_assert_uint_eq(l.r[j].worker, ~0u);
@@ -294,12 +284,9 @@ AX_ASYNC(yielders_fn, yielders_t, self) {
 
 START_TEST(quiet_for_quick_polls) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 500, &l, log_report);
-  yielders_t y;
-  memset(&y, 0, sizeof(y));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yielders_fn, &y)));
-  ax_drop(AX_FUTURE_OF(&y));
-  ax_runtime_free(rt);
+  yielders_t y = {0};
+  th_run_on(watched_runtime(_i, 500, &l, log_report),
+            AX_FUTURE(yielders_fn, &y));
   ck_assert_int_eq(l.n, 0);
   uv_mutex_destroy(&l.lock);
 }
@@ -325,9 +312,8 @@ START_TEST(printed_report) {
   rt = watched_runtime(CURRENT, 20, &l, log_and_print);
   memset(&s, 0, sizeof(s));
   s.b.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_block_on(rt, AX_FUTURE(spawner_fn, &s));
+  th_finish(rt, AX_FUTURE_OF(&s));
   rewind(print_to);
   n = fread(buf, 1, sizeof(buf) - 1, print_to);
   buf[n] = '\0';
