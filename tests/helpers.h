@@ -551,14 +551,6 @@ static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
 
 /* ---- Check --------------------------------------------------------------- */
 
-/* A test case added to s, with its timeout in seconds (0: Check's). */
-static inline TCase *th_tcase(Suite *s, const char *name, double timeout) {
-  TCase *tc = tcase_create(name);
-  if (timeout > 0) tcase_set_timeout(tc, timeout);
-  suite_add_tcase(s, tc);
-  return tc;
-}
-
 /* Does Check run every test in this one process (CK_FORK=no, or a
  * platform without fork), so no test may assume a fresh process? */
 static inline int th_no_fork(void) {

@@ -421,18 +421,14 @@ START_TEST(select_n_refuses_more_than_inline) {
 END_TEST
 
 Suite *ax_api_suite(void) {
-  Suite *s = suite_create("api");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 20);
-  tcase_add_loop_test(tc, await_in_switch_panics, 0, 2);
-  tcase_add_loop_test(tc, task_future_dropped_when_it_ends, 0, 2);
-  tcase_add_loop_test(tc, by_ref_keeps_the_loser, 0, 2);
-  tcase_add_loop_test(tc, blocking_result_dropped_unless_taken, 0, 2);
-  tcase_add_loop_test(tc, blocking_arg_dropped_when_never_run, 0, 2);
-  tcase_add_loop_test(tc, blocking_result_dropped_when_awaiter_cancelled, 0,
-                      2);
-  tcase_add_test(tc, main_with_builder);
-  tcase_add_test(tc, select_n_refuses_more_than_inline);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("api",
+                  AX_CASE("api", 20),
+                  AX_FLAVOURS(await_in_switch_panics),
+                  AX_FLAVOURS(task_future_dropped_when_it_ends),
+                  AX_FLAVOURS(by_ref_keeps_the_loser),
+                  AX_FLAVOURS(blocking_result_dropped_unless_taken),
+                  AX_FLAVOURS(blocking_arg_dropped_when_never_run),
+                  AX_FLAVOURS(blocking_result_dropped_when_awaiter_cancelled),
+                  AX_ONCE(main_with_builder),
+                  AX_ONCE(select_n_refuses_more_than_inline));
 }

@@ -803,32 +803,23 @@ START_TEST(max_blocking_threads_fresh_process) {
 END_TEST
 
 Suite *ax_blocking_suite(void) {
-  Suite *s = suite_create("blocking");
-  TCase *tc = tcase_create("blocking");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, blocking_result_and_panics, 0, 2);
-  tcase_add_test(tc, blocking_outside_runtime);
-  tcase_add_loop_test(tc, blocking_on_from_outside, 0, 2);
-  tcase_add_loop_test(tc, blocking_detached, 0, 2);
-  tcase_add_loop_test(tc, blocking_many, 0, 2);
-  tcase_add_loop_test(tc, blocking_long_job_does_not_block_next, 0, 2);
-  tcase_add_loop_test(tc, blocking_jobs_waiting_for_the_next_one, 0, 2);
-  tcase_add_loop_test(tc, blocking_after_burst_with_long_job, 0, 2);
-  tcase_add_test(tc, blocking_idle_runtime_does_not_hold_up_others);
-  tcase_add_loop_test(tc, compute_hash_example, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, blocking_abort_before_start, 0, 2);
-  tcase_add_loop_test(tc, blocking_abort_after_start, 0, 2);
-  tcase_add_loop_test(tc, blocking_shutdown_in_flight, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("pool");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, max_blocking_threads_documented);
-  tcase_add_test(tc, max_blocking_threads_fresh_process);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("blocking",
+                  AX_CASE("blocking", 30),
+                  AX_FLAVOURS(blocking_result_and_panics),
+                  AX_ONCE(blocking_outside_runtime),
+                  AX_FLAVOURS(blocking_on_from_outside),
+                  AX_FLAVOURS(blocking_detached),
+                  AX_FLAVOURS(blocking_many),
+                  AX_FLAVOURS(blocking_long_job_does_not_block_next),
+                  AX_FLAVOURS(blocking_jobs_waiting_for_the_next_one),
+                  AX_FLAVOURS(blocking_after_burst_with_long_job),
+                  AX_ONCE(blocking_idle_runtime_does_not_hold_up_others),
+                  AX_FLAVOURS(compute_hash_example),
+                  AX_CASE("cancel", 30),
+                  AX_FLAVOURS(blocking_abort_before_start),
+                  AX_FLAVOURS(blocking_abort_after_start),
+                  AX_FLAVOURS(blocking_shutdown_in_flight),
+                  AX_CASE("pool", 30),
+                  AX_ONCE(max_blocking_threads_documented),
+                  AX_ONCE(max_blocking_threads_fresh_process));
 }

@@ -1644,38 +1644,31 @@ START_TEST(shutdown_releases_rt) {
 END_TEST
 
 Suite *ax_channel_suite(void) {
-  Suite *s = suite_create("channel");
-  TCase *tc;
-
-  tc = tcase_create("hand");
-  tcase_add_test(tc, oneshot_send_recv_hand);
-  tcase_add_test(tc, oneshot_sender_dropped_hand);
-  tcase_add_test(tc, oneshot_receiver_gone_hand);
-  tcase_add_test(tc, oneshot_cancel_hand);
-  tcase_add_test(tc, mpsc_unbounded_hand);
-  tcase_add_test(tc, mpsc_bounded_hand);
-  tcase_add_test(tc, mpsc_send_cancel_hand);
-  tcase_add_test(tc, mpsc_close_hand);
-  tcase_add_test(tc, mpsc_drop_values_hand);
-  tcase_add_test(tc, mpsc_reserve_hand);
-  tcase_add_test(tc, broadcast_hand);
-  tcase_add_test(tc, broadcast_values_hand);
-  tcase_add_test(tc, watch_hand);
-  tcase_add_test(tc, watch_values_hand);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("runtime");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, chapter_mpsc_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_unbounded_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_bounded_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_full_rt, 0, 2);
-  tcase_add_loop_test(tc, oneshot_roundtrip_rt, 0, 2);
-  tcase_add_loop_test(tc, watch_shutdown_rt, 0, 2);
-  tcase_add_loop_test(tc, watch_latest_rt, 0, 2);
-  tcase_add_loop_test(tc, broadcast_rt, 0, 2);
-  tcase_add_loop_test(tc, blocking_rt, 0, 2);
-  tcase_add_loop_test(tc, shutdown_releases_rt, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("channel",
+                  AX_CASE("hand", 0),
+                  AX_ONCE(oneshot_send_recv_hand),
+                  AX_ONCE(oneshot_sender_dropped_hand),
+                  AX_ONCE(oneshot_receiver_gone_hand),
+                  AX_ONCE(oneshot_cancel_hand),
+                  AX_ONCE(mpsc_unbounded_hand),
+                  AX_ONCE(mpsc_bounded_hand),
+                  AX_ONCE(mpsc_send_cancel_hand),
+                  AX_ONCE(mpsc_close_hand),
+                  AX_ONCE(mpsc_drop_values_hand),
+                  AX_ONCE(mpsc_reserve_hand),
+                  AX_ONCE(broadcast_hand),
+                  AX_ONCE(broadcast_values_hand),
+                  AX_ONCE(watch_hand),
+                  AX_ONCE(watch_values_hand),
+                  AX_CASE("runtime", 60),
+                  AX_FLAVOURS(chapter_mpsc_rt),
+                  AX_FLAVOURS(mpsc_many_producers_unbounded_rt),
+                  AX_FLAVOURS(mpsc_many_producers_bounded_rt),
+                  AX_FLAVOURS(mpsc_many_producers_full_rt),
+                  AX_FLAVOURS(oneshot_roundtrip_rt),
+                  AX_FLAVOURS(watch_shutdown_rt),
+                  AX_FLAVOURS(watch_latest_rt),
+                  AX_FLAVOURS(broadcast_rt),
+                  AX_FLAVOURS(blocking_rt),
+                  AX_FLAVOURS(shutdown_releases_rt));
 }

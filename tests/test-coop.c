@@ -311,19 +311,16 @@ START_TEST(no_budget_outside_runtime) {
 END_TEST
 
 Suite *ax_coop_suite(void) {
-  Suite *s = suite_create("coop");
-  TCase *tc = tcase_create("budget");
-  tcase_add_test(tc, recv_loop_yields);
-  tcase_add_test(tc, mutex_loop_yields);
-  tcase_add_test(tc, due_sleep_loop_yields);
-  tcase_add_test(tc, consume_budget_yields);
-  tcase_add_test(tc, oneshot_loop_yields);
-  tcase_add_test(tc, join_loop_yields);
-  tcase_add_test(tc, unconstrained_never_yields);
-  tcase_add_test(tc, busy_task_does_not_starve_timers_current);
-  tcase_add_test(tc, busy_task_does_not_starve_timers_multi);
-  tcase_add_test(tc, no_budget_outside_runtime);
-  tcase_set_timeout(tc, 20);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("coop",
+                  AX_CASE("budget", 20),
+                  AX_ONCE(recv_loop_yields),
+                  AX_ONCE(mutex_loop_yields),
+                  AX_ONCE(due_sleep_loop_yields),
+                  AX_ONCE(consume_budget_yields),
+                  AX_ONCE(oneshot_loop_yields),
+                  AX_ONCE(join_loop_yields),
+                  AX_ONCE(unconstrained_never_yields),
+                  AX_ONCE(busy_task_does_not_starve_timers_current),
+                  AX_ONCE(busy_task_does_not_starve_timers_multi),
+                  AX_ONCE(no_budget_outside_runtime));
 }

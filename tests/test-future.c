@@ -497,30 +497,24 @@ START_TEST(block_on_async_fn) {
 END_TEST
 
 Suite *ax_future_suite(void) {
-  Suite *s = suite_create("future");
-  TCase *tc = tcase_create("future");
-  tcase_add_test(tc, drop_calls_vtable_drop);
-  tcase_add_test(tc, drop_without_drop_fn);
-  tcase_add_test(tc, poll_dispatches_to_vtable);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("waker");
-  tcase_add_test(tc, cx_init_and_waker);
-  tcase_add_test(tc, waker_helpers);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("async");
-  tcase_add_test(tc, async_fn_is_lazy);
-  tcase_add_test(tc, async_fn_steps);
-  tcase_add_test(tc, async_fn_return_early);
-  tcase_add_test(tc, on_drop_in_every_state);
-  tcase_add_test(tc, plain_async_drop);
-  tcase_add_test(tc, nested_async_fns);
-  tcase_add_test(tc, async_decl);
-  tcase_add_test(tc, copy_before_first_poll);
-  tcase_add_test(tc, yield_now_future);
-  tcase_add_test(tc, custom_executor_has_no_task);
-  tcase_add_loop_test(tc, block_on_async_fn, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("future",
+                  AX_CASE("future", 0),
+                  AX_ONCE(drop_calls_vtable_drop),
+                  AX_ONCE(drop_without_drop_fn),
+                  AX_ONCE(poll_dispatches_to_vtable),
+                  AX_CASE("waker", 0),
+                  AX_ONCE(cx_init_and_waker),
+                  AX_ONCE(waker_helpers),
+                  AX_CASE("async", 0),
+                  AX_ONCE(async_fn_is_lazy),
+                  AX_ONCE(async_fn_steps),
+                  AX_ONCE(async_fn_return_early),
+                  AX_ONCE(on_drop_in_every_state),
+                  AX_ONCE(plain_async_drop),
+                  AX_ONCE(nested_async_fns),
+                  AX_ONCE(async_decl),
+                  AX_ONCE(copy_before_first_poll),
+                  AX_ONCE(yield_now_future),
+                  AX_ONCE(custom_executor_has_no_task),
+                  AX_FLAVOURS(block_on_async_fn));
 }

@@ -1538,60 +1538,43 @@ START_TEST(replace_allocator_busy) {
 END_TEST
 
 Suite *ax_runtime_suite(void) {
-  Suite *s = suite_create("runtime");
-  TCase *tc = tcase_create("embed");
-  tcase_add_test(tc, runtime_on_user_loop);
-  tcase_add_loop_test(tc, replace_allocator, 0, 2);
-  tcase_add_test(tc, replace_allocator_busy);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("park");
-  tcase_add_loop_test(tc, wake_from_timer_while_parking, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("create");
-  tcase_add_test(tc, builder_defaults);
-  tcase_add_test(tc, runtime_new_errors);
-  tcase_add_test(tc, worker_counts);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("block_on");
-  tcase_add_loop_test(tc, block_on_keeps_the_future, 0, 2);
-  tcase_add_loop_test(tc, block_on_future_can_sleep, 0, 2);
-  tcase_add_loop_test(tc, block_on_twice, 0, 2);
-  tcase_add_loop_test(tc, block_on_nested, 0, 2);
-  tcase_add_loop_test(tc, block_on_busy, 0, 2);
-  tcase_add_test(tc, main_convenience);
-  tcase_add_test(tc, main_convenience_panic);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, shutdown_drops_pending_tasks, 0, 2);
-  tcase_add_test(tc, spawn_during_shutdown);
-  tcase_add_loop_test(tc, shutdown_timeout_in_time, 0, 2);
-  tcase_add_test(tc, shutdown_timeout_expires);
-  tcase_add_loop_test(tc, shutdown_background, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("idle_spin");
-  tcase_set_timeout(tc, 60);  /* loaded machine: slow round trips */
-  tcase_add_test(tc, builder_idle_spin);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("options");
-  tcase_add_test(tc, builder_thread_options);
-  tcase_add_test(tc, builder_thread_name_long);
-  tcase_add_test(tc, builder_event_interval);
-  tcase_add_test(tc, builder_global_queue_interval);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("observe");
-  tcase_add_loop_test(tc, worker_stats_counts, 0, 2);
-  tcase_add_test(tc, idle_worker_steals);
-  tcase_add_test(tc, dump_tasks);
-  tcase_add_test(tc, dump_tasks_while_running);
-  tcase_add_test(tc, default_panic_hook);
-  suite_add_tcase(s, tc);
-
-  return s;
+  return AX_SUITE("runtime",
+                  AX_CASE("embed", 0),
+                  AX_ONCE(runtime_on_user_loop),
+                  AX_FLAVOURS(replace_allocator),
+                  AX_ONCE(replace_allocator_busy),
+                  AX_CASE("park", 0),
+                  AX_FLAVOURS(wake_from_timer_while_parking),
+                  AX_CASE("create", 0),
+                  AX_ONCE(builder_defaults),
+                  AX_ONCE(runtime_new_errors),
+                  AX_ONCE(worker_counts),
+                  AX_CASE("block_on", 0),
+                  AX_FLAVOURS(block_on_keeps_the_future),
+                  AX_FLAVOURS(block_on_future_can_sleep),
+                  AX_FLAVOURS(block_on_twice),
+                  AX_FLAVOURS(block_on_nested),
+                  AX_FLAVOURS(block_on_busy),
+                  AX_ONCE(main_convenience),
+                  AX_ONCE(main_convenience_panic),
+                  AX_CASE("shutdown", 60),
+                  AX_FLAVOURS(shutdown_drops_pending_tasks),
+                  AX_ONCE(spawn_during_shutdown),
+                  AX_FLAVOURS(shutdown_timeout_in_time),
+                  AX_ONCE(shutdown_timeout_expires),
+                  AX_FLAVOURS(shutdown_background),
+                  /* 60 s: on a loaded machine the round trips are slow. */
+                  AX_CASE("idle_spin", 60),
+                  AX_ONCE(builder_idle_spin),
+                  AX_CASE("options", 0),
+                  AX_ONCE(builder_thread_options),
+                  AX_ONCE(builder_thread_name_long),
+                  AX_ONCE(builder_event_interval),
+                  AX_ONCE(builder_global_queue_interval),
+                  AX_CASE("observe", 0),
+                  AX_FLAVOURS(worker_stats_counts),
+                  AX_ONCE(idle_worker_steals),
+                  AX_ONCE(dump_tasks),
+                  AX_ONCE(dump_tasks_while_running),
+                  AX_ONCE(default_panic_hook));
 }

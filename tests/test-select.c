@@ -599,30 +599,24 @@ START_TEST(timeout_as_select_loser) {
 END_TEST
 
 Suite *ax_select_suite(void) {
-  Suite *s = suite_create("select");
-  TCase *tc = tcase_create("select");
-  tcase_add_test(tc, select_first_ready_wins);
-  tcase_add_test(tc, select_dropped_while_pending);
-  tcase_add_test(tc, select_biased_order);
-  tcase_add_test(tc, select_random_start);
-  tcase_add_test(tc, select_array_many);
-  tcase_add_test(tc, select_loser_leaves_no_waker);
-  tcase_add_loop_test(tc, select_fetch_with_timeout, 0, 2);
-  tcase_add_loop_test(tc, select_over_join_handles, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("join_all");
-  tcase_add_test(tc, join_all_polls_until_each_ready);
-  tcase_add_test(tc, join_all_dropped_while_pending);
-  tcase_add_test(tc, join_all_array_many);
-  tcase_add_loop_test(tc, join_all_tasks, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("timeout");
-  tcase_add_loop_test(tc, timeout_fires, 0, 2);
-  tcase_add_loop_test(tc, timeout_does_not_fire, 0, 2);
-  tcase_add_test(tc, timeout_dropped_while_pending);
-  tcase_add_loop_test(tc, timeout_as_select_loser, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("select",
+                  AX_CASE("select", 0),
+                  AX_ONCE(select_first_ready_wins),
+                  AX_ONCE(select_dropped_while_pending),
+                  AX_ONCE(select_biased_order),
+                  AX_ONCE(select_random_start),
+                  AX_ONCE(select_array_many),
+                  AX_ONCE(select_loser_leaves_no_waker),
+                  AX_FLAVOURS(select_fetch_with_timeout),
+                  AX_FLAVOURS(select_over_join_handles),
+                  AX_CASE("join_all", 0),
+                  AX_ONCE(join_all_polls_until_each_ready),
+                  AX_ONCE(join_all_dropped_while_pending),
+                  AX_ONCE(join_all_array_many),
+                  AX_FLAVOURS(join_all_tasks),
+                  AX_CASE("timeout", 0),
+                  AX_FLAVOURS(timeout_fires),
+                  AX_FLAVOURS(timeout_does_not_fire),
+                  AX_ONCE(timeout_dropped_while_pending),
+                  AX_FLAVOURS(timeout_as_select_loser));
 }

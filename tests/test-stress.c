@@ -792,30 +792,18 @@ START_TEST(foreign_wakes_race_shutdown) {
 END_TEST
 
 Suite *ax_stress_suite(void) {
-  Suite *s = suite_create("stress");
-  TCase *tc = tcase_create("spawn");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, spawn_million_inside);
-  tcase_add_test(tc, spawn_million_outside);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("wake");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, wakes_from_foreign_threads);
-  tcase_add_test(tc, ping_pong_foreign_thread);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("race");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, aborts_race_completion);
-  tcase_add_test(tc, aborts_from_task_race_completion);
-  tcase_add_test(tc, join_drops_race_completion);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, shutdown_while_stealing);
-  tcase_add_test(tc, foreign_wakes_race_shutdown);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("stress",
+                  AX_CASE("spawn", 120),
+                  AX_ONCE(spawn_million_inside),
+                  AX_ONCE(spawn_million_outside),
+                  AX_CASE("wake", 120),
+                  AX_ONCE(wakes_from_foreign_threads),
+                  AX_ONCE(ping_pong_foreign_thread),
+                  AX_CASE("race", 120),
+                  AX_ONCE(aborts_race_completion),
+                  AX_ONCE(aborts_from_task_race_completion),
+                  AX_ONCE(join_drops_race_completion),
+                  AX_CASE("shutdown", 120),
+                  AX_ONCE(shutdown_while_stealing),
+                  AX_ONCE(foreign_wakes_race_shutdown));
 }

@@ -1348,38 +1348,29 @@ START_TEST(oncecell_cancelled_init_rt) {
 END_TEST
 
 Suite *ax_sync_suite(void) {
-  Suite *s = suite_create("sync");
-  TCase *tc;
-
-  tc = tcase_create("waitq");
-  tcase_add_test(tc, waitq_wake_one_n_all);
-  tcase_add_test(tc, waitq_cancel_passes_wakeup);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("hand");
-  tcase_add_test(tc, mutex_fifo_hand);
-  tcase_add_test(tc, mutex_cancel_hand);
-  tcase_add_test(tc, semaphore_fifo_hand);
-  tcase_add_test(tc, semaphore_cancel_head_hand);
-  tcase_add_test(tc, semaphore_close_hand);
-  tcase_add_test(tc, rwlock_fair_hand);
-  tcase_add_test(tc, notify_permit_hand);
-  tcase_add_test(tc, notify_cancel_hand);
-  tcase_add_test(tc, barrier_hand);
-  tcase_add_test(tc, oncecell_hand);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("runtime");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, mutex_counter_rt, 0, 2);
-  tcase_add_loop_test(tc, mutex_fifo_rt, 0, 2);
-  tcase_add_loop_test(tc, select_loser_rt, 0, 2);
-  tcase_add_loop_test(tc, semaphore_stress_rt, 0, 2);
-  tcase_add_loop_test(tc, rwlock_writer_not_starved_rt, 0, 2);
-  tcase_add_loop_test(tc, notify_rt, 0, 2);
-  tcase_add_loop_test(tc, barrier_rt, 0, 2);
-  tcase_add_loop_test(tc, oncecell_once_rt, 0, 2);
-  tcase_add_loop_test(tc, oncecell_cancelled_init_rt, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("sync",
+                  AX_CASE("waitq", 0),
+                  AX_ONCE(waitq_wake_one_n_all),
+                  AX_ONCE(waitq_cancel_passes_wakeup),
+                  AX_CASE("hand", 0),
+                  AX_ONCE(mutex_fifo_hand),
+                  AX_ONCE(mutex_cancel_hand),
+                  AX_ONCE(semaphore_fifo_hand),
+                  AX_ONCE(semaphore_cancel_head_hand),
+                  AX_ONCE(semaphore_close_hand),
+                  AX_ONCE(rwlock_fair_hand),
+                  AX_ONCE(notify_permit_hand),
+                  AX_ONCE(notify_cancel_hand),
+                  AX_ONCE(barrier_hand),
+                  AX_ONCE(oncecell_hand),
+                  AX_CASE("runtime", 30),
+                  AX_FLAVOURS(mutex_counter_rt),
+                  AX_FLAVOURS(mutex_fifo_rt),
+                  AX_FLAVOURS(select_loser_rt),
+                  AX_FLAVOURS(semaphore_stress_rt),
+                  AX_FLAVOURS(rwlock_writer_not_starved_rt),
+                  AX_FLAVOURS(notify_rt),
+                  AX_FLAVOURS(barrier_rt),
+                  AX_FLAVOURS(oncecell_once_rt),
+                  AX_FLAVOURS(oncecell_cancelled_init_rt));
 }

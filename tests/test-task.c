@@ -1337,48 +1337,39 @@ START_TEST(panic_outside_task_aborts) {
 END_TEST
 
 Suite *ax_task_suite(void) {
-  Suite *s = suite_create("task");
-  TCase *tc = tcase_create("spawn");
-  tcase_add_loop_test(tc, spawn_and_join, 0, 2);
-  tcase_add_loop_test(tc, spawn_copies_the_future, 0, 2);
-  tcase_add_loop_test(tc, never_spawned_never_polled, 0, 2);
-  tcase_add_test(tc, spawned_but_never_driven);
-  tcase_add_loop_test(tc, spawn_chain, 0, 2);
-  tcase_add_loop_test(tc, spawn_on_from_any_thread, 0, 2);
-  tcase_add_loop_test(tc, detached_tasks_run, 0, 2);
-  tcase_add_loop_test(tc, spawn_fn_value, 0, 2);
-  tcase_add_loop_test(tc, task_ids, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("misuse");
-  tcase_add_test(tc, spawn_outside_runtime);
-  tcase_add_loop_test(tc, spawn_invalid_arguments, 0, 2);
-  tcase_add_loop_test(tc, join_twice, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("abort");
-  tcase_add_loop_test(tc, abort_sleeping_task, 0, 4);
-  tcase_add_loop_test(tc, abort_queued_task, 0, 2);
-  tcase_add_loop_test(tc, abort_running_task_from_itself, 0, 2);
-  tcase_add_test(tc, abort_running_task_multi_thread);
-  tcase_add_loop_test(tc, abort_finished_task, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("wake");
-  tcase_add_loop_test(tc, wake_from_inside_poll, 0, 2);
-  tcase_add_loop_test(tc, wake_from_outside_poll, 0, 2);
-  tcase_add_test(tc, wakes_coalesce);
-  tcase_add_loop_test(tc, wake_after_completion, 0, 2);
-  tcase_add_loop_test(tc, join_waker_replaced, 0, 2);
-  tcase_add_test(tc, yield_lets_others_run);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("panic");
-  tcase_add_loop_test(tc, panic_is_captured, 0, 2);
-  tcase_add_loop_test(tc, unjoined_panic_goes_to_hook, 0, 2);
-  tcase_add_loop_test(tc, block_on_future_panics, 0, 2);
-  if (!th_no_fork())
-    tcase_add_test_raise_signal(tc, panic_outside_task_aborts, SIGABRT);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("task",
+                  AX_CASE("spawn", 0),
+                  AX_FLAVOURS(spawn_and_join),
+                  AX_FLAVOURS(spawn_copies_the_future),
+                  AX_FLAVOURS(never_spawned_never_polled),
+                  AX_ONCE(spawned_but_never_driven),
+                  AX_FLAVOURS(spawn_chain),
+                  AX_FLAVOURS(spawn_on_from_any_thread),
+                  AX_FLAVOURS(detached_tasks_run),
+                  AX_FLAVOURS(spawn_fn_value),
+                  AX_FLAVOURS(task_ids),
+                  AX_CASE("misuse", 0),
+                  AX_ONCE(spawn_outside_runtime),
+                  AX_FLAVOURS(spawn_invalid_arguments),
+                  AX_FLAVOURS(join_twice),
+                  AX_CASE("abort", 0),
+                  AX_LOOP(abort_sleeping_task, 0, 4),
+                  AX_FLAVOURS(abort_queued_task),
+                  AX_FLAVOURS(abort_running_task_from_itself),
+                  AX_ONCE(abort_running_task_multi_thread),
+                  AX_FLAVOURS(abort_finished_task),
+                  AX_CASE("wake", 0),
+                  AX_FLAVOURS(wake_from_inside_poll),
+                  AX_FLAVOURS(wake_from_outside_poll),
+                  AX_ONCE(wakes_coalesce),
+                  AX_FLAVOURS(wake_after_completion),
+                  AX_FLAVOURS(join_waker_replaced),
+                  AX_ONCE(yield_lets_others_run),
+                  AX_CASE("panic", 0),
+                  AX_FLAVOURS(panic_is_captured),
+                  AX_FLAVOURS(unjoined_panic_goes_to_hook),
+                  AX_FLAVOURS(block_on_future_panics),
+                  /* Only where Check forks: it kills its process. */
+                  AX_SIGNAL(th_no_fork() ? NULL : panic_outside_task_aborts,
+                            SIGABRT));
 }

@@ -1098,43 +1098,29 @@ START_TEST(shutdown_with_pending_sleeps) {
 END_TEST
 
 Suite *ax_time_suite(void) {
-  Suite *s = suite_create("time");
-  TCase *tc;
-
-  tc = tcase_create("wheel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, wheel_order_never_early);
-  tcase_add_test(tc, wheel_cancel_far_and_detach);
-  tcase_add_test(tc, wheel_cross_thread_cancel);
-  tcase_add_test(tc, wheel_model_simulated_time);
-  tcase_add_test(tc, outside_runtime);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("sleep");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, sleep_never_early, 0, 2);
-  tcase_add_test(tc, sleep_wake_order);
-  tcase_add_loop_test(tc, sleep_due_before_park, 0, 2);
-  tcase_add_loop_test(tc, sleep_cancel_and_drop, 0, 2);
-  tcase_add_test(tc, sleep_cross_worker);
-  tcase_add_test(tc, sleep_cross_worker_race);
-  tcase_add_loop_test(tc, sleep_reset, 0, 2);
-  tcase_add_loop_test(tc, many_sleeps, 0, 2);
-  tcase_add_loop_test(tc, shutdown_with_pending_sleeps, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("timeout");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, timeout_fires_and_not, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("interval");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, interval_ticks, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_burst, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_delay, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_skip, 0, 2);
-  tcase_add_test(tc, interval_cancel_safe);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("time",
+                  AX_CASE("wheel", 30),
+                  AX_ONCE(wheel_order_never_early),
+                  AX_ONCE(wheel_cancel_far_and_detach),
+                  AX_ONCE(wheel_cross_thread_cancel),
+                  AX_ONCE(wheel_model_simulated_time),
+                  AX_ONCE(outside_runtime),
+                  AX_CASE("sleep", 30),
+                  AX_FLAVOURS(sleep_never_early),
+                  AX_ONCE(sleep_wake_order),
+                  AX_FLAVOURS(sleep_due_before_park),
+                  AX_FLAVOURS(sleep_cancel_and_drop),
+                  AX_ONCE(sleep_cross_worker),
+                  AX_ONCE(sleep_cross_worker_race),
+                  AX_FLAVOURS(sleep_reset),
+                  AX_FLAVOURS(many_sleeps),
+                  AX_FLAVOURS(shutdown_with_pending_sleeps),
+                  AX_CASE("timeout", 30),
+                  AX_FLAVOURS(timeout_fires_and_not),
+                  AX_CASE("interval", 30),
+                  AX_FLAVOURS(interval_ticks),
+                  AX_FLAVOURS(interval_missed_burst),
+                  AX_FLAVOURS(interval_missed_delay),
+                  AX_FLAVOURS(interval_missed_skip),
+                  AX_ONCE(interval_cancel_safe));
 }

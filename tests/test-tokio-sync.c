@@ -2265,81 +2265,65 @@ START_TEST(interval_reset) {
 END_TEST
 
 Suite *ax_tokio_sync_suite(void) {
-  Suite *s = suite_create("tokio-sync");
-  TCase *tc;
-
-  tc = tcase_create("time");
-  tcase_set_timeout(tc, 10);
-  tcase_add_loop_test(tc, timeout_is_not_exhausted_by_future, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("mpsc");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, recv_close_gets_none_reserved);
-  tcase_add_test(tc, dropping_last_permit_wakes_closed_receiver);
-  tcase_add_test(tc, sending_last_permit_wakes_closed_receiver);
-  tcase_add_test(tc, dropping_last_permit_iterator_wakes_closed_receiver);
-  tcase_add_test(tc, try_recv_after_receiver_close_with_permit);
-  tcase_add_test(tc, unbounded_permit_survives_close);
-  tcase_add_test(tc, permit_available_not_acquired_close);
-  tcase_add_test(tc, failed_reserve_wakes_closed_receiver);
-  tcase_add_test(tc, cancelled_reserve_wakes_closed_receiver);
-  tcase_add_test(tc, reserve_many_edge_cases);
-  tcase_add_test(tc, reserve_many_and_send);
-  tcase_add_test(tc, try_reserve_many_full);
-  tcase_add_test(tc, drop_permit_iterator_releases_permits);
-  tcase_add_test(tc, test_tx_capacity);
-  tcase_add_test(tc, rx_is_closed);
-  tcase_add_test(tc, rx_len_and_is_empty);
-  tcase_add_test(tc, send_recv_many_unbounded);
-  tcase_add_test(tc, recv_many_cancel);
-  tcase_add_test(tc, weak_sender);
-  tcase_add_test(tc, send_timeout_hand);
-  tcase_add_test(tc, reserve_many_cancel);
-  tcase_add_loop_test(tc, recv_close_gets_none_reserved_rt, 0, 2);
-  tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
-  tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("oneshot-broadcast-watch");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, receiver_is_terminated);
-  tcase_add_test(tc, receiver_is_empty);
-  tcase_add_test(tc, sender_len);
-  tcase_add_test(tc, receiver_len_with_lagged);
-  tcase_add_test(tc, broadcast_sender_closed);
-  tcase_add_test(tc, broadcast_weak_sender);
-  tcase_add_loop_test(tc, broadcast_sender_closed_rt, 0, 2);
-  tcase_add_test(tc, rx_mark_changed);
-  tcase_add_test(tc, rx_mark_unchanged);
-  tcase_add_test(tc, has_changed_errors_on_closed_channel_with_unseen_value);
-  tcase_add_test(tc, poll_close);
-  tcase_add_test(tc, send_modify_and_send_if_modified);
-  tcase_add_test(tc, wait_for_hand);
-  tcase_add_loop_test(tc, wait_for_and_closed_rt, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("sync");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, notify_multi_notified_last);
-  tcase_add_test(tc, test_enable_after_poll);
-  tcase_add_test(tc, test_poll_after_enable);
-  tcase_add_test(tc, test_enable_consumes_permit);
-  tcase_add_test(tc, notified_enable_fifo_and_cancel);
-  tcase_add_loop_test(tc, notified_enable_rt, 0, 2);
-  tcase_add_test(tc, downgrade_map);
-  tcase_add_test(tc, mapped_guards);
-  tcase_add_loop_test(tc, downgrade_rt, 0, 2);
-  tcase_add_test(tc, forget_permits_basic);
-  tcase_add_test(tc, merge);
-  tcase_add_test(tc, split);
-  tcase_add_test(tc, set_twice);
-  tcase_add_test(tc, set_while_initializing);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("interval");
-  tcase_set_timeout(tc, 10);
-  tcase_add_loop_test(tc, interval_reset, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("tokio-sync",
+                  AX_CASE("time", 10),
+                  AX_FLAVOURS(timeout_is_not_exhausted_by_future),
+                  AX_CASE("mpsc", 30),
+                  AX_ONCE(recv_close_gets_none_reserved),
+                  AX_ONCE(dropping_last_permit_wakes_closed_receiver),
+                  AX_ONCE(sending_last_permit_wakes_closed_receiver),
+                  AX_ONCE(dropping_last_permit_iterator_wakes_closed_receiver),
+                  AX_ONCE(try_recv_after_receiver_close_with_permit),
+                  AX_ONCE(unbounded_permit_survives_close),
+                  AX_ONCE(permit_available_not_acquired_close),
+                  AX_ONCE(failed_reserve_wakes_closed_receiver),
+                  AX_ONCE(cancelled_reserve_wakes_closed_receiver),
+                  AX_ONCE(reserve_many_edge_cases),
+                  AX_ONCE(reserve_many_and_send),
+                  AX_ONCE(try_reserve_many_full),
+                  AX_ONCE(drop_permit_iterator_releases_permits),
+                  AX_ONCE(test_tx_capacity),
+                  AX_ONCE(rx_is_closed),
+                  AX_ONCE(rx_len_and_is_empty),
+                  AX_ONCE(send_recv_many_unbounded),
+                  AX_ONCE(recv_many_cancel),
+                  AX_ONCE(weak_sender),
+                  AX_ONCE(send_timeout_hand),
+                  AX_ONCE(reserve_many_cancel),
+                  AX_FLAVOURS(recv_close_gets_none_reserved_rt),
+                  AX_FLAVOURS(send_recv_many_bounded_capacity),
+                  AX_FLAVOURS(send_timeout_elapses),
+                  AX_CASE("oneshot-broadcast-watch", 30),
+                  AX_ONCE(receiver_is_terminated),
+                  AX_ONCE(receiver_is_empty),
+                  AX_ONCE(sender_len),
+                  AX_ONCE(receiver_len_with_lagged),
+                  AX_ONCE(broadcast_sender_closed),
+                  AX_ONCE(broadcast_weak_sender),
+                  AX_FLAVOURS(broadcast_sender_closed_rt),
+                  AX_ONCE(rx_mark_changed),
+                  AX_ONCE(rx_mark_unchanged),
+                  AX_ONCE(
+                      has_changed_errors_on_closed_channel_with_unseen_value),
+                  AX_ONCE(poll_close),
+                  AX_ONCE(send_modify_and_send_if_modified),
+                  AX_ONCE(wait_for_hand),
+                  AX_FLAVOURS(wait_for_and_closed_rt),
+                  AX_CASE("sync", 30),
+                  AX_ONCE(notify_multi_notified_last),
+                  AX_ONCE(test_enable_after_poll),
+                  AX_ONCE(test_poll_after_enable),
+                  AX_ONCE(test_enable_consumes_permit),
+                  AX_ONCE(notified_enable_fifo_and_cancel),
+                  AX_FLAVOURS(notified_enable_rt),
+                  AX_ONCE(downgrade_map),
+                  AX_ONCE(mapped_guards),
+                  AX_FLAVOURS(downgrade_rt),
+                  AX_ONCE(forget_permits_basic),
+                  AX_ONCE(merge),
+                  AX_ONCE(split),
+                  AX_ONCE(set_twice),
+                  AX_ONCE(set_while_initializing),
+                  AX_CASE("interval", 10),
+                  AX_FLAVOURS(interval_reset));
 }

@@ -370,17 +370,14 @@ START_TEST(environment) {
 END_TEST
 
 Suite *ax_watchdog_suite(void) {
-  Suite *s = suite_create("watchdog");
-  TCase *tc = tcase_create("watchdog");
-  tcase_add_loop_test(tc, reports_blocking_poll, 0, 2);
-  tcase_add_loop_test(tc, reports_panicking_poll, 0, 2);
-  tcase_add_test(tc, reports_block_on_thread);
-  tcase_add_test(tc, printed_report);
-  tcase_add_test(tc, environment);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("quiet");
-  tcase_set_timeout(tc, 20);  /* 1.2 s of idling, slower under valgrind */
-  tcase_add_loop_test(tc, quiet_for_quick_polls, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("watchdog",
+                  AX_CASE("watchdog", 0),
+                  AX_FLAVOURS(reports_blocking_poll),
+                  AX_FLAVOURS(reports_panicking_poll),
+                  AX_ONCE(reports_block_on_thread),
+                  AX_ONCE(printed_report),
+                  AX_ONCE(environment),
+                  /* 20 s: 1.2 s of idling, slower under valgrind. */
+                  AX_CASE("quiet", 20),
+                  AX_FLAVOURS(quiet_for_quick_polls));
 }
