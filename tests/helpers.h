@@ -106,6 +106,40 @@ static inline ax_future_t *th_leaf(th_leaf_t *l, th_counts_t *c, int pending,
   return &l->base;
 }
 
+/* ---- a small task ---------------------------------------------------------
+ *
+ * The task many tests spawn or block on, an async function: it records
+ * where it runs, yields `yields` times, then sets out = 2 * in. */
+typedef struct th_task_s {
+  ax_async_t co;
+  ax_yield_t y;
+  int in;             /* its input */
+  int yields;         /* ax_yield_now awaits before the end */
+  int k;              /* yields done */
+  int out;            /* 2 * in, at the end */
+  uint64_t id;        /* ax_task_id() where it ran */
+  ax_runtime_t *rt;   /* ax_runtime_current() where it ran */
+} th_task_t;
+
+AX_ASYNC(th_task_fn, th_task_t, self) {
+  AX_BEGIN(self);
+  self->rt = ax_runtime_current();
+  self->id = ax_task_id();
+  for (self->k = 0; self->k < self->yields; self->k++)
+    AX_AWAIT(ax_yield_now(&self->y));
+  self->out = 2 * self->in;
+  AX_END();
+}
+
+/* Fills in t (in and yields as given, the rest zeroed) and returns its
+ * future, to spawn or to block on. */
+static inline ax_future_t *th_task(th_task_t *t, int in, int yields) {
+  memset(t, 0, sizeof(*t));
+  t->in = in;
+  t->yields = yields;
+  return AX_FUTURE(th_task_fn, t);
+}
+
 /* ---- a counting waker, and a context to poll by hand with it ------------
  *
  * refs counts the clones alive, not the owner's reference: it starts at 0,
@@ -163,6 +197,36 @@ static inline ax_cx_t *th_cx_init(th_cx_t *c) {
 /* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
 #define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
 
+/* ---- one stored waker, under a lock -------------------------------------
+ *
+ * The signal and the latch below keep their waiter's waker in a slot under
+ * a mutex.  th_take_waker empties the slot (the caller wakes or drops what
+ * it returns, outside the lock); th_forget_waker empties it and drops what
+ * it held (a waiter that goes away); th_store_waker_locked puts a clone of
+ * cx's waker there unless it already holds one that wakes the same task,
+ * and returns the waker it replaced (to drop outside the lock), or NULL. */
+static inline ax_waker_t *th_take_waker(uv_mutex_t *lock, ax_waker_t **slot) {
+  ax_waker_t *w;
+  uv_mutex_lock(lock);
+  w = *slot;
+  *slot = NULL;
+  uv_mutex_unlock(lock);
+  return w;
+}
+
+static inline void th_forget_waker(uv_mutex_t *lock, ax_waker_t **slot) {
+  ax_waker_t *w = th_take_waker(lock, slot);
+  if (w != NULL) ax_waker_drop(w);
+}
+
+static inline ax_waker_t *th_store_waker_locked(ax_waker_t **slot,
+                                                ax_cx_t *cx) {
+  ax_waker_t *old = *slot;
+  if (old != NULL && ax_waker_will_wake(old, ax_cx_waker(cx))) return NULL;
+  *slot = ax_waker_clone(ax_cx_waker(cx));
+  return old;
+}
+
 /* ---- a one-shot signal, fired from any thread ----------------------------
  *
  * th_sigwait() is a future that is ready once th_signal_fire() was called;
@@ -188,9 +252,8 @@ static inline void th_signal_fire(th_signal_t *s) {
   ax_waker_t *w;
   uv_mutex_lock(&s->lock);
   s->fired = 1;
-  w = s->waker;
-  s->waker = NULL;
   uv_mutex_unlock(&s->lock);
+  w = th_take_waker(&s->lock, &s->waker);
   if (w != NULL) ax_waker_wake(w);
 }
 
@@ -208,11 +271,7 @@ static inline ax_poll_t th_sigwait_poll(ax_future_t *f, ax_cx_t *cx) {
   if (sw->c != NULL) atomic_fetch_add(&sw->c->polls, 1);
   uv_mutex_lock(&s->lock);
   fired = s->fired;
-  if (!fired && (s->waker == NULL ||
-                 !ax_waker_will_wake(s->waker, ax_cx_waker(cx)))) {
-    old = s->waker;
-    s->waker = ax_waker_clone(ax_cx_waker(cx));
-  }
+  if (!fired) old = th_store_waker_locked(&s->waker, cx);
   uv_mutex_unlock(&s->lock);
   if (old != NULL) ax_waker_drop(old);
   if (fired && sw->c != NULL) atomic_fetch_add(&sw->c->readies, 1);
@@ -221,13 +280,8 @@ static inline ax_poll_t th_sigwait_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static inline void th_sigwait_drop(ax_future_t *f) {
   th_sigwait_t *sw = (th_sigwait_t *)f;
-  ax_waker_t *w;
   if (sw->s == NULL) return;
-  uv_mutex_lock(&sw->s->lock);
-  w = sw->s->waker;
-  sw->s->waker = NULL;
-  uv_mutex_unlock(&sw->s->lock);
-  if (w != NULL) ax_waker_drop(w);
+  th_forget_waker(&sw->s->lock, &sw->s->waker);
   if (sw->c != NULL) atomic_fetch_add(&sw->c->drops, 1);
   sw->s = NULL;
 }
@@ -274,10 +328,9 @@ static inline void th_latch_down(th_latch_t *l) {
   if (atomic_fetch_sub(&l->count, 1) != 1) return;
   uv_mutex_lock(&l->lock);
   l->done = 1;
-  w = l->waker;
-  l->waker = NULL;
   uv_cond_broadcast(&l->cond);
   uv_mutex_unlock(&l->lock);
+  w = th_take_waker(&l->lock, &l->waker);
   if (w != NULL) ax_waker_wake(w);
 }
 
@@ -298,10 +351,7 @@ static inline ax_poll_t th_latchwait_poll(ax_future_t *f, ax_cx_t *cx) {
   int done;
   uv_mutex_lock(&l->lock);
   done = l->done;
-  if (!done) {
-    old = l->waker;
-    l->waker = ax_waker_clone(ax_cx_waker(cx));
-  }
+  if (!done) old = th_store_waker_locked(&l->waker, cx);
   uv_mutex_unlock(&l->lock);
   if (old != NULL) ax_waker_drop(old);
   return done ? AX_READY : AX_PENDING;
@@ -309,13 +359,8 @@ static inline ax_poll_t th_latchwait_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static inline void th_latchwait_drop(ax_future_t *f) {
   th_latchwait_t *lw = (th_latchwait_t *)f;
-  ax_waker_t *w;
   if (lw->l == NULL) return;
-  uv_mutex_lock(&lw->l->lock);
-  w = lw->l->waker;
-  lw->l->waker = NULL;
-  uv_mutex_unlock(&lw->l->lock);
-  if (w != NULL) ax_waker_drop(w);
+  th_forget_waker(&lw->l->lock, &lw->l->waker);
   lw->l = NULL;
 }
 

@@ -16,25 +16,8 @@
 
 /* ---- small futures ------------------------------------------------------- */
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  ax_runtime_t *rt;
-  uint64_t id;
-  int yields;
-  int k;
-  int out;
-} simple_t;
-
-AX_ASYNC(simple_fn, simple_t, self) {
-  AX_BEGIN(self);
-  self->rt = ax_runtime_current();
-  self->id = ax_task_id();
-  for (self->k = 0; self->k < self->yields; self->k++)
-    AX_AWAIT(ax_yield_now(&self->y));
-  self->out = 42;
-  AX_END();
-}
+/* The simple task of these tests is th_task (helpers.h) with in = 21: it
+ * ends with out = 42 after its yields. */
 
 /* Waits forever on one of several things; counts its first poll and its
  * drop. */
@@ -187,11 +170,9 @@ END_TEST
 START_TEST(block_on_keeps_the_future) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   _Atomic int drops = 0;
-  simple_t s;
-  memset(&s, 0, sizeof(s));
-  s.yields = 3;
+  th_task_t s;
   ck_assert_ptr_null(ax_runtime_current());
-  th_block_on(rt, AX_FUTURE(simple_fn, &s));
+  th_block_on(rt, th_task(&s, 21, 3));
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_eq(s.rt, rt);
   ck_assert_ptr_null(ax_runtime_current());  /* only inside */
@@ -415,10 +396,8 @@ END_TEST
 /* ---- ax_main ------------------------------------------------------------- */
 
 START_TEST(main_convenience) {
-  simple_t s;
-  memset(&s, 0, sizeof(s));
-  s.yields = 2;
-  TH_ASSERT_OK(ax_main(AX_FUTURE(simple_fn, &s)));
+  th_task_t s;
+  TH_ASSERT_OK(ax_main(th_task(&s, 21, 2)));
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_nonnull(s.rt);   /* ran inside a runtime (now gone) */
   ck_assert_uint_eq(s.id, 1);
@@ -741,8 +720,10 @@ static void opt_stop(void *arg) {
 }
 
 #ifdef __linux__
-/* Counts threads of this process whose /proc comm equals name. */
-static int count_comm(const char *name) {
+/* Counts the threads of this process whose name (/proc comm) match(name,
+ * arg) accepts; -1 when /proc cannot be read. */
+static int count_threads(int (*match)(const char *name, const char *arg),
+                         const char *arg) {
   DIR *d = opendir("/proc/self/task");
   struct dirent *e;
   int n = 0;
@@ -755,12 +736,26 @@ static int count_comm(const char *name) {
     if ((f = fopen(path, "r")) == NULL) continue;
     if (fgets(comm, sizeof(comm), f) != NULL) {
       comm[strcspn(comm, "\n")] = '\0';
-      if (strcmp(comm, name) == 0) n++;
+      if (match(comm, arg)) n++;
     }
     fclose(f);
   }
   closedir(d);
   return n;
+}
+
+static int name_is(const char *name, const char *want) {
+  return strcmp(name, want) == 0;
+}
+
+static int count_comm(const char *name) { return count_threads(name_is, name); }
+
+/* "a-very-long-runtime-name" cut to Linux's 15 bytes: some prefix of it
+ * and the worker number survive. */
+static int name_is_cut(const char *name, const char *worker_suffix) {
+  size_t len = strlen(name), n = strlen(worker_suffix);
+  return strncmp(name, "a-very-lo", 9) == 0 && len >= n &&
+         strcmp(name + len - n, worker_suffix) == 0;
 }
 #endif
 
@@ -794,10 +789,8 @@ START_TEST(builder_thread_options) {
   }
 #endif
   {
-    simple_t s;   /* and it runs tasks */
-    memset(&s, 0, sizeof(s));
-    s.yields = 5;
-    th_block_on(rt, AX_FUTURE(simple_fn, &s));
+    th_task_t s;   /* and it runs tasks */
+    th_block_on(rt, th_task(&s, 21, 5));
     ck_assert_int_eq(s.out, 42);
     ax_drop(AX_FUTURE_OF(&s));
   }
@@ -823,30 +816,7 @@ START_TEST(builder_thread_name_long) {
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
   th_latch_wait_blocking(&h.started);
 #ifdef __linux__
-  {
-    /* Some prefix of the name and the worker number survive. */
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int found = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-      char path[300], comm[64];
-      FILE *f;
-      if (e->d_name[0] == '.') continue;
-      snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-      if ((f = fopen(path, "r")) == NULL) continue;
-      if (fgets(comm, sizeof(comm), f) != NULL) {
-        comm[strcspn(comm, "\n")] = '\0';
-        size_t len = strlen(comm);
-        if (strncmp(comm, "a-very-lo", 9) == 0 && len >= 2 &&
-            strcmp(comm + len - 2, "-0") == 0)
-          found++;
-      }
-      fclose(f);
-    }
-    closedir(d);
-    ck_assert_int_eq(found, 1);
-  }
+  ck_assert_int_eq(count_threads(name_is_cut, "-0"), 1);
 #endif
   ax_runtime_free(rt);
   th_latch_destroy(&h.started);
@@ -866,7 +836,7 @@ START_TEST(builder_event_interval) {
       ax_runtime_t *rt;
       ax_worker_stats_t st;
       uv_loop_t loop;
-      simple_t s;
+      th_task_t s;
       ax_builder_init(&b, AX_CURRENT_THREAD);
       b.event_interval = intervals[k];
       if (!own_loop) {
@@ -874,9 +844,7 @@ START_TEST(builder_event_interval) {
         b.loop = &loop;
       }
       TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-      memset(&s, 0, sizeof(s));
-      s.yields = 200;
-      th_block_on(rt, AX_FUTURE(simple_fn, &s));
+      th_block_on(rt, th_task(&s, 21, 200));
       ax_drop(AX_FUTURE_OF(&s));
       TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
       ck_assert_uint_eq(st.polls, 201);
@@ -1068,13 +1036,11 @@ END_TEST
 START_TEST(worker_stats_counts) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_worker_stats_t st, sum;
-  simple_t s;
+  th_task_t s;
   unsigned n = ax_runtime_workers(rt);
   TH_ASSERT_ERR(ax_runtime_worker_stats(rt, n, &st), AX_EINVAL);
   TH_ASSERT_ERR(ax_runtime_worker_stats(rt, ~0u, &st), AX_EINVAL);
-  memset(&s, 0, sizeof(s));
-  s.yields = 10;
-  th_block_on(rt, AX_FUTURE(simple_fn, &s));
+  th_block_on(rt, th_task(&s, 21, 10));
   ax_drop(AX_FUTURE_OF(&s));
   memset(&sum, 0, sizeof(sum));
   for (unsigned k = 0; k < n; k++) {
@@ -1391,18 +1357,18 @@ typedef struct {
   ax_async_t co;
   th_signal_t sig;
   th_sigwait_t w;
-  simple_t s;
+  th_task_t s;
   ax_join_t h;
   int out;
 } on_loop_t;
 
 AX_ASYNC(on_loop_fn, on_loop_t, self) {
   AX_BEGIN(self);
-  self->s.yields = 3;
-  AX_SPAWN(simple_fn, &self->s, &self->h);
+  th_task(&self->s, 21, 3);
+  AX_SPAWN(th_task_fn, &self->s, &self->h);
   AX_AWAIT(th_sigwait(&self->w, &self->sig, NULL));  /* the app's callback */
   AX_AWAIT(ax_join_wait(&self->h));
-  self->out = ((simple_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_END();
 }
@@ -1510,15 +1476,13 @@ static void cnt_free(void *p) {
 }
 
 START_TEST(replace_allocator) {
-  simple_t s;
+  th_task_t s;
   TH_ASSERT_ERR(ax_replace_allocator(NULL, realloc, calloc, free), AX_EINVAL);
   atomic_store(&n_alloc, 0);
   atomic_store(&n_free, 0);
   TH_ASSERT_OK(ax_replace_allocator(cnt_malloc, cnt_realloc, cnt_calloc,
                                     cnt_free));
-  memset(&s, 0, sizeof(s));
-  s.yields = 2;
-  th_run(_i, 2, AX_FUTURE(simple_fn, &s));
+  th_run(_i, 2, th_task(&s, 21, 2));
   TH_ASSERT_OK(ax_replace_allocator(malloc, realloc, calloc, free));
   ck_assert_int_gt(atomic_load(&n_alloc), 0);
   ck_assert_int_eq(atomic_load(&n_alloc), atomic_load(&n_free));

@@ -437,26 +437,12 @@ typedef struct {
   int outs[8];
 } join_tasks_t;
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  int in, out;
-} doubler_t;
-
-AX_ASYNC(doubler_fn, doubler_t, self) {
-  AX_BEGIN(self);
-  AX_AWAIT(ax_yield_now(&self->y));
-  self->out = self->in * 2;
-  AX_END();
-}
-
+/* The tasks yield once, then double their input (th_task, helpers.h). */
 AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 8; k++) {
-    doubler_t d;
-    memset(&d, 0, sizeof(d));
-    d.in = k;
-    AX_SPAWN(doubler_fn, &d, &self->h[k]);
+    th_task_t t;
+    ax_spawn(th_task(&t, k, 1), sizeof(t), &self->h[k]);
   }
   AX_AWAIT(ax_join_all(&self->all, ax_join_wait(&self->h[0]),
                        ax_join_wait(&self->h[1]), ax_join_wait(&self->h[2]),
@@ -465,7 +451,7 @@ AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
                        ax_join_wait(&self->h[7])));
   for (int k = 0; k < 8; k++) {
     self->outs[k] = self->h[k].result == 0
-                        ? ((doubler_t *)ax_join_output(&self->h[k]))->out
+                        ? AX_JOIN_OUTPUT(&self->h[k], th_task_t)->out
                         : -1;
     ax_join_drop(&self->h[k]);
   }

@@ -14,21 +14,8 @@
 
 /* ---- spawn and join ------------------------------------------------------ */
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  int in;
-  int out;
-  uint64_t id;
-} answer_t;
-
-AX_ASYNC(answer_fn, answer_t, self) {
-  AX_BEGIN(self);
-  self->id = ax_task_id();
-  AX_AWAIT(ax_yield_now(&self->y));
-  self->out = self->in * 2;
-  AX_END();
-}
+/* The tasks these tests spawn are th_task (helpers.h): one yield, then
+ * out = 2 * in. */
 
 typedef struct {
   ax_async_t co;
@@ -44,10 +31,9 @@ typedef struct {
 AX_ASYNC(spawn_join_fn, spawn_join_t, self) {
   AX_BEGIN(self);
   {
-    answer_t a;
-    memset(&a, 0, sizeof(a));
-    a.in = 21;
-    self->spawn_rc = AX_SPAWN(answer_fn, &a, &self->h);
+    th_task_t a;
+    th_task(&a, 21, 1);
+    self->spawn_rc = AX_SPAWN(th_task_fn, &a, &self->h);
     /* The bytes were copied: reusing a at once is fine. */
     memset(&a, 0xEE, sizeof(a));
   }
@@ -55,7 +41,7 @@ AX_ASYNC(spawn_join_fn, spawn_join_t, self) {
   AX_AWAIT(ax_join_wait(&self->h));
   self->finished_after = ax_join_is_finished(&self->h);
   self->result = self->h.result;
-  self->out = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   self->panic_msg = ax_join_panic_message(&self->h);
   ax_join_drop(&self->h);
   ax_join_drop(&self->h);  /* twice is safe */
@@ -123,13 +109,13 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h;
-  answer_t a;
+  th_task_t a;
 } busy_t;
 
 AX_ASYNC(busy_fn, busy_t, self) {
   AX_BEGIN(self);
-  self->a.in = 1;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 1, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
   AX_END();
@@ -228,21 +214,21 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h;
-  answer_t a;
+  th_task_t a;
   int r1, r2, r3;
   int out2;
 } twice_t;
 
 AX_ASYNC(twice_fn, twice_t, self) {
   AX_BEGIN(self);
-  self->a.in = 5;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 5, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   self->r1 = self->h.result;
   AX_AWAIT(ax_join_wait(&self->h));     /* joining twice */
   self->r2 = self->h.result;
   /* The output is still there. */
-  self->out2 = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out2 = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_AWAIT(ax_join_wait(&self->h));     /* joining a dropped handle */
   self->r3 = self->h.result;
@@ -576,20 +562,20 @@ typedef struct {
   ax_async_t co;
   ax_join_t h;
   ax_yield_t y;
-  answer_t a;
+  th_task_t a;
   int rc_abort_before_join, rc_abort_after_join, result, out;
 } abort_done_t;
 
 AX_ASYNC(abort_done_fn, abort_done_t, self) {
   AX_BEGIN(self);
-  self->a.in = 4;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 4, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   while (!ax_join_is_finished(&self->h)) AX_AWAIT(ax_yield_now(&self->y));
   self->rc_abort_before_join = ax_abort(&self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   self->result = self->h.result;
   self->rc_abort_after_join = ax_abort(&self->h);
-  self->out = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_END();
 }
@@ -968,7 +954,7 @@ typedef struct {
   ax_async_t co;
   ax_join_t h[2];
   ax_join_t after;
-  answer_t a;
+  th_task_t a;
   int on_drops, child_drops;
   int result[2];
   char msg[2][256];
@@ -993,11 +979,11 @@ AX_ASYNC(panic_fn, panic_t, self) {
   ax_join_drop(&self->h[0]);
   ax_join_drop(&self->h[1]);
   /* The runtime goes on. */
-  self->a.in = 50;
-  AX_SPAWN(answer_fn, &self->a, &self->after);
+  th_task(&self->a, 50, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->after);
   AX_AWAIT(ax_join_wait(&self->after));
   self->after_result = self->after.result;
-  self->after_out = ((answer_t *)ax_join_output(&self->after))->out;
+  self->after_out = AX_JOIN_OUTPUT(&self->after, th_task_t)->out;
   ax_join_drop(&self->after);
   AX_END();
 }
@@ -1108,10 +1094,8 @@ START_TEST(block_on_future_panics) {
   ax_drop(AX_FUTURE_OF(&p));            /* a second drop is harmless */
   ck_assert_int_eq(on_drops, 1);
   {
-    answer_t a;
-    memset(&a, 0, sizeof(a));
-    a.in = 3;
-    th_block_on(rt, AX_FUTURE(answer_fn, &a));
+    th_task_t a;
+    th_block_on(rt, th_task(&a, 3, 1));
     ck_assert_int_eq(a.out, 6);
   }
   ax_runtime_free(rt);
@@ -1199,7 +1183,7 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h[8];
-  answer_t a;
+  th_task_t a;
   uint64_t main_id;
   uint64_t ids[8];
   int k;
@@ -1208,11 +1192,14 @@ typedef struct {
 AX_ASYNC(ids_fn, ids_t, self) {
   AX_BEGIN(self);
   self->main_id = ax_task_id();
-  for (int k = 0; k < 8; k++) AX_SPAWN(answer_fn, &self->a, &self->h[k]);
+  for (int k = 0; k < 8; k++) {
+    th_task(&self->a, 0, 1);
+    AX_SPAWN(th_task_fn, &self->a, &self->h[k]);
+  }
   for (self->k = 0; self->k < 8; self->k++)
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
   for (int k = 0; k < 8; k++) {
-    self->ids[k] = ((answer_t *)ax_join_output(&self->h[k]))->id;
+    self->ids[k] = AX_JOIN_OUTPUT(&self->h[k], th_task_t)->id;
     ax_join_drop(&self->h[k]);
   }
   AX_END();
@@ -1281,10 +1268,8 @@ typedef struct {
 
 static void foreign_spawner(void *arg) {
   foreign_spawn_t *fs = arg;
-  answer_t a;
-  memset(&a, 0, sizeof(a));
-  a.in = 11;
-  fs->rc = ax_spawn_on(fs->rt, AX_FUTURE(answer_fn, &a), sizeof(a), fs->h);
+  th_task_t a;
+  fs->rc = ax_spawn_on(fs->rt, th_task(&a, 11, 1), sizeof(a), fs->h);
 }
 
 typedef struct {
@@ -1305,8 +1290,8 @@ AX_ASYNC(spawn_on_fn, spawn_on_t, self) {
   uv_thread_join(&self->thr);   /* the spawn is done; the task may not be */
   AX_AWAIT(ax_join_wait(self->pre));
   AX_AWAIT(ax_join_wait(&self->mid));
-  self->out_pre = ((answer_t *)ax_join_output(self->pre))->out;
-  self->out_mid = ((answer_t *)ax_join_output(&self->mid))->out;
+  self->out_pre = AX_JOIN_OUTPUT(self->pre, th_task_t)->out;
+  self->out_mid = AX_JOIN_OUTPUT(&self->mid, th_task_t)->out;
   ax_join_drop(self->pre);
   ax_join_drop(&self->mid);
   AX_END();
@@ -1315,10 +1300,9 @@ AX_ASYNC(spawn_on_fn, spawn_on_t, self) {
 START_TEST(spawn_on_from_any_thread) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_join_t pre;
-  answer_t a = {0};
+  th_task_t a;
   spawn_on_t s = {0};
-  a.in = 10;
-  TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(answer_fn, &a), sizeof(a), &pre));
+  TH_ASSERT_OK(ax_spawn_on(rt, th_task(&a, 10, 1), sizeof(a), &pre));
   s.pre = &pre;
   th_block_on(rt, AX_FUTURE(spawn_on_fn, &s));
   th_finish(rt, AX_FUTURE_OF(&s));

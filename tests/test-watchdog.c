@@ -246,21 +246,9 @@ END_TEST
  * threshold no poll here comes near, and no report. */
 typedef struct {
   ax_async_t co;
-  ax_yield_t y;
-  int k;
-} yielder_t;
-
-AX_ASYNC(yielder_fn, yielder_t, self) {
-  AX_BEGIN(self);
-  for (self->k = 0; self->k < 2000; self->k++)
-    AX_AWAIT(ax_yield_now(&self->y));
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
   ax_join_t h[4];
-  yielder_t y[4];
+  th_task_t y[4];      /* 2000 yields each */
+  th_joins_t joins;
   ax_yield_t me;
   ax_sleep_t nap;
   int k;
@@ -268,15 +256,14 @@ typedef struct {
 
 AX_ASYNC(yielders_fn, yielders_t, self) {
   AX_BEGIN(self);
-  for (self->k = 0; self->k < 4; self->k++)
-    TH_ASSERT_OK(AX_SPAWN(yielder_fn, &self->y[self->k], &self->h[self->k]));
+  for (self->k = 0; self->k < 4; self->k++) {
+    th_task(&self->y[self->k], 0, 2000);
+    TH_ASSERT_OK(AX_SPAWN(th_task_fn, &self->y[self->k], &self->h[self->k]));
+  }
   for (self->k = 0; self->k < 500; self->k++)
     AX_AWAIT(ax_yield_now(&self->me));
-  for (self->k = 0; self->k < 4; self->k++) {
-    AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    TH_ASSERT_OK(self->h[self->k].result);
-    ax_join_drop(&self->h[self->k]);
-  }
+  AX_AWAIT(th_joins(&self->joins, self->h, 4));
+  ck_assert_int_eq(self->joins.failed, 0);
   for (self->k = 0; self->k < 12; self->k++)
     AX_AWAIT(ax_sleep(&self->nap, 100));
   AX_END();
