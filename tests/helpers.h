@@ -140,6 +140,44 @@ static inline ax_future_t *th_task(th_task_t *t, int in, int yields) {
   return AX_FUTURE(th_task_fn, t);
 }
 
+/* ---- a deadline that passes before the worker parks ---------------------
+ *
+ * A future that registers a 1 ms sleep at its first poll and then keeps
+ * its thread block_ms past that deadline, in the same poll (as a long poll
+ * would): the sleep's timer is already due when the worker parks, and that
+ * wake-up must not be lost (regression: the loop used to block forever).
+ * uv_sleep makes the deadline pass for sure; nothing is timed. */
+typedef struct th_late_s {
+  ax_future_t base;
+  ax_sleep_t nap;       /* the 1 ms sleep */
+  unsigned block_ms;    /* how long the first poll keeps its thread */
+  int polls;            /* polls so far */
+} th_late_t;
+
+static inline ax_poll_t th_late_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_late_t *l = (th_late_t *)f;
+  /* The deadline is taken here, not before block_on (a slow start under a
+   * sanitizer could pass it before the first poll). */
+  if (++l->polls == 1) ax_sleep(&l->nap, 1);
+  if (ax_poll(&l->nap.base, cx) == AX_READY) return AX_READY;
+  if (l->polls == 1) uv_sleep(l->block_ms);
+  return AX_PENDING;
+}
+
+static inline void th_late_drop(ax_future_t *f) {
+  ax_drop(&((th_late_t *)f)->nap.base);
+}
+
+static const ax_future_vtable_t th_late_vtable = {th_late_poll, th_late_drop,
+                                                  "th_late"};
+
+static inline ax_future_t *th_late(th_late_t *l, unsigned block_ms) {
+  memset(l, 0, sizeof(*l));
+  l->base.vtable = &th_late_vtable;
+  l->block_ms = block_ms;
+  return &l->base;
+}
+
 /* ---- a counting waker, and a context to poll by hand with it ------------
  *
  * refs counts the clones alive, not the owner's reference: it starts at 0,

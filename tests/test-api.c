@@ -106,8 +106,7 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
 
 START_TEST(task_future_dropped_when_it_ends) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  consumer_t c;
-  memset(&c, 0, sizeof(c));
+  consumer_t c = {0};
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(consumer_fn, &c)));
   ck_assert_int_eq(c.got, 5);
   ck_assert_int_eq(c.sum, 0 + 1 + 2 + 3 + 4);
@@ -151,10 +150,9 @@ AX_ASYNC(deadline_loop_fn, deadline_loop_t, self) {
 
 START_TEST(by_ref_keeps_the_loser) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  deadline_loop_t d;
+  deadline_loop_t d = {0};
   ax_mpsc_tx_t *tx;
   int k;
-  memset(&d, 0, sizeof(d));
   TH_ASSERT_OK(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &d.rx));
   for (k = 1; k <= 3; k++) TH_ASSERT_OK(ax_mpsc_try_send(tx, &k));
   /* Three rounds won by the receive; then, the channel empty and open,
@@ -230,8 +228,7 @@ START_TEST(blocking_result_dropped_unless_taken) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ck_assert_int_eq(uv_sem_init(&result_dropped, 0), 0);
   for (int take = 0; take <= 1; take++) {
-    blocking_user_t u;
-    memset(&u, 0, sizeof(u));
+    blocking_user_t u = {0};
     u.take = take;
     atomic_store(&arg_drops, 0);
     atomic_store(&result_drops, 0);
@@ -345,12 +342,11 @@ AX_ASYNC(hash_canceller_fn, hash_canceller_t, self) {
 
 START_TEST(blocking_result_dropped_when_awaiter_cancelled) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  hash_canceller_t c;
+  hash_canceller_t c = {0};
   ck_assert_int_eq(uv_sem_init(&hold, 0), 0);
   ck_assert_int_eq(uv_sem_init(&result_dropped, 0), 0);
   atomic_store(&arg_drops, 0);
   atomic_store(&result_drops, 0);
-  memset(&c, 0, sizeof(c));
   th_latch_init(&c.started, 1);
   TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hash_canceller_fn, &c)));
   ax_drop(AX_FUTURE_OF(&c));
@@ -381,8 +377,7 @@ AX_ASYNC(main_with_fn, main_with_t, self) {
 
 START_TEST(main_with_builder) {
   ax_builder_t b;
-  main_with_t m;
-  memset(&m, 0, sizeof(m));
+  main_with_t m = {0};
   ax_builder_init(&b, AX_CURRENT_THREAD);
   TH_ASSERT_OK(ax_main_with(&b, AX_FUTURE(main_with_fn, &m)));
   ck_assert_int_eq(m.ran, 1);

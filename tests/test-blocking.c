@@ -141,9 +141,8 @@ START_TEST(blocking_result_and_panics) {
 END_TEST
 
 START_TEST(blocking_outside_runtime) {
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  memset(&w, 0, sizeof(w));
   memset(&h, 0xFF, sizeof(h));
   TH_ASSERT_ERR(ax_spawn_blocking(job_where, &w, &h), AX_ENORUNTIME);
   ck_assert_ptr_null(h.task);
@@ -173,12 +172,10 @@ AX_ASYNC(await_one_fn, await_one_t, self) {
 
 START_TEST(blocking_on_from_outside) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  await_one_t a;
-  memset(&w, 0, sizeof(w));
+  await_one_t a = {0};
   TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_where, &w, &h));
-  memset(&a, 0, sizeof(a));
   a.h = &h;
   th_block_on(rt, AX_FUTURE(await_one_fn, &a));
   ck_assert_int_eq(a.result, 0);
@@ -459,11 +456,9 @@ AX_ASYNC(one_job_fn, one_job_t, self) {
 START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
   ax_runtime_t *ct = th_runtime(0, 1, NULL);
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  one_job_t s;
-  memset(&w, 0, sizeof(w));
-  memset(&s, 0, sizeof(s));
+  one_job_t s = {0};
   TH_ASSERT_OK(ax_spawn_blocking_on(ct, job_where, &w, &h));
   TH_ASSERT_OK(ax_block_on(mt, AX_FUTURE(one_job_fn, &s)));
   ck_assert_int_eq(atomic_load(&s.w.ran), 2);

@@ -159,8 +159,7 @@ AX_ASYNC(join_loop, joins_t, s) {
 }
 
 START_TEST(join_loop_yields) {
-  joins_t j;
-  memset(&j, 0, sizeof j);
+  joins_t j = {0};
   reset();
   th_run(CURRENT, 0, AX_FUTURE(join_loop, &j));
   ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
@@ -206,8 +205,7 @@ AX_ASYNC(uncon_main, uncon_t, s) {
 }
 
 START_TEST(unconstrained_never_yields) {
-  uncon_t u;
-  memset(&u, 0, sizeof u);
+  uncon_t u = {0};
   u.wrap = 1;
   reset();
   th_run(CURRENT, 0, AX_FUTURE(uncon_main, &u));

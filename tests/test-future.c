@@ -122,9 +122,8 @@ AX_ASYNC(seq_fn, seq_t, self) {
 }
 
 START_TEST(async_fn_is_lazy) {
-  seq_t s;
+  seq_t s = {0};
   th_counts_t c = {0};
-  memset(&s, 0, sizeof(s));
   s.c = &c;
   ax_future_t *f = AX_FUTURE(seq_fn, &s);
   /* Making the future ran nothing: no body entry, no child touched. */
@@ -140,13 +139,12 @@ START_TEST(async_fn_is_lazy) {
 END_TEST
 
 START_TEST(async_fn_steps) {
-  seq_t s;
+  seq_t s = {0};
   th_counts_t c = {0};
   th_cx_t cx;
   ax_future_t *f;
   int n = 0;
 
-  memset(&s, 0, sizeof(s));
   s.c = &c;
   f = AX_FUTURE(seq_fn, &s);
   th_cx_init(&cx);
@@ -316,8 +314,7 @@ END_TEST
 START_TEST(plain_async_drop) {
   /* AX_FUTURE (no on_drop): dropping a pending one drops its child. */
   th_cx_t cx;
-  dropper_t d;
-  memset(&d, 0, sizeof(d));
+  dropper_t d = {0};
   d.child_pending = -1;
   th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(dropper_fn, &d);
@@ -365,9 +362,8 @@ AX_ASYNC(outer_fn, outer_t, self) {
 
 START_TEST(nested_async_fns) {
   th_cx_t cx;
-  outer_t o;
+  outer_t o = {0};
   int polls = 0;
-  memset(&o, 0, sizeof(o));
   th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(outer_fn, &o);
   while (TH_POLL(f, &cx) == AX_PENDING) {
@@ -394,8 +390,7 @@ AX_ASYNC_DECL(decl_fn, decl_t);
 
 START_TEST(async_decl) {
   th_cx_t cx;
-  decl_t d;
-  memset(&d, 0, sizeof(d));
+  decl_t d = {0};
   th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(decl_fn, &d);
   ck_assert_ptr_eq(f, AX_FUTURE_OF(&d));
@@ -475,8 +470,7 @@ AX_ASYNC(where_fn, where_t, self) {
 START_TEST(custom_executor_has_no_task) {
   /* Polled by hand on a plain thread: no task, no runtime. */
   th_cx_t cx;
-  where_t w;
-  memset(&w, 0, sizeof(w));
+  where_t w = {0};
   th_cx_init(&cx);
   ck_assert_int_eq(TH_POLL(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
   ck_assert_uint_eq(w.id, 0);

@@ -180,8 +180,7 @@ START_TEST(block_on_keeps_the_future) {
 
   /* Not dropped by block_on: the caller owns it. */
   {
-    pending_t p;
-    memset(&p, 0, sizeof(p));
+    pending_t p = {0};
     p.how = -1;   /* no await: ready at once */
     p.drops = &drops;
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE_DROP(pending_fn, pending_on_drop,
@@ -194,25 +193,12 @@ START_TEST(block_on_keeps_the_future) {
 }
 END_TEST
 
-/* The multi-thread block_on thread has its own loop: a sleep awaited by
- * the block_on future itself completes. */
-typedef struct {
-  ax_async_t co;
-  ax_sleep_t nap;
-  int result;
-} nap_t;
-
-AX_ASYNC(nap_fn, nap_t, self) {
-  AX_BEGIN(self);
-  AX_AWAIT(ax_sleep(&self->nap, 1));
-  self->result = ax_sleep_result(&self->nap) + 1;
-  AX_END();
-}
-
+/* The multi-thread block_on thread has its own loop: a sleep that the
+ * block_on thread polls (here the block_on future itself) completes. */
 START_TEST(block_on_future_can_sleep) {
-  nap_t n = {0};
-  th_run(_i, 2, AX_FUTURE(nap_fn, &n));
-  ck_assert_int_eq(n.result, 1);
+  ax_sleep_t nap;
+  th_run(_i, 2, ax_sleep(&nap, 1));
+  ck_assert_int_eq(ax_sleep_result(&nap), 0);   /* the drop keeps it */
 }
 END_TEST
 
@@ -258,8 +244,7 @@ AX_ASYNC(resume_main_fn, resume_main_t, self) {
 
 START_TEST(block_on_twice) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  resume_main_t m;
-  memset(&m, 0, sizeof(m));
+  resume_main_t m = {0};
   th_signal_init(&m.go);
   th_latch_init(&m.done, 1);
   th_block_on(rt, AX_FUTURE(resume_main_fn, &m));
@@ -318,8 +303,7 @@ AX_ASYNC(nested_main_fn, nested_main_t, self) {
 START_TEST(block_on_nested) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_runtime_t *other = th_runtime(CURRENT, 0, NULL);
-  nested_main_t m;
-  memset(&m, 0, sizeof(m));
+  nested_main_t m = {0};
   th_block_on(rt, AX_FUTURE(nested_main_fn, &m));
   ck_assert_int_eq(m.rc_main, AX_ENESTED);
   ck_assert_int_eq(m.rc_task, AX_ENESTED);
@@ -328,8 +312,7 @@ START_TEST(block_on_nested) {
   ax_drop(AX_FUTURE_OF(&m));
   /* Also on another runtime: any runtime thread is "inside". */
   {
-    nested_task_t t;
-    memset(&t, 0, sizeof(t));
+    nested_task_t t = {0};
     t.rt = other;
     t.c = &m.c;
     th_block_on(rt, AX_FUTURE(nested_task_fn, &t));
@@ -374,11 +357,10 @@ static void busy_thread(void *arg) {
 
 START_TEST(block_on_busy) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  busy_thread_t bt;
+  busy_thread_t bt = {0};
   uv_thread_t thr;
   th_counts_t c = {0};
   th_leaf_t l;
-  memset(&bt, 0, sizeof(bt));
   bt.rt = rt;
   th_signal_init(&bt.go);
   ck_assert_int_eq(uv_thread_create(&thr, busy_thread, &bt), 0);
@@ -417,8 +399,7 @@ AX_ASYNC(main_panics_fn, main_panics_t, self) {
 }
 
 START_TEST(main_convenience_panic) {
-  main_panics_t m;
-  memset(&m, 0, sizeof(m));
+  main_panics_t m = {0};
   TH_ASSERT_ERR(ax_main(AX_FUTURE(main_panics_fn, &m)), AX_EPANIC);
   ax_drop(AX_FUTURE_OF(&m));
 }
@@ -458,8 +439,7 @@ START_TEST(shutdown_drops_pending_tasks) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   _Atomic int drops = 0, spawned = 0;
   ax_join_t kept[3];
-  many_t m;
-  memset(&m, 0, sizeof(m));
+  many_t m = {0};
   m.n = 10000;
   m.drops = &drops;
   m.spawned = &spawned;
@@ -762,9 +742,8 @@ static int name_is_cut(const char *name, const char *worker_suffix) {
 START_TEST(builder_thread_options) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  opt_hooks_t h;
+  opt_hooks_t h = {0};
   const size_t stack = 512 * 1024;
-  memset(&h, 0, sizeof(h));
   th_latch_init(&h.started, 3);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 3;
@@ -805,8 +784,7 @@ END_TEST
 START_TEST(builder_thread_name_long) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  opt_hooks_t h;
-  memset(&h, 0, sizeof(h));
+  opt_hooks_t h = {0};
   th_latch_init(&h.started, 1);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 1;
@@ -924,11 +902,10 @@ START_TEST(builder_global_queue_interval) {
   for (int k = 0; k < 2; k++) {
     ax_builder_t b;
     ax_runtime_t *rt;
-    gqi_t s;
+    gqi_t s = {0};
     ax_builder_init(&b, AX_CURRENT_THREAD);
     b.global_queue_interval = k == 0 ? 1 : 1000;
     TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-    memset(&s, 0, sizeof(s));
     th_latch_init(&s.done, 6);
     g_gqi = &s;
     g_gqi_rt = rt;
@@ -1012,14 +989,12 @@ START_TEST(builder_idle_spin) {
   for (unsigned k = 0; k < sizeof(spins) / sizeof(spins[0]); k++) {
     ax_builder_t b;
     ax_runtime_t *rt;
-    pinger_t p;
-    echo_t e;
+    pinger_t p = {0};
+    echo_t e = {0};
     ax_builder_init(&b, AX_MULTI_THREAD);
     b.worker_threads = 2;
     b.idle_spin_us = spins[k];
     TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-    memset(&p, 0, sizeof(p));
-    memset(&e, 0, sizeof(e));
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &p.tx, &e.rx));
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &e.tx, &p.rx));
     TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(echo_fn, &e), sizeof(e), &p.echo));
@@ -1177,9 +1152,8 @@ static int count_lines(const char *s) {
 
 START_TEST(dump_tasks) {
   ax_runtime_t *rt = th_runtime(CURRENT, 0, NULL);
-  dumper_t d;
+  dumper_t d = {0};
   char want[128];
-  memset(&d, 0, sizeof(d));
   d.rt = rt;
   th_block_on(rt, AX_FUTURE(dumper_fn, &d));
   ck_assert_ptr_nonnull(d.dump);
@@ -1274,11 +1248,9 @@ AX_ASYNC(spinners_fn, spinners_t, self) {
 
 START_TEST(dump_tasks_while_running) {
   ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
-  dump_loop_t d;
-  spinners_t s;
+  dump_loop_t d = {0};
+  spinners_t s = {0};
   uv_thread_t th;
-  memset(&d, 0, sizeof(d));
-  memset(&s, 0, sizeof(s));
   d.rt = rt;
   s.d = &d;
   ck_assert_int_eq(uv_thread_create(&th, dump_loop, &d), 0);
@@ -1317,13 +1289,12 @@ START_TEST(default_panic_hook) {
   int saved;
   char buf[512] = "";
   size_t n;
-  loud_t l;
+  loud_t l = {0};
   ck_assert_ptr_nonnull(f);
   fflush(stderr);
   saved = dup(2);
   ck_assert_int_ge(saved, 0);
   ck_assert_int_ge(dup2(fileno(f), 2), 0);
-  memset(&l, 0, sizeof(l));
   int rc = ax_block_on(rt, AX_FUTURE(loud_fn, &l));
   fflush(stderr);
   dup2(saved, 2);
@@ -1380,11 +1351,10 @@ START_TEST(runtime_on_user_loop) {
   ax_builder_t b;
   ax_runtime_t *rt;
   app_timer_t at;
-  on_loop_t m;
+  on_loop_t m = {0};
   int closed = 0;
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  memset(&m, 0, sizeof(m));
   th_signal_init(&m.sig);
   at.sig = &m.sig;
   at.fired = 0;
@@ -1416,38 +1386,12 @@ END_TEST
  * parking: the woken task is on this very worker, so nobody sends it a
  * uv_async_send; the worker must still not go to sleep in the poll.
  *
- * Reproduced with a plain sleep: the future registers a 1 ms sleep and then
- * keeps its worker busy past the deadline inside the same poll (as a long
- * poll would), so the sleep's timer is already due when the worker parks.
- * (uv_sleep here makes the deadline pass for sure; nothing is timed.) */
-typedef struct {
-  ax_future_t base;
-  ax_sleep_t nap;
-  int polls;
-} late_park_t;
-
-static ax_poll_t late_park_poll(ax_future_t *f, ax_cx_t *cx) {
-  late_park_t *l = (late_park_t *)f;
-  /* The deadline is taken here, not before block_on (a slow start under a
-   * sanitizer could pass it before the first poll). */
-  if (++l->polls == 1) ax_sleep(&l->nap, 1);
-  if (ax_poll(&l->nap.base, cx) == AX_READY) return AX_READY;
-  if (l->polls == 1) uv_sleep(20);   /* busy past the 1 ms deadline */
-  return AX_PENDING;
-}
-
-static void late_park_drop(ax_future_t *f) {
-  ax_drop(&((late_park_t *)f)->nap.base);
-}
-
-static const ax_future_vtable_t late_park_vt = {late_park_poll, late_park_drop,
-                                                "late_park"};
-
+ * Reproduced with th_late (helpers.h): it registers a 1 ms sleep and
+ * keeps its worker busy for 20 ms past that deadline inside the same poll,
+ * so the sleep's timer is already due when the worker parks. */
 START_TEST(wake_from_timer_while_parking) {
-  late_park_t l;
-  memset(&l, 0, sizeof(l));
-  l.base.vtable = &late_park_vt;
-  th_run(_i, 2, &l.base);   /* the bug: its block_on never returns */
+  th_late_t l;
+  th_run(_i, 2, th_late(&l, 20));   /* the bug: its block_on never returns */
   ck_assert_int_ge(l.polls, 1);
   ck_assert_int_le(l.polls, 2);
   ck_assert_int_eq(ax_sleep_result(&l.nap), 0);   /* the drop keeps it */

@@ -261,8 +261,7 @@ AX_ASYNC(fetch_timeout_fn, fetch_timeout_t, self) {
 START_TEST(select_fetch_with_timeout) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   for (int fire = 0; fire < 2; fire++) {
-    fetch_timeout_t f;
-    memset(&f, 0, sizeof(f));
+    fetch_timeout_t f = {0};
     th_signal_init(&f.sig);
     f.fire = fire;
     f.timer_ms = fire ? 3600u * 1000u : 1;
@@ -506,8 +505,7 @@ END_TEST
 START_TEST(timeout_does_not_fire) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   for (int k = 0; k < 2; k++) {
-    to_t s;
-    memset(&s, 0, sizeof(s));
+    to_t s = {0};
     /* k == 0: ready after a few polls, an hour to go; k == 1: ready at
      * once with a 0 ms timeout (the inner future wins the tie). */
     s.inner_pending = k == 0 ? 3 : 0;

@@ -362,9 +362,8 @@ START_TEST(wakes_from_foreign_threads) {
   poster_arg_t pa = {boxes, TASKS, rounds};
   th_latch_init(&done, TASKS);
   for (int k = 0; k < TASKS; k++) {
-    consumer_t c;
+    consumer_t c = {0};
     mbox_init(&boxes[k]);
-    memset(&c, 0, sizeof(c));
     c.m = &boxes[k];
     c.target = rounds * POSTERS;
     c.done = &done;
@@ -411,11 +410,10 @@ START_TEST(ping_pong_foreign_thread) {
   ax_runtime_t *rt = mt_runtime(NULL);
   mbox_t ping, pong;
   ax_join_t h;
-  ponger_t p;
+  ponger_t p = {0};
   long n = (long)ax_test_iters(20000), seen = 0;
   mbox_init(&ping);
   mbox_init(&pong);
-  memset(&p, 0, sizeof(p));
   p.ping = &ping;
   p.pong = &pong;
   p.n = n;
@@ -694,8 +692,7 @@ START_TEST(shutdown_while_stealing) {
     ax_runtime_t *rt = mt_runtime(NULL);
     _Atomic long spawned = 0, drops = 0, progress = 0;
     for (int r = 0; r < 4; r++) {
-      node_t root;
-      memset(&root, 0, sizeof(root));
+      node_t root = {0};
       root.depth = 6;
       root.fan = 6;   /* up to 6^6 tasks per root: shutdown comes first */
       root.spawned = &spawned;

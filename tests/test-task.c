@@ -1081,8 +1081,7 @@ START_TEST(block_on_future_panics) {
   th_hook_init(&hook);
   ax_runtime_t *rt = th_runtime(_i, 2, &hook);
   int on_drops = 0, child_drops = 0;
-  panicker_t p;
-  memset(&p, 0, sizeof(p));
+  panicker_t p = {0};
   p.on_drops = &on_drops;
   p.child_drops = &child_drops;
   TH_ASSERT_ERR(ax_block_on(rt, AX_FUTURE_DROP(panicker_fn, panicker_on_drop,

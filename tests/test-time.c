@@ -577,48 +577,23 @@ START_TEST(sleep_wake_order) {
 END_TEST
 
 /* ---- a deadline that passes before the worker parks ----------------------
- * The poll registers a 1 ms sleep and then blocks for 5 ms (on purpose), so
- * the wheel's timer is already due when the worker parks: it fires inside
- * the worker's uv_run before the poll phase, and that wake must not be
- * lost (regression: the loop used to block forever). */
-
-typedef struct late_s {
-  ax_future_t base;
-  ax_sleep_t s;
-  int started;
-} late_t;
-
-static ax_poll_t late_poll(ax_future_t *f, ax_cx_t *cx) {
-  late_t *l = (late_t *)f;
-  ax_poll_t r;
-  if (!l->started) {
-    l->started = 1;
-    ax_sleep(&l->s, 1);
-  }
-  r = ax_poll(&l->s.base, cx);
-  if (r == AX_PENDING) uv_sleep(5);
-  return r;
-}
-
-static void late_drop(ax_future_t *f) { ax_drop(&((late_t *)f)->s.base); }
-
-static const ax_future_vtable_t late_vtable = {late_poll, late_drop, "late"};
+ * th_late (helpers.h): the poll registers a 1 ms sleep and then blocks for
+ * 5 ms (on purpose), so the wheel's timer is already due when the worker
+ * parks: it fires inside the worker's uv_run before the poll phase, and
+ * that wake must not be lost. */
 
 static ax_future_t *make_late(void *buf, size_t i) {
-  late_t *l = buf;
   (void)i;
-  memset(l, 0, sizeof *l);
-  l->base.vtable = &late_vtable;
-  return &l->base;
+  return th_late(buf, 5);
 }
 
 START_TEST(sleep_due_before_park) {
-  late_t l;
+  th_late_t l;
   /* As the block_on future (the driver's wake path)... */
-  th_run(_i, 2, make_late(&l, 0));
-  ck_assert_int_eq(ax_sleep_result(&l.s), 0);   /* the drop keeps it */
+  th_run(_i, 2, th_late(&l, 5));
+  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);   /* the drop keeps it */
   /* ...and as spawned tasks (the worker's). */
-  th_run_tasks(_i, 2, make_late, sizeof(late_t), 3);
+  th_run_tasks(_i, 2, make_late, sizeof(th_late_t), 3);
 }
 END_TEST
 
@@ -956,9 +931,8 @@ static void run_interval(imain_t *m, int multi) {
 }
 
 START_TEST(interval_ticks) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
   run_interval(&m, _i);
   /* Burst (the default) keeps the schedule exactly, even when late. */
   for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
@@ -966,9 +940,8 @@ START_TEST(interval_ticks) {
 END_TEST
 
 START_TEST(interval_missed_burst) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
   m.late = 1;
   m.policy = AX_MISSED_TICK_BURST;
   run_interval(&m, _i);
@@ -978,9 +951,8 @@ START_TEST(interval_missed_burst) {
 END_TEST
 
 START_TEST(interval_missed_delay) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
   m.late = 1;
   m.policy = AX_MISSED_TICK_DELAY;
   run_interval(&m, _i);
@@ -991,9 +963,8 @@ START_TEST(interval_missed_delay) {
 END_TEST
 
 START_TEST(interval_missed_skip) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
   m.late = 1;
   m.policy = AX_MISSED_TICK_SKIP;
   run_interval(&m, _i);

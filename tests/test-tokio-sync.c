@@ -75,8 +75,7 @@ AX_ASYNC(to_busy, to_busy_t, s) {
 }
 
 START_TEST(timeout_is_not_exhausted_by_future) {
-  to_busy_t m;
-  memset(&m, 0, sizeof m);
+  to_busy_t m = {0};
   atomic_store(&to_busy_result, 1);
   RUN_TASK(_i, to_busy, &m);
   ck_assert_int_eq(atomic_load(&to_busy_result), AX_ETIMEDOUT);
@@ -842,8 +841,7 @@ AX_ASYNC(rm_main, rm_main_t, s) {
 }
 
 START_TEST(send_recv_many_bounded_capacity) {
-  rm_main_t m;
-  memset(&m, 0, sizeof m);
+  rm_main_t m = {0};
   atomic_store(&rm_received, 0);
   atomic_store(&rm_order_errors, 0);
   atomic_store(&rm_batches, 0);
@@ -891,9 +889,8 @@ AX_ASYNC(st_main, st_main_t, s) {
 }
 
 START_TEST(send_timeout_elapses) {
-  st_main_t m;
+  st_main_t m = {0};
   int v = 1, out = 0;
-  memset(&m, 0, sizeof m);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(m.tx, &v), 0);
   atomic_store(&st_result, 1);
@@ -966,8 +963,7 @@ AX_ASYNC(rc_main, rc_main_t, s) {
 }
 
 START_TEST(recv_close_gets_none_reserved_rt) {
-  rc_main_t m;
-  memset(&m, 0, sizeof m);
+  rc_main_t m = {0};
   atomic_store(&rc_value, 0);
   atomic_store(&rc_closed, 0);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
@@ -1293,8 +1289,7 @@ AX_ASYNC(bc_main, bc_main_t, s) {
 }
 
 START_TEST(broadcast_sender_closed_rt) {
-  bc_main_t m;
-  memset(&m, 0, sizeof m);
+  bc_main_t m = {0};
   atomic_store(&bc_closed_done, 0);
   atomic_store(&bc_errors, 0);
   ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &m.tx, NULL),
@@ -1647,9 +1642,8 @@ AX_ASYNC(wf_main, wf_main_t, s) {
 }
 
 START_TEST(wait_for_and_closed_rt) {
-  wf_main_t m;
+  wf_main_t m = {0};
   int v = 0;
-  memset(&m, 0, sizeof m);
   atomic_store(&wf_errors, 0);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &m.tx, &m.rx),
                    0);
@@ -1863,8 +1857,7 @@ AX_ASYNC(en_main, en_main_t, s) {
 }
 
 START_TEST(notified_enable_rt) {
-  en_main_t m;
-  memset(&m, 0, sizeof m);
+  en_main_t m = {0};
   atomic_store(&en_flag, 0);
   atomic_store(&en_rounds_done, 0);
   atomic_store(&en_errors, 0);
@@ -2030,8 +2023,7 @@ AX_ASYNC(dg_main, dg_main_t, s) {
 }
 
 START_TEST(downgrade_rt) {
-  dg_main_t m;
-  memset(&m, 0, sizeof m);
+  dg_main_t m = {0};
   DG.value = 0;
   atomic_store(&DG.queued, 0);
   atomic_store(&DG.errors, 0);
@@ -2179,12 +2171,11 @@ static const ax_future_vtable_t gated_vtable = {gated_poll, NULL, "gated"};
 START_TEST(set_while_initializing) {
   ax_oncecell_t cell;
   ax_oncecell_get_t g;
-  gated_init_t init;
+  gated_init_t init = {0};
   th_cx_t c;
   int five = 5, ten = 10;
   th_cx_init(&c);
   ax_oncecell_init(&cell, NULL);
-  memset(&init, 0, sizeof init);
   init.base.vtable = &gated_vtable;
   init.value = &five;
   ck_assert_int_eq(
@@ -2254,8 +2245,7 @@ AX_ASYNC(iv_main, iv_main_t, s) {
 }
 
 START_TEST(interval_reset) {
-  iv_main_t m;
-  memset(&m, 0, sizeof m);
+  iv_main_t m = {0};
   atomic_store(&iv_errors, 0);
   atomic_store(&iv_ticks, 0);
   RUN_TASK(_i, iv_main, &m);

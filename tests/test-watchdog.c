@@ -293,11 +293,10 @@ START_TEST(printed_report) {
   ax_runtime_t *rt;
   char buf[2048] = "";
   size_t n;
-  spawner_t s;
+  spawner_t s = {0};
   print_to = tmpfile();
   ck_assert_ptr_nonnull(print_to);
   rt = watched_runtime(CURRENT, 20, &l, log_and_print);
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
   th_block_on(rt, AX_FUTURE(spawner_fn, &s));
   th_finish(rt, AX_FUTURE_OF(&s));
