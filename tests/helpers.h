@@ -1,15 +1,25 @@
-/* What the suites share: futures and a waker that count what is done to
- * them, the context for polling by hand, a thread-safe one-shot signal, a
- * count-down latch, a panic-hook recorder, the runtime runner, a future
- * that runs one future as a task and one that joins a group of tasks.
+/* What the suites share (the one helper header; axtest.h is the Check
+ * glue every suite includes):
+ *   th_leaf, th_counts   a leaf future that counts its polls and drops;
+ *   th_task              a small async task (records where it ran, yields,
+ *                        doubles its input);
+ *   th_late              a poll that outlives its sleep's deadline;
+ *   th_waker, th_cx      the counting waker and the context to poll by
+ *                        hand with it (TH_POLL);
+ *   th_signal, th_latch  a one-shot signal and a count-down latch, both
+ *                        usable from any thread;
+ *   th_hook              a panic-hook recorder;
+ *   th_run & co          the runtime runner (and its parts);
+ *   th_join              one future run as a task, and how it ended;
+ *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them.
  * Everything is static inline: each suite is one executable.
  *
  * None of these helpers measures time.  Tests wait for events (a latch, a
  * signal, a join handle) and assert counts, states and error codes.
  *
- * Loop tests run once per runtime flavour: _i == 0 on a current-thread
- * runtime (deterministic order), _i == 1 on a multi-thread one
- * (tcase_add_loop_test(tc, fn, 0, 2); see th_runtime).
+ * Loop tests run once per runtime flavour (AX_FLAVOURS in axtest.h):
+ * _i == CURRENT on a current-thread runtime (deterministic order),
+ * _i == MULTI on a multi-thread one; th_runtime(_i, workers, hook).
  */
 #ifndef AX_TESTS_HELPERS_H
 #define AX_TESTS_HELPERS_H
@@ -238,22 +248,16 @@ static inline ax_cx_t *th_cx_init(th_cx_t *c) {
 /* ---- one stored waker, under a lock -------------------------------------
  *
  * The signal and the latch below keep their waiter's waker in a slot under
- * a mutex.  th_take_waker empties the slot (the caller wakes or drops what
- * it returns, outside the lock); th_forget_waker empties it and drops what
- * it held (a waiter that goes away); th_store_waker_locked puts a clone of
- * cx's waker there unless it already holds one that wakes the same task,
- * and returns the waker it replaced (to drop outside the lock), or NULL. */
-static inline ax_waker_t *th_take_waker(uv_mutex_t *lock, ax_waker_t **slot) {
+ * a mutex.  th_forget_waker empties the slot and drops what it held (a
+ * waiter that goes away); th_store_waker_locked puts a clone of cx's waker
+ * there unless it already holds one that wakes the same task, and returns
+ * the waker it replaced (to drop outside the lock), or NULL. */
+static inline void th_forget_waker(uv_mutex_t *lock, ax_waker_t **slot) {
   ax_waker_t *w;
   uv_mutex_lock(lock);
   w = *slot;
   *slot = NULL;
   uv_mutex_unlock(lock);
-  return w;
-}
-
-static inline void th_forget_waker(uv_mutex_t *lock, ax_waker_t **slot) {
-  ax_waker_t *w = th_take_waker(lock, slot);
   if (w != NULL) ax_waker_drop(w);
 }
 
@@ -290,8 +294,9 @@ static inline void th_signal_fire(th_signal_t *s) {
   ax_waker_t *w;
   uv_mutex_lock(&s->lock);
   s->fired = 1;
+  w = s->waker;
+  s->waker = NULL;
   uv_mutex_unlock(&s->lock);
-  w = th_take_waker(&s->lock, &s->waker);
   if (w != NULL) ax_waker_wake(w);
 }
 
@@ -366,9 +371,10 @@ static inline void th_latch_down(th_latch_t *l) {
   if (atomic_fetch_sub(&l->count, 1) != 1) return;
   uv_mutex_lock(&l->lock);
   l->done = 1;
+  w = l->waker;
+  l->waker = NULL;
   uv_cond_broadcast(&l->cond);
   uv_mutex_unlock(&l->lock);
-  w = th_take_waker(&l->lock, &l->waker);
   if (w != NULL) ax_waker_wake(w);
 }
 
