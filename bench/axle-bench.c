@@ -91,6 +91,27 @@ uint64_t bench_timed_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   return bench_now_ns() - t0;
 }
 
+static uint64_t main_iter(void *arg) {
+  const bench_main_t *m = arg;
+  union {
+    max_align_t align;
+    unsigned char bytes[BENCH_MAIN_MAX];
+  } state;
+  ax_future_t *fut = (ax_future_t *)(void *)&state;   /* co.base leads */
+  uint64_t ns;
+  memcpy(&state, m->proto, m->size);
+  if (m->before != NULL) m->before(&state, m->arg);
+  ns = bench_timed_block_on(m->rt, fut);
+  ax_drop(fut);
+  return m->after != NULL ? m->after(&state, ns, m->arg) : ns;
+}
+
+void bench_measure_main(const bench_main_t *m, unsigned w, unsigned r,
+                        bench_result_t *res) {
+  if (m->size > BENCH_MAIN_MAX) bench_fail("main state too large");
+  bench_measure(w, r, main_iter, (void *)m, res);
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -220,37 +241,24 @@ AX_ASYNC(latch_main, latch_main_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_runtime_t *rt;
-  bench_latch_t latch;
-  size_t count;
-  bench_latch_start_fn start;
-} latch_run_t;
-
-static uint64_t latch_iter(void *arg) {
-  latch_run_t *c = arg;
-  latch_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  m.start = c->start;
-  bench_latch_reset(&c->latch, c->count);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(latch_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
+/* Before each run: the latch counts down from the workload's count. */
+static void latch_rearm(void *state, void *count) {
+  bench_latch_reset(((latch_main_t *)state)->latch, *(size_t *)count);
 }
 
 void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
                      bench_result_t *res, size_t count, size_t ops,
                      bench_latch_start_fn start) {
-  latch_run_t c;
-  c.rt = bench_runtime(o, 0);
-  c.count = count;
-  c.start = start;
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, latch_iter, &c, res);
+  bench_latch_t latch;
+  latch_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(latch_main, &init),
+                    sizeof init, latch_rearm, NULL, &count};
+  bench_latch_init(&latch);
+  init.latch = &latch;
+  init.start = start;
+  bench_measure_main(&m, w, r, res);
   res->ops = ops;
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
 }
 
 /* ---- workloads ------------------------------------------------------------------ */

@@ -101,6 +101,32 @@ static inline void bench_black_box(uint64_t v) {
 #endif
 }
 
+/* ---- one timed block_on per iteration -------------------------------------
+ * The shape of most workloads: every iteration runs a fresh main future,
+ * a copy of proto (an async function's future from AX_FUTURE, never
+ * polled: a future may be copied until its first poll), as one timed
+ * block_on (bench_timed_block_on), and drops it.  before (may be NULL)
+ * runs on the copy just before the timer starts; after (may be NULL)
+ * reads what the run left in it and returns the iteration's sample (it
+ * is given the block_on's time). */
+typedef void (*bench_before_fn)(void *state, void *arg);
+typedef uint64_t (*bench_after_fn)(void *state, uint64_t ns, void *arg);
+
+#define BENCH_MAIN_MAX 1024   /* the largest main state */
+
+typedef struct bench_main_s {
+  ax_runtime_t *rt;          /* where the main future runs */
+  const ax_future_t *proto;  /* AX_FUTURE(fn, &state), never polled */
+  size_t size;               /* sizeof that state, <= BENCH_MAIN_MAX */
+  bench_before_fn before;    /* may be NULL */
+  bench_after_fn after;      /* may be NULL */
+  void *arg;                 /* for before and after */
+} bench_main_t;
+
+/* w unrecorded + r recorded runs of m (bench_measure). */
+void bench_measure_main(const bench_main_t *m, unsigned w, unsigned r,
+                        bench_result_t *res);
+
 /* ---- the completion latch -------------------------------------------------
  * An atomic count-down plus one wake of the waiting future (the block_on
  * future): Tokio's benches count down an AtomicUsize and signal the
