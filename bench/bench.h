@@ -158,11 +158,13 @@ void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
                      bench_latch_start_fn start);
 
 /* ---- workloads ------------------------------------------------------------ */
-/* wl_sched.c */
-void wl_spawn_many_local(const bench_opts_t *, unsigned, unsigned,
-                         bench_result_t *);
-void wl_spawn_many_blockon(const bench_opts_t *, unsigned, unsigned,
-                           bench_result_t *);
+/* The latch workloads (bench_latch_run; their counts are in axle-bench.c's
+ * table): what each iteration starts. */
+void wl_spawn_many_local_start(bench_latch_t *l);     /* wl_sched.c */
+void wl_spawn_many_blockon_start(bench_latch_t *l);   /* wl_sched.c */
+void wl_chained_spawn_start(bench_latch_t *l);        /* wl_sched.c */
+void wl_ping_pong_start(bench_latch_t *l);            /* wl_chan.c */
+/* The others: wl_sched.c */
 void wl_spawn_many_remote_idle(const bench_opts_t *, unsigned, unsigned,
                                bench_result_t *);
 void wl_spawn_many_remote_busy1(const bench_opts_t *, unsigned, unsigned,
@@ -171,8 +173,6 @@ void wl_spawn_many_remote_busy2(const bench_opts_t *, unsigned, unsigned,
                                 bench_result_t *);
 void wl_yield_many(const bench_opts_t *, unsigned, unsigned,
                    bench_result_t *);
-void wl_chained_spawn(const bench_opts_t *, unsigned, unsigned,
-                      bench_result_t *);
 /* wl_misc.c */
 void wl_spawn_blocking(const bench_opts_t *, unsigned, unsigned,
                        bench_result_t *);
@@ -181,7 +181,6 @@ void wl_spawn_blocking_pool4(const bench_opts_t *, unsigned, unsigned,
 void wl_timers_1m(const bench_opts_t *, unsigned, unsigned,
                   bench_result_t *);
 /* wl_chan.c */
-void wl_ping_pong(const bench_opts_t *, unsigned, unsigned, bench_result_t *);
 void wl_mpsc_contention_bounded(const bench_opts_t *, unsigned, unsigned,
                                 bench_result_t *);
 void wl_mpsc_contention_bounded_full(const bench_opts_t *, unsigned, unsigned,

@@ -75,15 +75,10 @@ AX_ASYNC(ping_spawner, ping_spawner_t, s) {
   AX_END();
 }
 
-static void ping_start(bench_latch_t *l) {
+void wl_ping_pong_start(bench_latch_t *l) {
   ping_spawner_t sp;
   sp.latch = l;
   bench_check(AX_SPAWN(ping_spawner, &sp, NULL), "ax_spawn");
-}
-
-void wl_ping_pong(const bench_opts_t *o, unsigned w, unsigned r,
-                  bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_PINGS, NUM_PINGS, ping_start);
 }
 
 /* ---- mpsc ------------------------------------------------------------------ */

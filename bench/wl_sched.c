@@ -52,27 +52,17 @@ AX_ASYNC(spawner_task, spawner_t, s) {
 }
 
 /* The block_on future spawns the spawner and waits. */
-static void local_start(bench_latch_t *l) {
+void wl_spawn_many_local_start(bench_latch_t *l) {
   spawner_t sp;
   sp.latch = l;
   bench_check(AX_SPAWN(spawner_task, &sp, NULL), "ax_spawn");
 }
 
-void wl_spawn_many_local(const bench_opts_t *o, unsigned w, unsigned r,
-                         bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, local_start);
-}
-
 /* ---- spawn_many_blockon: the spawn loop in the block_on future itself ---- */
 
-static void blockon_start(bench_latch_t *l) {
+void wl_spawn_many_blockon_start(bench_latch_t *l) {
   unsigned i;
   for (i = 0; i < NUM_SPAWN; i++) spawn_counter(l);
-}
-
-void wl_spawn_many_blockon(const bench_opts_t *o, unsigned w, unsigned r,
-                           bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, blockon_start);
 }
 
 /* ---- spawn_many_remote_*: spawn from outside, join in block_on ---------- */
@@ -353,14 +343,9 @@ AX_ASYNC(chain_task, chain_task_t, s) {
   AX_END();
 }
 
-static void chain_start(bench_latch_t *l) {
+void wl_chained_spawn_start(bench_latch_t *l) {
   chain_task_t first;
   first.latch = l;
   first.n = CHAIN_ITER;
   bench_check(AX_SPAWN(chain_task, &first, NULL), "ax_spawn");
-}
-
-void wl_chained_spawn(const bench_opts_t *o, unsigned w, unsigned r,
-                      bench_result_t *res) {
-  bench_latch_run(o, w, r, res, 1, CHAIN_ITER, chain_start);
 }
