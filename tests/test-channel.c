@@ -793,8 +793,7 @@ typedef struct {
   ax_mpsc_send_t send;
 } producer_t;
 
-static void producer_drop(void *p) {
-  producer_t *s = p;
+AX_ASYNC_DROP(producer_drop, producer_t, s) {
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -807,7 +806,6 @@ AX_ASYNC(producer, producer_t, s) {
     AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->msg));
     TASK_CHECK(s->send.result == 0);
   }
-  producer_drop(s);  /* a finished task is dropped only with its handle */
   AX_END();
 }
 
@@ -901,8 +899,7 @@ typedef struct {
   ax_select_t sel;
 } mp_task_t;
 
-static void mp_task_drop(void *p) {
-  mp_task_t *s = p;
+AX_ASYNC_DROP(mp_task_drop, mp_task_t, s) {
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -926,7 +923,6 @@ AX_ASYNC(mp_task, mp_task_t, s) {
     AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->v));
     TASK_CHECK(s->send.result == 0);
   }
-  mp_task_drop(s);
   AX_END();
 }
 
@@ -1080,8 +1076,8 @@ typedef struct {
   ax_oneshot_recv_t recv;
 } os_a_t;
 
-static void os_a_drop(void *p) {
-  os_a_t *s = p;
+/* Runs when A's task ends: B's next receive sees AX_ECLOSED. */
+AX_ASYNC_DROP(os_a_drop, os_a_t, s) {
   ax_oneshot_sender_drop(s->cur);
   ax_oneshot_receiver_drop(s->prx);
   s->cur = NULL;
@@ -1102,7 +1098,6 @@ AX_ASYNC(os_a, os_a_t, s) {
     s->prx = NULL;
     OR.a_rounds++;
   }
-  os_a_drop(s);  /* B sees AX_ECLOSED */
   AX_END();
 }
 
@@ -1115,8 +1110,7 @@ typedef struct {
   ax_oneshot_recv_t recv;
 } os_b_t;
 
-static void os_b_drop(void *p) {
-  os_b_t *s = p;
+AX_ASYNC_DROP(os_b_drop, os_b_t, s) {
   ax_oneshot_receiver_drop(s->cur);
   s->cur = NULL;
 }
@@ -1135,7 +1129,6 @@ AX_ASYNC(os_b, os_b_t, s) {
     s->cur = s->nrx;
     OR.b_rounds++;
   }
-  os_b_drop(s);
   AX_END();
 }
 
@@ -1183,8 +1176,7 @@ typedef struct {
   int v;
 } signaller_t;
 
-static void signaller_drop(void *p) {
-  signaller_t *s = p;
+AX_ASYNC_DROP(signaller_drop, signaller_t, s) {
   ax_watch_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1194,7 +1186,6 @@ AX_ASYNC(signaller, signaller_t, s) {
   AX_AWAIT(ax_sleep(&s->delay, 5));
   s->v = 1;
   TASK_CHECK(ax_watch_send(s->tx, &s->v) == 0);
-  signaller_drop(s);
   AX_END();
 }
 
@@ -1264,8 +1255,7 @@ typedef struct {
   ax_yield_t y;
 } wsend_t;
 
-static void wsend_drop(void *p) {
-  wsend_t *s = p;
+AX_ASYNC_DROP(wsend_drop, wsend_t, s) {
   ax_watch_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1277,7 +1267,6 @@ AX_ASYNC(wsend, wsend_t, s) {
     if (s->i % 3 == 0)
       AX_AWAIT(ax_yield_now(&s->y));
   }
-  wsend_drop(s);
   AX_END();
 }
 
@@ -1345,8 +1334,7 @@ typedef struct {
   ax_yield_t y;
 } bsend_t;
 
-static void bsend_drop(void *p) {
-  bsend_t *s = p;
+AX_ASYNC_DROP(bsend_drop, bsend_t, s) {
   ax_broadcast_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1359,7 +1347,6 @@ AX_ASYNC(bsend, bsend_t, s) {
     if (s->i % 16 == 15)
       AX_AWAIT(ax_yield_now(&s->y));
   }
-  bsend_drop(s);
   AX_END();
 }
 
@@ -1371,8 +1358,7 @@ typedef struct {
   ax_broadcast_recv_t recv;
 } brecv_t;
 
-static void brecv_drop(void *p) {
-  brecv_t *s = p;
+AX_ASYNC_DROP(brecv_drop, brecv_t, s) {
   ax_broadcast_receiver_drop(s->rx);
   s->rx = NULL;
 }
@@ -1393,7 +1379,6 @@ AX_ASYNC(brecv, brecv_t, s) {
     BCT.got[s->id]++;
   }
   TASK_CHECK(s->expect == BCT.n);
-  brecv_drop(s);
   AX_END();
 }
 
@@ -1564,8 +1549,7 @@ typedef struct {
   int i;
 } stuck_tx_t;
 
-static void stuck_tx_drop(void *p) {
-  stuck_tx_t *s = p;
+AX_ASYNC_DROP(stuck_tx_drop, stuck_tx_t, s) {
   ax_mpsc_sender_drop(s->tx);
   ax_oneshot_sender_drop(s->otx);
   s->tx = NULL;
@@ -1594,8 +1578,7 @@ typedef struct {
   int *w;
 } stuck_rx_t;
 
-static void stuck_rx_drop(void *p) {
-  stuck_rx_t *s = p;
+AX_ASYNC_DROP(stuck_rx_drop, stuck_rx_t, s) {
   ax_mpsc_receiver_drop(s->rx);
   ax_oneshot_receiver_drop(s->orx);
   s->rx = NULL;

@@ -256,8 +256,7 @@ static void dropper_child_drop(ax_future_t *f) {
 static const ax_future_vtable_t dropper_child_vt = {th_leaf_poll,
                                                     dropper_child_drop, NULL};
 
-static void dropper_on_drop(void *p) {
-  dropper_t *d = p;
+AX_ASYNC_DROP(dropper_on_drop, dropper_t, d) {
   d->on_drops++;
   d->log[(*d->nlog)++] = 2;
 }

@@ -34,8 +34,7 @@ typedef struct {
   ax_yield_t y;
 } pending_t;
 
-static void pending_on_drop(void *p) {
-  pending_t *t = p;
+AX_ASYNC_DROP(pending_on_drop, pending_t, t) {
   atomic_fetch_add(t->drops, 1);
 }
 

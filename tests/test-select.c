@@ -224,7 +224,7 @@ AX_ASYNC(fetch_fn, fetch_t, self) {
   AX_END();
 }
 
-static void fetch_on_drop(void *p) { (*((fetch_t *)p)->drops)++; }
+AX_ASYNC_DROP(fetch_on_drop, fetch_t, f) { (*f->drops)++; }
 
 typedef struct {
   ax_async_t co;
@@ -299,8 +299,8 @@ AX_ASYNC(worker_task_fn, worker_task_t, self) {
   AX_END();
 }
 
-static void worker_task_drop(void *p) {
-  atomic_fetch_add(((worker_task_t *)p)->drops, 1);
+AX_ASYNC_DROP(worker_task_drop, worker_task_t, t) {
+  atomic_fetch_add(t->drops, 1);
 }
 
 typedef struct {

@@ -666,9 +666,7 @@ typedef struct {
   ax_yield_t y;
 } node_t;
 
-static void node_on_drop(void *p) {
-  atomic_fetch_add(((node_t *)p)->drops, 1);
-}
+AX_ASYNC_DROP(node_on_drop, node_t, n) { atomic_fetch_add(n->drops, 1); }
 
 AX_ASYNC(node_fn, node_t, self) {
   AX_BEGIN(self);

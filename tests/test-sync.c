@@ -1231,8 +1231,8 @@ typedef struct {
   ax_notify_wait_t n;
 } oc_init_t;
 
-static void oc_init_drop(void *self) {
-  (void)self;
+AX_ASYNC_DROP(oc_init_drop, oc_init_t, s) {
+  (void)s;
   atomic_fetch_add(&OC.init_drops, 1);
 }
 

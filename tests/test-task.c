@@ -329,8 +329,7 @@ AX_ASYNC(waiter_fn, waiter_t, self) {
   AX_END();
 }
 
-static void waiter_on_drop(void *p) {
-  waiter_t *w = p;
+AX_ASYNC_DROP(waiter_on_drop, waiter_t, w) {
   atomic_fetch_add(&w->c->drops, 1);
 }
 
@@ -443,7 +442,7 @@ AX_ASYNC(self_abort_fn, self_abort_t, self) {
   AX_END();
 }
 
-static void self_abort_drop(void *p) { (*((self_abort_t *)p)->drops)++; }
+AX_ASYNC_DROP(self_abort_drop, self_abort_t, t) { (*t->drops)++; }
 
 typedef struct {
   ax_async_t co;
@@ -936,7 +935,7 @@ AX_ASYNC(panicker_fn, panicker_t, self) {
   AX_END();
 }
 
-static void panicker_on_drop(void *p) { count_drop(((panicker_t *)p)->on_drops); }
+AX_ASYNC_DROP(panicker_on_drop, panicker_t, p) { count_drop(p->on_drops); }
 
 static int spawn_panicker(ax_runtime_t *rt, const char *name, int use_assert,
                           int *on_drops, int *child_drops, ax_join_t *h) {

@@ -825,8 +825,8 @@ AX_ASYNC(slow_fn, slow_t, self) {
   AX_END();
 }
 
-static void slow_drop(void *p) {
-  (void)p;
+AX_ASYNC_DROP(slow_drop, slow_t, s) {
+  (void)s;
   atomic_fetch_add(&slow_drops, 1);
 }
 
