@@ -83,9 +83,8 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
   AX_BEGIN(self);
   {
     ax_mpsc_tx_t *tx;
-    producer_t p;
+    producer_t p = {0};
     ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &self->rx), 0);
-    memset(&p, 0, sizeof(p));
     p.tx = ax_mpsc_sender_clone(tx);
     TH_ASSERT_OK(ax_spawn(AX_FUTURE_DROP(producer_fn, producer_drop, &p),
                           sizeof(p), &self->h));
@@ -325,8 +324,7 @@ typedef struct {
 AX_ASYNC(hash_canceller_fn, hash_canceller_t, self) {
   AX_BEGIN(self);
   {
-    hash_waiter_t w;
-    memset(&w, 0, sizeof(w));
+    hash_waiter_t w = {0};
     w.started = &self->started;
     TH_ASSERT_OK(ax_spawn(AX_FUTURE_DROP(hash_waiter_fn, hash_waiter_drop, &w),
                           sizeof(w), &self->h));

@@ -828,8 +828,7 @@ AX_ASYNC(chapter_main, chapter_main_t, s) {
   TASK_CHECK(ax_mpsc_new(sizeof(char *), 32, free_str, &s->tx, &s->rx) ==
              0);
   {
-    producer_t p;
-    memset(&p, 0, sizeof p);
+    producer_t p = {0};
     p.tx = ax_mpsc_sender_clone(s->tx);
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(producer, producer_drop, &p),
                         sizeof p, &s->h) == 0);
@@ -984,8 +983,7 @@ typedef struct {
 AX_ASYNC(mp_main, mp_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < MP_TASKS; s->i++) {
-    mp_task_t t;
-    memset(&t, 0, sizeof t);
+    mp_task_t t = {0};
     t.tx = ax_mpsc_sender_clone(s->tx);
     t.id = (unsigned)s->i;
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(mp_task, mp_task_drop, &t), sizeof t,
@@ -1142,10 +1140,8 @@ typedef struct {
 AX_ASYNC(os_main, os_main_t, s) {
   AX_BEGIN(s);
   {
-    os_a_t a;
-    os_b_t b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
+    os_a_t a = {0};
+    os_b_t b = {0};
     TASK_CHECK(ax_oneshot_new(sizeof(ax_oneshot_tx_t *), drop_os_tx, &a.cur,
                               &b.cur) == 0);
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(os_a, os_a_drop, &a), sizeof a,
@@ -1208,8 +1204,7 @@ AX_ASYNC(shutdown_main, shutdown_main_t, s) {
   TASK_CHECK(ax_watch_new(sizeof(int), &s->v, NULL, NULL, &s->tx, &s->rx) ==
              0);
   {
-    signaller_t sig;
-    memset(&sig, 0, sizeof sig);
+    signaller_t sig = {0};
     sig.tx = s->tx;  /* moved into the task */
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(signaller, signaller_drop, &sig),
                         sizeof sig, &s->h) == 0);
@@ -1281,8 +1276,7 @@ typedef struct {
 AX_ASYNC(wlatest_main, wlatest_main_t, s) {
   AX_BEGIN(s);
   {
-    wsend_t w;
-    memset(&w, 0, sizeof w);
+    wsend_t w = {0};
     s->v = 0;
     TASK_CHECK(ax_watch_new(sizeof(int), &s->v, NULL, NULL, &w.tx, &s->rx) ==
                0);
@@ -1392,9 +1386,8 @@ typedef struct {
 AX_ASYNC(bc_main, bc_main_t, s) {
   AX_BEGIN(s);
   {
-    bsend_t snd;
+    bsend_t snd = {0};
     brecv_t r;
-    memset(&snd, 0, sizeof snd);
     TASK_CHECK(ax_broadcast_new(sizeof(uint64_t), 8, NULL, NULL, &snd.tx,
                                 NULL) == 0);
     for (s->i = 0; s->i < BC_RX; s->i++) {
@@ -1493,8 +1486,7 @@ AX_ASYNC(bl_main, bl_main_t, s) {
               ax_oneshot_blocking_recv(s->done, &s->n) == AX_ENESTED;
   TASK_CHECK(uv_thread_create(&s->th, bl_thread, NULL) == 0);
   for (s->i = 0; s->i < 4; s->i++) {
-    bl_task_t t;
-    memset(&t, 0, sizeof t);
+    bl_task_t t = {0};
     t.tx = ax_mpsc_sender_clone(s->tx);
     TASK_CHECK(AX_SPAWN(bl_task, &t, &s->h[s->i]) == 0);
   }
@@ -1601,10 +1593,8 @@ typedef struct {
 AX_ASYNC(stuck_main, stuck_main_t, s) {
   AX_BEGIN(s);
   {
-    stuck_tx_t t;
-    stuck_rx_t r;
-    memset(&t, 0, sizeof t);
-    memset(&r, 0, sizeof r);
+    stuck_tx_t t = {0};
+    stuck_rx_t r = {0};
     TASK_CHECK(ax_mpsc_new(sizeof(int *), 3, val_drop, &t.tx, &r.rx) ==
                0);
     TASK_CHECK(ax_oneshot_new(sizeof(int *), val_drop, &t.otx, &r.orx) == 0);

@@ -29,8 +29,7 @@ static void reset(void) {
 }
 
 static void spawn_observer(ax_join_t *h) {
-  observer_t o;
-  memset(&o, 0, sizeof o);
+  observer_t o = {0};
   ck_assert_int_eq(AX_SPAWN(observer, &o, h), 0);
 }
 
@@ -108,8 +107,7 @@ AX_ASYNC(ready_loop, loop_t, s) {
 }
 
 static long run_loop(int kind) {
-  loop_t l;
-  memset(&l, 0, sizeof l);
+  loop_t l = {0};
   l.kind = kind;
   reset();
   th_run(CURRENT, 0, AX_FUTURE(ready_loop, &l));
@@ -140,8 +138,7 @@ typedef struct {
 AX_ASYNC(join_loop, joins_t, s) {
   AX_BEGIN(s);
   {
-    nothing_t n;
-    memset(&n, 0, sizeof n);
+    nothing_t n = {0};
     ck_assert_int_eq(AX_SPAWN(nothing, &n, &s->h), 0);
   }
   AX_AWAIT(ax_join_wait(&s->h));   /* now finished: every await is ready */
@@ -266,10 +263,8 @@ typedef struct {
 AX_ASYNC(starve_main, starve_main_t, s) {
   AX_BEGIN(s);
   {
-    stopper_t st;
-    spinner_t sp;
-    memset(&st, 0, sizeof st);
-    memset(&sp, 0, sizeof sp);
+    stopper_t st = {0};
+    spinner_t sp = {0};
     ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->a), 0);
     ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->b), 0);
   }

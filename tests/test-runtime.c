@@ -73,9 +73,8 @@ AX_ASYNC(pending_fn, pending_t, self) {
 static int spawn_pending(ax_runtime_t *rt, int how, _Atomic int *drops,
                          _Atomic int *spawned, th_latch_t *started,
                          ax_join_t *h) {
-  pending_t p;
+  pending_t p = {0};
   int rc;
-  memset(&p, 0, sizeof(p));
   p.how = how;
   p.drops = drops;
   p.spawned = spawned;
@@ -229,8 +228,7 @@ typedef struct {
 AX_ASYNC(resume_main_fn, resume_main_t, self) {
   AX_BEGIN(self);
   if (self->phase == 0) {
-    resume_t r;
-    memset(&r, 0, sizeof(r));
+    resume_t r = {0};
     r.go = &self->go;
     r.done = &self->done;
     self->rc = AX_SPAWN(resume_fn, &r, NULL);
@@ -287,8 +285,7 @@ AX_ASYNC(nested_main_fn, nested_main_t, self) {
   self->rc_main = ax_block_on(ax_runtime_current(),
                               th_leaf(&inner, &self->c, 0, 0));
   {
-    nested_task_t t;
-    memset(&t, 0, sizeof(t));
+    nested_task_t t = {0};
     t.rt = ax_runtime_current();
     t.c = &self->c;
     AX_SPAWN(nested_task_fn, &t, &self->h);
@@ -347,8 +344,7 @@ AX_ASYNC(busy_main_fn, busy_main_t, self) {
 
 static void busy_thread(void *arg) {
   busy_thread_t *bt = arg;
-  busy_main_t m;
-  memset(&m, 0, sizeof(m));
+  busy_main_t m = {0};
   m.bt = bt;
   bt->rc = ax_block_on(bt->rt, AX_FUTURE(busy_main_fn, &m));
   ax_drop(AX_FUTURE_OF(&m));
@@ -868,9 +864,8 @@ static gqi_t *g_gqi;
 static ax_runtime_t *g_gqi_rt;
 
 static void gqi_foreign(void *arg) {
-  rec_t r;
+  rec_t r = {0};
   (void)arg;
-  memset(&r, 0, sizeof(r));
   r.who = 100;
   r.log = g_gqi->log;
   r.n = &g_gqi->n;
@@ -881,8 +876,7 @@ static void gqi_foreign(void *arg) {
 AX_ASYNC(gqi_fn, gqi_t, self) {
   AX_BEGIN(self);
   for (int k = 1; k <= 5; k++) {
-    rec_t r;
-    memset(&r, 0, sizeof(r));
+    rec_t r = {0};
     r.who = k;
     r.log = self->log;
     r.n = &self->n;
@@ -1111,8 +1105,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
   AX_BEGIN(self);
   self->id = ax_task_id();
   {
-    parked_t p;
-    memset(&p, 0, sizeof(p));
+    parked_t p = {0};
     ax_spawn_named(self->rt, "parked-one", AX_FUTURE(parked_fn, &p),
                    sizeof(p), NULL);
     ax_spawn_named(self->rt, "parked-two", AX_FUTURE(parked_fn, &p),
@@ -1121,8 +1114,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
   AX_AWAIT(ax_yield_now(&self->y));   /* let them run to their await */
   AX_AWAIT(ax_yield_now(&self->y));
   {
-    parked_t p;
-    memset(&p, 0, sizeof(p));
+    parked_t p = {0};
     ax_spawn_named(self->rt, "not-yet", AX_FUTURE(parked_fn, &p), sizeof(p),
                    NULL);
   }

@@ -315,8 +315,7 @@ typedef struct {
 AX_ASYNC(race_tasks_fn, race_tasks_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 2; k++) {
-    worker_task_t t;
-    memset(&t, 0, sizeof(t));
+    worker_task_t t = {0};
     t.sig = k == 0 ? &self->sig : NULL;   /* task 0 waits forever */
     t.drops = &self->drops;
     ax_spawn(AX_FUTURE_DROP(worker_task_fn, worker_task_drop, &t), sizeof(t),

@@ -113,8 +113,7 @@ typedef struct {
 AX_ASYNC(inside_fn, inside_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->spawners; k++) {
-    spawner_t s;
-    memset(&s, 0, sizeof(s));
+    spawner_t s = {0};
     s.n = self->n / self->spawners + (k < self->n % self->spawners ? 1 : 0);
     s.ran = &self->ran;
     s.drops = &self->drops;
@@ -548,8 +547,7 @@ AX_ASYNC(abort_race2_fn, abort_race2_t, self) {
     ax_spawn(&t.base, sizeof(t), &self->h[i]);
   }
   {
-    task_aborter_t a;
-    memset(&a, 0, sizeof(a));
+    task_aborter_t a = {0};
     a.h = self->h;
     a.n = self->n;
     AX_SPAWN(task_aborter_fn, &a, &self->ah);

@@ -720,8 +720,7 @@ AX_ASYNC(fifo_main, fifo_main_t, s) {
   AX_BEGIN(s);
   AX_AWAIT(ax_mutex_lock(&s->g, &FQ.m));
   for (s->i = 0; s->i < FIFO_N; s->i++) {
-    fifo_task_t t;
-    memset(&t, 0, sizeof t);
+    fifo_task_t t = {0};
     t.id = s->i;
     if (AX_SPAWN(fifo_task, &t, &s->h[s->i]) != 0)
       atomic_fetch_add(&join_errors, 1);
@@ -850,15 +849,13 @@ AX_ASYNC(loser_main, loser_main_t, s) {
   else if (SL.kind == RES_SEMAPHORE)
     AX_AWAIT(ax_semaphore_acquire(&s->r.p, &SL.sem, 1));
   {
-    loser_b_t b;
-    memset(&b, 0, sizeof b);
+    loser_b_t b = {0};
     AX_SPAWN(loser_b, &b, &s->h[0]);
   }
   while (atomic_load(&SL.queued) < 1)
     AX_AWAIT(ax_yield_now(&s->y));
   {
-    loser_c_t c;
-    memset(&c, 0, sizeof c);
+    loser_c_t c = {0};
     AX_SPAWN(loser_c, &c, &s->h[1]);
   }
   while (atomic_load(&SL.queued) < 2)
@@ -1040,16 +1037,14 @@ typedef struct {
 AX_ASYNC(rw_main, rw_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < RW_READERS; s->i++) {
-    reader_t r;
-    memset(&r, 0, sizeof r);
+    reader_t r = {0};
     AX_SPAWN(reader_task, &r, &s->h[s->i]);
   }
   /* Let the readers get going before the writer arrives. */
   while (atomic_load(&RW.reads) < 2 * RW_READERS)
     AX_AWAIT(ax_yield_now(&s->y));
   {
-    writer_t w;
-    memset(&w, 0, sizeof w);
+    writer_t w = {0};
     AX_SPAWN(writer_task, &w, &s->h[RW_READERS]);
   }
   JOIN_ALL(s, s->h, RW_READERS + 1);
@@ -1131,16 +1126,14 @@ typedef struct {
 AX_ASYNC(notify_main, notify_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < NW; s->i++) {
-    nwait_t w;
-    memset(&w, 0, sizeof w);
+    nwait_t w = {0};
     AX_SPAWN(nwait_task, &w, &s->h[s->i]);
   }
   while (atomic_load(&NT.ready) < NW)
     AX_AWAIT(ax_yield_now(&s->y));
   ax_notify_waiters(&NT.all);
   {
-    pinger_t p;
-    memset(&p, 0, sizeof p);
+    pinger_t p = {0};
     AX_SPAWN(pinger, &p, &s->h[NW]);
     AX_SPAWN(ponger, &p, &s->h[NW + 1]);
   }
@@ -1280,8 +1273,7 @@ typedef struct {
 } oc_main_t;
 
 static void oc_spawn(ax_join_t *h, int block, void *value, void *expect) {
-  oc_task_t t;
-  memset(&t, 0, sizeof t);
+  oc_task_t t = {0};
   t.init.block = block;
   t.init.value = value;
   t.expect = expect;

@@ -273,8 +273,7 @@ typedef struct {
 AX_ASYNC(detach_fn, detach_t, self) {
   AX_BEGIN(self);
   {
-    detached_t d;
-    memset(&d, 0, sizeof(d));
+    detached_t d = {0};
     d.l = &self->l;
     self->rc1 = AX_SPAWN(detached_fn, &d, NULL);        /* detached at once */
     d.go = &self->go;
@@ -335,8 +334,7 @@ AX_ASYNC_DROP(waiter_on_drop, waiter_t, w) {
 
 static int spawn_waiter(int how, th_counts_t *c, th_signal_t *sig,
                         ax_join_t *h) {
-  waiter_t w;
-  memset(&w, 0, sizeof(w));
+  waiter_t w = {0};
   w.how = how;
   w.c = c;
   w.sig = sig;
@@ -455,8 +453,7 @@ typedef struct {
 AX_ASYNC(abort_running_fn, abort_running_t, self) {
   AX_BEGIN(self);
   {
-    self_abort_t t;
-    memset(&t, 0, sizeof(t));
+    self_abort_t t = {0};
     t.self_handle = &self->h;
     t.complete_anyway = self->complete_anyway;
     t.drops = &self->drops;
@@ -864,8 +861,7 @@ typedef struct {
 AX_ASYNC(yield_fn, yield_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 2; k++) {
-    yielder_t y;
-    memset(&y, 0, sizeof(y));
+    yielder_t y = {0};
     y.who = k;
     y.log = self->log;
     y.n = &self->n;
@@ -939,8 +935,7 @@ AX_ASYNC_DROP(panicker_on_drop, panicker_t, p) { count_drop(p->on_drops); }
 
 static int spawn_panicker(ax_runtime_t *rt, const char *name, int use_assert,
                           int *on_drops, int *child_drops, ax_join_t *h) {
-  panicker_t p;
-  memset(&p, 0, sizeof(p));
+  panicker_t p = {0};
   p.on_drops = on_drops;
   p.child_drops = child_drops;
   p.use_assert = use_assert;
@@ -1234,8 +1229,7 @@ AX_ASYNC(chain_fn, chain_t, self) {
     AX_RETURN();
   }
   {
-    chain_t c;
-    memset(&c, 0, sizeof(c));
+    chain_t c = {0};
     c.depth = self->depth - 1;
     if (AX_SPAWN(chain_fn, &c, &self->next) != 0) {
       self->out = -1000000;

@@ -1035,8 +1035,7 @@ typedef struct smain_s {
 AX_ASYNC(smain_fn, smain_t, self) {
   AX_BEGIN(self);
   for (self->i = 0; self->i < self->n; self->i++) {
-    nap_t n;
-    memset(&n, 0, sizeof n);
+    nap_t n = {0};
     if (AX_SPAWN(sleeper_fn, &n, NULL) != 0) atomic_fetch_add(&naps_bad, 1);
   }
   while (atomic_load(&sleepers_started) < self->n)
