@@ -104,14 +104,11 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
 }
 
 START_TEST(task_future_dropped_when_it_ends) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   consumer_t c = {0};
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(consumer_fn, &c)));
+  th_run(_i, 2, AX_FUTURE(consumer_fn, &c));
   ck_assert_int_eq(c.got, 5);
   ck_assert_int_eq(c.sum, 0 + 1 + 2 + 3 + 4);
   ck_assert_int_eq(c.join_result, 0);
-  ax_drop(AX_FUTURE_OF(&c));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -148,7 +145,7 @@ AX_ASYNC(deadline_loop_fn, deadline_loop_t, self) {
 }
 
 START_TEST(by_ref_keeps_the_loser) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);   /* before the deadline */
   deadline_loop_t d = {0};
   ax_mpsc_tx_t *tx;
   int k;
@@ -157,17 +154,15 @@ START_TEST(by_ref_keeps_the_loser) {
   /* Three rounds won by the receive; then, the channel empty and open,
    * the same deadline (a millisecond after the start) wins. */
   ax_sleep(&d.deadline, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(deadline_loop_fn, &d)));
+  th_run_on(rt, AX_FUTURE(deadline_loop_fn, &d));
   ck_assert_int_eq(d.rounds_won_by_recv, 3);
   ck_assert_int_eq(d.got, 1 + 2 + 3);
   ck_assert_int_eq(d.deadline_dropped_midway, 0);
   ck_assert_int_eq(d.final_winner, 0);
   ck_assert_int_eq(ax_sleep_result(&d.deadline), 0);  /* it fired, not
                                                           cancelled */
-  ax_drop(AX_FUTURE_OF(&d));
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(d.rx);
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -231,7 +226,7 @@ START_TEST(blocking_result_dropped_unless_taken) {
     u.take = take;
     atomic_store(&arg_drops, 0);
     atomic_store(&result_drops, 0);
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(blocking_user_fn, &u)));
+    th_block_on(rt, AX_FUTURE(blocking_user_fn, &u));
     ax_drop(AX_FUTURE_OF(&u));
     ck_assert_int_eq(atomic_load(&arg_drops), 0);      /* fn had it */
     if (take) {
@@ -274,7 +269,7 @@ START_TEST(blocking_arg_dropped_when_never_run) {
   TH_ASSERT_OK(ax_spawn_blocking_with(rt, dup_job, heap_str("never"),
                                       count_free_arg, count_free_result, &h));
   TH_ASSERT_OK(ax_abort(&h));   /* queued behind the holders: never runs */
-  TH_ASSERT_OK(ax_block_on(rt, ax_join_wait(&h)));  /* cancelled on a worker */
+  th_block_on(rt, ax_join_wait(&h));  /* cancelled on a worker */
   ck_assert_int_eq(h.result, AX_ECANCELED);
   ck_assert_int_eq(atomic_load(&arg_drops), 1);
   ax_join_drop(&h);
@@ -346,7 +341,7 @@ START_TEST(blocking_result_dropped_when_awaiter_cancelled) {
   atomic_store(&arg_drops, 0);
   atomic_store(&result_drops, 0);
   th_latch_init(&c.started, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hash_canceller_fn, &c)));
+  th_block_on(rt, AX_FUTURE(hash_canceller_fn, &c));
   ax_drop(AX_FUTURE_OF(&c));
   uv_sem_wait(&result_dropped);  /* on the pool thread, once the job ends */
   ck_assert_int_eq(atomic_load(&arg_drops), 0);
