@@ -242,6 +242,14 @@ static inline ax_cx_t *th_cx_init(th_cx_t *c) {
   return &c->cx;
 }
 
+/* Several at once: TH_CX_INIT(&c1, &c2, &c3). */
+static inline void th_cx_init_all(th_cx_t *const *cs, size_t n) {
+  for (size_t i = 0; i < n; i++) th_cx_init(cs[i]);
+}
+#define TH_CX_INIT(...)                                                      \
+  th_cx_init_all((th_cx_t *const[]){__VA_ARGS__},                           \
+                 sizeof((th_cx_t *const[]){__VA_ARGS__}) / sizeof(th_cx_t *))
+
 /* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
 #define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
 

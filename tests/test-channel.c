@@ -180,8 +180,7 @@ START_TEST(oneshot_cancel_hand) {
   ax_oneshot_closed_t cl;
   th_cx_t c1, c2;
   int v = 3, out = 0;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   /* A recv dropped while waiting takes its waker back and nothing else. */
   ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r1, rx, &out), &c1), AX_PENDING);
@@ -295,9 +294,7 @@ START_TEST(mpsc_bounded_hand) {
   ax_mpsc_recv_t r;
   th_cx_t ca, cb, cr;
   int v1 = 1, v2 = 2, va = 10, vb = 11, out;
-  th_cx_init(&ca);
-  th_cx_init(&cb);
-  th_cx_init(&cr);
+  TH_CX_INIT(&ca, &cb, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 0, NULL, &tx, &rx),
                    AX_EINVAL);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &rx), 0);
@@ -351,9 +348,7 @@ START_TEST(mpsc_send_cancel_hand) {
   ax_mpsc_send_t a, b, c3;
   th_cx_t ca, cb, cc;
   int v0 = 0, va = 1, vb = 2, vc = 3, out;
-  th_cx_init(&ca);
-  th_cx_init(&cb);
-  th_cx_init(&cc);
+  TH_CX_INIT(&ca, &cb, &cc);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v0), 0);
   ck_assert_int_eq(TH_POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
@@ -476,9 +471,7 @@ START_TEST(mpsc_reserve_hand) {
   ax_mpsc_recv_t rv;
   th_cx_t c1, c2, cr;
   int v = 5, out = 0;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&cr);
+  TH_CX_INIT(&c1, &c2, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
   ck_assert_int_eq(r1.result, 0);

@@ -74,9 +74,7 @@ START_TEST(waitq_cancel_passes_wakeup) {
   ax__waiter_t a, b, c;
   th_cx_t ca, cb, cc;
   ax__waitq_init(&q);
-  th_cx_init(&ca);
-  th_cx_init(&cb);
-  th_cx_init(&cc);
+  TH_CX_INIT(&ca, &cb, &cc);
   ax__waiter_init(&a);
   ax__waiter_init(&b);
   ax__waiter_init(&c);
@@ -155,10 +153,7 @@ START_TEST(mutex_cancel_hand) {
   ax_mutex_guard_t g0, g1, g2, g3, gn;
   th_cx_t c1, c2, c3, c2b;
   ax_mutex_init(&m);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&c2b);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c2b, &c3);
   ax_mutex_lock(&gn, &m);  /* never polled: dropping it is a no-op */
   ax_drop(&gn.base);
   ck_assert_int_eq(ax_mutex_try_lock(&g0, &m), 0);
@@ -198,8 +193,7 @@ START_TEST(semaphore_fifo_hand) {
   ck_assert_int_eq(ax_semaphore_init(&s, AX_SEMAPHORE_MAX_PERMITS + 1),
                    AX_EINVAL);
   ck_assert_int_eq(ax_semaphore_init(&s, 3), 0);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 3), 0);
   ck_assert_uint_eq(p0.held, 3);
   ck_assert_uint_eq(ax_semaphore_available(&s), 0);
@@ -243,8 +237,7 @@ START_TEST(semaphore_cancel_head_hand) {
   ax_permit_t p0, p1, p2;
   th_cx_t c1, c2;
   ax_semaphore_init(&s, 2);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 2), 0);
   ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p1, &s, 2), &c1), AX_PENDING);
   ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
@@ -267,8 +260,7 @@ START_TEST(semaphore_close_hand) {
   ax_permit_t p0, p1, p2, p3;
   th_cx_t c1, c2;
   ax_semaphore_init(&s, 2);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 1), 0);
   ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p1, &s, 3), &c1), AX_PENDING);
   ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
@@ -305,8 +297,7 @@ START_TEST(rwlock_fair_hand) {
   th_cx_t cw, c3;
   ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
   ck_assert_uint_eq(rw.max_readers, AX_RWLOCK_MAX_READERS);
-  th_cx_init(&cw);
-  th_cx_init(&c3);
+  TH_CX_INIT(&cw, &c3);
   ck_assert_int_eq(ax_rwlock_try_read(&r1, &rw), 0);
   ck_assert_int_eq(ax_rwlock_try_read(&r2, &rw), 0);
   ck_assert_int_eq(ax_rwlock_try_write(&x, &rw), AX_EBUSY);
@@ -352,9 +343,7 @@ START_TEST(notify_permit_hand) {
   ax_notify_wait_t f1, f2, f3, f4;
   th_cx_t c1, c2, c3;
   ax_notify_init(&n);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   /* notify_one with nobody waiting stores ONE permit. */
   ax_notify_one(&n);
   ax_notify_one(&n);
@@ -398,9 +387,7 @@ START_TEST(notify_cancel_hand) {
   ax_notify_wait_t f1, f2, f3;
   th_cx_t c1, c2, c3;
   ax_notify_init(&n);
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
@@ -511,9 +498,7 @@ START_TEST(oncecell_hand) {
   th_cx_t c1, c2, c3;
   ax_oncecell_init(&cell, count_dtor);
   dtor_calls = 0;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   ck_assert_ptr_null(ax_oncecell_get(&cell));
   ck_assert_int_eq(
       TH_POLL(ax_oncecell_get_or_init(&g1, &cell, ctl(&i1, &x, 0), &i1.out),

@@ -94,9 +94,7 @@ START_TEST(recv_close_gets_none_reserved) {
   ax_mpsc_recv_t r;
   th_cx_t c1, c2, cr;
   int v = 123, out = 0;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&cr);
+  TH_CX_INIT(&c1, &c2, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx1, &rx), 0);
   tx2 = ax_mpsc_sender_clone(tx1);
   ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
@@ -248,8 +246,7 @@ START_TEST(permit_available_not_acquired_close) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_reserve_t p1, p2;
   th_cx_t c1, c2;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx1, &rx), 0);
   tx2 = ax_mpsc_sender_clone(tx1);
   ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
@@ -277,8 +274,7 @@ static void reserve_after_handoff_closed(int cancel) {
   ax_mpsc_reserve_t res;
   ax_mpsc_recv_t r;
   th_cx_t c, cr;
-  th_cx_init(&c);
-  th_cx_init(&cr);
+  TH_CX_INIT(&c, &cr);
   ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
   ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&res, tx), &c), AX_PENDING);
@@ -451,8 +447,7 @@ START_TEST(drop_permit_iterator_releases_permits) {
     ax_mpsc_rx_t *rx;
     ax_mpsc_reserve_t r1, r2;
     th_cx_t c1, c2;
-    th_cx_init(&c1);
-    th_cx_init(&c2);
+    TH_CX_INIT(&c1, &c2);
     ck_assert_int_eq(ax_mpsc_new(sizeof(int), n, NULL, &tx1, &rx), 0);
     tx2 = ax_mpsc_sender_clone(tx1);
     ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&r1, tx1, n), &c1), AX_READY);
@@ -739,8 +734,7 @@ START_TEST(reserve_many_cancel) {
   ax_mpsc_permit_t held;
   ax_mpsc_reserve_t big, small;
   th_cx_t cb, cs;
-  th_cx_init(&cb);
-  th_cx_init(&cs);
+  TH_CX_INIT(&cb, &cs);
   ck_assert_int_eq(ax_mpsc_new(0, 3, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&held, tx, 2), 0);
   ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
@@ -1663,9 +1657,7 @@ START_TEST(notify_multi_notified_last) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3;
   th_cx_t c1, c2, c3;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   ax_notify_init(&n);
   ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
@@ -1759,8 +1751,7 @@ START_TEST(notified_enable_fifo_and_cancel) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2;
   th_cx_t c1, c2;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ax_notify_init(&n);
   /* f1 enabled before f2 polls: notify_one picks f1. */
   ax_notify_wait(&f1, &n);
@@ -1880,10 +1871,7 @@ START_TEST(downgrade_map) {
   ax_rwlock_t rw;
   ax_rwlock_guard_t w, r1, r2, w2, r3;
   th_cx_t c1, c2, cw, c3;
-  th_cx_init(&c1);
-  th_cx_init(&c2);
-  th_cx_init(&cw);
-  th_cx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &cw, &c3);
   ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
   ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
   ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r1, &rw), &c1), AX_PENDING);
