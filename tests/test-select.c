@@ -83,28 +83,38 @@ START_TEST(select_dropped_while_pending) {
 }
 END_TEST
 
+/* Races three leaves that are all ready at once (biased or not) with one
+ * poll and returns the winner, after checking that it alone was polled
+ * (once) and kept, and that each loser was dropped exactly once. */
+static int race_three_ready(int biased) {
+  th_counts_t c[3] = {{0}};
+  th_leaf_t l[3];
+  ax_future_t *f0 = th_leaf(&l[0], &c[0], 0, 0);
+  ax_future_t *f1 = th_leaf(&l[1], &c[1], 0, 0);
+  ax_future_t *f2 = th_leaf(&l[2], &c[2], 0, 0);
+  ax_select_t s;
+  th_cx_t cx;
+  ax_future_t *f = biased ? ax_select_biased(&s, f0, f1, f2)
+                          : ax_select(&s, f0, f1, f2);
+  int w;
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  w = s.winner;
+  ck_assert(w >= 0 && w < 3);
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(atomic_load(&c[k].drops), k == w ? 0 : 1);
+    ck_assert_int_eq(atomic_load(&c[k].polls), k == w ? 1 : 0);
+  }
+  ax_drop(f);
+  ax_drop(&l[w].base);
+  return w;
+}
+
 START_TEST(select_biased_order) {
   /* All ready at once: biased always picks branch 0 and never polls the
    * others. */
-  for (int trial = 0; trial < 100; trial++) {
-    th_counts_t c[3] = {{0}};
-    th_leaf_t l[3];
-    ax_select_t s;
-    th_cx_t cx;
-    th_cx_init(&cx);
-    ax_future_t *f = ax_select_biased(&s, th_leaf(&l[0], &c[0], 0, 0),
-                                      th_leaf(&l[1], &c[1], 0, 0),
-                                      th_leaf(&l[2], &c[2], 0, 0));
-    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
-    ck_assert_int_eq(s.winner, 0);
-    ck_assert_int_eq(atomic_load(&c[1].polls), 0);
-    ck_assert_int_eq(atomic_load(&c[2].polls), 0);
-    ck_assert_int_eq(atomic_load(&c[0].drops), 0);
-    ck_assert_int_eq(atomic_load(&c[1].drops), 1);
-    ck_assert_int_eq(atomic_load(&c[2].drops), 1);
-    ax_drop(f);
-    ax_drop(&l[0].base);
-  }
+  for (int trial = 0; trial < 100; trial++)
+    ck_assert_int_eq(race_three_ready(1), 0);
 }
 END_TEST
 
@@ -113,26 +123,7 @@ START_TEST(select_random_start) {
    * at least once (the chance that one never wins is 3 * (2/3)^300), and
    * in every race the two others are dropped exactly once. */
   int wins[3] = {0, 0, 0};
-  for (int trial = 0; trial < 300; trial++) {
-    th_counts_t c[3] = {{0}};
-    th_leaf_t l[3];
-    ax_select_t s;
-    th_cx_t cx;
-    th_cx_init(&cx);
-    ax_future_t *f = ax_select(&s, th_leaf(&l[0], &c[0], 0, 0),
-                               th_leaf(&l[1], &c[1], 0, 0),
-                               th_leaf(&l[2], &c[2], 0, 0));
-    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
-    int w = s.winner;
-    ck_assert(w >= 0 && w < 3);
-    wins[w]++;
-    for (int k = 0; k < 3; k++) {
-      ck_assert_int_eq(atomic_load(&c[k].drops), k == w ? 0 : 1);
-      ck_assert_int_eq(atomic_load(&c[k].polls), k == w ? 1 : 0);
-    }
-    ax_drop(f);
-    ax_drop(&l[w].base);
-  }
+  for (int trial = 0; trial < 300; trial++) wins[race_three_ready(0)]++;
   for (int k = 0; k < 3; k++) ck_assert_int_gt(wins[k], 0);
 }
 END_TEST
