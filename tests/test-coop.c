@@ -55,15 +55,6 @@ typedef struct {
   ax_join_t obs;
 } loop_t;
 
-typedef struct {
-  ax_async_t co;
-} nothing_t;
-
-AX_ASYNC(nothing, nothing_t, s) {
-  AX_BEGIN(s);
-  AX_END();
-}
-
 AX_ASYNC(ready_loop, loop_t, s) {
   AX_BEGIN(s);
   if (s->kind == K_RECV) {
@@ -138,8 +129,8 @@ typedef struct {
 AX_ASYNC(join_loop, joins_t, s) {
   AX_BEGIN(s);
   {
-    nothing_t n = {0};
-    ck_assert_int_eq(AX_SPAWN(nothing, &n, &s->h), 0);
+    th_task_t t;   /* done at its first poll (no yields) */
+    ck_assert_int_eq(ax_spawn(th_task(&t, 0, 0), sizeof(t), &s->h), 0);
   }
   AX_AWAIT(ax_join_wait(&s->h));   /* now finished: every await is ready */
   AX_YIELD();                      /* a fresh poll, a full budget */
@@ -257,7 +248,8 @@ AX_ASYNC(stopper, stopper_t, s) {
 
 typedef struct {
   ax_async_t co;
-  ax_join_t a, b;
+  ax_join_t h[2];   /* the stopper, the spinner */
+  th_joins_t joins;
 } starve_main_t;
 
 AX_ASYNC(starve_main, starve_main_t, s) {
@@ -265,14 +257,11 @@ AX_ASYNC(starve_main, starve_main_t, s) {
   {
     stopper_t st = {0};
     spinner_t sp = {0};
-    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->a), 0);
-    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->b), 0);
+    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->h[0]), 0);
+    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->h[1]), 0);
   }
-  AX_AWAIT(ax_join_wait(&s->a));
-  AX_AWAIT(ax_join_wait(&s->b));
-  ck_assert_int_eq(s->b.result, 0);
-  ax_join_drop(&s->a);
-  ax_join_drop(&s->b);
+  AX_AWAIT(th_joins(&s->joins, s->h, 2));
+  ck_assert_int_eq(s->joins.failed, 0);
   AX_END();
 }
 
