@@ -30,6 +30,21 @@ static uint64_t mix(uint64_t x) {   /* splitmix64: deterministic "random" */
 static int ldi(atomic_int *p) { return atomic_load(p); }
 static long ldl(atomic_long *p) { return atomic_load(p); }
 
+/* Runs fut, a test body that sets bits in *bad for what it found wrong,
+ * on a runtime of flavour multi (2 workers): no bit may be set. */
+static void run_clean(int multi, ax_future_t *fut, const int *bad) {
+  th_run(multi, 2, fut);
+  ck_assert_int_eq(*bad, 0);
+}
+
+/* Closes a wheel made on a plain loop, lets the loop finish its close,
+ * and closes the loop: nothing of the wheel may be left on it. */
+static void wheel_close_loop(ax__wheel_t *wh, uv_loop_t *loop) {
+  ax__wheel_close(wh);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(loop), 0);
+}
+
 static ax__wheel_t *my_wheel(void) {
   ax__ctx_t *c = ax__ctx_current();
   return c != NULL ? c->wheel : NULL;
@@ -109,9 +124,7 @@ START_TEST(wheel_order_never_early) {
     ax_drop(&ws[i].base);
     ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
   }
-  ax__wheel_close(wwheel);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  wheel_close_loop(wwheel, &loop);
   free(ws);
   free(ww);
   free(wcx);
@@ -165,9 +178,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   for (i = 1; i < N; i += 2) ax_drop(&s[i].base);
   ck_assert_uint_eq(ax__wheel_len(wh2), 0);
   for (i = 0; i < N; i++) ck_assert_int_eq(ldi(&w[i].refs), 0);
-  ax__wheel_close(wh2);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  wheel_close_loop(wh2, &loop);
 }
 END_TEST
 
@@ -242,9 +253,7 @@ START_TEST(wheel_cross_thread_cancel) {
     ck_assert_int_eq(ldi(&xw2[i].refs), 0);
     ax_drop(&xs_[i].base);
   }
-  ax__wheel_close(xwheel);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  wheel_close_loop(xwheel, &loop);
   free(xs_);
   free(xw);
   free(xw2);
@@ -633,8 +642,7 @@ AX_ASYNC(cancel_fn, cancel_t, self) {
 
 START_TEST(sleep_cancel_and_drop) {
   cancel_t c = {0};
-  th_run(_i, 2, AX_FUTURE(cancel_fn, &c));
-  ck_assert_int_eq(c.bad, 0);
+  run_clean(_i, AX_FUTURE(cancel_fn, &c), &c.bad);
 }
 END_TEST
 
@@ -802,8 +810,7 @@ AX_ASYNC(reset_fn, reset_t, self) {
 
 START_TEST(sleep_reset) {
   reset_t r = {0};
-  th_run(_i, 2, AX_FUTURE(reset_fn, &r));
-  ck_assert_int_eq(r.bad, 0);
+  run_clean(_i, AX_FUTURE(reset_fn, &r), &r.bad);
 }
 END_TEST
 
@@ -887,8 +894,7 @@ AX_ASYNC(tmain_fn, tmain_t, self) {
 START_TEST(timeout_fires_and_not) {
   tmain_t *m = calloc(1, sizeof *m);
   atomic_store(&slow_drops, 0);
-  th_run(_i, 2, AX_FUTURE(tmain_fn, m));
-  ck_assert_int_eq(m->bad, 0);
+  run_clean(_i, AX_FUTURE(tmain_fn, m), &m->bad);
   free(m);
 }
 END_TEST
@@ -924,38 +930,41 @@ AX_ASYNC(imain_fn, imain_t, self) {
   AX_END();
 }
 
-static void run_interval(imain_t *m, int multi) {
-  th_run(multi, 2, AX_FUTURE(imain_fn, m));
-  ck_assert_int_eq(m->bad, 0);
+/* The ticks of an interval of 10 ms, late or not, under a policy. */
+static void run_interval(imain_t *m, int multi, int late,
+                         ax_missed_tick_t policy) {
+  m->late = late;
+  m->policy = policy;
+  run_clean(multi, AX_FUTURE(imain_fn, m), &m->bad);
   ck_assert_uint_eq(m->ticks[0], m->start);   /* the first tick is at once */
+}
+
+/* Every tick exactly on the schedule: start, +10, +20, ... */
+static void ticks_on_schedule(const imain_t *m) {
+  for (unsigned k = 0; k < TICKS; k++)
+    ck_assert_uint_eq(m->ticks[k], m->start + k * 10 * MS);
 }
 
 START_TEST(interval_ticks) {
   imain_t m = {0};
-  unsigned k;
-  run_interval(&m, _i);
+  run_interval(&m, _i, 0, AX_MISSED_TICK_BURST);
   /* Burst (the default) keeps the schedule exactly, even when late. */
-  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+  ticks_on_schedule(&m);
 }
 END_TEST
 
 START_TEST(interval_missed_burst) {
   imain_t m = {0};
-  unsigned k;
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_BURST;
-  run_interval(&m, _i);
+  run_interval(&m, _i, 1, AX_MISSED_TICK_BURST);
   /* The missed ticks (start, +10, +20, +30) all come, back to back. */
-  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+  ticks_on_schedule(&m);
 }
 END_TEST
 
 START_TEST(interval_missed_delay) {
   imain_t m = {0};
   unsigned k;
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_DELAY;
-  run_interval(&m, _i);
+  run_interval(&m, _i, 1, AX_MISSED_TICK_DELAY);
   /* After the late first tick the schedule restarts from "now". */
   ck_assert_uint_ge(m.ticks[1], m.before + 10 * MS);
   for (k = 1; k < TICKS; k++) ck_assert_uint_ge(m.ticks[k], m.ticks[k - 1] + 10 * MS);
@@ -965,9 +974,7 @@ END_TEST
 START_TEST(interval_missed_skip) {
   imain_t m = {0};
   unsigned k;
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_SKIP;
-  run_interval(&m, _i);
+  run_interval(&m, _i, 1, AX_MISSED_TICK_SKIP);
   /* Stays on the original grid but skips the ticks already missed. */
   ck_assert_uint_ge(m.ticks[1], m.start + 40 * MS);
   ck_assert_uint_gt(m.ticks[1], m.before);
