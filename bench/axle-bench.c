@@ -91,6 +91,27 @@ uint64_t bench_timed_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   return bench_now_ns() - t0;
 }
 
+static uint64_t main_iter(void *arg) {
+  const bench_main_t *m = arg;
+  union {
+    max_align_t align;
+    unsigned char bytes[BENCH_MAIN_MAX];
+  } state;
+  ax_future_t *fut = (ax_future_t *)(void *)&state;   /* co.base leads */
+  uint64_t ns;
+  memcpy(&state, m->proto, m->size);
+  if (m->before != NULL) m->before(&state, m->arg);
+  ns = bench_timed_block_on(m->rt, fut);
+  ax_drop(fut);
+  return m->after != NULL ? m->after(&state, ns, m->arg) : ns;
+}
+
+void bench_measure_main(const bench_main_t *m, unsigned w, unsigned r,
+                        bench_result_t *res) {
+  if (m->size > BENCH_MAIN_MAX) bench_fail("main state too large");
+  bench_measure(w, r, main_iter, (void *)m, res);
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -220,67 +241,68 @@ AX_ASYNC(latch_main, latch_main_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_runtime_t *rt;
-  bench_latch_t latch;
-  size_t count;
-  bench_latch_start_fn start;
-} latch_run_t;
-
-static uint64_t latch_iter(void *arg) {
-  latch_run_t *c = arg;
-  latch_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.latch = &c->latch;
-  m.start = c->start;
-  bench_latch_reset(&c->latch, c->count);
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(latch_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
+/* Before each run: the latch counts down from the workload's count. */
+static void latch_rearm(void *state, void *count) {
+  bench_latch_reset(((latch_main_t *)state)->latch, *(size_t *)count);
 }
 
 void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
                      bench_result_t *res, size_t count, size_t ops,
                      bench_latch_start_fn start) {
-  latch_run_t c;
-  c.rt = bench_runtime(o, 0);
-  c.count = count;
-  c.start = start;
-  bench_latch_init(&c.latch);
-  bench_measure(w, r, latch_iter, &c, res);
+  bench_latch_t latch;
+  latch_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(latch_main, &init),
+                    sizeof init, latch_rearm, NULL, &count};
+  bench_latch_init(&latch);
+  init.latch = &latch;
+  init.start = start;
+  bench_measure_main(&m, w, r, res);
   res->ops = ops;
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
 }
 
 /* ---- workloads ------------------------------------------------------------------ */
 
 typedef struct {
   const char *name;
-  bench_fn_t fn;
-  unsigned warmup, iters;   /* the anchors' defaults */
+  bench_fn_t fn;              /* NULL: a latch workload, run by
+                                 bench_latch_run with the three below */
+  unsigned warmup, iters;     /* the anchors' defaults */
+  bench_latch_start_fn start; /* latch workloads: starts an iteration */
+  size_t count;               /* latch workloads: count-downs an iteration */
+  size_t ops;                 /* latch workloads: ops_per_iter */
 } workload_t;
 
+#define WORKLOAD(name, fn, warmup, iters) {name, fn, warmup, iters, NULL, 0, 0}
+#define LATCH_WORKLOAD(name, warmup, iters, start, count, ops)               \
+  {name, NULL, warmup, iters, start, count, ops}
+
 static const workload_t workloads[] = {
-  {"spawn_many_local", wl_spawn_many_local, 3, 500},
-  {"spawn_many_blockon", wl_spawn_many_blockon, 3, 500},
-  {"spawn_many_remote_idle", wl_spawn_many_remote_idle, 3, 300},
-  {"spawn_many_remote_busy1", wl_spawn_many_remote_busy1, 3, 200},
-  {"spawn_many_remote_busy2", wl_spawn_many_remote_busy2, 1, 5},
-  {"yield_many", wl_yield_many, 3, 150},
-  {"ping_pong", wl_ping_pong, 3, 1000},
-  {"chained_spawn", wl_chained_spawn, 3, 5000},
-  {"mpsc_contention_bounded", wl_mpsc_contention_bounded, 3, 1000},
-  {"mpsc_contention_bounded_full", wl_mpsc_contention_bounded_full, 3, 1000},
-  {"mpsc_contention_unbounded", wl_mpsc_contention_unbounded, 3, 1000},
-  {"mpsc_uncontended_bounded", wl_mpsc_uncontended_bounded, 3, 3000},
-  {"mpsc_uncontended_unbounded", wl_mpsc_uncontended_unbounded, 3, 3000},
-  {"oneshot_roundtrip", wl_oneshot_roundtrip, 3, 100},
-  {"mutex_contention", wl_mutex_contention, 3, 100},
-  {"timers_1m", wl_timers_1m, 0, 3},
-  {"idle_tasks_1m", wl_idle_tasks_1m, 0, 3},
-  {"spawn_blocking", wl_spawn_blocking, 3, 20},
-  {"spawn_blocking_pool4", wl_spawn_blocking_pool4, 3, 300},
+  LATCH_WORKLOAD("spawn_many_local", 3, 500, wl_spawn_many_local_start,
+                 NUM_SPAWN, NUM_SPAWN),
+  LATCH_WORKLOAD("spawn_many_blockon", 3, 500, wl_spawn_many_blockon_start,
+                 NUM_SPAWN, NUM_SPAWN),
+  WORKLOAD("spawn_many_remote_idle", wl_spawn_many_remote_idle, 3, 300),
+  WORKLOAD("spawn_many_remote_busy1", wl_spawn_many_remote_busy1, 3, 200),
+  WORKLOAD("spawn_many_remote_busy2", wl_spawn_many_remote_busy2, 1, 5),
+  WORKLOAD("yield_many", wl_yield_many, 3, 150),
+  LATCH_WORKLOAD("ping_pong", 3, 1000, wl_ping_pong_start, NUM_PINGS,
+                 NUM_PINGS),
+  LATCH_WORKLOAD("chained_spawn", 3, 5000, wl_chained_spawn_start, 1,
+                 CHAIN_ITER),
+  WORKLOAD("mpsc_contention_bounded", wl_mpsc_contention_bounded, 3, 1000),
+  WORKLOAD("mpsc_contention_bounded_full", wl_mpsc_contention_bounded_full, 3,
+           1000),
+  WORKLOAD("mpsc_contention_unbounded", wl_mpsc_contention_unbounded, 3, 1000),
+  WORKLOAD("mpsc_uncontended_bounded", wl_mpsc_uncontended_bounded, 3, 3000),
+  WORKLOAD("mpsc_uncontended_unbounded", wl_mpsc_uncontended_unbounded, 3,
+           3000),
+  WORKLOAD("oneshot_roundtrip", wl_oneshot_roundtrip, 3, 100),
+  WORKLOAD("mutex_contention", wl_mutex_contention, 3, 100),
+  WORKLOAD("timers_1m", wl_timers_1m, 0, 3),
+  WORKLOAD("idle_tasks_1m", wl_idle_tasks_1m, 0, 3),
+  WORKLOAD("spawn_blocking", wl_spawn_blocking, 3, 20),
+  WORKLOAD("spawn_blocking_pool4", wl_spawn_blocking_pool4, 3, 300),
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -333,6 +355,7 @@ int main(int argc, char **argv) {
   const workload_t *wl = NULL;
   bench_result_t res;
   long iters = -1, warmup = -1;
+  unsigned w, r;
   int i;
   size_t k;
 
@@ -364,8 +387,12 @@ int main(int argc, char **argv) {
   if (wl == NULL) usage();
 
   memset(&res, 0, sizeof(res));
-  wl->fn(&o, warmup >= 0 ? (unsigned)warmup : wl->warmup,
-         iters > 0 ? (unsigned)iters : (iters == 0 ? 1u : wl->iters), &res);
+  w = warmup >= 0 ? (unsigned)warmup : wl->warmup;
+  r = iters > 0 ? (unsigned)iters : (iters == 0 ? 1u : wl->iters);
+  if (wl->fn != NULL)
+    wl->fn(&o, w, r, &res);
+  else
+    bench_latch_run(&o, w, r, &res, wl->count, wl->ops, wl->start);
   emit(&o, &res);
   free(res.samples);
   return 0;

@@ -101,6 +101,32 @@ static inline void bench_black_box(uint64_t v) {
 #endif
 }
 
+/* ---- one timed block_on per iteration -------------------------------------
+ * The shape of most workloads: every iteration runs a fresh main future,
+ * a copy of proto (an async function's future from AX_FUTURE, never
+ * polled: a future may be copied until its first poll), as one timed
+ * block_on (bench_timed_block_on), and drops it.  before (may be NULL)
+ * runs on the copy just before the timer starts; after (may be NULL)
+ * reads what the run left in it and returns the iteration's sample (it
+ * is given the block_on's time). */
+typedef void (*bench_before_fn)(void *state, void *arg);
+typedef uint64_t (*bench_after_fn)(void *state, uint64_t ns, void *arg);
+
+#define BENCH_MAIN_MAX 1024   /* the largest main state */
+
+typedef struct bench_main_s {
+  ax_runtime_t *rt;          /* where the main future runs */
+  const ax_future_t *proto;  /* AX_FUTURE(fn, &state), never polled */
+  size_t size;               /* sizeof that state, <= BENCH_MAIN_MAX */
+  bench_before_fn before;    /* may be NULL */
+  bench_after_fn after;      /* may be NULL */
+  void *arg;                 /* for before and after */
+} bench_main_t;
+
+/* w unrecorded + r recorded runs of m (bench_measure). */
+void bench_measure_main(const bench_main_t *m, unsigned w, unsigned r,
+                        bench_result_t *res);
+
 /* ---- the completion latch -------------------------------------------------
  * An atomic count-down plus one wake of the waiting future (the block_on
  * future): Tokio's benches count down an AtomicUsize and signal the
@@ -132,11 +158,13 @@ void bench_latch_run(const bench_opts_t *o, unsigned w, unsigned r,
                      bench_latch_start_fn start);
 
 /* ---- workloads ------------------------------------------------------------ */
-/* wl_sched.c */
-void wl_spawn_many_local(const bench_opts_t *, unsigned, unsigned,
-                         bench_result_t *);
-void wl_spawn_many_blockon(const bench_opts_t *, unsigned, unsigned,
-                           bench_result_t *);
+/* The latch workloads (bench_latch_run; their counts are in axle-bench.c's
+ * table): what each iteration starts. */
+void wl_spawn_many_local_start(bench_latch_t *l);     /* wl_sched.c */
+void wl_spawn_many_blockon_start(bench_latch_t *l);   /* wl_sched.c */
+void wl_chained_spawn_start(bench_latch_t *l);        /* wl_sched.c */
+void wl_ping_pong_start(bench_latch_t *l);            /* wl_chan.c */
+/* The others: wl_sched.c */
 void wl_spawn_many_remote_idle(const bench_opts_t *, unsigned, unsigned,
                                bench_result_t *);
 void wl_spawn_many_remote_busy1(const bench_opts_t *, unsigned, unsigned,
@@ -145,8 +173,6 @@ void wl_spawn_many_remote_busy2(const bench_opts_t *, unsigned, unsigned,
                                 bench_result_t *);
 void wl_yield_many(const bench_opts_t *, unsigned, unsigned,
                    bench_result_t *);
-void wl_chained_spawn(const bench_opts_t *, unsigned, unsigned,
-                      bench_result_t *);
 /* wl_misc.c */
 void wl_spawn_blocking(const bench_opts_t *, unsigned, unsigned,
                        bench_result_t *);
@@ -155,7 +181,6 @@ void wl_spawn_blocking_pool4(const bench_opts_t *, unsigned, unsigned,
 void wl_timers_1m(const bench_opts_t *, unsigned, unsigned,
                   bench_result_t *);
 /* wl_chan.c */
-void wl_ping_pong(const bench_opts_t *, unsigned, unsigned, bench_result_t *);
 void wl_mpsc_contention_bounded(const bench_opts_t *, unsigned, unsigned,
                                 bench_result_t *);
 void wl_mpsc_contention_bounded_full(const bench_opts_t *, unsigned, unsigned,

@@ -9,8 +9,7 @@
 # Builds axle with --buildtype=release in BUILD_DIR (unless NO_BUILD=1) and
 # prints one line per workload: name, flavour, instructions (Ir).
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 B="${1:-/tmp/axle-callgrind-build}"
 WORKLOADS="${WORKLOADS:-yield_many spawn_many_local ping_pong chained_spawn}"
 MODE="${MODE:---current}"

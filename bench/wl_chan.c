@@ -75,15 +75,10 @@ AX_ASYNC(ping_spawner, ping_spawner_t, s) {
   AX_END();
 }
 
-static void ping_start(bench_latch_t *l) {
+void wl_ping_pong_start(bench_latch_t *l) {
   ping_spawner_t sp;
   sp.latch = l;
   bench_check(AX_SPAWN(ping_spawner, &sp, NULL), "ax_spawn");
-}
-
-void wl_ping_pong(const bench_opts_t *o, unsigned w, unsigned r,
-                  bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_PINGS, NUM_PINGS, ping_start);
 }
 
 /* ---- mpsc ------------------------------------------------------------------ */
@@ -173,36 +168,18 @@ AX_ASYNC(mpsc_main, mpsc_main_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_runtime_t *rt;
-  int kind, contended;
-  size_t capacity;
-} mpsc_ctx_t;
-
-static uint64_t mpsc_iter(void *arg) {
-  mpsc_ctx_t *c = arg;
-  mpsc_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.kind = c->kind;
-  m.capacity = c->capacity;
-  m.contended = c->contended;
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(mpsc_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
-}
-
 static void mpsc_run(const bench_opts_t *o, unsigned w, unsigned r,
                      bench_result_t *res, int kind, int contended,
                      size_t capacity) {
-  mpsc_ctx_t c;
-  c.rt = bench_runtime(o, 0);
-  c.kind = kind;
-  c.contended = contended;
-  c.capacity = capacity;
-  bench_measure(w, r, mpsc_iter, &c, res);
+  mpsc_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(mpsc_main, &init),
+                    sizeof init, NULL, NULL, NULL};
+  init.kind = kind;
+  init.capacity = capacity;
+  init.contended = contended;
+  bench_measure_main(&m, w, r, res);
   res->ops = MPSC_UNCONTENDED;
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
 }
 
 void wl_mpsc_contention_bounded(const bench_opts_t *o, unsigned w, unsigned r,
@@ -331,27 +308,19 @@ AX_ASYNC(roundtrip_main, rt_main_t, s) {
   AX_END();
 }
 
-static uint64_t roundtrip_iter(void *arg) {
-  ax_runtime_t *rt = arg;
-  rt_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  ns = bench_timed_block_on(rt, AX_FUTURE(roundtrip_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
-}
-
 void wl_oneshot_roundtrip(const bench_opts_t *o, unsigned w, unsigned r,
                           bench_result_t *res) {
-  ax_runtime_t *rt = bench_runtime(o, 0);
+  rt_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(roundtrip_main, &init),
+                    sizeof init, NULL, NULL, NULL};
   uint64_t med;
-  bench_measure(w, r, roundtrip_iter, rt, res);
+  bench_measure_main(&m, w, r, res);
   med = bench_median(res->samples, res->nsamples);
   res->ops = ONESHOT_HANDOFFS;
   bench_extra(res, "round_trips", "%u", ONESHOT_HANDOFFS / 2);
   bench_extra(res, "per_round_trip_ns", "%.2f",
               (double)med / (double)(ONESHOT_HANDOFFS / 2));
-  bench_runtime_free(rt);
+  bench_runtime_free(m.rt);
 }
 
 /* ---- mutex_contention ------------------------------------------------------ */
@@ -418,33 +387,18 @@ AX_ASYNC(mutex_main, mutex_main_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_runtime_t *rt;
-  counter_t *c;
-} mutex_ctx_t;
-
-static uint64_t mutex_iter(void *arg) {
-  mutex_ctx_t *c = arg;
-  mutex_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.c = c->c;
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(mutex_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
-}
-
 void wl_mutex_contention(const bench_opts_t *o, unsigned w, unsigned r,
                          bench_result_t *res) {
-  mutex_ctx_t c;
   counter_t counter;   /* Tokio: Arc<Mutex<u64>> allocated per iteration */
-  c.rt = bench_runtime(o, 0);
-  c.c = &counter;
-  bench_measure(w, r, mutex_iter, &c, res);
+  mutex_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(mutex_main, &init),
+                    sizeof init, NULL, NULL, NULL};
+  init.c = &counter;
+  bench_measure_main(&m, w, r, res);
   res->ops = (size_t)MUTEX_TASKS * MUTEX_LOCKS_PER_TASK;
   bench_extra(res, "tasks", "%u", MUTEX_TASKS);
   bench_extra(res, "locks_per_task", "%u", MUTEX_LOCKS_PER_TASK);
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
 }
 
 /* ---- idle_tasks_1m -------------------------------------------------------------
@@ -556,39 +510,39 @@ AX_ASYNC(idle_main, idle_main_t, s) {
   AX_END();
 }
 
+/* What the iterations measured besides the sample. */
 typedef struct {
-  ax_runtime_t *rt;
   uint64_t *spawn_ns;
   double *rss_per_task;
   size_t n;
-} idle_ctx_t;
+} idle_log_t;
 
-static uint64_t idle_iter(void *arg) {
-  idle_ctx_t *c = arg;
-  idle_main_t m;
-  idle_out_t out;
-  memset(&m, 0, sizeof(m));
-  memset(&out, 0, sizeof(out));
-  m.out = &out;
-  bench_check(ax_block_on(c->rt, AX_FUTURE(idle_main, &m)), "ax_block_on");
-  ax_drop(AX_FUTURE_OF(&m));
-  c->spawn_ns[c->n] = out.spawn_ns;
+/* The driver timed the wake-and-join part itself: that is the sample. */
+static uint64_t idle_after(void *state, uint64_t ns, void *arg) {
+  const idle_out_t *out = ((idle_main_t *)state)->out;
+  idle_log_t *c = arg;
+  (void)ns;
+  c->spawn_ns[c->n] = out->spawn_ns;
   c->rss_per_task[c->n] =
-      (double)(out.rss1 > out.rss0 ? out.rss1 - out.rss0 : 0) /
+      (double)(out->rss1 > out->rss0 ? out->rss1 - out->rss0 : 0) /
       (double)IDLE_TASKS;
   c->n++;
-  return out.wake_join_ns;
+  return out->wake_join_ns;
 }
 
 void wl_idle_tasks_1m(const bench_opts_t *o, unsigned w, unsigned r,
                       bench_result_t *res) {
-  idle_ctx_t c;
-  c.rt = bench_runtime(o, 0);
+  idle_out_t out;
+  idle_log_t c;
+  idle_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(idle_main, &init),
+                    sizeof init, NULL, idle_after, &c};
+  init.out = &out;
   c.n = 0;
   c.spawn_ns = malloc((w + r + 1) * sizeof(uint64_t));
   c.rss_per_task = malloc((w + r + 1) * sizeof(double));
   if (c.spawn_ns == NULL || c.rss_per_task == NULL) bench_fail("out of memory");
-  bench_measure(w, r, idle_iter, &c, res);
+  bench_measure_main(&m, w, r, res);
   res->ops = IDLE_TASKS;
   bench_extra(res, "metric", "\"wake_and_join_ns\"");
   /* Only a fresh process's first iteration gives a meaningful delta. */
@@ -598,7 +552,7 @@ void wl_idle_tasks_1m(const bench_opts_t *o, unsigned w, unsigned r,
               (unsigned long long)bench_median(c.spawn_ns, c.n));
   bench_extra(res, "peak_rss_bytes", "%llu",
               (unsigned long long)bench_proc_status_bytes("VmHWM"));
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
   free(c.spawn_ns);
   free(c.rss_per_task);
 }

@@ -41,33 +41,18 @@ AX_ASYNC(blocking_main, blocking_main_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_runtime_t *rt;
-  ax_join_t *handles;
-} blocking_ctx_t;
-
-static uint64_t blocking_iter(void *arg) {
-  blocking_ctx_t *c = arg;
-  blocking_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  m.handles = c->handles;
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(blocking_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  return ns;
-}
-
 static void spawn_blocking_pool(const bench_opts_t *o, unsigned w, unsigned r,
                                 bench_result_t *res, unsigned pool) {
-  blocking_ctx_t c;
-  c.rt = bench_runtime(o, pool);
-  c.handles = calloc(BLOCKING_JOBS, sizeof(ax_join_t));
-  if (c.handles == NULL) bench_fail("out of memory");
-  bench_measure(w, r, blocking_iter, &c, res);
+  blocking_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, pool), AX_FUTURE(blocking_main, &init),
+                    sizeof init, NULL, NULL, NULL};
+  init.handles = calloc(BLOCKING_JOBS, sizeof(ax_join_t));
+  if (init.handles == NULL) bench_fail("out of memory");
+  bench_measure_main(&m, w, r, res);
   res->ops = BLOCKING_JOBS;
   bench_extra(res, "max_blocking_threads", "%u", pool ? pool : 4u);
-  bench_runtime_free(c.rt);
-  free(c.handles);
+  bench_runtime_free(m.rt);
+  free(init.handles);
 }
 
 void wl_spawn_blocking(const bench_opts_t *o, unsigned w, unsigned r,
@@ -165,33 +150,30 @@ AX_ASYNC(timer_main, timer_main_t, s) {
   AX_END();
 }
 
+/* The spawn phase's time, logged per iteration. */
 typedef struct {
-  ax_runtime_t *rt;
   uint64_t *spawn_ns;
   size_t nspawn;
-} timers_ctx_t;
+} timers_log_t;
 
-static uint64_t timers_iter(void *arg) {
-  timers_ctx_t *c = arg;
-  timer_main_t m;
-  uint64_t ns;
-  memset(&m, 0, sizeof(m));
-  ns = bench_timed_block_on(c->rt, AX_FUTURE(timer_main, &m));
-  ax_drop(AX_FUTURE_OF(&m));
-  c->spawn_ns[c->nspawn++] = m.spawn_ns;
+static uint64_t timers_after(void *state, uint64_t ns, void *arg) {
+  timers_log_t *c = arg;
+  c->spawn_ns[c->nspawn++] = ((timer_main_t *)state)->spawn_ns;
   return ns;
 }
 
 void wl_timers_1m(const bench_opts_t *o, unsigned w, unsigned r,
                   bench_result_t *res) {
-  timers_ctx_t c;
+  timers_log_t c;
+  timer_main_t init = {0};
+  bench_main_t m = {bench_runtime(o, 0), AX_FUTURE(timer_main, &init),
+                    sizeof init, NULL, timers_after, &c};
   uint64_t rss_before, peak, med;
-  c.rt = bench_runtime(o, 0);
   c.spawn_ns = malloc((w + r + 1) * sizeof(uint64_t));
   if (c.spawn_ns == NULL) bench_fail("out of memory");
   c.nspawn = 0;
   rss_before = bench_proc_status_bytes("VmRSS");
-  bench_measure(w, r, timers_iter, &c, res);
+  bench_measure_main(&m, w, r, res);
   peak = bench_proc_status_bytes("VmHWM");
   med = bench_median(res->samples, res->nsamples);
   res->ops = TIMER_TASKS;
@@ -204,6 +186,6 @@ void wl_timers_1m(const bench_opts_t *o, unsigned w, unsigned r,
   bench_extra(res, "peak_rss_bytes_per_task", "%.1f",
               (double)(peak > rss_before ? peak - rss_before : 0) /
                   (double)TIMER_TASKS);
-  bench_runtime_free(c.rt);
+  bench_runtime_free(m.rt);
   free(c.spawn_ns);
 }

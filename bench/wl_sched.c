@@ -52,27 +52,17 @@ AX_ASYNC(spawner_task, spawner_t, s) {
 }
 
 /* The block_on future spawns the spawner and waits. */
-static void local_start(bench_latch_t *l) {
+void wl_spawn_many_local_start(bench_latch_t *l) {
   spawner_t sp;
   sp.latch = l;
   bench_check(AX_SPAWN(spawner_task, &sp, NULL), "ax_spawn");
 }
 
-void wl_spawn_many_local(const bench_opts_t *o, unsigned w, unsigned r,
-                         bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, local_start);
-}
-
 /* ---- spawn_many_blockon: the spawn loop in the block_on future itself ---- */
 
-static void blockon_start(bench_latch_t *l) {
+void wl_spawn_many_blockon_start(bench_latch_t *l) {
   unsigned i;
   for (i = 0; i < NUM_SPAWN; i++) spawn_counter(l);
-}
-
-void wl_spawn_many_blockon(const bench_opts_t *o, unsigned w, unsigned r,
-                           bench_result_t *res) {
-  bench_latch_run(o, w, r, res, NUM_SPAWN, NUM_SPAWN, blockon_start);
 }
 
 /* ---- spawn_many_remote_*: spawn from outside, join in block_on ---------- */
@@ -94,10 +84,12 @@ AX_ASYNC(join_all_main, join_all_t, s) {
   AX_END();
 }
 
+/* The workloads that spawn from this thread, outside the runtime. */
 typedef struct {
   ax_runtime_t *rt;
-  ax_join_t *handles;   /* capacity reserved once */
-  size_t n;
+  ax_join_t *handles;   /* spawn_many_remote_*: capacity reserved once */
+  size_t n;             /* spawn_many_remote_*: spawns per iteration */
+  bench_latch_t latch;  /* yield_many: the tasks' completion */
 } remote_ctx_t;
 
 /* From the main thread, outside the runtime: n remote spawns, then
@@ -134,6 +126,25 @@ static void remote_fini(remote_ctx_t *c) {
   free(c->handles);
 }
 
+/* The busy* workloads' background load: n tasks of fn, each over the
+ * flag that stops it. */
+typedef struct {
+  ax_async_t co;
+  _Atomic int *flag;
+} busy_task_t;
+
+static void spawn_busy(remote_ctx_t *c, ax_async_fn fn, unsigned n,
+                       _Atomic int *flag) {
+  unsigned i;
+  for (i = 0; i < n; i++) {
+    busy_task_t b;
+    b.flag = flag;
+    bench_check(ax_spawn_on(c->rt, ax_async_init(&b.co, fn, NULL), sizeof(b),
+                            NULL),
+                "ax_spawn_on");
+  }
+}
+
 void wl_spawn_many_remote_idle(const bench_opts_t *o, unsigned w, unsigned r,
                                bench_result_t *res) {
   remote_ctx_t c;
@@ -144,11 +155,6 @@ void wl_spawn_many_remote_idle(const bench_opts_t *o, unsigned w, unsigned r,
 }
 
 /* busy1: 2 * workers tasks `while flag { yield_now().await; stall(); }` */
-typedef struct {
-  ax_async_t co;
-  _Atomic int *flag;
-} busy_task_t;
-
 AX_ASYNC(busy1_task, busy_task_t, s) {
   AX_BEGIN(s);
   while (atomic_load_explicit(s->flag, memory_order_relaxed)) {
@@ -162,15 +168,10 @@ void wl_spawn_many_remote_busy1(const bench_opts_t *o, unsigned w, unsigned r,
                                 bench_result_t *res) {
   remote_ctx_t c;
   _Atomic int flag;
-  unsigned i, nbusy = 2 * bench_workers(o);
+  unsigned nbusy = 2 * bench_workers(o);
   atomic_init(&flag, 1);
   remote_init(&c, o, NUM_SPAWN);
-  for (i = 0; i < nbusy; i++) {
-    busy_task_t b;
-    b.flag = &flag;
-    bench_check(ax_spawn_on(c.rt, AX_FUTURE(busy1_task, &b), sizeof(b), NULL),
-                "ax_spawn_on");
-  }
+  spawn_busy(&c, busy1_task, nbusy, &flag);
   bench_measure(w, r, remote_spawn_join, &c, res);
   atomic_store(&flag, 0);
   res->ops = NUM_SPAWN;
@@ -236,12 +237,7 @@ void wl_spawn_many_remote_busy2(const bench_opts_t *o, unsigned w, unsigned r,
   int starved = 0;
   atomic_init(&flag, 1);
   remote_init(&c, o, NUM_SPAWN_BUSY2);
-  for (i = 0; i < nbusy; i++) {
-    busy_task_t b;
-    b.flag = &flag;
-    bench_check(ax_spawn_on(c.rt, AX_FUTURE(busy2_start, &b), sizeof(b), NULL),
-                "ax_spawn_on");
-  }
+  spawn_busy(&c, busy2_start, nbusy, &flag);
   res->samples = malloc((r ? r : 1) * sizeof(uint64_t));
   if (res->samples == NULL) bench_fail("out of memory");
   res->nsamples = 0;
@@ -294,13 +290,8 @@ AX_ASYNC(yield_task, yield_task_t, s) {
 
 /* Spawned from outside block_on (as the anchor does), so not
  * bench_latch_run's shape. */
-typedef struct {
-  ax_runtime_t *rt;
-  bench_latch_t latch;
-} latch_ctx_t;
-
 static uint64_t yield_many_iter(void *arg) {
-  latch_ctx_t *c = arg;
+  remote_ctx_t *c = arg;
   bench_latch_wait_t wait;
   unsigned i;
   uint64_t t0;
@@ -320,7 +311,7 @@ static uint64_t yield_many_iter(void *arg) {
 
 void wl_yield_many(const bench_opts_t *o, unsigned w, unsigned r,
                    bench_result_t *res) {
-  latch_ctx_t c;
+  remote_ctx_t c;
   c.rt = bench_runtime(o, 0);
   bench_latch_init(&c.latch);
   bench_measure(w, r, yield_many_iter, &c, res);
@@ -352,14 +343,9 @@ AX_ASYNC(chain_task, chain_task_t, s) {
   AX_END();
 }
 
-static void chain_start(bench_latch_t *l) {
+void wl_chained_spawn_start(bench_latch_t *l) {
   chain_task_t first;
   first.latch = l;
   first.n = CHAIN_ITER;
   bench_check(AX_SPAWN(chain_task, &first, NULL), "ax_spawn");
-}
-
-void wl_chained_spawn(const bench_opts_t *o, unsigned w, unsigned r,
-                      bench_result_t *res) {
-  bench_latch_run(o, w, r, res, 1, CHAIN_ITER, chain_start);
 }

@@ -1,15 +1,31 @@
-/* Small helpers shared by the core suites (future, task, runtime, select,
- * blocking, stress): futures and wakers that count what is done to them, a
- * thread-safe one-shot signal, a count-down latch and a panic-hook
- * recorder.  Everything is static inline: each suite is one executable.
+/* What the suites share (the one helper header; axtest.h is the Check
+ * glue every suite includes):
+ *   th_leaf, th_counts   a leaf future that counts its polls and drops;
+ *   th_task              a small async task (records where it ran, yields,
+ *                        doubles its input);
+ *   th_late              a poll that outlives its sleep's deadline;
+ *   th_waker, th_cx      the counting waker and the context to poll by
+ *                        hand with it (TH_POLL);
+ *   th_signal, th_latch  a one-shot signal and a count-down latch, both
+ *                        usable from any thread;
+ *   th_hook              a panic-hook recorder;
+ *   th_run & co          the runtime runner (and its parts);
+ *   th_join              one future run as a task, and how it ended;
+ *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them.
+ * Everything is static inline: each suite is one executable.
  *
  * None of these helpers measures time.  Tests wait for events (a latch, a
  * signal, a join handle) and assert counts, states and error codes.
+ *
+ * Loop tests run once per runtime flavour (AX_FLAVOURS in axtest.h):
+ * _i == CURRENT on a current-thread runtime (deterministic order),
+ * _i == MULTI on a multi-thread one; th_runtime(_i, workers, hook).
  */
 #ifndef AX_TESTS_HELPERS_H
 #define AX_TESTS_HELPERS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +33,23 @@
 #include <axle.h>
 
 #include "axtest.h"
+
+#define CURRENT 0   /* _i of the current-thread flavour */
+#define MULTI 1     /* _i of the multi-thread flavour */
+
+#define TH_ASSERT_OK(expr)                                                   \
+  do {                                                                       \
+    int th__rc = (expr);                                                     \
+    ck_assert_msg(th__rc == 0, "%s: %s (%d)", #expr, ax_err_name(th__rc),   \
+                  th__rc);                                                   \
+  } while (0)
+
+#define TH_ASSERT_ERR(expr, code)                                            \
+  do {                                                                       \
+    int th__rc = (expr);                                                     \
+    ck_assert_msg(th__rc == (code), "%s: got %s (%d), expected %s", #expr,  \
+                  ax_err_name(th__rc), th__rc, #code);                       \
+  } while (0)
 
 /* ---- counters ----------------------------------------------------------- */
 
@@ -83,36 +116,165 @@ static inline ax_future_t *th_leaf(th_leaf_t *l, th_counts_t *c, int pending,
   return &l->base;
 }
 
-/* ---- a counting waker (for polling by hand, outside a runtime) --------- */
+/* ---- a small task ---------------------------------------------------------
+ *
+ * The task many tests spawn or block on, an async function: it records
+ * where it runs, yields `yields` times, then sets out = 2 * in. */
+typedef struct th_task_s {
+  ax_async_t co;
+  ax_yield_t y;
+  int in;             /* its input */
+  int yields;         /* ax_yield_now awaits before the end */
+  int k;              /* yields done */
+  int out;            /* 2 * in, at the end */
+  uint64_t id;        /* ax_task_id() where it ran */
+  ax_runtime_t *rt;   /* ax_runtime_current() where it ran */
+} th_task_t;
 
-typedef struct th_waker_s {
+AX_ASYNC(th_task_fn, th_task_t, self) {
+  AX_BEGIN(self);
+  self->rt = ax_runtime_current();
+  self->id = ax_task_id();
+  for (self->k = 0; self->k < self->yields; self->k++)
+    AX_AWAIT(ax_yield_now(&self->y));
+  self->out = 2 * self->in;
+  AX_END();
+}
+
+/* Fills in t (in and yields as given, the rest zeroed) and returns its
+ * future, to spawn or to block on. */
+static inline ax_future_t *th_task(th_task_t *t, int in, int yields) {
+  memset(t, 0, sizeof(*t));
+  t->in = in;
+  t->yields = yields;
+  return AX_FUTURE(th_task_fn, t);
+}
+
+/* ---- a deadline that passes before the worker parks ---------------------
+ *
+ * A future that registers a 1 ms sleep at its first poll and then keeps
+ * its thread block_ms past that deadline, in the same poll (as a long poll
+ * would): the sleep's timer is already due when the worker parks, and that
+ * wake-up must not be lost (regression: the loop used to block forever).
+ * uv_sleep makes the deadline pass for sure; nothing is timed. */
+typedef struct th_late_s {
+  ax_future_t base;
+  ax_sleep_t nap;       /* the 1 ms sleep */
+  unsigned block_ms;    /* how long the first poll keeps its thread */
+  int polls;            /* polls so far */
+} th_late_t;
+
+static inline ax_poll_t th_late_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_late_t *l = (th_late_t *)f;
+  /* The deadline is taken here, not before block_on (a slow start under a
+   * sanitizer could pass it before the first poll). */
+  if (++l->polls == 1) ax_sleep(&l->nap, 1);
+  if (ax_poll(&l->nap.base, cx) == AX_READY) return AX_READY;
+  if (l->polls == 1) uv_sleep(l->block_ms);
+  return AX_PENDING;
+}
+
+static inline void th_late_drop(ax_future_t *f) {
+  ax_drop(&((th_late_t *)f)->nap.base);
+}
+
+static const ax_future_vtable_t th_late_vtable = {th_late_poll, th_late_drop,
+                                                  "th_late"};
+
+static inline ax_future_t *th_late(th_late_t *l, unsigned block_ms) {
+  memset(l, 0, sizeof(*l));
+  l->base.vtable = &th_late_vtable;
+  l->block_ms = block_ms;
+  return &l->base;
+}
+
+/* ---- a counting waker, and a context to poll by hand with it ------------
+ *
+ * refs counts the clones alive, not the owner's reference: it starts at 0,
+ * and 0 at the end of a test says that no clone was left behind.  The
+ * counters are atomic (a waker may be cloned, woken and dropped on any
+ * thread); read them as plain ints, C11 loads them atomically. */
+typedef struct th_waker_s th_waker_t;
+struct th_waker_s {
   ax_waker_t base;
-  _Atomic int refs;   /* 1 (the owner's) + clones outstanding */
-  _Atomic int wakes;  /* wake + wake_by_ref calls */
-} th_waker_t;
+  _Atomic int refs;                 /* clones alive */
+  _Atomic int wakes;                /* wake + wake_by_ref calls */
+  void (*on_wake)(th_waker_t *w);   /* runs after each wake; may be NULL */
+  int tag;                          /* the test's own number, for on_wake */
+};
 
 static inline ax_waker_t *th_waker_clone(ax_waker_t *w) {
   atomic_fetch_add(&((th_waker_t *)w)->refs, 1);
   return w;
 }
-static inline void th_waker_wake(ax_waker_t *w) {
-  atomic_fetch_add(&((th_waker_t *)w)->wakes, 1);
-  atomic_fetch_sub(&((th_waker_t *)w)->refs, 1);
-}
 static inline void th_waker_wake_by_ref(ax_waker_t *w) {
-  atomic_fetch_add(&((th_waker_t *)w)->wakes, 1);
+  th_waker_t *t = (th_waker_t *)w;
+  atomic_fetch_add(&t->wakes, 1);
+  if (t->on_wake != NULL) t->on_wake(t);
 }
 static inline void th_waker_drop(ax_waker_t *w) {
   atomic_fetch_sub(&((th_waker_t *)w)->refs, 1);
+}
+static inline void th_waker_wake(ax_waker_t *w) {
+  th_waker_wake_by_ref(w);
+  th_waker_drop(w);
 }
 static const ax_waker_vtable_t th_waker_vtable = {
     th_waker_clone, th_waker_wake, th_waker_wake_by_ref, th_waker_drop};
 
 static inline ax_waker_t *th_waker_init(th_waker_t *w) {
   w->base.vtable = &th_waker_vtable;
-  atomic_init(&w->refs, 1);
+  atomic_init(&w->refs, 0);
   atomic_init(&w->wakes, 0);
+  w->on_wake = NULL;
+  w->tag = 0;
   return &w->base;
+}
+
+/* A counting waker and the context that hands it to a poll. */
+typedef struct th_cx_s {
+  th_waker_t w;   /* what the polled futures register */
+  ax_cx_t cx;     /* the context built around it */
+} th_cx_t;
+
+static inline ax_cx_t *th_cx_init(th_cx_t *c) {
+  ax_cx_init(&c->cx, th_waker_init(&c->w));
+  return &c->cx;
+}
+
+/* Several at once: TH_CX_INIT(&c1, &c2, &c3). */
+static inline void th_cx_init_all(th_cx_t *const *cs, size_t n) {
+  for (size_t i = 0; i < n; i++) th_cx_init(cs[i]);
+}
+#define TH_CX_INIT(...)                                                      \
+  th_cx_init_all((th_cx_t *const[]){__VA_ARGS__},                           \
+                 sizeof((th_cx_t *const[]){__VA_ARGS__}) / sizeof(th_cx_t *))
+
+/* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
+#define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
+
+/* ---- one stored waker, under a lock -------------------------------------
+ *
+ * The signal and the latch below keep their waiter's waker in a slot under
+ * a mutex.  th_forget_waker empties the slot and drops what it held (a
+ * waiter that goes away); th_store_waker_locked puts a clone of cx's waker
+ * there unless it already holds one that wakes the same task, and returns
+ * the waker it replaced (to drop outside the lock), or NULL. */
+static inline void th_forget_waker(uv_mutex_t *lock, ax_waker_t **slot) {
+  ax_waker_t *w;
+  uv_mutex_lock(lock);
+  w = *slot;
+  *slot = NULL;
+  uv_mutex_unlock(lock);
+  if (w != NULL) ax_waker_drop(w);
+}
+
+static inline ax_waker_t *th_store_waker_locked(ax_waker_t **slot,
+                                                ax_cx_t *cx) {
+  ax_waker_t *old = *slot;
+  if (old != NULL && ax_waker_will_wake(old, ax_cx_waker(cx))) return NULL;
+  *slot = ax_waker_clone(ax_cx_waker(cx));
+  return old;
 }
 
 /* ---- a one-shot signal, fired from any thread ----------------------------
@@ -160,11 +322,7 @@ static inline ax_poll_t th_sigwait_poll(ax_future_t *f, ax_cx_t *cx) {
   if (sw->c != NULL) atomic_fetch_add(&sw->c->polls, 1);
   uv_mutex_lock(&s->lock);
   fired = s->fired;
-  if (!fired && (s->waker == NULL ||
-                 !ax_waker_will_wake(s->waker, ax_cx_waker(cx)))) {
-    old = s->waker;
-    s->waker = ax_waker_clone(ax_cx_waker(cx));
-  }
+  if (!fired) old = th_store_waker_locked(&s->waker, cx);
   uv_mutex_unlock(&s->lock);
   if (old != NULL) ax_waker_drop(old);
   if (fired && sw->c != NULL) atomic_fetch_add(&sw->c->readies, 1);
@@ -173,13 +331,8 @@ static inline ax_poll_t th_sigwait_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static inline void th_sigwait_drop(ax_future_t *f) {
   th_sigwait_t *sw = (th_sigwait_t *)f;
-  ax_waker_t *w;
   if (sw->s == NULL) return;
-  uv_mutex_lock(&sw->s->lock);
-  w = sw->s->waker;
-  sw->s->waker = NULL;
-  uv_mutex_unlock(&sw->s->lock);
-  if (w != NULL) ax_waker_drop(w);
+  th_forget_waker(&sw->s->lock, &sw->s->waker);
   if (sw->c != NULL) atomic_fetch_add(&sw->c->drops, 1);
   sw->s = NULL;
 }
@@ -250,10 +403,7 @@ static inline ax_poll_t th_latchwait_poll(ax_future_t *f, ax_cx_t *cx) {
   int done;
   uv_mutex_lock(&l->lock);
   done = l->done;
-  if (!done) {
-    old = l->waker;
-    l->waker = ax_waker_clone(ax_cx_waker(cx));
-  }
+  if (!done) old = th_store_waker_locked(&l->waker, cx);
   uv_mutex_unlock(&l->lock);
   if (old != NULL) ax_waker_drop(old);
   return done ? AX_READY : AX_PENDING;
@@ -261,13 +411,8 @@ static inline ax_poll_t th_latchwait_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static inline void th_latchwait_drop(ax_future_t *f) {
   th_latchwait_t *lw = (th_latchwait_t *)f;
-  ax_waker_t *w;
   if (lw->l == NULL) return;
-  uv_mutex_lock(&lw->l->lock);
-  w = lw->l->waker;
-  lw->l->waker = NULL;
-  uv_mutex_unlock(&lw->l->lock);
-  if (w != NULL) ax_waker_drop(w);
+  th_forget_waker(&lw->l->lock, &lw->l->waker);
   lw->l = NULL;
 }
 
@@ -308,8 +453,9 @@ static inline void th_hook_fn(const char *msg, const char *name, void *arg) {
 
 /* ---- runtimes ------------------------------------------------------------ */
 
-/* The two flavours a loop test runs on: _i == 0 current-thread, _i == 1
- * multi-thread with 2 workers (tcase_add_loop_test(tc, fn, 0, 2)). */
+/* A runtime of the flavour a loop test's _i names: current-thread
+ * (multi == 0) or multi-thread with `workers` workers; `hook` (may be
+ * NULL) records the panics nobody joined. */
 static inline ax_runtime_t *th_runtime(int multi, unsigned workers,
                                        th_hook_t *hook) {
   ax_builder_t b;
@@ -327,6 +473,181 @@ static inline ax_runtime_t *th_runtime(int multi, unsigned workers,
   return rt;
 }
 
+/* The runner, and its parts for the tests that need the runtime itself
+ * (to spawn on it first, to run twice on it, to look at it, or at counts
+ * its shutdown would change, before the end):
+ *   th_block_on  runs fut to completion on rt (block_on must succeed);
+ *   th_finish    drops fut (the caller's once block_on returned) and shuts
+ *                rt down;
+ *   th_start     th_runtime + th_block_on;
+ *   th_run_on    th_block_on + th_finish;
+ *   th_run       all of it on a fresh runtime: everything the tasks did is
+ *                over when it returns. */
+static inline ax_runtime_t *th_block_on(ax_runtime_t *rt, ax_future_t *fut) {
+  TH_ASSERT_OK(ax_block_on(rt, fut));
+  return rt;
+}
+
+static inline void th_finish(ax_runtime_t *rt, ax_future_t *fut) {
+  ax_drop(fut);
+  ax_runtime_free(rt);
+}
+
+static inline ax_runtime_t *th_start(int multi, unsigned workers,
+                                     ax_future_t *fut) {
+  return th_block_on(th_runtime(multi, workers, NULL), fut);
+}
+
+static inline void th_run_on(ax_runtime_t *rt, ax_future_t *fut) {
+  th_finish(th_block_on(rt, fut), fut);
+}
+
+static inline void th_run(int multi, unsigned workers, ax_future_t *fut) {
+  th_run_on(th_runtime(multi, workers, NULL), fut);
+}
+
+/* th_run for tests whose tasks count what they found wrong in *errors
+ * (a ck_assert failing on a worker thread would not unwind cleanly): the
+ * count starts at 0 and must still be 0 at the end. */
+static inline void th_run_checked(int multi, unsigned workers,
+                                  ax_future_t *fut, _Atomic int *errors) {
+  atomic_store(errors, 0);
+  th_run(multi, workers, fut);
+  ck_assert_int_eq(atomic_load(errors), 0);
+}
+
+/* ---- one future run as a task -------------------------------------------
+ *
+ * th_join(&j, fut, size) is the future to block on: it spawns fut (never
+ * polled yet, size bytes, copied by the spawn) on the current runtime and
+ * waits for that task, so a test body runs as a real task (with the
+ * cooperative budget a block_on future does not get).  Then j.result is
+ * the spawn's error, or else the task's result, and j.panic its panic
+ * message ("" when it did not panic). */
+typedef struct th_join_s {
+  ax_async_t co;
+  ax_future_t *fut;   /* to spawn */
+  size_t size;        /* its size, for ax_spawn */
+  ax_join_t h;        /* its task */
+  int result;         /* the spawn's error, else the task's result */
+  char panic[256];    /* its panic message, or "" */
+} th_join_t;
+
+AX_ASYNC(th_join_fn, th_join_t, self) {
+  AX_BEGIN(self);
+  self->result = ax_spawn(self->fut, self->size, &self->h);
+  if (self->result != 0) AX_RETURN();
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->result = self->h.result;
+  snprintf(self->panic, sizeof(self->panic), "%s",
+           ax_join_panic_message(&self->h) ? ax_join_panic_message(&self->h)
+                                           : "");
+  ax_join_drop(&self->h);
+  AX_END();
+}
+
+static inline ax_future_t *th_join(th_join_t *j, ax_future_t *fut,
+                                   size_t size) {
+  memset(j, 0, sizeof(*j));
+  j->fut = fut;
+  j->size = size;
+  return AX_FUTURE(th_join_fn, j);
+}
+
+/* ---- joining a group of tasks -------------------------------------------
+ *
+ * AX_AWAIT(th_joins(&self->j, self->h, n)): awaits the n handles in order
+ * and drops each; then j.failed counts the tasks that did not end with 0. */
+typedef struct th_joins_s {
+  ax_future_t base;
+  ax_join_t *h;    /* the handles */
+  size_t n;        /* how many */
+  size_t next;     /* the first one not joined yet */
+  int failed;      /* results other than 0 */
+} th_joins_t;
+
+static inline ax_poll_t th_joins_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_joins_t *j = (th_joins_t *)f;
+  for (; j->next < j->n; j->next++) {
+    ax_join_t *h = &j->h[j->next];
+    if (ax_poll(ax_join_wait(h), cx) == AX_PENDING) return AX_PENDING;
+    if (h->result != 0) j->failed++;
+    ax_join_drop(h);
+  }
+  return AX_READY;
+}
+
+/* Dropped early, it drops the handles not joined yet (detaching them). */
+static inline void th_joins_drop(ax_future_t *f) {
+  th_joins_t *j = (th_joins_t *)f;
+  for (; j->next < j->n; j->next++) ax_join_drop(&j->h[j->next]);
+}
+
+static const ax_future_vtable_t th_joins_vtable = {th_joins_poll,
+                                                   th_joins_drop, "th_joins"};
+
+static inline ax_future_t *th_joins(th_joins_t *j, ax_join_t *h, size_t n) {
+  j->base.vtable = &th_joins_vtable;
+  j->h = h;
+  j->n = n;
+  j->next = 0;
+  j->failed = 0;
+  return &j->base;
+}
+
+/* A driver that spawns n tasks, task i built by make(buf, i) in a zeroed
+ * buffer of `size` bytes, and joins them all; th_run_tasks runs it on a fresh
+ * runtime and asserts that every spawn and every task succeeded. */
+typedef ax_future_t *(*th_make_fn)(void *buf, size_t i);
+#define TH_TASK_MAX 512   /* the largest task state make() may build */
+
+typedef struct th_spawner_s {
+  ax_future_t base;
+  th_make_fn make;      /* builds task i */
+  size_t size, n;       /* task size, count */
+  ax_join_t *h;         /* n handles */
+  int spawned;          /* the spawns are done (first poll) */
+  int spawn_err;        /* spawns that failed */
+  th_joins_t joins;     /* awaits the handles */
+} th_spawner_t;
+
+static inline ax_poll_t th_spawner_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_spawner_t *sp = (th_spawner_t *)f;
+  if (!sp->spawned) {
+    for (size_t i = 0; i < sp->n; i++) {
+      union { max_align_t a; unsigned char b[TH_TASK_MAX]; } buf;
+      memset(&buf, 0, sp->size);
+      if (ax_spawn(sp->make(&buf, i), sp->size, &sp->h[i]) != 0)
+        sp->spawn_err++;
+    }
+    sp->spawned = 1;
+    th_joins(&sp->joins, sp->h, sp->n);
+  }
+  return ax_poll(&sp->joins.base, cx);
+}
+
+static const ax_future_vtable_t th_spawner_vtable = {th_spawner_poll, NULL,
+                                                     "th_spawner"};
+
+static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
+                                size_t size, size_t n) {
+  th_spawner_t sp;
+  ck_assert_uint_le(size, TH_TASK_MAX);
+  memset(&sp, 0, sizeof sp);
+  sp.base.vtable = &th_spawner_vtable;
+  sp.make = make;
+  sp.size = size;
+  sp.n = n;
+  sp.h = calloc(n, sizeof *sp.h);
+  ck_assert_ptr_nonnull(sp.h);
+  th_run(multi, workers, &sp.base);
+  ck_assert_int_eq(sp.spawn_err, 0);
+  ck_assert_int_eq(sp.joins.failed, 0);
+  free(sp.h);
+}
+
+/* ---- Check --------------------------------------------------------------- */
+
 /* Does Check run every test in this one process (CK_FORK=no, or a
  * platform without fork), so no test may assume a fresh process? */
 static inline int th_no_fork(void) {
@@ -337,19 +658,5 @@ static inline int th_no_fork(void) {
   return s != NULL && strcmp(s, "no") == 0;
 #endif
 }
-
-#define TH_ASSERT_OK(expr)                                                   \
-  do {                                                                       \
-    int th__rc = (expr);                                                     \
-    ck_assert_msg(th__rc == 0, "%s: %s (%d)", #expr, ax_err_name(th__rc),   \
-                  th__rc);                                                   \
-  } while (0)
-
-#define TH_ASSERT_ERR(expr, code)                                            \
-  do {                                                                       \
-    int th__rc = (expr);                                                     \
-    ck_assert_msg(th__rc == (code), "%s: got %s (%d), expected %s", #expr,  \
-                  ax_err_name(th__rc), th__rc, #code);                       \
-  } while (0)
 
 #endif /* AX_TESTS_HELPERS_H */

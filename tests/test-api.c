@@ -7,37 +7,6 @@
  */
 #include "helpers.h"
 
-/* Spawns fut on rt, waits for it from block_on, and keeps how it ended. */
-typedef struct {
-  ax_async_t co;
-  ax_join_t h;
-  ax_future_t *fut;   /* to spawn */
-  size_t size;
-  int result;         /* the join handle's result */
-  char panic[256];    /* its panic message, or "" */
-} th_join_t;
-
-AX_ASYNC(th_join_fn, th_join_t, self) {
-  AX_BEGIN(self);
-  TH_ASSERT_OK(ax_spawn(self->fut, self->size, &self->h));
-  AX_AWAIT(ax_join_wait(&self->h));
-  self->result = self->h.result;
-  snprintf(self->panic, sizeof(self->panic), "%s",
-           ax_join_panic_message(&self->h) ? ax_join_panic_message(&self->h)
-                                           : "");
-  ax_join_drop(&self->h);
-  AX_END();
-}
-
-static void th_join_spawn(th_join_t *j, ax_runtime_t *rt, ax_future_t *fut,
-                          size_t size) {
-  memset(j, 0, sizeof(*j));
-  j->fut = fut;
-  j->size = size;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(th_join_fn, j)));
-  ax_drop(AX_FUTURE_OF(j));
-}
-
 /* ---- an await inside a switch -------------------------------------------- */
 
 /* The await's resume label belongs to the user's switch, so the function's
@@ -64,16 +33,13 @@ AX_ASYNC(in_switch_fn, in_switch_t, self) {
 }
 
 START_TEST(await_in_switch_panics) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   th_join_t j;
-  in_switch_t s;
-  memset(&s, 0, sizeof(s));
+  in_switch_t s = {0};
   s.mode = 1;
-  th_join_spawn(&j, rt, AX_FUTURE(in_switch_fn, &s), sizeof(s));
+  th_run(_i, 2, th_join(&j, AX_FUTURE(in_switch_fn, &s), sizeof(s)));
   ck_assert_int_eq(j.result, AX_EPANIC);
   ck_assert_msg(strstr(j.panic, "inside a switch") != NULL, "panic: %s",
                 j.panic);
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -117,9 +83,8 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
   AX_BEGIN(self);
   {
     ax_mpsc_tx_t *tx;
-    producer_t p;
+    producer_t p = {0};
     ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &self->rx), 0);
-    memset(&p, 0, sizeof(p));
     p.tx = ax_mpsc_sender_clone(tx);
     TH_ASSERT_OK(ax_spawn(AX_FUTURE_DROP(producer_fn, producer_drop, &p),
                           sizeof(p), &self->h));
@@ -139,15 +104,11 @@ AX_ASYNC(consumer_fn, consumer_t, self) {
 }
 
 START_TEST(task_future_dropped_when_it_ends) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  consumer_t c;
-  memset(&c, 0, sizeof(c));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(consumer_fn, &c)));
+  consumer_t c = {0};
+  th_run(_i, 2, AX_FUTURE(consumer_fn, &c));
   ck_assert_int_eq(c.got, 5);
   ck_assert_int_eq(c.sum, 0 + 1 + 2 + 3 + 4);
   ck_assert_int_eq(c.join_result, 0);
-  ax_drop(AX_FUTURE_OF(&c));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -186,27 +147,24 @@ AX_ASYNC(deadline_loop_fn, deadline_loop_t, self) {
 }
 
 START_TEST(by_ref_keeps_the_loser) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  deadline_loop_t d;
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);   /* before the deadline */
+  deadline_loop_t d = {0};
   ax_mpsc_tx_t *tx;
   int k;
-  memset(&d, 0, sizeof(d));
   TH_ASSERT_OK(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &d.rx));
   for (k = 1; k <= 3; k++) TH_ASSERT_OK(ax_mpsc_try_send(tx, &k));
   /* Three rounds won by the receive; then, the channel empty and open,
    * the same deadline (a millisecond after the start) wins. */
   ax_sleep(&d.deadline, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(deadline_loop_fn, &d)));
+  th_run_on(rt, AX_FUTURE(deadline_loop_fn, &d));
   ck_assert_int_eq(d.rounds_won_by_recv, 3);
   ck_assert_int_eq(d.got, 1 + 2 + 3);
   ck_assert_int_eq(d.deadline_dropped_midway, 0);
   ck_assert_int_eq(d.final_winner, 1);
   ck_assert_int_eq(ax_sleep_result(&d.deadline), 0);  /* it fired, not
                                                           cancelled */
-  ax_drop(AX_FUTURE_OF(&d));
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(d.rx);
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -266,12 +224,11 @@ START_TEST(blocking_result_dropped_unless_taken) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ck_assert_int_eq(uv_sem_init(&result_dropped, 0), 0);
   for (int take = 0; take <= 1; take++) {
-    blocking_user_t u;
-    memset(&u, 0, sizeof(u));
+    blocking_user_t u = {0};
     u.take = take;
     atomic_store(&arg_drops, 0);
     atomic_store(&result_drops, 0);
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(blocking_user_fn, &u)));
+    th_block_on(rt, AX_FUTURE(blocking_user_fn, &u));
     ax_drop(AX_FUTURE_OF(&u));
     ck_assert_int_eq(atomic_load(&arg_drops), 0);      /* fn had it */
     if (take) {
@@ -314,7 +271,7 @@ START_TEST(blocking_arg_dropped_when_never_run) {
   TH_ASSERT_OK(ax_spawn_blocking_with(rt, dup_job, heap_str("never"),
                                       count_free_arg, count_free_result, &h));
   TH_ASSERT_OK(ax_abort(&h));   /* queued behind the holders: never runs */
-  TH_ASSERT_OK(ax_block_on(rt, ax_join_wait(&h)));  /* cancelled on a worker */
+  th_block_on(rt, ax_join_wait(&h));  /* cancelled on a worker */
   ck_assert_int_eq(h.result, AX_ECANCELED);
   ck_assert_int_eq(atomic_load(&arg_drops), 1);
   ax_join_drop(&h);
@@ -364,8 +321,7 @@ typedef struct {
 AX_ASYNC(hash_canceller_fn, hash_canceller_t, self) {
   AX_BEGIN(self);
   {
-    hash_waiter_t w;
-    memset(&w, 0, sizeof(w));
+    hash_waiter_t w = {0};
     w.started = &self->started;
     TH_ASSERT_OK(ax_spawn(AX_FUTURE_DROP(hash_waiter_fn, hash_waiter_drop, &w),
                           sizeof(w), &self->h));
@@ -381,14 +337,13 @@ AX_ASYNC(hash_canceller_fn, hash_canceller_t, self) {
 
 START_TEST(blocking_result_dropped_when_awaiter_cancelled) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  hash_canceller_t c;
+  hash_canceller_t c = {0};
   ck_assert_int_eq(uv_sem_init(&hold, 0), 0);
   ck_assert_int_eq(uv_sem_init(&result_dropped, 0), 0);
   atomic_store(&arg_drops, 0);
   atomic_store(&result_drops, 0);
-  memset(&c, 0, sizeof(c));
   th_latch_init(&c.started, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hash_canceller_fn, &c)));
+  th_block_on(rt, AX_FUTURE(hash_canceller_fn, &c));
   ax_drop(AX_FUTURE_OF(&c));
   uv_sem_wait(&result_dropped);  /* on the pool thread, once the job ends */
   ck_assert_int_eq(atomic_load(&arg_drops), 0);
@@ -417,8 +372,7 @@ AX_ASYNC(main_with_fn, main_with_t, self) {
 
 START_TEST(main_with_builder) {
   ax_builder_t b;
-  main_with_t m;
-  memset(&m, 0, sizeof(m));
+  main_with_t m = {0};
   ax_builder_init(&b, AX_CURRENT_THREAD);
   TH_ASSERT_OK(ax_main_with(&b, AX_FUTURE(main_with_fn, &m)));
   ck_assert_int_eq(m.ran, 1);
@@ -435,12 +389,11 @@ START_TEST(select_n_refuses_more_than_inline) {
   ax_future_t *futs[AX_SELECT_INLINE + 2];
   ax_select_t s;
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   size_t k, n = AX_SELECT_INLINE + 2;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(ax_poll(ax_select_n(&s, futs, n, 0), &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_select_n(&s, futs, n, 0), &cx), AX_READY);
   ck_assert_int_eq(s.result, AX_EINVAL);
   ck_assert_int_eq(s.winner, -1);
   ck_assert_int_eq(atomic_load(&c.drops), (int)n);  /* none leaks */
@@ -448,7 +401,7 @@ START_TEST(select_n_refuses_more_than_inline) {
   ax_drop(&s.base);
   th_counts_reset(&c);
   for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(ax_poll(ax_join_all_array(&j, futs, n, NULL), &cx),
+  ck_assert_int_eq(TH_POLL(ax_join_all_array(&j, futs, n, NULL), &cx),
                    AX_READY);
   ck_assert_int_eq(j.result, AX_EINVAL);
   ck_assert_int_eq(atomic_load(&c.drops), (int)n);
@@ -458,18 +411,14 @@ START_TEST(select_n_refuses_more_than_inline) {
 END_TEST
 
 Suite *ax_api_suite(void) {
-  Suite *s = suite_create("api");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 20);
-  tcase_add_loop_test(tc, await_in_switch_panics, 0, 2);
-  tcase_add_loop_test(tc, task_future_dropped_when_it_ends, 0, 2);
-  tcase_add_loop_test(tc, by_ref_keeps_the_loser, 0, 2);
-  tcase_add_loop_test(tc, blocking_result_dropped_unless_taken, 0, 2);
-  tcase_add_loop_test(tc, blocking_arg_dropped_when_never_run, 0, 2);
-  tcase_add_loop_test(tc, blocking_result_dropped_when_awaiter_cancelled, 0,
-                      2);
-  tcase_add_test(tc, main_with_builder);
-  tcase_add_test(tc, select_n_refuses_more_than_inline);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("api",
+                  AX_CASE("api", 20),
+                  AX_FLAVOURS(await_in_switch_panics),
+                  AX_FLAVOURS(task_future_dropped_when_it_ends),
+                  AX_FLAVOURS(by_ref_keeps_the_loser),
+                  AX_FLAVOURS(blocking_result_dropped_unless_taken),
+                  AX_FLAVOURS(blocking_arg_dropped_when_never_run),
+                  AX_FLAVOURS(blocking_result_dropped_when_awaiter_cancelled),
+                  AX_ONCE(main_with_builder),
+                  AX_ONCE(select_n_refuses_more_than_inline));
 }

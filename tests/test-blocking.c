@@ -11,9 +11,6 @@
  */
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
 /* libuv's pool size, as libuv itself reads it. */
 static unsigned pool_threads(void) {
   char buf[16];
@@ -125,10 +122,8 @@ AX_ASYNC(basic_fn, basic_t, self) {
 }
 
 START_TEST(blocking_result_and_panics) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  basic_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(basic_fn, &s)));
+  basic_t s = {0};
+  th_run(_i, 2, AX_FUTURE(basic_fn, &s));
   for (int k = 0; k < 3; k++) TH_ASSERT_OK(s.rc[k]);
   ck_assert_int_eq(s.result[0], 0);
   ck_assert_ptr_eq(s.value, (char *)&s.w + 1);
@@ -142,15 +137,12 @@ START_TEST(blocking_result_and_panics) {
   ck_assert_int_eq(s.result[2], AX_EPANIC);
   ck_assert_msg(strstr(s.msg[1], "assertion failed: arg == NULL") != NULL,
                 "%s", s.msg[1]);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
 START_TEST(blocking_outside_runtime) {
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  memset(&w, 0, sizeof(w));
   memset(&h, 0xFF, sizeof(h));
   TH_ASSERT_ERR(ax_spawn_blocking(job_where, &w, &h), AX_ENORUNTIME);
   ck_assert_ptr_null(h.task);
@@ -180,18 +172,15 @@ AX_ASYNC(await_one_fn, await_one_t, self) {
 
 START_TEST(blocking_on_from_outside) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  await_one_t a;
-  memset(&w, 0, sizeof(w));
+  await_one_t a = {0};
   TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_where, &w, &h));
-  memset(&a, 0, sizeof(a));
   a.h = &h;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_one_fn, &a)));
+  th_block_on(rt, AX_FUTURE(await_one_fn, &a));
   ck_assert_int_eq(a.result, 0);
   ck_assert_ptr_eq(a.value, (char *)&w + 1);
-  ax_drop(AX_FUTURE_OF(&a));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&a));
 }
 END_TEST
 
@@ -223,15 +212,11 @@ AX_ASYNC(detached_fn, detached_t, self) {
 }
 
 START_TEST(blocking_detached) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  detached_t s;
-  memset(&s, 0, sizeof(s));
+  detached_t s = {0};
   s.n = 64;
   th_latch_init(&s.l, s.n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(detached_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(detached_fn, &s));
   ck_assert_int_eq(s.failed, 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   th_latch_destroy(&s.l);
 }
 END_TEST
@@ -266,17 +251,13 @@ AX_ASYNC(many_fn, many_t, self) {
 }
 
 START_TEST(blocking_many) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  many_t s;
-  memset(&s, 0, sizeof(s));
+  many_t s = {0};
   s.n = (int)ax_test_iters(2000);
   s.h = calloc((size_t)s.n, sizeof(*s.h));
   ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(many_fn, &s));
   ck_assert_int_eq(s.bad, 0);
   free(s.h);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -308,19 +289,14 @@ AX_ASYNC(overtake_fn, overtake_t, self) {
 }
 
 START_TEST(blocking_long_job_does_not_block_next) {
-  ax_runtime_t *rt;
   gate_t g;
-  overtake_t s;
+  overtake_t s = {0};
   if (pool_threads() < 2) return;   /* one thread: FIFO is all there is */
-  rt = th_runtime(_i, 2, NULL);
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(overtake_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(overtake_fn, &s));
   ck_assert_int_eq(s.quick_done_while_slow_blocked, 1);
   ck_assert_int_eq(atomic_load(&s.w.ran), 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
 END_TEST
@@ -390,22 +366,17 @@ AX_ASYNC(pairs_fn, pairs_main_t, self) {
 }
 
 START_TEST(blocking_jobs_waiting_for_the_next_one) {
-  ax_runtime_t *rt;
   pairs_t p;
-  pairs_main_t s;
+  pairs_main_t s = {0};
   gate_t g;
   if (pool_threads() < 2 || pool_threads() > 64) return;
   for (int k = 0; k < 4; k++) ck_assert_int_eq(uv_sem_init(&p.go[k], 0), 0);
   gate_init(&g);
-  rt = th_runtime(_i, 2, NULL);
-  memset(&s, 0, sizeof(s));
   s.p = &p;
   s.g = &g;
   s.pool = pool_threads();
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pairs_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(pairs_fn, &s));
   ck_assert_int_eq(s.bad, 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   for (int k = 0; k < 4; k++) uv_sem_destroy(&p.go[k]);
   uv_sem_destroy(&g.gate);
 }
@@ -445,18 +416,13 @@ AX_ASYNC(burst_fn, burst_t, self) {
 }
 
 START_TEST(blocking_after_burst_with_long_job) {
-  ax_runtime_t *rt;
   gate_t g;
-  burst_t s;
+  burst_t s = {0};
   if (pool_threads() < 2) return;
-  rt = th_runtime(_i, 2, NULL);
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(burst_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(burst_fn, &s));
   ck_assert_int_eq(s.late_done_while_slow_blocked, 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   uv_sem_destroy(&g.gate);
 }
 END_TEST
@@ -490,11 +456,9 @@ AX_ASYNC(one_job_fn, one_job_t, self) {
 START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
   ax_runtime_t *ct = th_runtime(0, 1, NULL);
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
-  where_t w;
+  where_t w = {0};
   ax_join_t h;
-  one_job_t s;
-  memset(&w, 0, sizeof(w));
-  memset(&s, 0, sizeof(s));
+  one_job_t s = {0};
   TH_ASSERT_OK(ax_spawn_blocking_on(ct, job_where, &w, &h));
   TH_ASSERT_OK(ax_block_on(mt, AX_FUTURE(one_job_fn, &s)));
   ck_assert_int_eq(atomic_load(&s.w.ran), 2);
@@ -502,11 +466,10 @@ START_TEST(blocking_idle_runtime_does_not_hold_up_others) {
   ax_runtime_free(mt);
   ax_runtime_free(ct);   /* runs or cancels the waiting job */
   {
-    th_waker_t tw;
-    ax_cx_t cx;
+    th_cx_t cx;
     int r;
-    ax_cx_init(&cx, th_waker_init(&tw));
-    ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
+    th_cx_init(&cx);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&h), &cx), AX_READY);
     r = h.result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "%s", ax_err_name(r));
     ax_join_drop(&h);
@@ -572,23 +535,20 @@ START_TEST(blocking_abort_before_start) {
   int rounds = _i == MULTI ? 4 : 1, ran = 0;
   atomic_store(&cancelled_runs, 0);
   for (int round = 0; round < rounds; round++) {
-    ax_runtime_t *rt = th_runtime(_i, 2, NULL);
     gate_t g;
-    cancel_t s;
+    cancel_t s = {0};
     gate_init(&g);
-    memset(&s, 0, sizeof(s));
     s.g = &g;
     s.pool = pool_threads();
     ck_assert_uint_le(s.pool, 64);
     s.n = 8;
     s.multi = _i;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(cancel_fn, &s)));
+    /* The shutdown waits for the pool's work. */
+    th_run(_i, 2, AX_FUTURE(cancel_fn, &s));
     ck_assert_int_eq(s.abort_rc_bad, 0);
     for (int k = 0; k < s.n; k++)
       ck_assert_int_eq(s.victim_results[k], AX_ECANCELED);
     ck_assert_int_eq(s.blocker_bad, 0);
-    ax_drop(AX_FUTURE_OF(&s));
-    ax_runtime_free(rt);   /* shutdown waits for the pool's work */
     uv_sem_destroy(&g.gate);
     ran += s.n;
   }
@@ -625,17 +585,14 @@ AX_ASYNC(started_fn, started_t, self) {
 }
 
 START_TEST(blocking_abort_after_start) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   gate_t g;
-  started_t s;
+  started_t s = {0};
   gate_init(&g);
-  memset(&s, 0, sizeof(s));
   s.g = &g;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(started_fn, &s)));
+  /* The shutdown waits for the job and frees its task. */
+  th_run(_i, 2, AX_FUTURE(started_fn, &s));
   ck_assert_int_eq(s.result, AX_ECANCELED);
   ck_assert_int_eq(s.finished_at_join, 0);  /* the task did not wait for it */
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);   /* waits for the job; frees its task */
   ck_assert_int_eq(atomic_load(&g.finished), 1);
   uv_sem_destroy(&g.gate);
 }
@@ -655,10 +612,9 @@ START_TEST(blocking_shutdown_in_flight) {
   for (int k = 0; k < 12; k++) uv_sem_post(&g.gate);  /* let them finish */
   ax_runtime_free(rt);
   for (int k = 0; k < 12; k++) {
-    th_waker_t tw;
-    ax_cx_t cx;
-    ax_cx_init(&cx, th_waker_init(&tw));
-    ck_assert_int_eq(ax_poll(ax_join_wait(&h[k]), &cx), AX_READY);
+    th_cx_t cx;
+    th_cx_init(&cx);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&h[k]), &cx), AX_READY);
     int r = h[k].result;
     ck_assert_msg(r == 0 || r == AX_ECANCELED, "job %d: %s", k,
                   ax_err_name(r));
@@ -758,11 +714,10 @@ AX_ASYNC(hashes_fn, hashes_t, self) {
 }
 
 START_TEST(compute_hash_example) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   hashes_t *s = calloc(1, sizeof(*s));
   ck_assert_ptr_nonnull(s);
   for (size_t i = 0; i < sizeof(s->big); i++) s->big[i] = (char)(i * 7 + 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(hashes_fn, s)));
+  th_run(_i, 2, AX_FUTURE(hashes_fn, s));
   /* Published FNV-1a 64 test vectors. */
   ck_assert_int_eq(s->calls[0].result, 0);
   ck_assert_str_eq(s->calls[0].out, "cbf29ce484222325");
@@ -777,9 +732,7 @@ START_TEST(compute_hash_example) {
     ck_assert_str_eq(s->calls[k].out, want);
   }
   for (int k = 0; k < 16; k++) free(s->calls[k].out);
-  ax_drop(&s->co.base);
   free(s);
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -845,32 +798,23 @@ START_TEST(max_blocking_threads_fresh_process) {
 END_TEST
 
 Suite *ax_blocking_suite(void) {
-  Suite *s = suite_create("blocking");
-  TCase *tc = tcase_create("blocking");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, blocking_result_and_panics, 0, 2);
-  tcase_add_test(tc, blocking_outside_runtime);
-  tcase_add_loop_test(tc, blocking_on_from_outside, 0, 2);
-  tcase_add_loop_test(tc, blocking_detached, 0, 2);
-  tcase_add_loop_test(tc, blocking_many, 0, 2);
-  tcase_add_loop_test(tc, blocking_long_job_does_not_block_next, 0, 2);
-  tcase_add_loop_test(tc, blocking_jobs_waiting_for_the_next_one, 0, 2);
-  tcase_add_loop_test(tc, blocking_after_burst_with_long_job, 0, 2);
-  tcase_add_test(tc, blocking_idle_runtime_does_not_hold_up_others);
-  tcase_add_loop_test(tc, compute_hash_example, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, blocking_abort_before_start, 0, 2);
-  tcase_add_loop_test(tc, blocking_abort_after_start, 0, 2);
-  tcase_add_loop_test(tc, blocking_shutdown_in_flight, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("pool");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, max_blocking_threads_documented);
-  tcase_add_test(tc, max_blocking_threads_fresh_process);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("blocking",
+                  AX_CASE("blocking", 30),
+                  AX_FLAVOURS(blocking_result_and_panics),
+                  AX_ONCE(blocking_outside_runtime),
+                  AX_FLAVOURS(blocking_on_from_outside),
+                  AX_FLAVOURS(blocking_detached),
+                  AX_FLAVOURS(blocking_many),
+                  AX_FLAVOURS(blocking_long_job_does_not_block_next),
+                  AX_FLAVOURS(blocking_jobs_waiting_for_the_next_one),
+                  AX_FLAVOURS(blocking_after_burst_with_long_job),
+                  AX_ONCE(blocking_idle_runtime_does_not_hold_up_others),
+                  AX_FLAVOURS(compute_hash_example),
+                  AX_CASE("cancel", 30),
+                  AX_FLAVOURS(blocking_abort_before_start),
+                  AX_FLAVOURS(blocking_abort_after_start),
+                  AX_FLAVOURS(blocking_shutdown_in_flight),
+                  AX_CASE("pool", 30),
+                  AX_ONCE(max_blocking_threads_documented),
+                  AX_ONCE(max_blocking_threads_fresh_process));
 }

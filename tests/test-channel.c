@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axle.h"
-#include "axtest.h"
-#include "synchelpers.h"
+#include "helpers.h"
+
+#define WORKERS 3   /* of the multi-thread runtime */
 
 /* ---- owned values: a malloc'd int, freed by the element destructor ---- */
 
@@ -55,16 +55,16 @@ START_TEST(oneshot_send_recv_hand) {
   ax_oneshot_tx_t *tx;
   ax_oneshot_rx_t *rx;
   ax_oneshot_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int v = 41, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
 
   /* Value first, then recv: ready at the first poll. */
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_EEMPTY);
   ck_assert_int_eq(ax_oneshot_is_closed(tx), 0);
   ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 41);
   ax_drop(&r.base);
@@ -75,19 +75,19 @@ START_TEST(oneshot_send_recv_hand) {
   /* recv first: pending, the send wakes it exactly once. */
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   out = 0;
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_PENDING);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_PENDING);  /* same waker kept */
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_PENDING);  /* same waker kept */
+  ck_assert_int_eq(c.w.refs, 1);
   v = 42;
   ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(c.tw.refs, 0);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(c.w.refs, 0);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 42);
   ax_drop(&r.base);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -95,20 +95,20 @@ START_TEST(oneshot_sender_dropped_hand) {
   ax_oneshot_tx_t *tx;
   ax_oneshot_rx_t *rx;
   ax_oneshot_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int out = 7;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_PENDING);
   ax_oneshot_sender_drop(tx);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ck_assert_int_eq(out, 7);  /* untouched */
   ax_drop(&r.base);
   ck_assert_int_eq(ax_oneshot_try_recv(rx, &out), AX_ECLOSED);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -116,21 +116,21 @@ START_TEST(oneshot_receiver_gone_hand) {
   ax_oneshot_tx_t *tx;
   ax_oneshot_rx_t *rx;
   ax_oneshot_closed_t cl;
-  tcx_t c;
+  th_cx_t c;
   int *v;
-  tcx_init(&c);
+  th_cx_init(&c);
   values_reset();
 
   /* The sender waits for the receiver to go away. */
   ck_assert_int_eq(ax_oneshot_new(sizeof(int *), val_drop, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_oneshot_closed(&cl, tx), &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(c.w.wakes, 1);
   ck_assert_int_eq(ax_oneshot_is_closed(tx), 1);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_READY);
   ax_drop(&cl.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   /* A send now fails and the value stays the caller's. */
   v = val_new(5);
   ck_assert_int_eq(ax_oneshot_send(tx, &v), AX_ECLOSED);
@@ -140,10 +140,10 @@ START_TEST(oneshot_receiver_gone_hand) {
 
   /* close(): later sends fail, the sender's closed() completes. */
   ck_assert_int_eq(ax_oneshot_new(sizeof(int *), val_drop, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_oneshot_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_closed(&cl, tx), &c), AX_PENDING);
   ax_oneshot_close(rx);
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_READY);
   ax_drop(&cl.base);
   v = val_new(6);
   ck_assert_int_eq(ax_oneshot_send(tx, &v), AX_ECLOSED);
@@ -169,7 +169,7 @@ START_TEST(oneshot_receiver_gone_hand) {
   ax_oneshot_receiver_drop(rx);
   ck_assert_int_eq(atomic_load(&value_drops), 1);
   ck_assert_int_eq(atomic_load(&live_values), 0);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -178,32 +178,31 @@ START_TEST(oneshot_cancel_hand) {
   ax_oneshot_rx_t *rx;
   ax_oneshot_recv_t r1, r2;
   ax_oneshot_closed_t cl;
-  tcx_t c1, c2;
+  th_cx_t c1, c2;
   int v = 3, out = 0;
-  tcx_init(&c1);
-  tcx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   /* A recv dropped while waiting takes its waker back and nothing else. */
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r1, rx, &out), &c1), AX_PENDING);
-  ck_assert_int_eq(c1.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r1, rx, &out), &c1), AX_PENDING);
+  ck_assert_int_eq(c1.w.refs, 1);
   ax_drop(&r1.base);
-  ck_assert_int_eq(c1.tw.refs, 0);
-  ck_assert_int_eq(POLL(ax_oneshot_closed(&cl, tx), &c1), AX_PENDING);
+  ck_assert_int_eq(c1.w.refs, 0);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_closed(&cl, tx), &c1), AX_PENDING);
   ax_drop(&cl.base);
-  ck_assert_int_eq(c1.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs, 0);
   /* A second recv polled by another waker replaces nothing stale. */
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r2, rx, &out), &c2), AX_PENDING);
-  ck_assert_int_eq(POLL(&r2.base, &c1), AX_PENDING);  /* moved task */
-  ck_assert_int_eq(c2.tw.refs, 0);
-  ck_assert_int_eq(c1.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r2, rx, &out), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&r2.base, &c1), AX_PENDING);  /* moved task */
+  ck_assert_int_eq(c2.w.refs, 0);
+  ck_assert_int_eq(c1.w.refs, 1);
   ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
-  ck_assert_int_eq(c1.tw.wakes, 1);
-  ck_assert_int_eq(c2.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&r2.base, &c1), AX_READY);
+  ck_assert_int_eq(c1.w.wakes, 1);
+  ck_assert_int_eq(c2.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&r2.base, &c1), AX_READY);
   ck_assert_int_eq(out, 3);
   ax_drop(&r2.base);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
 
   /* Never-polled futures drop cleanly; zero-size values carry a signal. */
   ck_assert_int_eq(ax_oneshot_new(0, NULL, &tx, &rx), 0);
@@ -224,9 +223,9 @@ START_TEST(mpsc_unbounded_hand) {
   ax_mpsc_tx_t *tx, *tx2;
   ax_mpsc_rx_t *rx;
   ax_mpsc_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int i, v, out;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), SIZE_MAX);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
@@ -252,21 +251,21 @@ START_TEST(mpsc_unbounded_hand) {
   }
 
   /* recv waits; a send wakes it once. */
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   v = 99;
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(c.w.refs, 0);
   v = 100;
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);  /* nobody registered: no wake */
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);  /* nobody registered: no wake */
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 99);
   out = -1;  /* a finished recv polled again takes nothing more */
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, -1);
   ax_drop(&r.base);
@@ -276,15 +275,15 @@ START_TEST(mpsc_unbounded_hand) {
   ax_mpsc_sender_drop(tx);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
   ck_assert_int_eq(out, 100);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
   ax_mpsc_sender_drop(tx2);
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_ECLOSED);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -293,11 +292,9 @@ START_TEST(mpsc_bounded_hand) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_send_t a, b;
   ax_mpsc_recv_t r;
-  tcx_t ca, cb, cr;
+  th_cx_t ca, cb, cr;
   int v1 = 1, v2 = 2, va = 10, vb = 11, out;
-  tcx_init(&ca);
-  tcx_init(&cb);
-  tcx_init(&cr);
+  TH_CX_INIT(&ca, &cb, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 0, NULL, &tx, &rx),
                    AX_EINVAL);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &rx), 0);
@@ -307,31 +304,31 @@ START_TEST(mpsc_bounded_hand) {
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v2), AX_EFULL);
 
   /* Two senders wait, FIFO. */
-  ck_assert_int_eq(POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mpsc_send(&b, tx, &vb), &cb), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&b, tx, &vb), &cb), AX_PENDING);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
   ck_assert_int_eq(out, 1);
-  ck_assert_int_eq(ca.tw.wakes, 1);
-  ck_assert_int_eq(cb.tw.wakes, 0);
+  ck_assert_int_eq(ca.w.wakes, 1);
+  ck_assert_int_eq(cb.w.wakes, 0);
   /* A's slot is reserved for it: try_send cannot barge in. */
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v2), AX_EFULL);
-  ck_assert_int_eq(POLL(&a.base, &ca), AX_READY);
+  ck_assert_int_eq(TH_POLL(&a.base, &ca), AX_READY);
   ck_assert_int_eq(a.result, 0);
   ax_drop(&a.base);
-  ck_assert_int_eq(POLL(&b.base, &cb), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&b.base, &cb), AX_PENDING);
 
   /* The receiver waits on an empty queue and a sender wakes it. */
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
   ck_assert_int_eq(out, 2);
-  ck_assert_int_eq(cb.tw.wakes, 1);
+  ck_assert_int_eq(cb.w.wakes, 1);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
   ck_assert_int_eq(out, 10);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
-  ck_assert_int_eq(POLL(&b.base, &cb), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&b.base, &cb), AX_READY);
   ck_assert_int_eq(b.result, 0);
   ax_drop(&b.base);
-  ck_assert_int_eq(cr.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
   ck_assert_int_eq(out, 11);
   ax_drop(&r.base);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
@@ -339,7 +336,7 @@ START_TEST(mpsc_bounded_hand) {
   ax_mpsc_sender_drop(tx);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_ECLOSED);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(ca.tw.refs + cb.tw.refs + cr.tw.refs, 0);
+  ck_assert_int_eq(ca.w.refs + cb.w.refs + cr.w.refs, 0);
 }
 END_TEST
 
@@ -349,24 +346,22 @@ START_TEST(mpsc_send_cancel_hand) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_send_t a, b, c3;
-  tcx_t ca, cb, cc;
+  th_cx_t ca, cb, cc;
   int v0 = 0, va = 1, vb = 2, vc = 3, out;
-  tcx_init(&ca);
-  tcx_init(&cb);
-  tcx_init(&cc);
+  TH_CX_INIT(&ca, &cb, &cc);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v0), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mpsc_send(&b, tx, &vb), &cb), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mpsc_send(&c3, tx, &vc), &cc), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&a, tx, &va), &ca), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&b, tx, &vb), &cb), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&c3, tx, &vc), &cc), AX_PENDING);
   /* c3 leaves the queue while waiting. */
   ax_drop(&c3.base);
-  ck_assert_int_eq(cc.tw.refs, 0);
+  ck_assert_int_eq(cc.w.refs, 0);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
-  ck_assert_int_eq(ca.tw.wakes, 1);
+  ck_assert_int_eq(ca.w.wakes, 1);
   ax_drop(&a.base);  /* handed the slot, never polled again */
-  ck_assert_int_eq(cb.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&b.base, &cb), AX_READY);
+  ck_assert_int_eq(cb.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&b.base, &cb), AX_READY);
   ck_assert_int_eq(b.result, 0);
   ax_drop(&b.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
@@ -375,7 +370,7 @@ START_TEST(mpsc_send_cancel_hand) {
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(ca.tw.refs + cb.tw.refs + cc.tw.refs, 0);
+  ck_assert_int_eq(ca.w.refs + cb.w.refs + cc.w.refs, 0);
 }
 END_TEST
 
@@ -383,9 +378,9 @@ START_TEST(mpsc_close_hand) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_send_t s;
-  tcx_t c;
+  th_cx_t c;
   int *v, *out = NULL, i;
-  tcx_init(&c);
+  th_cx_init(&c);
   values_reset();
   ck_assert_int_eq(ax_mpsc_new(sizeof(int *), 2, val_drop, &tx, &rx), 0);
   for (i = 0; i < 2; i++) {
@@ -393,13 +388,13 @@ START_TEST(mpsc_close_hand) {
     ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
   }
   v = val_new(2);
-  ck_assert_int_eq(POLL(ax_mpsc_send(&s, tx, &v), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&s, tx, &v), &c), AX_PENDING);
   ck_assert_int_eq(ax_mpsc_is_closed(tx), 0);
   ax_mpsc_close(rx);
   ck_assert_int_eq(ax_mpsc_is_closed(tx), 1);
   /* The waiting sender wakes with AX_ECLOSED; its value is still its own. */
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&s.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&s.base, &c), AX_READY);
   ck_assert_int_eq(s.result, AX_ECLOSED);
   ax_drop(&s.base);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), AX_ECLOSED);
@@ -417,7 +412,7 @@ START_TEST(mpsc_close_hand) {
   ax_mpsc_sender_drop(tx);
   ck_assert_int_eq(atomic_load(&value_drops), 0);
   ck_assert_int_eq(atomic_load(&live_values), 0);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -474,32 +469,30 @@ START_TEST(mpsc_reserve_hand) {
   ax_mpsc_reserve_t r1, r2;
   ax_mpsc_permit_t p;
   ax_mpsc_recv_t rv;
-  tcx_t c1, c2, cr;
+  th_cx_t c1, c2, cr;
   int v = 5, out = 0;
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&cr);
+  TH_CX_INIT(&c1, &c2, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
   ck_assert_int_eq(r1.result, 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), AX_EFULL);
   ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), AX_EFULL);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&r2, tx), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&r2, tx), &c2), AX_PENDING);
   /* Dropping an unused reserve future gives its slot back: to r2. */
   ax_drop(&r1.base);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r2.base, &c2), AX_READY);
   ck_assert_int_eq(r2.result, 0);
   /* The permit keeps the channel open after the last sender handle. */
   p = r2.permit;
   r2.permit.tx = NULL;
   ax_drop(&r2.base);
   ax_mpsc_sender_drop(tx);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&rv, rx, &out), &cr), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&rv, rx, &out), &cr), AX_PENDING);
   ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
   ck_assert_ptr_null(p.tx);
-  ck_assert_int_eq(cr.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&rv.base, &cr), AX_READY);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&rv.base, &cr), AX_READY);
   ck_assert_int_eq(rv.result, 0);
   ck_assert_int_eq(out, 5);
   ax_drop(&rv.base);
@@ -523,13 +516,13 @@ START_TEST(mpsc_reserve_hand) {
 
   /* Unbounded: reserve is immediate. */
   ck_assert_int_eq(ax_mpsc_new_unbounded(0, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&r1, tx), &c1), AX_READY);
   ck_assert_int_eq(ax_mpsc_permit_send(&r1.permit, NULL), 0);
   ax_drop(&r1.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), 0);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cr.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + cr.w.refs, 0);
 }
 END_TEST
 
@@ -541,10 +534,10 @@ START_TEST(broadcast_hand) {
   ax_broadcast_tx_t *tx;
   ax_broadcast_rx_t *a, *b, *late;
   ax_broadcast_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   uint64_t lagged = 0;
   int i, v, out;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &tx, &a), 0);
   ck_assert_int_eq(ax_broadcast_subscribe(tx, &b), 0);
   ck_assert_uint_eq(ax_broadcast_receiver_count(tx), 2);
@@ -570,35 +563,35 @@ START_TEST(broadcast_hand) {
     ck_assert_int_eq(out, i);
   }
   /* The recv future reports the lag too, then continues. */
-  ck_assert_int_eq(POLL(ax_broadcast_recv(&r, b, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, b, &out), &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ELAGGED);
   ck_assert_uint_eq(r.lagged, 6);
   ax_drop(&r.base);
-  ck_assert_int_eq(POLL(ax_broadcast_recv(&r, b, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, b, &out), &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 9);
   ax_drop(&r.base);
 
   /* Waiting: a send wakes the receiver. */
-  ck_assert_int_eq(POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   v = 77;
   ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(out, 77);
   ax_drop(&r.base);
   /* A waiting recv dropped leaves the queue. */
-  ck_assert_int_eq(POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
   ax_drop(&r.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 
   /* Sender gone: receivers drain, then AX_ECLOSED. */
-  ck_assert_int_eq(POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, a, &out), &c), AX_PENDING);
   ax_broadcast_sender_drop(tx);
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   /* late (at 3) missed 3..9; 10, 11, 12 and 77 are still kept. */
@@ -609,7 +602,7 @@ START_TEST(broadcast_hand) {
   ax_broadcast_receiver_drop(a);
   ax_broadcast_receiver_drop(b);
   ax_broadcast_receiver_drop(late);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -657,23 +650,23 @@ START_TEST(watch_hand) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx, *late, *cl;
   ax_watch_changed_t ch;
-  tcx_t c;
+  th_cx_t c;
   int v = 0, out = -1, i, changed = -1;
   const int *p;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   ax_watch_borrow(rx, &out);
   ck_assert_int_eq(out, 0);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
-  ck_assert_int_eq(POLL(&ch.base, &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   /* Three sends before the receiver looks: it sees only the latest. */
   for (i = 1; i <= 3; i++)
     ck_assert_int_eq(ax_watch_send(tx, &i), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
   ck_assert_int_eq(ch.result, 0);
   ax_drop(&ch.base);
   p = ax_watch_borrow_lock(rx);
@@ -681,9 +674,9 @@ START_TEST(watch_hand) {
   ax_watch_borrow_unlock(rx);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
   ax_drop(&ch.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 
   /* A late receiver sees the current value, marked seen; a clone shares
    * what its origin saw. */
@@ -706,13 +699,13 @@ START_TEST(watch_hand) {
   ck_assert_uint_eq(ax_watch_receiver_count(tx), 3);
 
   /* The sender goes: changed() reports it after the last value. */
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, cl), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, cl), &c), AX_PENDING);
   ax_watch_sender_drop(tx);
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
   ck_assert_int_eq(ch.result, AX_ECLOSED);
   ax_drop(&ch.base);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, late), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, late), &c), AX_READY);
   ck_assert_int_eq(ch.result, 0);  /* 4 was not seen yet */
   ax_drop(&ch.base);
   ck_assert_int_eq(ax_watch_has_changed(late, &changed), AX_ECLOSED);
@@ -720,7 +713,7 @@ START_TEST(watch_hand) {
   ax_watch_receiver_drop(rx);
   ax_watch_receiver_drop(late);
   ax_watch_receiver_drop(cl);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -759,7 +752,7 @@ END_TEST
 /* ======================================================================
  * Runtime tests: _i == 0 current-thread, 1 multi-thread.
  * Tasks record what they saw in globals; the test thread asserts after
- * ax_block_on returned (run_main, synchelpers.h).
+ * ax_block_on returned (th_run, helpers.h).
  * ====================================================================== */
 
 static atomic_int errors;  /* anything a task found wrong */
@@ -769,12 +762,14 @@ static atomic_int errors;  /* anything a task found wrong */
       atomic_fetch_add(&errors, 1);                                         \
   } while (0)
 
+/* The awaits of a main task's join: a task that failed is an error. */
 #define JOIN_ALL(s, handles, count)                                         \
-  for ((s)->i = 0; (s)->i < (int)(count); (s)->i++) {                      \
-    AX_AWAIT(ax_join_wait(&(handles)[(s)->i]));                            \
-    TASK_CHECK((handles)[(s)->i].result == 0);                             \
-    ax_join_drop(&(handles)[(s)->i]);                                      \
-  }
+  AX_AWAIT(th_joins(&(s)->j, (handles), (count)));                         \
+  atomic_fetch_add(&errors, (s)->j.failed)
+
+/* Runs main on a runtime of flavour multi: no task may find an error. */
+#define run_checked(multi, main)                                            \
+  th_run_checked((multi), WORKERS, (main), &errors)
 
 /* ---- the chapter's producer / consumer ----------------------------------
  *   let (tx, mut rx) = mpsc::channel::<String>(32);
@@ -791,8 +786,7 @@ typedef struct {
   ax_mpsc_send_t send;
 } producer_t;
 
-static void producer_drop(void *p) {
-  producer_t *s = p;
+AX_ASYNC_DROP(producer_drop, producer_t, s) {
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -805,7 +799,6 @@ AX_ASYNC(producer, producer_t, s) {
     AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->msg));
     TASK_CHECK(s->send.result == 0);
   }
-  producer_drop(s);  /* a finished task is dropped only with its handle */
   AX_END();
 }
 
@@ -828,8 +821,7 @@ AX_ASYNC(chapter_main, chapter_main_t, s) {
   TASK_CHECK(ax_mpsc_new(sizeof(char *), 32, free_str, &s->tx, &s->rx) ==
              0);
   {
-    producer_t p;
-    memset(&p, 0, sizeof p);
+    producer_t p = {0};
     p.tx = ax_mpsc_sender_clone(s->tx);
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(producer, producer_drop, &p),
                         sizeof p, &s->h) == 0);
@@ -851,13 +843,10 @@ AX_ASYNC(chapter_main, chapter_main_t, s) {
 }
 
 START_TEST(chapter_mpsc_rt) {
-  chapter_main_t m;
+  chapter_main_t m = {0};
   int i;
-  memset(&m, 0, sizeof m);
-  atomic_store(&errors, 0);
   ngot = 0;
-  run_main(_i, AX_FUTURE(chapter_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(chapter_main, &m));
   ck_assert_int_eq(ngot, 5);
   for (i = 0; i < 5; i++) {
     char want[32];
@@ -902,8 +891,7 @@ typedef struct {
   ax_select_t sel;
 } mp_task_t;
 
-static void mp_task_drop(void *p) {
-  mp_task_t *s = p;
+AX_ASYNC_DROP(mp_task_drop, mp_task_t, s) {
   ax_mpsc_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -927,7 +915,6 @@ AX_ASYNC(mp_task, mp_task_t, s) {
     AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->v));
     TASK_CHECK(s->send.result == 0);
   }
-  mp_task_drop(s);
   AX_END();
 }
 
@@ -983,13 +970,13 @@ typedef struct {
   uv_thread_t th[MP_THREADS];
   mp_thread_arg_t targ[MP_THREADS];
   unsigned long n;
+  th_joins_t j;
 } mp_main_t;
 
 AX_ASYNC(mp_main, mp_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < MP_TASKS; s->i++) {
-    mp_task_t t;
-    memset(&t, 0, sizeof t);
+    mp_task_t t = {0};
     t.tx = ax_mpsc_sender_clone(s->tx);
     t.id = (unsigned)s->i;
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(mp_task, mp_task_drop, &t), sizeof t,
@@ -1026,13 +1013,11 @@ AX_ASYNC(mp_main, mp_main_t, s) {
 }
 
 static void mp_run(int multi, int bounded, size_t cap, int select_send) {
-  mp_main_t m;
+  mp_main_t m = {0};
   uint64_t want_sum = 0;
   unsigned id;
   unsigned long i;
-  memset(&m, 0, sizeof m);
   memset(&MP, 0, sizeof MP);
-  atomic_store(&errors, 0);
   /* Capacity 1 hands every value over between threads: fewer of them. */
   MP.per = ax_test_iters(cap == 1 ? 4000 : 20000);
   MP.bounded = bounded;
@@ -1044,9 +1029,8 @@ static void mp_run(int multi, int bounded, size_t cap, int select_send) {
   else
     ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(uint64_t), NULL, &m.tx, &MP.rx),
                      0);
-  run_main(multi, AX_FUTURE(mp_main, &m));
+  run_checked(multi, AX_FUTURE(mp_main, &m));
   ax_mpsc_receiver_drop(MP.rx);
-  ck_assert_int_eq(atomic_load(&errors), 0);
   ck_assert_uint_eq(MP.count, (uint64_t)MP_PRODUCERS * MP.per);
   for (id = 0; id < MP_PRODUCERS; id++) {
     ck_assert_uint_eq(MP.next[id], MP.per);
@@ -1083,8 +1067,8 @@ typedef struct {
   ax_oneshot_recv_t recv;
 } os_a_t;
 
-static void os_a_drop(void *p) {
-  os_a_t *s = p;
+/* Runs when A's task ends: B's next receive sees AX_ECLOSED. */
+AX_ASYNC_DROP(os_a_drop, os_a_t, s) {
   ax_oneshot_sender_drop(s->cur);
   ax_oneshot_receiver_drop(s->prx);
   s->cur = NULL;
@@ -1105,7 +1089,6 @@ AX_ASYNC(os_a, os_a_t, s) {
     s->prx = NULL;
     OR.a_rounds++;
   }
-  os_a_drop(s);  /* B sees AX_ECLOSED */
   AX_END();
 }
 
@@ -1118,8 +1101,7 @@ typedef struct {
   ax_oneshot_recv_t recv;
 } os_b_t;
 
-static void os_b_drop(void *p) {
-  os_b_t *s = p;
+AX_ASYNC_DROP(os_b_drop, os_b_t, s) {
   ax_oneshot_receiver_drop(s->cur);
   s->cur = NULL;
 }
@@ -1138,7 +1120,6 @@ AX_ASYNC(os_b, os_b_t, s) {
     s->cur = s->nrx;
     OR.b_rounds++;
   }
-  os_b_drop(s);
   AX_END();
 }
 
@@ -1146,15 +1127,14 @@ typedef struct {
   ax_async_t co;
   int i;
   ax_join_t h[2];
+  th_joins_t j;
 } os_main_t;
 
 AX_ASYNC(os_main, os_main_t, s) {
   AX_BEGIN(s);
   {
-    os_a_t a;
-    os_b_t b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
+    os_a_t a = {0};
+    os_b_t b = {0};
     TASK_CHECK(ax_oneshot_new(sizeof(ax_oneshot_tx_t *), drop_os_tx, &a.cur,
                               &b.cur) == 0);
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(os_a, os_a_drop, &a), sizeof a,
@@ -1167,13 +1147,10 @@ AX_ASYNC(os_main, os_main_t, s) {
 }
 
 START_TEST(oneshot_roundtrip_rt) {
-  os_main_t m;
-  memset(&m, 0, sizeof m);
+  os_main_t m = {0};
   memset(&OR, 0, sizeof OR);
-  atomic_store(&errors, 0);
   OR.rounds = ax_test_iters(20000);
-  run_main(_i, AX_FUTURE(os_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(os_main, &m));
   ck_assert_uint_eq(OR.a_rounds, OR.rounds);
   ck_assert_uint_eq(OR.b_rounds, OR.rounds);
 }
@@ -1188,8 +1165,7 @@ typedef struct {
   int v;
 } signaller_t;
 
-static void signaller_drop(void *p) {
-  signaller_t *s = p;
+AX_ASYNC_DROP(signaller_drop, signaller_t, s) {
   ax_watch_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1199,7 +1175,6 @@ AX_ASYNC(signaller, signaller_t, s) {
   AX_AWAIT(ax_sleep(&s->delay, 5));
   s->v = 1;
   TASK_CHECK(ax_watch_send(s->tx, &s->v) == 0);
-  signaller_drop(s);
   AX_END();
 }
 
@@ -1222,8 +1197,7 @@ AX_ASYNC(shutdown_main, shutdown_main_t, s) {
   TASK_CHECK(ax_watch_new(sizeof(int), &s->v, NULL, NULL, &s->tx, &s->rx) ==
              0);
   {
-    signaller_t sig;
-    memset(&sig, 0, sizeof sig);
+    signaller_t sig = {0};
     sig.tx = s->tx;  /* moved into the task */
     TASK_CHECK(ax_spawn(AX_FUTURE_DROP(signaller, signaller_drop, &sig),
                         sizeof sig, &s->h) == 0);
@@ -1249,12 +1223,9 @@ AX_ASYNC(shutdown_main, shutdown_main_t, s) {
 }
 
 START_TEST(watch_shutdown_rt) {
-  shutdown_main_t m;
-  memset(&m, 0, sizeof m);
-  atomic_store(&errors, 0);
+  shutdown_main_t m = {0};
   shutdown_seen = 0;
-  run_main(_i, AX_FUTURE(shutdown_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(shutdown_main, &m));
   ck_assert_int_eq(shutdown_seen, 1);
 }
 END_TEST
@@ -1272,8 +1243,7 @@ typedef struct {
   ax_yield_t y;
 } wsend_t;
 
-static void wsend_drop(void *p) {
-  wsend_t *s = p;
+AX_ASYNC_DROP(wsend_drop, wsend_t, s) {
   ax_watch_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1285,7 +1255,6 @@ AX_ASYNC(wsend, wsend_t, s) {
     if (s->i % 3 == 0)
       AX_AWAIT(ax_yield_now(&s->y));
   }
-  wsend_drop(s);
   AX_END();
 }
 
@@ -1300,8 +1269,7 @@ typedef struct {
 AX_ASYNC(wlatest_main, wlatest_main_t, s) {
   AX_BEGIN(s);
   {
-    wsend_t w;
-    memset(&w, 0, sizeof w);
+    wsend_t w = {0};
     s->v = 0;
     TASK_CHECK(ax_watch_new(sizeof(int), &s->v, NULL, NULL, &w.tx, &s->rx) ==
                0);
@@ -1326,13 +1294,10 @@ AX_ASYNC(wlatest_main, wlatest_main_t, s) {
 }
 
 START_TEST(watch_latest_rt) {
-  wlatest_main_t m;
-  memset(&m, 0, sizeof m);
+  wlatest_main_t m = {0};
   memset(&WL, 0, sizeof WL);
-  atomic_store(&errors, 0);
   WL.n = (int)ax_test_iters(3000);
-  run_main(_i, AX_FUTURE(wlatest_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(wlatest_main, &m));
   ck_assert_int_eq(WL.last, WL.n);
   ck_assert_int_ge(WL.seen, 1);
   ck_assert_int_le(WL.seen, WL.n);
@@ -1356,8 +1321,7 @@ typedef struct {
   ax_yield_t y;
 } bsend_t;
 
-static void bsend_drop(void *p) {
-  bsend_t *s = p;
+AX_ASYNC_DROP(bsend_drop, bsend_t, s) {
   ax_broadcast_sender_drop(s->tx);
   s->tx = NULL;
 }
@@ -1370,7 +1334,6 @@ AX_ASYNC(bsend, bsend_t, s) {
     if (s->i % 16 == 15)
       AX_AWAIT(ax_yield_now(&s->y));
   }
-  bsend_drop(s);
   AX_END();
 }
 
@@ -1382,8 +1345,7 @@ typedef struct {
   ax_broadcast_recv_t recv;
 } brecv_t;
 
-static void brecv_drop(void *p) {
-  brecv_t *s = p;
+AX_ASYNC_DROP(brecv_drop, brecv_t, s) {
   ax_broadcast_receiver_drop(s->rx);
   s->rx = NULL;
 }
@@ -1404,7 +1366,6 @@ AX_ASYNC(brecv, brecv_t, s) {
     BCT.got[s->id]++;
   }
   TASK_CHECK(s->expect == BCT.n);
-  brecv_drop(s);
   AX_END();
 }
 
@@ -1412,14 +1373,14 @@ typedef struct {
   ax_async_t co;
   int i;
   ax_join_t h[BC_RX + 1];
+  th_joins_t j;
 } bc_main_t;
 
 AX_ASYNC(bc_main, bc_main_t, s) {
   AX_BEGIN(s);
   {
-    bsend_t snd;
+    bsend_t snd = {0};
     brecv_t r;
-    memset(&snd, 0, sizeof snd);
     TASK_CHECK(ax_broadcast_new(sizeof(uint64_t), 8, NULL, NULL, &snd.tx,
                                 NULL) == 0);
     for (s->i = 0; s->i < BC_RX; s->i++) {
@@ -1437,14 +1398,11 @@ AX_ASYNC(bc_main, bc_main_t, s) {
 }
 
 START_TEST(broadcast_rt) {
-  bc_main_t m;
+  bc_main_t m = {0};
   int k;
-  memset(&m, 0, sizeof m);
   memset(&BCT, 0, sizeof BCT);
-  atomic_store(&errors, 0);
   BCT.n = ax_test_iters(20000);
-  run_main(_i, AX_FUTURE(bc_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(bc_main, &m));
   for (k = 0; k < BC_RX; k++)
     ck_assert_uint_eq(BCT.got[k] + BCT.lagged[k], BCT.n);
 }
@@ -1511,6 +1469,7 @@ typedef struct {
   uint64_t n, v, expect;
   int i;
   ax_join_t h[4];
+  th_joins_t j;
 } bl_main_t;
 
 AX_ASYNC(bl_main, bl_main_t, s) {
@@ -1520,8 +1479,7 @@ AX_ASYNC(bl_main, bl_main_t, s) {
               ax_oneshot_blocking_recv(s->done, &s->n) == AX_ENESTED;
   TASK_CHECK(uv_thread_create(&s->th, bl_thread, NULL) == 0);
   for (s->i = 0; s->i < 4; s->i++) {
-    bl_task_t t;
-    memset(&t, 0, sizeof t);
+    bl_task_t t = {0};
     t.tx = ax_mpsc_sender_clone(s->tx);
     TASK_CHECK(AX_SPAWN(bl_task, &t, &s->h[s->i]) == 0);
   }
@@ -1542,10 +1500,8 @@ AX_ASYNC(bl_main, bl_main_t, s) {
 }
 
 START_TEST(blocking_rt) {
-  bl_main_t m;
-  memset(&m, 0, sizeof m);
+  bl_main_t m = {0};
   memset(&BL, 0, sizeof BL);
-  atomic_store(&errors, 0);
   BL.per = ax_test_iters(5000);
   ck_assert_int_eq(ax_mpsc_new(sizeof(uint64_t), 8, NULL, &m.tx, &BL.rx),
                    0);
@@ -1553,11 +1509,10 @@ START_TEST(blocking_rt) {
                                    &m.back), 0);
   ck_assert_int_eq(ax_oneshot_new(sizeof(uint64_t), NULL, &BL.done, &m.done),
                    0);
-  run_main(_i, AX_FUTURE(bl_main, &m));
+  run_checked(_i, AX_FUTURE(bl_main, &m));
   ax_mpsc_receiver_drop(BL.rx);
   ax_mpsc_receiver_drop(m.back);
   ax_oneshot_receiver_drop(m.done);
-  ck_assert_int_eq(atomic_load(&errors), 0);
   ck_assert_int_eq(BL.nested, 1);
   ck_assert_uint_eq(BL.count, 4 * BL.per);
   ck_assert_uint_eq(BL.sum, 4 * (BL.per * (BL.per + 1) / 2));
@@ -1579,8 +1534,7 @@ typedef struct {
   int i;
 } stuck_tx_t;
 
-static void stuck_tx_drop(void *p) {
-  stuck_tx_t *s = p;
+AX_ASYNC_DROP(stuck_tx_drop, stuck_tx_t, s) {
   ax_mpsc_sender_drop(s->tx);
   ax_oneshot_sender_drop(s->otx);
   s->tx = NULL;
@@ -1609,8 +1563,7 @@ typedef struct {
   int *w;
 } stuck_rx_t;
 
-static void stuck_rx_drop(void *p) {
-  stuck_rx_t *s = p;
+AX_ASYNC_DROP(stuck_rx_drop, stuck_rx_t, s) {
   ax_mpsc_receiver_drop(s->rx);
   ax_oneshot_receiver_drop(s->orx);
   s->rx = NULL;
@@ -1633,10 +1586,8 @@ typedef struct {
 AX_ASYNC(stuck_main, stuck_main_t, s) {
   AX_BEGIN(s);
   {
-    stuck_tx_t t;
-    stuck_rx_t r;
-    memset(&t, 0, sizeof t);
-    memset(&r, 0, sizeof r);
+    stuck_tx_t t = {0};
+    stuck_rx_t r = {0};
     TASK_CHECK(ax_mpsc_new(sizeof(int *), 3, val_drop, &t.tx, &r.rx) ==
                0);
     TASK_CHECK(ax_oneshot_new(sizeof(int *), val_drop, &t.otx, &r.orx) == 0);
@@ -1651,49 +1602,39 @@ AX_ASYNC(stuck_main, stuck_main_t, s) {
 }
 
 START_TEST(shutdown_releases_rt) {
-  stuck_main_t m;
-  memset(&m, 0, sizeof m);
-  atomic_store(&errors, 0);
+  stuck_main_t m = {0};
   values_reset();
-  run_main(_i, AX_FUTURE(stuck_main, &m));
-  ck_assert_int_eq(atomic_load(&errors), 0);
+  run_checked(_i, AX_FUTURE(stuck_main, &m));
   ck_assert_int_eq(atomic_load(&live_values), 0);
 }
 END_TEST
 
 Suite *ax_channel_suite(void) {
-  Suite *s = suite_create("channel");
-  TCase *tc;
-
-  tc = tcase_create("hand");
-  tcase_add_test(tc, oneshot_send_recv_hand);
-  tcase_add_test(tc, oneshot_sender_dropped_hand);
-  tcase_add_test(tc, oneshot_receiver_gone_hand);
-  tcase_add_test(tc, oneshot_cancel_hand);
-  tcase_add_test(tc, mpsc_unbounded_hand);
-  tcase_add_test(tc, mpsc_bounded_hand);
-  tcase_add_test(tc, mpsc_send_cancel_hand);
-  tcase_add_test(tc, mpsc_close_hand);
-  tcase_add_test(tc, mpsc_drop_values_hand);
-  tcase_add_test(tc, mpsc_reserve_hand);
-  tcase_add_test(tc, broadcast_hand);
-  tcase_add_test(tc, broadcast_values_hand);
-  tcase_add_test(tc, watch_hand);
-  tcase_add_test(tc, watch_values_hand);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("runtime");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, chapter_mpsc_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_unbounded_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_bounded_rt, 0, 2);
-  tcase_add_loop_test(tc, mpsc_many_producers_full_rt, 0, 2);
-  tcase_add_loop_test(tc, oneshot_roundtrip_rt, 0, 2);
-  tcase_add_loop_test(tc, watch_shutdown_rt, 0, 2);
-  tcase_add_loop_test(tc, watch_latest_rt, 0, 2);
-  tcase_add_loop_test(tc, broadcast_rt, 0, 2);
-  tcase_add_loop_test(tc, blocking_rt, 0, 2);
-  tcase_add_loop_test(tc, shutdown_releases_rt, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("channel",
+                  AX_CASE("hand", 0),
+                  AX_ONCE(oneshot_send_recv_hand),
+                  AX_ONCE(oneshot_sender_dropped_hand),
+                  AX_ONCE(oneshot_receiver_gone_hand),
+                  AX_ONCE(oneshot_cancel_hand),
+                  AX_ONCE(mpsc_unbounded_hand),
+                  AX_ONCE(mpsc_bounded_hand),
+                  AX_ONCE(mpsc_send_cancel_hand),
+                  AX_ONCE(mpsc_close_hand),
+                  AX_ONCE(mpsc_drop_values_hand),
+                  AX_ONCE(mpsc_reserve_hand),
+                  AX_ONCE(broadcast_hand),
+                  AX_ONCE(broadcast_values_hand),
+                  AX_ONCE(watch_hand),
+                  AX_ONCE(watch_values_hand),
+                  AX_CASE("runtime", 60),
+                  AX_FLAVOURS(chapter_mpsc_rt),
+                  AX_FLAVOURS(mpsc_many_producers_unbounded_rt),
+                  AX_FLAVOURS(mpsc_many_producers_bounded_rt),
+                  AX_FLAVOURS(mpsc_many_producers_full_rt),
+                  AX_FLAVOURS(oneshot_roundtrip_rt),
+                  AX_FLAVOURS(watch_shutdown_rt),
+                  AX_FLAVOURS(watch_latest_rt),
+                  AX_FLAVOURS(broadcast_rt),
+                  AX_FLAVOURS(blocking_rt),
+                  AX_FLAVOURS(shutdown_releases_rt));
 }

@@ -6,7 +6,6 @@
  * starvation tests would hang (and hit Check's timeout) without a budget.
  * Nothing is timed. */
 #include "helpers.h"
-#include "synchelpers.h"
 
 #define AX_COOP_UNITS 128   /* documented in axle/task.h */
 #define LOOP_N 1000
@@ -30,8 +29,7 @@ static void reset(void) {
 }
 
 static void spawn_observer(ax_join_t *h) {
-  observer_t o;
-  memset(&o, 0, sizeof o);
+  observer_t o = {0};
   ck_assert_int_eq(AX_SPAWN(observer, &o, h), 0);
 }
 
@@ -56,15 +54,6 @@ typedef struct {
   ax_oneshot_recv_t orecv;
   ax_join_t obs;
 } loop_t;
-
-typedef struct {
-  ax_async_t co;
-} nothing_t;
-
-AX_ASYNC(nothing, nothing_t, s) {
-  AX_BEGIN(s);
-  AX_END();
-}
 
 AX_ASYNC(ready_loop, loop_t, s) {
   AX_BEGIN(s);
@@ -108,15 +97,21 @@ AX_ASYNC(ready_loop, loop_t, s) {
   AX_END();
 }
 
-static long run_loop(int kind) {
-  loop_t l;
-  memset(&l, 0, sizeof l);
+/* Runs the loop of this kind (inside ax_unconstrained when asked) on a
+ * current-thread runtime; returns how far it had got when the observer
+ * ran. */
+static long run_loop_as(int kind, int unconstrained) {
+  loop_t l = {0};
+  ax_unconstrained_t u;
+  ax_future_t *f = AX_FUTURE(ready_loop, &l);
   l.kind = kind;
   reset();
-  run_main(0, AX_FUTURE(ready_loop, &l));
+  th_run(CURRENT, 0, unconstrained ? ax_unconstrained(&u, f) : f);
   ck_assert_int_eq(atomic_load(&progress), LOOP_N);
   return atomic_load(&seen_at);
 }
+
+static long run_loop(int kind) { return run_loop_as(kind, 0); }
 
 START_TEST(recv_loop_yields) { ck_assert_int_eq(run_loop(K_RECV), AX_COOP_UNITS); }
 END_TEST
@@ -141,9 +136,8 @@ typedef struct {
 AX_ASYNC(join_loop, joins_t, s) {
   AX_BEGIN(s);
   {
-    nothing_t n;
-    memset(&n, 0, sizeof n);
-    ck_assert_int_eq(AX_SPAWN(nothing, &n, &s->h), 0);
+    th_task_t t;   /* done at its first poll (no yields) */
+    ck_assert_int_eq(ax_spawn(th_task(&t, 0, 0), sizeof(t), &s->h), 0);
   }
   AX_AWAIT(ax_join_wait(&s->h));   /* now finished: every await is ready */
   AX_YIELD();                      /* a fresh poll, a full budget */
@@ -160,64 +154,20 @@ AX_ASYNC(join_loop, joins_t, s) {
 }
 
 START_TEST(join_loop_yields) {
-  joins_t j;
-  memset(&j, 0, sizeof j);
+  joins_t j = {0};
   reset();
-  run_main(0, AX_FUTURE(join_loop, &j));
+  th_run(CURRENT, 0, AX_FUTURE(join_loop, &j));
   ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
 }
 END_TEST
 
 /* ---- ax_unconstrained: no yield ------------------------------------------ */
 
-typedef struct {
-  ax_async_t co;
-  long i;
-  ax_consume_budget_t cb;
-} burn_t;
-
-AX_ASYNC(burn, burn_t, s) {
-  AX_BEGIN(s);
-  for (s->i = 0; s->i < LOOP_N; s->i++) {
-    AX_AWAIT(ax_consume_budget(&s->cb));
-    atomic_store(&progress, s->i + 1);
-  }
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
-  burn_t b;
-  ax_unconstrained_t u;
-  ax_join_t obs;
-  int wrap;
-} uncon_t;
-
-AX_ASYNC(uncon_main, uncon_t, s) {
-  AX_BEGIN(s);
-  spawn_observer(&s->obs);
-  memset(&s->b, 0, sizeof s->b);
-  if (s->wrap)
-    AX_AWAIT(ax_unconstrained(&s->u, AX_FUTURE(burn, &s->b)));
-  else
-    AX_AWAIT(AX_FUTURE(burn, &s->b));
-  AX_AWAIT(ax_join_wait(&s->obs));
-  ax_join_drop(&s->obs);
-  AX_END();
-}
-
 START_TEST(unconstrained_never_yields) {
-  uncon_t u;
-  memset(&u, 0, sizeof u);
-  u.wrap = 1;
-  reset();
-  run_main(0, AX_FUTURE(uncon_main, &u));
-  ck_assert_int_eq(atomic_load(&seen_at), LOOP_N);
+  /* The budget loop, unconstrained: the observer runs only at its end. */
+  ck_assert_int_eq(run_loop_as(K_CONSUME, 1), LOOP_N);
   /* The same loop without the wrapper does yield. */
-  memset(&u, 0, sizeof u);
-  reset();
-  run_main(0, AX_FUTURE(uncon_main, &u));
-  ck_assert_int_eq(atomic_load(&seen_at), AX_COOP_UNITS);
+  ck_assert_int_eq(run_loop(K_CONSUME), AX_COOP_UNITS);
 }
 END_TEST
 
@@ -263,38 +213,28 @@ AX_ASYNC(stopper, stopper_t, s) {
 
 typedef struct {
   ax_async_t co;
-  ax_join_t a, b;
+  ax_join_t h[2];   /* the stopper, the spinner */
+  th_joins_t joins;
 } starve_main_t;
 
 AX_ASYNC(starve_main, starve_main_t, s) {
   AX_BEGIN(s);
   {
-    stopper_t st;
-    spinner_t sp;
-    memset(&st, 0, sizeof st);
-    memset(&sp, 0, sizeof sp);
-    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->a), 0);
-    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->b), 0);
+    stopper_t st = {0};
+    spinner_t sp = {0};
+    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->h[0]), 0);
+    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->h[1]), 0);
   }
-  AX_AWAIT(ax_join_wait(&s->a));
-  AX_AWAIT(ax_join_wait(&s->b));
-  ck_assert_int_eq(s->b.result, 0);
-  ax_join_drop(&s->a);
-  ax_join_drop(&s->b);
+  AX_AWAIT(th_joins(&s->joins, s->h, 2));
+  ck_assert_int_eq(s->joins.failed, 0);
   AX_END();
 }
 
 static void run_starve(int multi) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  starve_main_t m;
-  memset(&m, 0, sizeof m);
+  starve_main_t m = {0};
   atomic_store(&stop_flag, 0);
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 1;   /* one worker: nobody else to help */
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(starve_main, &m)), 0);
-  ax_runtime_free(rt);
+  /* One worker: nobody else to help. */
+  th_run(multi, 1, AX_FUTURE(starve_main, &m));
   ck_assert_int_eq(atomic_load(&stop_flag), 1);
 }
 
@@ -306,32 +246,28 @@ END_TEST
 /* ---- outside a runtime everything proceeds ----------------------------- */
 
 START_TEST(no_budget_outside_runtime) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t c;
   int i;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&c);
   ck_assert_int_eq(ax_coop_has_budget(), 1);
   for (i = 0; i < 10 * AX_COOP_UNITS; i++)
-    ck_assert_int_eq(ax_coop_proceed(&cx), 1);
-  ax_coop_refund(&cx);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);
+    ck_assert_int_eq(ax_coop_proceed(&c.cx), 1);
+  ax_coop_refund(&c.cx);
+  ck_assert_int_eq(c.w.wakes, 0);
 }
 END_TEST
 
 Suite *ax_coop_suite(void) {
-  Suite *s = suite_create("coop");
-  TCase *tc = tcase_create("budget");
-  tcase_add_test(tc, recv_loop_yields);
-  tcase_add_test(tc, mutex_loop_yields);
-  tcase_add_test(tc, due_sleep_loop_yields);
-  tcase_add_test(tc, consume_budget_yields);
-  tcase_add_test(tc, oneshot_loop_yields);
-  tcase_add_test(tc, join_loop_yields);
-  tcase_add_test(tc, unconstrained_never_yields);
-  tcase_add_test(tc, busy_task_does_not_starve_timers_current);
-  tcase_add_test(tc, busy_task_does_not_starve_timers_multi);
-  tcase_add_test(tc, no_budget_outside_runtime);
-  tcase_set_timeout(tc, 20);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("coop",
+                  AX_CASE("budget", 20),
+                  AX_ONCE(recv_loop_yields),
+                  AX_ONCE(mutex_loop_yields),
+                  AX_ONCE(due_sleep_loop_yields),
+                  AX_ONCE(consume_budget_yields),
+                  AX_ONCE(oneshot_loop_yields),
+                  AX_ONCE(join_loop_yields),
+                  AX_ONCE(unconstrained_never_yields),
+                  AX_ONCE(busy_task_does_not_starve_timers_current),
+                  AX_ONCE(busy_task_does_not_starve_timers_multi),
+                  AX_ONCE(no_budget_outside_runtime));
 }

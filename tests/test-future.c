@@ -33,29 +33,27 @@ START_TEST(drop_without_drop_fn) {
   /* A vtable may leave drop NULL: nothing to release. */
   static const ax_future_vtable_t vt = {ready_poll, NULL, NULL};
   ax_future_t f = {&vt};
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_t cx;
+  th_cx_init(&cx);
   ax_drop(&f);
-  ck_assert_int_eq(ax_poll(&f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f, &cx), AX_READY);
 }
 END_TEST
 
 START_TEST(poll_dispatches_to_vtable) {
   th_counts_t c = {0};
   th_leaf_t l;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f = th_leaf(&l, &c, 2, 0);
-  ax_cx_init(&cx, th_waker_init(&tw));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(l.out, 42);
   ck_assert_int_eq(atomic_load(&c.polls), 3);
   ck_assert_int_eq(atomic_load(&c.readies), 1);
   ax_drop(f);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -79,19 +77,19 @@ START_TEST(waker_helpers) {
   c1 = ax_waker_clone(w);
   c2 = ax_waker_clone(w);
   ck_assert_ptr_eq(c1, w);
-  ck_assert_int_eq(atomic_load(&tw.refs), 3);
+  ck_assert_int_eq(tw.refs, 2);   /* the two clones */
   ck_assert(ax_waker_will_wake(c1, w));
   ck_assert(!ax_waker_will_wake(w, &other.base));
 
   ax_waker_wake_by_ref(c1);          /* keeps the reference */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(atomic_load(&tw.refs), 3);
+  ck_assert_int_eq(tw.wakes, 1);
+  ck_assert_int_eq(tw.refs, 2);
   ax_waker_wake(c1);                 /* consumes it */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 2);
+  ck_assert_int_eq(tw.wakes, 2);
+  ck_assert_int_eq(tw.refs, 1);
   ax_waker_drop(c2);                 /* no wake */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(tw.wakes, 2);
+  ck_assert_int_eq(tw.refs, 0);
 }
 END_TEST
 
@@ -124,9 +122,8 @@ AX_ASYNC(seq_fn, seq_t, self) {
 }
 
 START_TEST(async_fn_is_lazy) {
-  seq_t s;
+  seq_t s = {0};
   th_counts_t c = {0};
-  memset(&s, 0, sizeof(s));
   s.c = &c;
   ax_future_t *f = AX_FUTURE(seq_fn, &s);
   /* Making the future ran nothing: no body entry, no child touched. */
@@ -142,38 +139,36 @@ START_TEST(async_fn_is_lazy) {
 END_TEST
 
 START_TEST(async_fn_steps) {
-  seq_t s;
+  seq_t s = {0};
   th_counts_t c = {0};
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f;
   int n = 0;
 
-  memset(&s, 0, sizeof(s));
   s.c = &c;
   f = AX_FUTURE(seq_fn, &s);
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
 
   /* a: 2 pending polls then ready. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);  /* leaves wake nobody */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 0);  /* leaves wake nobody */
   /* a ready, then the first yield: pending, and the waker was woken. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 2);
   ck_assert_int_eq(s.i, 0);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.i, 1);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.i, 2);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 3);
+  ck_assert_int_eq(cx.w.wakes, 3);
   /* Loop done; b: 1 pending. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.trace, 3);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.trace, 4);
   ck_assert_int_eq(s.out, 42 + 42 + 3);
   ck_assert_int_eq(s.a.polls, 3);
@@ -182,7 +177,7 @@ START_TEST(async_fn_steps) {
   ck_assert_int_eq(n, 7);
 
   /* Polling a finished async function is READY again and reruns nothing. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.trace, 4);
   ck_assert_int_eq(atomic_load(&c.polls), 5);
   ck_assert_ptr_null(s.co.child);
@@ -191,7 +186,7 @@ START_TEST(async_fn_steps) {
   /* Completed children are the parent's fields: the async drop does not
    * drop them (they completed; only the child being awaited is dropped). */
   ck_assert_int_eq(atomic_load(&c.drops), 0);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -217,19 +212,18 @@ AX_ASYNC(ret_fn, ret_t, self) {
 }
 
 START_TEST(async_fn_return_early) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ret_t r;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   for (int early = 0; early < 2; early++) {
     memset(&r, 0, sizeof(r));
     r.early = early;
     ax_future_t *f = AX_FUTURE(ret_fn, &r);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
     ck_assert_int_eq(r.out, early ? 1 : 2);
     ck_assert_int_eq(r.after, !early);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);  /* stays ready */
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);  /* stays ready */
     ck_assert_int_eq(r.out, early ? 1 : 2);
     ax_drop(f);
   }
@@ -262,8 +256,7 @@ static void dropper_child_drop(ax_future_t *f) {
 static const ax_future_vtable_t dropper_child_vt = {th_leaf_poll,
                                                     dropper_child_drop, NULL};
 
-static void dropper_on_drop(void *p) {
-  dropper_t *d = p;
+AX_ASYNC_DROP(dropper_on_drop, dropper_t, d) {
   d->on_drops++;
   d->log[(*d->nlog)++] = 2;
 }
@@ -278,11 +271,10 @@ AX_ASYNC(dropper_log_fn, dropper_t, self) {
 }
 
 START_TEST(on_drop_in_every_state) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   int log[8], nlog;
   dropper_t d;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   g_log = log;
   g_nlog = &nlog;
 
@@ -295,7 +287,7 @@ START_TEST(on_drop_in_every_state) {
     d.child_pending = state == 1 ? -1 : 0;
     ax_future_t *f = AX_FUTURE_DROP(dropper_log_fn, dropper_on_drop, &d);
     if (state >= 1)
-      ck_assert_int_eq(ax_poll(f, &cx), state == 1 ? AX_PENDING : AX_READY);
+      ck_assert_int_eq(TH_POLL(f, &cx), state == 1 ? AX_PENDING : AX_READY);
     ax_drop(f);
     ck_assert_int_eq(d.on_drops, 1);
     if (state == 1) {
@@ -314,21 +306,19 @@ START_TEST(on_drop_in_every_state) {
     ck_assert_int_eq(d.on_drops, 1);
     ck_assert_int_eq(d.child.drops, state == 1 ? 1 : 0);
   }
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
 START_TEST(plain_async_drop) {
   /* AX_FUTURE (no on_drop): dropping a pending one drops its child. */
-  th_waker_t tw;
-  ax_cx_t cx;
-  dropper_t d;
-  memset(&d, 0, sizeof(d));
+  th_cx_t cx;
+  dropper_t d = {0};
   d.child_pending = -1;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(dropper_fn, &d);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(d.child.polls, 2);
   ax_drop(f);
   ck_assert_int_eq(d.child.drops, 1);
@@ -370,20 +360,18 @@ AX_ASYNC(outer_fn, outer_t, self) {
 }
 
 START_TEST(nested_async_fns) {
-  th_waker_t tw;
-  ax_cx_t cx;
-  outer_t o;
+  th_cx_t cx;
+  outer_t o = {0};
   int polls = 0;
-  memset(&o, 0, sizeof(o));
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(outer_fn, &o);
-  while (ax_poll(f, &cx) == AX_PENDING) {
+  while (TH_POLL(f, &cx) == AX_PENDING) {
     polls++;
     ck_assert_int_lt(polls, 100);
   }
   /* Each inner leaf is pending once and wakes itself: 3 wakes, 3 pendings. */
   ck_assert_int_eq(polls, 3);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 3);
+  ck_assert_int_eq(cx.w.wakes, 3);
   ck_assert_int_eq(o.out, (42 + 0) + (42 + 1) + (42 + 2));
   ax_drop(f);
 }
@@ -400,16 +388,14 @@ typedef struct {
 AX_ASYNC_DECL(decl_fn, decl_t);
 
 START_TEST(async_decl) {
-  th_waker_t tw;
-  ax_cx_t cx;
-  decl_t d;
-  memset(&d, 0, sizeof(d));
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_t cx;
+  decl_t d = {0};
+  th_cx_init(&cx);
   ax_future_t *f = AX_FUTURE(decl_fn, &d);
   ck_assert_ptr_eq(f, AX_FUTURE_OF(&d));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(d.out, 7);
   ax_drop(f);
 }
@@ -424,8 +410,7 @@ AX_ASYNC(decl_fn, decl_t, self) {
 
 START_TEST(copy_before_first_poll) {
   /* A future may be memcpy'd until its first poll; the copy works alone. */
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   seq_t orig, copy;
   th_counts_t c = {0};
   memset(&orig, 0, sizeof(orig));
@@ -433,9 +418,9 @@ START_TEST(copy_before_first_poll) {
   AX_FUTURE(seq_fn, &orig);
   memcpy(&copy, &orig, sizeof(copy));
   memset(&orig, 0xA5, sizeof(orig));  /* the original is gone */
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   int polls = 0;
-  while (ax_poll(AX_FUTURE_OF(&copy), &cx) == AX_PENDING)
+  while (TH_POLL(AX_FUTURE_OF(&copy), &cx) == AX_PENDING)
     ck_assert_int_lt(++polls, 50);
   ck_assert_int_eq(copy.out, 42 + 42 + 3);
   ax_drop(AX_FUTURE_OF(&copy));
@@ -443,23 +428,22 @@ START_TEST(copy_before_first_poll) {
 END_TEST
 
 START_TEST(yield_now_future) {
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_yield_t y;
-  ax_cx_init(&cx, th_waker_init(&tw));
+  th_cx_init(&cx);
   ax_future_t *f = ax_yield_now(&y);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);  /* lazy */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);  /* asked to be polled again */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 1);
+  ck_assert_int_eq(cx.w.wakes, 0);  /* lazy */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 1);  /* asked to be polled again */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  ck_assert_int_eq(cx.w.wakes, 1);
   ax_drop(f);
   /* Re-arming with ax_yield_now yields again. */
   f = ax_yield_now(&y);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(atomic_load(&tw.wakes), 2);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);  /* no clone kept */
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(cx.w.wakes, 2);
+  ck_assert_int_eq(cx.w.refs, 0);  /* no clone kept */
 }
 END_TEST
 
@@ -484,57 +468,46 @@ AX_ASYNC(where_fn, where_t, self) {
 
 START_TEST(custom_executor_has_no_task) {
   /* Polled by hand on a plain thread: no task, no runtime. */
-  th_waker_t tw;
-  ax_cx_t cx;
-  where_t w;
-  memset(&w, 0, sizeof(w));
-  ax_cx_init(&cx, th_waker_init(&tw));
-  ck_assert_int_eq(ax_poll(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
+  th_cx_t cx;
+  where_t w = {0};
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(AX_FUTURE(where_fn, &w), &cx), AX_PENDING);
   ck_assert_uint_eq(w.id, 0);
   ck_assert_ptr_null(w.rt);
-  ck_assert_int_eq(ax_poll(AX_FUTURE_OF(&w), &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(AX_FUTURE_OF(&w), &cx), AX_READY);
   ax_drop(AX_FUTURE_OF(&w));
 }
 END_TEST
 
 START_TEST(block_on_async_fn) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  where_t w;
-  memset(&w, 0, sizeof(w));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(where_fn, &w)));
+  where_t w = {0};
+  ax_runtime_t *rt = th_start(_i, 2, AX_FUTURE(where_fn, &w));
   ck_assert_int_eq(w.out, 1);
   ck_assert_uint_ne(w.id, 0);
   ck_assert_ptr_eq(w.rt, rt);
-  ax_drop(AX_FUTURE_OF(&w));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&w));
 }
 END_TEST
 
 Suite *ax_future_suite(void) {
-  Suite *s = suite_create("future");
-  TCase *tc = tcase_create("future");
-  tcase_add_test(tc, drop_calls_vtable_drop);
-  tcase_add_test(tc, drop_without_drop_fn);
-  tcase_add_test(tc, poll_dispatches_to_vtable);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("waker");
-  tcase_add_test(tc, cx_init_and_waker);
-  tcase_add_test(tc, waker_helpers);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("async");
-  tcase_add_test(tc, async_fn_is_lazy);
-  tcase_add_test(tc, async_fn_steps);
-  tcase_add_test(tc, async_fn_return_early);
-  tcase_add_test(tc, on_drop_in_every_state);
-  tcase_add_test(tc, plain_async_drop);
-  tcase_add_test(tc, nested_async_fns);
-  tcase_add_test(tc, async_decl);
-  tcase_add_test(tc, copy_before_first_poll);
-  tcase_add_test(tc, yield_now_future);
-  tcase_add_test(tc, custom_executor_has_no_task);
-  tcase_add_loop_test(tc, block_on_async_fn, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("future",
+                  AX_CASE("future", 0),
+                  AX_ONCE(drop_calls_vtable_drop),
+                  AX_ONCE(drop_without_drop_fn),
+                  AX_ONCE(poll_dispatches_to_vtable),
+                  AX_CASE("waker", 0),
+                  AX_ONCE(cx_init_and_waker),
+                  AX_ONCE(waker_helpers),
+                  AX_CASE("async", 0),
+                  AX_ONCE(async_fn_is_lazy),
+                  AX_ONCE(async_fn_steps),
+                  AX_ONCE(async_fn_return_early),
+                  AX_ONCE(on_drop_in_every_state),
+                  AX_ONCE(plain_async_drop),
+                  AX_ONCE(nested_async_fns),
+                  AX_ONCE(async_decl),
+                  AX_ONCE(copy_before_first_poll),
+                  AX_ONCE(yield_now_future),
+                  AX_ONCE(custom_executor_has_no_task),
+                  AX_FLAVOURS(block_on_async_fn));
 }

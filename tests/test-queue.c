@@ -251,16 +251,13 @@ START_TEST(owner_and_thieves_each_task_once) {
 END_TEST
 
 Suite *ax_queue_suite(void) {
-  Suite *s = suite_create("queue");
-  TCase *tc = tcase_create("local");
-  tcase_add_test(tc, fifo_and_full);
-  tcase_add_test(tc, overflow_moves_the_oldest_half);
-  tcase_add_test(tc, steal_takes_half);
-  tcase_add_test(tc, overflow_after_steals_takes_nothing_stale);
-  tcase_add_test(tc, inject_fifo_through_growth);
-  tcase_add_test(tc, inject_burst_ring_shrinks);
-  tcase_add_test(tc, owner_and_thieves_each_task_once);
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("queue",
+                  AX_CASE("local", 60),
+                  AX_ONCE(fifo_and_full),
+                  AX_ONCE(overflow_moves_the_oldest_half),
+                  AX_ONCE(steal_takes_half),
+                  AX_ONCE(overflow_after_steals_takes_nothing_stale),
+                  AX_ONCE(inject_fifo_through_growth),
+                  AX_ONCE(inject_burst_ring_shrinks),
+                  AX_ONCE(owner_and_thieves_each_task_once));
 }

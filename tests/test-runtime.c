@@ -14,30 +14,10 @@
 
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
 /* ---- small futures ------------------------------------------------------- */
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  ax_runtime_t *rt;
-  uint64_t id;
-  int yields;
-  int k;
-  int out;
-} simple_t;
-
-AX_ASYNC(simple_fn, simple_t, self) {
-  AX_BEGIN(self);
-  self->rt = ax_runtime_current();
-  self->id = ax_task_id();
-  for (self->k = 0; self->k < self->yields; self->k++)
-    AX_AWAIT(ax_yield_now(&self->y));
-  self->out = 42;
-  AX_END();
-}
+/* The simple task of these tests is th_task (helpers.h) with in = 21: it
+ * ends with out = 42 after its yields. */
 
 /* Waits forever on one of several things; counts its first poll and its
  * drop. */
@@ -54,8 +34,7 @@ typedef struct {
   ax_yield_t y;
 } pending_t;
 
-static void pending_on_drop(void *p) {
-  pending_t *t = p;
+AX_ASYNC_DROP(pending_on_drop, pending_t, t) {
   atomic_fetch_add(t->drops, 1);
 }
 
@@ -94,9 +73,8 @@ AX_ASYNC(pending_fn, pending_t, self) {
 static int spawn_pending(ax_runtime_t *rt, int how, _Atomic int *drops,
                          _Atomic int *spawned, th_latch_t *started,
                          ax_join_t *h) {
-  pending_t p;
+  pending_t p = {0};
   int rc;
-  memset(&p, 0, sizeof(p));
   p.how = how;
   p.drops = drops;
   p.spawned = spawned;
@@ -190,11 +168,9 @@ END_TEST
 START_TEST(block_on_keeps_the_future) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   _Atomic int drops = 0;
-  simple_t s;
-  memset(&s, 0, sizeof(s));
-  s.yields = 3;
+  th_task_t s;
   ck_assert_ptr_null(ax_runtime_current());
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+  th_block_on(rt, th_task(&s, 21, 3));
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_eq(s.rt, rt);
   ck_assert_ptr_null(ax_runtime_current());  /* only inside */
@@ -202,8 +178,7 @@ START_TEST(block_on_keeps_the_future) {
 
   /* Not dropped by block_on: the caller owns it. */
   {
-    pending_t p;
-    memset(&p, 0, sizeof(p));
+    pending_t p = {0};
     p.how = -1;   /* no await: ready at once */
     p.drops = &drops;
     TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE_DROP(pending_fn, pending_on_drop,
@@ -216,29 +191,12 @@ START_TEST(block_on_keeps_the_future) {
 }
 END_TEST
 
-/* The multi-thread block_on thread has its own loop: a sleep awaited by
- * the block_on future itself completes. */
-typedef struct {
-  ax_async_t co;
-  ax_sleep_t nap;
-  int result;
-} nap_t;
-
-AX_ASYNC(nap_fn, nap_t, self) {
-  AX_BEGIN(self);
-  AX_AWAIT(ax_sleep(&self->nap, 1));
-  self->result = ax_sleep_result(&self->nap) + 1;
-  AX_END();
-}
-
+/* The multi-thread block_on thread has its own loop: a sleep that the
+ * block_on thread polls (here the block_on future itself) completes. */
 START_TEST(block_on_future_can_sleep) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  nap_t n;
-  memset(&n, 0, sizeof(n));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nap_fn, &n)));
-  ck_assert_int_eq(n.result, 1);
-  ax_drop(AX_FUTURE_OF(&n));
-  ax_runtime_free(rt);
+  ax_sleep_t nap;
+  th_run(_i, 2, ax_sleep(&nap, 1));
+  ck_assert_int_eq(ax_sleep_result(&nap), 0);   /* the drop keeps it */
 }
 END_TEST
 
@@ -270,8 +228,7 @@ typedef struct {
 AX_ASYNC(resume_main_fn, resume_main_t, self) {
   AX_BEGIN(self);
   if (self->phase == 0) {
-    resume_t r;
-    memset(&r, 0, sizeof(r));
+    resume_t r = {0};
     r.go = &self->go;
     r.done = &self->done;
     self->rc = AX_SPAWN(resume_fn, &r, NULL);
@@ -284,18 +241,16 @@ AX_ASYNC(resume_main_fn, resume_main_t, self) {
 
 START_TEST(block_on_twice) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  resume_main_t m;
-  memset(&m, 0, sizeof(m));
+  resume_main_t m = {0};
   th_signal_init(&m.go);
   th_latch_init(&m.done, 1);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
+  th_block_on(rt, AX_FUTURE(resume_main_fn, &m));
   TH_ASSERT_OK(m.rc);
   ax_drop(AX_FUTURE_OF(&m));
   m.phase = 1;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(resume_main_fn, &m)));
+  th_block_on(rt, AX_FUTURE(resume_main_fn, &m));
   ck_assert_int_eq(atomic_load(&m.done.count), 0);
-  ax_drop(AX_FUTURE_OF(&m));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&m));
   th_latch_destroy(&m.done);
   th_signal_destroy(&m.go);
 }
@@ -330,8 +285,7 @@ AX_ASYNC(nested_main_fn, nested_main_t, self) {
   self->rc_main = ax_block_on(ax_runtime_current(),
                               th_leaf(&inner, &self->c, 0, 0));
   {
-    nested_task_t t;
-    memset(&t, 0, sizeof(t));
+    nested_task_t t = {0};
     t.rt = ax_runtime_current();
     t.c = &self->c;
     AX_SPAWN(nested_task_fn, &t, &self->h);
@@ -345,9 +299,8 @@ AX_ASYNC(nested_main_fn, nested_main_t, self) {
 START_TEST(block_on_nested) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_runtime_t *other = th_runtime(CURRENT, 0, NULL);
-  nested_main_t m;
-  memset(&m, 0, sizeof(m));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nested_main_fn, &m)));
+  nested_main_t m = {0};
+  th_block_on(rt, AX_FUTURE(nested_main_fn, &m));
   ck_assert_int_eq(m.rc_main, AX_ENESTED);
   ck_assert_int_eq(m.rc_task, AX_ENESTED);
   ck_assert_int_eq(atomic_load(&m.c.polls), 0);
@@ -355,11 +308,10 @@ START_TEST(block_on_nested) {
   ax_drop(AX_FUTURE_OF(&m));
   /* Also on another runtime: any runtime thread is "inside". */
   {
-    nested_task_t t;
-    memset(&t, 0, sizeof(t));
+    nested_task_t t = {0};
     t.rt = other;
     t.c = &m.c;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(nested_task_fn, &t)));
+    th_block_on(rt, AX_FUTURE(nested_task_fn, &t));
     ck_assert_int_eq(t.rc, AX_ENESTED);
     ax_drop(AX_FUTURE_OF(&t));
   }
@@ -392,8 +344,7 @@ AX_ASYNC(busy_main_fn, busy_main_t, self) {
 
 static void busy_thread(void *arg) {
   busy_thread_t *bt = arg;
-  busy_main_t m;
-  memset(&m, 0, sizeof(m));
+  busy_main_t m = {0};
   m.bt = bt;
   bt->rc = ax_block_on(bt->rt, AX_FUTURE(busy_main_fn, &m));
   ax_drop(AX_FUTURE_OF(&m));
@@ -401,11 +352,10 @@ static void busy_thread(void *arg) {
 
 START_TEST(block_on_busy) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  busy_thread_t bt;
+  busy_thread_t bt = {0};
   uv_thread_t thr;
   th_counts_t c = {0};
   th_leaf_t l;
-  memset(&bt, 0, sizeof(bt));
   bt.rt = rt;
   th_signal_init(&bt.go);
   ck_assert_int_eq(uv_thread_create(&thr, busy_thread, &bt), 0);
@@ -423,10 +373,8 @@ END_TEST
 /* ---- ax_main ------------------------------------------------------------- */
 
 START_TEST(main_convenience) {
-  simple_t s;
-  memset(&s, 0, sizeof(s));
-  s.yields = 2;
-  TH_ASSERT_OK(ax_main(AX_FUTURE(simple_fn, &s)));
+  th_task_t s;
+  TH_ASSERT_OK(ax_main(th_task(&s, 21, 2)));
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_nonnull(s.rt);   /* ran inside a runtime (now gone) */
   ck_assert_uint_eq(s.id, 1);
@@ -446,8 +394,7 @@ AX_ASYNC(main_panics_fn, main_panics_t, self) {
 }
 
 START_TEST(main_convenience_panic) {
-  main_panics_t m;
-  memset(&m, 0, sizeof(m));
+  main_panics_t m = {0};
   TH_ASSERT_ERR(ax_main(AX_FUTURE(main_panics_fn, &m)), AX_EPANIC);
   ax_drop(AX_FUTURE_OF(&m));
 }
@@ -487,13 +434,12 @@ START_TEST(shutdown_drops_pending_tasks) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   _Atomic int drops = 0, spawned = 0;
   ax_join_t kept[3];
-  many_t m;
-  memset(&m, 0, sizeof(m));
+  many_t m = {0};
   m.n = 10000;
   m.drops = &drops;
   m.spawned = &spawned;
   th_latch_init(&m.started, m.n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(many_fn, &m)));
+  th_block_on(rt, AX_FUTURE(many_fn, &m));
   ck_assert_int_eq(m.failed, 0);
   ax_drop(AX_FUTURE_OF(&m));
   /* Every task has started; the W_JOIN ones spawned a child each. */
@@ -507,14 +453,13 @@ START_TEST(shutdown_drops_pending_tasks) {
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), atomic_load(&spawned));
   for (int k = 0; k < 3; k++) {
-    th_waker_t tw;
-    ax_cx_t cx;
-    ax_cx_init(&cx, th_waker_init(&tw));
+    th_cx_t cx;
+    th_cx_init(&cx);
     ck_assert_int_eq(ax_join_is_finished(&kept[k]), 1);
-    ck_assert_int_eq(ax_poll(ax_join_wait(&kept[k]), &cx), AX_READY);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&kept[k]), &cx), AX_READY);
     ck_assert_int_eq(kept[k].result, AX_ECANCELED);
     ax_join_drop(&kept[k]);
-    ck_assert_int_eq(atomic_load(&tw.refs), 1);
+    ck_assert_int_eq(cx.w.refs, 0);
   }
   ck_assert_int_eq(atomic_load(&drops), atomic_load(&spawned));
   th_latch_destroy(&m.started);
@@ -750,8 +695,10 @@ static void opt_stop(void *arg) {
 }
 
 #ifdef __linux__
-/* Counts threads of this process whose /proc comm equals name. */
-static int count_comm(const char *name) {
+/* Counts the threads of this process whose name (/proc comm) match(name,
+ * arg) accepts; -1 when /proc cannot be read. */
+static int count_threads(int (*match)(const char *name, const char *arg),
+                         const char *arg) {
   DIR *d = opendir("/proc/self/task");
   struct dirent *e;
   int n = 0;
@@ -764,21 +711,34 @@ static int count_comm(const char *name) {
     if ((f = fopen(path, "r")) == NULL) continue;
     if (fgets(comm, sizeof(comm), f) != NULL) {
       comm[strcspn(comm, "\n")] = '\0';
-      if (strcmp(comm, name) == 0) n++;
+      if (match(comm, arg)) n++;
     }
     fclose(f);
   }
   closedir(d);
   return n;
 }
+
+static int name_is(const char *name, const char *want) {
+  return strcmp(name, want) == 0;
+}
+
+static int count_comm(const char *name) { return count_threads(name_is, name); }
+
+/* "a-very-long-runtime-name" cut to Linux's 15 bytes: some prefix of it
+ * and the worker number survive. */
+static int name_is_cut(const char *name, const char *worker_suffix) {
+  size_t len = strlen(name), n = strlen(worker_suffix);
+  return strncmp(name, "a-very-lo", 9) == 0 && len >= n &&
+         strcmp(name + len - n, worker_suffix) == 0;
+}
 #endif
 
 START_TEST(builder_thread_options) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  opt_hooks_t h;
+  opt_hooks_t h = {0};
   const size_t stack = 512 * 1024;
-  memset(&h, 0, sizeof(h));
   th_latch_init(&h.started, 3);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 3;
@@ -803,10 +763,8 @@ START_TEST(builder_thread_options) {
   }
 #endif
   {
-    simple_t s;   /* and it runs tasks */
-    memset(&s, 0, sizeof(s));
-    s.yields = 5;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+    th_task_t s;   /* and it runs tasks */
+    th_block_on(rt, th_task(&s, 21, 5));
     ck_assert_int_eq(s.out, 42);
     ax_drop(AX_FUTURE_OF(&s));
   }
@@ -821,8 +779,7 @@ END_TEST
 START_TEST(builder_thread_name_long) {
   ax_builder_t b;
   ax_runtime_t *rt;
-  opt_hooks_t h;
-  memset(&h, 0, sizeof(h));
+  opt_hooks_t h = {0};
   th_latch_init(&h.started, 1);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 1;
@@ -832,30 +789,7 @@ START_TEST(builder_thread_name_long) {
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
   th_latch_wait_blocking(&h.started);
 #ifdef __linux__
-  {
-    /* Some prefix of the name and the worker number survive. */
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int found = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-      char path[300], comm[64];
-      FILE *f;
-      if (e->d_name[0] == '.') continue;
-      snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-      if ((f = fopen(path, "r")) == NULL) continue;
-      if (fgets(comm, sizeof(comm), f) != NULL) {
-        comm[strcspn(comm, "\n")] = '\0';
-        size_t len = strlen(comm);
-        if (strncmp(comm, "a-very-lo", 9) == 0 && len >= 2 &&
-            strcmp(comm + len - 2, "-0") == 0)
-          found++;
-      }
-      fclose(f);
-    }
-    closedir(d);
-    ck_assert_int_eq(found, 1);
-  }
+  ck_assert_int_eq(count_threads(name_is_cut, "-0"), 1);
 #endif
   ax_runtime_free(rt);
   th_latch_destroy(&h.started);
@@ -875,7 +809,7 @@ START_TEST(builder_event_interval) {
       ax_runtime_t *rt;
       ax_worker_stats_t st;
       uv_loop_t loop;
-      simple_t s;
+      th_task_t s;
       ax_builder_init(&b, AX_CURRENT_THREAD);
       b.event_interval = intervals[k];
       if (!own_loop) {
@@ -883,9 +817,7 @@ START_TEST(builder_event_interval) {
         b.loop = &loop;
       }
       TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-      memset(&s, 0, sizeof(s));
-      s.yields = 200;
-      TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+      th_block_on(rt, th_task(&s, 21, 200));
       ax_drop(AX_FUTURE_OF(&s));
       TH_ASSERT_OK(ax_runtime_worker_stats(rt, 0, &st));
       ck_assert_uint_eq(st.polls, 201);
@@ -932,9 +864,8 @@ static gqi_t *g_gqi;
 static ax_runtime_t *g_gqi_rt;
 
 static void gqi_foreign(void *arg) {
-  rec_t r;
+  rec_t r = {0};
   (void)arg;
-  memset(&r, 0, sizeof(r));
   r.who = 100;
   r.log = g_gqi->log;
   r.n = &g_gqi->n;
@@ -945,8 +876,7 @@ static void gqi_foreign(void *arg) {
 AX_ASYNC(gqi_fn, gqi_t, self) {
   AX_BEGIN(self);
   for (int k = 1; k <= 5; k++) {
-    rec_t r;
-    memset(&r, 0, sizeof(r));
+    rec_t r = {0};
     r.who = k;
     r.log = self->log;
     r.n = &self->n;
@@ -965,23 +895,21 @@ START_TEST(builder_global_queue_interval) {
   for (int k = 0; k < 2; k++) {
     ax_builder_t b;
     ax_runtime_t *rt;
-    gqi_t s;
+    gqi_t s = {0};
     ax_builder_init(&b, AX_CURRENT_THREAD);
     b.global_queue_interval = k == 0 ? 1 : 1000;
     TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-    memset(&s, 0, sizeof(s));
     th_latch_init(&s.done, 6);
     g_gqi = &s;
     g_gqi_rt = rt;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(gqi_fn, &s)));
+    th_block_on(rt, AX_FUTURE(gqi_fn, &s));
     TH_ASSERT_OK(s.rc);
     ck_assert_int_eq(atomic_load(&s.n), 6);
     if (k == 0)
       ck_assert_int_eq(s.log[0], 100);   /* the outside task went first */
     else
       ck_assert_int_eq(s.log[5], 100);   /* ... or last */
-    ax_drop(AX_FUTURE_OF(&s));
-    ax_runtime_free(rt);
+    th_finish(rt, AX_FUTURE_OF(&s));
     th_latch_destroy(&s.done);
   }
 }
@@ -1054,22 +982,19 @@ START_TEST(builder_idle_spin) {
   for (unsigned k = 0; k < sizeof(spins) / sizeof(spins[0]); k++) {
     ax_builder_t b;
     ax_runtime_t *rt;
-    pinger_t p;
-    echo_t e;
+    pinger_t p = {0};
+    echo_t e = {0};
     ax_builder_init(&b, AX_MULTI_THREAD);
     b.worker_threads = 2;
     b.idle_spin_us = spins[k];
     TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-    memset(&p, 0, sizeof(p));
-    memset(&e, 0, sizeof(e));
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &p.tx, &e.rx));
     TH_ASSERT_OK(ax_mpsc_new(sizeof(int), 1, NULL, &e.tx, &p.rx));
     TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(echo_fn, &e), sizeof(e), &p.echo));
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(pinger_fn, &p)));
+    th_block_on(rt, AX_FUTURE(pinger_fn, &p));
     ck_assert_int_eq(p.bad, 0);
     ck_assert_int_eq(p.i, PING_ROUNDS);
-    ax_drop(AX_FUTURE_OF(&p));
-    ax_runtime_free(rt);
+    th_finish(rt, AX_FUTURE_OF(&p));
   }
 }
 END_TEST
@@ -1079,13 +1004,11 @@ END_TEST
 START_TEST(worker_stats_counts) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_worker_stats_t st, sum;
-  simple_t s;
+  th_task_t s;
   unsigned n = ax_runtime_workers(rt);
   TH_ASSERT_ERR(ax_runtime_worker_stats(rt, n, &st), AX_EINVAL);
   TH_ASSERT_ERR(ax_runtime_worker_stats(rt, ~0u, &st), AX_EINVAL);
-  memset(&s, 0, sizeof(s));
-  s.yields = 10;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
+  th_block_on(rt, th_task(&s, 21, 10));
   ax_drop(AX_FUTURE_OF(&s));
   memset(&sum, 0, sizeof(sum));
   for (unsigned k = 0; k < n; k++) {
@@ -1182,8 +1105,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
   AX_BEGIN(self);
   self->id = ax_task_id();
   {
-    parked_t p;
-    memset(&p, 0, sizeof(p));
+    parked_t p = {0};
     ax_spawn_named(self->rt, "parked-one", AX_FUTURE(parked_fn, &p),
                    sizeof(p), NULL);
     ax_spawn_named(self->rt, "parked-two", AX_FUTURE(parked_fn, &p),
@@ -1192,8 +1114,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
   AX_AWAIT(ax_yield_now(&self->y));   /* let them run to their await */
   AX_AWAIT(ax_yield_now(&self->y));
   {
-    parked_t p;
-    memset(&p, 0, sizeof(p));
+    parked_t p = {0};
     ax_spawn_named(self->rt, "not-yet", AX_FUTURE(parked_fn, &p), sizeof(p),
                    NULL);
   }
@@ -1222,11 +1143,10 @@ static int count_lines(const char *s) {
 
 START_TEST(dump_tasks) {
   ax_runtime_t *rt = th_runtime(CURRENT, 0, NULL);
-  dumper_t d;
+  dumper_t d = {0};
   char want[128];
-  memset(&d, 0, sizeof(d));
   d.rt = rt;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(dumper_fn, &d)));
+  th_block_on(rt, AX_FUTURE(dumper_fn, &d));
   ck_assert_ptr_nonnull(d.dump);
   /* block_on's own task, two parked, one queued. */
   ck_assert_int_eq(count_lines(d.dump), 4);
@@ -1243,8 +1163,7 @@ START_TEST(dump_tasks) {
            (unsigned long long)d.id);
   ck_assert_msg(strstr(d.dump, want) != NULL, "dump:\n%s", d.dump);
   free(d.dump);
-  ax_drop(AX_FUTURE_OF(&d));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&d));
 }
 END_TEST
 
@@ -1320,19 +1239,16 @@ AX_ASYNC(spinners_fn, spinners_t, self) {
 
 START_TEST(dump_tasks_while_running) {
   ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
-  dump_loop_t d;
-  spinners_t s;
+  dump_loop_t d = {0};
+  spinners_t s = {0};
   uv_thread_t th;
-  memset(&d, 0, sizeof(d));
-  memset(&s, 0, sizeof(s));
   d.rt = rt;
   s.d = &d;
   ck_assert_int_eq(uv_thread_create(&th, dump_loop, &d), 0);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spinners_fn, &s)));
+  th_block_on(rt, AX_FUTURE(spinners_fn, &s));
   atomic_store(&d.stop, 1);
   uv_thread_join(&th);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(d.bad, 0);
   ck_assert_int_ge(atomic_load(&d.dumps), DUMPS);
 }
@@ -1364,13 +1280,12 @@ START_TEST(default_panic_hook) {
   int saved;
   char buf[512] = "";
   size_t n;
-  loud_t l;
+  loud_t l = {0};
   ck_assert_ptr_nonnull(f);
   fflush(stderr);
   saved = dup(2);
   ck_assert_int_ge(saved, 0);
   ck_assert_int_ge(dup2(fileno(f), 2), 0);
-  memset(&l, 0, sizeof(l));
   int rc = ax_block_on(rt, AX_FUTURE(loud_fn, &l));
   fflush(stderr);
   dup2(saved, 2);
@@ -1382,8 +1297,7 @@ START_TEST(default_panic_hook) {
   fclose(f);
   ck_assert_msg(strstr(buf, "panicked: loud 3\n") != NULL, "stderr: %s", buf);
   ck_assert_int_eq(count_lines(buf), 1);
-  ax_drop(AX_FUTURE_OF(&l));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&l));
 }
 END_TEST
 
@@ -1405,18 +1319,18 @@ typedef struct {
   ax_async_t co;
   th_signal_t sig;
   th_sigwait_t w;
-  simple_t s;
+  th_task_t s;
   ax_join_t h;
   int out;
 } on_loop_t;
 
 AX_ASYNC(on_loop_fn, on_loop_t, self) {
   AX_BEGIN(self);
-  self->s.yields = 3;
-  AX_SPAWN(simple_fn, &self->s, &self->h);
+  th_task(&self->s, 21, 3);
+  AX_SPAWN(th_task_fn, &self->s, &self->h);
   AX_AWAIT(th_sigwait(&self->w, &self->sig, NULL));  /* the app's callback */
   AX_AWAIT(ax_join_wait(&self->h));
-  self->out = ((simple_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_END();
 }
@@ -1428,11 +1342,10 @@ START_TEST(runtime_on_user_loop) {
   ax_builder_t b;
   ax_runtime_t *rt;
   app_timer_t at;
-  on_loop_t m;
+  on_loop_t m = {0};
   int closed = 0;
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  memset(&m, 0, sizeof(m));
   th_signal_init(&m.sig);
   at.sig = &m.sig;
   at.fired = 0;
@@ -1443,11 +1356,10 @@ START_TEST(runtime_on_user_loop) {
   ax_builder_init(&b, AX_CURRENT_THREAD);
   b.loop = &loop;
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(on_loop_fn, &m)));
+  th_block_on(rt, AX_FUTURE(on_loop_fn, &m));
   ck_assert_int_eq(at.fired, 1);   /* the app's callback ran meanwhile */
   ck_assert_int_eq(m.out, 42);
-  ax_drop(AX_FUTURE_OF(&m));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&m));
 
   /* The loop is still the application's: it runs, and once the app closes
    * its own handle nothing of axle's is left on it. */
@@ -1465,44 +1377,15 @@ END_TEST
  * parking: the woken task is on this very worker, so nobody sends it a
  * uv_async_send; the worker must still not go to sleep in the poll.
  *
- * Reproduced with a plain sleep: the future registers a 1 ms sleep and then
- * keeps its worker busy past the deadline inside the same poll (as a long
- * poll would), so the sleep's timer is already due when the worker parks.
- * (uv_sleep here makes the deadline pass for sure; nothing is timed.) */
-typedef struct {
-  ax_future_t base;
-  ax_sleep_t nap;
-  int polls;
-} late_park_t;
-
-static ax_poll_t late_park_poll(ax_future_t *f, ax_cx_t *cx) {
-  late_park_t *l = (late_park_t *)f;
-  /* The deadline is taken here, not before block_on (a slow start under a
-   * sanitizer could pass it before the first poll). */
-  if (++l->polls == 1) ax_sleep(&l->nap, 1);
-  if (ax_poll(&l->nap.base, cx) == AX_READY) return AX_READY;
-  if (l->polls == 1) uv_sleep(20);   /* busy past the 1 ms deadline */
-  return AX_PENDING;
-}
-
-static void late_park_drop(ax_future_t *f) {
-  ax_drop(&((late_park_t *)f)->nap.base);
-}
-
-static const ax_future_vtable_t late_park_vt = {late_park_poll, late_park_drop,
-                                                "late_park"};
-
+ * Reproduced with th_late (helpers.h): it registers a 1 ms sleep and
+ * keeps its worker busy for 20 ms past that deadline inside the same poll,
+ * so the sleep's timer is already due when the worker parks. */
 START_TEST(wake_from_timer_while_parking) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  late_park_t l;
-  memset(&l, 0, sizeof(l));
-  l.base.vtable = &late_park_vt;
-  TH_ASSERT_OK(ax_block_on(rt, &l.base));   /* the bug: this never returns */
+  th_late_t l;
+  th_run(_i, 2, th_late(&l, 20));   /* the bug: its block_on never returns */
   ck_assert_int_ge(l.polls, 1);
   ck_assert_int_le(l.polls, 2);
-  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);
-  ax_drop(&l.base);
-  ax_runtime_free(rt);
+  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);   /* the drop keeps it */
 }
 END_TEST
 
@@ -1528,19 +1411,13 @@ static void cnt_free(void *p) {
 }
 
 START_TEST(replace_allocator) {
-  ax_runtime_t *rt;
-  simple_t s;
+  th_task_t s;
   TH_ASSERT_ERR(ax_replace_allocator(NULL, realloc, calloc, free), AX_EINVAL);
   atomic_store(&n_alloc, 0);
   atomic_store(&n_free, 0);
   TH_ASSERT_OK(ax_replace_allocator(cnt_malloc, cnt_realloc, cnt_calloc,
                                     cnt_free));
-  rt = th_runtime(_i, 2, NULL);
-  memset(&s, 0, sizeof(s));
-  s.yields = 2;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(simple_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run(_i, 2, th_task(&s, 21, 2));
   TH_ASSERT_OK(ax_replace_allocator(malloc, realloc, calloc, free));
   ck_assert_int_gt(atomic_load(&n_alloc), 0);
   ck_assert_int_eq(atomic_load(&n_alloc), atomic_load(&n_free));
@@ -1560,60 +1437,43 @@ START_TEST(replace_allocator_busy) {
 END_TEST
 
 Suite *ax_runtime_suite(void) {
-  Suite *s = suite_create("runtime");
-  TCase *tc = tcase_create("embed");
-  tcase_add_test(tc, runtime_on_user_loop);
-  tcase_add_loop_test(tc, replace_allocator, 0, 2);
-  tcase_add_test(tc, replace_allocator_busy);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("park");
-  tcase_add_loop_test(tc, wake_from_timer_while_parking, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("create");
-  tcase_add_test(tc, builder_defaults);
-  tcase_add_test(tc, runtime_new_errors);
-  tcase_add_test(tc, worker_counts);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("block_on");
-  tcase_add_loop_test(tc, block_on_keeps_the_future, 0, 2);
-  tcase_add_loop_test(tc, block_on_future_can_sleep, 0, 2);
-  tcase_add_loop_test(tc, block_on_twice, 0, 2);
-  tcase_add_loop_test(tc, block_on_nested, 0, 2);
-  tcase_add_loop_test(tc, block_on_busy, 0, 2);
-  tcase_add_test(tc, main_convenience);
-  tcase_add_test(tc, main_convenience_panic);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, shutdown_drops_pending_tasks, 0, 2);
-  tcase_add_test(tc, spawn_during_shutdown);
-  tcase_add_loop_test(tc, shutdown_timeout_in_time, 0, 2);
-  tcase_add_test(tc, shutdown_timeout_expires);
-  tcase_add_loop_test(tc, shutdown_background, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("idle_spin");
-  tcase_set_timeout(tc, 60);  /* loaded machine: slow round trips */
-  tcase_add_test(tc, builder_idle_spin);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("options");
-  tcase_add_test(tc, builder_thread_options);
-  tcase_add_test(tc, builder_thread_name_long);
-  tcase_add_test(tc, builder_event_interval);
-  tcase_add_test(tc, builder_global_queue_interval);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("observe");
-  tcase_add_loop_test(tc, worker_stats_counts, 0, 2);
-  tcase_add_test(tc, idle_worker_steals);
-  tcase_add_test(tc, dump_tasks);
-  tcase_add_test(tc, dump_tasks_while_running);
-  tcase_add_test(tc, default_panic_hook);
-  suite_add_tcase(s, tc);
-
-  return s;
+  return AX_SUITE("runtime",
+                  AX_CASE("embed", 0),
+                  AX_ONCE(runtime_on_user_loop),
+                  AX_FLAVOURS(replace_allocator),
+                  AX_ONCE(replace_allocator_busy),
+                  AX_CASE("park", 0),
+                  AX_FLAVOURS(wake_from_timer_while_parking),
+                  AX_CASE("create", 0),
+                  AX_ONCE(builder_defaults),
+                  AX_ONCE(runtime_new_errors),
+                  AX_ONCE(worker_counts),
+                  AX_CASE("block_on", 0),
+                  AX_FLAVOURS(block_on_keeps_the_future),
+                  AX_FLAVOURS(block_on_future_can_sleep),
+                  AX_FLAVOURS(block_on_twice),
+                  AX_FLAVOURS(block_on_nested),
+                  AX_FLAVOURS(block_on_busy),
+                  AX_ONCE(main_convenience),
+                  AX_ONCE(main_convenience_panic),
+                  AX_CASE("shutdown", 60),
+                  AX_FLAVOURS(shutdown_drops_pending_tasks),
+                  AX_ONCE(spawn_during_shutdown),
+                  AX_FLAVOURS(shutdown_timeout_in_time),
+                  AX_ONCE(shutdown_timeout_expires),
+                  AX_FLAVOURS(shutdown_background),
+                  /* 60 s: on a loaded machine the round trips are slow. */
+                  AX_CASE("idle_spin", 60),
+                  AX_ONCE(builder_idle_spin),
+                  AX_CASE("options", 0),
+                  AX_ONCE(builder_thread_options),
+                  AX_ONCE(builder_thread_name_long),
+                  AX_ONCE(builder_event_interval),
+                  AX_ONCE(builder_global_queue_interval),
+                  AX_CASE("observe", 0),
+                  AX_FLAVOURS(worker_stats_counts),
+                  AX_ONCE(idle_worker_steals),
+                  AX_ONCE(dump_tasks),
+                  AX_ONCE(dump_tasks_while_running),
+                  AX_ONCE(default_panic_hook));
 }

@@ -10,24 +10,15 @@
  */
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
-static ax_cx_t *test_cx(ax_cx_t *cx, th_waker_t *tw) {
-  ax_cx_init(cx, th_waker_init(tw));
-  return cx;
-}
-
 /* ---- select, polled by hand ---------------------------------------------- */
 
 START_TEST(select_first_ready_wins) {
   th_counts_t c[3] = {{0}};
   th_leaf_t l[3];
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f;
-  test_cx(&cx, &tw);
+  th_cx_init(&cx);
 
   f = ax_select_biased(&s, th_leaf(&l[0], &c[0], -1, 0),
                        th_leaf(&l[1], &c[1], 2, 0),
@@ -36,11 +27,11 @@ START_TEST(select_first_ready_wins) {
   for (int k = 0; k < 3; k++)  /* lazy: nothing polled yet */
     ck_assert_int_eq(atomic_load(&c[k].polls), 0);
 
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_int_eq(s.winner, -1);
   for (int k = 0; k < 3; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 0);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.winner, 1);
   ck_assert_int_eq(l[1].out, 42);
   /* Losers dropped at once, exactly once; the winner is not dropped. */
@@ -55,14 +46,14 @@ START_TEST(select_first_ready_wins) {
 
   /* Polled again: still ready, nothing re-polled; dropped: nothing dropped
    * twice, the winner still not dropped (it is the caller's). */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(atomic_load(&c[1].polls), 3);
   ax_drop(f);
   ck_assert_int_eq(atomic_load(&c[0].drops), 1);
   ck_assert_int_eq(atomic_load(&c[1].drops), 0);
   ck_assert_int_eq(atomic_load(&c[2].drops), 1);
   ax_drop(&l[1].base);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -70,13 +61,12 @@ START_TEST(select_dropped_while_pending) {
   th_counts_t c[4] = {{0}};
   th_leaf_t l[4];
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   ax_future_t *f;
-  test_cx(&cx, &tw);
+  th_cx_init(&cx);
   f = ax_select(&s, th_leaf(&l[0], &c[0], -1, 0), th_leaf(&l[1], &c[1], -1, 0),
                 th_leaf(&l[2], &c[2], -1, 0), th_leaf(&l[3], &c[3], -1, 0));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   for (int k = 0; k < 4; k++) ck_assert_int_eq(atomic_load(&c[k].polls), 1);
   ax_drop(f);
   for (int k = 0; k < 4; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 1);
@@ -93,29 +83,38 @@ START_TEST(select_dropped_while_pending) {
 }
 END_TEST
 
+/* Races three leaves that are all ready at once (biased or not) with one
+ * poll and returns the winner, after checking that it alone was polled
+ * (once) and kept, and that each loser was dropped exactly once. */
+static int race_three_ready(int biased) {
+  th_counts_t c[3] = {{0}};
+  th_leaf_t l[3];
+  ax_future_t *f0 = th_leaf(&l[0], &c[0], 0, 0);
+  ax_future_t *f1 = th_leaf(&l[1], &c[1], 0, 0);
+  ax_future_t *f2 = th_leaf(&l[2], &c[2], 0, 0);
+  ax_select_t s;
+  th_cx_t cx;
+  ax_future_t *f = biased ? ax_select_biased(&s, f0, f1, f2)
+                          : ax_select(&s, f0, f1, f2);
+  int w;
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
+  w = s.winner;
+  ck_assert(w >= 0 && w < 3);
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(atomic_load(&c[k].drops), k == w ? 0 : 1);
+    ck_assert_int_eq(atomic_load(&c[k].polls), k == w ? 1 : 0);
+  }
+  ax_drop(f);
+  ax_drop(&l[w].base);
+  return w;
+}
+
 START_TEST(select_biased_order) {
   /* All ready at once: biased always picks branch 0 and never polls the
    * others. */
-  for (int trial = 0; trial < 100; trial++) {
-    th_counts_t c[3] = {{0}};
-    th_leaf_t l[3];
-    ax_select_t s;
-    th_waker_t tw;
-    ax_cx_t cx;
-    test_cx(&cx, &tw);
-    ax_future_t *f = ax_select_biased(&s, th_leaf(&l[0], &c[0], 0, 0),
-                                      th_leaf(&l[1], &c[1], 0, 0),
-                                      th_leaf(&l[2], &c[2], 0, 0));
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-    ck_assert_int_eq(s.winner, 0);
-    ck_assert_int_eq(atomic_load(&c[1].polls), 0);
-    ck_assert_int_eq(atomic_load(&c[2].polls), 0);
-    ck_assert_int_eq(atomic_load(&c[0].drops), 0);
-    ck_assert_int_eq(atomic_load(&c[1].drops), 1);
-    ck_assert_int_eq(atomic_load(&c[2].drops), 1);
-    ax_drop(f);
-    ax_drop(&l[0].base);
-  }
+  for (int trial = 0; trial < 100; trial++)
+    ck_assert_int_eq(race_three_ready(1), 0);
 }
 END_TEST
 
@@ -124,27 +123,7 @@ START_TEST(select_random_start) {
    * at least once (the chance that one never wins is 3 * (2/3)^300), and
    * in every race the two others are dropped exactly once. */
   int wins[3] = {0, 0, 0};
-  for (int trial = 0; trial < 300; trial++) {
-    th_counts_t c[3] = {{0}};
-    th_leaf_t l[3];
-    ax_select_t s;
-    th_waker_t tw;
-    ax_cx_t cx;
-    test_cx(&cx, &tw);
-    ax_future_t *f = ax_select(&s, th_leaf(&l[0], &c[0], 0, 0),
-                               th_leaf(&l[1], &c[1], 0, 0),
-                               th_leaf(&l[2], &c[2], 0, 0));
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-    int w = s.winner;
-    ck_assert(w >= 0 && w < 3);
-    wins[w]++;
-    for (int k = 0; k < 3; k++) {
-      ck_assert_int_eq(atomic_load(&c[k].drops), k == w ? 0 : 1);
-      ck_assert_int_eq(atomic_load(&c[k].polls), k == w ? 1 : 0);
-    }
-    ax_drop(f);
-    ax_drop(&l[w].base);
-  }
+  for (int trial = 0; trial < 300; trial++) wins[race_three_ready(0)]++;
   for (int k = 0; k < 3; k++) ck_assert_int_gt(wins[k], 0);
 }
 END_TEST
@@ -156,16 +135,15 @@ START_TEST(select_array_many) {
   th_leaf_t l[N];
   ax_future_t *futs[N];
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
-  test_cx(&cx, &tw);
+  th_cx_t cx;
+  th_cx_init(&cx);
   for (int k = 0; k < N; k++) {
     th_counts_reset(&c[k]);
     futs[k] = th_leaf(&l[k], &c[k], k == 10 ? 1 : -1, 0);
   }
   ax_future_t *f = ax_select_array(&s, futs, N, 0);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.winner, 10);
   for (int k = 0; k < N; k++)
     ck_assert_int_eq(atomic_load(&c[k].drops), k == 10 ? 0 : 1);
@@ -181,7 +159,7 @@ START_TEST(select_array_many) {
       three[k] = th_leaf(&l[k], &c[k], k == 2 ? 0 : -1, 0);
     }
     f = ax_select_n(&s, three, 3, 1);
-    ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+    ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
     ck_assert_int_eq(s.winner, 2);
     ck_assert_int_eq(atomic_load(&c[0].drops), 1);
     ck_assert_int_eq(atomic_load(&c[1].drops), 1);
@@ -198,22 +176,21 @@ START_TEST(select_loser_leaves_no_waker) {
   th_sigwait_t sw;
   th_leaf_t l;
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
-  test_cx(&cx, &tw);
+  th_cx_t cx;
+  th_cx_init(&cx);
   th_signal_init(&sig);
   ax_future_t *f = ax_select_biased(&s, th_sigwait(&sw, &sig, NULL),
                                     th_leaf(&l, NULL, 1, 0));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_ptr_nonnull(sig.waker);
-  ck_assert_int_eq(atomic_load(&tw.refs), 2);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(cx.w.refs, 1);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(s.winner, 1);
   ck_assert_ptr_null(sig.waker);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
   ax_drop(f);
   th_signal_fire(&sig);   /* too late for anyone: wakes nothing */
-  ck_assert_int_eq(atomic_load(&tw.wakes), 0);
+  ck_assert_int_eq(cx.w.wakes, 0);
   th_signal_destroy(&sig);
 }
 END_TEST
@@ -238,7 +215,7 @@ AX_ASYNC(fetch_fn, fetch_t, self) {
   AX_END();
 }
 
-static void fetch_on_drop(void *p) { (*((fetch_t *)p)->drops)++; }
+AX_ASYNC_DROP(fetch_on_drop, fetch_t, f) { (*f->drops)++; }
 
 typedef struct {
   ax_async_t co;
@@ -275,12 +252,11 @@ AX_ASYNC(fetch_timeout_fn, fetch_timeout_t, self) {
 START_TEST(select_fetch_with_timeout) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   for (int fire = 0; fire < 2; fire++) {
-    fetch_timeout_t f;
-    memset(&f, 0, sizeof(f));
+    fetch_timeout_t f = {0};
     th_signal_init(&f.sig);
     f.fire = fire;
     f.timer_ms = fire ? 3600u * 1000u : 1;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(fetch_timeout_fn, &f)));
+    th_block_on(rt, AX_FUTURE(fetch_timeout_fn, &f));
     if (fire) {
       ck_assert_int_eq(f.winner, 0);
       ck_assert_str_eq(f.out, "data");
@@ -314,8 +290,8 @@ AX_ASYNC(worker_task_fn, worker_task_t, self) {
   AX_END();
 }
 
-static void worker_task_drop(void *p) {
-  atomic_fetch_add(((worker_task_t *)p)->drops, 1);
+AX_ASYNC_DROP(worker_task_drop, worker_task_t, t) {
+  atomic_fetch_add(t->drops, 1);
 }
 
 typedef struct {
@@ -330,8 +306,7 @@ typedef struct {
 AX_ASYNC(race_tasks_fn, race_tasks_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 2; k++) {
-    worker_task_t t;
-    memset(&t, 0, sizeof(t));
+    worker_task_t t = {0};
     t.sig = k == 0 ? &self->sig : NULL;   /* task 0 waits forever */
     t.drops = &self->drops;
     ax_spawn(AX_FUTURE_DROP(worker_task_fn, worker_task_drop, &t), sizeof(t),
@@ -349,19 +324,15 @@ AX_ASYNC(race_tasks_fn, race_tasks_t, self) {
 }
 
 START_TEST(select_over_join_handles) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  race_tasks_t r;
-  memset(&r, 0, sizeof(r));
+  race_tasks_t r = {0};
   th_signal_init(&r.sig);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(race_tasks_fn, &r)));
+  th_run(_i, 2, AX_FUTURE(race_tasks_fn, &r));   /* its end cancels it */
   ck_assert_int_eq(r.winner, 1);
   ck_assert_int_eq(r.out, 5);
   ck_assert(r.loser_task_ptr_null);          /* handle dropped by select */
   /* The winner's future was dropped when its task completed; the loser's
    * was not: its handle's drop detached it, it did not abort it. */
   ck_assert_int_eq(r.loser_drops_after_race, 1);
-  ax_drop(AX_FUTURE_OF(&r));
-  ax_runtime_free(rt);                       /* shutdown cancels it */
   ck_assert_int_eq(atomic_load(&r.drops), 2);
   th_signal_destroy(&r.sig);
 }
@@ -373,16 +344,15 @@ START_TEST(join_all_polls_until_each_ready) {
   th_counts_t c[3] = {{0}};
   th_leaf_t l[3];
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   int polls = 0;
-  test_cx(&cx, &tw);
+  th_cx_init(&cx);
   ax_future_t *f = ax_join_all(&j, th_leaf(&l[0], &c[0], 0, 1),
                                th_leaf(&l[1], &c[1], 3, 1),
                                th_leaf(&l[2], &c[2], 1, 1));
   ck_assert_uint_eq(j.remaining, 3);
   ck_assert_int_eq(atomic_load(&c[0].polls), 0);   /* lazy */
-  while (ax_poll(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
+  while (TH_POLL(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
   ck_assert_int_eq(polls, 3);
   ck_assert_uint_eq(j.remaining, 0);
   /* Each child polled until it was ready, and never after. */
@@ -393,7 +363,7 @@ START_TEST(join_all_polls_until_each_ready) {
     ck_assert_int_eq(l[k].out, 42);
     ck_assert_int_eq(atomic_load(&c[k].drops), 0);  /* the caller's */
   }
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(atomic_load(&c[1].polls), 4);
   ax_drop(f);
   for (int k = 0; k < 3; k++) ck_assert_int_eq(atomic_load(&c[k].drops), 0);
@@ -404,13 +374,12 @@ START_TEST(join_all_dropped_while_pending) {
   th_counts_t c[3] = {{0}};
   th_leaf_t l[3];
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
-  test_cx(&cx, &tw);
+  th_cx_t cx;
+  th_cx_init(&cx);
   ax_future_t *f = ax_join_all(&j, th_leaf(&l[0], &c[0], 0, 0),
                                th_leaf(&l[1], &c[1], -1, 0),
                                th_leaf(&l[2], &c[2], -1, 0));
-  ck_assert_int_eq(ax_poll(f, &cx), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_PENDING);
   ck_assert_uint_eq(j.remaining, 2);
   ax_drop(f);
   /* The finished child is the caller's; the others are dropped once. */
@@ -430,16 +399,15 @@ START_TEST(join_all_array_many) {
   ax_future_t *futs[N];
   uint8_t done[N];
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   int polls = 0;
-  test_cx(&cx, &tw);
+  th_cx_init(&cx);
   for (int k = 0; k < N; k++) {
     th_counts_reset(&c[k]);
     futs[k] = th_leaf(&l[k], &c[k], k % 5, 1);
   }
   ax_future_t *f = ax_join_all_array(&j, futs, N, done);
-  while (ax_poll(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
+  while (TH_POLL(f, &cx) == AX_PENDING) ck_assert_int_lt(++polls, 100);
   ck_assert_int_eq(polls, 4);
   for (int k = 0; k < N; k++) {
     ck_assert_int_eq(atomic_load(&c[k].polls), k % 5 + 1);
@@ -458,26 +426,12 @@ typedef struct {
   int outs[8];
 } join_tasks_t;
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  int in, out;
-} doubler_t;
-
-AX_ASYNC(doubler_fn, doubler_t, self) {
-  AX_BEGIN(self);
-  AX_AWAIT(ax_yield_now(&self->y));
-  self->out = self->in * 2;
-  AX_END();
-}
-
+/* The tasks yield once, then double their input (th_task, helpers.h). */
 AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 8; k++) {
-    doubler_t d;
-    memset(&d, 0, sizeof(d));
-    d.in = k;
-    AX_SPAWN(doubler_fn, &d, &self->h[k]);
+    th_task_t t;
+    ax_spawn(th_task(&t, k, 1), sizeof(t), &self->h[k]);
   }
   AX_AWAIT(ax_join_all(&self->all, ax_join_wait(&self->h[0]),
                        ax_join_wait(&self->h[1]), ax_join_wait(&self->h[2]),
@@ -486,7 +440,7 @@ AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
                        ax_join_wait(&self->h[7])));
   for (int k = 0; k < 8; k++) {
     self->outs[k] = self->h[k].result == 0
-                        ? ((doubler_t *)ax_join_output(&self->h[k]))->out
+                        ? AX_JOIN_OUTPUT(&self->h[k], th_task_t)->out
                         : -1;
     ax_join_drop(&self->h[k]);
   }
@@ -494,13 +448,9 @@ AX_ASYNC(join_tasks_fn, join_tasks_t, self) {
 }
 
 START_TEST(join_all_tasks) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  join_tasks_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(join_tasks_fn, &s)));
+  join_tasks_t s = {0};
+  th_run(_i, 2, AX_FUTURE(join_tasks_fn, &s));
   for (int k = 0; k < 8; k++) ck_assert_int_eq(s.outs[k], 2 * k);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -531,31 +481,26 @@ AX_ASYNC(to_fn, to_t, self) {
 }
 
 START_TEST(timeout_fires) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  to_t s;
-  memset(&s, 0, sizeof(s));
+  to_t s = {0};
   s.inner_pending = -1;   /* wakes itself, never ready */
   s.ms = 1;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(to_fn, &s));
   ck_assert_int_eq(s.result, AX_ETIMEDOUT);
   ck_assert_int_eq(s.drops_at_ready, 1);   /* dropped when the deadline won */
   ck_assert_int_eq(atomic_load(&s.c.drops), 1);  /* and not again */
   ck_assert_int_eq(atomic_load(&s.c.readies), 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
 START_TEST(timeout_does_not_fire) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   for (int k = 0; k < 2; k++) {
-    to_t s;
-    memset(&s, 0, sizeof(s));
+    to_t s = {0};
     /* k == 0: ready after a few polls, an hour to go; k == 1: ready at
      * once with a 0 ms timeout (the inner future wins the tie). */
     s.inner_pending = k == 0 ? 3 : 0;
     s.ms = k == 0 ? 3600u * 1000u : 0;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_fn, &s)));
+    th_block_on(rt, AX_FUTURE(to_fn, &s));
     ck_assert_int_eq(s.result, 0);
     ck_assert_int_eq(s.inner_out, 42);
     ck_assert_int_eq(s.drops_at_ready, 0);   /* output still readable */
@@ -570,14 +515,13 @@ START_TEST(timeout_dropped_while_pending) {
   th_counts_t c = {0};
   th_leaf_t inner;
   ax_timeout_t t;
-  th_waker_t tw;
-  ax_cx_t cx;
-  test_cx(&cx, &tw);
+  th_cx_t cx;
+  th_cx_init(&cx);
   /* Polled by hand, outside a runtime: the deadline cannot be timed, so
    * the timeout ends with AX_ENORUNTIME and drops inner once. */
   ax_future_t *f = ax_timeout(&t, th_leaf(&inner, &c, -1, 0), 3600u * 1000u);
   ck_assert_int_eq(atomic_load(&c.polls), 0);   /* lazy */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
+  ck_assert_int_eq(TH_POLL(f, &cx), AX_READY);
   ck_assert_int_eq(t.result, AX_ENORUNTIME);
   ck_assert_int_eq(atomic_load(&c.drops), 1);
   ax_drop(f);
@@ -589,7 +533,7 @@ START_TEST(timeout_dropped_while_pending) {
   ax_drop(f);
   ck_assert_int_eq(atomic_load(&c.drops), 1);
   ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+  ck_assert_int_eq(cx.w.refs, 0);
 }
 END_TEST
 
@@ -618,44 +562,35 @@ AX_ASYNC(to_loser_fn, to_loser_t, self) {
 }
 
 START_TEST(timeout_as_select_loser) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  to_loser_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(to_loser_fn, &s)));
+  to_loser_t s = {0};
+  ax_runtime_t *rt = th_start(_i, 2, AX_FUTURE(to_loser_fn, &s));
   ck_assert_int_eq(s.winner, 1);
   ck_assert_int_eq(atomic_load(&s.c.drops), 1);
   ck_assert_int_eq(atomic_load(&s.c.polls), 2);
-  ax_drop(AX_FUTURE_OF(&s));
-  ck_assert_int_eq(atomic_load(&s.c.drops), 1);
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&s));
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);   /* not again */
 }
 END_TEST
 
 Suite *ax_select_suite(void) {
-  Suite *s = suite_create("select");
-  TCase *tc = tcase_create("select");
-  tcase_add_test(tc, select_first_ready_wins);
-  tcase_add_test(tc, select_dropped_while_pending);
-  tcase_add_test(tc, select_biased_order);
-  tcase_add_test(tc, select_random_start);
-  tcase_add_test(tc, select_array_many);
-  tcase_add_test(tc, select_loser_leaves_no_waker);
-  tcase_add_loop_test(tc, select_fetch_with_timeout, 0, 2);
-  tcase_add_loop_test(tc, select_over_join_handles, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("join_all");
-  tcase_add_test(tc, join_all_polls_until_each_ready);
-  tcase_add_test(tc, join_all_dropped_while_pending);
-  tcase_add_test(tc, join_all_array_many);
-  tcase_add_loop_test(tc, join_all_tasks, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("timeout");
-  tcase_add_loop_test(tc, timeout_fires, 0, 2);
-  tcase_add_loop_test(tc, timeout_does_not_fire, 0, 2);
-  tcase_add_test(tc, timeout_dropped_while_pending);
-  tcase_add_loop_test(tc, timeout_as_select_loser, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("select",
+                  AX_CASE("select", 0),
+                  AX_ONCE(select_first_ready_wins),
+                  AX_ONCE(select_dropped_while_pending),
+                  AX_ONCE(select_biased_order),
+                  AX_ONCE(select_random_start),
+                  AX_ONCE(select_array_many),
+                  AX_ONCE(select_loser_leaves_no_waker),
+                  AX_FLAVOURS(select_fetch_with_timeout),
+                  AX_FLAVOURS(select_over_join_handles),
+                  AX_CASE("join_all", 0),
+                  AX_ONCE(join_all_polls_until_each_ready),
+                  AX_ONCE(join_all_dropped_while_pending),
+                  AX_ONCE(join_all_array_many),
+                  AX_FLAVOURS(join_all_tasks),
+                  AX_CASE("timeout", 0),
+                  AX_FLAVOURS(timeout_fires),
+                  AX_FLAVOURS(timeout_does_not_fire),
+                  AX_ONCE(timeout_dropped_while_pending),
+                  AX_FLAVOURS(timeout_as_select_loser));
 }

@@ -25,11 +25,9 @@ START_TEST(test_scale) {
 END_TEST
 
 Suite *ax_smoke_suite(void) {
-  Suite *s = suite_create("smoke");
-  TCase *tc = tcase_create("errors");
-  tcase_add_test(tc, strerror_own_codes);
-  tcase_add_test(tc, strerror_libuv_codes);
-  tcase_add_test(tc, test_scale);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("smoke",
+                  AX_CASE("errors", 0),
+                  AX_ONCE(strerror_own_codes),
+                  AX_ONCE(strerror_libuv_codes),
+                  AX_ONCE(test_scale));
 }

@@ -32,13 +32,18 @@ typedef struct {
   long out;
 } tick_t;
 
+/* While *yields > 0: one less, and the task woken to be polled again at
+ * once (the poll then returns pending).  Returns whether it yielded. */
+static int spend_yield(int *yields, ax_cx_t *cx) {
+  if (*yields <= 0) return 0;
+  (*yields)--;
+  ax_waker_wake_by_ref(ax_cx_waker(cx));
+  return 1;
+}
+
 static ax_poll_t tick_poll(ax_future_t *f, ax_cx_t *cx) {
   tick_t *t = (tick_t *)f;
-  if (t->yields > 0) {
-    t->yields--;
-    ax_waker_wake_by_ref(ax_cx_waker(cx));
-    return AX_PENDING;
-  }
+  if (spend_yield(&t->yields, cx)) return AX_PENDING;
   t->out = atomic_fetch_add(t->ran, 1) + 1;
   if (t->done != NULL) th_latch_down(t->done);
   return AX_READY;
@@ -113,8 +118,7 @@ typedef struct {
 AX_ASYNC(inside_fn, inside_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->spawners; k++) {
-    spawner_t s;
-    memset(&s, 0, sizeof(s));
+    spawner_t s = {0};
     s.n = self->n / self->spawners + (k < self->n % self->spawners ? 1 : 0);
     s.ran = &self->ran;
     s.drops = &self->drops;
@@ -136,18 +140,15 @@ AX_ASYNC(inside_fn, inside_t, self) {
 }
 
 START_TEST(spawn_million_inside) {
-  ax_runtime_t *rt = mt_runtime(NULL);
   inside_t *s = calloc(1, sizeof(*s));
   ck_assert_ptr_nonnull(s);
   s->n = (long)ax_test_iters(1000000);
   s->spawners = 8;
   th_latch_init(&s->done, s->n);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(inside_fn, s)));
+  th_run(MULTI, WORKERS, AX_FUTURE(inside_fn, s));
   ck_assert_int_eq(atomic_load(&s->bad), 0);
   ck_assert_int_eq(atomic_load(&s->spawned), s->n);
   ck_assert_int_eq(atomic_load(&s->ran), s->n);
-  ax_drop(&s->co.base);
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&s->drops), s->n);
   th_latch_destroy(&s->done);
   free(s);
@@ -223,13 +224,12 @@ START_TEST(spawn_million_outside) {
   memset(&aw, 0, sizeof(aw));
   aw.h = h;
   aw.n = with_handles;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(await_all_fn, &aw)));
+  th_block_on(rt, AX_FUTURE(await_all_fn, &aw));
   ck_assert_int_eq(aw.bad, 0);
   th_latch_wait_blocking(&done);
   ck_assert_int_eq(atomic_load(&bad), 0);
   ck_assert_int_eq(atomic_load(&ran), n);
-  ax_drop(AX_FUTURE_OF(&aw));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&aw));
   ck_assert_int_eq(atomic_load(&drops), n);
   th_latch_destroy(&done);
   free(h);
@@ -366,9 +366,8 @@ START_TEST(wakes_from_foreign_threads) {
   poster_arg_t pa = {boxes, TASKS, rounds};
   th_latch_init(&done, TASKS);
   for (int k = 0; k < TASKS; k++) {
-    consumer_t c;
+    consumer_t c = {0};
     mbox_init(&boxes[k]);
-    memset(&c, 0, sizeof(c));
     c.m = &boxes[k];
     c.target = rounds * POSTERS;
     c.done = &done;
@@ -415,11 +414,10 @@ START_TEST(ping_pong_foreign_thread) {
   ax_runtime_t *rt = mt_runtime(NULL);
   mbox_t ping, pong;
   ax_join_t h;
-  ponger_t p;
+  ponger_t p = {0};
   long n = (long)ax_test_iters(20000), seen = 0;
   mbox_init(&ping);
   mbox_init(&pong);
-  memset(&p, 0, sizeof(p));
   p.ping = &ping;
   p.pong = &pong;
   p.n = n;
@@ -455,76 +453,58 @@ static void aborter_thread(void *arg) {
   }
 }
 
+/* What both races share: n ticks (spawned with kinds 0..kinds-1 in turn)
+ * and how their joins ended. */
 typedef struct {
-  ax_async_t co;
   ax_join_t *h;
-  long n, i;
+  long n;
   long ok, cancelled, other, bad_out;
-  aborter_arg_t aa;
-  uv_thread_t thr;
-  int thr_ok;
-  _Atomic long *ran, *drops;
-} abort_race_t;
+  _Atomic long ran, drops;
+} race_t;
 
-AX_ASYNC(abort_race_fn, abort_race_t, self) {
-  AX_BEGIN(self);
-  for (long i = 0; i < self->n; i++) {
-    tick_t t = tick(self->ran, self->drops, NULL, (int)(i % 4));
-    ax_spawn(&t.base, sizeof(t), &self->h[i]);
-  }
-  /* A foreign thread aborts them while they run on the workers and while
-   * this future awaits them. */
-  self->aa.h = self->h;
-  self->aa.n = self->n;
-  self->aa.stride = 7919;   /* prime: a permutation of 0..n-1 */
-  self->thr_ok = uv_thread_create(&self->thr, aborter_thread, &self->aa) == 0;
-  for (self->i = 0; self->i < self->n; self->i++) {
-    AX_AWAIT(ax_join_wait(&self->h[self->i]));
-    switch (self->h[self->i].result) {
-      case 0:
-        self->ok++;
-        if (((tick_t *)ax_join_output(&self->h[self->i]))->out <= 0)
-          self->bad_out++;
-        break;
-      case AX_ECANCELED:
-        self->cancelled++;
-        if (ax_join_output(&self->h[self->i]) != NULL) self->bad_out++;
-        break;
-      default:
-        self->other++;
-    }
-  }
-  if (self->thr_ok) uv_thread_join(&self->thr);   /* before any drop */
-  for (long i = 0; i < self->n; i++) ax_join_drop(&self->h[i]);
-  AX_END();
+static void race_init(race_t *r) {
+  r->n = (long)ax_test_iters(100000);
+  if (r->n % 7919 == 0) r->n++;   /* the aborter thread's stride */
+  r->h = calloc((size_t)r->n, sizeof(*r->h));
+  ck_assert_ptr_nonnull(r->h);
 }
 
-START_TEST(aborts_race_completion) {
-  ax_runtime_t *rt = mt_runtime(NULL);
-  _Atomic long ran = 0, drops = 0;
-  abort_race_t s;
-  memset(&s, 0, sizeof(s));
-  s.n = (long)ax_test_iters(100000);
-  if (s.n % 7919 == 0) s.n++;
-  s.h = calloc((size_t)s.n, sizeof(*s.h));
-  s.ran = &ran;
-  s.drops = &drops;
-  ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_race_fn, &s)));
-  ck_assert(s.thr_ok);
-  ck_assert_int_eq(s.other, 0);
-  ck_assert_int_eq(s.bad_out, 0);
-  ck_assert_int_eq(s.ok + s.cancelled, s.n);
-  /* Every completed task ran exactly once; no cancelled one completed. */
-  ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
-  ck_assert_int_eq(atomic_load(&drops), s.n);
-  free(s.h);
+static void race_spawn(race_t *r, int kinds) {
+  for (long i = 0; i < r->n; i++) {
+    tick_t t = tick(&r->ran, &r->drops, NULL, (int)(i % kinds));
+    ax_spawn(&t.base, sizeof(t), &r->h[i]);
+  }
 }
-END_TEST
 
-/* Aborts from a task on a worker (not a foreign thread). */
+/* Counts how joined task i ended: a completed tick has its output, a
+ * cancelled one none. */
+static void race_tally(race_t *r, long i) {
+  switch (r->h[i].result) {
+    case 0:
+      r->ok++;
+      if (((tick_t *)ax_join_output(&r->h[i]))->out <= 0) r->bad_out++;
+      break;
+    case AX_ECANCELED:
+      r->cancelled++;
+      if (ax_join_output(&r->h[i]) != NULL) r->bad_out++;
+      break;
+    default:
+      r->other++;
+  }
+}
+
+/* Every task ended one way or the other; every completed one ran exactly
+ * once, no cancelled one completed; every one was dropped. */
+static void race_check(race_t *r) {
+  ck_assert_int_eq(r->other, 0);
+  ck_assert_int_eq(r->bad_out, 0);
+  ck_assert_int_eq(r->ok + r->cancelled, r->n);
+  ck_assert_int_eq(atomic_load(&r->ran), r->ok);
+  ck_assert_int_eq(atomic_load(&r->drops), r->n);
+  free(r->h);
+}
+
+/* Aborts from a task on a worker (the second race). */
 typedef struct {
   ax_async_t co;
   ax_join_t *h;
@@ -542,62 +522,67 @@ AX_ASYNC(task_aborter_fn, task_aborter_t, self) {
   AX_END();
 }
 
+/* The race: spawn the ticks, abort them from a foreign thread (first
+ * race) or from a task on a worker (from_task), and join them all. */
 typedef struct {
   ax_async_t co;
-  ax_join_t *h;
-  ax_join_t ah;
-  long n, i;
-  long ok, cancelled, other;
-  _Atomic long *ran, *drops;
-} abort_race2_t;
+  race_t r;
+  int from_task;
+  long i;
+  aborter_arg_t aa;     /* the foreign thread's */
+  uv_thread_t thr;
+  int thr_ok;
+  ax_join_t ah;         /* the aborter task */
+} abort_race_t;
 
-AX_ASYNC(abort_race2_fn, abort_race2_t, self) {
+AX_ASYNC(abort_race_fn, abort_race_t, self) {
   AX_BEGIN(self);
-  for (long i = 0; i < self->n; i++) {
-    tick_t t = tick(self->ran, self->drops, NULL, (int)(i % 3));
-    ax_spawn(&t.base, sizeof(t), &self->h[i]);
-  }
-  {
-    task_aborter_t a;
-    memset(&a, 0, sizeof(a));
-    a.h = self->h;
-    a.n = self->n;
+  race_spawn(&self->r, self->from_task ? 3 : 4);
+  if (self->from_task) {
+    task_aborter_t a = {0};
+    a.h = self->r.h;
+    a.n = self->r.n;
     AX_SPAWN(task_aborter_fn, &a, &self->ah);
+  } else {
+    /* It aborts them while they run on the workers and while this future
+     * awaits them. */
+    self->aa.h = self->r.h;
+    self->aa.n = self->r.n;
+    self->aa.stride = 7919;   /* prime: a permutation of 0..n-1 */
+    self->thr_ok =
+        uv_thread_create(&self->thr, aborter_thread, &self->aa) == 0;
   }
-  AX_AWAIT(ax_join_wait(&self->ah));   /* aborter done before any drop */
-  ax_join_drop(&self->ah);
-  for (self->i = 0; self->i < self->n; self->i++) {
-    AX_AWAIT(ax_join_wait(&self->h[self->i]));
-    int r = self->h[self->i].result;
-    if (r == 0)
-      self->ok++;
-    else if (r == AX_ECANCELED)
-      self->cancelled++;
-    else
-      self->other++;
-    ax_join_drop(&self->h[self->i]);
+  if (self->from_task) {
+    AX_AWAIT(ax_join_wait(&self->ah));   /* aborter done before any drop */
+    ax_join_drop(&self->ah);
+  }
+  for (self->i = 0; self->i < self->r.n; self->i++) {
+    AX_AWAIT(ax_join_wait(&self->r.h[self->i]));
+    race_tally(&self->r, self->i);
+    if (self->from_task) ax_join_drop(&self->r.h[self->i]);
+  }
+  if (!self->from_task) {
+    if (self->thr_ok) uv_thread_join(&self->thr);   /* before any drop */
+    for (long i = 0; i < self->r.n; i++) ax_join_drop(&self->r.h[i]);
   }
   AX_END();
 }
 
+START_TEST(aborts_race_completion) {
+  abort_race_t s = {0};
+  race_init(&s.r);
+  th_run(MULTI, WORKERS, AX_FUTURE(abort_race_fn, &s));
+  ck_assert(s.thr_ok);
+  race_check(&s.r);
+}
+END_TEST
+
 START_TEST(aborts_from_task_race_completion) {
-  ax_runtime_t *rt = mt_runtime(NULL);
-  _Atomic long ran = 0, drops = 0;
-  abort_race2_t s;
-  memset(&s, 0, sizeof(s));
-  s.n = (long)ax_test_iters(100000);
-  s.h = calloc((size_t)s.n, sizeof(*s.h));
-  s.ran = &ran;
-  s.drops = &drops;
-  ck_assert_ptr_nonnull(s.h);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_race2_fn, &s)));
-  ck_assert_int_eq(s.other, 0);
-  ck_assert_int_eq(s.ok + s.cancelled, s.n);
-  ck_assert_int_eq(atomic_load(&ran), s.ok);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
-  ck_assert_int_eq(atomic_load(&drops), s.n);
-  free(s.h);
+  abort_race_t s = {0};
+  s.from_task = 1;
+  race_init(&s.r);
+  th_run(MULTI, WORKERS, AX_FUTURE(abort_race_fn, &s));
+  race_check(&s.r);
 }
 END_TEST
 
@@ -612,11 +597,7 @@ typedef struct {
 
 static ax_poll_t maybe_panic_poll(ax_future_t *f, ax_cx_t *cx) {
   maybe_panic_t *m = (maybe_panic_t *)f;
-  if (m->yields > 0) {
-    m->yields--;
-    ax_waker_wake_by_ref(ax_cx_waker(cx));
-    return AX_PENDING;
-  }
+  if (spend_yield(&m->yields, cx)) return AX_PENDING;
   atomic_fetch_add(m->finished, 1);
   if (m->i % 3 == 0) ax_panic("task %ld gave up", m->i);
   return AX_READY;
@@ -680,9 +661,7 @@ typedef struct {
   ax_yield_t y;
 } node_t;
 
-static void node_on_drop(void *p) {
-  atomic_fetch_add(((node_t *)p)->drops, 1);
-}
+AX_ASYNC_DROP(node_on_drop, node_t, n) { atomic_fetch_add(n->drops, 1); }
 
 AX_ASYNC(node_fn, node_t, self) {
   AX_BEGIN(self);
@@ -706,8 +685,7 @@ START_TEST(shutdown_while_stealing) {
     ax_runtime_t *rt = mt_runtime(NULL);
     _Atomic long spawned = 0, drops = 0, progress = 0;
     for (int r = 0; r < 4; r++) {
-      node_t root;
-      memset(&root, 0, sizeof(root));
+      node_t root = {0};
       root.depth = 6;
       root.fan = 6;   /* up to 6^6 tasks per root: shutdown comes first */
       root.spawned = &spawned;
@@ -804,30 +782,18 @@ START_TEST(foreign_wakes_race_shutdown) {
 END_TEST
 
 Suite *ax_stress_suite(void) {
-  Suite *s = suite_create("stress");
-  TCase *tc = tcase_create("spawn");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, spawn_million_inside);
-  tcase_add_test(tc, spawn_million_outside);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("wake");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, wakes_from_foreign_threads);
-  tcase_add_test(tc, ping_pong_foreign_thread);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("race");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, aborts_race_completion);
-  tcase_add_test(tc, aborts_from_task_race_completion);
-  tcase_add_test(tc, join_drops_race_completion);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, shutdown_while_stealing);
-  tcase_add_test(tc, foreign_wakes_race_shutdown);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("stress",
+                  AX_CASE("spawn", 120),
+                  AX_ONCE(spawn_million_inside),
+                  AX_ONCE(spawn_million_outside),
+                  AX_CASE("wake", 120),
+                  AX_ONCE(wakes_from_foreign_threads),
+                  AX_ONCE(ping_pong_foreign_thread),
+                  AX_CASE("race", 120),
+                  AX_ONCE(aborts_race_completion),
+                  AX_ONCE(aborts_from_task_race_completion),
+                  AX_ONCE(join_drops_race_completion),
+                  AX_CASE("shutdown", 120),
+                  AX_ONCE(shutdown_while_stealing),
+                  AX_ONCE(foreign_wakes_race_shutdown));
 }

@@ -12,10 +12,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "axle.h"
-#include "axtest.h"
-#include "synchelpers.h"
+#include "helpers.h"
 #include "sync/waitq.h"
+
+#define WORKERS 3   /* of the multi-thread runtime */
 
 /* ---- wait queue ------------------------------------------------------ */
 
@@ -23,24 +23,24 @@ START_TEST(waitq_wake_one_n_all) {
   enum { N = 40 };  /* more than one wake batch */
   ax__waitq_t q;
   ax__waiter_t w[N + 1];
-  tcx_t c[N + 1];
+  th_cx_t c[N + 1];
   int i;
 
   ax__waitq_init(&q);
   for (i = 0; i <= N; i++) {
-    tcx_init(&c[i]);
+    th_cx_init(&c[i]);
     ax__waiter_init(&w[i]);
   }
   ax__waitq_lock(&q);
   for (i = 0; i < N; i++)
-    ax__waitq_push_locked(&q, &w[i], &c[i].tw.base);
+    ax__waitq_push_locked(&q, &w[i], &c[i].w.base);
   ax__waitq_unlock(&q);
 
   ck_assert_int_eq(ax__waitq_wake_one(&q, 7), 1);
-  ck_assert_int_eq(c[0].tw.wakes, 1);
+  ck_assert_int_eq(c[0].w.wakes, 1);
   ck_assert_int_eq(ax__waiter_state(&w[0]), AX__WAITER_WOKEN);
   ck_assert_int_eq(w[0].result, 7);
-  ck_assert_int_eq(c[1].tw.wakes, 0);
+  ck_assert_int_eq(c[1].w.wakes, 0);
 
   ck_assert_uint_eq(ax__waitq_wake_n(&q, 3, 0), 3);
   for (i = 1; i <= 3; i++)
@@ -52,19 +52,19 @@ START_TEST(waitq_wake_one_n_all) {
   ck_assert_uint_eq(ax__waitq_wake_all_unlock(&q, 5), N - 4);
   ax__waitq_lock(&q);
   ck_assert(ax__waitq_empty_locked(&q));
-  ax__waitq_push_locked(&q, &w[N], &c[N].tw.base);
+  ax__waitq_push_locked(&q, &w[N], &c[N].w.base);
   ax__waitq_unlock(&q);
   for (i = 4; i < N; i++) {
     ck_assert_int_eq(ax__waiter_state(&w[i]), AX__WAITER_WOKEN_ALL);
     ck_assert_int_eq(w[i].result, 5);
-    ck_assert_int_eq(c[i].tw.wakes, 1);
+    ck_assert_int_eq(c[i].w.wakes, 1);
   }
   ck_assert_int_eq(ax__waiter_state(&w[N]), AX__WAITER_QUEUED);
   ck_assert_int_eq(ax__waitq_cancel_pass(&q, &w[N]), AX__WAITER_QUEUED);
-  ck_assert_int_eq(c[N].tw.wakes, 0);
+  ck_assert_int_eq(c[N].w.wakes, 0);
   ck_assert_int_eq(ax__waitq_wake_one(&q, 0), 0);
   for (i = 0; i <= N; i++)
-    ck_assert_int_eq(c[i].tw.refs, 0);
+    ck_assert_int_eq(c[i].w.refs, 0);
   ax__waitq_destroy(&q);
 }
 END_TEST
@@ -72,38 +72,36 @@ END_TEST
 START_TEST(waitq_cancel_passes_wakeup) {
   ax__waitq_t q;
   ax__waiter_t a, b, c;
-  tcx_t ca, cb, cc;
+  th_cx_t ca, cb, cc;
   ax__waitq_init(&q);
-  tcx_init(&ca);
-  tcx_init(&cb);
-  tcx_init(&cc);
+  TH_CX_INIT(&ca, &cb, &cc);
   ax__waiter_init(&a);
   ax__waiter_init(&b);
   ax__waiter_init(&c);
   ax__waitq_lock(&q);
-  ax__waitq_push_locked(&q, &a, &ca.tw.base);
-  ax__waitq_push_locked(&q, &b, &cb.tw.base);
-  ax__waitq_push_locked(&q, &c, &cc.tw.base);
+  ax__waitq_push_locked(&q, &a, &ca.w.base);
+  ax__waitq_push_locked(&q, &b, &cb.w.base);
+  ax__waitq_push_locked(&q, &c, &cc.w.base);
   ax__waitq_unlock(&q);
 
   /* A re-poll with another waker swaps the stored clone. */
-  ck_assert_int_eq(ax__waitq_update_waker(&q, &c, &cb.tw.base),
+  ck_assert_int_eq(ax__waitq_update_waker(&q, &c, &cb.w.base),
                    AX__WAITER_QUEUED);
-  ck_assert_int_eq(cc.tw.refs, 0);
-  ck_assert_int_eq(cb.tw.refs, 2);
-  ck_assert_int_eq(ax__waitq_update_waker(&q, &c, &cc.tw.base),
+  ck_assert_int_eq(cc.w.refs, 0);
+  ck_assert_int_eq(cb.w.refs, 2);
+  ck_assert_int_eq(ax__waitq_update_waker(&q, &c, &cc.w.base),
                    AX__WAITER_QUEUED);
 
   ck_assert_int_eq(ax__waitq_wake_one(&q, 3), 1);  /* a gets it ... */
   ck_assert_int_eq(ax__waitq_cancel_pass(&q, &a), AX__WAITER_WOKEN);
-  ck_assert_int_eq(cb.tw.wakes, 1);                /* ... and passes it on */
+  ck_assert_int_eq(cb.w.wakes, 1);                /* ... and passes it on */
   ck_assert_int_eq(b.result, 3);
-  ck_assert_int_eq(cc.tw.wakes, 0);
+  ck_assert_int_eq(cc.w.wakes, 0);
   /* b consumed it (its owner saw WOKEN); c is cancelled while queued. */
   ck_assert_int_eq(ax__waitq_cancel_pass(&q, &c), AX__WAITER_QUEUED);
-  ck_assert_int_eq(cc.tw.wakes, 0);
+  ck_assert_int_eq(cc.w.wakes, 0);
   ck_assert_int_eq(ax__waitq_cancel_pass(&q, &c), AX__WAITER_IDLE);
-  ck_assert_int_eq(ca.tw.refs + cb.tw.refs + cc.tw.refs, 0);
+  ck_assert_int_eq(ca.w.refs + cb.w.refs + cc.w.refs, 0);
   ax__waitq_destroy(&q);
 }
 END_TEST
@@ -113,16 +111,16 @@ END_TEST
 START_TEST(mutex_fifo_hand) {
   ax_mutex_t m;
   ax_mutex_guard_t g0, gx, g[3];
-  tcx_t c[3];
+  th_cx_t c[3];
   int i;
   ck_assert_int_eq(ax_mutex_init(&m), 0);
   ck_assert(!ax_mutex_is_locked(&m));
   ck_assert_int_eq(ax_mutex_try_lock(&g0, &m), 0);
   ck_assert(ax_mutex_is_locked(&m));
   for (i = 0; i < 3; i++) {
-    tcx_init(&c[i]);
-    ck_assert_int_eq(POLL(ax_mutex_lock(&g[i], &m), &c[i]), AX_PENDING);
-    ck_assert_int_eq(c[i].tw.refs, 1);
+    th_cx_init(&c[i]);
+    ck_assert_int_eq(TH_POLL(ax_mutex_lock(&g[i], &m), &c[i]), AX_PENDING);
+    ck_assert_int_eq(c[i].w.refs, 1);
   }
   ck_assert_int_eq(ax_mutex_try_lock(&gx, &m), AX_EBUSY);
   ax_drop(&gx.base);
@@ -131,19 +129,19 @@ START_TEST(mutex_fifo_hand) {
   for (i = 0; i < 3; i++) {
     int j;
     for (j = 0; j < 3; j++)
-      ck_assert_int_eq(c[j].tw.wakes, j <= i ? 1 : 0);
+      ck_assert_int_eq(c[j].w.wakes, j <= i ? 1 : 0);
     ck_assert(ax_mutex_is_locked(&m));  /* handed over, never free */
     ck_assert_int_eq(ax_mutex_try_lock(&gx, &m), AX_EBUSY);
-    ck_assert_int_eq(POLL(&g[i].base, &c[i]), AX_READY);
+    ck_assert_int_eq(TH_POLL(&g[i].base, &c[i]), AX_READY);
     ck_assert_int_eq(g[i].result, 0);
-    ck_assert_int_eq(POLL(&g[i].base, &c[i]), AX_READY);  /* idempotent */
+    ck_assert_int_eq(TH_POLL(&g[i].base, &c[i]), AX_READY);  /* idempotent */
     ax_mutex_unlock(&g[i]);
   }
   ck_assert(!ax_mutex_is_locked(&m));
   for (i = 0; i < 3; i++) {
     ax_drop(&g[i].base);
     ax_drop(&g[i].base);
-    ck_assert_int_eq(c[i].tw.refs, 0);
+    ck_assert_int_eq(c[i].w.refs, 0);
   }
   ax_drop(&g0.base);
   ax_mutex_destroy(&m);
@@ -153,38 +151,35 @@ END_TEST
 START_TEST(mutex_cancel_hand) {
   ax_mutex_t m;
   ax_mutex_guard_t g0, g1, g2, g3, gn;
-  tcx_t c1, c2, c3, c2b;
+  th_cx_t c1, c2, c3, c2b;
   ax_mutex_init(&m);
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&c2b);
-  tcx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c2b, &c3);
   ax_mutex_lock(&gn, &m);  /* never polled: dropping it is a no-op */
   ax_drop(&gn.base);
   ck_assert_int_eq(ax_mutex_try_lock(&g0, &m), 0);
-  ck_assert_int_eq(POLL(ax_mutex_lock(&g1, &m), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mutex_lock(&g2, &m), &c2), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mutex_lock(&g3, &m), &c3), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mutex_lock(&g1, &m), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mutex_lock(&g2, &m), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mutex_lock(&g3, &m), &c3), AX_PENDING);
   /* Re-polled from "another task": the old waker clone is released. */
-  ck_assert_int_eq(POLL(&g2.base, &c2b), AX_PENDING);
-  ck_assert_int_eq(c2.tw.refs, 0);
-  ck_assert_int_eq(c2b.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(&g2.base, &c2b), AX_PENDING);
+  ck_assert_int_eq(c2.w.refs, 0);
+  ck_assert_int_eq(c2b.w.refs, 1);
   /* Queued, not woken: leaves quietly. */
   ax_drop(&g2.base);
-  ck_assert_int_eq(c2b.tw.refs, 0);
-  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes + c3.tw.wakes, 0);
+  ck_assert_int_eq(c2b.w.refs, 0);
+  ck_assert_int_eq(c1.w.wakes + c2.w.wakes + c3.w.wakes, 0);
   /* g1 is handed the lock but dropped before it sees it: g3 gets it. */
   ax_mutex_unlock(&g0);
-  ck_assert_int_eq(c1.tw.wakes, 1);
+  ck_assert_int_eq(c1.w.wakes, 1);
   ax_drop(&g1.base);
-  ck_assert_int_eq(c3.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&g3.base, &c3), AX_READY);
+  ck_assert_int_eq(c3.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&g3.base, &c3), AX_READY);
   /* Dropping a guard that holds the lock unlocks. */
   ax_drop(&g3.base);
   ck_assert(!ax_mutex_is_locked(&m));
   ck_assert_int_eq(ax_mutex_try_lock(&g0, &m), 0);
   ax_mutex_unlock(&g0);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
   ax_mutex_destroy(&m);
 }
 END_TEST
@@ -194,37 +189,36 @@ END_TEST
 START_TEST(semaphore_fifo_hand) {
   ax_semaphore_t s;
   ax_permit_t p0, p1, p2, px;
-  tcx_t c1, c2;
+  th_cx_t c1, c2;
   ck_assert_int_eq(ax_semaphore_init(&s, AX_SEMAPHORE_MAX_PERMITS + 1),
                    AX_EINVAL);
   ck_assert_int_eq(ax_semaphore_init(&s, 3), 0);
-  tcx_init(&c1);
-  tcx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 3), 0);
   ck_assert_uint_eq(p0.held, 3);
   ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   /* A big request first, a small one after: the big one is served first
    * (it collects permits as they come back), so it cannot starve. */
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p1, &s, 2), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p1, &s, 2), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
   ax_semaphore_add_permits(&s, 1);
-  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 0);
+  ck_assert_int_eq(c1.w.wakes + c2.w.wakes, 0);
   ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   ck_assert_int_eq(ax_semaphore_try_acquire(&px, &s, 1), AX_EAGAIN);
   ax_semaphore_release(&p0);  /* 3 back: 1 completes p1, 1 p2, 1 spare */
   ck_assert_uint_eq(p0.held, 0);
-  ck_assert_int_eq(c1.tw.wakes, 1);
-  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(c1.w.wakes, 1);
+  ck_assert_int_eq(c2.w.wakes, 1);
   ck_assert_uint_eq(ax_semaphore_available(&s), 1);
-  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
-  ck_assert_int_eq(POLL(&p1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&p1.base, &c1), AX_READY);
   ck_assert_uint_eq(p1.held, 2);
   ck_assert_uint_eq(p2.held, 1);
   ax_semaphore_release(&p1);
   ax_drop(&p2.base);  /* a held permit is released by drop */
   ck_assert_uint_eq(ax_semaphore_available(&s), 4);
   /* n == 0 completes at once. */
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&px, &s, 0), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&px, &s, 0), &c1), AX_READY);
   ax_drop(&px.base);
   /* forget: the permits are gone; add_permits brings new ones. */
   ck_assert_int_eq(ax_semaphore_try_acquire(&px, &s, 4), 0);
@@ -233,7 +227,7 @@ START_TEST(semaphore_fifo_hand) {
   ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   ax_semaphore_add_permits(&s, 2);
   ck_assert_uint_eq(ax_semaphore_available(&s), 2);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
   ax_semaphore_destroy(&s);
 }
 END_TEST
@@ -241,23 +235,22 @@ END_TEST
 START_TEST(semaphore_cancel_head_hand) {
   ax_semaphore_t s;
   ax_permit_t p0, p1, p2;
-  tcx_t c1, c2;
+  th_cx_t c1, c2;
   ax_semaphore_init(&s, 2);
-  tcx_init(&c1);
-  tcx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 2), 0);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p1, &s, 2), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p1, &s, 2), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
   ax_semaphore_add_permits(&s, 1);  /* p1 collects it, still needs one */
-  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 0);
+  ck_assert_int_eq(c1.w.wakes + c2.w.wakes, 0);
   ax_drop(&p1.base);  /* the collected permit goes on to p2 */
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&p2.base, &c2), AX_READY);
   ck_assert_uint_eq(p2.held, 1);
   ax_semaphore_release(&p0);
   ax_semaphore_release(&p2);
   ck_assert_uint_eq(ax_semaphore_available(&s), 3);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
   ax_semaphore_destroy(&s);
 }
 END_TEST
@@ -265,26 +258,25 @@ END_TEST
 START_TEST(semaphore_close_hand) {
   ax_semaphore_t s;
   ax_permit_t p0, p1, p2, p3;
-  tcx_t c1, c2;
+  th_cx_t c1, c2;
   ax_semaphore_init(&s, 2);
-  tcx_init(&c1);
-  tcx_init(&c2);
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p0, &s, 1), 0);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p1, &s, 3), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p1, &s, 3), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p2, &s, 1), &c2), AX_PENDING);
   ck_assert(!ax_semaphore_is_closed(&s));
   ax_semaphore_close(&s);
   ck_assert(ax_semaphore_is_closed(&s));
-  ck_assert_int_eq(c1.tw.wakes, 1);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&p1.base, &c1), AX_READY);
+  ck_assert_int_eq(c1.w.wakes, 1);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&p1.base, &c1), AX_READY);
   ck_assert_int_eq(p1.result, AX_ECLOSED);
   ck_assert_uint_eq(p1.held, 0);
-  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&p2.base, &c2), AX_READY);
   ck_assert_int_eq(p2.result, AX_ECLOSED);
   /* p1 had collected the free permit: it went back. */
   ck_assert_uint_eq(ax_semaphore_available(&s), 1);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p3, &s, 1), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p3, &s, 1), &c1), AX_READY);
   ck_assert_int_eq(p3.result, AX_ECLOSED);
   ck_assert_int_eq(ax_semaphore_try_acquire(&p3, &s, 1), AX_ECLOSED);
   ax_semaphore_release(&p0);  /* held permits stay valid */
@@ -292,7 +284,7 @@ START_TEST(semaphore_close_hand) {
   ax_drop(&p1.base);
   ax_drop(&p2.base);
   ax_drop(&p3.base);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
   ax_semaphore_destroy(&s);
 }
 END_TEST
@@ -302,28 +294,27 @@ END_TEST
 START_TEST(rwlock_fair_hand) {
   ax_rwlock_t rw;
   ax_rwlock_guard_t r1, r2, r3, w, x;
-  tcx_t cw, c3;
+  th_cx_t cw, c3;
   ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
   ck_assert_uint_eq(rw.max_readers, AX_RWLOCK_MAX_READERS);
-  tcx_init(&cw);
-  tcx_init(&c3);
+  TH_CX_INIT(&cw, &c3);
   ck_assert_int_eq(ax_rwlock_try_read(&r1, &rw), 0);
   ck_assert_int_eq(ax_rwlock_try_read(&r2, &rw), 0);
   ck_assert_int_eq(ax_rwlock_try_write(&x, &rw), AX_EBUSY);
-  ck_assert_int_eq(POLL(ax_rwlock_write(&w, &rw), &cw), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_write(&w, &rw), &cw), AX_PENDING);
   /* A reader arriving after the writer queues behind it. */
   ck_assert_int_eq(ax_rwlock_try_read(&x, &rw), AX_EBUSY);
-  ck_assert_int_eq(POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
   ax_rwlock_unlock(&r1);
-  ck_assert_int_eq(cw.tw.wakes, 0);
+  ck_assert_int_eq(cw.w.wakes, 0);
   ax_rwlock_unlock(&r2);
-  ck_assert_int_eq(cw.tw.wakes, 1);
-  ck_assert_int_eq(c3.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&w.base, &cw), AX_READY);
+  ck_assert_int_eq(cw.w.wakes, 1);
+  ck_assert_int_eq(c3.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&w.base, &cw), AX_READY);
   ck_assert_int_eq(ax_rwlock_try_read(&x, &rw), AX_EBUSY);
   ax_rwlock_unlock(&w);
-  ck_assert_int_eq(c3.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r3.base, &c3), AX_READY);
+  ck_assert_int_eq(c3.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r3.base, &c3), AX_READY);
   ck_assert_int_eq(ax_rwlock_try_read(&x, &rw), 0);  /* readers share */
   ax_rwlock_unlock(&x);
   ax_rwlock_unlock(&r3);
@@ -331,7 +322,7 @@ START_TEST(rwlock_fair_hand) {
   ax_drop(&x.base);  /* releases the write lock */
   ck_assert_int_eq(ax_rwlock_try_write(&x, &rw), 0);
   ax_rwlock_unlock(&x);
-  ck_assert_int_eq(cw.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(cw.w.refs + c3.w.refs, 0);
   ax_rwlock_destroy(&rw);
 
   ck_assert_int_eq(ax_rwlock_init(&rw, 2), 0);
@@ -350,45 +341,43 @@ END_TEST
 START_TEST(notify_permit_hand) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3, f4;
-  tcx_t c1, c2, c3;
+  th_cx_t c1, c2, c3;
   ax_notify_init(&n);
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   /* notify_one with nobody waiting stores ONE permit. */
   ax_notify_one(&n);
   ax_notify_one(&n);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
   ax_drop(&f1.base);
   ax_drop(&f2.base);
 
   /* notify_one wakes the oldest waiter only. */
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
-  ck_assert_int_eq(c1.tw.wakes, 1);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_PENDING);
+  ck_assert_int_eq(c1.w.wakes, 1);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_PENDING);
 
   /* notify_waiters: every waiter, including a future created (not yet
    * polled) before the call; no permit is stored. */
   ax_notify_wait(&f3, &n);
   ax_notify_waiters(&n);
-  ck_assert_int_eq(c2.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
-  ck_assert_int_eq(POLL(&f3.base, &c3), AX_READY);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f4, &n), &c3), AX_PENDING);
+  ck_assert_int_eq(c2.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f3.base, &c3), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f4, &n), &c3), AX_PENDING);
   ax_drop(&f4.base);
   ax_drop(&f4.base);
   ax_drop(&f1.base);
   ax_drop(&f2.base);
   ax_drop(&f3.base);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -396,32 +385,30 @@ END_TEST
 START_TEST(notify_cancel_hand) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3;
-  tcx_t c1, c2, c3;
+  th_cx_t c1, c2, c3;
   ax_notify_init(&n);
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&c3);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  TH_CX_INIT(&c1, &c2, &c3);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
-  ck_assert_int_eq(c1.tw.wakes, 1);
+  ck_assert_int_eq(c1.w.wakes, 1);
   ax_drop(&f1.base);  /* notified but never saw it: f2 gets it */
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
   ax_drop(&f2.base);
   /* The last waiter drops an unseen notification: it becomes the permit. */
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ax_notify_one(&n);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f3, &n), &c3), AX_READY);
   ax_drop(&f3.base);
   /* A broadcast wake-up is not passed on. */
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
   ax_notify_waiters(&n);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
   ax_drop(&f3.base);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -431,36 +418,36 @@ END_TEST
 START_TEST(barrier_hand) {
   ax_barrier_t b;
   ax_barrier_wait_t f[4];
-  tcx_t c[4];
+  th_cx_t c[4];
   int i;
   ax_barrier_init(&b, 3);
   for (i = 0; i < 4; i++)
-    tcx_init(&c[i]);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[1], &b), &c[1]), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[2], &b), &c[2]), AX_READY);
+    th_cx_init(&c[i]);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[1], &b), &c[1]), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[2], &b), &c[2]), AX_READY);
   ck_assert(f[2].is_leader);
-  ck_assert_int_eq(c[0].tw.wakes + c[1].tw.wakes, 2);
-  ck_assert_int_eq(POLL(&f[0].base, &c[0]), AX_READY);
-  ck_assert_int_eq(POLL(&f[1].base, &c[1]), AX_READY);
+  ck_assert_int_eq(c[0].w.wakes + c[1].w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&f[0].base, &c[0]), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f[1].base, &c[1]), AX_READY);
   ck_assert(!f[0].is_leader && !f[1].is_leader);
   /* Next generation; a dropped waiter withdraws its arrival. */
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_PENDING);
   ax_drop(&f[0].base);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[1], &b), &c[1]), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[2], &b), &c[2]), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[3], &b), &c[3]), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[1], &b), &c[1]), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[2], &b), &c[2]), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[3], &b), &c[3]), AX_READY);
   ck_assert(f[3].is_leader);
-  ck_assert_int_eq(POLL(&f[1].base, &c[1]), AX_READY);
-  ck_assert_int_eq(POLL(&f[2].base, &c[2]), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f[1].base, &c[1]), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f[2].base, &c[2]), AX_READY);
   for (i = 0; i < 4; i++) {
     ax_drop(&f[i].base);
-    ck_assert_int_eq(c[i].tw.refs, 0);
+    ck_assert_int_eq(c[i].w.refs, 0);
   }
   ax_barrier_destroy(&b);
   /* One party: everyone is the leader at once. */
   ax_barrier_init(&b, 1);
-  ck_assert_int_eq(POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_barrier_wait(&f[0], &b), &c[0]), AX_READY);
   ck_assert(f[0].is_leader);
   ax_barrier_destroy(&b);
 }
@@ -508,37 +495,38 @@ START_TEST(oncecell_hand) {
   ax_oncecell_t cell;
   ax_oncecell_get_t g1, g2, g3, g4;
   ctl_init_t i1, i2, i3, i4;
-  tcx_t c1, c2, c3;
+  th_cx_t c1, c2, c3;
   ax_oncecell_init(&cell, count_dtor);
   dtor_calls = 0;
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&c3);
+  TH_CX_INIT(&c1, &c2, &c3);
   ck_assert_ptr_null(ax_oncecell_get(&cell));
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g1, &cell, ctl(&i1, &x, 0), &i1.out), &c1),
+      TH_POLL(ax_oncecell_get_or_init(&g1, &cell, ctl(&i1, &x, 0), &i1.out),
+              &c1),
       AX_PENDING);
   ck_assert_int_eq(i1.polls, 1);
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g2, &cell, ctl(&i2, &y, 0), &i2.out), &c2),
+      TH_POLL(ax_oncecell_get_or_init(&g2, &cell, ctl(&i2, &y, 0), &i2.out),
+              &c2),
       AX_PENDING);
   ck_assert_int_eq(i2.polls, 0);  /* waits: g1 is initialising */
   ck_assert_int_eq(ax_oncecell_set(&cell, &x), AX_EBUSY);
   /* The initialiser is cancelled: g2 takes over with its own init. */
   ax_drop(&g1.base);
   ck_assert_int_eq(i1.drops, 1);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&g2.base, &c2), AX_PENDING);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&g2.base, &c2), AX_PENDING);
   ck_assert_int_eq(i2.polls, 1);
   i2.ready = 1;
-  ck_assert_int_eq(POLL(&g2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&g2.base, &c2), AX_READY);
   ck_assert_int_eq(g2.result, 0);
   ck_assert_ptr_eq(g2.value, &y);
   ck_assert_int_eq(i2.drops, 1);  /* dropped as soon as it was ready */
   ck_assert_ptr_eq(ax_oncecell_get(&cell), &y);
   /* Set: later callers get the value, their init dropped unpolled. */
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g3, &cell, ctl(&i3, &x, 1), &i3.out), &c3),
+      TH_POLL(ax_oncecell_get_or_init(&g3, &cell, ctl(&i3, &x, 1), &i3.out),
+              &c3),
       AX_READY);
   ck_assert_ptr_eq(g3.value, &y);
   ck_assert_int_eq(i3.polls, 0);
@@ -554,23 +542,26 @@ START_TEST(oncecell_hand) {
   /* A failed init (NULL) reports AX_ENOTREADY; the next caller tries. */
   ax_oncecell_init(&cell, NULL);
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g1, &cell, ctl(&i1, NULL, 0), &i1.out), &c1),
+      TH_POLL(ax_oncecell_get_or_init(&g1, &cell, ctl(&i1, NULL, 0), &i1.out),
+              &c1),
       AX_PENDING);
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g2, &cell, ctl(&i2, &y, 1), &i2.out), &c2),
+      TH_POLL(ax_oncecell_get_or_init(&g2, &cell, ctl(&i2, &y, 1), &i2.out),
+              &c2),
       AX_PENDING);
   /* A waiter that is dropped while waiting leaves the queue quietly. */
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g4, &cell, ctl(&i4, &x, 1), &i4.out), &c3),
+      TH_POLL(ax_oncecell_get_or_init(&g4, &cell, ctl(&i4, &x, 1), &i4.out),
+              &c3),
       AX_PENDING);
   ax_drop(&g4.base);
   ck_assert_int_eq(i4.polls, 0);
   ck_assert_int_eq(i4.drops, 1);
   i1.ready = 1;
-  ck_assert_int_eq(POLL(&g1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&g1.base, &c1), AX_READY);
   ck_assert_int_eq(g1.result, AX_ENOTREADY);
   ck_assert_ptr_null(g1.value);
-  ck_assert_int_eq(POLL(&g2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&g2.base, &c2), AX_READY);
   ck_assert_ptr_eq(g2.value, &y);
   ax_drop(&g1.base);
   ax_drop(&g2.base);
@@ -581,14 +572,14 @@ START_TEST(oncecell_hand) {
   ck_assert_int_eq(ax_oncecell_set(&cell, &x), 0);
   ck_assert_ptr_eq(ax_oncecell_get(&cell), &x);
   ax_oncecell_destroy(&cell);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
 }
 END_TEST
 
 /* ======================================================================
  * Runtime tests: _i == 0 current-thread, 1 multi-thread.
  * Tasks record what they saw in globals; the test thread asserts after
- * ax_block_on returned (run_main, synchelpers.h; a failed ck_assert on a
+ * ax_block_on returned (th_run, helpers.h; a failed ck_assert on a
  * worker thread would not unwind cleanly).
  * ====================================================================== */
 
@@ -622,15 +613,16 @@ static ax_future_t *signal_fut(signal_t *s, ax_future_t *inner,
   return &s->base;
 }
 
-#define JOIN_ALL(s, handles, count)                                        \
-  for ((s)->i = 0; (s)->i < (count); (s)->i++) {                          \
-    AX_AWAIT(ax_join_wait(&(handles)[(s)->i]));                           \
-    if ((handles)[(s)->i].result != 0)                                    \
-      atomic_fetch_add(&join_errors, 1);                                  \
-    ax_join_drop(&(handles)[(s)->i]);                                     \
-  }
+static atomic_int join_errors;   /* spawns and joins that failed */
 
-static atomic_int join_errors;
+/* Runs main on a runtime of flavour multi: no spawn or join may fail. */
+#define run_checked(multi, main)                                           \
+  th_run_checked((multi), WORKERS, (main), &join_errors)
+
+/* The awaits of a main task's join: the failed ones count as errors. */
+#define JOIN_ALL(s, handles, count)                                        \
+  AX_AWAIT(th_joins(&(s)->j, (handles), (count)));                        \
+  atomic_fetch_add(&join_errors, (s)->j.failed)
 
 /* ---- mutex counter: 10 tasks x 10,000 increments ------------------------ */
 
@@ -659,33 +651,16 @@ AX_ASYNC(incr_task, incr_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_async_t co;
-  int i;
-  ax_join_t h[10];
-} mc_main_t;
-
-AX_ASYNC(mc_main, mc_main_t, s) {
-  AX_BEGIN(s);
-  for (s->i = 0; s->i < 10; s->i++) {
-    incr_t t;
-    memset(&t, 0, sizeof t);
-    if (AX_SPAWN(incr_task, &t, &s->h[s->i]) != 0)
-      atomic_fetch_add(&join_errors, 1);
-  }
-  JOIN_ALL(s, s->h, 10);
-  AX_END();
+static ax_future_t *make_incr(void *buf, size_t i) {
+  (void)i;
+  return AX_FUTURE(incr_task, (incr_t *)buf);
 }
 
 START_TEST(mutex_counter_rt) {
-  mc_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
-  atomic_store(&join_errors, 0);
   ax_mutex_init(&MC.m);
   MC.counter = 0;
   MC.iters = ax_test_iters(10000);
-  run_main(_i, AX_FUTURE(mc_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  th_run_tasks(_i, WORKERS, make_incr, sizeof(incr_t), 10);
   ck_assert_int_eq(MC.counter, (long)(10 * MC.iters));
   ck_assert(!ax_mutex_is_locked(&MC.m));
   ax_mutex_destroy(&MC.m);
@@ -723,14 +698,14 @@ typedef struct {
   ax_mutex_guard_t g;
   ax_yield_t y;
   ax_join_t h[FIFO_N];
+  th_joins_t j;
 } fifo_main_t;
 
 AX_ASYNC(fifo_main, fifo_main_t, s) {
   AX_BEGIN(s);
   AX_AWAIT(ax_mutex_lock(&s->g, &FQ.m));
   for (s->i = 0; s->i < FIFO_N; s->i++) {
-    fifo_task_t t;
-    memset(&t, 0, sizeof t);
+    fifo_task_t t = {0};
     t.id = s->i;
     if (AX_SPAWN(fifo_task, &t, &s->h[s->i]) != 0)
       atomic_fetch_add(&join_errors, 1);
@@ -743,14 +718,11 @@ AX_ASYNC(fifo_main, fifo_main_t, s) {
 }
 
 START_TEST(mutex_fifo_rt) {
-  fifo_main_t mainf;
+  fifo_main_t mainf = {0};
   int i;
-  memset(&mainf, 0, sizeof mainf);
   memset(&FQ, 0, sizeof FQ);
-  atomic_store(&join_errors, 0);
   ax_mutex_init(&FQ.m);
-  run_main(_i, AX_FUTURE(fifo_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  run_checked(_i, AX_FUTURE(fifo_main, &mainf));
   ck_assert_int_eq(FQ.n, FIFO_N);
   for (i = 0; i < FIFO_N; i++)
     ck_assert_int_eq(FQ.order[i], i);
@@ -852,6 +824,7 @@ typedef struct {
   res_wait_t r;
   ax_yield_t y;
   ax_join_t h[2];
+  th_joins_t j;
 } loser_main_t;
 
 AX_ASYNC(loser_main, loser_main_t, s) {
@@ -861,15 +834,13 @@ AX_ASYNC(loser_main, loser_main_t, s) {
   else if (SL.kind == RES_SEMAPHORE)
     AX_AWAIT(ax_semaphore_acquire(&s->r.p, &SL.sem, 1));
   {
-    loser_b_t b;
-    memset(&b, 0, sizeof b);
+    loser_b_t b = {0};
     AX_SPAWN(loser_b, &b, &s->h[0]);
   }
   while (atomic_load(&SL.queued) < 1)
     AX_AWAIT(ax_yield_now(&s->y));
   {
-    loser_c_t c;
-    memset(&c, 0, sizeof c);
+    loser_c_t c = {0};
     AX_SPAWN(loser_c, &c, &s->h[1]);
   }
   while (atomic_load(&SL.queued) < 2)
@@ -887,10 +858,8 @@ AX_ASYNC(loser_main, loser_main_t, s) {
 START_TEST(select_loser_rt) {
   int kind;
   for (kind = RES_MUTEX; kind <= RES_NOTIFY; kind++) {
-    loser_main_t mainf;
+    loser_main_t mainf = {0};
     ax_permit_t p;
-    memset(&mainf, 0, sizeof mainf);
-    atomic_store(&join_errors, 0);
     SL.kind = kind;
     atomic_store(&SL.queued, 0);
     atomic_store(&SL.c_done, 0);
@@ -899,8 +868,7 @@ START_TEST(select_loser_rt) {
     ax_semaphore_init(&SL.sem, 1);
     ax_notify_init(&SL.res);
     ax_notify_init(&SL.go);
-    run_main(_i, AX_FUTURE(loser_main, &mainf));
-    ck_assert_int_eq(atomic_load(&join_errors), 0);
+    run_checked(_i, AX_FUTURE(loser_main, &mainf));
     ck_assert_int_eq(atomic_load(&SL.c_done), 1);
     if (_i == 0)  /* deterministic: the pass-on path was taken */
       ck_assert_int_eq(SL.b_winner, 0);
@@ -960,35 +928,19 @@ AX_ASYNC(sem_task, sem_task_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_async_t co;
-  int i;
-  ax_join_t h[8];
-} sem_main_t;
-
-AX_ASYNC(sem_main, sem_main_t, s) {
-  AX_BEGIN(s);
-  for (s->i = 0; s->i < 8; s->i++) {
-    sem_task_t t;
-    memset(&t, 0, sizeof t);
-    t.rng = 77u + (uint32_t)s->i;
-    AX_SPAWN(sem_task, &t, &s->h[s->i]);
-  }
-  JOIN_ALL(s, s->h, 8);
-  AX_END();
+static ax_future_t *make_sem_task(void *buf, size_t i) {
+  sem_task_t *t = buf;
+  t->rng = 77u + (uint32_t)i;
+  return AX_FUTURE(sem_task, t);
 }
 
 START_TEST(semaphore_stress_rt) {
-  sem_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
-  atomic_store(&join_errors, 0);
   ax_semaphore_init(&SS.sem, SEM_TOTAL);
   atomic_store(&SS.in_use, 0);
   atomic_store(&SS.over, 0);
   atomic_store(&SS.acquired, 0);
   SS.rounds = ax_test_iters(3000);
-  run_main(_i, AX_FUTURE(sem_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  th_run_tasks(_i, WORKERS, make_sem_task, sizeof(sem_task_t), 8);
   ck_assert_int_eq(atomic_load(&SS.over), 0);
   ck_assert_int_gt(atomic_load(&SS.acquired), 0);
   ck_assert_uint_eq(ax_semaphore_available(&SS.sem), SEM_TOTAL);
@@ -1064,21 +1016,20 @@ typedef struct {
   int i;
   ax_yield_t y;
   ax_join_t h[RW_READERS + 1];
+  th_joins_t j;
 } rw_main_t;
 
 AX_ASYNC(rw_main, rw_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < RW_READERS; s->i++) {
-    reader_t r;
-    memset(&r, 0, sizeof r);
+    reader_t r = {0};
     AX_SPAWN(reader_task, &r, &s->h[s->i]);
   }
   /* Let the readers get going before the writer arrives. */
   while (atomic_load(&RW.reads) < 2 * RW_READERS)
     AX_AWAIT(ax_yield_now(&s->y));
   {
-    writer_t w;
-    memset(&w, 0, sizeof w);
+    writer_t w = {0};
     AX_SPAWN(writer_task, &w, &s->h[RW_READERS]);
   }
   JOIN_ALL(s, s->h, RW_READERS + 1);
@@ -1086,13 +1037,10 @@ AX_ASYNC(rw_main, rw_main_t, s) {
 }
 
 START_TEST(rwlock_writer_not_starved_rt) {
-  rw_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
+  rw_main_t mainf = {0};
   memset(&RW, 0, sizeof RW);
-  atomic_store(&join_errors, 0);
   ax_rwlock_init(&RW.rw, 0);
-  run_main(_i, AX_FUTURE(rw_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  run_checked(_i, AX_FUTURE(rw_main, &mainf));
   ck_assert_int_eq(atomic_load(&RW.writer_done), 1);
   ck_assert_int_eq(atomic_load(&RW.starved), 0);
   ck_assert_int_eq(atomic_load(&RW.violation), 0);
@@ -1157,21 +1105,20 @@ typedef struct {
   int i;
   ax_yield_t y;
   ax_join_t h[NW + 2];
+  th_joins_t j;
 } notify_main_t;
 
 AX_ASYNC(notify_main, notify_main_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < NW; s->i++) {
-    nwait_t w;
-    memset(&w, 0, sizeof w);
+    nwait_t w = {0};
     AX_SPAWN(nwait_task, &w, &s->h[s->i]);
   }
   while (atomic_load(&NT.ready) < NW)
     AX_AWAIT(ax_yield_now(&s->y));
   ax_notify_waiters(&NT.all);
   {
-    pinger_t p;
-    memset(&p, 0, sizeof p);
+    pinger_t p = {0};
     AX_SPAWN(pinger, &p, &s->h[NW]);
     AX_SPAWN(ponger, &p, &s->h[NW + 1]);
   }
@@ -1180,9 +1127,7 @@ AX_ASYNC(notify_main, notify_main_t, s) {
 }
 
 START_TEST(notify_rt) {
-  notify_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
-  atomic_store(&join_errors, 0);
+  notify_main_t mainf = {0};
   ax_notify_init(&NT.ping);
   ax_notify_init(&NT.pong);
   ax_notify_init(&NT.all);
@@ -1190,8 +1135,7 @@ START_TEST(notify_rt) {
   atomic_store(&NT.woken, 0);
   NT.rounds = ax_test_iters(2000);
   NT.pongs = 0;
-  run_main(_i, AX_FUTURE(notify_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  run_checked(_i, AX_FUTURE(notify_main, &mainf));
   ck_assert_int_eq(atomic_load(&NT.woken), NW);
   ck_assert_uint_eq(NT.pongs, NT.rounds);
   ax_notify_destroy(&NT.ping);
@@ -1225,32 +1169,16 @@ AX_ASYNC(bar_task, bar_task_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_async_t co;
-  int i;
-  ax_join_t h[BP];
-} bar_main_t;
-
-AX_ASYNC(bar_main, bar_main_t, s) {
-  AX_BEGIN(s);
-  for (s->i = 0; s->i < BP; s->i++) {
-    bar_task_t t;
-    memset(&t, 0, sizeof t);
-    AX_SPAWN(bar_task, &t, &s->h[s->i]);
-  }
-  JOIN_ALL(s, s->h, BP);
-  AX_END();
+static ax_future_t *make_bar_task(void *buf, size_t i) {
+  (void)i;
+  return AX_FUTURE(bar_task, (bar_task_t *)buf);
 }
 
 START_TEST(barrier_rt) {
-  bar_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
-  atomic_store(&join_errors, 0);
   ax_barrier_init(&BR.b, BP);
   atomic_store(&BR.leaders, 0);
   BR.gens = ax_test_iters(200);
-  run_main(_i, AX_FUTURE(bar_main, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  th_run_tasks(_i, WORKERS, make_bar_task, sizeof(bar_task_t), BP);
   ck_assert_int_eq(atomic_load(&BR.leaders), (int)BR.gens);
   ax_barrier_destroy(&BR.b);
 }
@@ -1281,8 +1209,8 @@ typedef struct {
   ax_notify_wait_t n;
 } oc_init_t;
 
-static void oc_init_drop(void *self) {
-  (void)self;
+AX_ASYNC_DROP(oc_init_drop, oc_init_t, s) {
+  (void)s;
   atomic_fetch_add(&OC.init_drops, 1);
 }
 
@@ -1326,11 +1254,11 @@ typedef struct {
   ax_yield_t y;
   ax_join_t h[OC_TASKS];
   ax_join_t blocker;
+  th_joins_t j;
 } oc_main_t;
 
 static void oc_spawn(ax_join_t *h, int block, void *value, void *expect) {
-  oc_task_t t;
-  memset(&t, 0, sizeof t);
+  oc_task_t t = {0};
   t.init.block = block;
   t.init.value = value;
   t.expect = expect;
@@ -1366,17 +1294,14 @@ AX_ASYNC(oc_main_cancel, oc_main_t, s) {
 
 static void oc_setup(void) {
   memset(&OC, 0, sizeof OC);
-  atomic_store(&join_errors, 0);
   ax_oncecell_init(&OC.cell, NULL);
   ax_notify_init(&OC.never);
 }
 
 START_TEST(oncecell_once_rt) {
-  oc_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
+  oc_main_t mainf = {0};
   oc_setup();
-  run_main(_i, AX_FUTURE(oc_main_once, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  run_checked(_i, AX_FUTURE(oc_main_once, &mainf));
   ck_assert_int_eq(atomic_load(&OC.wrong_value), 0);
   ck_assert_int_eq(atomic_load(&OC.init_runs), 1);
   ck_assert_int_eq(atomic_load(&OC.init_drops), OC_TASKS);
@@ -1387,11 +1312,9 @@ START_TEST(oncecell_once_rt) {
 END_TEST
 
 START_TEST(oncecell_cancelled_init_rt) {
-  oc_main_t mainf;
-  memset(&mainf, 0, sizeof mainf);
+  oc_main_t mainf = {0};
   oc_setup();
-  run_main(_i, AX_FUTURE(oc_main_cancel, &mainf));
-  ck_assert_int_eq(atomic_load(&join_errors), 0);
+  run_checked(_i, AX_FUTURE(oc_main_cancel, &mainf));
   ck_assert_int_eq(atomic_load(&OC.wrong_value), 0);
   ck_assert_int_eq(atomic_load(&OC.init_runs), 2);
   ck_assert_int_eq(atomic_load(&OC.init_drops), 2);
@@ -1402,38 +1325,29 @@ START_TEST(oncecell_cancelled_init_rt) {
 END_TEST
 
 Suite *ax_sync_suite(void) {
-  Suite *s = suite_create("sync");
-  TCase *tc;
-
-  tc = tcase_create("waitq");
-  tcase_add_test(tc, waitq_wake_one_n_all);
-  tcase_add_test(tc, waitq_cancel_passes_wakeup);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("hand");
-  tcase_add_test(tc, mutex_fifo_hand);
-  tcase_add_test(tc, mutex_cancel_hand);
-  tcase_add_test(tc, semaphore_fifo_hand);
-  tcase_add_test(tc, semaphore_cancel_head_hand);
-  tcase_add_test(tc, semaphore_close_hand);
-  tcase_add_test(tc, rwlock_fair_hand);
-  tcase_add_test(tc, notify_permit_hand);
-  tcase_add_test(tc, notify_cancel_hand);
-  tcase_add_test(tc, barrier_hand);
-  tcase_add_test(tc, oncecell_hand);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("runtime");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, mutex_counter_rt, 0, 2);
-  tcase_add_loop_test(tc, mutex_fifo_rt, 0, 2);
-  tcase_add_loop_test(tc, select_loser_rt, 0, 2);
-  tcase_add_loop_test(tc, semaphore_stress_rt, 0, 2);
-  tcase_add_loop_test(tc, rwlock_writer_not_starved_rt, 0, 2);
-  tcase_add_loop_test(tc, notify_rt, 0, 2);
-  tcase_add_loop_test(tc, barrier_rt, 0, 2);
-  tcase_add_loop_test(tc, oncecell_once_rt, 0, 2);
-  tcase_add_loop_test(tc, oncecell_cancelled_init_rt, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("sync",
+                  AX_CASE("waitq", 0),
+                  AX_ONCE(waitq_wake_one_n_all),
+                  AX_ONCE(waitq_cancel_passes_wakeup),
+                  AX_CASE("hand", 0),
+                  AX_ONCE(mutex_fifo_hand),
+                  AX_ONCE(mutex_cancel_hand),
+                  AX_ONCE(semaphore_fifo_hand),
+                  AX_ONCE(semaphore_cancel_head_hand),
+                  AX_ONCE(semaphore_close_hand),
+                  AX_ONCE(rwlock_fair_hand),
+                  AX_ONCE(notify_permit_hand),
+                  AX_ONCE(notify_cancel_hand),
+                  AX_ONCE(barrier_hand),
+                  AX_ONCE(oncecell_hand),
+                  AX_CASE("runtime", 30),
+                  AX_FLAVOURS(mutex_counter_rt),
+                  AX_FLAVOURS(mutex_fifo_rt),
+                  AX_FLAVOURS(select_loser_rt),
+                  AX_FLAVOURS(semaphore_stress_rt),
+                  AX_FLAVOURS(rwlock_writer_not_starved_rt),
+                  AX_FLAVOURS(notify_rt),
+                  AX_FLAVOURS(barrier_rt),
+                  AX_FLAVOURS(oncecell_once_rt),
+                  AX_FLAVOURS(oncecell_cancelled_init_rt));
 }

@@ -12,26 +12,10 @@
 
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
-
 /* ---- spawn and join ------------------------------------------------------ */
 
-typedef struct {
-  ax_async_t co;
-  ax_yield_t y;
-  int in;
-  int out;
-  uint64_t id;
-} answer_t;
-
-AX_ASYNC(answer_fn, answer_t, self) {
-  AX_BEGIN(self);
-  self->id = ax_task_id();
-  AX_AWAIT(ax_yield_now(&self->y));
-  self->out = self->in * 2;
-  AX_END();
-}
+/* The tasks these tests spawn are th_task (helpers.h): one yield, then
+ * out = 2 * in. */
 
 typedef struct {
   ax_async_t co;
@@ -47,10 +31,9 @@ typedef struct {
 AX_ASYNC(spawn_join_fn, spawn_join_t, self) {
   AX_BEGIN(self);
   {
-    answer_t a;
-    memset(&a, 0, sizeof(a));
-    a.in = 21;
-    self->spawn_rc = AX_SPAWN(answer_fn, &a, &self->h);
+    th_task_t a;
+    th_task(&a, 21, 1);
+    self->spawn_rc = AX_SPAWN(th_task_fn, &a, &self->h);
     /* The bytes were copied: reusing a at once is fine. */
     memset(&a, 0xEE, sizeof(a));
   }
@@ -58,7 +41,7 @@ AX_ASYNC(spawn_join_fn, spawn_join_t, self) {
   AX_AWAIT(ax_join_wait(&self->h));
   self->finished_after = ax_join_is_finished(&self->h);
   self->result = self->h.result;
-  self->out = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   self->panic_msg = ax_join_panic_message(&self->h);
   ax_join_drop(&self->h);
   ax_join_drop(&self->h);  /* twice is safe */
@@ -67,10 +50,8 @@ AX_ASYNC(spawn_join_fn, spawn_join_t, self) {
 }
 
 START_TEST(spawn_and_join) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  spawn_join_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawn_join_fn, &s)));
+  spawn_join_t s = {0};
+  th_run(_i, 2, AX_FUTURE(spawn_join_fn, &s));
   TH_ASSERT_OK(s.spawn_rc);
   if (_i == CURRENT) ck_assert_int_eq(s.finished_before, 0);
   ck_assert_int_eq(s.finished_after, 1);
@@ -78,8 +59,6 @@ START_TEST(spawn_and_join) {
   ck_assert_int_eq(s.out, 42);
   ck_assert_ptr_null(s.panic_msg);
   ck_assert_ptr_null(s.output_after_drop);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -109,12 +88,10 @@ AX_ASYNC(copy_fn, copy_t, self) {
 }
 
 START_TEST(spawn_copies_the_future) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   th_counts_t c = {0};
-  copy_t s;
-  memset(&s, 0, sizeof(s));
+  copy_t s = {0};
   s.c = &c;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(copy_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(copy_fn, &s));
   ck_assert_int_eq(s.leaf.polls, 0);      /* the caller's copy: untouched */
   ck_assert_int_eq(s.task_copy_polls, 3);  /* 2 pending (self-woken) + ready */
   ck_assert_int_eq(s.out, 42);
@@ -122,8 +99,6 @@ START_TEST(spawn_copies_the_future) {
   /* Dropped when the task completed (as Tokio does); the output fields
    * were still readable through the handle. */
   ck_assert_int_eq(s.drops_before_handle_drop, 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&c.drops), 1);       /* and only then */
 }
 END_TEST
@@ -134,30 +109,27 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h;
-  answer_t a;
+  th_task_t a;
 } busy_t;
 
 AX_ASYNC(busy_fn, busy_t, self) {
   AX_BEGIN(self);
-  self->a.in = 1;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 1, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
   AX_END();
 }
 
 START_TEST(never_spawned_never_polled) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   th_counts_t c = {0};
   th_leaf_t lazy;
-  busy_t b;
+  busy_t b = {0};
   th_leaf(&lazy, &c, 0, 0);   /* would be ready at once if polled */
-  memset(&b, 0, sizeof(b));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(busy_fn, &b)));
-  ax_drop(AX_FUTURE_OF(&b));
+  ax_runtime_t *rt = th_start(_i, 2, AX_FUTURE(busy_fn, &b));
   ck_assert_int_eq(atomic_load(&c.polls), 0);
   ck_assert_int_eq(lazy.out, 0);
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&b));
   ck_assert_int_eq(atomic_load(&c.polls), 0);
   ck_assert_int_eq(atomic_load(&c.drops), 0);
 }
@@ -181,14 +153,13 @@ START_TEST(spawned_but_never_driven) {
   /* The handle outlives the runtime and reports the cancellation. */
   ck_assert_int_eq(ax_join_is_finished(&h), 1);
   {
-    th_waker_t tw;
-    ax_cx_t cx;
-    ax_cx_init(&cx, th_waker_init(&tw));
-    ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
+    th_cx_t cx;
+    th_cx_init(&cx);
+    ck_assert_int_eq(TH_POLL(ax_join_wait(&h), &cx), AX_READY);
     ck_assert_int_eq(h.result, AX_ECANCELED);
     ck_assert_ptr_null(ax_join_output(&h));
     ax_join_drop(&h);
-    ck_assert_int_eq(atomic_load(&tw.refs), 1);
+    ck_assert_int_eq(cx.w.refs, 0);
   }
 }
 END_TEST
@@ -198,8 +169,7 @@ END_TEST
 START_TEST(spawn_outside_runtime) {
   th_leaf_t l;
   ax_join_t h;
-  th_waker_t tw;
-  ax_cx_t cx;
+  th_cx_t cx;
   memset(&h, 0xFF, sizeof(h));  /* garbage: must be left dropped */
   ck_assert_ptr_null(ax_runtime_current());
   TH_ASSERT_ERR(ax_spawn(th_leaf(&l, NULL, 0, 0), sizeof(l), &h),
@@ -208,8 +178,8 @@ START_TEST(spawn_outside_runtime) {
   ck_assert_int_eq(ax_join_is_finished(&h), 0);
   ax_join_drop(&h);  /* a dropped handle may be dropped again */
   /* Awaiting the dropped handle says it is misused, and does not hang. */
-  ax_cx_init(&cx, th_waker_init(&tw));
-  ck_assert_int_eq(ax_poll(ax_join_wait(&h), &cx), AX_READY);
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(ax_join_wait(&h), &cx), AX_READY);
   ck_assert_int_eq(h.result, AX_EJOINED);
   TH_ASSERT_ERR(ax_abort(&h), AX_EJOINED);
   ck_assert_ptr_null(ax_join_panic_message(&h));
@@ -244,21 +214,21 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h;
-  answer_t a;
+  th_task_t a;
   int r1, r2, r3;
   int out2;
 } twice_t;
 
 AX_ASYNC(twice_fn, twice_t, self) {
   AX_BEGIN(self);
-  self->a.in = 5;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 5, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   self->r1 = self->h.result;
   AX_AWAIT(ax_join_wait(&self->h));     /* joining twice */
   self->r2 = self->h.result;
   /* The output is still there. */
-  self->out2 = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out2 = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_AWAIT(ax_join_wait(&self->h));     /* joining a dropped handle */
   self->r3 = self->h.result;
@@ -266,16 +236,12 @@ AX_ASYNC(twice_fn, twice_t, self) {
 }
 
 START_TEST(join_twice) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  twice_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(twice_fn, &s)));
+  twice_t s = {0};
+  th_run(_i, 2, AX_FUTURE(twice_fn, &s));
   ck_assert_int_eq(s.r1, 0);
   ck_assert_int_eq(s.r2, AX_EJOINED);
   ck_assert_int_eq(s.r3, AX_EJOINED);
   ck_assert_int_eq(s.out2, 10);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -307,8 +273,7 @@ typedef struct {
 AX_ASYNC(detach_fn, detach_t, self) {
   AX_BEGIN(self);
   {
-    detached_t d;
-    memset(&d, 0, sizeof(d));
+    detached_t d = {0};
     d.l = &self->l;
     self->rc1 = AX_SPAWN(detached_fn, &d, NULL);        /* detached at once */
     d.go = &self->go;
@@ -321,17 +286,13 @@ AX_ASYNC(detach_fn, detach_t, self) {
 }
 
 START_TEST(detached_tasks_run) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  detach_t s;
-  memset(&s, 0, sizeof(s));
+  detach_t s = {0};
   th_latch_init(&s.l, 2);
   th_signal_init(&s.go);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(detach_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(detach_fn, &s));
   TH_ASSERT_OK(s.rc1);
   TH_ASSERT_OK(s.rc2);
   ck_assert_int_eq(atomic_load(&s.l.count), 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   th_signal_destroy(&s.go);
   th_latch_destroy(&s.l);
 }
@@ -367,15 +328,13 @@ AX_ASYNC(waiter_fn, waiter_t, self) {
   AX_END();
 }
 
-static void waiter_on_drop(void *p) {
-  waiter_t *w = p;
+AX_ASYNC_DROP(waiter_on_drop, waiter_t, w) {
   atomic_fetch_add(&w->c->drops, 1);
 }
 
 static int spawn_waiter(int how, th_counts_t *c, th_signal_t *sig,
                         ax_join_t *h) {
-  waiter_t w;
-  memset(&w, 0, sizeof(w));
+  waiter_t w = {0};
   w.how = how;
   w.c = c;
   w.sig = sig;
@@ -410,12 +369,9 @@ AX_ASYNC(abort_idle_fn, abort_idle_t, self) {
 
 START_TEST(abort_sleeping_task) {
   /* _i: 0..1 never-ready future, 2..3 ax_sleep; even current, odd multi. */
-  int multi = _i & 1;
-  ax_runtime_t *rt = th_runtime(multi, 2, NULL);
-  abort_idle_t s;
-  memset(&s, 0, sizeof(s));
+  abort_idle_t s = {0};
   s.how = _i < 2 ? WAIT_NEVER : WAIT_SLEEP;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_idle_fn, &s)));
+  ax_runtime_t *rt = th_start(_i & 1, 2, AX_FUTURE(abort_idle_fn, &s));
   ck_assert_int_eq(s.polled_before_abort, 1);
   TH_ASSERT_OK(s.rc_abort);
   TH_ASSERT_OK(s.rc_abort2);
@@ -423,9 +379,8 @@ START_TEST(abort_sleeping_task) {
   ck_assert_ptr_null(s.output);
   ck_assert_int_eq(atomic_load(&s.c.polls), 1);
   ck_assert_int_eq(atomic_load(&s.c.readies), 0);
-  ck_assert_int_eq(atomic_load(&s.c.drops), 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);   /* by the abort */
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(atomic_load(&s.c.drops), 1);
 }
 END_TEST
@@ -449,19 +404,16 @@ AX_ASYNC(abort_queued_fn, abort_queued_t, self) {
 }
 
 START_TEST(abort_queued_task) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  abort_queued_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_queued_fn, &s)));
+  abort_queued_t s = {0};
+  ax_runtime_t *rt = th_start(_i, 2, AX_FUTURE(abort_queued_fn, &s));
   TH_ASSERT_OK(s.rc_spawn);
   TH_ASSERT_OK(s.rc_abort);
   ck_assert_int_eq(s.result, AX_ECANCELED);
   /* Current-thread: the task cannot have run between spawn and abort. */
   if (_i == CURRENT) ck_assert_int_eq(atomic_load(&s.c.polls), 0);
   ck_assert_int_le(atomic_load(&s.c.polls), 1);
-  ck_assert_int_eq(atomic_load(&s.c.drops), 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  ck_assert_int_eq(atomic_load(&s.c.drops), 1);   /* by the abort */
+  th_finish(rt, AX_FUTURE_OF(&s));
 }
 END_TEST
 
@@ -488,7 +440,7 @@ AX_ASYNC(self_abort_fn, self_abort_t, self) {
   AX_END();
 }
 
-static void self_abort_drop(void *p) { (*((self_abort_t *)p)->drops)++; }
+AX_ASYNC_DROP(self_abort_drop, self_abort_t, t) { (*t->drops)++; }
 
 typedef struct {
   ax_async_t co;
@@ -501,8 +453,7 @@ typedef struct {
 AX_ASYNC(abort_running_fn, abort_running_t, self) {
   AX_BEGIN(self);
   {
-    self_abort_t t;
-    memset(&t, 0, sizeof(t));
+    self_abort_t t = {0};
     t.self_handle = &self->h;
     t.complete_anyway = self->complete_anyway;
     t.drops = &self->drops;
@@ -522,11 +473,9 @@ AX_ASYNC(abort_running_fn, abort_running_t, self) {
 
 START_TEST(abort_running_task_from_itself) {
   for (int complete = 0; complete < 2; complete++) {
-    ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-    abort_running_t s;
-    memset(&s, 0, sizeof(s));
+    abort_running_t s = {0};
     s.complete_anyway = complete;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_running_fn, &s)));
+    th_run(_i, 2, AX_FUTURE(abort_running_fn, &s));
     if (complete) {
       ck_assert_int_eq(s.result, 0);
       ck_assert_int_eq(s.out, 99);
@@ -534,8 +483,6 @@ START_TEST(abort_running_task_from_itself) {
     } else {
       ck_assert_int_eq(s.result, AX_ECANCELED);
     }
-    ax_drop(AX_FUTURE_OF(&s));
-    ax_runtime_free(rt);
     ck_assert_int_eq(s.drops, 1);
   }
 }
@@ -595,16 +542,13 @@ AX_ASYNC(abort_mt_fn, abort_mt_t, self) {
 }
 
 START_TEST(abort_running_task_multi_thread) {
-  ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
-  abort_mt_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_mt_fn, &s)));
+  abort_mt_t s = {0};
+  ax_runtime_t *rt = th_start(MULTI, 2, AX_FUTURE(abort_mt_fn, &s));
   TH_ASSERT_OK(s.rc_abort);
   ck_assert_int_eq(s.finished_while_running, 0);
   ck_assert_int_eq(s.result, AX_ECANCELED);
-  ck_assert_int_eq(atomic_load(&s.drops), 1);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  ck_assert_int_eq(atomic_load(&s.drops), 1);   /* by the abort */
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(atomic_load(&s.drops), 1);
 }
 END_TEST
@@ -614,35 +558,31 @@ typedef struct {
   ax_async_t co;
   ax_join_t h;
   ax_yield_t y;
-  answer_t a;
+  th_task_t a;
   int rc_abort_before_join, rc_abort_after_join, result, out;
 } abort_done_t;
 
 AX_ASYNC(abort_done_fn, abort_done_t, self) {
   AX_BEGIN(self);
-  self->a.in = 4;
-  AX_SPAWN(answer_fn, &self->a, &self->h);
+  th_task(&self->a, 4, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->h);
   while (!ax_join_is_finished(&self->h)) AX_AWAIT(ax_yield_now(&self->y));
   self->rc_abort_before_join = ax_abort(&self->h);
   AX_AWAIT(ax_join_wait(&self->h));
   self->result = self->h.result;
   self->rc_abort_after_join = ax_abort(&self->h);
-  self->out = ((answer_t *)ax_join_output(&self->h))->out;
+  self->out = AX_JOIN_OUTPUT(&self->h, th_task_t)->out;
   ax_join_drop(&self->h);
   AX_END();
 }
 
 START_TEST(abort_finished_task) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  abort_done_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(abort_done_fn, &s)));
+  abort_done_t s = {0};
+  th_run(_i, 2, AX_FUTURE(abort_done_fn, &s));
   TH_ASSERT_OK(s.rc_abort_before_join);
   TH_ASSERT_OK(s.rc_abort_after_join);
   ck_assert_int_eq(s.result, 0);
   ck_assert_int_eq(s.out, 8);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -691,14 +631,10 @@ AX_ASYNC(wake_inside_fn, wake_inside_t, self) {
 }
 
 START_TEST(wake_from_inside_poll) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  wake_inside_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(wake_inside_fn, &s)));
+  wake_inside_t s = {0};
+  th_run(_i, 2, AX_FUTURE(wake_inside_fn, &s));
   ck_assert_int_eq(s.polls[0], 11);  /* woke itself 10 times: 11 polls */
   ck_assert_int_eq(s.polls[1], 11);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -734,18 +670,14 @@ AX_ASYNC(wake_outside_fn, wake_outside_t, self) {
 }
 
 START_TEST(wake_from_outside_poll) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  wake_outside_t s;
-  memset(&s, 0, sizeof(s));
+  wake_outside_t s = {0};
   th_signal_init(&s.sig[0]);
   th_signal_init(&s.sig[1]);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(wake_outside_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(wake_outside_fn, &s));
   ck_assert(s.thread_started);
   ck_assert_int_eq(s.r[0], 0);
   ck_assert_int_eq(s.r[1], 0);
   ck_assert_int_eq(atomic_load(&s.c.readies), 2);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&s.c.drops), 2);
   th_signal_destroy(&s.sig[0]);
   th_signal_destroy(&s.sig[1]);
@@ -798,14 +730,10 @@ AX_ASYNC(coalesce2_fn, coalesce2_t, self) {
 }
 
 START_TEST(wakes_coalesce) {
-  ax_runtime_t *rt = th_runtime(CURRENT, 0, NULL);
-  coalesce2_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(coalesce2_fn, &s)));
+  coalesce2_t s = {0};
+  th_run(CURRENT, 0, AX_FUTURE(coalesce2_fn, &s));
   ck_assert_int_eq(s.polls_1, 0);  /* ten wakes made one poll, not three */
   ck_assert_int_eq(s.polls_2, 3);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -845,14 +773,10 @@ AX_ASYNC(late_wake_fn, late_wake_t, self) {
 }
 
 START_TEST(wake_after_completion) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  late_wake_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(late_wake_fn, &s)));
+  late_wake_t s = {0};
+  th_run(_i, 2, AX_FUTURE(late_wake_fn, &s));
   ck_assert_int_eq(s.polls_at_join, 2);
   ck_assert_int_eq(s.polls_after_wakes, 2);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   /* The runtime is gone; the waker still holds the task's memory. */
   ax_waker_t *w = atomic_load(&s.w);
   ax_waker_wake_by_ref(w);
@@ -869,7 +793,7 @@ typedef struct {
   th_counts_t c;
   ax_join_t h;
   ax_yield_t y;
-  th_waker_t w1, w2;
+  th_cx_t w1, w2;
   int p1, p2, p3;
   int w1_refs_after_w2, w1_wakes, w2_wakes, result;
 } rejoin_t;
@@ -877,44 +801,33 @@ typedef struct {
 AX_ASYNC(rejoin_fn, rejoin_t, self) {
   AX_BEGIN(self);
   spawn_waiter(WAIT_SIGNAL, &self->c, &self->go, &self->h);
-  {
-    ax_cx_t c1, c2;
-    ax_cx_init(&c1, th_waker_init(&self->w1));
-    ax_cx_init(&c2, th_waker_init(&self->w2));
-    self->p1 = ax_poll(ax_join_wait(&self->h), &c1);
-    self->p2 = ax_poll(ax_join_wait(&self->h), &c2);
-    self->w1_refs_after_w2 = atomic_load(&self->w1.refs);
-  }
+  th_cx_init(&self->w1);
+  th_cx_init(&self->w2);
+  self->p1 = TH_POLL(ax_join_wait(&self->h), &self->w1);
+  self->p2 = TH_POLL(ax_join_wait(&self->h), &self->w2);
+  self->w1_refs_after_w2 = self->w1.w.refs;
   th_signal_fire(&self->go);
   while (!ax_join_is_finished(&self->h)) AX_AWAIT(ax_yield_now(&self->y));
-  {
-    ax_cx_t c2;
-    ax_cx_init(&c2, &self->w2.base);
-    self->p3 = ax_poll(ax_join_wait(&self->h), &c2);
-  }
-  self->w1_wakes = atomic_load(&self->w1.wakes);
+  self->p3 = TH_POLL(ax_join_wait(&self->h), &self->w2);
+  self->w1_wakes = self->w1.w.wakes;
   self->result = self->h.result;
   ax_join_drop(&self->h);
   AX_END();
 }
 
 START_TEST(join_waker_replaced) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  rejoin_t s;
-  memset(&s, 0, sizeof(s));
+  rejoin_t s = {0};
   th_signal_init(&s.go);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(rejoin_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(rejoin_fn, &s));
   ck_assert_int_eq(s.p1, AX_PENDING);
   ck_assert_int_eq(s.p2, AX_PENDING);
   ck_assert_int_eq(s.p3, AX_READY);
-  ck_assert_int_eq(s.w1_refs_after_w2, 1);  /* W1's clone was released */
+  ck_assert_int_eq(s.w1_refs_after_w2, 0);  /* W1's clone was released */
   ck_assert_int_eq(s.w1_wakes, 0);
-  ck_assert_int_eq(atomic_load(&s.w2.wakes), 1);
+  ck_assert_int_eq(s.w2.w.wakes, 1);
   ck_assert_int_eq(s.result, 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
-  ck_assert_int_eq(atomic_load(&s.w1.refs), 1);
-  ck_assert_int_eq(atomic_load(&s.w2.refs), 1);  /* no clone left anywhere */
+  ck_assert_int_eq(s.w1.w.refs, 0);
+  ck_assert_int_eq(s.w2.w.refs, 0);  /* no clone left anywhere */
   th_signal_destroy(&s.go);
 }
 END_TEST
@@ -948,8 +861,7 @@ typedef struct {
 AX_ASYNC(yield_fn, yield_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < 2; k++) {
-    yielder_t y;
-    memset(&y, 0, sizeof(y));
+    yielder_t y = {0};
     y.who = k;
     y.log = self->log;
     y.n = &self->n;
@@ -964,15 +876,11 @@ AX_ASYNC(yield_fn, yield_t, self) {
 
 START_TEST(yield_lets_others_run) {
   /* Current-thread: two yielding tasks alternate strictly. */
-  ax_runtime_t *rt = th_runtime(CURRENT, 0, NULL);
-  yield_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yield_fn, &s)));
+  yield_t s = {0};
+  th_run(CURRENT, 0, AX_FUTURE(yield_fn, &s));
   ck_assert_int_eq(atomic_load(&s.n), 10);
   for (int k = 1; k < 10; k++)
     ck_assert_msg(s.log[k] != s.log[k - 1], "no alternation at %d", k);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -1023,12 +931,11 @@ AX_ASYNC(panicker_fn, panicker_t, self) {
   AX_END();
 }
 
-static void panicker_on_drop(void *p) { count_drop(((panicker_t *)p)->on_drops); }
+AX_ASYNC_DROP(panicker_on_drop, panicker_t, p) { count_drop(p->on_drops); }
 
 static int spawn_panicker(ax_runtime_t *rt, const char *name, int use_assert,
                           int *on_drops, int *child_drops, ax_join_t *h) {
-  panicker_t p;
-  memset(&p, 0, sizeof(p));
+  panicker_t p = {0};
   p.on_drops = on_drops;
   p.child_drops = child_drops;
   p.use_assert = use_assert;
@@ -1041,7 +948,7 @@ typedef struct {
   ax_async_t co;
   ax_join_t h[2];
   ax_join_t after;
-  answer_t a;
+  th_task_t a;
   int on_drops, child_drops;
   int result[2];
   char msg[2][256];
@@ -1066,11 +973,11 @@ AX_ASYNC(panic_fn, panic_t, self) {
   ax_join_drop(&self->h[0]);
   ax_join_drop(&self->h[1]);
   /* The runtime goes on. */
-  self->a.in = 50;
-  AX_SPAWN(answer_fn, &self->a, &self->after);
+  th_task(&self->a, 50, 1);
+  AX_SPAWN(th_task_fn, &self->a, &self->after);
   AX_AWAIT(ax_join_wait(&self->after));
   self->after_result = self->after.result;
-  self->after_out = ((answer_t *)ax_join_output(&self->after))->out;
+  self->after_out = AX_JOIN_OUTPUT(&self->after, th_task_t)->out;
   ax_join_drop(&self->after);
   AX_END();
 }
@@ -1079,9 +986,8 @@ START_TEST(panic_is_captured) {
   th_hook_t hook;
   th_hook_init(&hook);
   ax_runtime_t *rt = th_runtime(_i, 2, &hook);
-  panic_t s;
-  memset(&s, 0, sizeof(s));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(panic_fn, &s)));
+  panic_t s = {0};
+  th_block_on(rt, AX_FUTURE(panic_fn, &s));
   ck_assert_int_eq(s.result[0], AX_EPANIC);
   ck_assert_str_eq(s.msg[0], "boom 7");
   ck_assert_int_eq(s.result[1], AX_EPANIC);
@@ -1096,8 +1002,7 @@ START_TEST(panic_is_captured) {
   ck_assert_int_eq(s.child_drops, 1);
   ck_assert_int_eq(s.after_result, 0);
   ck_assert_int_eq(s.after_out, 100);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(s.on_drops, 2);
   ck_assert_int_eq(atomic_load(&hook.calls), 0);  /* joined: no hook */
   th_hook_destroy(&hook);
@@ -1145,10 +1050,9 @@ START_TEST(unjoined_panic_goes_to_hook) {
   th_hook_t hook;
   th_hook_init(&hook);
   ax_runtime_t *rt = th_runtime(_i, 2, &hook);
-  unjoined_t s;
-  memset(&s, 0, sizeof(s));
+  unjoined_t s = {0};
   s.hook = &hook;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(unjoined_fn, &s)));
+  th_block_on(rt, AX_FUTURE(unjoined_fn, &s));
   ck_assert_int_eq(s.calls[0], 1);
   ck_assert_str_eq(s.name0, "lonely");
   ck_assert_int_eq(s.calls[1], 2);
@@ -1158,8 +1062,7 @@ START_TEST(unjoined_panic_goes_to_hook) {
   ck_assert_str_eq(hook.name, "");
   ck_assert_int_eq(s.on_drops, 3);
   ck_assert_int_eq(s.child_drops, 3);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_finish(rt, AX_FUTURE_OF(&s));
   ck_assert_int_eq(atomic_load(&hook.calls), 3);
   th_hook_destroy(&hook);
 }
@@ -1172,8 +1075,7 @@ START_TEST(block_on_future_panics) {
   th_hook_init(&hook);
   ax_runtime_t *rt = th_runtime(_i, 2, &hook);
   int on_drops = 0, child_drops = 0;
-  panicker_t p;
-  memset(&p, 0, sizeof(p));
+  panicker_t p = {0};
   p.on_drops = &on_drops;
   p.child_drops = &child_drops;
   TH_ASSERT_ERR(ax_block_on(rt, AX_FUTURE_DROP(panicker_fn, panicker_on_drop,
@@ -1185,10 +1087,8 @@ START_TEST(block_on_future_panics) {
   ax_drop(AX_FUTURE_OF(&p));            /* a second drop is harmless */
   ck_assert_int_eq(on_drops, 1);
   {
-    answer_t a;
-    memset(&a, 0, sizeof(a));
-    a.in = 3;
-    TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(answer_fn, &a)));
+    th_task_t a;
+    th_block_on(rt, th_task(&a, 3, 1));
     ck_assert_int_eq(a.out, 6);
   }
   ax_runtime_free(rt);
@@ -1252,11 +1152,9 @@ AX_ASYNC(spawn_fn_fn, spawn_fn_t, self) {
 }
 
 START_TEST(spawn_fn_value) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  spawn_fn_t s;
-  memset(&s, 0, sizeof(s));
+  spawn_fn_t s = {0};
   atomic_store(&fn_runs, 0);
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawn_fn_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(spawn_fn_fn, &s));
   for (int k = 0; k < 3; k++) TH_ASSERT_OK(s.rc[k]);
   ck_assert_int_eq(s.result[0], 0);
   ck_assert_ptr_eq(s.value[0], s.buf + 1);
@@ -1267,8 +1165,6 @@ START_TEST(spawn_fn_value) {
   ck_assert_str_eq(s.msg, "fn says hi");
   ck_assert_int_eq(s.result[2], 0);
   ck_assert_uint_ne(s.fn_task_id, 0);  /* runs as a task */
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
   /* The detached one ran, or was dropped at shutdown (multi-thread may
    * not have reached it): never twice. */
   ck_assert_int_le(atomic_load(&fn_runs), 1);
@@ -1280,7 +1176,7 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_join_t h[8];
-  answer_t a;
+  th_task_t a;
   uint64_t main_id;
   uint64_t ids[8];
   int k;
@@ -1289,22 +1185,23 @@ typedef struct {
 AX_ASYNC(ids_fn, ids_t, self) {
   AX_BEGIN(self);
   self->main_id = ax_task_id();
-  for (int k = 0; k < 8; k++) AX_SPAWN(answer_fn, &self->a, &self->h[k]);
+  for (int k = 0; k < 8; k++) {
+    th_task(&self->a, 0, 1);
+    AX_SPAWN(th_task_fn, &self->a, &self->h[k]);
+  }
   for (self->k = 0; self->k < 8; self->k++)
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
   for (int k = 0; k < 8; k++) {
-    self->ids[k] = ((answer_t *)ax_join_output(&self->h[k]))->id;
+    self->ids[k] = AX_JOIN_OUTPUT(&self->h[k], th_task_t)->id;
     ax_join_drop(&self->h[k]);
   }
   AX_END();
 }
 
 START_TEST(task_ids) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  ids_t s;
-  memset(&s, 0, sizeof(s));
+  ids_t s = {0};
   ck_assert_uint_eq(ax_task_id(), 0);  /* not in a task */
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(ids_fn, &s)));
+  th_run(_i, 2, AX_FUTURE(ids_fn, &s));
   ck_assert_uint_eq(s.main_id, 1);     /* the first task of the runtime */
   for (int k = 0; k < 8; k++) {
     ck_assert_uint_ne(s.ids[k], 0);
@@ -1312,8 +1209,6 @@ START_TEST(task_ids) {
     for (int j = 0; j < k; j++) ck_assert_uint_ne(s.ids[k], s.ids[j]);
   }
   ck_assert_uint_eq(ax_task_id(), 0);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -1334,8 +1229,7 @@ AX_ASYNC(chain_fn, chain_t, self) {
     AX_RETURN();
   }
   {
-    chain_t c;
-    memset(&c, 0, sizeof(c));
+    chain_t c = {0};
     c.depth = self->depth - 1;
     if (AX_SPAWN(chain_fn, &c, &self->next) != 0) {
       self->out = -1000000;
@@ -1349,14 +1243,10 @@ AX_ASYNC(chain_fn, chain_t, self) {
 }
 
 START_TEST(spawn_chain) {
-  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
-  chain_t c;
-  memset(&c, 0, sizeof(c));
+  chain_t c = {0};
   c.depth = 200;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(chain_fn, &c)));
+  th_run(_i, 2, AX_FUTURE(chain_fn, &c));
   ck_assert_int_eq(c.out, 200);
-  ax_drop(AX_FUTURE_OF(&c));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -1370,10 +1260,8 @@ typedef struct {
 
 static void foreign_spawner(void *arg) {
   foreign_spawn_t *fs = arg;
-  answer_t a;
-  memset(&a, 0, sizeof(a));
-  a.in = 11;
-  fs->rc = ax_spawn_on(fs->rt, AX_FUTURE(answer_fn, &a), sizeof(a), fs->h);
+  th_task_t a;
+  fs->rc = ax_spawn_on(fs->rt, th_task(&a, 11, 1), sizeof(a), fs->h);
 }
 
 typedef struct {
@@ -1394,8 +1282,8 @@ AX_ASYNC(spawn_on_fn, spawn_on_t, self) {
   uv_thread_join(&self->thr);   /* the spawn is done; the task may not be */
   AX_AWAIT(ax_join_wait(self->pre));
   AX_AWAIT(ax_join_wait(&self->mid));
-  self->out_pre = ((answer_t *)ax_join_output(self->pre))->out;
-  self->out_mid = ((answer_t *)ax_join_output(&self->mid))->out;
+  self->out_pre = AX_JOIN_OUTPUT(self->pre, th_task_t)->out;
+  self->out_mid = AX_JOIN_OUTPUT(&self->mid, th_task_t)->out;
   ax_join_drop(self->pre);
   ax_join_drop(&self->mid);
   AX_END();
@@ -1404,19 +1292,15 @@ AX_ASYNC(spawn_on_fn, spawn_on_t, self) {
 START_TEST(spawn_on_from_any_thread) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   ax_join_t pre;
-  answer_t a;
-  spawn_on_t s;
-  memset(&a, 0, sizeof(a));
-  a.in = 10;
-  TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE(answer_fn, &a), sizeof(a), &pre));
-  memset(&s, 0, sizeof(s));
+  th_task_t a;
+  spawn_on_t s = {0};
+  TH_ASSERT_OK(ax_spawn_on(rt, th_task(&a, 10, 1), sizeof(a), &pre));
   s.pre = &pre;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawn_on_fn, &s)));
+  th_block_on(rt, AX_FUTURE(spawn_on_fn, &s));
+  th_finish(rt, AX_FUTURE_OF(&s));
   TH_ASSERT_OK(s.fs.rc);
   ck_assert_int_eq(s.out_pre, 20);
   ck_assert_int_eq(s.out_mid, 22);
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
 }
 END_TEST
 
@@ -1429,48 +1313,39 @@ START_TEST(panic_outside_task_aborts) {
 END_TEST
 
 Suite *ax_task_suite(void) {
-  Suite *s = suite_create("task");
-  TCase *tc = tcase_create("spawn");
-  tcase_add_loop_test(tc, spawn_and_join, 0, 2);
-  tcase_add_loop_test(tc, spawn_copies_the_future, 0, 2);
-  tcase_add_loop_test(tc, never_spawned_never_polled, 0, 2);
-  tcase_add_test(tc, spawned_but_never_driven);
-  tcase_add_loop_test(tc, spawn_chain, 0, 2);
-  tcase_add_loop_test(tc, spawn_on_from_any_thread, 0, 2);
-  tcase_add_loop_test(tc, detached_tasks_run, 0, 2);
-  tcase_add_loop_test(tc, spawn_fn_value, 0, 2);
-  tcase_add_loop_test(tc, task_ids, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("misuse");
-  tcase_add_test(tc, spawn_outside_runtime);
-  tcase_add_loop_test(tc, spawn_invalid_arguments, 0, 2);
-  tcase_add_loop_test(tc, join_twice, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("abort");
-  tcase_add_loop_test(tc, abort_sleeping_task, 0, 4);
-  tcase_add_loop_test(tc, abort_queued_task, 0, 2);
-  tcase_add_loop_test(tc, abort_running_task_from_itself, 0, 2);
-  tcase_add_test(tc, abort_running_task_multi_thread);
-  tcase_add_loop_test(tc, abort_finished_task, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("wake");
-  tcase_add_loop_test(tc, wake_from_inside_poll, 0, 2);
-  tcase_add_loop_test(tc, wake_from_outside_poll, 0, 2);
-  tcase_add_test(tc, wakes_coalesce);
-  tcase_add_loop_test(tc, wake_after_completion, 0, 2);
-  tcase_add_loop_test(tc, join_waker_replaced, 0, 2);
-  tcase_add_test(tc, yield_lets_others_run);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("panic");
-  tcase_add_loop_test(tc, panic_is_captured, 0, 2);
-  tcase_add_loop_test(tc, unjoined_panic_goes_to_hook, 0, 2);
-  tcase_add_loop_test(tc, block_on_future_panics, 0, 2);
-  if (!th_no_fork())
-    tcase_add_test_raise_signal(tc, panic_outside_task_aborts, SIGABRT);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("task",
+                  AX_CASE("spawn", 0),
+                  AX_FLAVOURS(spawn_and_join),
+                  AX_FLAVOURS(spawn_copies_the_future),
+                  AX_FLAVOURS(never_spawned_never_polled),
+                  AX_ONCE(spawned_but_never_driven),
+                  AX_FLAVOURS(spawn_chain),
+                  AX_FLAVOURS(spawn_on_from_any_thread),
+                  AX_FLAVOURS(detached_tasks_run),
+                  AX_FLAVOURS(spawn_fn_value),
+                  AX_FLAVOURS(task_ids),
+                  AX_CASE("misuse", 0),
+                  AX_ONCE(spawn_outside_runtime),
+                  AX_FLAVOURS(spawn_invalid_arguments),
+                  AX_FLAVOURS(join_twice),
+                  AX_CASE("abort", 0),
+                  AX_LOOP(abort_sleeping_task, 0, 4),
+                  AX_FLAVOURS(abort_queued_task),
+                  AX_FLAVOURS(abort_running_task_from_itself),
+                  AX_ONCE(abort_running_task_multi_thread),
+                  AX_FLAVOURS(abort_finished_task),
+                  AX_CASE("wake", 0),
+                  AX_FLAVOURS(wake_from_inside_poll),
+                  AX_FLAVOURS(wake_from_outside_poll),
+                  AX_ONCE(wakes_coalesce),
+                  AX_FLAVOURS(wake_after_completion),
+                  AX_FLAVOURS(join_waker_replaced),
+                  AX_ONCE(yield_lets_others_run),
+                  AX_CASE("panic", 0),
+                  AX_FLAVOURS(panic_is_captured),
+                  AX_FLAVOURS(unjoined_panic_goes_to_hook),
+                  AX_FLAVOURS(block_on_future_panics),
+                  /* Only where Check forks: it kills its process. */
+                  AX_SIGNAL(th_no_fork() ? NULL : panic_outside_task_aborts,
+                            SIGABRT));
 }

@@ -10,12 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axle.h"
-#include "axtest.h"
 #include "core/alloc.h"
 #include "core/list.h"
 #include "core/context.h"
 #include "time/wheel.h"
+#include "helpers.h"
 
 #define MS ((uint64_t)1000000u)
 
@@ -31,13 +30,19 @@ static uint64_t mix(uint64_t x) {   /* splitmix64: deterministic "random" */
 static int ldi(atomic_int *p) { return atomic_load(p); }
 static long ldl(atomic_long *p) { return atomic_load(p); }
 
-static ax_runtime_t *rt_new(ax_flavor_t flavor, unsigned workers) {
-  ax_builder_t b;
-  ax_runtime_t *rt = NULL;
-  ax_builder_init(&b, flavor);
-  if (flavor == AX_MULTI_THREAD) b.worker_threads = workers;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  return rt;
+/* Runs fut, a test body that sets bits in *bad for what it found wrong,
+ * on a runtime of flavour multi (2 workers): no bit may be set. */
+static void run_clean(int multi, ax_future_t *fut, const int *bad) {
+  th_run(multi, 2, fut);
+  ck_assert_int_eq(*bad, 0);
+}
+
+/* Closes a wheel made on a plain loop, lets the loop finish its close,
+ * and closes the loop: nothing of the wheel may be left on it. */
+static void wheel_close_loop(ax__wheel_t *wh, uv_loop_t *loop) {
+  ax__wheel_close(wh);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(loop), 0);
 }
 
 static ax__wheel_t *my_wheel(void) {
@@ -45,38 +50,21 @@ static ax__wheel_t *my_wheel(void) {
   return c != NULL ? c->wheel : NULL;
 }
 
-/* ---- a counting waker for driving futures by hand ---------------------- */
+/* ---- counting wakers (helpers.h) that report their wakes ---------------- */
 
-typedef struct twaker_s {
-  ax_waker_t base;
-  atomic_int refs;     /* 1 = only the test's own reference */
-  atomic_int wakes;
-  int idx;
-} twaker_t;
+/* Installed around uv_run: each wake of a waker from tw_init calls it with
+ * the waker's tag (the index of its sleep). */
+static void (*tw_on_wake)(int tag);
 
-static void (*tw_on_wake)(int idx);
+static void tw_woken(th_waker_t *w) {
+  if (tw_on_wake != NULL) tw_on_wake(w->tag);
+}
 
-static ax_waker_t *tw_clone(ax_waker_t *w) {
-  atomic_fetch_add(&((twaker_t *)w)->refs, 1);
-  return w;
-}
-static void tw_drop(ax_waker_t *w) { atomic_fetch_sub(&((twaker_t *)w)->refs, 1); }
-static void tw_wake_by_ref(ax_waker_t *w) {
-  twaker_t *t = (twaker_t *)w;
-  atomic_fetch_add(&t->wakes, 1);
-  if (tw_on_wake != NULL) tw_on_wake(t->idx);
-}
-static void tw_wake(ax_waker_t *w) {
-  tw_wake_by_ref(w);
-  tw_drop(w);
-}
-static const ax_waker_vtable_t tw_vtable = {tw_clone, tw_wake, tw_wake_by_ref,
-                                            tw_drop};
-static void tw_init(twaker_t *t, int idx) {
-  t->base.vtable = &tw_vtable;
-  atomic_init(&t->refs, 1);
-  atomic_init(&t->wakes, 0);
-  t->idx = idx;
+static ax_waker_t *tw_init(th_waker_t *w, int tag) {
+  th_waker_init(w);
+  w->on_wake = tw_woken;
+  w->tag = tag;
+  return &w->base;
 }
 
 /* ======================================================================
@@ -85,7 +73,7 @@ static void tw_init(twaker_t *t, int idx) {
  * ==================================================================== */
 
 static ax_sleep_t *ws;
-static twaker_t *ww;
+static th_waker_t *ww;
 static ax_cx_t *wcx;
 static ax__wheel_t *wwheel;
 static int wfired, wbad, wpending;
@@ -111,8 +99,7 @@ START_TEST(wheel_order_never_early) {
   wfired = wbad = wpending = 0;
   wlast_ms = 0;
   for (i = 0; i < n; i++) {
-    tw_init(&ww[i], i);
-    ax_cx_init(&wcx[i], &ww[i].base);
+    ax_cx_init(&wcx[i], tw_init(&ww[i], i));
     ax_sleep(&ws[i], 1 + mix((uint64_t)i) % 300);
     /* Ready at once only if this thread was descheduled past the deadline. */
     if (ax__sleep_poll_on(&ws[i], &wcx[i], wwheel) == AX_PENDING)
@@ -131,15 +118,13 @@ START_TEST(wheel_order_never_early) {
   ck_assert_uint_eq(ax__wheel_len(wwheel), 0);
   for (i = 0; i < n; i++) {
     ck_assert_int_le(ldi(&ww[i].wakes), 1);
-    ck_assert_int_eq(ldi(&ww[i].refs), 1);
+    ck_assert_int_eq(ldi(&ww[i].refs), 0);
     ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
     ax_drop(&ws[i].base);   /* drop after firing: harmless, twice too */
     ax_drop(&ws[i].base);
     ck_assert_int_eq(ax_sleep_result(&ws[i]), 0);
   }
-  ax__wheel_close(wwheel);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  wheel_close_loop(wwheel, &loop);
   free(ws);
   free(ww);
   free(wcx);
@@ -149,7 +134,7 @@ END_TEST
 START_TEST(wheel_cancel_far_and_detach) {
   enum { N = 3000 };
   static ax_sleep_t s[N];
-  static twaker_t w[N];
+  static th_waker_t w[N];
   static ax_cx_t cx[N];
   uv_loop_t loop;
   ax__wheel_t *wh, *wh2;
@@ -157,8 +142,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   wh = ax__wheel_new(&loop);
   for (i = 0; i < N; i++) {
-    tw_init(&w[i], i);
-    ax_cx_init(&cx[i], &w[i].base);
+    ax_cx_init(&cx[i], tw_init(&w[i], i));
     if (i % 3 == 0)
       ax_sleep_until(&s[i], UINT64_MAX);                      /* forever */
     else if (i % 3 == 1)
@@ -173,7 +157,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   for (i = 0; i < N; i += 2) {   /* cancel half: O(1) each */
     ax_drop(&s[i].base);
     ck_assert_int_eq(ax_sleep_result(&s[i]), AX_ECANCELED);
-    ck_assert_int_eq(ldi(&w[i].refs), 1);
+    ck_assert_int_eq(ldi(&w[i].refs), 0);
   }
   ck_assert_uint_eq(ax__wheel_len(wh), N / 2);
   ck_assert_int_eq(ax__wheel_check(wh), 0);
@@ -182,7 +166,7 @@ START_TEST(wheel_cancel_far_and_detach) {
   ax__wheel_close(wh);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (i = 1; i < N; i += 2) {
-    ck_assert_int_eq(ldi(&w[i].refs), 1);
+    ck_assert_int_eq(ldi(&w[i].refs), 0);
     ck_assert_int_eq(ldi(&w[i].wakes), 0);
   }
   /* A detached sleep registers again on whichever wheel polls it next; the
@@ -193,17 +177,15 @@ START_TEST(wheel_cancel_far_and_detach) {
   ck_assert_uint_eq(ax__wheel_len(wh2), N / 2);
   for (i = 1; i < N; i += 2) ax_drop(&s[i].base);
   ck_assert_uint_eq(ax__wheel_len(wh2), 0);
-  for (i = 0; i < N; i++) ck_assert_int_eq(ldi(&w[i].refs), 1);
-  ax__wheel_close(wh2);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  for (i = 0; i < N; i++) ck_assert_int_eq(ldi(&w[i].refs), 0);
+  wheel_close_loop(wh2, &loop);
 }
 END_TEST
 
 /* Another thread re-polls (new waker) and cancels half of the entries
  * while the loop thread fires the other half. */
 static ax_sleep_t *xs_;
-static twaker_t *xw, *xw2;
+static th_waker_t *xw, *xw2;
 static ax_cx_t *xcx, *xcx2;
 static ax__wheel_t *xwheel;
 static int xn;
@@ -250,10 +232,8 @@ START_TEST(wheel_cross_thread_cancel) {
   xwheel = ax__wheel_new(&loop);
   xexpect = 0;
   for (i = 0; i < xn; i++) {
-    tw_init(&xw[i], i);
-    tw_init(&xw2[i], xn + i);
-    ax_cx_init(&xcx[i], &xw[i].base);
-    ax_cx_init(&xcx2[i], &xw2[i].base);
+    ax_cx_init(&xcx[i], tw_init(&xw[i], i));
+    ax_cx_init(&xcx2[i], tw_init(&xw2[i], xn + i));
     ax_sleep(&xs_[i], 1 + mix((uint64_t)i) % 200);
     /* Ready at once only if this thread was descheduled past the deadline. */
     if (ax__sleep_poll_on(&xs_[i], &xcx[i], xwheel) == AX_PENDING && i % 2)
@@ -269,13 +249,11 @@ START_TEST(wheel_cross_thread_cancel) {
   ck_assert_int_eq(ldi(&xfired), xexpect);
   ck_assert_uint_eq(ax__wheel_len(xwheel), 0);
   for (i = 0; i < xn; i++) {
-    ck_assert_int_eq(ldi(&xw[i].refs), 1);
-    ck_assert_int_eq(ldi(&xw2[i].refs), 1);
+    ck_assert_int_eq(ldi(&xw[i].refs), 0);
+    ck_assert_int_eq(ldi(&xw2[i].refs), 0);
     ax_drop(&xs_[i].base);
   }
-  ax__wheel_close(xwheel);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  wheel_close_loop(xwheel, &loop);
   free(xs_);
   free(xw);
   free(xw2);
@@ -294,7 +272,7 @@ typedef struct mentry_s {
   ax_timer_entry_t e;
   ax_instant_t deadline;
   int live;
-  twaker_t w;
+  th_waker_t w;
 } mentry_t;
 
 #define MODEL_N 2000
@@ -382,7 +360,7 @@ START_TEST(wheel_model_simulated_time) {
   ck_assert_uint_eq(ax__wheel_len(wh), live);
   for (i = 0; i < MODEL_N; i++) {
     if (ments[i].live) ax__timer_entry_cancel(&ments[i].e);
-    ck_assert_int_eq(ldi(&ments[i].w.refs), 1);
+    ck_assert_int_eq(ldi(&ments[i].w.refs), 0);
   }
   ax__wheel_close(wh);
   ax__wheel_set_clock(NULL);
@@ -409,28 +387,26 @@ START_TEST(outside_runtime) {
   ax_sleep_t s;
   ax_timeout_t t;
   never_t inner = {{&never_vtable}, 0};
-  twaker_t w;
-  ax_cx_t cx;
-  tw_init(&w, -1);
-  ax_cx_init(&cx, &w.base);
+  th_cx_t c;
+  ax_cx_t *cx = th_cx_init(&c);
   /* A deadline in the past needs no wheel. */
   ax_sleep(&s, 0);
-  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(&s.base, cx), AX_READY);
   ck_assert_int_eq(ax_sleep_result(&s), 0);
-  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);   /* ready stays ready */
+  ck_assert_int_eq(ax_poll(&s.base, cx), AX_READY);   /* ready stays ready */
   /* A real wait cannot be timed outside a runtime: an error, not a hang. */
   ax_sleep(&s, 50);
-  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(&s.base, cx), AX_READY);
   ck_assert_int_eq(ax_sleep_result(&s), AX_ENORUNTIME);
   ax_drop(&s.base);
   /* ax_sleep_reset makes a finished sleep usable again. */
   ax_sleep_reset(&s, ax_instant_now());
   ck_assert(!ax_sleep_is_elapsed(&s));
-  ck_assert_int_eq(ax_poll(&s.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(&s.base, cx), AX_READY);
   ck_assert_int_eq(ax_sleep_result(&s), 0);
   /* Timeout: inner dropped, error reported. */
   ax_timeout(&t, &inner.base, 10);
-  ck_assert_int_eq(ax_poll(&t.base, &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(&t.base, cx), AX_READY);
   ck_assert_int_eq(t.result, AX_ENORUNTIME);
   ck_assert_int_eq(inner.drops, 1);
   ax_drop(&t.base);
@@ -439,8 +415,8 @@ START_TEST(outside_runtime) {
   ax_sleep(&s, 10);
   ax_drop(&s.base);
   ax_drop(&s.base);
-  ck_assert_int_eq(ldi(&w.refs), 1);
-  ck_assert_int_eq(ldi(&w.wakes), 0);
+  ck_assert_int_eq(ldi(&c.w.refs), 0);
+  ck_assert_int_eq(ldi(&c.w.wakes), 0);
   ck_assert_uint_le(ax_instant_elapsed_ms(ax_instant_now() + 5 * MS), 0);
   ck_assert_uint_eq(ax_instant_add_ms(UINT64_MAX - 5, 1), UINT64_MAX);
 }
@@ -450,51 +426,6 @@ END_TEST
  * On a runtime.
  * ==================================================================== */
 
-/* A generic driver: spawns n tasks built by make() and joins them all. */
-typedef ax_future_t *(*make_fn)(void *buf, size_t i);
-#define TASK_MAX 512
-
-typedef struct spawner_s {
-  ax_async_t co;
-  make_fn make;
-  size_t size, n, i;
-  ax_join_t *joins;
-  int spawn_err, join_err;
-} spawner_t;
-
-AX_ASYNC(spawner_fn, spawner_t, self) {
-  AX_BEGIN(self);
-  for (self->i = 0; self->i < self->n; self->i++) {
-    union { max_align_t a; unsigned char b[TASK_MAX]; } buf;
-    ax_future_t *f = self->make(&buf, self->i);
-    if (ax_spawn(f, self->size, &self->joins[self->i]) != 0) self->spawn_err++;
-  }
-  for (self->i = 0; self->i < self->n; self->i++) {
-    AX_AWAIT(ax_join_wait(&self->joins[self->i]));
-    if (self->joins[self->i].result != 0) self->join_err++;
-    ax_join_drop(&self->joins[self->i]);
-  }
-  AX_END();
-}
-
-static void run_tasks(ax_flavor_t flavor, unsigned workers, make_fn make,
-                      size_t size, size_t n) {
-  ax_runtime_t *rt = rt_new(flavor, workers);
-  spawner_t sp;
-  ck_assert_uint_le(size, TASK_MAX);
-  memset(&sp, 0, sizeof sp);
-  sp.make = make;
-  sp.size = size;
-  sp.n = n;
-  sp.joins = calloc(n, sizeof *sp.joins);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(spawner_fn, &sp)), 0);
-  ax_runtime_free(rt);
-  ck_assert_int_eq(sp.spawn_err, 0);
-  ck_assert_int_eq(sp.join_err, 0);
-  free(sp.joins);
-}
-
-static const ax_flavor_t flavors[2] = {AX_CURRENT_THREAD, AX_MULTI_THREAD};
 
 /* ---- sleep never ends early, on both flavours ---------------------------- */
 
@@ -530,16 +461,14 @@ AX_ASYNC(nap_series, nap_t, self) {
 }
 
 static ax_future_t *make_series(void *buf, size_t i) {
-  nap_t *n = buf;
-  memset(n, 0, sizeof *n);
   (void)i;
-  return AX_FUTURE(nap_series, n);
+  return AX_FUTURE(nap_series, (nap_t *)buf);
 }
 
 START_TEST(sleep_never_early) {
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
-  run_tasks(flavors[_i], 3, make_series, sizeof(nap_t), 8);
+  th_run_tasks(_i, 3, make_series, sizeof(nap_t), 8);
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldl(&naps_done), 8 * 7);
 }
@@ -557,7 +486,6 @@ AX_ASYNC(nap_once, nap_t, self) {
 
 static ax_future_t *make_nap(void *buf, size_t i) {
   nap_t *n = buf;
-  memset(n, 0, sizeof *n);
   n->ms = 1 + mix(i) % 100;
   return AX_FUTURE(nap_once, n);
 }
@@ -566,7 +494,7 @@ START_TEST(many_sleeps) {
   size_t n = ax_test_iters(100000);
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
-  run_tasks(flavors[_i], 2, make_nap, sizeof(nap_t), n);
+  th_run_tasks(_i, 2, make_nap, sizeof(nap_t), n);
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldl(&naps_done), (long)n);
 }
@@ -635,7 +563,6 @@ static ax_instant_t order_base;
 
 static ax_future_t *make_probe(void *buf, size_t i) {
   probe_t *p = buf;
-  memset(p, 0, sizeof *p);
   p->base.vtable = &probe_vtable;
   /* A permutation of 0..63, 2 ms apart, starting well after the spawns. */
   ax_sleep_until(&p->s, order_base + 100 * MS + ((i * 37) % ORDER_N) * 2 * MS);
@@ -647,7 +574,7 @@ START_TEST(sleep_wake_order) {
   atomic_store(&order_len, 0);
   atomic_store(&order_registered, 0);
   order_base = ax_instant_now();
-  run_tasks(AX_CURRENT_THREAD, 0, make_probe, sizeof(probe_t), ORDER_N);
+  th_run_tasks(CURRENT, 0, make_probe, sizeof(probe_t), ORDER_N);
   n = atomic_load(&order_len);
   /* Each sleep registered on its first poll (unless the machine was so
    * slow that its deadline had passed) and was woken exactly once. */
@@ -659,52 +586,23 @@ START_TEST(sleep_wake_order) {
 END_TEST
 
 /* ---- a deadline that passes before the worker parks ----------------------
- * The poll registers a 1 ms sleep and then blocks for 5 ms (on purpose), so
- * the wheel's timer is already due when the worker parks: it fires inside
- * the worker's uv_run before the poll phase, and that wake must not be
- * lost (regression: the loop used to block forever). */
-
-typedef struct late_s {
-  ax_future_t base;
-  ax_sleep_t s;
-  int started;
-} late_t;
-
-static ax_poll_t late_poll(ax_future_t *f, ax_cx_t *cx) {
-  late_t *l = (late_t *)f;
-  ax_poll_t r;
-  if (!l->started) {
-    l->started = 1;
-    ax_sleep(&l->s, 1);
-  }
-  r = ax_poll(&l->s.base, cx);
-  if (r == AX_PENDING) uv_sleep(5);
-  return r;
-}
-
-static void late_drop(ax_future_t *f) { ax_drop(&((late_t *)f)->s.base); }
-
-static const ax_future_vtable_t late_vtable = {late_poll, late_drop, "late"};
+ * th_late (helpers.h): the poll registers a 1 ms sleep and then blocks for
+ * 5 ms (on purpose), so the wheel's timer is already due when the worker
+ * parks: it fires inside the worker's uv_run before the poll phase, and
+ * that wake must not be lost. */
 
 static ax_future_t *make_late(void *buf, size_t i) {
-  late_t *l = buf;
   (void)i;
-  memset(l, 0, sizeof *l);
-  l->base.vtable = &late_vtable;
-  return &l->base;
+  return th_late(buf, 5);
 }
 
 START_TEST(sleep_due_before_park) {
-  ax_runtime_t *rt = rt_new(flavors[_i], 2);
-  late_t l;
-  make_late(&l, 0);
+  th_late_t l;
   /* As the block_on future (the driver's wake path)... */
-  ck_assert_int_eq(ax_block_on(rt, &l.base), 0);
-  ck_assert_int_eq(ax_sleep_result(&l.s), 0);
-  ax_drop(&l.base);
-  ax_runtime_free(rt);
+  th_run(_i, 2, th_late(&l, 5));
+  ck_assert_int_eq(ax_sleep_result(&l.nap), 0);   /* the drop keeps it */
   /* ...and as spawned tasks (the worker's). */
-  run_tasks(flavors[_i], 2, make_late, sizeof(late_t), 3);
+  th_run_tasks(_i, 2, make_late, sizeof(th_late_t), 3);
 }
 END_TEST
 
@@ -743,12 +641,8 @@ AX_ASYNC(cancel_fn, cancel_t, self) {
 }
 
 START_TEST(sleep_cancel_and_drop) {
-  ax_runtime_t *rt = rt_new(flavors[_i], 2);
-  cancel_t c;
-  memset(&c, 0, sizeof c);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(cancel_fn, &c)), 0);
-  ax_runtime_free(rt);
-  ck_assert_int_eq(c.bad, 0);
+  cancel_t c = {0};
+  run_clean(_i, AX_FUTURE(cancel_fn, &c), &c.bad);
 }
 END_TEST
 
@@ -838,12 +732,10 @@ AX_ASYNC(xmain_fn, xmain_t, self) {
 }
 
 START_TEST(sleep_cross_worker) {
-  ax_runtime_t *rt = rt_new(AX_MULTI_THREAD, 2);
   xmain_t *m = calloc(1, sizeof *m);
   atomic_store(&xw_bad, 0);
   memset(xw_wheels, 0, sizeof xw_wheels);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(xmain_fn, m)), 0);
-  ax_runtime_free(rt);
+  th_run(MULTI, 2, AX_FUTURE(xmain_fn, m));
   ck_assert_int_eq(ldi(&xw_bad), 0);
   free(m);
 }
@@ -877,14 +769,13 @@ AX_ASYNC(racer_fn, racer_t, self) {
 
 static ax_future_t *make_racer(void *buf, size_t i) {
   racer_t *r = buf;
-  memset(r, 0, sizeof *r);
   r->i = i;
   return AX_FUTURE(racer_fn, r);
 }
 
 START_TEST(sleep_cross_worker_race) {
   size_t i;
-  run_tasks(AX_MULTI_THREAD, 3, make_racer, sizeof(racer_t), RACE_N);
+  th_run_tasks(MULTI, 3, make_racer, sizeof(racer_t), RACE_N);
   for (i = 0; i < RACE_N; i++)
     ck_assert(race_sleeps[i].entry.wheel == NULL);
 }
@@ -918,12 +809,8 @@ AX_ASYNC(reset_fn, reset_t, self) {
 }
 
 START_TEST(sleep_reset) {
-  ax_runtime_t *rt = rt_new(flavors[_i], 2);
-  reset_t r;
-  memset(&r, 0, sizeof r);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(reset_fn, &r)), 0);
-  ax_runtime_free(rt);
-  ck_assert_int_eq(r.bad, 0);
+  reset_t r = {0};
+  run_clean(_i, AX_FUTURE(reset_fn, &r), &r.bad);
 }
 END_TEST
 
@@ -945,8 +832,8 @@ AX_ASYNC(slow_fn, slow_t, self) {
   AX_END();
 }
 
-static void slow_drop(void *p) {
-  (void)p;
+AX_ASYNC_DROP(slow_drop, slow_t, s) {
+  (void)s;
   atomic_fetch_add(&slow_drops, 1);
 }
 
@@ -1005,12 +892,9 @@ AX_ASYNC(tmain_fn, tmain_t, self) {
 }
 
 START_TEST(timeout_fires_and_not) {
-  ax_runtime_t *rt = rt_new(flavors[_i], 2);
   tmain_t *m = calloc(1, sizeof *m);
   atomic_store(&slow_drops, 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(tmain_fn, m)), 0);
-  ax_runtime_free(rt);
-  ck_assert_int_eq(m->bad, 0);
+  run_clean(_i, AX_FUTURE(tmain_fn, m), &m->bad);
   free(m);
 }
 END_TEST
@@ -1046,43 +930,41 @@ AX_ASYNC(imain_fn, imain_t, self) {
   AX_END();
 }
 
-static void run_interval(imain_t *m, ax_flavor_t flavor) {
-  ax_runtime_t *rt = rt_new(flavor, 2);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(imain_fn, m)), 0);
-  ax_runtime_free(rt);
-  ck_assert_int_eq(m->bad, 0);
+/* The ticks of an interval of 10 ms, late or not, under a policy. */
+static void run_interval(imain_t *m, int multi, int late,
+                         ax_missed_tick_t policy) {
+  m->late = late;
+  m->policy = policy;
+  run_clean(multi, AX_FUTURE(imain_fn, m), &m->bad);
   ck_assert_uint_eq(m->ticks[0], m->start);   /* the first tick is at once */
 }
 
+/* Every tick exactly on the schedule: start, +10, +20, ... */
+static void ticks_on_schedule(const imain_t *m) {
+  for (unsigned k = 0; k < TICKS; k++)
+    ck_assert_uint_eq(m->ticks[k], m->start + k * 10 * MS);
+}
+
 START_TEST(interval_ticks) {
-  imain_t m;
-  unsigned k;
-  memset(&m, 0, sizeof m);
-  run_interval(&m, flavors[_i]);
+  imain_t m = {0};
+  run_interval(&m, _i, 0, AX_MISSED_TICK_BURST);
   /* Burst (the default) keeps the schedule exactly, even when late. */
-  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+  ticks_on_schedule(&m);
 }
 END_TEST
 
 START_TEST(interval_missed_burst) {
-  imain_t m;
-  unsigned k;
-  memset(&m, 0, sizeof m);
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_BURST;
-  run_interval(&m, flavors[_i]);
+  imain_t m = {0};
+  run_interval(&m, _i, 1, AX_MISSED_TICK_BURST);
   /* The missed ticks (start, +10, +20, +30) all come, back to back. */
-  for (k = 0; k < TICKS; k++) ck_assert_uint_eq(m.ticks[k], m.start + k * 10 * MS);
+  ticks_on_schedule(&m);
 }
 END_TEST
 
 START_TEST(interval_missed_delay) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_DELAY;
-  run_interval(&m, flavors[_i]);
+  run_interval(&m, _i, 1, AX_MISSED_TICK_DELAY);
   /* After the late first tick the schedule restarts from "now". */
   ck_assert_uint_ge(m.ticks[1], m.before + 10 * MS);
   for (k = 1; k < TICKS; k++) ck_assert_uint_ge(m.ticks[k], m.ticks[k - 1] + 10 * MS);
@@ -1090,12 +972,9 @@ START_TEST(interval_missed_delay) {
 END_TEST
 
 START_TEST(interval_missed_skip) {
-  imain_t m;
+  imain_t m = {0};
   unsigned k;
-  memset(&m, 0, sizeof m);
-  m.late = 1;
-  m.policy = AX_MISSED_TICK_SKIP;
-  run_interval(&m, flavors[_i]);
+  run_interval(&m, _i, 1, AX_MISSED_TICK_SKIP);
   /* Stays on the original grid but skips the ticks already missed. */
   ck_assert_uint_ge(m.ticks[1], m.start + 40 * MS);
   ck_assert_uint_gt(m.ticks[1], m.before);
@@ -1135,11 +1014,8 @@ AX_ASYNC(icancel_fn, icancel_t, self) {
 }
 
 START_TEST(interval_cancel_safe) {
-  ax_runtime_t *rt = rt_new(AX_CURRENT_THREAD, 0);
-  icancel_t c;
-  memset(&c, 0, sizeof c);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(icancel_fn, &c)), 0);
-  ax_runtime_free(rt);
+  icancel_t c = {0};
+  th_run(CURRENT, 0, AX_FUTURE(icancel_fn, &c));
   ck_assert_int_eq(c.bad, 0);
 }
 END_TEST
@@ -1166,8 +1042,7 @@ typedef struct smain_s {
 AX_ASYNC(smain_fn, smain_t, self) {
   AX_BEGIN(self);
   for (self->i = 0; self->i < self->n; self->i++) {
-    nap_t n;
-    memset(&n, 0, sizeof n);
+    nap_t n = {0};
     if (AX_SPAWN(sleeper_fn, &n, NULL) != 0) atomic_fetch_add(&naps_bad, 1);
   }
   while (atomic_load(&sleepers_started) < self->n)
@@ -1178,69 +1053,51 @@ AX_ASYNC(smain_fn, smain_t, self) {
 }
 
 START_TEST(shutdown_with_pending_sleeps) {
-  ax_runtime_t *rt = rt_new(flavors[_i], 2);
-  smain_t m;
+  smain_t m = {0};
   ax_sleep_t left;
-  twaker_t w;
-  ax_cx_t cx;
-  memset(&m, 0, sizeof m);
+  th_cx_t c;
   m.n = (int)ax_test_iters(2000);
   m.left = &left;
   atomic_store(&sleepers_started, 0);
   atomic_store(&naps_bad, 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(smain_fn, &m)), 0);
-  ax_runtime_free(rt);   /* cancels the sleepers: their sleeps unregister */
+  /* The shutdown cancels the sleepers: their sleeps unregister. */
+  th_run(_i, 2, AX_FUTURE(smain_fn, &m));
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldi(&sleepers_started), m.n);
   /* `left` outlived its runtime: its wheel detached it.  Polled here (no
    * runtime) it reports that; dropping it frees the last of the wheel. */
-  tw_init(&w, -1);
-  ax_cx_init(&cx, &w.base);
-  ck_assert_int_eq(ax_poll(&left.base, &cx), AX_READY);
+  th_cx_init(&c);
+  ck_assert_int_eq(TH_POLL(&left.base, &c), AX_READY);
   ck_assert_int_eq(ax_sleep_result(&left), AX_ENORUNTIME);
   ax_drop(&left.base);
-  ck_assert_int_eq(ldi(&w.refs), 1);
+  ck_assert_int_eq(ldi(&c.w.refs), 0);
 }
 END_TEST
 
 Suite *ax_time_suite(void) {
-  Suite *s = suite_create("time");
-  TCase *tc;
-
-  tc = tcase_create("wheel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, wheel_order_never_early);
-  tcase_add_test(tc, wheel_cancel_far_and_detach);
-  tcase_add_test(tc, wheel_cross_thread_cancel);
-  tcase_add_test(tc, wheel_model_simulated_time);
-  tcase_add_test(tc, outside_runtime);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("sleep");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, sleep_never_early, 0, 2);
-  tcase_add_test(tc, sleep_wake_order);
-  tcase_add_loop_test(tc, sleep_due_before_park, 0, 2);
-  tcase_add_loop_test(tc, sleep_cancel_and_drop, 0, 2);
-  tcase_add_test(tc, sleep_cross_worker);
-  tcase_add_test(tc, sleep_cross_worker_race);
-  tcase_add_loop_test(tc, sleep_reset, 0, 2);
-  tcase_add_loop_test(tc, many_sleeps, 0, 2);
-  tcase_add_loop_test(tc, shutdown_with_pending_sleeps, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("timeout");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, timeout_fires_and_not, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("interval");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, interval_ticks, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_burst, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_delay, 0, 2);
-  tcase_add_loop_test(tc, interval_missed_skip, 0, 2);
-  tcase_add_test(tc, interval_cancel_safe);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("time",
+                  AX_CASE("wheel", 30),
+                  AX_ONCE(wheel_order_never_early),
+                  AX_ONCE(wheel_cancel_far_and_detach),
+                  AX_ONCE(wheel_cross_thread_cancel),
+                  AX_ONCE(wheel_model_simulated_time),
+                  AX_ONCE(outside_runtime),
+                  AX_CASE("sleep", 30),
+                  AX_FLAVOURS(sleep_never_early),
+                  AX_ONCE(sleep_wake_order),
+                  AX_FLAVOURS(sleep_due_before_park),
+                  AX_FLAVOURS(sleep_cancel_and_drop),
+                  AX_ONCE(sleep_cross_worker),
+                  AX_ONCE(sleep_cross_worker_race),
+                  AX_FLAVOURS(sleep_reset),
+                  AX_FLAVOURS(many_sleeps),
+                  AX_FLAVOURS(shutdown_with_pending_sleeps),
+                  AX_CASE("timeout", 30),
+                  AX_FLAVOURS(timeout_fires_and_not),
+                  AX_CASE("interval", 30),
+                  AX_FLAVOURS(interval_ticks),
+                  AX_FLAVOURS(interval_missed_burst),
+                  AX_FLAVOURS(interval_missed_delay),
+                  AX_FLAVOURS(interval_missed_skip),
+                  AX_ONCE(interval_cancel_safe));
 }

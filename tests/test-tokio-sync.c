@@ -7,7 +7,7 @@
  *
  * Two kinds of tests, as in the sync and channel suites:
  *  - hand-polled: futures polled directly with a counting test waker
- *    (synchelpers.h), so wake-ups and cancellation are checked exactly;
+ *    (helpers.h), so wake-ups and cancellation are checked exactly;
  *  - runtime: real tasks on the current-thread (_i == 0) and multi-thread
  *    (_i == 1) runtimes.  Nothing is timed: a test waits for events and
  *    asserts counts and states; a hang is a failure through the test
@@ -20,45 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axle.h"
-#include "axtest.h"
-#include "synchelpers.h"
+#include "helpers.h"
+
+#define WORKERS 3   /* of the multi-thread runtime */
 
 static atomic_int join_errors;  /* spawns or joins that failed */
 
-/* Spawns fut (an AX_ASYNC state of `size` bytes) and awaits it: the body of
- * a runtime test runs as a real task, so it gets the cooperative budget
- * that a block_on future may not. */
-typedef struct {
-  ax_async_t co;
-  ax_future_t *fut;   /* the test body, never polled yet */
-  size_t size;        /* its size, for ax_spawn */
-  ax_join_t h;        /* its task */
-} as_task_t;
-
-AX_ASYNC(as_task, as_task_t, s) {
-  AX_BEGIN(s);
-  if (ax_spawn(s->fut, s->size, &s->h) != 0) {
-    atomic_fetch_add(&join_errors, 1);
-    AX_RETURN();
-  }
-  AX_AWAIT(ax_join_wait(&s->h));
-  if (s->h.result != 0) atomic_fetch_add(&join_errors, 1);
-  ax_join_drop(&s->h);
-  AX_END();
-}
-
-/* Runs the async function body over *state as a task on runtime flavour
- * multi (0 current-thread, 1 multi-thread) and checks it ended well. */
+/* Runs the async function body over *state as a task (th_join) on runtime
+ * flavour multi and checks that it ended well, and that no task it ran
+ * counted an error in join_errors. */
 #define RUN_TASK(multi, fn, state)                                         \
   do {                                                                     \
-    as_task_t t_;                                                          \
-    memset(&t_, 0, sizeof t_);                                             \
-    t_.fut = AX_FUTURE(fn, (state));                                       \
-    t_.size = sizeof *(state);                                             \
-    atomic_store(&join_errors, 0);                                         \
-    run_main((multi), AX_FUTURE(as_task, &t_));                            \
-    ck_assert_int_eq(atomic_load(&join_errors), 0);                        \
+    th_join_t j_;                                                          \
+    th_run_checked((multi), WORKERS,                                       \
+                   th_join(&j_, AX_FUTURE(fn, (state)), sizeof *(state)),  \
+                   &join_errors);                                          \
+    TH_ASSERT_OK(j_.result);                                               \
   } while (0)
 
 /* ======================================================================
@@ -98,8 +75,7 @@ AX_ASYNC(to_busy, to_busy_t, s) {
 }
 
 START_TEST(timeout_is_not_exhausted_by_future) {
-  to_busy_t m;
-  memset(&m, 0, sizeof m);
+  to_busy_t m = {0};
   atomic_store(&to_busy_result, 1);
   RUN_TASK(_i, to_busy, &m);
   ck_assert_int_eq(atomic_load(&to_busy_result), AX_ETIMEDOUT);
@@ -116,38 +92,36 @@ START_TEST(recv_close_gets_none_reserved) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_reserve_t p1, p2;
   ax_mpsc_recv_t r;
-  tcx_t c1, c2, cr;
+  th_cx_t c1, c2, cr;
   int v = 123, out = 0;
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&cr);
+  TH_CX_INIT(&c1, &c2, &cr);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx1, &rx), 0);
   tx2 = ax_mpsc_sender_clone(tx1);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
   ck_assert_int_eq(p1.result, 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
   ax_mpsc_close(rx);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&p2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&p2.base, &c2), AX_READY);
   ck_assert_int_eq(p2.result, AX_ECLOSED);
   ax_drop(&p2.base);
   /* The receiver waits for the outstanding permit. */
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
-  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 1);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_PENDING);
+  ck_assert_int_eq(c1.w.wakes + c2.w.wakes, 1);
   ck_assert_int_eq(ax_mpsc_permit_send(&p1.permit, &v), 0);
-  ck_assert_int_eq(cr.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 123);
   ax_drop(&r.base);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &cr), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   ax_drop(&p1.base);
   ax_mpsc_sender_drop(tx1);
   ax_mpsc_sender_drop(tx2);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cr.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + cr.w.refs, 0);
 }
 END_TEST
 
@@ -162,27 +136,27 @@ static void closed_receiver_woken(int finish) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_permit_t p;
   ax_mpsc_recv_t r;
-  tcx_t cr;
-  tcx_init(&cr);
+  th_cx_t cr;
+  th_cx_init(&cr);
   ck_assert_int_eq(ax_mpsc_new(0, 100, NULL, &tx, &rx), 0);
   if (finish == FIN_RELEASE_MANY)
     ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 1), 0);
   else
     ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
   ax_mpsc_close(rx);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
   if (finish == FIN_SEND)
     ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
   else
     ax_mpsc_permit_release(&p);
-  ck_assert_int_eq(cr.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
   ck_assert_int_eq(r.result, finish == FIN_SEND ? 0 : AX_ECLOSED);
   ax_drop(&r.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(cr.tw.refs, 0);
+  ck_assert_int_eq(cr.w.refs, 0);
 }
 
 /* sync_mpsc.rs: dropping_last_permit_wakes_closed_receiver (and
@@ -214,30 +188,30 @@ START_TEST(unbounded_permit_survives_close) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_permit_t p, q;
   ax_mpsc_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int v = 8, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 2), 0);
   ax_mpsc_close(rx);
   ck_assert_int_eq(ax_mpsc_try_reserve(&q, tx), AX_ECLOSED);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
   ck_assert_int_eq(ax_mpsc_permit_send(&p, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, 0);
   ck_assert_int_eq(out, 8);
   ax_drop(&r.base);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
   ax_mpsc_permit_release(&p);  /* the second slot, unused */
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -271,22 +245,21 @@ START_TEST(permit_available_not_acquired_close) {
   ax_mpsc_tx_t *tx1, *tx2;
   ax_mpsc_rx_t *rx;
   ax_mpsc_reserve_t p1, p2;
-  tcx_t c1, c2;
-  tcx_init(&c1);
-  tcx_init(&c2);
+  th_cx_t c1, c2;
+  TH_CX_INIT(&c1, &c2);
   ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx1, &rx), 0);
   tx2 = ax_mpsc_sender_clone(tx1);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p1, tx1), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&p2, tx2), &c2), AX_PENDING);
   ax_mpsc_close(rx);
   ax_drop(&p1.base);
-  ck_assert_int_eq(c2.tw.wakes, 1);
+  ck_assert_int_eq(c2.w.wakes, 1);
   ax_drop(&p2.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
   ax_mpsc_sender_drop(tx1);
   ax_mpsc_sender_drop(tx2);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
 }
 END_TEST
 
@@ -300,31 +273,30 @@ static void reserve_after_handoff_closed(int cancel) {
   ax_mpsc_permit_t p;
   ax_mpsc_reserve_t res;
   ax_mpsc_recv_t r;
-  tcx_t c, cr;
-  tcx_init(&c);
-  tcx_init(&cr);
+  th_cx_t c, cr;
+  TH_CX_INIT(&c, &cr);
   ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&res, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&res, tx), &c), AX_PENDING);
   ax_mpsc_permit_release(&p);
-  ck_assert_int_eq(c.tw.wakes, 1);  /* handed the slot */
+  ck_assert_int_eq(c.w.wakes, 1);  /* handed the slot */
   ax_mpsc_close(rx);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
   if (cancel) {
     ax_drop(&res.base);
   } else {
-    ck_assert_int_eq(POLL(&res.base, &c), AX_READY);
+    ck_assert_int_eq(TH_POLL(&res.base, &c), AX_READY);
     ck_assert_int_eq(res.result, AX_ECLOSED);
     ck_assert_ptr_null(res.permit.tx);
   }
-  ck_assert_int_eq(cr.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   ax_drop(&res.base);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs + cr.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs + cr.w.refs, 0);
 }
 
 START_TEST(failed_reserve_wakes_closed_receiver) {
@@ -347,20 +319,20 @@ START_TEST(reserve_many_edge_cases) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_reserve_t res;
   ax_mpsc_permit_t p;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 2), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 2), &c), AX_READY);
   ck_assert_int_eq(res.result, AX_EINVAL);
   ax_drop(&res.base);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, SIZE_MAX), &c),
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, SIZE_MAX), &c),
                    AX_READY);
   ck_assert_int_eq(res.result, AX_EINVAL);
   ax_drop(&res.base);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 2), AX_EINVAL);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, SIZE_MAX), AX_EINVAL);
   /* Zero: an empty permit, full channel or not. */
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
   ck_assert_int_eq(res.result, 0);
   ck_assert_ptr_null(res.permit.tx);
   ck_assert_uint_eq(res.permit.count, 0);
@@ -369,21 +341,21 @@ START_TEST(reserve_many_edge_cases) {
   ck_assert_ptr_null(p.tx);
   ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 0), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
   ck_assert_int_eq(res.result, 0);
   ax_drop(&res.base);
   ax_mpsc_receiver_drop(rx);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 0), AX_ECLOSED);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&p, tx, 1), AX_ECLOSED);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 0), &c), AX_READY);
   ck_assert_int_eq(res.result, AX_ECLOSED);
   ax_drop(&res.base);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, 1), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 1), &c), AX_READY);
   ck_assert_int_eq(res.result, AX_ECLOSED);
   ax_drop(&res.base);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(NULL, tx, 1), AX_EINVAL);
   ax_mpsc_sender_drop(tx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -395,13 +367,13 @@ START_TEST(reserve_many_and_send) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_reserve_t res;
   ax_mpsc_permit_t p, one;
-  tcx_t c;
+  th_cx_t c;
   size_t i, k;
   int v, out;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 100, NULL, &tx, &rx), 0);
   for (i = 0; i < 100; i++) {
-    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&res, tx, i), &c), AX_READY);
+    ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, i), &c), AX_READY);
     ck_assert_int_eq(res.result, 0);
     ck_assert_uint_eq(res.permit.count, i);
     for (k = 0; k < i; k++) {
@@ -430,7 +402,7 @@ START_TEST(reserve_many_and_send) {
   ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -474,18 +446,17 @@ START_TEST(drop_permit_iterator_releases_permits) {
     ax_mpsc_tx_t *tx1, *tx2;
     ax_mpsc_rx_t *rx;
     ax_mpsc_reserve_t r1, r2;
-    tcx_t c1, c2;
-    tcx_init(&c1);
-    tcx_init(&c2);
+    th_cx_t c1, c2;
+    TH_CX_INIT(&c1, &c2);
     ck_assert_int_eq(ax_mpsc_new(sizeof(int), n, NULL, &tx1, &rx), 0);
     tx2 = ax_mpsc_sender_clone(tx1);
-    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r1, tx1, n), &c1), AX_READY);
+    ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&r1, tx1, n), &c1), AX_READY);
     ck_assert_int_eq(r1.result, 0);
-    ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&r2, tx2, n), &c2),
+    ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&r2, tx2, n), &c2),
                      AX_PENDING);
     ax_drop(&r1.base);
-    ck_assert_int_eq(c2.tw.wakes, 1);
-    ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
+    ck_assert_int_eq(c2.w.wakes, 1);
+    ck_assert_int_eq(TH_POLL(&r2.base, &c2), AX_READY);
     ck_assert_int_eq(r2.result, 0);
     ck_assert_uint_eq(ax_mpsc_capacity(tx1), 0);
     ax_drop(&r2.base);
@@ -493,7 +464,7 @@ START_TEST(drop_permit_iterator_releases_permits) {
     ax_mpsc_sender_drop(tx1);
     ax_mpsc_sender_drop(tx2);
     ax_mpsc_receiver_drop(rx);
-    ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+    ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
   }
 }
 END_TEST
@@ -609,22 +580,22 @@ START_TEST(send_recv_many_unbounded) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_recv_many_t rm;
-  tcx_t c;
+  th_cx_t c;
   int buf[32], i, count;
   const int first[4] = {7, 13, 100, 1002}, second[4] = {5, 6, 7, 2};
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
   ck_assert_int_eq(rm.result, 0);
   ck_assert_uint_eq(rm.count, 0);
   ax_drop(&rm.base);
   for (i = 0; i < 4; i++)
     ck_assert_int_eq(ax_mpsc_try_send(tx, &first[i]), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 0), &c), AX_READY);
   ck_assert_uint_eq(rm.count, 0);
   ax_drop(&rm.base);
   for (count = 0; count < 4; count += (int)rm.count) {
-    ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, &buf[count], 1), &c),
+    ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[count], 1), &c),
                      AX_READY);
     ck_assert_int_eq(rm.result, 0);
     ck_assert_uint_eq(rm.count, 1);
@@ -633,25 +604,25 @@ START_TEST(send_recv_many_unbounded) {
   ck_assert_mem_eq(buf, first, sizeof first);
   for (i = 0; i < 4; i++)
     ck_assert_int_eq(ax_mpsc_try_send(tx, &second[i]), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 32), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 32), &c), AX_READY);
   ck_assert_uint_eq(rm.count, 4);
   ck_assert_mem_eq(buf, second, sizeof second);
   ax_drop(&rm.base);
   /* Pending while empty; a send wakes it. */
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &first[0]), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&rm.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&rm.base, &c), AX_READY);
   ck_assert_uint_eq(rm.count, 1);
   ax_drop(&rm.base);
   ax_mpsc_sender_drop(tx);
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_READY);
   ck_assert_int_eq(rm.result, AX_ECLOSED);
   ck_assert_uint_eq(rm.count, 0);
   ax_drop(&rm.base);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), AX_ECLOSED);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -661,18 +632,18 @@ START_TEST(recv_many_cancel) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_recv_many_t rm;
-  tcx_t c;
+  th_cx_t c;
   int buf[4], v = 9;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &tx, &rx), 0);
   ax_mpsc_recv_many(&rm, rx, buf, 4);
   ax_drop(&rm.base);  /* never polled */
-  ck_assert_int_eq(POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 4), &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   ax_drop(&rm.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 0);
+  ck_assert_int_eq(c.w.wakes, 0);
   ck_assert_int_eq(ax_mpsc_try_recv(rx, buf), 0);
   ck_assert_int_eq(buf[0], 9);
   ax_drop(&rm.base);  /* twice */
@@ -689,9 +660,9 @@ START_TEST(weak_sender) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_weak_tx_t *w, *w2;
   ax_mpsc_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int v = 1, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 4, NULL, &tx, &rx), 0);
   w = ax_mpsc_sender_downgrade(tx);
   w2 = ax_mpsc_weak_clone(w);
@@ -704,13 +675,13 @@ START_TEST(weak_sender) {
   ax_mpsc_sender_drop(up);
   ax_mpsc_weak_drop(w2);
   /* Only a weak sender left: the receiver drains and sees the close. */
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_READY);
   ck_assert_int_eq(out, 1);
   ax_drop(&r.base);
-  ck_assert_int_eq(POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, &out), &c), AX_PENDING);
   ax_mpsc_sender_drop(tx);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ax_drop(&r.base);
   ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));  /* closed for good */
@@ -719,7 +690,7 @@ START_TEST(weak_sender) {
   ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
   ax_mpsc_weak_drop(w);  /* the last handle frees the channel */
   ax_mpsc_weak_drop(NULL);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -729,11 +700,11 @@ START_TEST(send_timeout_hand) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
   ax_mpsc_send_timeout_t st;
-  tcx_t c;
+  th_cx_t c;
   int v = 3, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
                    AX_READY);
   ck_assert_int_eq(st.result, 0);
   ax_drop(&st.base);
@@ -743,14 +714,14 @@ START_TEST(send_timeout_hand) {
   ax_drop(&st.base);  /* never polled */
   ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), AX_EEMPTY);
   ax_mpsc_close(rx);
-  ck_assert_int_eq(POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send_timeout(&st, tx, &v, 1000), &c),
                    AX_READY);
   ck_assert_int_eq(st.result, AX_ECLOSED);
   ax_drop(&st.base);
   ax_drop(&st.base);  /* twice */
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -762,36 +733,35 @@ START_TEST(reserve_many_cancel) {
   ax_mpsc_rx_t *rx;
   ax_mpsc_permit_t held;
   ax_mpsc_reserve_t big, small;
-  tcx_t cb, cs;
-  tcx_init(&cb);
-  tcx_init(&cs);
+  th_cx_t cb, cs;
+  TH_CX_INIT(&cb, &cs);
   ck_assert_int_eq(ax_mpsc_new(0, 3, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_mpsc_try_reserve_many(&held, tx, 2), 0);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);  /* big collected the third */
   ax_drop(&big.base);
-  ck_assert_int_eq(cs.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(cs.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&small.base, &cs), AX_READY);
   ck_assert_int_eq(small.result, 0);
   ax_drop(&small.base);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);
   /* Handed everything, dropped before it looked. */
-  ck_assert_int_eq(POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&big, tx, 3), &cb), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve(&small, tx), &cs), AX_PENDING);
   ax_mpsc_permit_release(&held);
-  ck_assert_int_eq(cb.tw.wakes, 1);
-  ck_assert_int_eq(cs.tw.wakes, 1);
+  ck_assert_int_eq(cb.w.wakes, 1);
+  ck_assert_int_eq(cs.w.wakes, 1);
   ax_drop(&big.base);
-  ck_assert_int_eq(cs.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&small.base, &cs), AX_READY);
+  ck_assert_int_eq(cs.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&small.base, &cs), AX_READY);
   ck_assert_int_eq(small.result, 0);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
   ax_drop(&small.base);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 3);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
-  ck_assert_int_eq(cb.tw.refs + cs.tw.refs, 0);
+  ck_assert_int_eq(cb.w.refs + cs.w.refs, 0);
 }
 END_TEST
 
@@ -865,8 +835,7 @@ AX_ASYNC(rm_main, rm_main_t, s) {
 }
 
 START_TEST(send_recv_many_bounded_capacity) {
-  rm_main_t m;
-  memset(&m, 0, sizeof m);
+  rm_main_t m = {0};
   atomic_store(&rm_received, 0);
   atomic_store(&rm_order_errors, 0);
   atomic_store(&rm_batches, 0);
@@ -914,9 +883,8 @@ AX_ASYNC(st_main, st_main_t, s) {
 }
 
 START_TEST(send_timeout_elapses) {
-  st_main_t m;
+  st_main_t m = {0};
   int v = 1, out = 0;
-  memset(&m, 0, sizeof m);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
   ck_assert_int_eq(ax_mpsc_try_send(m.tx, &v), 0);
   atomic_store(&st_result, 1);
@@ -989,8 +957,7 @@ AX_ASYNC(rc_main, rc_main_t, s) {
 }
 
 START_TEST(recv_close_gets_none_reserved_rt) {
-  rc_main_t m;
-  memset(&m, 0, sizeof m);
+  rc_main_t m = {0};
   atomic_store(&rc_value, 0);
   atomic_store(&rc_closed, 0);
   ck_assert_int_eq(ax_mpsc_new(sizeof(int), 1, NULL, &m.tx, &m.rx), 0);
@@ -1010,15 +977,15 @@ START_TEST(receiver_is_terminated) {
   ax_oneshot_tx_t *tx;
   ax_oneshot_rx_t *rx;
   ax_oneshot_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int v = 17, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
   /* send */
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert(!ax_oneshot_is_terminated(rx));
   ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
   ck_assert(!ax_oneshot_is_terminated(rx));
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
   ck_assert_int_eq(out, 17);
   ck_assert(ax_oneshot_is_terminated(rx));
   ax_drop(&r.base);
@@ -1035,7 +1002,7 @@ START_TEST(receiver_is_terminated) {
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   ax_oneshot_sender_drop(tx);
   ck_assert(!ax_oneshot_is_terminated(rx));
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ck_assert(ax_oneshot_is_terminated(rx));
   ax_drop(&r.base);
@@ -1044,13 +1011,13 @@ START_TEST(receiver_is_terminated) {
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   ax_oneshot_close(rx);
   ck_assert(!ax_oneshot_is_terminated(rx));
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
   ck_assert_int_eq(r.result, AX_ECLOSED);
   ck_assert(ax_oneshot_is_terminated(rx));
   ax_drop(&r.base);
   ax_oneshot_sender_drop(tx);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1059,14 +1026,14 @@ START_TEST(receiver_is_empty) {
   ax_oneshot_tx_t *tx;
   ax_oneshot_rx_t *rx;
   ax_oneshot_recv_t r;
-  tcx_t c;
+  th_cx_t c;
   int v = 17, out = 0;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
   ck_assert(ax_oneshot_is_empty(rx));
   ck_assert_int_eq(ax_oneshot_send(tx, &v), 0);
   ck_assert(!ax_oneshot_is_empty(rx));
-  ck_assert_int_eq(POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_oneshot_recv(&r, rx, &out), &c), AX_READY);
   ck_assert(ax_oneshot_is_empty(rx));
   ax_drop(&r.base);
   ax_oneshot_receiver_drop(rx);
@@ -1090,7 +1057,7 @@ START_TEST(receiver_is_empty) {
   ck_assert(ax_oneshot_is_empty(rx));
   ax_oneshot_sender_drop(tx);
   ax_oneshot_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1181,34 +1148,34 @@ START_TEST(broadcast_sender_closed) {
   ax_broadcast_tx_t *tx;
   ax_broadcast_rx_t *rx, *rx2;
   ax_broadcast_closed_t cl;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ck_assert_int_eq(ax_broadcast_new(0, 1, NULL, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_broadcast_resubscribe(rx, &rx2), 0);
-  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
   ax_broadcast_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_PENDING);
   ax_broadcast_receiver_drop(rx2);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_READY);
   ax_drop(&cl.base);
   /* with_extra_subscribe: a receiver that comes and goes meanwhile. */
-  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_READY);
   ax_drop(&cl.base);
   ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
   ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
   ax_broadcast_receiver_drop(rx);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_PENDING);
   ax_broadcast_receiver_drop(rx2);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_READY);
   ax_drop(&cl.base);
   /* Dropped while waiting: leaves no waker behind. */
   ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
   ax_drop(&cl.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ax_broadcast_receiver_drop(rx);
   ax_broadcast_sender_drop(tx);
 }
@@ -1316,8 +1283,7 @@ AX_ASYNC(bc_main, bc_main_t, s) {
 }
 
 START_TEST(broadcast_sender_closed_rt) {
-  bc_main_t m;
-  memset(&m, 0, sizeof m);
+  bc_main_t m = {0};
   atomic_store(&bc_closed_done, 0);
   atomic_store(&bc_errors, 0);
   ck_assert_int_eq(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &m.tx, NULL),
@@ -1337,9 +1303,9 @@ START_TEST(rx_mark_changed) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx, *rx2, *rx3, *rx4;
   ax_watch_changed_t ch;
-  tcx_t c;
+  th_cx_t c;
   int v = 1, out = 0, changed = -1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
   ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx3), 0);
@@ -1347,13 +1313,13 @@ START_TEST(rx_mark_changed) {
   ax_watch_mark_changed(rx);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 1);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
   ck_assert_int_eq(ch.result, 0);
   ax_drop(&ch.base);
 
   ck_assert_int_eq(ax_watch_has_changed(rx2, &changed), 0);
   ck_assert_int_eq(changed, 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
   ax_drop(&ch.base);
 
   ax_watch_mark_changed(rx3);
@@ -1364,7 +1330,7 @@ START_TEST(rx_mark_changed) {
   ax_watch_borrow_and_update(rx3, &out);
   ck_assert_int_eq(ax_watch_has_changed(rx3, &changed), 0);
   ck_assert_int_eq(changed, 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx3), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx3), &c), AX_PENDING);
   ax_drop(&ch.base);
 
   v = 2;
@@ -1383,7 +1349,7 @@ START_TEST(rx_mark_changed) {
   ax_watch_receiver_drop(rx3);
   ax_watch_receiver_drop(rx4);
   ax_watch_sender_drop(tx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1392,9 +1358,9 @@ START_TEST(rx_mark_unchanged) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx, *rx2;
   ax_watch_changed_t ch;
-  tcx_t c;
+  th_cx_t c;
   int v = 1, out = 0, changed = -1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
@@ -1405,7 +1371,7 @@ START_TEST(rx_mark_unchanged) {
   ax_watch_mark_unchanged(rx);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
   ax_drop(&ch.base);
 
   v = 2;
@@ -1420,7 +1386,7 @@ START_TEST(rx_mark_unchanged) {
   ax_watch_receiver_drop(rx);
   ax_watch_receiver_drop(rx2);
   ax_watch_sender_drop(tx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1431,9 +1397,9 @@ START_TEST(has_changed_errors_on_closed_channel_with_unseen_value) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx;
   ax_watch_changed_t ch;
-  tcx_t c;
+  th_cx_t c;
   int v = 'A', out = 0, changed = -1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   v = 'B';
   ck_assert_int_eq(ax_watch_send(tx, &v), 0);
@@ -1444,17 +1410,17 @@ START_TEST(has_changed_errors_on_closed_channel_with_unseen_value) {
   ck_assert_int_eq(ax_watch_has_changed(rx, NULL), AX_EINVAL);
   ck_assert_int_eq(ax_watch_has_changed(NULL, &changed), AX_EINVAL);
   /* ... but changed() still delivers it, then reports the close. */
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
   ck_assert_int_eq(ch.result, 0);
   ax_drop(&ch.base);
   ax_watch_borrow(rx, &out);
   ck_assert_int_eq(out, 'B');
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
   ck_assert_int_eq(ch.result, AX_ECLOSED);
   ax_drop(&ch.base);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
   ax_watch_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1463,28 +1429,28 @@ START_TEST(poll_close) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx, *rx2;
   ax_watch_closed_t cl;
-  tcx_t c;
+  th_cx_t c;
   int v = 1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
   ck_assert(!ax_watch_is_closed(tx));
-  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
   ax_watch_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_PENDING);
   ax_watch_receiver_drop(rx2);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&cl.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&cl.base, &c), AX_READY);
   ax_drop(&cl.base);
   ck_assert(ax_watch_is_closed(tx));
   v = 2;
   ck_assert_int_eq(ax_watch_send(tx, &v), AX_ECLOSED);
   /* Dropped while waiting: no waker left behind. */
   ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_closed(&cl, tx), &c), AX_PENDING);
   ax_drop(&cl.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ax_watch_receiver_drop(rx);
   ax_watch_sender_drop(tx);
 }
@@ -1503,29 +1469,29 @@ START_TEST(send_modify_and_send_if_modified) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx;
   ax_watch_changed_t ch;
-  tcx_t c;
+  th_cx_t c;
   int v = 1, out = 0, arg, changed = -1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
   arg = 4;
   ck_assert_int_eq(ax_watch_send_modify(tx, add_n, &arg), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
   ax_drop(&ch.base);
   ax_watch_borrow(rx, &out);
   ck_assert_int_eq(out, 5);
   /* Not modified: nobody woken, nothing unseen. */
-  ck_assert_int_eq(POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
   arg = 5;
   ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
+  ck_assert_int_eq(c.w.wakes, 1);
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 0);
   arg = 6;
   ck_assert_int_eq(ax_watch_send_if_modified(tx, set_if_different, &arg), 1);
-  ck_assert_int_eq(c.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
   ax_drop(&ch.base);
   ck_assert_int_eq(ax_watch_send_modify(tx, NULL, NULL), AX_EINVAL);
   ck_assert_int_eq(ax_watch_send_if_modified(tx, NULL, NULL), AX_EINVAL);
@@ -1538,7 +1504,7 @@ START_TEST(send_modify_and_send_if_modified) {
   ck_assert_int_eq(out, 7);
   ax_watch_receiver_drop(rx);
   ax_watch_sender_drop(tx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1553,59 +1519,64 @@ START_TEST(wait_for_hand) {
   ax_watch_tx_t *tx;
   ax_watch_rx_t *rx;
   ax_watch_wait_for_t wf;
-  tcx_t c;
+  th_cx_t c;
   int v = 3, want, out = 0, changed = -1;
-  tcx_init(&c);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
   want = 3;  /* the current value, already seen: matches at once */
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
-                   AX_READY);
+  ck_assert_int_eq(
+      TH_POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+      AX_READY);
   ck_assert_int_eq(wf.result, 0);
   ck_assert_int_eq(out, 3);
   ax_drop(&wf.base);
   want = 5;
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
-                   AX_PENDING);
+  ck_assert_int_eq(
+      TH_POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+      AX_PENDING);
   v = 4;
   ck_assert_int_eq(ax_watch_send(tx, &v), 0);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&wf.base, &c), AX_PENDING);  /* 4 < 5 */
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&wf.base, &c), AX_PENDING);  /* 4 < 5 */
   ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
   ck_assert_int_eq(changed, 0);  /* 4 was checked: seen */
   v = 6;
   ck_assert_int_eq(ax_watch_send(tx, &v), 0);
-  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&wf.base, &c), AX_READY);
   ck_assert_int_eq(wf.result, 0);
   ck_assert_int_eq(out, 6);
   ax_drop(&wf.base);
   /* Dropped while waiting. */
   want = 100;
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, NULL), &c),
-                   AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(
+      TH_POLL(ax_watch_wait_for(&wf, rx, at_least, &want, NULL), &c),
+      AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   ax_drop(&wf.base);
   ax_drop(&wf.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   /* A last value sent before the close is checked before AX_ECLOSED. */
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
-                   AX_PENDING);
+  ck_assert_int_eq(
+      TH_POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+      AX_PENDING);
   v = 100;
   ck_assert_int_eq(ax_watch_send(tx, &v), 0);
   ax_watch_sender_drop(tx);
-  ck_assert_int_eq(POLL(&wf.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&wf.base, &c), AX_READY);
   ck_assert_int_eq(wf.result, 0);
   ck_assert_int_eq(out, 100);
   ax_drop(&wf.base);
   want = 101;
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
-                   AX_READY);
+  ck_assert_int_eq(
+      TH_POLL(ax_watch_wait_for(&wf, rx, at_least, &want, &out), &c),
+      AX_READY);
   ck_assert_int_eq(wf.result, AX_ECLOSED);
   ax_drop(&wf.base);
-  ck_assert_int_eq(POLL(ax_watch_wait_for(&wf, rx, NULL, &want, &out), &c),
+  ck_assert_int_eq(TH_POLL(ax_watch_wait_for(&wf, rx, NULL, &want, &out), &c),
                    AX_READY);
   ck_assert_int_eq(wf.result, AX_EINVAL);
   ax_watch_receiver_drop(rx);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -1665,9 +1636,8 @@ AX_ASYNC(wf_main, wf_main_t, s) {
 }
 
 START_TEST(wait_for_and_closed_rt) {
-  wf_main_t m;
+  wf_main_t m = {0};
   int v = 0;
-  memset(&m, 0, sizeof m);
   atomic_store(&wf_errors, 0);
   ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &m.tx, &m.rx),
                    0);
@@ -1686,35 +1656,33 @@ END_TEST
 START_TEST(notify_multi_notified_last) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3;
-  tcx_t c1, c2, c3;
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&c3);
+  th_cx_t c1, c2, c3;
+  TH_CX_INIT(&c1, &c2, &c3);
   ax_notify_init(&n);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_last(&n);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(c1.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
-  ck_assert_int_eq(POLL(&f1.base, &c1), AX_PENDING);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(c1.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c1), AX_PENDING);
   ax_drop(&f2.base);
   /* A woken waiter dropped unseen passes it to the newest again. */
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
   ax_notify_last(&n);
-  ck_assert_int_eq(c3.tw.wakes, 1);
+  ck_assert_int_eq(c3.w.wakes, 1);
   ax_drop(&f3.base);
-  ck_assert_int_eq(c2.tw.wakes, 2);
-  ck_assert_int_eq(c1.tw.wakes, 0);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 2);
+  ck_assert_int_eq(c1.w.wakes, 0);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
   ax_drop(&f2.base);
   ax_drop(&f1.base);
   /* Nobody waits: notify_last stores the permit, like notify_one. */
   ax_notify_last(&n);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_READY);
   ax_drop(&f1.base);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -1723,14 +1691,14 @@ END_TEST
 START_TEST(test_enable_after_poll) {
   ax_notify_t n;
   ax_notify_wait_t f;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ax_notify_init(&n);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f, &n), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f, &n), &c), AX_PENDING);
   ck_assert_int_eq(ax_notify_wait_enable(&f), 0);
   ax_drop(&f.base);
   ck_assert_int_eq(ax_notify_wait_enable(NULL), AX_EINVAL);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -1739,18 +1707,18 @@ END_TEST
 START_TEST(test_poll_after_enable) {
   ax_notify_t n;
   ax_notify_wait_t f;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ax_notify_init(&n);
   ax_notify_wait(&f, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f), 0);
-  ck_assert_int_eq(POLL(&f.base, &c), AX_PENDING);
-  ck_assert_int_eq(c.tw.refs, 1);
+  ck_assert_int_eq(TH_POLL(&f.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
   ax_notify_one(&n);
-  ck_assert_int_eq(c.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&f.base, &c), AX_READY);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&f.base, &c), AX_READY);
   ax_drop(&f.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -1759,18 +1727,18 @@ END_TEST
 START_TEST(test_enable_consumes_permit) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ax_notify_init(&n);
   ax_notify_one(&n);
   ax_notify_wait(&f1, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ax_notify_wait(&f2, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f2), 0);
-  ck_assert_int_eq(POLL(&f1.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c), AX_READY);
   ax_drop(&f1.base);
   ax_drop(&f2.base);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -1782,45 +1750,44 @@ END_TEST
 START_TEST(notified_enable_fifo_and_cancel) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2;
-  tcx_t c1, c2;
-  tcx_init(&c1);
-  tcx_init(&c2);
+  th_cx_t c1, c2;
+  TH_CX_INIT(&c1, &c2);
   ax_notify_init(&n);
   /* f1 enabled before f2 polls: notify_one picks f1. */
   ax_notify_wait(&f1, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 0);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_notify_one(&n);
-  ck_assert_int_eq(c2.tw.wakes, 0);
+  ck_assert_int_eq(c2.w.wakes, 0);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);  /* notified now */
   /* f1 goes without looking: the wake-up moves on to f2. */
   ax_drop(&f1.base);
-  ck_assert_int_eq(c2.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
   ax_drop(&f2.base);
   /* A permit taken by enable() and never seen is stored again. */
   ax_notify_one(&n);
   ax_notify_wait(&f1, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_READY);
   ax_drop(&f2.base);
   /* notify_waiters after creation: enable says ready, no permit used. */
   ax_notify_wait(&f1, &n);
   ax_notify_waiters(&n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
-  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c1), AX_READY);
   ax_drop(&f1.base);
-  ck_assert_int_eq(POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
   ax_drop(&f2.base);
   /* Enabled, then woken by notify_waiters while never polled. */
   ax_notify_wait(&f1, &n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 0);
   ax_notify_waiters(&n);
   ck_assert_int_eq(ax_notify_wait_enable(&f1), 1);
-  ck_assert_int_eq(POLL(&f1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c1), AX_READY);
   ax_drop(&f1.base);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs, 0);
   ax_notify_destroy(&n);
 }
 END_TEST
@@ -1881,8 +1848,7 @@ AX_ASYNC(en_main, en_main_t, s) {
 }
 
 START_TEST(notified_enable_rt) {
-  en_main_t m;
-  memset(&m, 0, sizeof m);
+  en_main_t m = {0};
   atomic_store(&en_flag, 0);
   atomic_store(&en_rounds_done, 0);
   atomic_store(&en_errors, 0);
@@ -1904,42 +1870,39 @@ END_TEST
 START_TEST(downgrade_map) {
   ax_rwlock_t rw;
   ax_rwlock_guard_t w, r1, r2, w2, r3;
-  tcx_t c1, c2, cw, c3;
-  tcx_init(&c1);
-  tcx_init(&c2);
-  tcx_init(&cw);
-  tcx_init(&c3);
+  th_cx_t c1, c2, cw, c3;
+  TH_CX_INIT(&c1, &c2, &cw, &c3);
   ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
   ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
-  ck_assert_int_eq(POLL(ax_rwlock_read(&r1, &rw), &c1), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_rwlock_read(&r2, &rw), &c2), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_rwlock_write(&w2, &rw), &cw), AX_PENDING);
-  ck_assert_int_eq(POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r1, &rw), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r2, &rw), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_write(&w2, &rw), &cw), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r3, &rw), &c3), AX_PENDING);
   ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
   ck_assert_uint_eq(w.held, 1);
-  ck_assert_int_eq(c1.tw.wakes + c2.tw.wakes, 2);
-  ck_assert_int_eq(POLL(&r1.base, &c1), AX_READY);
-  ck_assert_int_eq(POLL(&r2.base, &c2), AX_READY);
-  ck_assert_int_eq(cw.tw.wakes + c3.tw.wakes, 0);
+  ck_assert_int_eq(c1.w.wakes + c2.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&r1.base, &c1), AX_READY);
+  ck_assert_int_eq(TH_POLL(&r2.base, &c2), AX_READY);
+  ck_assert_int_eq(cw.w.wakes + c3.w.wakes, 0);
   ck_assert_int_eq(ax_rwlock_downgrade(&w), AX_EINVAL);  /* a read lock */
   ck_assert_int_eq(ax_rwlock_downgrade(&r1), AX_EINVAL);
   ax_rwlock_unlock(&r1);
   ax_rwlock_unlock(&r2);
-  ck_assert_int_eq(cw.tw.wakes, 0);
+  ck_assert_int_eq(cw.w.wakes, 0);
   ax_rwlock_unlock(&w);  /* the downgraded guard: now the writer */
-  ck_assert_int_eq(cw.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&w2.base, &cw), AX_READY);
-  ck_assert_int_eq(c3.tw.wakes, 0);
+  ck_assert_int_eq(cw.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&w2.base, &cw), AX_READY);
+  ck_assert_int_eq(c3.w.wakes, 0);
   ax_drop(&w2.base);
-  ck_assert_int_eq(c3.tw.wakes, 1);
-  ck_assert_int_eq(POLL(&r3.base, &c3), AX_READY);
+  ck_assert_int_eq(c3.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r3.base, &c3), AX_READY);
   ax_drop(&r3.base);
   ax_drop(&r1.base);
   ax_drop(&r2.base);
   ax_drop(&w.base);
   ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);  /* all free again */
   ax_rwlock_unlock(&w);
-  ck_assert_int_eq(c1.tw.refs + c2.tw.refs + cw.tw.refs + c3.tw.refs, 0);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + cw.w.refs + c3.w.refs, 0);
   ax_rwlock_destroy(&rw);
 }
 END_TEST
@@ -2048,8 +2011,7 @@ AX_ASYNC(dg_main, dg_main_t, s) {
 }
 
 START_TEST(downgrade_rt) {
-  dg_main_t m;
-  memset(&m, 0, sizeof m);
+  dg_main_t m = {0};
   DG.value = 0;
   atomic_store(&DG.queued, 0);
   atomic_store(&DG.errors, 0);
@@ -2071,8 +2033,8 @@ END_TEST
 START_TEST(forget_permits_basic) {
   ax_semaphore_t s;
   ax_permit_t p, q;
-  tcx_t c;
-  tcx_init(&c);
+  th_cx_t c;
+  th_cx_init(&c);
   ax_semaphore_init(&s, 10);
   ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 4), 4);
   ck_assert_uint_eq(ax_semaphore_available(&s), 6);
@@ -2080,18 +2042,18 @@ START_TEST(forget_permits_basic) {
   ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
   ck_assert_uint_eq(ax_semaphore_forget_permits(NULL, 1), 0);
-  ck_assert_int_eq(POLL(ax_semaphore_acquire(&p, &s, 2), &c), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p, &s, 2), &c), AX_PENDING);
   ax_semaphore_add_permits(&s, 1);  /* promised to p */
   ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 1), 0);
   ax_semaphore_add_permits(&s, 2);
-  ck_assert_int_eq(POLL(&p.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&p.base, &c), AX_READY);
   ck_assert_uint_eq(ax_semaphore_available(&s), 1);
   ck_assert_int_eq(ax_semaphore_try_acquire(&q, &s, 1), 0);
   ax_semaphore_release(&q);
   ax_semaphore_release(&p);
   ck_assert_uint_eq(ax_semaphore_available(&s), 3);
   ax_semaphore_destroy(&s);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -2197,26 +2159,25 @@ static const ax_future_vtable_t gated_vtable = {gated_poll, NULL, "gated"};
 START_TEST(set_while_initializing) {
   ax_oncecell_t cell;
   ax_oncecell_get_t g;
-  gated_init_t init;
-  tcx_t c;
+  gated_init_t init = {0};
+  th_cx_t c;
   int five = 5, ten = 10;
-  tcx_init(&c);
+  th_cx_init(&c);
   ax_oncecell_init(&cell, NULL);
-  memset(&init, 0, sizeof init);
   init.base.vtable = &gated_vtable;
   init.value = &five;
   ck_assert_int_eq(
-      POLL(ax_oncecell_get_or_init(&g, &cell, &init.base, &init.out), &c),
+      TH_POLL(ax_oncecell_get_or_init(&g, &cell, &init.base, &init.out), &c),
       AX_PENDING);
   ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EBUSY);
   init.go = 1;
-  ck_assert_int_eq(POLL(&g.base, &c), AX_READY);
+  ck_assert_int_eq(TH_POLL(&g.base, &c), AX_READY);
   ck_assert_int_eq(g.result, 0);
   ck_assert_ptr_eq(g.value, &five);
   ax_drop(&g.base);
   ck_assert_int_eq(ax_oncecell_set(&cell, &ten), AX_EALREADY);
   ax_oncecell_destroy(&cell);
-  ck_assert_int_eq(c.tw.refs, 0);
+  ck_assert_int_eq(c.w.refs, 0);
 }
 END_TEST
 
@@ -2272,8 +2233,7 @@ AX_ASYNC(iv_main, iv_main_t, s) {
 }
 
 START_TEST(interval_reset) {
-  iv_main_t m;
-  memset(&m, 0, sizeof m);
+  iv_main_t m = {0};
   atomic_store(&iv_errors, 0);
   atomic_store(&iv_ticks, 0);
   RUN_TASK(_i, iv_main, &m);
@@ -2283,81 +2243,65 @@ START_TEST(interval_reset) {
 END_TEST
 
 Suite *ax_tokio_sync_suite(void) {
-  Suite *s = suite_create("tokio-sync");
-  TCase *tc;
-
-  tc = tcase_create("time");
-  tcase_set_timeout(tc, 10);
-  tcase_add_loop_test(tc, timeout_is_not_exhausted_by_future, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("mpsc");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, recv_close_gets_none_reserved);
-  tcase_add_test(tc, dropping_last_permit_wakes_closed_receiver);
-  tcase_add_test(tc, sending_last_permit_wakes_closed_receiver);
-  tcase_add_test(tc, dropping_last_permit_iterator_wakes_closed_receiver);
-  tcase_add_test(tc, try_recv_after_receiver_close_with_permit);
-  tcase_add_test(tc, unbounded_permit_survives_close);
-  tcase_add_test(tc, permit_available_not_acquired_close);
-  tcase_add_test(tc, failed_reserve_wakes_closed_receiver);
-  tcase_add_test(tc, cancelled_reserve_wakes_closed_receiver);
-  tcase_add_test(tc, reserve_many_edge_cases);
-  tcase_add_test(tc, reserve_many_and_send);
-  tcase_add_test(tc, try_reserve_many_full);
-  tcase_add_test(tc, drop_permit_iterator_releases_permits);
-  tcase_add_test(tc, test_tx_capacity);
-  tcase_add_test(tc, rx_is_closed);
-  tcase_add_test(tc, rx_len_and_is_empty);
-  tcase_add_test(tc, send_recv_many_unbounded);
-  tcase_add_test(tc, recv_many_cancel);
-  tcase_add_test(tc, weak_sender);
-  tcase_add_test(tc, send_timeout_hand);
-  tcase_add_test(tc, reserve_many_cancel);
-  tcase_add_loop_test(tc, recv_close_gets_none_reserved_rt, 0, 2);
-  tcase_add_loop_test(tc, send_recv_many_bounded_capacity, 0, 2);
-  tcase_add_loop_test(tc, send_timeout_elapses, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("oneshot-broadcast-watch");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, receiver_is_terminated);
-  tcase_add_test(tc, receiver_is_empty);
-  tcase_add_test(tc, sender_len);
-  tcase_add_test(tc, receiver_len_with_lagged);
-  tcase_add_test(tc, broadcast_sender_closed);
-  tcase_add_test(tc, broadcast_weak_sender);
-  tcase_add_loop_test(tc, broadcast_sender_closed_rt, 0, 2);
-  tcase_add_test(tc, rx_mark_changed);
-  tcase_add_test(tc, rx_mark_unchanged);
-  tcase_add_test(tc, has_changed_errors_on_closed_channel_with_unseen_value);
-  tcase_add_test(tc, poll_close);
-  tcase_add_test(tc, send_modify_and_send_if_modified);
-  tcase_add_test(tc, wait_for_hand);
-  tcase_add_loop_test(tc, wait_for_and_closed_rt, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("sync");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, notify_multi_notified_last);
-  tcase_add_test(tc, test_enable_after_poll);
-  tcase_add_test(tc, test_poll_after_enable);
-  tcase_add_test(tc, test_enable_consumes_permit);
-  tcase_add_test(tc, notified_enable_fifo_and_cancel);
-  tcase_add_loop_test(tc, notified_enable_rt, 0, 2);
-  tcase_add_test(tc, downgrade_map);
-  tcase_add_test(tc, mapped_guards);
-  tcase_add_loop_test(tc, downgrade_rt, 0, 2);
-  tcase_add_test(tc, forget_permits_basic);
-  tcase_add_test(tc, merge);
-  tcase_add_test(tc, split);
-  tcase_add_test(tc, set_twice);
-  tcase_add_test(tc, set_while_initializing);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("interval");
-  tcase_set_timeout(tc, 10);
-  tcase_add_loop_test(tc, interval_reset, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("tokio-sync",
+                  AX_CASE("time", 10),
+                  AX_FLAVOURS(timeout_is_not_exhausted_by_future),
+                  AX_CASE("mpsc", 30),
+                  AX_ONCE(recv_close_gets_none_reserved),
+                  AX_ONCE(dropping_last_permit_wakes_closed_receiver),
+                  AX_ONCE(sending_last_permit_wakes_closed_receiver),
+                  AX_ONCE(dropping_last_permit_iterator_wakes_closed_receiver),
+                  AX_ONCE(try_recv_after_receiver_close_with_permit),
+                  AX_ONCE(unbounded_permit_survives_close),
+                  AX_ONCE(permit_available_not_acquired_close),
+                  AX_ONCE(failed_reserve_wakes_closed_receiver),
+                  AX_ONCE(cancelled_reserve_wakes_closed_receiver),
+                  AX_ONCE(reserve_many_edge_cases),
+                  AX_ONCE(reserve_many_and_send),
+                  AX_ONCE(try_reserve_many_full),
+                  AX_ONCE(drop_permit_iterator_releases_permits),
+                  AX_ONCE(test_tx_capacity),
+                  AX_ONCE(rx_is_closed),
+                  AX_ONCE(rx_len_and_is_empty),
+                  AX_ONCE(send_recv_many_unbounded),
+                  AX_ONCE(recv_many_cancel),
+                  AX_ONCE(weak_sender),
+                  AX_ONCE(send_timeout_hand),
+                  AX_ONCE(reserve_many_cancel),
+                  AX_FLAVOURS(recv_close_gets_none_reserved_rt),
+                  AX_FLAVOURS(send_recv_many_bounded_capacity),
+                  AX_FLAVOURS(send_timeout_elapses),
+                  AX_CASE("oneshot-broadcast-watch", 30),
+                  AX_ONCE(receiver_is_terminated),
+                  AX_ONCE(receiver_is_empty),
+                  AX_ONCE(sender_len),
+                  AX_ONCE(receiver_len_with_lagged),
+                  AX_ONCE(broadcast_sender_closed),
+                  AX_ONCE(broadcast_weak_sender),
+                  AX_FLAVOURS(broadcast_sender_closed_rt),
+                  AX_ONCE(rx_mark_changed),
+                  AX_ONCE(rx_mark_unchanged),
+                  AX_ONCE(
+                      has_changed_errors_on_closed_channel_with_unseen_value),
+                  AX_ONCE(poll_close),
+                  AX_ONCE(send_modify_and_send_if_modified),
+                  AX_ONCE(wait_for_hand),
+                  AX_FLAVOURS(wait_for_and_closed_rt),
+                  AX_CASE("sync", 30),
+                  AX_ONCE(notify_multi_notified_last),
+                  AX_ONCE(test_enable_after_poll),
+                  AX_ONCE(test_poll_after_enable),
+                  AX_ONCE(test_enable_consumes_permit),
+                  AX_ONCE(notified_enable_fifo_and_cancel),
+                  AX_FLAVOURS(notified_enable_rt),
+                  AX_ONCE(downgrade_map),
+                  AX_ONCE(mapped_guards),
+                  AX_FLAVOURS(downgrade_rt),
+                  AX_ONCE(forget_permits_basic),
+                  AX_ONCE(merge),
+                  AX_ONCE(split),
+                  AX_ONCE(set_twice),
+                  AX_ONCE(set_while_initializing),
+                  AX_CASE("interval", 10),
+                  AX_FLAVOURS(interval_reset));
 }

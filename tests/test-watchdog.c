@@ -15,8 +15,6 @@
 
 #include "helpers.h"
 
-#define CURRENT 0
-#define MULTI 1
 #define MAX_REPORTS 64
 
 /* Copies of the reports (their strings are valid during the call only). */
@@ -156,14 +154,12 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
 
 START_TEST(reports_blocking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
-  spawner_t s;
+  spawner_t s = {0};
   int i, j;
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);  /* joins the watchdog: the log is complete */
+  /* The shutdown joins the watchdog: the log is complete. */
+  th_run_on(watched_runtime(_i, 20, &l, log_report),
+            AX_FUTURE(spawner_fn, &s));
   TH_ASSERT_OK(s.result);
   ck_assert_uint_ne(s.b.id, 0);
   /* When the blocking poll ended: from the thread that polled it, the
@@ -193,15 +189,12 @@ END_TEST
  * there (no await it stopped at). */
 START_TEST(reports_panicking_poll) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 20, &l, log_report);
-  spawner_t s;
+  spawner_t s = {0};
   int j;
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
   s.b.panic = 1;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run_on(watched_runtime(_i, 20, &l, log_report),
+            AX_FUTURE(spawner_fn, &s));
   ck_assert_int_eq(s.result, AX_EPANIC);
   /* The poll that panicked resumed from the first await and stopped at
    * none. */
@@ -233,14 +226,11 @@ AX_ASYNC(self_blocker_fn, self_blocker_t, self) {
 
 START_TEST(reports_block_on_thread) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(MULTI, 20, &l, log_report);
-  self_blocker_t s;
+  self_blocker_t s = {0};
   int i, j;
-  memset(&s, 0, sizeof(s));
   s.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(self_blocker_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_run_on(watched_runtime(MULTI, 20, &l, log_report),
+            AX_FUTURE(self_blocker_fn, &s));
   j = find_returned(&l, s.id, 0);  /* its first poll */
   ck_assert_msg(j >= 0, "no report when the poll returned");
   ck_assert_uint_eq(l.r[j].worker, ~0u);
@@ -256,21 +246,9 @@ END_TEST
  * threshold no poll here comes near, and no report. */
 typedef struct {
   ax_async_t co;
-  ax_yield_t y;
-  int k;
-} yielder_t;
-
-AX_ASYNC(yielder_fn, yielder_t, self) {
-  AX_BEGIN(self);
-  for (self->k = 0; self->k < 2000; self->k++)
-    AX_AWAIT(ax_yield_now(&self->y));
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
   ax_join_t h[4];
-  yielder_t y[4];
+  th_task_t y[4];      /* 2000 yields each */
+  th_joins_t joins;
   ax_yield_t me;
   ax_sleep_t nap;
   int k;
@@ -278,15 +256,14 @@ typedef struct {
 
 AX_ASYNC(yielders_fn, yielders_t, self) {
   AX_BEGIN(self);
-  for (self->k = 0; self->k < 4; self->k++)
-    TH_ASSERT_OK(AX_SPAWN(yielder_fn, &self->y[self->k], &self->h[self->k]));
+  for (self->k = 0; self->k < 4; self->k++) {
+    th_task(&self->y[self->k], 0, 2000);
+    TH_ASSERT_OK(AX_SPAWN(th_task_fn, &self->y[self->k], &self->h[self->k]));
+  }
   for (self->k = 0; self->k < 500; self->k++)
     AX_AWAIT(ax_yield_now(&self->me));
-  for (self->k = 0; self->k < 4; self->k++) {
-    AX_AWAIT(ax_join_wait(&self->h[self->k]));
-    TH_ASSERT_OK(self->h[self->k].result);
-    ax_join_drop(&self->h[self->k]);
-  }
+  AX_AWAIT(th_joins(&self->joins, self->h, 4));
+  ck_assert_int_eq(self->joins.failed, 0);
   for (self->k = 0; self->k < 12; self->k++)
     AX_AWAIT(ax_sleep(&self->nap, 100));
   AX_END();
@@ -294,12 +271,9 @@ AX_ASYNC(yielders_fn, yielders_t, self) {
 
 START_TEST(quiet_for_quick_polls) {
   log_t l;
-  ax_runtime_t *rt = watched_runtime(_i, 500, &l, log_report);
-  yielders_t y;
-  memset(&y, 0, sizeof(y));
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(yielders_fn, &y)));
-  ax_drop(AX_FUTURE_OF(&y));
-  ax_runtime_free(rt);
+  yielders_t y = {0};
+  th_run_on(watched_runtime(_i, 500, &l, log_report),
+            AX_FUTURE(yielders_fn, &y));
   ck_assert_int_eq(l.n, 0);
   uv_mutex_destroy(&l.lock);
 }
@@ -319,15 +293,13 @@ START_TEST(printed_report) {
   ax_runtime_t *rt;
   char buf[2048] = "";
   size_t n;
-  spawner_t s;
+  spawner_t s = {0};
   print_to = tmpfile();
   ck_assert_ptr_nonnull(print_to);
   rt = watched_runtime(CURRENT, 20, &l, log_and_print);
-  memset(&s, 0, sizeof(s));
   s.b.log = &l;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(spawner_fn, &s)));
-  ax_drop(AX_FUTURE_OF(&s));
-  ax_runtime_free(rt);
+  th_block_on(rt, AX_FUTURE(spawner_fn, &s));
+  th_finish(rt, AX_FUTURE_OF(&s));
   rewind(print_to);
   n = fread(buf, 1, sizeof(buf) - 1, print_to);
   buf[n] = '\0';
@@ -384,17 +356,14 @@ START_TEST(environment) {
 END_TEST
 
 Suite *ax_watchdog_suite(void) {
-  Suite *s = suite_create("watchdog");
-  TCase *tc = tcase_create("watchdog");
-  tcase_add_loop_test(tc, reports_blocking_poll, 0, 2);
-  tcase_add_loop_test(tc, reports_panicking_poll, 0, 2);
-  tcase_add_test(tc, reports_block_on_thread);
-  tcase_add_test(tc, printed_report);
-  tcase_add_test(tc, environment);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("quiet");
-  tcase_set_timeout(tc, 20);  /* 1.2 s of idling, slower under valgrind */
-  tcase_add_loop_test(tc, quiet_for_quick_polls, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("watchdog",
+                  AX_CASE("watchdog", 0),
+                  AX_FLAVOURS(reports_blocking_poll),
+                  AX_FLAVOURS(reports_panicking_poll),
+                  AX_ONCE(reports_block_on_thread),
+                  AX_ONCE(printed_report),
+                  AX_ONCE(environment),
+                  /* 20 s: 1.2 s of idling, slower under valgrind. */
+                  AX_CASE("quiet", 20),
+                  AX_FLAVOURS(quiet_for_quick_polls));
 }
