@@ -5,25 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "axtest.h"
-
-/* A runtime of either flavour: _i 0 current-thread, 1 multi-thread (2). */
-static ax_runtime_t *rt_new(int multi) {
-  ax_builder_t b;
-  ax_runtime_t *rt = NULL;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  return rt;
-}
-
-/* Runs fut (an async state's future) to the end on a fresh runtime. */
-static void run(int multi, ax_future_t *fut) {
-  ax_runtime_t *rt = rt_new(multi);
-  ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  ax_drop(fut);
-  ax_runtime_free(rt);
-}
+#include "helpers.h"
 
 /* ---- DNS ---------------------------------------------------------------------- */
 
@@ -73,7 +55,7 @@ AX_ASYNC(dns_fn, dns_t, self) {
 
 START_TEST(dns_lookups) {
   dns_t d = AX_ZERO(dns_t);
-  run(_i, AX_FUTURE(dns_fn, &d));
+  th_run(_i, 2, AX_FUTURE(dns_fn, &d));
   ck_assert_int_eq(d.found_loopback, 1);
 }
 END_TEST
@@ -99,7 +81,7 @@ AX_ASYNC(dns_race_fn, dns_race_t, self) {
 
 START_TEST(dns_dropped_early) {
   dns_race_t d = AX_ZERO(dns_race_t);
-  run(_i, AX_FUTURE(dns_race_fn, &d));
+  th_run(_i, 2, AX_FUTURE(dns_race_fn, &d));
 }
 END_TEST
 
@@ -176,7 +158,7 @@ AX_ASYNC_DROP(udp_drop, udp_t, self) {
 
 START_TEST(udp_round_trips) {
   udp_t u = AX_ZERO(udp_t);
-  run(_i, AX_FUTURE_DROP(udp_fn, udp_drop, &u));
+  th_run(_i, 2, AX_FUTURE_DROP(udp_fn, udp_drop, &u));
   ck_assert_int_eq(u.got, NDGRAMS);
   ck_assert(u.in_order);
   ck_assert(u.from_a);
@@ -230,7 +212,7 @@ AX_ASYNC_DROP(udp_cancel_drop, udp_cancel_t, self) {
 
 START_TEST(udp_recv_dropped_loses_nothing) {
   udp_cancel_t u = AX_ZERO(udp_cancel_t);
-  run(_i, AX_FUTURE_DROP(udp_cancel_fn, udp_cancel_drop, &u));
+  th_run(_i, 2, AX_FUTURE_DROP(udp_cancel_fn, udp_cancel_drop, &u));
   ck_assert_int_eq(u.ok, 20);
 }
 END_TEST
@@ -250,7 +232,7 @@ AX_ASYNC(udp_leak_fn, udp_leak_t, self) {
 }
 
 START_TEST(udp_closed_by_shutdown) {
-  ax_runtime_t *rt = rt_new(_i);
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   udp_leak_t u = AX_ZERO(udp_leak_t);
   ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(udp_leak_fn, &u)), 0);
   ax_drop(AX_FUTURE_OF(&u));
@@ -260,14 +242,11 @@ START_TEST(udp_closed_by_shutdown) {
 END_TEST
 
 Suite *ax_net_suite(void) {
-  Suite *s = suite_create("net");
-  TCase *tc = tcase_create("net");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, dns_lookups, 0, 2);
-  tcase_add_loop_test(tc, dns_dropped_early, 0, 2);
-  tcase_add_loop_test(tc, udp_round_trips, 0, 2);
-  tcase_add_loop_test(tc, udp_recv_dropped_loses_nothing, 0, 2);
-  tcase_add_loop_test(tc, udp_closed_by_shutdown, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("net",
+                  AX_CASE("net", 30),
+                  AX_FLAVOURS(dns_lookups),
+                  AX_FLAVOURS(dns_dropped_early),
+                  AX_FLAVOURS(udp_round_trips),
+                  AX_FLAVOURS(udp_recv_dropped_loses_nothing),
+                  AX_FLAVOURS(udp_closed_by_shutdown));
 }
