@@ -184,7 +184,8 @@ AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 typedef struct ax_oneshot_tx_s ax_oneshot_tx_t;
 typedef struct ax_oneshot_rx_s ax_oneshot_rx_t;
 
-/* 0 or AX_ENOMEM.  *tx and *rx are owned by the caller. */
+/* 0, AX_EINVAL (elem_size too large to allocate) or AX_ENOMEM.  *tx and
+ * *rx are owned by the caller. */
 AX_EXTERN int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
                              ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx);
 /* Sends and ALWAYS consumes the sender handle: 0 (the value is the

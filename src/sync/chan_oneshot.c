@@ -88,7 +88,12 @@ static ax_waker_t *os_publish(ax__oneshot_t *c, size_t s, size_t set,
 
 int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
                    ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx) {
-  ax__oneshot_t *c = ax__malloc(sizeof *c + elem_size);
+  ax__oneshot_t *c;
+  /* The header and the slot are one block: its size must not wrap (the
+   * bound of watch, the other one-block channel). */
+  if (elem_size > SIZE_MAX / 2)
+    return AX_EINVAL;
+  c = ax__malloc(sizeof *c + elem_size);
   if (c == NULL)
     return AX_ENOMEM;
   atomic_init(&c->state, OS_TX_REF | OS_RX_REF);
