@@ -33,14 +33,17 @@ typedef struct ax_join_s {
  * calling thread (a worker, a block_on thread, or a thread inside a runtime
  * callback).  The bytes are copied into the task: the caller's copy may be
  * reused at once.  `join` may be NULL to detach immediately.
- * Returns 0, AX_ENORUNTIME (no runtime on this thread), AX_ESHUTDOWN or
- * AX_ENOMEM.  On error nothing was spawned and `join` is left dropped. */
+ * Returns 0, AX_ENORUNTIME (no runtime on this thread), AX_ESHUTDOWN,
+ * AX_EINVAL (fut NULL, or size below sizeof(ax_future_t) or above
+ * SIZE_MAX / 2) or AX_ENOMEM.  On error nothing was spawned and `join` is
+ * left dropped. */
 AX_EXTERN int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join);
 /* Same, on an explicit runtime: callable from any thread, including
  * threads that axle does not know. */
 AX_EXTERN int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                           ax_join_t *join);
-/* Same with a name (copied: shown in task dumps and panic messages). */
+/* Same with a name (copied: shown in task dumps and panic messages; NULL:
+ * none).  AX_ENOMEM also when the copy cannot be made. */
 AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
                              ax_future_t *fut, size_t size, ax_join_t *join);
 

@@ -21,7 +21,10 @@
  *     jobs delays fs requests queued behind the drainers (as a pool full
  *     of long jobs always did).
  *   - Cancellation before start: ax_abort unlinks the job from axle's
- *     queue (what uv_cancel did for libuv's queue); it never runs.
+ *     queue (what uv_cancel did for libuv's queue); it never runs.  So
+ *     does a runtime's shutdown, from the moment it begins: a drainer
+ *     skips a job whose runtime is shutting down, even while the free
+ *     still waits for a worker's poll.
  *   - uv_queue_work must be called on a loop's thread: a drainer is queued
  *     on the calling worker's (or block_on driver's) loop, or posted to
  *     worker 0's mailbox from any other thread (and counted only when the
@@ -34,6 +37,7 @@
 
 #include "axle/blocking.h"
 #include "core/list.h"
+#include "core/tls.h"
 #include "runtime/blocking.h"
 #include "runtime/spawn.h"
 #include "runtime/worker.h"
@@ -144,6 +148,12 @@ typedef struct drainer_s {
   ax_runtime_t *rt;           /* posted to rt's first worker */
 } drainer_t;
 
+/* The runtime of the job this pool thread runs, or NULL (a job must not
+ * free its own runtime: ax__blocking_runtime). */
+static AX__TLS ax_runtime_t *tls_job_rt;
+
+ax_runtime_t *ax__blocking_runtime(void) { return tls_job_rt; }
+
 /* Runs one job on this pool thread, then finishes its task. */
 static void run_job(job_t *j) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
@@ -152,10 +162,12 @@ static void run_job(job_t *j) {
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
+  tls_job_rt = t->rt;
   if (setjmp(jump.jb) == 0)
     j->result = j->fn(j->arg);
   else
     msg = jump.msg;
+  tls_job_rt = NULL;
   ax__jump_set(prev);
   atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
   if (ax__task_claim(t)) {
@@ -212,6 +224,15 @@ static void drain_work(uv_work_t *req) {
     }
     j = ax__container_of(l, job_t, link);
     q_unlink(j);
+    if (atomic_load_explicit(&j->task->rt->shutdown, memory_order_acquire)) {
+      /* Its runtime is shutting down: a job that has not started is
+       * cancelled, not run (the shutdown completes its task with
+       * AX_ECANCELED; the queue's reference goes here). */
+      atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
+      ax__spin_unlock(&Q.lock);
+      ax__task_drop_ref(j->task);
+      continue;
+    }
     atomic_store_explicit(&j->state, JOB_RUNNING, memory_order_relaxed);
     Q.busy++;
     had = 1;

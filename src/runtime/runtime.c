@@ -27,7 +27,8 @@ static void worker_thread(void *arg) {
   if (rt->on_thread_stop != NULL) rt->on_thread_stop(rt->hook_arg);
   uv_mutex_lock(&rt->life_lock);
   rt->running_threads--;
-  uv_cond_signal(&rt->life_cond);
+  w->exited = 1;
+  uv_cond_broadcast(&rt->life_cond);
   uv_mutex_unlock(&rt->life_lock);
 }
 
@@ -135,6 +136,8 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
   rt->cpus = uv_available_parallelism();
   rt->stack_size = b->thread_stack_size;
+  if (rt->stack_size != 0 && rt->stack_size < AX__MIN_STACK)
+    rt->stack_size = AX__MIN_STACK;
   rt->on_thread_start = b->on_thread_start;
   rt->on_thread_stop = b->on_thread_stop;
   rt->hook_arg = b->hook_arg;

@@ -246,9 +246,9 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
   if (setjmp(w->ctx.jump.jb) != 0) {
     /* ax_panic() inside a poll landed here: finish that task, then back
      * into the loop (it keeps no state of its own across polls). */
-    ax__task_t *t = w->ctx.task;
+    ax__task_t *t = atomic_load_explicit(&w->ctx.task, memory_order_relaxed);
     char *msg = w->ctx.jump.msg;
-    w->ctx.task = NULL;
+    atomic_store_explicit(&w->ctx.task, NULL, memory_order_relaxed);
     w->ctx.jump.msg = NULL;
     w->ctx.jump.armed = 0;
     if (watch) ax__watch_end(w, t);

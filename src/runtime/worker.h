@@ -32,6 +32,8 @@ struct ax__worker_s {
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;                /* block_on's worker (multi-thread) */
   uv_thread_t thread;           /* its thread (multi-thread workers) */
+  int exited;                   /* that thread left its run loop (under
+                                   rt->life_lock; shutdown.c) */
   char pad0_[AX__CACHELINE];
 
   /* Written by other threads. */
@@ -97,12 +99,14 @@ static inline void ax__worker_push_back(ax__worker_t *w, ax__task_t *t) {
   ax__inject_push(&w->ctx.rt->inject, batch, n);
 }
 
-/* Should w's run loop end: `until` (block_on's task) completed, or, for a
- * thread's whole run (until == NULL), the runtime shut down. */
+/* Should w's run loop end: the runtime shut down, or `until` (block_on's
+ * task) completed.  block_on ends on a shutdown too (one load of a
+ * read-mostly word per turn): a shutdown from another thread or from a
+ * task must not free the loop under it (shutdown.c waits for it). */
 static inline int ax__worker_finished(ax__worker_t *w, ax__task_t *until) {
-  if (until != NULL)
-    return (ax__task_state(until) & AX__COMPLETE) != 0;
-  return atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire);
+  if (atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire))
+    return 1;
+  return until != NULL && (ax__task_state(until) & AX__COMPLETE) != 0;
 }
 
 /* (worker.c) */

@@ -42,6 +42,10 @@ struct ax__task_s {
                                     task, a pointer to the caller's */
 };
 
+/* The largest future a task can hold: the header plus the copy is one
+ * block, and its size must not wrap (the channels' bound on theirs). */
+#define AX__TASK_MAX_FUTURE (SIZE_MAX / 2)
+
 /* The task's future: inline, or block_on's borrowed one. */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
   ax_future_t *f;
@@ -52,7 +56,8 @@ static inline ax_future_t *ax__task_fut(ax__task_t *t) {
 
 /* ---- life (harness.c) ----------------------------------------------------
  *
- * ax__task_new: a task for fut (copied when size > 0, else borrowed: the
+ * ax__task_new: a task for fut (copied when size > 0, at most
+ *   AX__TASK_MAX_FUTURE bytes; else borrowed: the
  *   block_on future) in a block of the calling thread's cache `own`, or of
  *   the runtime's `shared` one when own is NULL (cache.h), with references for the owned list and the notification
  *   (and the join handle if `join`).  notified = 0 makes an idle task that
