@@ -1,4 +1,5 @@
 /* select (race; losers dropped at once) and join-all. */
+#include <assert.h>
 #include <string.h>
 
 #include "axle/select.h"
@@ -17,10 +18,20 @@ static uint32_t next_rand(void) {
   return x;
 }
 
+/* A select or join given more futures than it can keep: they are dropped
+ * now (the caller handed them over, and keeping some would leave the rest
+ * neither polled nor dropped), and the combinator is ready with
+ * AX_EINVAL. */
+static void drop_all(ax_future_t *const *futs, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (futs[i] != NULL) ax_drop(futs[i]);
+}
+
 static ax_poll_t select_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_select_t *s = (ax_select_t *)f;
   size_t i, start, n = s->n;
-  if (s->winner >= 0) return AX_READY;
+  if (s->winner >= 0 || s->result != 0) return AX_READY;
   start = s->biased ? 0 : next_rand() % n;
   for (i = 0; i < n; i++) {
     size_t k = (start + i) % n;
@@ -58,7 +69,9 @@ static const ax_future_vtable_t select_vtable = {select_poll, select_drop,
 
 ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs, size_t n,
                              int biased) {
+  assert(s != NULL && (futs != NULL || n == 0));
   s->base.vtable = &select_vtable;
+  s->result = 0;
   s->futs = futs;
   s->n = n;
   s->winner = n == 0 ? 0 : -1;
@@ -69,7 +82,14 @@ ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs, size_t n,
 
 ax_future_t *ax_select_n(ax_select_t *s, int biased, size_t n,
                          ax_future_t *const *futs) {
-  if (n > AX_SELECT_INLINE) n = AX_SELECT_INLINE;
+  assert(s != NULL && (futs != NULL || n == 0));
+  if (n > AX_SELECT_INLINE) {
+    drop_all(futs, n);
+    ax_select_array(s, s->inline_, 0, biased);
+    s->winner = -1;
+    s->result = AX_EINVAL;
+    return &s->base;
+  }
   memcpy(s->inline_, futs, n * sizeof(*futs));
   return ax_select_array(s, s->inline_, n, biased);
 }
@@ -104,7 +124,15 @@ static const ax_future_vtable_t join_all_vtable = {
 
 ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
                                uint8_t *done, size_t n) {
+  assert(j != NULL && (futs != NULL || n == 0));
+  if (done == NULL && n > AX_SELECT_INLINE) {  /* no room to track them */
+    drop_all(futs, n);
+    ax_join_all_array(j, futs, NULL, 0);
+    j->result = AX_EINVAL;
+    return &j->base;
+  }
   j->base.vtable = &join_all_vtable;
+  j->result = 0;
   j->futs = futs;
   j->n = n;
   j->remaining = n;
@@ -114,7 +142,13 @@ ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
 }
 
 ax_future_t *ax_join_n(ax_join_all_t *j, size_t n, ax_future_t *const *futs) {
-  if (n > AX_SELECT_INLINE) n = AX_SELECT_INLINE;
+  assert(j != NULL && (futs != NULL || n == 0));
+  if (n > AX_SELECT_INLINE) {
+    drop_all(futs, n);
+    ax_join_all_array(j, j->inline_, NULL, 0);
+    j->result = AX_EINVAL;
+    return &j->base;
+  }
   memcpy(j->inline_, futs, n * sizeof(*futs));
   return ax_join_all_array(j, j->inline_, NULL, n);
 }
