@@ -107,12 +107,15 @@ AX_EXTERN int ax_semaphore_init(ax_semaphore_t *s, size_t permits);
  * simply forgotten). */
 AX_EXTERN void ax_semaphore_destroy(ax_semaphore_t *s);
 /* Prepares p to acquire n permits of s.  When ready, p->result is 0 (p now
- * holds n permits) or AX_ECLOSED (s was closed; p holds nothing).  n == 0
+ * holds n permits), AX_ECLOSED (s was closed; p holds nothing) or
+ * AX_EINVAL (n > AX_SEMAPHORE_MAX_PERMITS, which no semaphore can grant,
+ * or s NULL: ready at the first poll instead of waiting forever).  n == 0
  * completes at once. */
 AX_EXTERN ax_future_t *ax_semaphore_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                             size_t n);
 /* Takes n permits now if they are free and nobody waits ahead: returns 0
- * (p holds them, as if acquire had completed), AX_EAGAIN or AX_ECLOSED. */
+ * (p holds them, as if acquire had completed), AX_EAGAIN, AX_ECLOSED or
+ * AX_EINVAL (n > AX_SEMAPHORE_MAX_PERMITS). */
 AX_EXTERN int ax_semaphore_try_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                        size_t n);
 /* Gives p's permits back to s (to the waiters first).  No-op when p holds
@@ -121,9 +124,10 @@ AX_EXTERN void ax_semaphore_release(ax_permit_t *p);
 /* p stops holding its permits without returning them: they are gone (use
  * with ax_semaphore_add_permits to hand permits across tasks). */
 AX_EXTERN void ax_semaphore_forget(ax_permit_t *p);
-/* Adds n new permits (waiters are served first).  The total must stay at
- * most AX_SEMAPHORE_MAX_PERMITS. */
-AX_EXTERN void ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
+/* Adds n new permits (waiters are served first): 0, or AX_EINVAL (nothing
+ * added) when the free permits plus n would exceed
+ * AX_SEMAPHORE_MAX_PERMITS, as Tokio's add_permits refuses. */
+AX_EXTERN int ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
 /* Permits free right now (a snapshot). */
 AX_EXTERN size_t ax_semaphore_available(const ax_semaphore_t *s);
 /* Closes s: every waiter and every later acquire completes with
