@@ -201,6 +201,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
   while (!ax__worker_finished(w, until)) {
     ax__task_t *t = next_task(w);
     if (t == NULL) {
+      if (ax__worker_shut(w, until)) break;
       ax__idle_park(w, until);
       continue;
     }
@@ -217,6 +218,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
     /* Busy workers still poll I/O and timers every event_interval ticks. */
     if (--w->until_io == 0) {
       w->until_io = rt->event_interval;
+      if (ax__worker_shut(w, until)) break;
       if (loop_has_work(w)) {
         stat_inc(&w->io_polls);
         uv_run(w->ctx.loop, UV_RUN_NOWAIT);
