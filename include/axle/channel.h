@@ -73,7 +73,10 @@ typedef void (*ax_elem_clone_fn)(void *dst, const void *src);
  *
  * FIFO per sender.  Bounded channels hold at most `capacity` values; their
  * send future waits for room (FIFO-fair among waiting senders).  Unbounded
- * channels never wait: ax_mpsc_try_send always succeeds unless closed.
+ * channels never wait: ax_mpsc_try_send always succeeds unless closed, or
+ * out of memory (AX_ENOMEM: values are stored in blocks of 32, and a send
+ * that needs a new block that cannot be allocated sends nothing; the
+ * value stays the caller's).
  *
  * recv reports AX_ECLOSED once every sender is gone (or the receiver
  * closed the channel) and every value sent before is received.  A send
@@ -103,9 +106,9 @@ AX_EXTERN void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx);
 AX_EXTERN void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx);
 
 /* Sends without waiting: 0 (the value is in the channel), AX_EFULL (bounded
- * and no room, or senders already waiting for room) or AX_ECLOSED.  On
- * error *value is untouched and still the caller's.  The send of
- * unbounded channels. */
+ * and no room, or senders already waiting for room), AX_ECLOSED or
+ * AX_ENOMEM.  On error *value is untouched and still the caller's.  The
+ * send of unbounded channels. */
 AX_EXTERN int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value);
 /* 1 when the receiver is gone or closed the channel, else 0. */
 AX_EXTERN int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx);
@@ -126,8 +129,9 @@ typedef struct ax_mpsc_send_s {
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   const void *value;      /* private: borrowed until ready or dropped */
   int phase;              /* private */
-  int result;             /* read-only once ready: 0 (sent) or AX_ECLOSED
-                             (*value untouched, still the caller's) */
+  int result;             /* read-only once ready: 0 (sent), AX_ECLOSED or
+                             AX_ENOMEM (*value untouched, still the
+                             caller's) */
 } ax_mpsc_send_t;
 AX_EXTERN ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
                                     const void *value);
@@ -154,8 +158,8 @@ AX_EXTERN ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx);
 /* Without waiting: 0 (*p holds a slot), AX_EFULL or AX_ECLOSED. */
 AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p);
 /* Sends *value through the reserved slot and releases the permit: 0, or
- * AX_ECLOSED (the receiver closed meanwhile; *value untouched, permit
- * released all the same).  p must hold a slot. */
+ * AX_ECLOSED (the receiver closed meanwhile) or AX_ENOMEM (*value
+ * untouched, permit released all the same).  p must hold a slot. */
 AX_EXTERN int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value);
 /* Gives an unused slot back.  No-op when p holds none. */
 AX_EXTERN void ax_mpsc_permit_release(ax_mpsc_permit_t *p);

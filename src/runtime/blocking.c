@@ -247,37 +247,32 @@ static void drain_after(uv_work_t *req, int status) {
   ax__free(ax__container_of(req, drainer_t, req));
 }
 
-static drainer_t *drainer_new(void) {
-  drainer_t *d = ax__malloc(sizeof(*d));
-  if (d == NULL) {
-    /* Without it a queued job could wait forever: as a failed allocation
-     * inside the scheduler, this is fatal. */
-    fprintf(stderr, "axle: out of memory starting blocking work\n");
-    abort();
-  }
-  return d;
-}
-
 /* On a loop's thread: queues n drainers already counted in Q.drainers
- * (d, if not NULL, is the first). */
-static void drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
-  while (n-- > 0) {
-    int rc;
-    if (d == NULL) d = drainer_new();
-    rc = uv_queue_work(loop, &d->req, drain_work, drain_after);
-    if (rc != 0) {
-      fprintf(stderr, "axle: cannot queue blocking work: %s\n",
-              ax_strerror(rc));
-      abort();
-    }
+ * (d, if not NULL, is the first) and returns how many it queued.  Out of
+ * memory, the ones it could not start are uncounted again; what that
+ * means for a job is the caller's to decide (ax_spawn_blocking_on takes
+ * its job back).  uv_queue_work fails only for a NULL work callback. */
+static unsigned drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
+  unsigned queued;
+  for (queued = 0; queued < n; queued++) {
+    if (d == NULL && (d = ax__malloc(sizeof(*d))) == NULL) break;
+    if (uv_queue_work(loop, &d->req, drain_work, drain_after) != 0) break;
     d = NULL;
   }
   ax__free(d);
+  if (queued < n) {
+    ax__spin_lock(&Q.lock);
+    Q.drainers -= n - queued;
+    ax__spin_unlock(&Q.lock);
+  }
+  return queued;
 }
 
 /* On worker 0's loop, posted from a thread that has none: start what the
  * queue wants now (counted here, not when posted: a post may wait for
- * the loop to run, and must not pass for capacity meanwhile). */
+ * the loop to run, and must not pass for capacity meanwhile).  The first
+ * drainer came with the post; out of memory for more, that one drains
+ * the queue alone (it runs until the queue is empty). */
 static void drainer_post_op(ax__op_t *op) {
   drainer_t *d = ax__container_of(op, drainer_t, op);
   ax_runtime_t *rt = d->rt;
@@ -287,29 +282,50 @@ static void drainer_post_op(ax__op_t *op) {
   n = q_wanted();
   Q.drainers += n;
   ax__spin_unlock(&Q.lock);
-  drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
+  (void)drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
   if (n == 0) ax__free(d);
 }
 
-/* From a thread outside any loop: one post per runtime at a time, and
- * none once the runtime has stopped (its cleanup cancels its jobs; the
- * `notifying` count keeps the loops open until the post is made). */
-static void drainer_post(ax_runtime_t *rt) {
+/* From a thread outside any loop: one post per runtime at a time (a post
+ * pending will count every job queued before it runs), and none once the
+ * runtime has stopped (its cleanup cancels its jobs; the `notifying`
+ * count keeps the loops open until the post is made).  0, or AX_ENOMEM
+ * when the post's drainer cannot be allocated. */
+static int drainer_post(ax_runtime_t *rt) {
   drainer_t *d;
-  if (atomic_exchange(&rt->blocking_post, 1)) return;
+  if (atomic_exchange(&rt->blocking_post, 1)) return 0;
   ax__spin_lock(&rt->inject.lock);
   if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
     ax__spin_unlock(&rt->inject.lock);
     atomic_store(&rt->blocking_post, 0);
-    return;
+    return 0;
   }
   atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
   ax__spin_unlock(&rt->inject.lock);
-  d = drainer_new();
-  d->rt = rt;
-  d->op.fn = drainer_post_op;
-  ax__worker_post(rt->workers[0], &d->op);
+  if ((d = ax__malloc(sizeof(*d))) == NULL) {
+    atomic_store(&rt->blocking_post, 0);
+  } else {
+    d->rt = rt;
+    d->op.fn = drainer_post_op;
+    ax__worker_post(rt->workers[0], &d->op);
+  }
   atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
+  return d != NULL ? 0 : AX_ENOMEM;
+}
+
+/* Takes back a job that will have no drainer: 1 when it was still queued
+ * (unlinked now; its task's notification reference is the caller's
+ * again), 0 when a drainer or a shutdown got to it first (it stands). */
+static int job_withdraw(job_t *j) {
+  int unlinked = 0;
+  ax__spin_lock(&Q.lock);
+  if (atomic_load_explicit(&j->state, memory_order_relaxed) == JOB_QUEUED) {
+    q_unlink(j);
+    atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
+    unlinked = 1;
+  }
+  ax__spin_unlock(&Q.lock);
+  return unlinked;
 }
 
 /* ---- the job future ---------------------------------------------------- */
@@ -383,11 +399,19 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   if (ctx != NULL) Q.drainers += n;  /* else counted when the post runs */
   ax__spin_unlock(&Q.lock);
   if (n == 0) return 0;
-  if (ctx != NULL)
-    drainers_queue(ctx->loop, NULL, n);
+  if (ctx != NULL ? drainers_queue(ctx->loop, NULL, n) == n
+                  : drainer_post(rt) == 0)
+    return 0;
+  /* The pool work this job needed could not be started (out of memory):
+   * without it the job might wait for ever, so the spawn fails, as if
+   * its task could not be allocated. */
+  if (!job_withdraw(jp)) return 0;
+  if (ax__task_claim(t))
+    ax__task_finish(t, AX_ECANCELED);  /* never ran: owned + queue refs */
   else
-    drainer_post(rt);
-  return 0;
+    ax__task_drop_ref(t);  /* a shutdown is cancelling it */
+  if (join != NULL) ax_join_drop(join);
+  return AX_ENOMEM;
 }
 
 int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join) {

@@ -102,9 +102,13 @@ static void mpsc_wake_rx(ax__mpsc_t *c) {
   }
 }
 
-static void mpsc_push(ax__mpsc_t *c, const void *value) {
-  ax__blist_push(&c->list, value);
+/* 0, or AX_ENOMEM (nothing sent: the list needed a block it could not
+ * allocate). */
+static int mpsc_push(ax__mpsc_t *c, const void *value) {
+  if (ax__blist_push(&c->list, value) != 0)
+    return AX_ENOMEM;
   mpsc_wake_rx(c);
+  return 0;
 }
 
 static int mpsc_rx_closed(ax__mpsc_t *c) {
@@ -179,8 +183,9 @@ int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value) {
     return AX_ECLOSED;
   if ((r = mpsc_room_try(c)) != 0)
     return r;
-  mpsc_push(c, value);
-  return 0;
+  if ((r = mpsc_push(c, value)) != 0)
+    mpsc_room_back(c);
+  return r;
 }
 
 int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx) {
@@ -240,12 +245,12 @@ static ax_poll_t send_poll(ax_future_t *f, ax_cx_t *cx) {
     return AX_PENDING;
   s->phase = PH_DONE;
   if (s->result == 0) {
-    if (mpsc_rx_closed(c)) {  /* closed while we waited for room */
-      mpsc_room_back(c);
+    if (mpsc_rx_closed(c))  /* closed while we waited for room */
       s->result = AX_ECLOSED;
-    } else {
-      mpsc_push(c, s->value);
-    }
+    else
+      s->result = mpsc_push(c, s->value);
+    if (s->result != 0)
+      mpsc_room_back(c);
   }
   return AX_READY;
 }
@@ -325,12 +330,12 @@ int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
   if (c == NULL)
     return AX_EINVAL;
   p->tx = NULL;
-  if (mpsc_rx_closed(c)) {
-    mpsc_room_back(c);
+  if (mpsc_rx_closed(c))
     r = AX_ECLOSED;
-  } else {
-    mpsc_push(c, value);
-  }
+  else
+    r = mpsc_push(c, value);
+  if (r != 0)
+    mpsc_room_back(c);
   ax_mpsc_sender_drop(tx);
   return r;
 }

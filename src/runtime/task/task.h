@@ -27,7 +27,14 @@ struct ax__task_s {
   struct ax__tremote_s *home;    /* cache.h: where the block goes back (a
                                     cache of rt's), or NULL: ax__free */
   ax_waker_t *join_waker;        /* who awaits the join handle (JOIN_WAKER) */
-  char *panic_msg;               /* set before COMPLETE when panicked */
+  union {
+    char *panic_msg;             /* set before COMPLETE when panicked */
+    struct ax__task_s *inject_next;  /* the next task on the injection
+                                    queue's overflow list while this one
+                                    is on it (inject.h): a queued task is
+                                    not being completed, and the pop
+                                    clears it, so never both */
+  };
   char *name;                    /* owned copy, or NULL */
   ax__wait_t wait;               /* the await it last suspended at */
   uint64_t id;                   /* unique per runtime, from 1 */
