@@ -592,6 +592,272 @@ START_TEST(spawn_named_name_oom) {
 }
 END_TEST
 
+/* ---- 7. NULL where the headers do not allow it ---------------------------
+ *
+ * The rule (include/axle/common.h): a function that returns an error code
+ * returns AX_EINVAL; a function that releases or ends something does
+ * nothing, as free(NULL); a future whose handle or object is NULL is ready
+ * at its first poll with result AX_EINVAL; everything else asserts. */
+
+START_TEST(null_runtime_args) {
+  ax_builder_t b;
+  ax_runtime_t *rt = (ax_runtime_t *)&b;  /* overwritten on every path */
+  th_leaf_t l;
+  ax_join_t h;
+  ax_worker_stats_t st;
+  ax_builder_init(&b, _i ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
+  TH_ASSERT_ERR(ax_runtime_new(NULL, &rt), AX_EINVAL);
+  ck_assert_ptr_null(rt);
+  TH_ASSERT_ERR(ax_runtime_new(&b, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_main(NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_block_on(NULL, th_leaf(&l, NULL, 0, 0)), AX_EINVAL);
+  TH_ASSERT_ERR(ax_runtime_shutdown_timeout(NULL, 0), AX_EINVAL);
+  TH_ASSERT_ERR(ax_runtime_worker_stats(NULL, 0, &st), AX_EINVAL);
+  TH_ASSERT_OK(ax_runtime_free(NULL));
+  ax_runtime_shutdown_background(NULL);
+  ax_join_drop(NULL);
+  TH_ASSERT_ERR(ax_abort(NULL), AX_EINVAL);
+  rt = th_runtime(_i, 2, NULL);
+  TH_ASSERT_ERR(ax_block_on(rt, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_runtime_worker_stats(rt, 0, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_spawn_on(rt, NULL, sizeof(l), &h), AX_EINVAL);
+  ck_assert_ptr_null(h.task);
+  /* A NULL job function used to crash a pool thread. */
+  TH_ASSERT_ERR(ax_spawn_blocking_on(rt, NULL, NULL, &h), AX_EINVAL);
+  ck_assert_ptr_null(h.task);
+  TH_ASSERT_OK(ax_block_on(rt, th_leaf(&l, NULL, 1, 1)));  /* still fine */
+  TH_ASSERT_OK(ax_runtime_free(rt));
+}
+END_TEST
+
+/* Inside a runtime: ax_spawn_fn and ax_spawn_blocking with NULL. */
+typedef struct {
+  ax_async_t co;
+  ax_join_t h;
+  int fn_rc, blocking_rc, spawn_rc;
+} null_inside_t;
+
+AX_ASYNC(null_inside_fn, null_inside_t, s) {
+  AX_BEGIN(s);
+  s->fn_rc = ax_spawn_fn(NULL, NULL, &s->h);
+  s->blocking_rc = ax_spawn_blocking(NULL, NULL, &s->h);
+  s->spawn_rc = ax_spawn(NULL, 64, &s->h);
+  AX_END;
+}
+
+START_TEST(null_spawn_inside) {
+  ax_runtime_t *rt = th_runtime(_i, 2, NULL);
+  null_inside_t s;
+  memset(&s, 0, sizeof(s));
+  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(null_inside_fn, &s)));
+  TH_ASSERT_ERR(s.fn_rc, AX_EINVAL);
+  TH_ASSERT_ERR(s.blocking_rc, AX_EINVAL);
+  TH_ASSERT_ERR(s.spawn_rc, AX_EINVAL);
+  ck_assert_ptr_null(s.h.task);
+  ax_drop(&s.co.base);
+  TH_ASSERT_OK(ax_runtime_free(rt));
+}
+END_TEST
+
+/* A future prepared with a NULL handle or buffer: ready at its first poll
+ * with AX_EINVAL, nothing touched; dropping it is fine. */
+#define EXPECT_EINVAL_FUTURE(fut, result_field)                              \
+  do {                                                                     \
+    ax_future_t *f_ = (fut);                                               \
+    ck_assert_int_eq(ax_poll(f_, &cx), AX_READY);                          \
+    TH_ASSERT_ERR(result_field, AX_EINVAL);                                \
+    ax_drop(f_);                                                           \
+  } while (0)
+
+START_TEST(null_channel_args) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_oneshot_tx_t *otx;
+  ax_oneshot_rx_t *orx;
+  ax_broadcast_tx_t *btx;
+  ax_broadcast_rx_t *brx;
+  ax_watch_tx_t *wtx;
+  ax_watch_rx_t *wrx;
+  ax_mpsc_permit_t permit;
+  ax_mpsc_send_t send;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_recv_t recv;
+  ax_oneshot_recv_t orecv;
+  ax_broadcast_recv_t brecv;
+  ax_watch_changed_t wch;
+  th_waker_t tw;
+  ax_cx_t cx;
+  int v = 1;
+  test_cx(&cx, &tw);
+
+  /* Constructors: every out-parameter is required (broadcast's rx is
+   * documented optional), and watch's initial value. */
+  TH_ASSERT_ERR(ax_mpsc_channel(sizeof(int), 4, NULL, NULL, &rx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_channel(sizeof(int), 4, NULL, &tx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_unbounded(sizeof(int), NULL, NULL, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oneshot_new(sizeof(int), NULL, NULL, &orx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oneshot_new(sizeof(int), NULL, &otx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_new(sizeof(int), 4, NULL, NULL, NULL, &brx),
+                AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_new(sizeof(int), NULL, NULL, NULL, &wtx, &wrx),
+                AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_new(sizeof(int), &v, NULL, NULL, NULL, &wrx),
+                AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_new(sizeof(int), &v, NULL, NULL, &wtx, NULL),
+                AX_EINVAL);
+
+  /* Operations on NULL handles. */
+  TH_ASSERT_ERR(ax_mpsc_try_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_try_recv(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_try_reserve(NULL, &permit), AX_EINVAL);
+  ck_assert_ptr_null(permit.tx);
+  TH_ASSERT_ERR(ax_mpsc_permit_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_permit_send(&permit, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_blocking_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_blocking_recv(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oneshot_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oneshot_try_recv(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oneshot_blocking_recv(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_subscribe(NULL, &brx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_resubscribe(NULL, &brx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_try_recv(NULL, &v, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_send(NULL, &v), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_subscribe(NULL, &wrx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_receiver_clone(NULL, &wrx), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_has_changed(NULL), AX_EINVAL);
+  EXPECT_EINVAL_FUTURE(ax_mpsc_send(&send, NULL, &v), send.result);
+  EXPECT_EINVAL_FUTURE(ax_mpsc_reserve(&res, NULL), res.result);
+  ck_assert_ptr_null(res.permit.tx);
+  EXPECT_EINVAL_FUTURE(ax_mpsc_recv(&recv, NULL, &v), recv.result);
+  EXPECT_EINVAL_FUTURE(ax_oneshot_recv(&orecv, NULL, &v), orecv.result);
+  EXPECT_EINVAL_FUTURE(ax_broadcast_recv(&brecv, NULL, &v), brecv.result);
+  EXPECT_EINVAL_FUTURE(ax_watch_changed(&wch, NULL), wch.result);
+
+  /* Releasing NULL does nothing, as free(NULL). */
+  ax_mpsc_sender_drop(NULL);
+  ax_mpsc_receiver_drop(NULL);
+  ax_mpsc_close(NULL);
+  ax_mpsc_permit_release(NULL);
+  ax_oneshot_sender_drop(NULL);
+  ax_oneshot_receiver_drop(NULL);
+  ax_oneshot_close(NULL);
+  ax_broadcast_sender_drop(NULL);
+  ax_broadcast_receiver_drop(NULL);
+  ax_watch_sender_drop(NULL);
+  ax_watch_receiver_drop(NULL);
+  ax_watch_borrow_unlock(NULL);
+
+  /* NULL value or out buffers: refused on channels of non-empty values... */
+  TH_ASSERT_OK(ax_mpsc_unbounded(sizeof(int), NULL, &tx, &rx));
+  TH_ASSERT_ERR(ax_mpsc_try_send(tx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_try_recv(rx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mpsc_try_reserve(tx, NULL), AX_EINVAL);
+  TH_ASSERT_OK(ax_mpsc_try_reserve(tx, &permit));
+  TH_ASSERT_ERR(ax_mpsc_permit_send(&permit, NULL), AX_EINVAL);
+  ck_assert_ptr_nonnull(permit.tx);  /* kept its slot */
+  ax_mpsc_permit_release(&permit);
+  EXPECT_EINVAL_FUTURE(ax_mpsc_send(&send, tx, NULL), send.result);
+  EXPECT_EINVAL_FUTURE(ax_mpsc_recv(&recv, rx, NULL), recv.result);
+  TH_ASSERT_ERR(ax_mpsc_try_recv(rx, &v), AX_EEMPTY);  /* nothing sent */
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  TH_ASSERT_OK(ax_oneshot_new(sizeof(int), NULL, &otx, &orx));
+  TH_ASSERT_ERR(ax_oneshot_try_recv(orx, NULL), AX_EINVAL);
+  EXPECT_EINVAL_FUTURE(ax_oneshot_recv(&orecv, orx, NULL), orecv.result);
+  TH_ASSERT_ERR(ax_oneshot_send(otx, NULL), AX_EINVAL);  /* consumed */
+  TH_ASSERT_ERR(ax_oneshot_try_recv(orx, &v), AX_ECLOSED);
+  ax_oneshot_receiver_drop(orx);
+  TH_ASSERT_OK(ax_broadcast_new(sizeof(int), 4, NULL, NULL, &btx, &brx));
+  TH_ASSERT_ERR(ax_broadcast_send(btx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_subscribe(btx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_resubscribe(brx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_broadcast_try_recv(brx, NULL, NULL), AX_EINVAL);
+  EXPECT_EINVAL_FUTURE(ax_broadcast_recv(&brecv, brx, NULL), brecv.result);
+  ax_broadcast_receiver_drop(brx);
+  ax_broadcast_sender_drop(btx);
+  TH_ASSERT_OK(ax_watch_new(sizeof(int), &v, NULL, NULL, &wtx, &wrx));
+  TH_ASSERT_ERR(ax_watch_send(wtx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_subscribe(wtx, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_watch_receiver_clone(wrx, NULL), AX_EINVAL);
+  ax_watch_receiver_drop(wrx);
+  ax_watch_sender_drop(wtx);
+  /* ...and allowed on channels of 0-byte values (pure signals). */
+  TH_ASSERT_OK(ax_mpsc_unbounded(0, NULL, &tx, &rx));
+  TH_ASSERT_OK(ax_mpsc_try_send(tx, NULL));
+  TH_ASSERT_OK(ax_mpsc_try_recv(rx, NULL));
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  TH_ASSERT_OK(ax_watch_new(0, NULL, NULL, NULL, &wtx, &wrx));
+  TH_ASSERT_OK(ax_watch_send(wtx, NULL));
+  ax_watch_receiver_drop(wrx);
+  ax_watch_sender_drop(wtx);
+  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+}
+END_TEST
+
+START_TEST(null_sync_args) {
+  ax_mutex_guard_t g;
+  ax_rwlock_guard_t rg;
+  ax_permit_t p;
+  ax_oncecell_get_t og;
+  th_leaf_t init;
+  th_counts_t c = {0};
+  void *out = NULL;
+  th_waker_t tw;
+  ax_cx_t cx;
+  test_cx(&cx, &tw);
+  TH_ASSERT_ERR(ax_semaphore_init(NULL, 1), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mutex_init(NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_rwlock_init(NULL, 0), AX_EINVAL);
+  TH_ASSERT_ERR(ax_notify_init(NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_barrier_init(NULL, 2), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oncecell_init(NULL, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_semaphore_try_acquire(&p, NULL, 1), AX_EINVAL);
+  TH_ASSERT_ERR(ax_semaphore_try_acquire(NULL, NULL, 1), AX_EINVAL);
+  TH_ASSERT_ERR(ax_semaphore_add_permits(NULL, 1), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mutex_try_lock(&g, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_mutex_try_lock(NULL, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_rwlock_try_read(&rg, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_rwlock_try_write(&rg, NULL), AX_EINVAL);
+  TH_ASSERT_ERR(ax_oncecell_set(NULL, &c), AX_EINVAL);
+  EXPECT_EINVAL_FUTURE(ax_semaphore_acquire(&p, NULL, 1), p.result);
+  EXPECT_EINVAL_FUTURE(ax_mutex_lock(&g, NULL), g.result);
+  EXPECT_EINVAL_FUTURE(ax_rwlock_read(&rg, NULL), rg.result);
+  EXPECT_EINVAL_FUTURE(ax_rwlock_write(&rg, NULL), rg.result);
+  /* get_or_init owns init from the call: dropped, unpolled. */
+  EXPECT_EINVAL_FUTURE(
+      ax_oncecell_get_or_init(&og, NULL, th_leaf(&init, &c, 0, 0), &out),
+      og.result);
+  ck_assert_int_eq(atomic_load(&c.polls), 0);
+  ck_assert_int_eq(atomic_load(&c.drops), 1);
+  /* Releasing or ending NULL does nothing. */
+  ax_semaphore_destroy(NULL);
+  ax_semaphore_release(NULL);
+  ax_semaphore_forget(NULL);
+  ax_semaphore_close(NULL);
+  ax_mutex_destroy(NULL);
+  ax_mutex_unlock(NULL);
+  ax_rwlock_destroy(NULL);
+  ax_rwlock_unlock(NULL);
+  ax_notify_destroy(NULL);
+  ax_barrier_destroy(NULL);
+  ax_oncecell_destroy(NULL);
+  ax_drop(NULL);
+  ck_assert_int_eq(atomic_load(&tw.refs), 1);
+}
+END_TEST
+
+START_TEST(null_time_args) {
+  th_waker_t tw;
+  ax_cx_t cx;
+  ax_timeout_t t;
+  test_cx(&cx, &tw);
+  /* A timeout around nothing: ready with AX_EINVAL. */
+  EXPECT_EINVAL_FUTURE(ax_timeout(&t, NULL, 10), t.result);
+}
+END_TEST
+
 Suite *ax_misuse_suite(void) {
   Suite *s = suite_create("misuse");
   TCase *tc;
@@ -626,6 +892,14 @@ Suite *ax_misuse_suite(void) {
   tc = tcase_create("stack");
   tcase_set_timeout(tc, 30);
   tcase_add_loop_test(tc, small_thread_stack, 0, 3);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("null");
+  tcase_add_loop_test(tc, null_runtime_args, 0, 2);
+  tcase_add_loop_test(tc, null_spawn_inside, 0, 2);
+  tcase_add_test(tc, null_channel_args);
+  tcase_add_test(tc, null_sync_args);
+  tcase_add_test(tc, null_time_args);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("oom");

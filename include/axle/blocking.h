@@ -36,6 +36,11 @@
 extern "C" {
 #endif
 
+/* Returns 0, AX_ENORUNTIME (no runtime on this thread; for _on, rt NULL),
+ * AX_ESHUTDOWN, AX_EINVAL (fn NULL) or AX_ENOMEM (the job's task, or the
+ * pool work it needed, could not be allocated).  On error nothing was
+ * spawned and `join` (which may be NULL) is left dropped.  arg may be
+ * anything, NULL too. */
 AX_EXTERN int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join);
 AX_EXTERN int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn,
                                    void *arg, ax_join_t *join);

@@ -48,6 +48,17 @@
  * cancellation and loses nothing: a recv that did not complete took no
  * value, a send that did not complete left the value with the caller, and
  * a capacity slot it had been handed passes on to the next waiting sender.
+ *
+ * NULL (common.h's rule).  Constructors: every out-parameter is required
+ * (broadcast's first receiver excepted), NULL: AX_EINVAL.  Operations that
+ * return a code: a NULL handle, or a NULL value or out buffer on a channel
+ * whose elem_size is not 0, is AX_EINVAL and does nothing.  Futures: the
+ * same given to a send, reserve, recv or changed future makes it ready at
+ * its first poll with result AX_EINVAL (the future struct itself must not
+ * be NULL, asserted).  Every _drop, _close, _release and
+ * ax_watch_borrow_unlock accepts NULL and does nothing.  The rest (clones,
+ * counts, is_closed, capacity, borrows, send_replace, the closed() future)
+ * assert their handle and buffers.
  */
 #ifndef AXLE_CHANNEL_H
 #define AXLE_CHANNEL_H
@@ -88,7 +99,8 @@ typedef struct ax_mpsc_rx_s ax_mpsc_rx_t;  /* the receiver handle */
 
 /* Creates a bounded channel of capacity >= 1 values of elem_size bytes
  * (0 allowed: pure signals).  drop may be NULL.  On success *tx and *rx
- * are new handles owned by the caller.  0, AX_EINVAL or AX_ENOMEM. */
+ * are new handles owned by the caller.  0, AX_EINVAL (also tx or rx NULL)
+ * or AX_ENOMEM. */
 AX_EXTERN int ax_mpsc_channel(size_t elem_size, size_t capacity,
                               ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
                               ax_mpsc_rx_t **rx);
@@ -96,7 +108,8 @@ AX_EXTERN int ax_mpsc_channel(size_t elem_size, size_t capacity,
 AX_EXTERN int ax_mpsc_unbounded(size_t elem_size, ax_elem_drop_fn drop,
                                 ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx);
 
-/* A new sender handle (owned by the caller).  Never fails. */
+/* A new sender handle (owned by the caller).  Never fails.  tx: not NULL,
+ * asserted. */
 AX_EXTERN ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx);
 /* Releases one sender handle; the last one closes the channel for the
  * receiver (after it drained the queue).  NULL is ignored. */
@@ -106,20 +119,23 @@ AX_EXTERN void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx);
 AX_EXTERN void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx);
 
 /* Sends without waiting: 0 (the value is in the channel), AX_EFULL (bounded
- * and no room, or senders already waiting for room), AX_ECLOSED or
- * AX_ENOMEM.  On error *value is untouched and still the caller's.  The
- * send of unbounded channels. */
+ * and no room, or senders already waiting for room), AX_ECLOSED, AX_ENOMEM
+ * or AX_EINVAL (tx NULL, or value NULL with elem_size > 0).  On error
+ * *value is untouched and still the caller's.  The send of unbounded
+ * channels. */
 AX_EXTERN int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value);
-/* 1 when the receiver is gone or closed the channel, else 0. */
+/* 1 when the receiver is gone or closed the channel, else 0.  tx: not
+ * NULL, asserted (and for ax_mpsc_capacity). */
 AX_EXTERN int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx);
 /* Free capacity right now (a snapshot; SIZE_MAX when unbounded). */
 AX_EXTERN size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx);
 
-/* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY
- * or AX_ECLOSED (closed and drained). */
+/* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY,
+ * AX_ECLOSED (closed and drained) or AX_EINVAL (rx NULL, or out NULL with
+ * elem_size > 0). */
 AX_EXTERN int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out);
 /* Stops further sends (they fail with AX_ECLOSED, waiting senders wake with
- * it) while the receiver drains what is queued. */
+ * it) while the receiver drains what is queued.  NULL: no-op. */
 AX_EXTERN void ax_mpsc_close(ax_mpsc_rx_t *rx);
 
 /* The send future: waits for room, then copies *value in. */
@@ -129,9 +145,9 @@ typedef struct ax_mpsc_send_s {
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   const void *value;      /* private: borrowed until ready or dropped */
   int phase;              /* private */
-  int result;             /* read-only once ready: 0 (sent), AX_ECLOSED or
-                             AX_ENOMEM (*value untouched, still the
-                             caller's) */
+  int result;             /* read-only once ready: 0 (sent), AX_ECLOSED,
+                             AX_ENOMEM or AX_EINVAL (*value untouched,
+                             still the caller's) */
 } ax_mpsc_send_t;
 AX_EXTERN ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
                                     const void *value);
@@ -148,24 +164,29 @@ typedef struct ax_mpsc_reserve_s {
   ax_permit_t room;       /* private */
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   int phase;              /* private */
-  int result;             /* read-only once ready: 0 or AX_ECLOSED */
+  int result;             /* read-only once ready: 0, AX_ECLOSED or
+                             AX_EINVAL (tx NULL) */
   ax_mpsc_permit_t permit; /* public once ready: the slot.  Use it in place
                               (ax_mpsc_permit_send(&f->permit, v)); dropping
                               the future releases it if still unused.  To
                               keep it longer, copy it out and zero this. */
 } ax_mpsc_reserve_t;
 AX_EXTERN ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx);
-/* Without waiting: 0 (*p holds a slot), AX_EFULL or AX_ECLOSED. */
+/* Without waiting: 0 (*p holds a slot), AX_EFULL, AX_ECLOSED or AX_EINVAL
+ * (tx or p NULL). */
 AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p);
 /* Sends *value through the reserved slot and releases the permit: 0, or
  * AX_ECLOSED (the receiver closed meanwhile) or AX_ENOMEM (*value
- * untouched, permit released all the same).  p must hold a slot. */
+ * untouched, permit released all the same).  AX_EINVAL when p is NULL or
+ * holds no slot, or value is NULL with elem_size > 0 (nothing done: a
+ * slot stays held). */
 AX_EXTERN int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value);
-/* Gives an unused slot back.  No-op when p holds none. */
+/* Gives an unused slot back.  No-op when p holds none or is NULL. */
 AX_EXTERN void ax_mpsc_permit_release(ax_mpsc_permit_t *p);
 
-/* The recv future: when ready, result is 0 (a value was moved to *out) or
- * AX_ECLOSED.  Dropped before ready, it took nothing. */
+/* The recv future: when ready, result is 0 (a value was moved to *out),
+ * AX_ECLOSED or AX_EINVAL (rx NULL, or out NULL with elem_size > 0).
+ * Dropped before ready, it took nothing. */
 typedef struct ax_mpsc_recv_s {
   ax_future_t base;       /* private */
   ax_mpsc_rx_t *rx;       /* private: borrowed receiver */
@@ -178,8 +199,9 @@ AX_EXTERN ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx,
 
 /* From a thread that is not a runtime thread (a plain thread, a
  * spawn_blocking job): send or receive, sleeping the thread while the
- * channel makes it wait.  Results as for the futures, or AX_ENESTED when
- * called on a runtime thread (never block a worker: await instead). */
+ * channel makes it wait.  Results as for the futures (AX_EINVAL for NULL
+ * arguments), or AX_ENESTED when called on a runtime thread (never block
+ * a worker: await instead). */
 AX_EXTERN int ax_mpsc_blocking_send(ax_mpsc_tx_t *tx, const void *value);
 AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 
@@ -188,20 +210,24 @@ AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 typedef struct ax_oneshot_tx_s ax_oneshot_tx_t;
 typedef struct ax_oneshot_rx_s ax_oneshot_rx_t;
 
-/* 0, AX_EINVAL (elem_size too large to allocate) or AX_ENOMEM.  *tx and
- * *rx are owned by the caller. */
+/* 0, AX_EINVAL (elem_size too large to allocate, or tx or rx NULL) or
+ * AX_ENOMEM.  *tx and *rx are owned by the caller. */
 AX_EXTERN int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
                              ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx);
 /* Sends and ALWAYS consumes the sender handle: 0 (the value is the
  * receiver's) or AX_ECLOSED (the receiver is gone or closed: *value
- * untouched and still the caller's). */
+ * untouched and still the caller's).  AX_EINVAL for tx NULL, or for value
+ * NULL with elem_size > 0 (the handle is consumed all the same: the
+ * receiver sees AX_ECLOSED). */
 AX_EXTERN int ax_oneshot_send(ax_oneshot_tx_t *tx, const void *value);
-/* Drops the sender without sending: the receiver gets AX_ECLOSED. */
+/* Drops the sender without sending: the receiver gets AX_ECLOSED.  NULL:
+ * no-op. */
 AX_EXTERN void ax_oneshot_sender_drop(ax_oneshot_tx_t *tx);
-/* 1 when the receiver is gone or closed. */
+/* 1 when the receiver is gone or closed.  tx: not NULL, asserted. */
 AX_EXTERN int ax_oneshot_is_closed(const ax_oneshot_tx_t *tx);
 
-/* Sender side: completes when the receiver is dropped or closed. */
+/* Sender side: completes when the receiver is dropped or closed.  f and
+ * tx: not NULL, asserted (the future has no result field). */
 typedef struct ax_oneshot_closed_s {
   ax_future_t base;       /* private */
   ax_oneshot_tx_t *tx;    /* private: borrowed sender */
@@ -212,9 +238,10 @@ AX_EXTERN ax_future_t *ax_oneshot_closed(ax_oneshot_closed_t *f,
 
 /* Without waiting: 0 (value moved to *out), AX_EEMPTY, or AX_ECLOSED (the
  * sender went away without sending, the receiver closed the channel before
- * a value came, or the value was already received). */
+ * a value came, or the value was already received), or AX_EINVAL (rx NULL,
+ * or out NULL with elem_size > 0). */
 AX_EXTERN int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out);
-/* The recv future; result 0 or AX_ECLOSED as for try_recv. */
+/* The recv future; result 0, AX_ECLOSED or AX_EINVAL as for try_recv. */
 typedef struct ax_oneshot_recv_s {
   ax_future_t base;       /* private */
   ax_oneshot_rx_t *rx;    /* private: borrowed receiver */
@@ -227,9 +254,9 @@ AX_EXTERN ax_future_t *ax_oneshot_recv(ax_oneshot_recv_t *f,
 /* Blocking receive for non-runtime threads (see ax_mpsc_blocking_recv). */
 AX_EXTERN int ax_oneshot_blocking_recv(ax_oneshot_rx_t *rx, void *out);
 /* Refuses a value not sent yet (the sender sees AX_ECLOSED); a value sent
- * before can still be received. */
+ * before can still be received.  NULL: no-op. */
 AX_EXTERN void ax_oneshot_close(ax_oneshot_rx_t *rx);
-/* Drops the receiver (and a value it did not take). */
+/* Drops the receiver (and a value it did not take).  NULL: no-op. */
 AX_EXTERN void ax_oneshot_receiver_drop(ax_oneshot_rx_t *rx);
 
 /* ==== broadcast: many producers, many consumers, all see all ===========
@@ -242,18 +269,21 @@ AX_EXTERN void ax_oneshot_receiver_drop(ax_oneshot_rx_t *rx);
 typedef struct ax_broadcast_tx_s ax_broadcast_tx_t;
 typedef struct ax_broadcast_rx_s ax_broadcast_rx_t;
 
-/* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL or
- * AX_ENOMEM. */
+/* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL (also
+ * tx NULL) or AX_ENOMEM. */
 AX_EXTERN int ax_broadcast_new(size_t elem_size, size_t capacity,
                                ax_elem_clone_fn clone, ax_elem_drop_fn drop,
                                ax_broadcast_tx_t **tx,
                                ax_broadcast_rx_t **rx);
 /* 0 (queued for every current receiver) or AX_ECLOSED (no receiver:
- * *value untouched, still the caller's). */
+ * *value untouched, still the caller's); AX_EINVAL for tx NULL or value
+ * NULL with elem_size > 0.  sender_clone and receiver_count: tx not NULL,
+ * asserted; the _drop functions: NULL is a no-op. */
 AX_EXTERN int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value);
 AX_EXTERN ax_broadcast_tx_t *ax_broadcast_sender_clone(ax_broadcast_tx_t *tx);
 AX_EXTERN void ax_broadcast_sender_drop(ax_broadcast_tx_t *tx);
-/* A new receiver that sees values sent from now on.  0 or AX_ENOMEM. */
+/* A new receiver that sees values sent from now on.  0, AX_ENOMEM or
+ * AX_EINVAL (a NULL argument). */
 AX_EXTERN int ax_broadcast_subscribe(ax_broadcast_tx_t *tx,
                                      ax_broadcast_rx_t **rx);
 /* Same, from a receiver (Tokio's resubscribe). */
@@ -264,7 +294,8 @@ AX_EXTERN void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx);
 AX_EXTERN size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx);
 /* 0 (*out holds the receiver's copy), AX_EEMPTY, AX_ELAGGED (*lagged, if
  * not NULL, gets the number of values missed; nothing is copied), or
- * AX_ECLOSED (every sender gone and everything read). */
+ * AX_ECLOSED (every sender gone and everything read); AX_EINVAL for rx
+ * NULL, or out NULL with elem_size > 0. */
 AX_EXTERN int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out,
                                     uint64_t *lagged);
 typedef struct ax_broadcast_recv_s {
@@ -272,8 +303,8 @@ typedef struct ax_broadcast_recv_s {
   ax__waiter_t w;         /* private */
   ax_broadcast_rx_t *rx;  /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
-  int result;             /* read-only once ready: as try_recv, never
-                             AX_EEMPTY */
+  int result;             /* read-only once ready: as try_recv (AX_EINVAL
+                             included), never AX_EEMPTY */
   uint64_t lagged;        /* read-only: values missed when AX_ELAGGED */
 } ax_broadcast_recv_t;
 AX_EXTERN ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f,
@@ -286,41 +317,48 @@ AX_EXTERN ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f,
 typedef struct ax_watch_tx_s ax_watch_tx_t;
 typedef struct ax_watch_rx_s ax_watch_rx_t;
 
-/* *initial is moved in (the channel owns it).  0, AX_ENOMEM or a libuv
- * error from creating the lock. */
+/* *initial is moved in (the channel owns it).  0, AX_ENOMEM, AX_EINVAL
+ * (tx or rx NULL, initial NULL with elem_size > 0, elem_size too large)
+ * or a libuv error from creating the lock. */
 AX_EXTERN int ax_watch_new(size_t elem_size, const void *initial,
                            ax_elem_clone_fn clone, ax_elem_drop_fn drop,
                            ax_watch_tx_t **tx, ax_watch_rx_t **rx);
 /* Replaces the value and wakes every changed() waiter: 0, or AX_ECLOSED
- * when no receiver is left (*value untouched, still the caller's). */
+ * when no receiver is left (*value untouched, still the caller's), or
+ * AX_EINVAL (tx NULL, or value NULL with elem_size > 0). */
 AX_EXTERN int ax_watch_send(ax_watch_tx_t *tx, const void *value);
 /* Replaces the value even without receivers.  The previous value is moved
- * to *old, or dropped when old is NULL. */
+ * to *old, or dropped when old is NULL.  tx and value: not NULL (value:
+ * when elem_size > 0), asserted; so is tx for sender_clone and
+ * receiver_count. */
 AX_EXTERN void ax_watch_send_replace(ax_watch_tx_t *tx, const void *value,
                                      void *old);
 AX_EXTERN ax_watch_tx_t *ax_watch_sender_clone(ax_watch_tx_t *tx);
-/* The last sender's drop wakes the receivers: changed() says AX_ECLOSED. */
+/* The last sender's drop wakes the receivers: changed() says AX_ECLOSED.
+ * NULL: no-op (also for ax_watch_receiver_drop). */
 AX_EXTERN void ax_watch_sender_drop(ax_watch_tx_t *tx);
 /* Number of receivers now. */
 AX_EXTERN size_t ax_watch_receiver_count(ax_watch_tx_t *tx);
-/* New receivers (current value marked seen).  0 or AX_ENOMEM. */
+/* New receivers (current value marked seen).  0, AX_ENOMEM or AX_EINVAL
+ * (a NULL argument). */
 AX_EXTERN int ax_watch_subscribe(ax_watch_tx_t *tx, ax_watch_rx_t **rx);
 AX_EXTERN int ax_watch_receiver_clone(ax_watch_rx_t *rx, ax_watch_rx_t **out);
 AX_EXTERN void ax_watch_receiver_drop(ax_watch_rx_t *rx);
 /* Copies the current value to *out (with clone).  _and_update also marks
- * it seen. */
+ * it seen.  rx and out (when elem_size > 0): not NULL, asserted. */
 AX_EXTERN void ax_watch_borrow(ax_watch_rx_t *rx, void *out);
 AX_EXTERN void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out);
 /* In-place access under a read lock (senders wait meanwhile): returns the
  * current value; call ax_watch_borrow_unlock soon, and never hold it
- * across an await. */
+ * across an await.  lock: rx not NULL, asserted; unlock: NULL is a no-op. */
 AX_EXTERN const void *ax_watch_borrow_lock(ax_watch_rx_t *rx);
 AX_EXTERN void ax_watch_borrow_unlock(ax_watch_rx_t *rx);
 /* 1 if a value not seen yet is there, 0 if not, AX_ECLOSED if not and
- * every sender is gone. */
+ * every sender is gone; AX_EINVAL for NULL. */
 AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx);
 /* Completes when a value not seen yet is there (and marks it seen):
- * result 0, or AX_ECLOSED when every sender is gone. */
+ * result 0, or AX_ECLOSED when every sender is gone, or AX_EINVAL (rx
+ * NULL: ready at the first poll). */
 typedef struct ax_watch_changed_s {
   ax_future_t base;       /* private */
   ax__waiter_t w;         /* private */

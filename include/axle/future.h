@@ -51,7 +51,8 @@ static inline ax_poll_t ax_poll(ax_future_t *f, ax_cx_t *cx) {
   return f->vtable->poll(f, cx);
 }
 
-/* Drops (cancels) a future: calls its vtable's drop if it has one. */
+/* Drops (cancels) a future: calls its vtable's drop if it has one.  NULL,
+ * or a struct whose vtable is NULL (zeroed, never prepared): no-op. */
 AX_EXTERN void ax_drop(ax_future_t *f);
 
 /* ---- Wakers ------------------------------------------------------------
@@ -87,7 +88,7 @@ static inline int ax_waker_will_wake(const ax_waker_t *a,
 }
 
 /* The waker of the task being polled: borrowed, valid during this poll.
- * Clone it to keep it past the poll. */
+ * Clone it to keep it past the poll.  cx: not NULL, asserted. */
 AX_EXTERN ax_waker_t *ax_cx_waker(ax_cx_t *cx);
 
 /* Builds a context around any waker, for code that polls futures outside a
@@ -144,7 +145,8 @@ typedef struct ax_async_s {
 
 /* Prepares co for fn and returns it as a future.  Call before the first
  * poll (AX_FUTURE does).  on_drop runs when the future is dropped, in any
- * state, after the awaited child (if any) has been dropped. */
+ * state, after the awaited child (if any) has been dropped.  co and fn:
+ * not NULL, asserted; on_drop may be NULL. */
 AX_EXTERN ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
                                      ax_async_drop_fn on_drop);
 

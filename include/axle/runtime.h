@@ -61,7 +61,8 @@ typedef struct ax_watchdog_report_s {
 typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
                                void *arg);
 /* The default report: one line on `file` (a FILE *; NULL = stderr).  A
- * hook may call it too; it is an ax_watchdog_fn, so it can be the hook. */
+ * hook may call it too; it is an ax_watchdog_fn, so it can be the hook.
+ * report: not NULL, asserted. */
 AX_EXTERN void ax_watchdog_print(const ax_watchdog_report_t *report,
                                  void *file);
 
@@ -102,10 +103,13 @@ typedef struct ax_builder_s {
   void *watchdog_hook_arg;
 } ax_builder_t;
 
+/* b: not NULL, asserted. */
 AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);
 
 /* Creates a runtime.  The multi-thread flavour starts its workers now.
- * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...). */
+ * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...).
+ * b or out NULL: AX_EINVAL (*out, when there is one, is set to NULL on
+ * every error). */
 AX_EXTERN int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out);
 
 /* Runs `fut` on the calling thread until it is ready and returns 0, or
@@ -154,11 +158,13 @@ AX_EXTERN void ax_runtime_shutdown_background(ax_runtime_t *rt);
 /* The runtime of the calling thread (worker, block_on thread), or NULL.
  * The pointer may be handed to other threads for ax_spawn_on(). */
 AX_EXTERN ax_runtime_t *ax_runtime_current(void);
-/* Number of worker threads (1 for current-thread). */
+/* Number of worker threads (1 for current-thread).  rt: not NULL,
+ * asserted. */
 AX_EXTERN unsigned ax_runtime_workers(const ax_runtime_t *rt);
 
 /* The #[tokio::main] convenience: builds the default (multi-thread)
- * runtime, blocks on fut, shuts down.  Returns 0 or a negative code. */
+ * runtime, blocks on fut, shuts down.  Returns 0 or a negative code
+ * (fut NULL: AX_EINVAL). */
 AX_EXTERN int ax_main(ax_future_t *fut);
 #define AX_MAIN(fn, type)                                                  \
   int main(void) {                                                         \
@@ -166,7 +172,8 @@ AX_EXTERN int ax_main(ax_future_t *fut);
     return ax_main(AX_FUTURE(fn, &ax__main_state)) == 0 ? 0 : 1;           \
   }
 
-/* Per-worker counters (observability).  `index` < ax_runtime_workers(). */
+/* Per-worker counters (observability): 0, or AX_EINVAL for an index not
+ * below ax_runtime_workers() or a NULL rt or out. */
 typedef struct ax_worker_stats_s {
   uint64_t polls;        /* task polls */
   uint64_t steals;       /* tasks stolen from other workers */
@@ -177,7 +184,8 @@ typedef struct ax_worker_stats_s {
 } ax_worker_stats_t;
 AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
                                       ax_worker_stats_t *out);
-/* Writes one line per live task (id, name, state, file:line it waits at). */
+/* Writes one line per live task (id, name, state, file:line it waits at)
+ * to out (NULL: stdout).  rt: not NULL, asserted. */
 AX_EXTERN void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out);
 
 #ifdef __cplusplus

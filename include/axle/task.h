@@ -39,7 +39,8 @@ typedef struct ax_join_s {
  * left dropped. */
 AX_EXTERN int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join);
 /* Same, on an explicit runtime: callable from any thread, including
- * threads that axle does not know. */
+ * threads that axle does not know.  rt NULL: AX_ENORUNTIME, as ax_spawn
+ * outside a runtime. */
 AX_EXTERN int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                           ax_join_t *join);
 /* Same with a name (copied: shown in task dumps and panic messages; NULL:
@@ -52,13 +53,15 @@ AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
   ax_spawn(AX_FUTURE(fn, state), sizeof *(state), (join))
 
 /* The simplest case: a plain function that needs no await.  The task calls
- * fn(arg) once; its return value is ax_join_value(). */
+ * fn(arg) once; its return value is ax_join_value().  Errors as ax_spawn;
+ * fn NULL: AX_EINVAL. */
 typedef void *(*ax_task_fn)(void *arg);
 AX_EXTERN int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join);
 
 /* The future that waits for the task: AX_AWAIT(ax_join_wait(&h)).  Once
  * ready, read h.result (or ax_join_result) and the output, then call
- * ax_join_drop(&h). */
+ * ax_join_drop(&h).  h: not NULL, asserted (here and in the three
+ * accessors and ax_join_is_finished below). */
 AX_EXTERN ax_future_t *ax_join_wait(ax_join_t *h);
 static inline int ax_join_result(const ax_join_t *h) { return h->result; }
 /* The task's future (its copy inside the task): cast it to your state type
@@ -73,12 +76,12 @@ AX_EXTERN const char *ax_join_panic_message(ax_join_t *h);
 /* Non-blocking: 1 when the task has ended (any way), else 0. */
 AX_EXTERN int ax_join_is_finished(const ax_join_t *h);
 /* Releases the handle (detaches the task if it still runs).  Safe to call
- * twice and on a zeroed handle. */
+ * twice and on a zeroed handle.  NULL: no-op. */
 AX_EXTERN void ax_join_drop(ax_join_t *h);
 /* Requests cancellation: the task's future is dropped at its next await
  * (at once if idle); its handle then reports AX_ECANCELED.  Aborting a
- * finished task does nothing.  Returns 0 or AX_EJOINED for a dropped
- * handle. */
+ * finished task does nothing.  Returns 0, AX_EJOINED for a dropped
+ * handle, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_abort(ax_join_t *h);
 
 /* ---- Panics -----------------------------------------------------------
@@ -88,7 +91,9 @@ AX_EXTERN int ax_abort(ax_join_t *h);
  * after the call), the formatted message goes to the join handle, and the
  * worker goes on.  Memory and locks acquired in the same poll before the
  * panic and not reachable from the future are NOT released.  Outside a
- * task it prints the message and aborts the process.
+ * task it prints the message and aborts the process.  fmt: not NULL,
+ * asserted.  When the message cannot be allocated, the handle's panic
+ * message is NULL (the result is still AX_EPANIC).
  */
 #if defined(__GNUC__)
 #  define AX__PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -118,7 +123,7 @@ typedef void (*ax_panic_hook_fn)(const char *msg, const char *name,
 
 /* ---- Yield --------------------------------------------------------------
  * AX_YIELD() inside an async function; ax_yield_now() is the same as a
- * future, for select/join composition. */
+ * future, for select/join composition.  y: not NULL, asserted. */
 typedef struct ax_yield_s {
   ax_future_t base;  /* private */
   int yielded;       /* private */
@@ -145,7 +150,7 @@ AX_EXTERN ax_future_t *ax_yield_now(ax_yield_t *y);
  * from its first poll, and drops it with itself, as ax_timeout does; use
  * it sparingly: it can starve the worker, which is what the budget is
  * for).  Outside a runtime's worker there is no budget: everything
- * proceeds. */
+ * proceeds.  Every pointer argument below: not NULL, asserted. */
 AX_EXTERN int ax_coop_proceed(ax_cx_t *cx);
 AX_EXTERN void ax_coop_refund(ax_cx_t *cx);
 /* 0 when the running task has spent its budget (1 outside a task). */

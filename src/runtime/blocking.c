@@ -367,6 +367,11 @@ int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   ax__ctx_t *ctx;
   unsigned max, n = 0;
   int rc;
+  if (join != NULL) memset(join, 0, sizeof(*join));
+  if (rt == NULL) return AX_ENORUNTIME;
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return AX_ESHUTDOWN;
+  if (fn == NULL) return AX_EINVAL;  /* it would crash a pool thread */
   j.base.vtable = &job_vtable;
   j.result = NULL;
   j.fn = fn;

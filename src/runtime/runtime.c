@@ -1,4 +1,5 @@
 /* Runtimes: the builder, creation, and the runtime's memory. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "runtime/watch.h"
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
+  assert(b != NULL);
   memset(b, 0, sizeof(*b));
   b->flavor = flavor;
   b->thread_name = "axle-worker";
@@ -105,7 +107,9 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   unsigned i, n;
   int rc;
 
+  if (out == NULL) return AX_EINVAL;
   *out = NULL;
+  if (b == NULL) return AX_EINVAL;
   if (b->flavor != AX_MULTI_THREAD && b->flavor != AX_CURRENT_THREAD)
     return AX_EINVAL;
   if (b->loop != NULL && b->flavor != AX_CURRENT_THREAD) return AX_EINVAL;
@@ -180,7 +184,10 @@ err:
   return rc;
 }
 
-unsigned ax_runtime_workers(const ax_runtime_t *rt) { return rt->nworkers; }
+unsigned ax_runtime_workers(const ax_runtime_t *rt) {
+  assert(rt != NULL);
+  return rt->nworkers;
+}
 
 ax_runtime_t *ax_runtime_current(void) {
   ax__ctx_t *c = ax__ctx_current();

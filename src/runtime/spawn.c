@@ -95,12 +95,17 @@ static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
 static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
 
 int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
+  ax_runtime_t *rt = ax_runtime_current();
   fn_future_t ff;
+  if (rt != NULL && fn == NULL) {
+    if (join != NULL) memset(join, 0, sizeof(*join));
+    return AX_EINVAL;
+  }
   ff.base.vtable = &fn_vtable;
   ff.result = NULL;
   ff.fn = fn;
   ff.arg = arg;
-  return ax__spawn_raw(ax_runtime_current(), &ff.base, sizeof(ff),
+  return ax__spawn_raw(rt, &ff.base, sizeof(ff),
                        offsetof(fn_future_t, result), join);
 }
 

@@ -16,6 +16,8 @@
  * everything.  ax_mpsc_close sets rx_closed and closes the semaphore;
  * after it the receiver reports closed once every claimed slot is read.
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "sync/chan_list.h"
 #include "sync/semaphore.h"
@@ -37,6 +39,10 @@ typedef struct ax__mpsc_s {
 #define MPSC_TX(h) ((ax__mpsc_t *)(void *)(h))
 #define MPSC_RX(h) ((ax__mpsc_t *)(void *)(h))
 
+/* A value (or out) buffer may be NULL only on a channel of 0-byte values
+ * (pure signals). */
+#define MPSC_BAD_BUF(c, buf) ((buf) == NULL && (c)->list.elem_size != 0)
+
 enum { PH_INIT = 0, PH_WAIT, PH_DONE };
 
 static void mpsc_unref(ax__mpsc_t *c) {
@@ -56,6 +62,8 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
                     ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
                     ax_mpsc_rx_t **rx) {
   ax__mpsc_t *c;
+  if (tx == NULL || rx == NULL)
+    return AX_EINVAL;
   if (bounded && (capacity == 0 || capacity > AX_SEMAPHORE_MAX_PERMITS))
     return AX_EINVAL;
   if (elem_size > (SIZE_MAX - AX__BLK_HDR) / AX__BLK_CAP)
@@ -161,6 +169,7 @@ static int mpsc_room_try(ax__mpsc_t *c) {
 }
 
 ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx) {
+  assert(tx != NULL);
   atomic_fetch_add_explicit(&MPSC_TX(tx)->tx_count, 1, memory_order_relaxed);
   return tx;
 }
@@ -179,6 +188,8 @@ void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx) {
 int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
+  if (c == NULL || MPSC_BAD_BUF(c, value))
+    return AX_EINVAL;
   if (mpsc_rx_closed(c))
     return AX_ECLOSED;
   if ((r = mpsc_room_try(c)) != 0)
@@ -189,11 +200,13 @@ int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value) {
 }
 
 int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx) {
+  assert(tx != NULL);
   return mpsc_rx_closed(MPSC_TX(tx)) != 0;
 }
 
 size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx) {
   ax__mpsc_t *c = MPSC_TX(tx);
+  assert(c != NULL);
   return c->bounded ? ax_semaphore_available(&c->room) : SIZE_MAX;
 }
 
@@ -268,11 +281,16 @@ static const ax_future_vtable_t send_vtable = {send_poll, send_drop,
 
 ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
                           const void *value) {
+  assert(f != NULL);
   f->base.vtable = &send_vtable;
   f->tx = tx;
   f->value = value;
   f->phase = PH_INIT;
   f->result = AX_ECLOSED;
+  if (tx == NULL || MPSC_BAD_BUF(MPSC_TX(tx), value)) {
+    f->phase = PH_DONE;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 
@@ -303,10 +321,11 @@ static const ax_future_vtable_t reserve_vtable = {reserve_poll, reserve_drop,
                                                   "ax_mpsc_reserve"};
 
 ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx) {
+  assert(f != NULL);
   f->base.vtable = &reserve_vtable;
   f->tx = tx;
-  f->phase = PH_INIT;
-  f->result = AX_ECLOSED;
+  f->phase = tx != NULL ? PH_INIT : PH_DONE;
+  f->result = tx != NULL ? AX_ECLOSED : AX_EINVAL;
   f->permit.tx = NULL;
   return &f->base;
 }
@@ -314,7 +333,11 @@ ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx) {
 int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
+  if (p == NULL)
+    return AX_EINVAL;
   p->tx = NULL;
+  if (c == NULL)
+    return AX_EINVAL;
   if (mpsc_rx_closed(c))
     return AX_ECLOSED;
   if ((r = mpsc_room_try(c)) != 0)
@@ -324,11 +347,11 @@ int ax_mpsc_try_reserve(ax_mpsc_tx_t *tx, ax_mpsc_permit_t *p) {
 }
 
 int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
-  ax_mpsc_tx_t *tx = p->tx;
-  ax__mpsc_t *c = MPSC_TX(tx);
+  ax_mpsc_tx_t *tx;
+  ax__mpsc_t *c;
   int r = 0;
-  if (c == NULL)
-    return AX_EINVAL;
+  if (p == NULL || (c = MPSC_TX(tx = p->tx)) == NULL || MPSC_BAD_BUF(c, value))
+    return AX_EINVAL;  /* nothing done: the permit keeps its slot */
   p->tx = NULL;
   if (mpsc_rx_closed(c))
     r = AX_ECLOSED;
@@ -341,8 +364,8 @@ int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
 }
 
 void ax_mpsc_permit_release(ax_mpsc_permit_t *p) {
-  ax_mpsc_tx_t *tx = p->tx;
-  if (tx == NULL)
+  ax_mpsc_tx_t *tx;
+  if (p == NULL || (tx = p->tx) == NULL)
     return;
   p->tx = NULL;
   mpsc_room_back(MPSC_TX(tx));
@@ -405,7 +428,10 @@ static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
 }
 
 int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out) {
-  return mpsc_rx_poll(MPSC_RX(rx), out, NULL);
+  ax__mpsc_t *c = MPSC_RX(rx);
+  if (c == NULL || MPSC_BAD_BUF(c, out))
+    return AX_EINVAL;
+  return mpsc_rx_poll(c, out, NULL);
 }
 
 static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -443,16 +469,23 @@ static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
                                                "ax_mpsc_recv"};
 
 ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx, void *out) {
+  assert(f != NULL);
   f->base.vtable = &recv_vtable;
   f->rx = rx;
   f->out = out;
   f->waiting = 0;
   f->result = AX_ECLOSED;
+  if (rx == NULL || MPSC_BAD_BUF(MPSC_RX(rx), out)) {
+    f->rx = NULL;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 
 void ax_mpsc_close(ax_mpsc_rx_t *rx) {
   ax__mpsc_t *c = MPSC_RX(rx);
+  if (c == NULL)
+    return;
   if (atomic_exchange_explicit(&c->rx_closed, 1, memory_order_seq_cst))
     return;
   if (c->bounded)

@@ -236,26 +236,30 @@ void ax__permit_drop(ax_future_t *f) {
 /* ---- Public API --------------------------------------------------------- */
 
 int ax_semaphore_init(ax_semaphore_t *s, size_t permits) {
-  if (permits > AX_SEMAPHORE_MAX_PERMITS)
+  if (s == NULL || permits > AX_SEMAPHORE_MAX_PERMITS)
     return AX_EINVAL;
   atomic_init(&s->word, permits << AX__SEM_SHIFT);
   ax__waitq_init(&s->q);
   return 0;
 }
 
-void ax_semaphore_destroy(ax_semaphore_t *s) { ax__waitq_destroy(&s->q); }
+void ax_semaphore_destroy(ax_semaphore_t *s) {
+  if (s != NULL) ax__waitq_destroy(&s->q);
+}
 
 ax_future_t *ax_semaphore_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                   size_t n) {
+  assert(p != NULL);
   return ax__permit_prepare(p, s, n, &permit_vtable);
 }
 
 int ax_semaphore_try_acquire(ax_permit_t *p, ax_semaphore_t *s, size_t n) {
+  if (p == NULL) return AX_EINVAL;
   return ax__permit_try(p, s, n, &permit_vtable);
 }
 
 void ax_semaphore_release(ax_permit_t *p) {
-  if (p->phase != PERMIT_HELD)
+  if (p == NULL || p->phase != PERMIT_HELD)
     return;
   p->phase = PERMIT_DONE;
   sem_release(p->sem, p->held);
@@ -263,7 +267,7 @@ void ax_semaphore_release(ax_permit_t *p) {
 }
 
 void ax_semaphore_forget(ax_permit_t *p) {
-  if (p->phase != PERMIT_HELD)
+  if (p == NULL || p->phase != PERMIT_HELD)
     return;
   p->phase = PERMIT_DONE;
   p->held = 0;
@@ -291,11 +295,13 @@ int ax_semaphore_add_permits(ax_semaphore_t *s, size_t n) {
 }
 
 size_t ax_semaphore_available(const ax_semaphore_t *s) {
+  assert(s != NULL);
   return SEM_PERMITS(atomic_load_explicit(
       (AX__ATOMIC(size_t) *)&s->word, memory_order_relaxed));
 }
 
 int ax_semaphore_is_closed(const ax_semaphore_t *s) {
+  assert(s != NULL);
   return (atomic_load_explicit((AX__ATOMIC(size_t) *)&s->word,
                                memory_order_acquire) &
           AX__SEM_CLOSED) != 0;
@@ -306,6 +312,7 @@ void ax_semaphore_close(ax_semaphore_t *s) {
   ax__waiter_t *w;
   size_t back = 0, cur;
 
+  if (s == NULL) return;
   ax__wakelist_init(&wl);
   ax__waitq_lock(&s->q);
   atomic_fetch_or_explicit(&s->word, AX__SEM_CLOSED, memory_order_release);

@@ -5,6 +5,8 @@
  * is dropped right there (cancellation at the await point, as Tokio's
  * timeout drops its future), before the timeout reports AX_ETIMEDOUT.
  */
+#include <assert.h>
+
 #include "time/wheel.h"
 
 #define TO_DONE 1           /* result is final */
@@ -51,6 +53,7 @@ static const ax_future_vtable_t timeout_vtable = {
 };
 
 ax_future_t *ax_timeout(ax_timeout_t *t, ax_future_t *inner, uint64_t ms) {
+  assert(t != NULL);
   t->base.vtable = &timeout_vtable;
   t->inner = inner;
   ax_sleep(&t->timer, ms);
