@@ -570,23 +570,14 @@ START_TEST(spawn_named_name_oom) {
   th_counts_t c = {0};
   th_leaf_t l;
   ax_join_t h;
-  FILE *dump;
-  char line[256];
-  int tasks = 0;
   fa_fail_size(sizeof(name));
   TH_ASSERT_ERR(ax_spawn_named(rt, name, th_leaf(&l, &c, -1, 0), sizeof(l), &h),
                 AX_ENOMEM);
   fa_reset();
   ck_assert_ptr_null(h.task);
-  /* Nothing was spawned: no task to dump, nothing polled or dropped. */
-  dump = tmpfile();
-  ck_assert_ptr_nonnull(dump);
-  ax_runtime_dump_tasks(rt, dump);
-  rewind(dump);
-  while (fgets(line, sizeof(line), dump) != NULL) tasks++;
-  fclose(dump);
-  ck_assert_int_eq(tasks, 0);
-  ax_runtime_free(rt);
+  /* Nothing was spawned: a task waiting for ever would have been polled,
+   * or at least dropped by the shutdown. */
+  TH_ASSERT_OK(ax_runtime_free(rt));
   ck_assert_int_eq(atomic_load(&c.polls), 0);
   ck_assert_int_eq(atomic_load(&c.drops), 0);
 }
