@@ -31,24 +31,35 @@ static void stop_workers(ax_runtime_t *rt) {
   if (rt->driver != NULL) ax__wake_send(&rt->driver->wake);
 }
 
-/* Is w's thread inside a task's poll (a snapshot)? */
-static int in_poll(ax__worker_t *w) {
-  return atomic_load_explicit(&w->ctx.task, memory_order_relaxed) != NULL;
+/* Is w's thread stuck in a task's poll: inside the same one (its `polls`
+ * count) at this look and at the one before?  Looks are a millisecond
+ * apart (life_lock held); ctx.task and polls are relaxed snapshots. */
+static int stuck(ax__worker_t *w) {
+  uint64_t seen = w->stuck_seen;
+  if (atomic_load_explicit(&w->ctx.task, memory_order_relaxed) == NULL) {
+    w->stuck_seen = 0;
+    return 0;
+  }
+  w->stuck_seen = atomic_load_explicit(&w->polls, memory_order_relaxed) + 1;
+  return seen == w->stuck_seen;
 }
 
 /* With life_lock held: waits until every worker thread has left its run
  * loop and no block_on runs (both signal life_cond), or, past `deadline`
- * (uv_hrtime; UINT64_MAX: none), until each one still running is inside
- * a task's poll: waiting longer would only wait for that poll.  Threads
- * that are not (parked ones being woken, ones in on_thread_stop) are
- * waited for, so an idle runtime stops with any timeout, 0 too.  Returns
- * 1 when all have gone, 0 when the deadline passed with a poll running. */
+ * (uv_hrtime; UINT64_MAX: none), until each one still running is stuck in
+ * a task's poll (the same poll a millisecond apart): waiting longer would
+ * only wait for that poll.  Threads that are not (parked ones being
+ * woken, ones in on_thread_stop, a poll just ending) are waited for, so an
+ * idle runtime stops with any timeout, 0 too.  Returns 1 when all have
+ * gone, 0 when the deadline passed with a poll stuck. */
 static int wait_quiet(ax_runtime_t *rt, uint64_t deadline) {
+  unsigned i;
+  for (i = 0; i < rt->nworkers; i++) rt->workers[i]->stuck_seen = 0;
+  if (rt->driver != NULL) rt->driver->stuck_seen = 0;
   for (;;) {
     int in_block_on = atomic_load(&rt->in_block_on);
     uint64_t now;
-    unsigned i;
-    int stuck = 1;
+    int all_stuck = 1;
     if (rt->running_threads == 0 && !in_block_on) return 1;
     if (deadline == UINT64_MAX) {
       uv_cond_wait(&rt->life_cond, &rt->life_lock);
@@ -64,13 +75,14 @@ static int wait_quiet(ax_runtime_t *rt, uint64_t deadline) {
     }
     if (rt->flavor == AX_MULTI_THREAD)
       for (i = 0; i < rt->nworkers; i++)
-        if (!rt->workers[i]->exited && !in_poll(rt->workers[i])) stuck = 0;
+        if (!rt->workers[i]->exited && !stuck(rt->workers[i]))
+          all_stuck = 0;
     if (in_block_on &&
-        !in_poll(rt->driver != NULL ? rt->driver : rt->workers[0]))
-      stuck = 0;
-    if (stuck) return 0;
-    /* A thread on its way out: no event says when it is in a poll, so
-     * look again in a millisecond (or at its exit, whichever first). */
+        !stuck(rt->driver != NULL ? rt->driver : rt->workers[0]))
+      all_stuck = 0;
+    if (all_stuck) return 0;
+    /* No event says when a thread enters or leaves a poll: look again in
+     * a millisecond (or at an exit, whichever comes first). */
     (void)uv_cond_timedwait(&rt->life_cond, &rt->life_lock, 1000000u);
   }
 }

@@ -142,24 +142,29 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     return block_on_leave(rt, rc);
   }
   ax__join_attach(&h, t);
+  /* A loop that ends with t not complete ended on a shutdown: fut is then
+   * cancelled here, on its own thread, as the runtime's tasks are. */
   if (rt->driver != NULL) {
     rt->driver->main_task = t;
     atomic_store(&rt->driver->main_notified, 1);
     atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
     ax__worker_run(rt->driver, t);
+    if (!(ax__task_state(t) & AX__COMPLETE)) {
+      /* The driver's flag carries a notification nobody else drops, and a
+       * wake may be between the task's state and the flag: cancel as an
+       * abort does and let the driver run the cancellation off its flag
+       * (it comes: whoever set NOTIFIED sets the flag right after). */
+      (void)ax_abort(&h);
+      while (!(ax__task_state(t) & AX__COMPLETE))
+        ax__worker_run(rt->driver, t);
+    }
     atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
     rt->driver->main_task = NULL;
   } else {
     ax__inject_push(&rt->inject, &t, 1);
     ax__worker_run(rt->workers[0], t);
-  }
-  if (!(ax__task_state(t) & AX__COMPLETE)) {
-    /* The loop ended on a shutdown: fut is cancelled here, on its own
-     * thread, as the runtime's tasks are (and then nothing is queued for
-     * it any more: the driver's flag held its notification). */
-    (void)ax__task_shutdown(t);
-    if (rt->driver != NULL && atomic_exchange(&rt->driver->main_notified, 0))
-      ax__task_drop_ref(t);
+    /* A notification of t left in a queue is the cleanup's to drop. */
+    if (!(ax__task_state(t) & AX__COMPLETE)) (void)ax__task_shutdown(t);
   }
   rc = t->result;
   if (rc == AX_ECANCELED) rc = AX_ESHUTDOWN;

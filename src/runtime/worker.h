@@ -34,6 +34,8 @@ struct ax__worker_s {
   uv_thread_t thread;           /* its thread (multi-thread workers) */
   int exited;                   /* that thread left its run loop (under
                                    rt->life_lock; shutdown.c) */
+  uint64_t stuck_seen;          /* shutdown.c's last look at its poll:
+                                   polls + 1, or 0 (life_lock) */
   char pad0_[AX__CACHELINE];
 
   /* Written by other threads. */
