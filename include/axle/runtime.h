@@ -138,9 +138,10 @@ AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
  * runtime it works, but blocks that worker while it waits. */
 AX_EXTERN int ax_runtime_free(ax_runtime_t *rt);
 /* Same, but waits at most timeout_ms (any value: it saturates) for the
- * threads still inside a task's poll; returns AX_ETIMEDOUT when one still
- * is then (nothing is freed then: call ax_runtime_free() once the stuck
- * poll has returned, or leave it, as Tokio's shutdown_timeout leaks its
+ * threads still inside a task's poll; returns AX_ETIMEDOUT when one is
+ * stuck in one then (the same poll a millisecond after the deadline;
+ * nothing is freed then: call ax_runtime_free() once the stuck poll has
+ * returned, or leave it, as Tokio's shutdown_timeout leaks its
  * threads).  Idle workers (and on_thread_stop hooks) are always waited
  * for: an idle runtime shuts down and returns 0 with any timeout, 0 too.
  * AX_ENESTED from inside rt, as ax_runtime_free; AX_EINVAL for NULL. */
