@@ -53,8 +53,8 @@ START_TEST(oneshot_elem_size_overflow) {
       ax_oneshot_sender_drop(tx);
       ax_oneshot_receiver_drop(rx);
     }
-    ck_assert_msg(rc == AX_EINVAL, "size %zu: %s", huge_sizes[k],
-                  ax_err_name(rc));
+    ck_assert_msg(rc == AX_EINVAL, "size %llu: %s",
+                  (unsigned long long)huge_sizes[k], ax_err_name(rc));
     /* ...as the other channels answer. */
     TH_ASSERT_ERR(ax_mpsc_unbounded(huge_sizes[k], NULL, &mtx, &mrx),
                   AX_EINVAL);
