@@ -139,7 +139,8 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
      * writing (the injection queue's length, every local queue's ends),
      * and a looker in a tight loop slows them down. */
     if ((i & 7) == 0) {
-      if (has_work(w, 1) || ax__worker_finished(w, until)) {
+      if (has_work(w, 1) || ax__worker_finished(w, until) ||
+          ax__worker_shut(w, until)) {
         found = 1;
         break;
       }
@@ -186,7 +187,8 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
   if (!w->is_driver) atomic_fetch_add(&rt->idle, 1);
   if (counted) atomic_fetch_sub(&rt->spinning, 1);
   ax__fence();
-  if (!has_work(w, 2) && !ax__worker_finished(w, until)) {
+  if (!has_work(w, 2) && !ax__worker_finished(w, until) &&
+      !ax__worker_shut(w, until)) {
     stat_inc(&w->parks);
     uv_run(w->ctx.loop, UV_RUN_ONCE);
     /* Woken, most often for work: a new spin window. */
