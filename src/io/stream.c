@@ -110,8 +110,13 @@ static ax_future_t *read_init(ax_read_t *f, ax_stream_t *s, void *buf,
   return &f->base;
 }
 
+/* min 0: any read completes it, the end of the stream included, which is
+ * then no error (io.h: "a read completes with nread 0").  Only read_exact
+ * (min = len) turns an early end into AX_EOF; a min of 1 here would make
+ * every reader of a stream's end (read_to_end, copy, the buffered reader)
+ * see AX_EOF instead of the end. */
 ax_future_t *ax_read(ax_read_t *f, ax_stream_t *s, void *buf, size_t len) {
-  return read_init(f, s, buf, len, 1);
+  return read_init(f, s, buf, len, 0);
 }
 
 ax_future_t *ax_read_exact(ax_read_t *f, ax_stream_t *s, void *buf,
@@ -123,32 +128,36 @@ ax_future_t *ax_read_exact(ax_read_t *f, ax_stream_t *s, void *buf,
 
 #define READ_STEP 4096
 
+enum { T_PROBE = P_DONE + 1 };  /* read_to_end at its max: one byte more? */
+
 static ax_poll_t read_to_end_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_read_to_end_t *t = (ax_read_to_end_t *)f;
   if (t->phase == P_DONE) return AX_READY;
   for (;;) {
     if (t->phase == P_START) {
       size_t room = t->max - t->out->len;
-      if (room == 0) {
-        /* At the bound: one more byte says whether it is the end. */
-        char probe;
-        read_init(&t->rd, t->rd.s, &probe, 1, 1);
-        if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
-        /* A byte past the bound is not the caller's: it is dropped. */
-        t->result = t->rd.result != 0 ? t->rd.result
-                    : t->rd.nread != 0 ? UV_ENOBUFS : 0;
-        t->phase = P_DONE;
-        return AX_READY;
-      }
       if (room > READ_STEP) room = READ_STEP;
-      if ((t->result = bytes_reserve(t->out, room)) != 0) {
+      /* At the bound, one byte more says whether that was the end.  It is
+       * read into out's spare room, never counted in len: a read that
+       * waits keeps its buffer until it completes or is dropped (libuv may
+       * fill it later, on the stream's home), so the buffer must live in
+       * memory that outlives this poll, never on its stack. */
+      if ((t->result = bytes_reserve(t->out, room != 0 ? room : 1)) != 0) {
         t->phase = P_DONE;
         return AX_READY;
       }
-      read_init(&t->rd, t->rd.s, t->out->data + t->out->len, room, 1);
-      t->phase = P_WAIT;
+      read_init(&t->rd, t->rd.s, t->out->data + t->out->len,
+                room != 0 ? room : 1, 0);
+      t->phase = room != 0 ? P_WAIT : T_PROBE;
     }
     if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
+    if (t->phase == T_PROBE) {
+      /* A byte past the bound is not the caller's: it is dropped. */
+      t->result = t->rd.result != 0 ? t->rd.result
+                  : t->rd.nread != 0 ? UV_ENOBUFS : 0;
+      t->phase = P_DONE;
+      return AX_READY;
+    }
     t->out->len += t->rd.nread;
     if (t->rd.result != 0 || t->rd.nread == 0) {
       t->result = t->rd.result;
@@ -161,7 +170,8 @@ static ax_poll_t read_to_end_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static void read_to_end_drop(ax_future_t *f) {
   ax_read_to_end_t *t = (ax_read_to_end_t *)f;
-  if (t->phase == P_WAIT) ax_drop(&t->rd.base);
+  /* The probe too: its read may wait with its buffer at the stream. */
+  if (t->phase == P_WAIT || t->phase == T_PROBE) ax_drop(&t->rd.base);
   t->phase = P_DONE;
 }
 
@@ -171,7 +181,7 @@ static const ax_future_vtable_t read_to_end_vtable = {
 ax_future_t *ax_read_to_end(ax_read_to_end_t *f, ax_stream_t *s,
                             ax_bytes_t *out, size_t max) {
   f->base.vtable = &read_to_end_vtable;
-  read_init(&f->rd, s, NULL, 0, 1);
+  read_init(&f->rd, s, NULL, 0, 0);
   f->out = out;
   f->max = max < out->len ? out->len : max;
   f->phase = P_START;
