@@ -163,7 +163,12 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 /* Lock held: room at the end of the stash, grown (or compacted) when full;
  * 0 when it is at its bound. */
 static size_t stash_room(ax__uvs_t *u) {
-  size_t end = u->stash_off + u->stash_len;
+  size_t end;
+  /* Emptied: start again at the front, or libuv would be offered only the
+   * tail after the bytes read (safe here: alloc_cb runs on the home before
+   * libuv reads, so nothing is being read into the stash now). */
+  if (u->stash_len == 0) u->stash_off = 0;
+  end = u->stash_off + u->stash_len;
   if (end == u->stash_cap && u->stash_off > 0) {
     memmove(u->stash, u->stash + u->stash_off, u->stash_len);
     u->stash_off = 0;

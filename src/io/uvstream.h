@@ -96,9 +96,10 @@ typedef struct ax__uvs_s {
   uv_shutdown_t sreq;           /* home */
   /* Operations handed to the home. */
   ax__op_t read_op, write_op, shutdown_op, close_op, opt_op;
-  int opt_nodelay;              /* the option opt_op applies: -1 none */
-  int opt_keepalive;            /* -1 none, else on */
-  unsigned opt_keepalive_s;
+  int opt_nodelay;              /* (lock) the option opt_op applies: -1 none */
+  int opt_keepalive;            /* (lock) -1 none, else on */
+  unsigned opt_keepalive_s;     /* (lock) */
+  int opt_posted;               /* (lock) opt_op is queued at the home */
   ax__link_t queued;            /* in a listener's accepted queue */
   /* TCP: the addresses, copied when connected or accepted. */
   struct sockaddr_storage local, peer;
