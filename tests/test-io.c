@@ -884,8 +884,9 @@ AX_ASYNC(echo_main_fn, echo_main_t, self) {
     ax_stream_close(self->c);
     self->c = NULL;
   }
-  IO_CHECK_EQ(atomic_load(&self->sv.st.echoed), 4001 * self->n);
   AX_AWAIT(server_down(&self->down, &self->sv));
+  /* Every echo task has ended: their counts are final. */
+  IO_CHECK_EQ(atomic_load(&self->sv.st.echoed), 4001 * self->n);
   AX_END();
 }
 
@@ -1122,11 +1123,13 @@ AX_ASYNC(partial_main_fn, partial_main_t, self) {
   AX_AWAIT(ax_write(&self->wr, self->c, self->big, PARTIAL_LEN));
   IO_CHECK_RC(self->wr.result, 0);
   IO_CHECK(self->wr.nwritten >= 1 && self->wr.nwritten <= PARTIAL_LEN);
-  /* On the home thread, a write takes what the kernel takes at once; the
-   * kernel cannot take 4 MiB in 64 KiB buffers (another thread's write is
-   * copied whole and completes when the home wrote it). */
+  /* On the home thread, a write takes what the kernel takes at once; a
+   * Linux kernel cannot take 4 MiB in 64 KiB buffers (another thread's
+   * write is copied whole and completes when the home wrote it). */
+#ifndef _WIN32
   if (!self->multi && self->bs.rc == 0)
     IO_CHECK(self->wr.nwritten < PARTIAL_LEN);
+#endif
   self->first = self->wr.nwritten;
   AX_AWAIT(ax_write(&self->wr, self->c, self->big, 0));
   IO_CHECK_RC(self->wr.result, 0);
@@ -2135,6 +2138,16 @@ typedef struct feeder_s {
   char *buf;
 } feeder_t;
 
+/* A read_to_end on s that has all the bytes sent (one loopback segment)
+ * waits for one more: on the home, armed with a 1-byte buffer; elsewhere,
+ * waiting after the stash it emptied. */
+static int probe_waits(ax_stream_t *s) {
+  snap_t sn = snap(s);
+  return (sn.rstate == AX__UVS_R_ARMED && sn.rlen == 1) ||
+         (sn.rstate == AX__UVS_R_WAIT && sn.st.stashed > 0 &&
+          sn.stash_len == 0);
+}
+
 AX_ASYNC(feeder_fn, feeder_t, self) {
   AX_BEGIN(self);
   self->buf = malloc(self->n + self->more + 1);
@@ -2143,9 +2156,7 @@ AX_ASYNC(feeder_fn, feeder_t, self) {
   IO_CHECK_RC(self->wr.result, 0);
   if (self->peer != NULL) {
     /* The peer's read_to_end has all n bytes and probes for the end. */
-    while (snap(self->peer).rstate != AX__UVS_R_ARMED &&
-           snap(self->peer).rstate != AX__UVS_R_WAIT)
-      AX_AWAIT(ax_sleep(&self->nap, 1));
+    while (!probe_waits(self->peer)) AX_AWAIT(ax_sleep(&self->nap, 1));
   }
   if (self->more != 0) {
     AX_AWAIT(ax_write_all(&self->wr, self->s, self->buf + self->n, self->more));
@@ -2496,8 +2507,10 @@ typedef struct split_main_s {
   ax_write_t w;
   ax_shutdown_t sh;
   ax_read_to_end_t rte;
+  ax_sleep_t nap;
   ax_bytes_t out;
   _Atomic int closed;
+  int i;
   char buf[4];
 } split_main_t;
 
@@ -2561,10 +2574,16 @@ AX_ASYNC(split_main_fn, split_main_t, self) {
   IO_CHECK_RC(self->wh.result, 0);
   AX_AWAIT(ax_join_wait(&self->fh));
   IO_CHECK_RC(self->fh.result, 0);
-  /* Both halves closed: the connection is gone (our writes fail in the
-   * end; the first ones may still be taken by the kernel). */
-  AX_AWAIT(ax_read(&self->r, self->c, self->buf, 1));
-  IO_CHECK_EQ(self->r.nread, 0);
+  /* Both halves closed: the connection is gone.  Our writes fail in the
+   * end (the first ones may be taken before the peer's reset is back). */
+  for (self->i = 0; self->i < 100000; self->i++) {
+    AX_AWAIT(ax_write_all(&self->w, self->c, "ping", 4));
+    if (self->w.result != 0) break;
+    AX_AWAIT(ax_sleep(&self->nap, 1));
+  }
+  if (!is_reset(self->w.result))
+    io_fail(__FILE__, __LINE__, "write to the closed halves: %s",
+            ax_err_name(self->w.result));
   AX_END();
 }
 
@@ -2839,7 +2858,7 @@ typedef struct accept_main_s {
   ax_read_t rd;
   ax_write_t wr;
   ax_join_t h[KNOCKERS];
-  int i, accepted, losses;
+  int i, accepted, losses, multi;
   unsigned char id;
   unsigned char seen[KNOCKERS];
 } accept_main_t;
@@ -2894,7 +2913,9 @@ AX_ASYNC(accept_main_fn, accept_main_t, self) {
     self->s = NULL;
   }
   IO_CHECK_EQ(self->accepted, KNOCKERS);
-  IO_CHECK(self->losses > 0);
+  /* Current-thread: the first accept waits (the knockers have not run
+   * yet) and its yield wins; elsewhere losses are likely, not certain. */
+  if (!self->multi) IO_CHECK(self->losses > 0);
   for (self->i = 0; self->i < KNOCKERS; self->i++) {
     AX_AWAIT(ax_join_wait(&self->h[self->i]));
     IO_CHECK_RC(self->h[self->i].result, 0);
@@ -2918,6 +2939,7 @@ START_TEST(accept_dropped) {
   io_begin();
   rt = io_runtime(_i);
   memset(&m, 0, sizeof m);
+  m.multi = _i;
   io_block_on(rt, AX_FUTURE_DROP(accept_main_fn, accept_main_drop, &m));
   ax_runtime_free(rt);
   io_end();
@@ -3117,6 +3139,8 @@ typedef struct shut_main_s {
   ax_tcp_listener_t *held_listener;
   ax_stream_t *held_stream, *held_peer, *held_unread;
   ax_stream_t *flood_stream;   /* the writer task's: only looked at */
+  home_call_t call;
+  bufsize_t bs;
 } shut_main_t;
 
 /* Sets up a runtime full of I/O: an echo server (listener open, accept in
@@ -3132,7 +3156,7 @@ AX_ASYNC(shut_main_fn, shut_main_t, self) {
   for (self->i = 0; self->i < ECHOERS; self->i++) {
     client_t c;
     client(&c, "127.0.0.1", self->sv.port, (uint32_t)(200 + self->i),
-           64 * MiB);
+           16 * MiB);
     IO_CHECK_RC(ax_spawn(AX_FUTURE_DROP(client_fn, client_drop, &c), sizeof c,
                          NULL), 0);
   }
@@ -3142,6 +3166,11 @@ AX_ASYNC(shut_main_fn, shut_main_t, self) {
   if (self->pair.result != 0) AX_RETURN();
   self->held_peer = self->pair.server;
   self->flood_stream = self->pair.client;
+  self->bs.size = 64 * KiB;   /* its write waits in libuv sooner */
+  self->bs.s = self->held_peer;
+  RUN_ON_HOME(self, &self->call, self->held_peer, set_bufsize, &self->bs);
+  self->bs.s = self->flood_stream;
+  RUN_ON_HOME(self, &self->call, self->flood_stream, set_bufsize, &self->bs);
   {
     flooder_t f;
     memset(&f, 0, sizeof f);
@@ -3219,7 +3248,6 @@ typedef struct bp_main_s {
   ax_join_all_t both;
   ax_join_t h;
   _Atomic long long sent;
-  long long sent_then;
   snap_t sn;
   int i, small;
   uint64_t got;
@@ -3309,15 +3337,16 @@ AX_ASYNC(bp_main_fn, bp_main_t, self) {
      * in libuv, and stays there while nobody reads. */
     while (snap(self->c).wstate != AX__UVS_W_BUSY)
       AX_AWAIT(ax_sleep(&self->nap, 1));
-    self->sent_then = atomic_load(&self->sent);
     for (self->i = 0; self->i < 20; self->i++) {
       AX_AWAIT(ax_sleep(&self->nap, 1));
       self->sn = snap(self->s);
       IO_CHECK(!self->sn.reading);
       IO_CHECK_EQ(self->sn.stash_len, AX_STREAM_BUFFER);
-      IO_CHECK_EQ(atomic_load(&self->sent), self->sent_then);
     }
-    IO_CHECK(self->sent_then < (long long)self->total);
+    /* Kernel buffers of a few hundred KiB and 64 KiB of stash: the
+     * writer cannot be near its end. */
+    IO_CHECK(atomic_load(&self->sent) + (long long)MiB <
+             (long long)self->total);
     IO_CHECK(!ax_join_is_finished(&self->h));
   }
   /* Now read: everything comes, in order, and the writer finishes. */
