@@ -4,8 +4,9 @@
  * heap, shared by the future and the home): the future hands the operation
  * over, the home does the libuv work (resolving the name first when it is
  * not numeric) and wakes the future through a waker slot.  A future
- * dropped before the end abandons the operation, and whichever side comes
- * last cleans up (state word below).
+ * dropped before the end abandons the operation (state word below), and
+ * the memory goes with the last of the two references, the future's and
+ * the home's.
  *
  * A listener has one socket per worker on Linux (SO_REUSEPORT: the kernel
  * spreads connections), one socket elsewhere or when asked (reuseport.h).
@@ -65,8 +66,12 @@ typedef struct ax__tcp_op_s {
   ax__op_t op;                  /* the hand-off to home */
   ax__ctx_t *home;              /* where the libuv work happens */
   ax_waker_slot_t waker;        /* the future's */
-  _Atomic int state;            /* OP_*: the last of done and abandoned
-                                   cleans up */
+  _Atomic int state;            /* OP_*: who owns what was made (done:
+                                   the future; abandoned: the home) */
+  _Atomic int refs;             /* the future's + the home's: the home
+                                   still wakes the slot after it publishes
+                                   OP_DONE, so the future seeing OP_DONE
+                                   must not free the op on its own */
   int kind;                     /* KIND_* */
   int result;                   /* written before OP_DONE */
   char *host;                   /* copy, or NULL */
@@ -99,18 +104,27 @@ static void op_free(ax__tcp_op_t *o) {
   ax__free(o);
 }
 
-/* The home finished o with result (the stream or listener in o). */
+/* One side is done with o: the second frees it. */
+static void op_unref(ax__tcp_op_t *o) {
+  if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
+    op_free(o);
+}
+
+/* The home finished o with result (the stream or listener in o): its last
+ * word on o, called once. */
 static void op_finish(ax__tcp_op_t *o, int result) {
   int expect = OP_RUNNING;
   o->result = result;
   if (atomic_compare_exchange_strong(&o->state, &expect, OP_DONE)) {
-    ax_waker_slot_wake(&o->waker);
-    return;
+    ax_waker_slot_wake(&o->waker);   /* o is still ours: we hold a ref */
+  } else {
+    /* The future is gone: what was made is nobody's. */
+    if (o->u != NULL) ax_stream_close(&o->u->base);
+    if (o->l != NULL) listener_close_all(o->l);
+    o->u = NULL;
+    o->l = NULL;
   }
-  /* The future is gone: what was made is nobody's. */
-  if (o->u != NULL) ax_stream_close(&o->u->base);
-  if (o->l != NULL) listener_close_all(o->l);
-  op_free(o);
+  op_unref(o);
 }
 
 /* ---- resolving -------------------------------------------------------------------- */
@@ -153,7 +167,7 @@ static void op_start(ax__op_t *op) {
   struct addrinfo hints;
   int rc;
   if (atomic_load(&o->state) == OP_ABANDONED) {
-    op_free(o);
+    op_unref(o);   /* the home's: nothing was started */
     return;
   }
   if (host == NULL || host[0] == '\0') host = o->kind == KIND_BIND ? "::" : "::1";
@@ -197,6 +211,7 @@ static ax__tcp_op_t *op_new(int kind, const char *host, uint16_t port,
   o->port = port;
   if (opts != NULL) o->opts = *opts;
   atomic_init(&o->state, OP_RUNNING);
+  atomic_init(&o->refs, 2);
   ax_waker_slot_init(&o->waker);
   o->op.fn = op_start;
   return o;
@@ -215,8 +230,10 @@ static void op_abandon(ax__tcp_op_t *o) {
     /* Done already: what it made is ours to close. */
     if (o->u != NULL) ax_stream_close(&o->u->base);
     if (o->l != NULL) listener_close_all(o->l);
-    op_free(o);
+    o->u = NULL;
+    o->l = NULL;
   }
+  op_unref(o);
 }
 
 /* ---- connect ------------------------------------------------------------------ */
@@ -299,7 +316,7 @@ static ax_poll_t connect_poll(ax_future_t *f, ax_cx_t *cx) {
   c->result = o->result;
   c->stream = o->result == 0 ? &o->u->base : NULL;
   o->u = NULL;
-  op_free(o);
+  op_unref(o);
   c->op = NULL;
   return AX_READY;
 }
@@ -704,7 +721,7 @@ static ax_poll_t bind_poll(ax_future_t *f, ax_cx_t *cx) {
   b->result = o->result;
   b->listener = o->result == 0 ? o->l : NULL;
   o->l = NULL;
-  op_free(o);
+  op_unref(o);
   b->op = NULL;
   return AX_READY;
 }
