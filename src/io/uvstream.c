@@ -18,8 +18,16 @@ enum {
   R_IN_USE = AX__UVS_R_IN_USE,
   R_FILLED = AX__UVS_R_FILLED
 };
-enum { W_IDLE = AX__UVS_W_IDLE, W_BUSY = AX__UVS_W_BUSY, W_DONE = AX__UVS_W_DONE };
-enum { S_IDLE = AX__UVS_S_IDLE, S_BUSY = AX__UVS_S_BUSY, S_DONE = AX__UVS_S_DONE };
+enum {
+  W_IDLE = AX__UVS_W_IDLE,
+  W_BUSY = AX__UVS_W_BUSY,
+  W_DONE = AX__UVS_W_DONE
+};
+enum {
+  S_IDLE = AX__UVS_S_IDLE,
+  S_BUSY = AX__UVS_S_BUSY,
+  S_DONE = AX__UVS_S_DONE
+};
 
 _Atomic(ax__uvs_hook_fn) ax__uvs_in_use_hook;
 
