@@ -80,7 +80,9 @@ AX_EXTERN ax_future_t *ax_tcp_accept(ax_tcp_accept_t *f, ax_tcp_listener_t *l);
 
 /* Connects to host:port (host numeric, or a name resolved through DNS,
  * whose addresses are tried in order).  result 0 and stream (yours), or an
- * error (UV_ECONNREFUSED, UV_ENOENT when the name does not resolve...). */
+ * error (UV_ECONNREFUSED; UV_EAI_NONAME when the name does not resolve, or
+ * another of libuv's UV_EAI_* codes, such as UV_EAI_AGAIN when DNS cannot
+ * be reached...). */
 typedef struct ax_tcp_connect_s {
   ax_future_t base;              /* the future */
   struct ax__tcp_op_s *op;       /* private: the operation in flight */
