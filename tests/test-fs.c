@@ -736,7 +736,10 @@ AX_ASYNC(readdir_fn, readdir_t, s) {
   AX_AWAIT(ax_fs_read_dir(&s->op, JOIN(s->e, s->dir, "missing"), &s->list));
   TH_ASSERT_ERR(s->op.result, UV_ENOENT);
   AX_AWAIT(ax_fs_read_dir(&s->op, s->a, &s->list));
+  ck_assert_int_lt(s->op.result, 0);
+#ifndef _WIN32
   TH_ASSERT_ERR(s->op.result, UV_ENOTDIR);
+#endif
   ax_dir_free(&s->list);
   ax_dir_free(&s->list);   /* twice is fine */
   AX_END();

@@ -63,16 +63,27 @@
  *     shutdown waits for operations already running on the pool).
  *
  * Ownership, for every function below:
+ *   - the future struct is the caller's (usually a field of an async
+ *     function's state); once polled it must not move until it is ready
+ *     or dropped.  A future that completed holds nothing: ax_drop on it is
+ *     a no-op, and a constructor may fill it in again without one;
  *   - paths (`path`, `from`, `to`, `tmpl`...) are borrowed until the first
  *     poll, which copies them: the caller may free them after it;
  *   - a write's `buf` is borrowed until the first poll (copied then);
  *   - a read's `buf` and every output buffer (ax_bytes_t *, ax_dir_t *) are
  *     borrowed until the future is ready or dropped; they are written only
- *     by the poll that completes the future, on the polling thread;
+ *     by the poll that completes the future, on the polling thread.  An
+ *     output buffer must hold a valid value when passed (an empty one, from
+ *     ax_bytes_init / ax_dir_init / AX_ZERO, or an earlier result): its
+ *     old content is freed when the new one replaces it;
  *   - an ax_file_t is the caller's from the open that made it until
- *     ax_file_close; futures borrow it until they are ready or dropped;
- *   - an ax_dir_t filled by ax_fs_read_dir is the caller's: ax_dir_free.
- * A future may be polled on any worker and dropped on any thread.
+ *     ax_file_close; futures borrow it until they are ready or dropped, so
+ *     drop (or finish) them before closing it;
+ *   - what the outputs hold (bytes, listings, files) is the caller's:
+ *     ax_bytes_free, ax_dir_free, ax_file_close.
+ * A future may be polled on any worker and dropped on any thread.  Drop
+ * pending futures before freeing their runtime (a task's future is
+ * dropped by the runtime's shutdown for you).
  *
  * Windows: the same calls work through libuv; permission bits other than
  * the owner's write bit mean nothing there (readonly is what counts),
@@ -259,7 +270,8 @@ AX_EXTERN ax_future_t *ax_file_read_at(ax_file_read_t *f, ax_file_t *file,
 AX_EXTERN ax_future_t *ax_file_write_all(ax_file_write_t *f, ax_file_t *file,
                                          const void *buf, size_t len);
 /* Writes all len bytes at offset (pwrite(2)); the position does not move.
- * Any number may run at once. */
+ * Any number may run at once.  (On a file opened with AX_FS_APPEND, Linux
+ * writes at the end whatever the offset.) */
 AX_EXTERN ax_future_t *ax_file_write_all_at(ax_file_write_t *f,
                                             ax_file_t *file, const void *buf,
                                             size_t len, uint64_t offset);
@@ -369,12 +381,13 @@ AX_EXTERN ax_future_t *ax_fs_canonicalize(ax_fs_t *f, const char *path,
  * file (yours, open for reading and writing, mode 0600) and its path in
  * *path (replaced; NUL-terminated).  The file is not removed for you: when
  * done, ax_file_close it and ax_fs_remove_file the path.  A future dropped
- * after the file was made closes and removes it.  A bad tmpl: AX_EINVAL. */
+ * before it completed leaves no file behind (one the pool made meanwhile
+ * is closed and removed).  A bad tmpl: AX_EINVAL. */
 AX_EXTERN ax_future_t *ax_fs_temp_file(ax_fs_open_t *f, const char *tmpl,
                                        ax_bytes_t *path);
 /* Creates a new directory with a unique name (mkdtemp; mode 0700), tmpl
  * as above; its path in *path.  Yours to remove (ax_fs_remove_dir_all).  A
- * future dropped after the directory was made removes it. */
+ * future dropped before it completed leaves no directory behind. */
 AX_EXTERN ax_future_t *ax_fs_temp_dir(ax_fs_t *f, const char *tmpl,
                                       ax_bytes_t *path);
 

@@ -76,7 +76,6 @@ enum {
 #define T_LANE 0x08      /* ...at its current position: one at a time */
 #define T_OUT 0x10       /* an output buffer (not NULL) */
 #define T_BUF 0x20       /* buf/len: the caller's bytes */
-#define T_TMPL 0x40      /* path may be NULL (a default template) */
 
 enum { P_NEW, P_LANE, P_RUN, P_DONE };            /* the future's phase */
 enum { S_RUNNING, S_DONE, S_ABANDONED };          /* the operation's state */
@@ -135,8 +134,10 @@ typedef struct kind_s {
   int (*run)(ax__fs_op_t *o);   /* pool: the calls; the result */
 } kind_t;
 
-/* Every fs future is { base, ax__fs, result, outputs }. */
-#define ARGS(f) ((ax__fs_args_t *)(void *)((char *)(f) + offsetof(ax_fs_t, ax__fs)))
+/* Every fs future is { base, ax__fs, result, outputs }: its common part
+ * and its result are at the same offsets in each type (checked below). */
+#define ARGS(f)                                                            \
+  ((ax__fs_args_t *)(void *)((char *)(f) + offsetof(ax_fs_t, ax__fs)))
 #define RESULT(f) (*(int *)(void *)((char *)(f) + offsetof(ax_fs_t, result)))
 #define SAME_HEAD(T)                                                       \
   _Static_assert(offsetof(T, ax__fs) == offsetof(ax_fs_t, ax__fs) &&       \
@@ -924,37 +925,40 @@ static int run_temp(ax__fs_op_t *o) {
   return rc;
 }
 
+#define KIND(name, takes, run) {{fs_poll, fs_drop, name}, takes, run}
 static const kind_t kinds[K_COUNT] = {
-    [K_READ_FILE] = {{fs_poll, fs_drop, "ax_fs_read_file"}, T_PATH | T_OUT, run_read_file},
-    [K_WRITE_FILE] = {{fs_poll, fs_drop, "ax_fs_write_file"}, T_PATH | T_BUF, run_write_file},
-    [K_OPEN] = {{fs_poll, fs_drop, "ax_fs_open"}, T_PATH, run_open},
-    [K_READ] = {{fs_poll, fs_drop, "ax_file_read"}, T_FILE | T_LANE | T_BUF, run_read},
-    [K_READ_AT] = {{fs_poll, fs_drop, "ax_file_read_at"}, T_FILE | T_BUF, run_read},
-    [K_WRITE] = {{fs_poll, fs_drop, "ax_file_write_all"}, T_FILE | T_LANE | T_BUF, run_write},
-    [K_WRITE_AT] = {{fs_poll, fs_drop, "ax_file_write_all_at"}, T_FILE | T_BUF, run_write},
-    [K_SYNC_ALL] = {{fs_poll, fs_drop, "ax_file_sync_all"}, T_FILE | T_LANE, run_fd_call},
-    [K_SYNC_DATA] = {{fs_poll, fs_drop, "ax_file_sync_data"}, T_FILE | T_LANE, run_fd_call},
-    [K_SET_LEN] = {{fs_poll, fs_drop, "ax_file_set_len"}, T_FILE | T_LANE, run_fd_call},
-    [K_FSTAT] = {{fs_poll, fs_drop, "ax_file_metadata"}, T_FILE, run_fd_call},
-    [K_STAT] = {{fs_poll, fs_drop, "ax_fs_metadata"}, T_PATH, run_stat},
-    [K_LSTAT] = {{fs_poll, fs_drop, "ax_fs_symlink_metadata"}, T_PATH, run_stat},
-    [K_EXISTS] = {{fs_poll, fs_drop, "ax_fs_exists"}, T_PATH, run_exists},
-    [K_CHMOD] = {{fs_poll, fs_drop, "ax_fs_set_permissions"}, T_PATH, run_path_call},
-    [K_RENAME] = {{fs_poll, fs_drop, "ax_fs_rename"}, T_PATH | T_PATH2, run_path_call},
-    [K_UNLINK] = {{fs_poll, fs_drop, "ax_fs_remove_file"}, T_PATH, run_path_call},
-    [K_RMDIR] = {{fs_poll, fs_drop, "ax_fs_remove_dir"}, T_PATH, run_path_call},
-    [K_RMDIR_ALL] = {{fs_poll, fs_drop, "ax_fs_remove_dir_all"}, T_PATH, run_rmdir_all},
-    [K_MKDIR] = {{fs_poll, fs_drop, "ax_fs_create_dir"}, T_PATH, run_path_call},
-    [K_MKDIR_ALL] = {{fs_poll, fs_drop, "ax_fs_create_dir_all"}, T_PATH, run_mkdir_all},
-    [K_READ_DIR] = {{fs_poll, fs_drop, "ax_fs_read_dir"}, T_PATH | T_OUT, run_read_dir},
-    [K_COPY] = {{fs_poll, fs_drop, "ax_fs_copy"}, T_PATH | T_PATH2, run_path_call},
-    [K_LINK] = {{fs_poll, fs_drop, "ax_fs_hard_link"}, T_PATH | T_PATH2, run_path_call},
-    [K_SYMLINK] = {{fs_poll, fs_drop, "ax_fs_symlink"}, T_PATH | T_PATH2, run_path_call},
-    [K_READLINK] = {{fs_poll, fs_drop, "ax_fs_read_link"}, T_PATH | T_OUT, run_path_out},
-    [K_REALPATH] = {{fs_poll, fs_drop, "ax_fs_canonicalize"}, T_PATH | T_OUT, run_path_out},
-    [K_TEMP_FILE] = {{fs_poll, fs_drop, "ax_fs_temp_file"}, T_TMPL | T_OUT, run_temp},
-    [K_TEMP_DIR] = {{fs_poll, fs_drop, "ax_fs_temp_dir"}, T_TMPL | T_OUT, run_temp},
+    [K_READ_FILE] = KIND("ax_fs_read_file", T_PATH | T_OUT, run_read_file),
+    [K_WRITE_FILE] = KIND("ax_fs_write_file", T_PATH | T_BUF, run_write_file),
+    [K_OPEN] = KIND("ax_fs_open", T_PATH, run_open),
+    [K_READ] = KIND("ax_file_read", T_FILE | T_LANE | T_BUF, run_read),
+    [K_READ_AT] = KIND("ax_file_read_at", T_FILE | T_BUF, run_read),
+    [K_WRITE] = KIND("ax_file_write_all", T_FILE | T_LANE | T_BUF, run_write),
+    [K_WRITE_AT] = KIND("ax_file_write_all_at", T_FILE | T_BUF, run_write),
+    [K_SYNC_ALL] = KIND("ax_file_sync_all", T_FILE | T_LANE, run_fd_call),
+    [K_SYNC_DATA] = KIND("ax_file_sync_data", T_FILE | T_LANE, run_fd_call),
+    [K_SET_LEN] = KIND("ax_file_set_len", T_FILE | T_LANE, run_fd_call),
+    [K_FSTAT] = KIND("ax_file_metadata", T_FILE, run_fd_call),
+    [K_STAT] = KIND("ax_fs_metadata", T_PATH, run_stat),
+    [K_LSTAT] = KIND("ax_fs_symlink_metadata", T_PATH, run_stat),
+    [K_EXISTS] = KIND("ax_fs_exists", T_PATH, run_exists),
+    [K_CHMOD] = KIND("ax_fs_set_permissions", T_PATH, run_path_call),
+    [K_RENAME] = KIND("ax_fs_rename", T_PATH | T_PATH2, run_path_call),
+    [K_UNLINK] = KIND("ax_fs_remove_file", T_PATH, run_path_call),
+    [K_RMDIR] = KIND("ax_fs_remove_dir", T_PATH, run_path_call),
+    [K_RMDIR_ALL] = KIND("ax_fs_remove_dir_all", T_PATH, run_rmdir_all),
+    [K_MKDIR] = KIND("ax_fs_create_dir", T_PATH, run_path_call),
+    [K_MKDIR_ALL] = KIND("ax_fs_create_dir_all", T_PATH, run_mkdir_all),
+    [K_READ_DIR] = KIND("ax_fs_read_dir", T_PATH | T_OUT, run_read_dir),
+    [K_COPY] = KIND("ax_fs_copy", T_PATH | T_PATH2, run_path_call),
+    [K_LINK] = KIND("ax_fs_hard_link", T_PATH | T_PATH2, run_path_call),
+    [K_SYMLINK] = KIND("ax_fs_symlink", T_PATH | T_PATH2, run_path_call),
+    [K_READLINK] = KIND("ax_fs_read_link", T_PATH | T_OUT, run_path_out),
+    [K_REALPATH] = KIND("ax_fs_canonicalize", T_PATH | T_OUT, run_path_out),
+    /* (Their path, the template, may be NULL.) */
+    [K_TEMP_FILE] = KIND("ax_fs_temp_file", T_OUT, run_temp),
+    [K_TEMP_DIR] = KIND("ax_fs_temp_dir", T_OUT, run_temp),
 };
+#undef KIND
 
 /* ---- the future ------------------------------------------------------------------------ */
 
