@@ -77,7 +77,7 @@ enum {
 #define T_OUT 0x10       /* an output buffer (not NULL) */
 #define T_BUF 0x20       /* buf/len: the caller's bytes */
 
-enum { P_NEW, P_LANE, P_RUN, P_DONE };            /* the future's phase */
+enum { PH_NEW, PH_LANE, PH_RUN, PH_DONE };            /* the future's phase */
 enum { S_RUNNING, S_DONE, S_ABANDONED };          /* the operation's state */
 
 struct ax_file_s {
@@ -1117,27 +1117,27 @@ static ax_poll_t fs_poll(ax_future_t *f, ax_cx_t *cx) {
   ax__fs_op_t *o;
   int rc;
   switch (a->phase) {
-  case P_DONE:
+  case PH_DONE:
     return AX_READY;
-  case P_NEW:
+  case PH_NEW:
     if ((rc = args_check(a)) != 0) goto fail;
     if ((t & T_BUF) && a->len == 0 && a->kind != K_WRITE_FILE) {
-      a->phase = P_DONE;   /* nothing to read or write */
+      a->phase = PH_DONE;   /* nothing to read or write */
       return AX_READY;
     }
     if (t & T_LANE) {
       if ((rc = lane_claim(a->file, f)) != 0) goto fail;
-      a->phase = P_LANE;
+      a->phase = PH_LANE;
     } else {
-      a->phase = P_RUN;
+      a->phase = PH_RUN;
     }
     break;
   default:
     break;
   }
-  if (a->phase == P_LANE) {
+  if (a->phase == PH_LANE) {
     if (!lane_start(a->file, cx)) return AX_PENDING;
-    a->phase = P_RUN;
+    a->phase = PH_RUN;
   }
   if ((o = a->op) == NULL) {   /* to the pool, through the home */
     if ((o = op_new(a, &rc)) == NULL) {
@@ -1158,26 +1158,26 @@ static ax_poll_t fs_poll(ax_future_t *f, ax_cx_t *cx) {
   op_take(f, o);
   if (t & T_LANE) lane_leave(a->file, f);
   a->op = NULL;
-  a->phase = P_DONE;
+  a->phase = PH_DONE;
   op_unref(o);
   return AX_READY;
 fail:
   RESULT(f) = rc;
-  a->phase = P_DONE;
+  a->phase = PH_DONE;
   return AX_READY;
 }
 
 static void fs_drop(ax_future_t *f) {
   ax__fs_args_t *a = ARGS(f);
-  if (a->phase == P_LANE) {
+  if (a->phase == PH_LANE) {
     lane_leave(a->file, f);
     ax_waker_slot_drop(&a->file->lane_waker);
-  } else if (a->phase == P_RUN && a->op != NULL) {
+  } else if (a->phase == PH_RUN && a->op != NULL) {
     if (kinds[a->kind].takes & T_LANE) lane_leave(a->file, f);
     op_abandon(a->op);
     a->op = NULL;
   }
-  a->phase = P_DONE;
+  a->phase = PH_DONE;
 }
 
 /* Fills in the future's common part. */
