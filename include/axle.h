@@ -11,7 +11,9 @@
  *   axle/sync.h      async Mutex, RwLock, Semaphore, Notify, Barrier, OnceCell
  *   axle/channel.h   mpsc, oneshot, broadcast, watch
  *   axle/io.h        streams, byte buffers, buffered reading
- *   axle/net.h       TCP
+ *   axle/net.h       TCP, local sockets (Unix sockets, Windows named pipes)
+ *   axle/stdio.h     stdin, stdout, stderr as streams
+ *   axle/process.h   child processes, signals (ctrl-c)
  * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
 #ifndef AXLE_H
@@ -28,5 +30,7 @@
 #include "axle/channel.h"
 #include "axle/io.h"
 #include "axle/net.h"
+#include "axle/stdio.h"
+#include "axle/process.h"
 
 #endif /* AXLE_H */

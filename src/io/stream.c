@@ -111,7 +111,9 @@ static ax_future_t *read_init(ax_read_t *f, ax_stream_t *s, void *buf,
 }
 
 ax_future_t *ax_read(ax_read_t *f, ax_stream_t *s, void *buf, size_t len) {
-  return read_init(f, s, buf, len, 1);
+  /* min 0: the end of the stream completes it with nread 0, no error
+   * (io.h); only read_exact turns an early end into AX_EOF. */
+  return read_init(f, s, buf, len, 0);
 }
 
 ax_future_t *ax_read_exact(ax_read_t *f, ax_stream_t *s, void *buf,
@@ -132,7 +134,7 @@ static ax_poll_t read_to_end_poll(ax_future_t *f, ax_cx_t *cx) {
       if (room == 0) {
         /* At the bound: one more byte says whether it is the end. */
         char probe;
-        read_init(&t->rd, t->rd.s, &probe, 1, 1);
+        read_init(&t->rd, t->rd.s, &probe, 1, 0);
         if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
         /* A byte past the bound is not the caller's: it is dropped. */
         t->result = t->rd.result != 0 ? t->rd.result
@@ -145,7 +147,7 @@ static ax_poll_t read_to_end_poll(ax_future_t *f, ax_cx_t *cx) {
         t->phase = P_DONE;
         return AX_READY;
       }
-      read_init(&t->rd, t->rd.s, t->out->data + t->out->len, room, 1);
+      read_init(&t->rd, t->rd.s, t->out->data + t->out->len, room, 0);
       t->phase = P_WAIT;
     }
     if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
