@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     uv_fs_t req;
     int fd = uv_fs_open(NULL, &req, argv[2], UV_FS_O_RDONLY, 0, NULL);
     uv_fs_req_cleanup(&req);
-    if (fd < 0 || dup2(fd, 0) != 0) {
+    if (fd < 0 || dup2(fd, 0) == -1) {
       fprintf(stderr, "lines: %s: %s\n", argv[2],
               ax_strerror(fd < 0 ? fd : UV_EBADF));
       return 1;

@@ -239,6 +239,51 @@ START_TEST(piped_round_trip) {
 }
 END_TEST
 
+/* Writing to a child that has exited: an error (UV_EPIPE), not a crash
+ * (POSIX: SIGPIPE is ignored). */
+typedef struct {
+  ax_async_t co;
+  ax_command_t cmd;
+  ax_child_t *child;
+  ax_stream_t *in;
+  ax_child_wait_t w;
+  ax_write_t wr;
+  char data[65536];
+  int spawn_rc;
+} broken_t;
+
+AX_ASYNC(broken_fn, broken_t, self) {
+  AX_BEGIN(self);
+  self->cmd.stdio[0] = AX_CHILD_PIPED;
+  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
+  if (self->spawn_rc != 0) AX_RETURN();
+  self->in = ax_child_take_stdin(self->child);
+  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  AX_AWAIT(ax_write_all(&self->wr, self->in, self->data, sizeof self->data));
+  AX_END();
+}
+
+AX_ASYNC_DROP(broken_drop, broken_t, self) {
+  ax_stream_close(self->in);
+  ax_child_close(self->child);
+}
+
+START_TEST(broken_pipe) {
+  static const char *const args[] = {"exit", "0", NULL};
+  broken_t *st = calloc(1, sizeof *st);
+  st->cmd = helper_cmd(args);
+  run(_i, AX_FUTURE_DROP(broken_fn, broken_drop, st));
+  ck_assert_int_eq(st->spawn_rc, 0);
+  ck_assert(ax_exit_success(&st->w.status));
+#ifndef _WIN32
+  ck_assert_int_eq(st->wr.result, UV_EPIPE);
+#else
+  ck_assert_int_lt(st->wr.result, 0);
+#endif
+  free(st);
+}
+END_TEST
+
 /* A child's lines through the buffered reader, and a big write both ways
  * (more than a pipe holds: the parent must read while it writes). */
 typedef struct {
@@ -815,8 +860,12 @@ AX_ASYNC(pclient, pclient_t, self) {
   AX_BEGIN(self);
   AX_AWAIT(ax_pipe_bind(&self->bind, self->path, NULL));
   if (self->bind.result != 0) AX_RETURN();
-  /* The same path again: in use. */
+#ifndef _WIN32
+  /* The same path again: in use.  (Windows refuses a second first
+   * instance of a named pipe too, but wine lets it through; the
+   * connection could then go to either.) */
   AX_AWAIT(ax_pipe_bind(&self->bind2, self->path, NULL));
+#endif
   self->srv.l = self->bind.listener;
   if (self->drop_first) {
     /* Nobody connects yet: the accept is dropped by the select, which
@@ -852,8 +901,10 @@ static void pipe_round_trip_case(int multi, int drop_first) {
   st.drop_first = drop_first;
   run(multi, AX_FUTURE_DROP(pclient, pclient_drop, &st));
   ck_assert_int_eq(st.bind.result, 0);
+#ifndef _WIN32
   ck_assert_int_eq(st.bind2.result, UV_EADDRINUSE);
   ck_assert_ptr_null(st.bind2.listener);
+#endif
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.conn.result, 0);
   ck_assert_int_eq(st.wr.result, 0);
@@ -1031,6 +1082,7 @@ Suite *ax_process_suite(void) {
   tcase_add_loop_test(tc, exit_nonzero, 0, 2);
   tcase_add_loop_test(tc, missing_program, 0, 2);
   tcase_add_loop_test(tc, piped_round_trip, 0, 2);
+  tcase_add_loop_test(tc, broken_pipe, 0, 2);
   tcase_add_loop_test(tc, child_lines, 0, 2);
   tcase_add_loop_test(tc, env_set_remove_clear, 0, 2);
   tcase_add_loop_test(tc, working_directory, 0, 2);

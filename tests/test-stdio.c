@@ -85,13 +85,13 @@ static int redirect(int fd, int to) {
   if (fd == 2) fflush(stderr);
   saved = t_dup(fd);
   ck_assert_int_ge(saved, 0);
-  ck_assert_int_eq(t_dup2(to, fd), fd);
+  ck_assert_int_ne(t_dup2(to, fd), -1);   /* Windows' _dup2 returns 0 */
   return saved;
 }
 
 static void put_back(int fd, int saved) {
   if (fd == 1) fflush(stdout);
-  ck_assert_int_eq(t_dup2(saved, fd), fd);
+  ck_assert_int_ne(t_dup2(saved, fd), -1);
   t_close(saved);
 }
 

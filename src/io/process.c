@@ -140,7 +140,7 @@ static void orphan_add(int pid) { (void)pid; }
 
 /* ---- the child ---------------------------------------------------------------- */
 
-enum { P_START, P_WAIT, P_DONE };
+enum { F_START, F_WAIT, F_DONE };
 
 struct ax_child_s {
   ax__ctx_t *home;              /* the loop the handle lives on */
@@ -546,10 +546,10 @@ static int wait_check(ax_child_wait_t *w, ax_child_t *c) {
 static ax_poll_t wait_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_child_wait_t *w = (ax_child_wait_t *)f;
   ax_child_t *c = w->c;
-  if (w->phase == P_DONE) return AX_READY;
+  if (w->phase == F_DONE) return AX_READY;
   if (c == NULL) {
     w->result = AX_EINVAL;
-    w->phase = P_DONE;
+    w->phase = F_DONE;
     return AX_READY;
   }
   if (!ax__coop_proceed(cx)) return AX_PENDING;
@@ -557,27 +557,27 @@ static ax_poll_t wait_poll(ax_future_t *f, ax_cx_t *cx) {
     /* Registered as the waiter: store the waker, then look again (an
      * exit in between wakes the slot or is seen here). */
     ax_waker_slot_register(&c->waker, ax_cx_waker(cx));
-    w->phase = P_WAIT;
+    w->phase = F_WAIT;
     if (!wait_check(w, c)) {
       ax__coop_refund(cx);
       return AX_PENDING;
     }
   }
-  if (w->phase == P_WAIT) ax_waker_slot_drop(&c->waker);
-  w->phase = P_DONE;
+  if (w->phase == F_WAIT) ax_waker_slot_drop(&c->waker);
+  w->phase = F_DONE;
   return AX_READY;
 }
 
 static void wait_drop(ax_future_t *f) {
   ax_child_wait_t *w = (ax_child_wait_t *)f;
   ax_child_t *c = w->c;
-  if (w->phase == P_WAIT) {
+  if (w->phase == F_WAIT) {
     ax__spin_lock(&c->lock);
     if (c->waiter == w) c->waiter = NULL;
     ax__spin_unlock(&c->lock);
     ax_waker_slot_drop(&c->waker);
   }
-  w->phase = P_DONE;
+  w->phase = F_DONE;
 }
 
 static const ax_future_vtable_t wait_vtable = {wait_poll, wait_drop,
@@ -586,7 +586,7 @@ static const ax_future_vtable_t wait_vtable = {wait_poll, wait_drop,
 ax_future_t *ax_child_wait(ax_child_wait_t *f, ax_child_t *c) {
   f->base.vtable = &wait_vtable;
   f->c = c;
-  f->phase = P_START;
+  f->phase = F_START;
   f->result = 0;
   f->status.code = 0;
   f->status.signal = 0;

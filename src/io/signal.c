@@ -13,7 +13,7 @@
 #include "core/list.h"
 #include "io/proc.h"
 
-enum { P_START, P_WAIT, P_DONE };
+enum { F_START, F_WAIT, F_DONE };
 
 struct ax_signal_s {
   ax__ctx_t *home;              /* the loop the handle lives on */
@@ -125,10 +125,10 @@ static int take(ax_signal_t *s) {
 static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_signal_recv_t *r = (ax_signal_recv_t *)f;
   ax_signal_t *s = r->s;
-  if (r->phase == P_DONE) return AX_READY;
+  if (r->phase == F_DONE) return AX_READY;
   if (s == NULL) {
     r->result = AX_EINVAL;
-    r->phase = P_DONE;
+    r->phase = F_DONE;
     return AX_READY;
   }
   if (!ax__coop_proceed(cx)) return AX_PENDING;
@@ -138,24 +138,24 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
     ax_waker_slot_register(&s->waker, ax_cx_waker(cx));
     if (!take(s)) {
       if (!atomic_load_explicit(&s->dead, memory_order_acquire)) {
-        r->phase = P_WAIT;
+        r->phase = F_WAIT;
         ax__coop_refund(cx);
         return AX_PENDING;
       }
       r->result = AX_ECLOSED;
     }
-    r->phase = P_WAIT;
+    r->phase = F_WAIT;
   }
-  if (r->phase == P_WAIT) ax_waker_slot_drop(&s->waker);
-  r->phase = P_DONE;
+  if (r->phase == F_WAIT) ax_waker_slot_drop(&s->waker);
+  r->phase = F_DONE;
   return AX_READY;
 }
 
 static void recv_drop(ax_future_t *f) {
   ax_signal_recv_t *r = (ax_signal_recv_t *)f;
   /* A delivery that came meanwhile stays pending for the next recv. */
-  if (r->phase == P_WAIT) ax_waker_slot_drop(&r->s->waker);
-  r->phase = P_DONE;
+  if (r->phase == F_WAIT) ax_waker_slot_drop(&r->s->waker);
+  r->phase = F_DONE;
 }
 
 static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
@@ -164,7 +164,7 @@ static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
 ax_future_t *ax_signal_recv(ax_signal_recv_t *f, ax_signal_t *s) {
   f->base.vtable = &recv_vtable;
   f->s = s;
-  f->phase = P_START;
+  f->phase = F_START;
   f->result = 0;
   return &f->base;
 }
@@ -174,33 +174,33 @@ ax_future_t *ax_signal_recv(ax_signal_recv_t *f, ax_signal_t *s) {
 static ax_poll_t ctrl_c_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_ctrl_c_t *c = (ax_ctrl_c_t *)f;
   int rc;
-  if (c->phase == P_DONE) return AX_READY;
-  if (c->phase == P_START) {
+  if (c->phase == F_DONE) return AX_READY;
+  if (c->phase == F_START) {
     if ((rc = ax_signal_open(SIGINT, &c->sig)) != 0) {
       c->result = rc;
-      c->phase = P_DONE;
+      c->phase = F_DONE;
       return AX_READY;
     }
     ax_signal_recv(&c->recv, c->sig);
-    c->phase = P_WAIT;
+    c->phase = F_WAIT;
   }
   if (ax_poll(&c->recv.base, cx) == AX_PENDING) return AX_PENDING;
   c->result = c->recv.result;
   ax_drop(&c->recv.base);
   ax_signal_close(c->sig);
   c->sig = NULL;
-  c->phase = P_DONE;
+  c->phase = F_DONE;
   return AX_READY;
 }
 
 static void ctrl_c_drop(ax_future_t *f) {
   ax_ctrl_c_t *c = (ax_ctrl_c_t *)f;
-  if (c->phase == P_WAIT) {
+  if (c->phase == F_WAIT) {
     ax_drop(&c->recv.base);
     ax_signal_close(c->sig);
     c->sig = NULL;
   }
-  c->phase = P_DONE;
+  c->phase = F_DONE;
 }
 
 static const ax_future_vtable_t ctrl_c_vtable = {ctrl_c_poll, ctrl_c_drop,
@@ -209,7 +209,7 @@ static const ax_future_vtable_t ctrl_c_vtable = {ctrl_c_poll, ctrl_c_drop,
 ax_future_t *ax_ctrl_c(ax_ctrl_c_t *f) {
   f->base.vtable = &ctrl_c_vtable;
   f->sig = NULL;
-  f->phase = P_START;
+  f->phase = F_START;
   f->result = 0;
   return &f->base;
 }

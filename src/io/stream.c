@@ -9,6 +9,8 @@
 #include "core/context.h"
 #include "io/stream.h"
 
+/* Windows: <process.h> (which uv.h includes) defines P_WAIT. */
+#undef P_WAIT
 enum { P_START, P_WAIT, P_DONE };
 
 /* ---- byte buffers ---------------------------------------------------------- */
