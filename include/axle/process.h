@@ -148,9 +148,12 @@ typedef struct ax_child_s ax_child_t;
 
 /* Starts cmd's program on the calling thread's home.  0 and *out (yours:
  * ax_child_close), or an error: AX_ENORUNTIME outside a runtime, UV_EINVAL
- * (no program, a bad stdio value), UV_ENOENT (no such program, or no such
- * cwd), UV_EACCES (not executable), AX_ENOMEM...  A child that starts and
- * then fails is not an error here: its exit status says so. */
+ * (no program, a bad stdio value, an env entry starting with '='),
+ * UV_ENOENT (no such program, or no such cwd), UV_EACCES (not
+ * executable), AX_ENOMEM...  A child that starts and then fails is not an
+ * error here: its exit status says so.  POSIX: the home's thread is busy
+ * for the fork and exec (libuv returns once exec has happened, so that a
+ * missing program is reported here), as in every libuv program. */
 AX_EXTERN int ax_command_spawn(const ax_command_t *cmd, ax_child_t **out);
 
 /* The parent's end of a piped stdin / stdout / stderr, handed over to the

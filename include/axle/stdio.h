@@ -37,7 +37,12 @@
  * when ax_tty_set_mode was used) and, on POSIX, the descriptor's blocking
  * mode (libuv makes a pipe non-blocking, which other processes sharing it
  * would otherwise see; when stdout and stderr are the same pipe, once
- * neither has a stream open).
+ * neither has a stream open).  While a pipe stream is open its descriptor
+ * is non-blocking for this whole process: a plain read() or printf() on
+ * it may fail with EAGAIN.  A program that leaves without closing (exit()
+ * from a task, a fatal signal) should call uv_tty_reset_mode() itself if
+ * it made the terminal raw.  The owner closes the stream even after its
+ * runtime shut down: that frees it, and the descriptor for a new stream.
  *
  * C's stdio buffers are separate: fflush(stdout) before writing to the
  * stdout stream when the program also uses printf, or the two interleave
