@@ -11,8 +11,10 @@
  *   axle/sync.h      async Mutex, RwLock, Semaphore, Notify, Barrier, OnceCell
  *   axle/channel.h   mpsc, oneshot, broadcast, watch
  *   axle/io.h        streams, byte buffers, buffered reading
- *   axle/net.h       TCP
  *   axle/fs.h        files and directories
+ *   axle/net.h       TCP, UDP, DNS, local sockets (Unix, Windows pipes)
+ *   axle/stdio.h     stdin, stdout, stderr as streams
+ *   axle/process.h   child processes, signals (ctrl-c)
  * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
 #ifndef AXLE_H
@@ -30,5 +32,7 @@
 #include "axle/io.h"
 #include "axle/net.h"
 #include "axle/fs.h"
+#include "axle/stdio.h"
+#include "axle/process.h"
 
 #endif /* AXLE_H */
