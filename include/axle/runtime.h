@@ -101,6 +101,10 @@ typedef struct ax_builder_s {
                                      by ax_builder_init, turns it on) */
   ax_watchdog_fn watchdog_hook;   /* the reports; NULL = lines on stderr */
   void *watchdog_hook_arg;
+  int start_paused;               /* current-thread only (else AX_EINVAL):
+                                     run on a paused virtual clock, for
+                                     tests (Tokio's start_paused; see
+                                     "Paused time" in <axle/time.h>) */
 } ax_builder_t;
 
 /* b: not NULL, asserted. */

@@ -11,6 +11,13 @@
  * again and dropped from any worker later; dropping it before its deadline
  * unregisters it at once.
  *
+ * A stuck worker does not hold its sleeps back: when a task keeps a worker
+ * in one long poll (a blocking call in async code), a sleep registered on
+ * that worker whose deadline passes meanwhile still ends within a few
+ * milliseconds of it (a keeper thread of the multi-thread runtime fires
+ * it), and its task runs on another worker.  What a blocked worker still
+ * holds back is its libuv handles: I/O that lives on it.
+ *
  * Outside a runtime: a sleep polled on a thread that runs no axle loop (a
  * custom executor) cannot be timed.  Rather than abort, it completes at once
  * with ax_sleep_result() == AX_ENORUNTIME; a sleep whose deadline has
@@ -30,7 +37,8 @@
 extern "C" {
 #endif
 
-/* Monotonic time in nanoseconds (uv_hrtime), comparable across threads. */
+/* Monotonic time in nanoseconds (uv_hrtime), comparable across threads;
+ * on the thread of a paused runtime, its virtual clock (below). */
 typedef uint64_t ax_instant_t;
 AX_EXTERN ax_instant_t ax_instant_now(void);
 /* t + ms, saturating at the far future instead of wrapping. */
@@ -155,6 +163,36 @@ AX_EXTERN void ax_interval_reset(ax_interval_t *iv);
 AX_EXTERN void ax_interval_reset_immediately(ax_interval_t *iv);
 AX_EXTERN void ax_interval_reset_after(ax_interval_t *iv, uint64_t ms);
 AX_EXTERN void ax_interval_reset_at(ax_interval_t *iv, ax_instant_t deadline);
+
+/* ---- Paused time (tests) -------------------------------------------------
+ *
+ * A runtime built with builder.start_paused = 1 (current-thread only, as
+ * Tokio's) runs on a virtual clock: it starts at the real time of
+ * ax_runtime_new and stands still until told to move.  ax_instant_now()
+ * on the runtime's thread, and every sleep, timeout and interval polled
+ * there, use it.
+ *
+ *  - Auto-advance: when no task can run, the clock jumps to the next
+ *    timer's deadline and that timer fires, instead of the thread
+ *    sleeping.  A test whose tasks wait an hour runs in microseconds, and
+ *    in the same order on every run (timers fire in deadline order).
+ *    What is ready in libuv (I/O, finished requests) is taken first, and
+ *    while a libuv request is in flight (ax_spawn_blocking's job, a file
+ *    operation, a DNS lookup, a connect) the clock stands still, so such
+ *    work is never timed out just because it runs elsewhere.  Reads on
+ *    sockets, pipes and child processes do not hold the clock: a timeout
+ *    around one fires as soon as every task is idle (as in Tokio).
+ *  - ax_time_advance(ms): moves the clock ms forward by hand and fires
+ *    every timer that is then due, in deadline order; the tasks it wakes
+ *    run when the caller next awaits (AX_YIELD or any pending await).
+ *    From a task or block_on future of a paused runtime: 0; AX_EINVAL on
+ *    a runtime that is not paused, AX_ENORUNTIME outside a runtime.
+ *
+ * Instants taken on other threads (outside the runtime, in a blocking
+ * job) are real time. */
+AX_EXTERN int ax_time_advance(uint64_t ms);
+/* 1 on the thread of a paused runtime, else 0. */
+AX_EXTERN int ax_time_is_paused(void);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "runtime/blocking.h"
 #include "runtime/platform.h"
 #include "runtime/watch.h"
+#include "time/keeper.h"
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
   assert(b != NULL);
@@ -103,6 +104,18 @@ static int start_threads(ax_runtime_t *rt) {
   return 0;
 }
 
+/* The timer keeper (time/keeper.h) of a runtime whose tasks can run on
+ * another worker than the one a sleep was registered on: every worker's
+ * wheel and block_on's. */
+static int keeper_start(ax_runtime_t *rt) {
+  ax__wheel_t *wheels[1024 + 1];   /* ax_runtime_new: 1024 workers at most */
+  unsigned i, n = 0;
+  if (rt->flavor != AX_MULTI_THREAD || rt->nworkers < 2) return 0;
+  for (i = 0; i < rt->nworkers; i++) wheels[n++] = rt->workers[i]->ctx.wheel;
+  wheels[n++] = rt->driver->ctx.wheel;
+  return ax__keeper_start(wheels, n, &rt->keeper);
+}
+
 int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   ax_runtime_t *rt;
   unsigned i, n;
@@ -115,6 +128,9 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
     return AX_EINVAL;
   if (b->loop != NULL && b->flavor != AX_CURRENT_THREAD) return AX_EINVAL;
   if (b->max_blocking_threads > 1024) return AX_EINVAL;
+  /* One thread runs every task: "all idle" is then one loop's to know
+   * (Tokio's paused time needs a current-thread runtime too). */
+  if (b->start_paused && b->flavor != AX_CURRENT_THREAD) return AX_EINVAL;
   if (b->max_blocking_threads != 0 &&
       (rc = ax__blocking_configure(b->max_blocking_threads)) != 0)
     return rc;
@@ -184,9 +200,15 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
     rt->driver->ctx.homes = rt->homes;
     rt->driver->ctx.nhomes = n;
   }
-  if ((rc = ax__watchdog_start(rt)) != 0) goto err;
+  if (b->start_paused) ax__wheel_pause(rt->workers[0]->ctx.wheel);
+  if ((rc = keeper_start(rt)) != 0) goto err;
+  if ((rc = ax__watchdog_start(rt)) != 0) {
+    ax__keeper_stop(rt->keeper);
+    goto err;
+  }
   if (rt->flavor == AX_MULTI_THREAD && (rc = start_threads(rt)) != 0) {
     ax__watchdog_stop(rt);
+    ax__keeper_stop(rt->keeper);
     goto err;
   }
   ax__live_runtimes_add(1);

@@ -83,6 +83,8 @@ struct ax_runtime_s {
   uv_cond_t watchdog_cond;
   int watchdog_stop;             /* under watchdog_lock */
   void *watchdog_seen;           /* the watchdog thread's notes */
+  struct ax__keeper_s *keeper;   /* fires the timers of stuck workers'
+                                    wheels (time/keeper.h), or NULL */
   _Atomic int in_block_on;       /* one block_on at a time; cleared under
                                     life_lock (a shutdown waits for it) */
   /* Worker threads' start and exit, block_on's end (shutdown.c). */

@@ -14,6 +14,7 @@
 #include "axle/time.h"
 #include "runtime/blocking.h"
 #include "runtime/watch.h"
+#include "time/keeper.h"
 
 /* Is the calling thread one of rt's own? */
 static int inside(ax_runtime_t *rt) {
@@ -137,6 +138,9 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   /* The workers have stopped (the drops below run on this thread, and a
    * drop that blocks is not what the watchdog is for). */
   ax__watchdog_stop(rt);
+  /* Before the wheels close: the keeper rescues wheels from its thread. */
+  ax__keeper_stop(rt->keeper);
+  rt->keeper = NULL;
 
   /* Under the injection lock: a wake from another thread either queued
    * its task before (drained below) or sees `stopped` (sched.c). */

@@ -211,6 +211,24 @@ static int loop_has_work(ax__worker_t *w) {
   return ax__mailbox_pending(&w->mail);
 }
 
+/* Out of tasks on a paused clock (builder.start_paused; time/wheel.h):
+ * rather than sleep, let the clock jump to the next timer, as Tokio's
+ * auto-advance does.  What is ready in the loop comes first (one
+ * uv_run(NOWAIT): I/O, finished requests, the mailbox); while a libuv
+ * request is in flight (a blocking job's drainer, a file operation, a
+ * DNS lookup, a connect) time stands still and the worker parks for real
+ * until it ends, so a timeout around such work cannot fire just because
+ * the work is done on another thread.  Returns 1 when tasks may be
+ * runnable now. */
+static int paused_advance(ax__worker_t *w) {
+  uv_loop_t *l = w->ctx.loop;
+  ax_runtime_t *rt = w->ctx.rt;
+  uv_run(l, UV_RUN_NOWAIT);
+  if (ax__lq_len(&w->q) != 0 || ax__inject_len(&rt->inject) != 0) return 1;
+  if (l->active_reqs.count != 0 || ax__mailbox_pending(&w->mail)) return 0;
+  return ax__wheel_advance_next(w->ctx.wheel) != 0;
+}
+
 /* The run loop, compiled twice with `watch` a constant: the loop without
  * a watchdog has no trace of it (a branch per poll measured 2-3 % on
  * yield_many). */
@@ -221,6 +239,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
     ax__task_t *t = next_task(w);
     if (t == NULL) {
       if (ax__worker_shut(w, until)) break;
+      if (ax__wheel_is_paused(w->ctx.wheel) && paused_advance(w)) continue;
       ax__idle_park(w, until);
       continue;
     }

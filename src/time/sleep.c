@@ -11,11 +11,43 @@
 #include "core/context.h"
 #include "time/wheel.h"
 
-ax_instant_t ax_instant_now(void) { return uv_hrtime(); }
+/* A paused runtime's thread reads its virtual clock; every other thread,
+ * and every thread while no paused runtime exists (one load), the real
+ * one. */
+ax_instant_t ax_instant_now(void) {
+  if (atomic_load_explicit(&ax__wheels_paused, memory_order_relaxed) != 0) {
+    ax__ctx_t *c = ax__ctx_current();
+    if (c != NULL && c->wheel != NULL && ax__wheel_is_paused(c->wheel))
+      return ax__wheel_now(c->wheel);
+  }
+  return uv_hrtime();
+}
 
 uint64_t ax_instant_elapsed_ms(ax_instant_t t) {
-  ax_instant_t now = uv_hrtime();
+  ax_instant_t now = ax_instant_now();
   return now > t ? (now - t) / 1000000u : 0;
+}
+
+/* The paused clock of the calling thread's runtime, or an error. */
+static int paused_wheel(ax__wheel_t **out) {
+  ax__ctx_t *c = ax__ctx_current();
+  if (c == NULL || c->wheel == NULL) return AX_ENORUNTIME;
+  if (!ax__wheel_is_paused(c->wheel)) return AX_EINVAL;
+  *out = c->wheel;
+  return 0;
+}
+
+int ax_time_advance(uint64_t ms) {
+  ax__wheel_t *w;
+  int rc = paused_wheel(&w);
+  if (rc != 0) return rc;
+  (void)ax__wheel_advance(w, ax_instant_add_ms(0, ms));
+  return 0;
+}
+
+int ax_time_is_paused(void) {
+  ax__wheel_t *w;
+  return paused_wheel(&w) == 0;
 }
 
 static ax_poll_t sleep_finish(ax_sleep_t *s, int result) {

@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/list.h"
+#include "time/keeper.h"
 #include "time/wheel.h"
 
 #define LEVELS 6
@@ -39,7 +40,7 @@
 enum { ST_NONE = 0, ST_REGISTERED = 1, ST_FIRED = 2, ST_DETACHED = 3 };
 
 struct ax__wheel_s {
-  uv_mutex_t lock;                   /* guards the fields down to `closed` */
+  uv_mutex_t lock;                   /* guards the fields down to `rescued` */
   uint64_t elapsed;                  /* wheel ms the slots are relative to */
   uint64_t occupied[LEVELS];         /* bit s: slot s of the level non-empty */
   size_t len;                        /* registered entries */
@@ -47,11 +48,24 @@ struct ax__wheel_s {
   int closed;                        /* no more inserts */
   ax__link_t pending;                /* due slot being processed */
   ax__link_t slots[LEVELS][SLOTS];   /* the wheel */
+  size_t rescued;                    /* entries fired by ax__wheel_rescue */
+  /* Written under the lock, read by the keeper without it (keeper.h):
+   * the clock ns by which the home should have run the wheel (its
+   * earliest slot), or NEVER.  Never later than that slot; earlier (a
+   * cancelled entry) only makes the keeper look for nothing. */
+  _Atomic uint64_t watch;
+  /* Set before the wheel is used, then read-only. */
+  ax__keeper_t *keeper;              /* told when `watch` moves earlier */
+  int paused;                        /* virtual clock (ax__wheel_pause) */
+  uint64_t origin;                   /* clock at wheel ms 0 */
+  /* Paused wheels: the virtual clock (ns), moved by the home thread,
+   * read by ax_instant_now on it (atomic: a read from elsewhere is not a
+   * race). */
+  _Atomic uint64_t vnow;
   /* Home thread only (never under the lock, never from other threads). */
   uv_loop_t *loop;                   /* the loop the timer lives on */
   uv_timer_t timer;                  /* armed at `armed`, or stopped */
   uint64_t armed;                    /* wheel ms the timer fires at, NEVER */
-  uint64_t origin;                   /* clock at wheel ms 0 */
 };
 
 /* ---- bits and lists ---------------------------------------------------- */
@@ -101,8 +115,22 @@ static uint64_t clock_ns(void) {
   return c != NULL ? c() : uv_hrtime();
 }
 
+/* Paused wheels (the runtime's ax_instant_now too) read the virtual clock. */
+_Atomic unsigned ax__wheels_paused;
+
+static uint64_t wheel_now_ns(const ax__wheel_t *w) {
+  if (w->paused) return atomic_load_explicit(&w->vnow, memory_order_relaxed);
+  return clock_ns();
+}
+
 static uint64_t now_ms(const ax__wheel_t *w) {
-  return (clock_ns() - w->origin) / 1000000u;
+  return (wheel_now_ns(w) - w->origin) / 1000000u;
+}
+
+/* The clock ns at which wheel ms `ms` begins (saturating: NEVER). */
+static uint64_t ms_to_ns(const ax__wheel_t *w, uint64_t ms) {
+  if (ms == NEVER || ms > (NEVER - w->origin) / 1000000u) return NEVER;
+  return w->origin + ms * 1000000u;
 }
 
 static uint64_t deadline_ms(const ax__wheel_t *w, ax_instant_t deadline) {
@@ -182,6 +210,7 @@ static uint64_t next_due(const ax__wheel_t *w, unsigned *level_out,
 static int unref_locked(ax__wheel_t *w) { return --w->refs == 0; }
 
 static void wheel_free(ax__wheel_t *w) {
+  if (w->paused) atomic_fetch_sub(&ax__wheels_paused, 1);
   uv_mutex_destroy(&w->lock);
   ax__free(w);
 }
@@ -192,6 +221,11 @@ static void wheel_timer_cb(uv_timer_t *t);
  * current wheel ms), or stops it. */
 static void wheel_arm(ax__wheel_t *w, uint64_t when, uint64_t now) {
   uint64_t timeout;
+  if (w->paused) {
+    /* Virtual deadlines: only an advance fires them, never the uv timer. */
+    w->armed = when;
+    return;
+  }
   if (when == NEVER) {
     if (w->armed != NEVER) uv_timer_stop(&w->timer);
     w->armed = NEVER;
@@ -222,13 +256,18 @@ static void drop_all(ax_waker_t **batch, size_t n) {
   for (i = 0; i < n; i++) ax_waker_drop(batch[i]);
 }
 
-/* Home thread: fires everything due and re-arms the timer. */
-static void wheel_run(ax__wheel_t *w) {
-  ax_waker_t *batch[WAKE_BATCH];
-  size_t n = 0;
-  uint64_t now = now_ms(w), next;
+/* Fires everything due at wheel ms `now`, from any thread: wakes all
+ * but the last batch (the lock dropped around each), leaves that one in
+ * batch[0 .. *n) for the caller, and returns the number of entries fired;
+ * *next gets the next slot's time.  Publishes `watch`.  The home and the
+ * keeper may both be in here at once: each step is under the lock, and a
+ * slot being processed (`pending`) is finished by whoever holds it. */
+static size_t fire_due(ax__wheel_t *w, uint64_t now, ax_waker_t **batch,
+                       size_t *n, uint64_t *next) {
+  size_t fired = 0;
   unsigned level, s;
 
+  *n = 0;
   uv_mutex_lock(&w->lock);
   for (;;) {
     ax_timer_entry_t *e;
@@ -253,27 +292,113 @@ static void wheel_run(ax__wheel_t *w) {
      * keep only the waker. */
     e->state = ST_FIRED;
     w->len--;
-    batch[n++] = e->waker;
+    fired++;
+    batch[(*n)++] = e->waker;
     e->waker = NULL;
-    if (n == WAKE_BATCH) {
+    if (*n == WAKE_BATCH) {
       uv_mutex_unlock(&w->lock);
-      wake_all(batch, n);
-      n = 0;
+      wake_all(batch, *n);
+      *n = 0;
       uv_mutex_lock(&w->lock);
     }
   }
   if (now > w->elapsed) w->elapsed = now;
-  next = next_due(w, &level, &s);
+  *next = next_due(w, &level, &s);
+  atomic_store_explicit(&w->watch, ms_to_ns(w, *next), memory_order_relaxed);
   uv_mutex_unlock(&w->lock);
+  return fired;
+}
 
+/* Home thread: fires everything due and re-arms the timer. */
+static size_t wheel_run(ax__wheel_t *w) {
+  ax_waker_t *batch[WAKE_BATCH];
+  size_t n, fired;
+  uint64_t now = now_ms(w), next;
+
+  fired = fire_due(w, now, batch, &n, &next);
   /* Arm before the last wakes: a waker that registers a new entry right
    * away (an inline executor) then moves the timer earlier if it must,
    * and our `next` cannot overwrite that with a later time. */
   wheel_arm(w, next, now);
   wake_all(batch, n);
+  return fired;
 }
 
-void ax__wheel_run(ax__wheel_t *w) { wheel_run(w); }
+void ax__wheel_run(ax__wheel_t *w) { (void)wheel_run(w); }
+
+size_t ax__wheel_rescue(ax__wheel_t *w) {
+  ax_waker_t *batch[WAKE_BATCH];
+  size_t n, fired;
+  uint64_t next;
+  /* No uv call: the timer is the home's.  It may fire later for nothing
+   * (it is armed no later than the entries fired here were due). */
+  fired = fire_due(w, now_ms(w), batch, &n, &next);
+  if (fired != 0) {
+    uv_mutex_lock(&w->lock);
+    w->rescued += fired;
+    uv_mutex_unlock(&w->lock);
+  }
+  wake_all(batch, n);
+  return fired;
+}
+
+uint64_t ax__wheel_watch_ns(ax__wheel_t *w) {
+  return atomic_load(&w->watch);  /* seq_cst: the keeper's side (keeper.c) */
+}
+
+void ax__wheel_set_keeper(ax__wheel_t *w, ax__keeper_t *k) { w->keeper = k; }
+
+size_t ax__wheel_rescued(ax__wheel_t *w) {
+  size_t n;
+  uv_mutex_lock(&w->lock);
+  n = w->rescued;
+  uv_mutex_unlock(&w->lock);
+  return n;
+}
+
+/* ---- paused time --------------------------------------------------------- */
+
+void ax__wheel_pause(ax__wheel_t *w) {
+  w->paused = 1;
+  atomic_store_explicit(&w->vnow, w->origin, memory_order_relaxed);
+  atomic_fetch_add(&ax__wheels_paused, 1);
+}
+
+int ax__wheel_is_paused(const ax__wheel_t *w) { return w->paused; }
+
+uint64_t ax__wheel_now(const ax__wheel_t *w) { return wheel_now_ns(w); }
+
+/* Beyond this the virtual clock does not jump by itself: a sleep "for
+ * ever" (ax_sleep_until(UINT64_MAX)) must not make the clock run to the
+ * end of time, one wheel revolution per step. */
+#define ADVANCE_LIMIT (UINT64_MAX / 2)
+
+size_t ax__wheel_advance(ax__wheel_t *w, uint64_t ns) {
+  uint64_t v = atomic_load_explicit(&w->vnow, memory_order_relaxed);
+  if (!w->paused) return 0;
+  v = ns > ADVANCE_LIMIT - v ? (v > ADVANCE_LIMIT ? v : ADVANCE_LIMIT) : v + ns;
+  atomic_store_explicit(&w->vnow, v, memory_order_relaxed);
+  return wheel_run(w);
+}
+
+size_t ax__wheel_advance_next(ax__wheel_t *w) {
+  unsigned level, s;
+  if (!w->paused) return 0;
+  for (;;) {
+    uint64_t next, at, v;
+    size_t fired;
+    uv_mutex_lock(&w->lock);
+    next = next_due(w, &level, &s);
+    uv_mutex_unlock(&w->lock);
+    at = ms_to_ns(w, next);
+    if (at >= ADVANCE_LIMIT) return 0;   /* nothing, or only "for ever" */
+    v = atomic_load_explicit(&w->vnow, memory_order_relaxed);
+    if (at > v) atomic_store_explicit(&w->vnow, at, memory_order_relaxed);
+    /* The slot's time may hold only entries that move down a level (a
+     * far deadline's upper digits): then go on to the next slot. */
+    if ((fired = wheel_run(w)) != 0) return fired;
+  }
+}
 
 static void wheel_timer_cb(uv_timer_t *t) {
   ax__wheel_t *w = ax__container_of(t, ax__wheel_t, timer);
@@ -307,6 +432,8 @@ ax__wheel_t *ax__wheel_new(uv_loop_t *loop) {
   w->loop = loop;
   w->armed = NEVER;
   w->origin = clock_ns();
+  atomic_init(&w->watch, NEVER);
+  atomic_init(&w->vnow, w->origin);
   w->refs = 1;
   uv_timer_init(loop, &w->timer);   /* cannot fail */
   return w;
@@ -366,7 +493,7 @@ void ax__timer_entry_init(ax_timer_entry_t *e) { memset(e, 0, sizeof *e); }
 
 int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
                      ax_instant_t deadline, ax_waker_t *waker) {
-  uint64_t now = clock_ns(), when;
+  uint64_t now = wheel_now_ns(w), when, watch = NEVER;
   if (deadline <= now) return 1;
   when = deadline_ms(w, deadline);
 
@@ -381,9 +508,17 @@ int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
   slot_insert(w, e);
   w->len++;
   w->refs++;
+  /* The earliest deadline so far: the keeper must know (it may be asleep
+   * until a later one).  seq_cst, paired with the keeper's (keeper.c). */
+  if (ms_to_ns(w, e->deadline_ms) <
+      atomic_load_explicit(&w->watch, memory_order_relaxed)) {
+    watch = ms_to_ns(w, e->deadline_ms);
+    atomic_store(&w->watch, watch);
+  }
   uv_mutex_unlock(&w->lock);
 
   e->wheel = w;
+  if (watch != NEVER && w->keeper != NULL) ax__keeper_note(w->keeper, watch);
   /* `armed` is never later than the earliest deadline, so only an earlier
    * one needs the timer moved (and we are on the home thread). */
   if (when < w->armed) wheel_arm(w, when, (now - w->origin) / 1000000u);

@@ -15,6 +15,10 @@
  *  - An entry's owner (the future embedding it) calls the entry functions
  *    one at a time (a task is polled or dropped by one worker at a time).
  *
+ *  - ax__wheel_rescue runs on any thread (the keeper's, keeper.h): it fires
+ *    what is due under the lock, as the timer callback would, and makes no
+ *    uv call.
+ *
  * Lifetime: the wheel's memory is reference counted: one reference for the
  * uv handle (released by the close callback) and one per entry that was
  * inserted and not yet released by its owner (through poll seeing it done,
@@ -24,8 +28,12 @@
 #ifndef AX_TIME_WHEEL_H
 #define AX_TIME_WHEEL_H
 
+#include <stdatomic.h>
+
 #include "axle/leaf.h"
 #include "axle/time.h"
+
+typedef struct ax__keeper_s ax__keeper_t;
 
 /* A new wheel driving one uv_timer_t on loop; NULL on ENOMEM. */
 ax__wheel_t *ax__wheel_new(uv_loop_t *loop);
@@ -38,6 +46,42 @@ void ax__wheel_close(ax__wheel_t *w);
 size_t ax__wheel_len(ax__wheel_t *w);
 /* The loop the wheel's timer lives on. */
 uv_loop_t *ax__wheel_loop(ax__wheel_t *w);
+
+/* ---- the keeper's side (keeper.h) -------------------------------------
+ *
+ * ax__wheel_set_keeper: k is told (ax__keeper_note) whenever the wheel's
+ *   earliest deadline moves earlier.  Before the wheel is used.
+ * ax__wheel_watch_ns: the clock ns by which the home should have run the
+ *   wheel (its earliest due slot), or UINT64_MAX; never later than the
+ *   truth, sometimes earlier (an entry cancelled since).  Any thread.
+ * ax__wheel_rescue: fires what is due now, on the calling thread (any
+ *   thread; the wakes happen there); returns the number fired.
+ * ax__wheel_rescued: how many entries rescues have fired (tests, bench). */
+void ax__wheel_set_keeper(ax__wheel_t *w, ax__keeper_t *k);
+uint64_t ax__wheel_watch_ns(ax__wheel_t *w);
+size_t ax__wheel_rescue(ax__wheel_t *w);
+size_t ax__wheel_rescued(ax__wheel_t *w);
+
+/* ---- paused time ----------------------------------------------------------
+ *
+ * A paused wheel runs on a virtual clock that starts at the wheel's
+ * creation and moves only when told to; its uv timer is never armed.
+ * ax__wheel_pause: right after ax__wheel_new, before any entry.  The rest
+ * on the home thread:
+ * ax__wheel_advance: the clock moves ns forward (saturating) and every
+ *   entry due fires, in deadline order; returns the number fired.
+ * ax__wheel_advance_next: the clock jumps to the earliest deadline and
+ *   what is due then fires; returns the number fired, 0 when no entry
+ *   waits (or only ones centuries away: those never make time jump).
+ * ax__wheel_now: the wheel's clock (virtual when paused), ns.
+ * ax__wheels_paused: paused wheels alive (ax_instant_now looks at its
+ *   thread's wheel only while this is not 0). */
+void ax__wheel_pause(ax__wheel_t *w);
+int ax__wheel_is_paused(const ax__wheel_t *w);
+uint64_t ax__wheel_now(const ax__wheel_t *w);
+size_t ax__wheel_advance(ax__wheel_t *w, uint64_t ns);
+size_t ax__wheel_advance_next(ax__wheel_t *w);
+extern _Atomic unsigned ax__wheels_paused;
 
 /* Entry owner API.  e must be initialised (zeroed, or ax__timer_entry_init)
  * and not hold a wheel (e->wheel == NULL) for insert.
