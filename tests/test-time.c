@@ -1,5 +1,12 @@
 /* Time: the timing wheel on its own (plain uv loop, simulated clock), then
- * sleep, timeout and interval on both runtime flavours.
+ * sleep, timeout and interval on both runtime flavours, the keeper that
+ * fires a stuck worker's timers, and paused time.
+ *
+ * The current-thread runs of the runtime tests are on a paused clock
+ * (builder.start_paused): their sleeps take no real time and their order
+ * is the same on every run.  The multi-thread runs keep the real clock
+ * (the uv timers, several wheels, the keeper), and so do the tests about
+ * real time itself (a deadline that passes during a poll).
  *
  * Tasks never call ck_assert (a failing assert would longjmp out of a
  * worker); they count what they saw in atomics that the test thread checks
@@ -13,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/list.h"
 #include "core/context.h"
+#include "time/keeper.h"
 #include "time/wheel.h"
 #include "helpers.h"
 
@@ -30,10 +38,46 @@ static uint64_t mix(uint64_t x) {   /* splitmix64: deterministic "random" */
 static int ldi(atomic_int *p) { return atomic_load(p); }
 static long ldl(atomic_long *p) { return atomic_load(p); }
 
+/* The runtimes of this suite: multi-thread (real time, `workers`
+ * workers), or current-thread on a paused clock. */
+static ax_runtime_t *tt_runtime(int multi, unsigned workers) {
+  ax_builder_t b;
+  ax_runtime_t *rt = NULL;
+  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
+  if (multi)
+    b.worker_threads = workers;
+  else
+    b.start_paused = 1;
+  TH_ASSERT_OK(ax_runtime_new(&b, &rt));
+  return rt;
+}
+
+static void tt_run(int multi, unsigned workers, ax_future_t *fut) {
+  th_run_on(tt_runtime(multi, workers), fut);
+}
+
+/* th_run_tasks (helpers.h) on tt_runtime. */
+static void tt_run_tasks(int multi, unsigned workers, th_make_fn make,
+                         size_t size, size_t n) {
+  th_spawner_t sp;
+  ck_assert_uint_le(size, TH_TASK_MAX);
+  memset(&sp, 0, sizeof sp);
+  sp.base.vtable = &th_spawner_vtable;
+  sp.make = make;
+  sp.size = size;
+  sp.n = n;
+  sp.h = calloc(n, sizeof *sp.h);
+  ck_assert_ptr_nonnull(sp.h);
+  tt_run(multi, workers, &sp.base);
+  ck_assert_int_eq(sp.spawn_err, 0);
+  ck_assert_int_eq(sp.joins.failed, 0);
+  free(sp.h);
+}
+
 /* Runs fut, a test body that sets bits in *bad for what it found wrong,
- * on a runtime of flavour multi (2 workers): no bit may be set. */
+ * on tt_runtime(multi, 2): no bit may be set. */
 static void run_clean(int multi, ax_future_t *fut, const int *bad) {
-  th_run(multi, 2, fut);
+  tt_run(multi, 2, fut);
   ck_assert_int_eq(*bad, 0);
 }
 
@@ -468,7 +512,7 @@ static ax_future_t *make_series(void *buf, size_t i) {
 START_TEST(sleep_never_early) {
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
-  th_run_tasks(_i, 3, make_series, sizeof(nap_t), 8);
+  tt_run_tasks(_i, 3, make_series, sizeof(nap_t), 8);
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldl(&naps_done), 8 * 7);
 }
@@ -494,7 +538,7 @@ START_TEST(many_sleeps) {
   size_t n = ax_test_iters(100000);
   atomic_store(&naps_done, 0);
   atomic_store(&naps_bad, 0);
-  th_run_tasks(_i, 2, make_nap, sizeof(nap_t), n);
+  tt_run_tasks(_i, 2, make_nap, sizeof(nap_t), n);
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldl(&naps_done), (long)n);
 }
@@ -574,7 +618,7 @@ START_TEST(sleep_wake_order) {
   atomic_store(&order_len, 0);
   atomic_store(&order_registered, 0);
   order_base = ax_instant_now();
-  th_run_tasks(CURRENT, 0, make_probe, sizeof(probe_t), ORDER_N);
+  tt_run_tasks(CURRENT, 0, make_probe, sizeof(probe_t), ORDER_N);
   n = atomic_load(&order_len);
   /* Each sleep registered on its first poll (unless the machine was so
    * slow that its deadline had passed) and was woken exactly once. */
@@ -589,7 +633,8 @@ END_TEST
  * th_late (helpers.h): the poll registers a 1 ms sleep and then blocks for
  * 5 ms (on purpose), so the wheel's timer is already due when the worker
  * parks: it fires inside the worker's uv_run before the poll phase, and
- * that wake must not be lost. */
+ * that wake must not be lost.  Real time on both flavours: a paused clock
+ * does not move while the poll blocks. */
 
 static ax_future_t *make_late(void *buf, size_t i) {
   (void)i;
@@ -1015,7 +1060,7 @@ AX_ASYNC(icancel_fn, icancel_t, self) {
 
 START_TEST(interval_cancel_safe) {
   icancel_t c = {0};
-  th_run(CURRENT, 0, AX_FUTURE(icancel_fn, &c));
+  tt_run(CURRENT, 0, AX_FUTURE(icancel_fn, &c));
   ck_assert_int_eq(c.bad, 0);
 }
 END_TEST
@@ -1061,7 +1106,7 @@ START_TEST(shutdown_with_pending_sleeps) {
   atomic_store(&sleepers_started, 0);
   atomic_store(&naps_bad, 0);
   /* The shutdown cancels the sleepers: their sleeps unregister. */
-  th_run(_i, 2, AX_FUTURE(smain_fn, &m));
+  tt_run(_i, 2, AX_FUTURE(smain_fn, &m));
   ck_assert_int_eq(ldl(&naps_bad), 0);
   ck_assert_int_eq(ldi(&sleepers_started), m.n);
   /* `left` outlived its runtime: its wheel detached it.  Polled here (no
@@ -1071,6 +1116,570 @@ START_TEST(shutdown_with_pending_sleeps) {
   ck_assert_int_eq(ax_sleep_result(&left), AX_ENORUNTIME);
   ax_drop(&left.base);
   ck_assert_int_eq(ldi(&c.w.refs), 0);
+}
+END_TEST
+
+/* ======================================================================
+ * The keeper (time/keeper.h): a stuck home's wheel is fired elsewhere.
+ * ==================================================================== */
+
+/* White box: two wheels on loops that nobody runs (two stuck homes), a
+ * keeper watching them.  A sleep an hour away puts the keeper to sleep
+ * for an hour; a 5 ms sleep registered after it must wake it (the note),
+ * and then every short sleep fires, from the keeper's thread, never
+ * early, once.  The test waits for the wakes (a latch), never for a
+ * time. */
+#define KN 24
+static th_latch_t kn_latch;
+static ax_sleep_t kn_s[KN];
+static th_waker_t kn_w[KN];
+static ax_cx_t kn_cx[KN];
+static atomic_int kn_bad;
+
+static void kn_on_wake(th_waker_t *w) {
+  if (ax_instant_now() < kn_s[w->tag].deadline) atomic_fetch_add(&kn_bad, 1);
+  th_latch_down(&kn_latch);
+}
+
+START_TEST(keeper_fires_stuck_wheels) {
+  uv_loop_t loops[2];
+  ax__wheel_t *wh[2];
+  ax__keeper_t *k;
+  ax_sleep_t far;
+  th_cx_t fc;
+  int i, registered = 0;
+  for (i = 0; i < 2; i++) {
+    ck_assert_int_eq(uv_loop_init(&loops[i]), 0);
+    wh[i] = ax__wheel_new(&loops[i]);
+  }
+  TH_ASSERT_OK(ax__keeper_start(wh, 2, &k));
+  atomic_store(&kn_bad, 0);
+  th_latch_init(&kn_latch, KN);
+  th_cx_init(&fc);
+  ax_sleep(&far, 3600 * 1000);
+  ck_assert_int_eq(ax__sleep_poll_on(&far, &fc.cx, wh[0]), AX_PENDING);
+  for (i = 0; i < KN; i++) {
+    th_waker_init(&kn_w[i]);
+    kn_w[i].on_wake = kn_on_wake;
+    kn_w[i].tag = i;
+    ax_cx_init(&kn_cx[i], &kn_w[i].base);
+    /* The first is the one the hour-long sleep must not hide. */
+    ax_sleep(&kn_s[i], i == 0 ? 5 : 1 + mix((uint64_t)i) % 30);
+    if (ax__sleep_poll_on(&kn_s[i], &kn_cx[i], wh[i % 2]) != AX_PENDING)
+      th_latch_down(&kn_latch);   /* this thread was descheduled past it */
+    else
+      registered++;
+  }
+  th_latch_wait_blocking(&kn_latch);
+  /* The last wake may still be returning on the keeper's thread (a waker
+   * is dropped after its wake): stopping the keeper joins it. */
+  ax__keeper_stop(k);
+  ck_assert_int_eq(ldi(&kn_bad), 0);
+  for (i = 0; i < KN; i++) {
+    ck_assert_int_le(ldi(&kn_w[i].wakes), 1);
+    ck_assert_int_eq(ax__sleep_poll_on(&kn_s[i], &kn_cx[i], wh[i % 2]),
+                     AX_READY);
+    ck_assert_int_eq(ax_sleep_result(&kn_s[i]), 0);
+    ck_assert_int_eq(ldi(&kn_w[i].refs), 0);
+  }
+  /* The homes never ran: every wake was the keeper's. */
+  ck_assert_uint_eq(ax__wheel_rescued(wh[0]) + ax__wheel_rescued(wh[1]),
+                    (size_t)registered);
+  ck_assert_uint_eq(ax__wheel_len(wh[0]), 1);   /* the hour is still there */
+  ck_assert_uint_eq(ax__wheel_len(wh[1]), 0);
+  ck_assert_int_eq(ldi(&fc.w.wakes), 0);
+  ck_assert_int_eq(ax__wheel_check(wh[0]), 0);
+  ck_assert_int_eq(ax__wheel_check(wh[1]), 0);
+  ax_drop(&far.base);
+  ck_assert_int_eq(ldi(&fc.w.refs), 0);
+  th_latch_destroy(&kn_latch);
+  for (i = 0; i < 2; i++) wheel_close_loop(wh[i], &loops[i]);
+}
+END_TEST
+
+/* White box, racing on purpose (TSan): the home's loop fires, a rescuer
+ * thread fires the same wheel, and a third thread cancels half of the
+ * entries, all at once.  Every entry ends exactly once: fired (one wake)
+ * or cancelled (no wake), and no waker clone is left. */
+static ax_sleep_t *rr_s;
+static th_waker_t *rr_w;
+static ax_cx_t *rr_cx;
+static ax__wheel_t *rr_wheel;
+static int rr_n;
+static atomic_int rr_stop, rr_bad;
+
+static void rr_on_wake(th_waker_t *w) {
+  if (ax_instant_now() < rr_s[w->tag].deadline) atomic_fetch_add(&rr_bad, 1);
+}
+
+static void rr_rescuer(void *arg) {
+  (void)arg;
+  while (!atomic_load(&rr_stop)) {
+    (void)ax__wheel_rescue(rr_wheel);
+    uv_sleep(0);
+  }
+}
+
+static void rr_canceller(void *arg) {
+  int i;
+  (void)arg;
+  for (i = 0; i < rr_n; i += 2) {
+    ax_drop(&rr_s[i].base);
+    if (i % 64 == 0) uv_sleep(1);
+  }
+}
+
+START_TEST(wheel_rescue_race) {
+  uv_loop_t loop;
+  uv_thread_t resc, canc;
+  int i;
+  rr_n = (int)ax_test_iters(6000) & ~1;
+  if (rr_n < 2) rr_n = 2;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  rr_s = calloc((size_t)rr_n, sizeof *rr_s);
+  rr_w = calloc((size_t)rr_n, sizeof *rr_w);
+  rr_cx = calloc((size_t)rr_n, sizeof *rr_cx);
+  atomic_store(&rr_stop, 0);
+  atomic_store(&rr_bad, 0);
+  rr_wheel = ax__wheel_new(&loop);
+  for (i = 0; i < rr_n; i++) {
+    th_waker_init(&rr_w[i]);
+    rr_w[i].on_wake = rr_on_wake;
+    rr_w[i].tag = i;
+    ax_cx_init(&rr_cx[i], &rr_w[i].base);
+    ax_sleep(&rr_s[i], 1 + mix((uint64_t)i) % 100);
+    (void)ax__sleep_poll_on(&rr_s[i], &rr_cx[i], rr_wheel);
+  }
+  ck_assert_int_eq(uv_thread_create(&resc, rr_rescuer, NULL), 0);
+  ck_assert_int_eq(uv_thread_create(&canc, rr_canceller, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);   /* the home fires too */
+  uv_thread_join(&canc);
+  atomic_store(&rr_stop, 1);
+  uv_thread_join(&resc);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(ldi(&rr_bad), 0);
+  ck_assert_uint_eq(ax__wheel_len(rr_wheel), 0);
+  ck_assert_int_eq(ax__wheel_check(rr_wheel), 0);
+  for (i = 0; i < rr_n; i++) {
+    ck_assert_int_le(ldi(&rr_w[i].wakes), 1);
+    if (i % 2) {
+      /* Never cancelled: fired exactly once. */
+      ck_assert_int_eq(ldi(&rr_w[i].wakes), 1);
+      ck_assert_int_eq(ax__sleep_poll_on(&rr_s[i], &rr_cx[i], rr_wheel),
+                       AX_READY);
+      ck_assert_int_eq(ax_sleep_result(&rr_s[i]), 0);
+    } else {
+      ck_assert_int_eq(ax_sleep_result(&rr_s[i]), AX_ECANCELED);
+    }
+    ck_assert_int_eq(ldi(&rr_w[i].refs), 0);
+    ax_drop(&rr_s[i].base);
+  }
+  wheel_close_loop(rr_wheel, &loop);
+  free(rr_s);
+  free(rr_w);
+  free(rr_cx);
+}
+END_TEST
+
+/* On a runtime: tasks sleep on one worker's wheel, then another task
+ * blocks that worker (a blocking call in async code) until they have all
+ * run, or gives up after a long time (then the test fails: nothing else
+ * would have fired them).  They must run on the other worker.  Some of
+ * them are aborted meanwhile from block_on's thread, racing the keeper's
+ * firing: each ends either way, and nothing is left on the wheel. */
+#define SW_N 8
+static _Atomic(ax__wheel_t *) sw_wheel[SW_N];
+static _Atomic(ax_home_t *) sw_ran_on[SW_N];
+static atomic_int sw_registered, sw_finished, sw_bad;
+
+typedef struct swsleeper_s {
+  ax_async_t co;
+  ax_sleep_t s;
+  int i;
+  int ran;      /* it got past its sleep (its drop runs at the end too) */
+} swsleeper_t;
+
+AX_ASYNC(swsleeper_fn, swsleeper_t, self) {
+  AX_BEGIN(self);
+  /* Long enough that the blocker is stuck before it passes (its home
+   * cannot fire it from then on: only the keeper can). */
+  ax_sleep(&self->s, 50);
+  if (ax_poll(&self->s.base, cx) == AX_PENDING)
+    atomic_store(&sw_wheel[self->i], my_wheel());
+  atomic_fetch_add(&sw_registered, 1);
+  AX_AWAIT(&self->s.base);
+  if (ax_instant_now() < self->s.deadline || ax_sleep_result(&self->s) != 0)
+    atomic_fetch_add(&sw_bad, 1);
+  atomic_store(&sw_ran_on[self->i], ax_home_current());
+  self->ran = 1;
+  atomic_fetch_add(&sw_finished, 1);
+  AX_END();
+}
+
+AX_ASYNC_DROP(swsleeper_drop, swsleeper_t, self) {
+  if (!self->ran) atomic_fetch_add(&sw_finished, 1);   /* aborted */
+}
+
+typedef struct swblock_s {
+  ax_async_t co;
+  ax_join_t *h;            /* the sleepers' handles (the main future's) */
+  th_signal_t *blocked;    /* fired when it is about to block */
+  ax_home_t *home;         /* its worker */
+  int same, stuck_ok;      /* sleepers on its wheel; all ran meanwhile */
+  int retry;               /* its home fired some before it could block */
+  size_t rescued;          /* its wheel's rescues, after */
+  int k;
+} swblock_t;
+
+AX_ASYNC(swblock_fn, swblock_t, self) {
+  AX_BEGIN(self);
+  for (self->k = 0; self->k < SW_N; self->k++) {
+    swsleeper_t s = {0};
+    s.i = self->k;
+    if (ax_spawn(AX_FUTURE_DROP(swsleeper_fn, swsleeper_drop, &s), sizeof s,
+                 &self->h[self->k]) != 0)
+      atomic_fetch_add(&sw_bad, 1);
+  }
+  while (atomic_load(&sw_registered) < SW_N) AX_YIELD();
+  self->home = ax_home_current();
+  for (self->k = 0; self->k < SW_N; self->k++)
+    self->same += atomic_load(&sw_wheel[self->k]) == my_wheel();
+  /* From here this worker runs nothing else: only the keeper can fire
+   * the sleeps on its wheel.  Unless its own timer fired some already (a
+   * slow machine): those would wait behind this poll, so try again. */
+  self->retry = ax__wheel_len(my_wheel()) != (size_t)self->same;
+  th_signal_fire(self->blocked);
+  if (self->retry) AX_RETURN();
+  {
+    uint64_t t0 = uv_hrtime();
+    while (atomic_load(&sw_finished) < SW_N &&
+           uv_hrtime() - t0 < (uint64_t)20 * 1000 * MS)
+      uv_sleep(1);
+  }
+  self->stuck_ok = atomic_load(&sw_finished) == SW_N;
+  self->rescued = ax__wheel_rescued(my_wheel());
+  AX_END();
+}
+
+typedef struct swmain_s {
+  ax_async_t co;
+  ax_join_t h[SW_N], bh;
+  th_signal_t blocked;
+  th_sigwait_t sw;
+  swblock_t *b;            /* the blocker's output, once joined */
+  swblock_t out;
+  int k, abort_some;
+} swmain_t;
+
+AX_ASYNC(swmain_fn, swmain_t, self) {
+  AX_BEGIN(self);
+  {
+    swblock_t b = {0};
+    b.h = self->h;
+    b.blocked = &self->blocked;
+    if (AX_SPAWN(swblock_fn, &b, &self->bh) != 0) atomic_fetch_add(&sw_bad, 1);
+  }
+  AX_AWAIT(th_sigwait(&self->sw, &self->blocked, NULL));
+  /* The blocker is stuck now: cancel every other sleeper from here while
+   * the keeper fires them (either may win). */
+  if (self->abort_some)
+    for (self->k = 0; self->k < SW_N; self->k += 2) (void)ax_abort(&self->h[self->k]);
+  AX_AWAIT(ax_join_wait(&self->bh));
+  self->out = *AX_JOIN_OUTPUT(&self->bh, swblock_t);
+  ax_join_drop(&self->bh);
+  for (self->k = 0; self->k < SW_N; self->k++) {
+    AX_AWAIT(ax_join_wait(&self->h[self->k]));
+    if (self->h[self->k].result != 0 &&
+        !(self->abort_some && self->k % 2 == 0 &&
+          self->h[self->k].result == AX_ECANCELED))
+      atomic_fetch_add(&sw_bad, 1);
+    ax_join_drop(&self->h[self->k]);
+  }
+  AX_END();
+}
+
+static void run_stuck_worker(int abort_some) {
+  swmain_t *m = calloc(1, sizeof *m);
+  int i, tries;
+  /* Which worker runs a spawned task is the scheduler's choice; the test
+   * needs some sleepers on the blocker's wheel.  Nearly always all are
+   * (they are spawned into its LIFO slot and queue), so a few tries. */
+  for (tries = 0; tries < 20; tries++) {
+    memset(m, 0, sizeof *m);
+    m->abort_some = abort_some;
+    th_signal_init(&m->blocked);
+    atomic_store(&sw_registered, 0);
+    atomic_store(&sw_finished, 0);
+    atomic_store(&sw_bad, 0);
+    for (i = 0; i < SW_N; i++) {
+      atomic_store(&sw_wheel[i], NULL);
+      atomic_store(&sw_ran_on[i], NULL);
+    }
+    th_run(MULTI, 2, AX_FUTURE(swmain_fn, m));
+    th_signal_destroy(&m->blocked);
+    ck_assert_int_eq(ldi(&sw_bad), 0);
+    if (m->out.retry) continue;
+    ck_assert_msg(m->out.stuck_ok, "sleepers still waiting after 20 s");
+    if (m->out.same > 0) break;
+  }
+  ck_assert_int_gt(m->out.same, 0);
+  ck_assert(!m->out.retry);
+  ck_assert_uint_ge(m->out.rescued, abort_some ? 0 : (size_t)m->out.same);
+  for (i = 0; i < SW_N; i++) {
+    ax_home_t *ran = atomic_load(&sw_ran_on[i]);
+    /* A sleeper that ran (was not aborted first) ran elsewhere if its
+     * sleep was on the stuck worker. */
+    if (ran != NULL && atomic_load(&sw_wheel[i]) != NULL &&
+        m->out.same == SW_N)
+      ck_assert_ptr_ne(ran, m->out.home);
+  }
+  free(m);
+}
+
+START_TEST(keeper_stuck_worker) { run_stuck_worker(0); }
+END_TEST
+
+START_TEST(keeper_stuck_worker_abort) { run_stuck_worker(1); }
+END_TEST
+
+/* ======================================================================
+ * Paused time (builder.start_paused).
+ * ==================================================================== */
+
+START_TEST(paused_needs_current_thread) {
+  ax_builder_t b;
+  ax_runtime_t *rt = (ax_runtime_t *)&b;
+  ax_builder_init(&b, AX_MULTI_THREAD);
+  b.start_paused = 1;
+  TH_ASSERT_ERR(ax_runtime_new(&b, &rt), AX_EINVAL);
+  ck_assert_ptr_null(rt);
+  /* Outside a runtime: nothing to advance. */
+  TH_ASSERT_ERR(ax_time_advance(5), AX_ENORUNTIME);
+  ck_assert_int_eq(ax_time_is_paused(), 0);
+}
+END_TEST
+
+/* The chapter's timeout, an hour long: the clock jumps there as soon as
+ * every task waits, the inner future is dropped exactly once, and the
+ * clock shows exactly one hour (the deadline, to the nanosecond). */
+typedef struct hour_s {
+  ax_async_t co;
+  slow_t slow;
+  ax_timeout_t t;
+  ax_instant_t t0, t1;
+  int paused, rc_real;
+} hour_t;
+
+AX_ASYNC(hour_fn, hour_t, self) {
+  AX_BEGIN(self);
+  self->paused = ax_time_is_paused();
+  self->t0 = ax_instant_now();
+  self->slow.ms = 2 * 3600 * 1000;
+  AX_AWAIT(ax_timeout(&self->t,
+                      AX_FUTURE_DROP(slow_fn, slow_drop, &self->slow),
+                      3600 * 1000));
+  self->t1 = ax_instant_now();
+  ax_drop(&self->t.base);
+  AX_END();
+}
+
+START_TEST(paused_hour_timeout) {
+  hour_t h = {0};
+  atomic_store(&slow_drops, 0);
+  tt_run(CURRENT, 0, AX_FUTURE(hour_fn, &h));
+  ck_assert_int_eq(h.paused, 1);
+  ck_assert_int_eq(h.t.result, AX_ETIMEDOUT);
+  ck_assert_int_eq(ldi(&slow_drops), 1);
+  ck_assert_uint_eq(h.t1 - h.t0, (uint64_t)3600 * 1000 * MS);
+}
+END_TEST
+
+/* Many tasks sleep pseudo-random times (some equal): each wakes exactly
+ * at its deadline on the virtual clock, in deadline order, and two runs
+ * give the same log. */
+#define PO_N 200
+static int po_log[PO_N];
+static atomic_int po_len, po_bad;
+
+typedef struct po_task_s {
+  ax_async_t co;
+  ax_sleep_t s;
+  int i;
+  ax_yield_t y;
+} po_task_t;
+
+AX_ASYNC(po_task_fn, po_task_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_sleep(&self->s, 1 + mix((uint64_t)self->i) % 50 * 37));
+  if (ax_instant_now() != self->s.deadline) atomic_fetch_add(&po_bad, 1);
+  {
+    int k = atomic_fetch_add(&po_len, 1);
+    if (k < PO_N) po_log[k] = self->i;
+  }
+  AX_END();
+}
+
+static ax_future_t *make_po(void *buf, size_t i) {
+  po_task_t *t = buf;
+  t->i = (int)i;
+  return AX_FUTURE(po_task_fn, t);
+}
+
+START_TEST(paused_order_deterministic) {
+  int first[PO_N], k;
+  atomic_store(&po_bad, 0);
+  atomic_store(&po_len, 0);
+  tt_run_tasks(CURRENT, 0, make_po, sizeof(po_task_t), PO_N);
+  ck_assert_int_eq(ldi(&po_len), PO_N);
+  memcpy(first, po_log, sizeof first);
+  for (k = 1; k < PO_N; k++)   /* deadline order (all slept from one time) */
+    ck_assert_uint_le(mix((uint64_t)first[k - 1]) % 50,
+                      mix((uint64_t)first[k]) % 50);
+  atomic_store(&po_len, 0);
+  tt_run_tasks(CURRENT, 0, make_po, sizeof(po_task_t), PO_N);
+  ck_assert_int_eq(ldi(&po_len), PO_N);
+  ck_assert_int_eq(memcmp(first, po_log, sizeof first), 0);
+  ck_assert_int_eq(ldi(&po_bad), 0);
+}
+END_TEST
+
+/* ax_time_advance by hand: nothing fires before its deadline, everything
+ * due fires at the advance, the clock moves by exactly what was asked;
+ * on a runtime that is not paused it refuses. */
+typedef struct adv_s {
+  ax_async_t co;
+  ax_sleep_t a, b, c;
+  ax_instant_t t0;
+  ax_yield_t y;
+  int bad;
+} adv_t;
+
+AX_ASYNC(adv_fn, adv_t, self) {
+  AX_BEGIN(self);
+  if (!ax_time_is_paused()) {
+    if (ax_time_advance(10) != AX_EINVAL) self->bad |= 1;
+    AX_RETURN();
+  }
+  self->t0 = ax_instant_now();
+  ax_sleep(&self->a, 100);
+  ax_sleep(&self->b, 100);
+  ax_sleep(&self->c, 250);
+  if (ax_poll(&self->a.base, cx) != AX_PENDING) self->bad |= 2;
+  if (ax_poll(&self->b.base, cx) != AX_PENDING) self->bad |= 2;
+  if (ax_poll(&self->c.base, cx) != AX_PENDING) self->bad |= 2;
+  if (ax_time_advance(99) != 0) self->bad |= 4;
+  if (ax_poll(&self->a.base, cx) != AX_PENDING) self->bad |= 8;
+  if (ax_instant_now() - self->t0 != 99 * MS) self->bad |= 16;
+  if (ax_time_advance(1) != 0) self->bad |= 4;
+  if (ax_poll(&self->a.base, cx) != AX_READY) self->bad |= 32;
+  if (ax_poll(&self->b.base, cx) != AX_READY) self->bad |= 32;
+  if (ax_poll(&self->c.base, cx) != AX_PENDING) self->bad |= 64;
+  if (ax__wheel_len(my_wheel()) != 1) self->bad |= 128;
+  /* A large step fires what is due, and no more than once. */
+  if (ax_time_advance(3600 * 1000) != 0) self->bad |= 4;
+  AX_AWAIT(&self->c.base);
+  if (ax_instant_now() - self->t0 != (3600 * 1000 + 100) * MS) self->bad |= 256;
+  AX_AWAIT(ax_yield_now(&self->y));
+  AX_END();
+}
+
+START_TEST(paused_advance_by_hand) {
+  adv_t a = {0};
+  run_clean(_i, AX_FUTURE(adv_fn, &a), &a.bad);
+}
+END_TEST
+
+/* Time stands still while a libuv request is in flight: a blocking job
+ * that takes real time finishes inside a short timeout, every run. */
+static void *slow_job(void *arg) {
+  uv_sleep(30);
+  return arg;
+}
+
+typedef struct pblk_s {
+  ax_async_t co;
+  ax_join_t h;
+  ax_timeout_t t;
+  ax_instant_t t0, t1;
+  int spawn_rc;
+} pblk_t;
+
+AX_ASYNC(pblk_fn, pblk_t, self) {
+  AX_BEGIN(self);
+  self->t0 = ax_instant_now();
+  self->spawn_rc = ax_spawn_blocking(slow_job, NULL, &self->h);
+  if (self->spawn_rc != 0) AX_RETURN();
+  AX_AWAIT(ax_timeout(&self->t, ax_join_wait(&self->h), 10));
+  self->t1 = ax_instant_now();
+  ax_drop(&self->t.base);
+  ax_join_drop(&self->h);
+  AX_END();
+}
+
+START_TEST(paused_blocking_holds_clock) {
+  pblk_t p = {0};
+  tt_run(CURRENT, 0, AX_FUTURE(pblk_fn, &p));
+  TH_ASSERT_OK(p.spawn_rc);
+  ck_assert_int_eq(p.t.result, 0);
+  ck_assert_int_eq(p.h.result, 0);
+  ck_assert_uint_lt(p.t1 - p.t0, 10 * MS);
+}
+END_TEST
+
+/* Cancellation on a paused clock: a select loser and an aborted sleeper
+ * leave the wheel at once; the clock never runs past the end of block_on
+ * (tasks sleeping an hour when it ends are cancelled by the shutdown,
+ * not fired). */
+static atomic_int pc_fired;
+
+AX_ASYNC(pc_sleeper_fn, nap_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(ax_sleep(&self->s, self->ms));
+  atomic_fetch_add(&pc_fired, 1);
+  AX_END();
+}
+
+typedef struct pcancel_s {
+  ax_async_t co;
+  ax_sleep_t a, b;
+  ax_select_t race;
+  ax_join_t h, h2;
+  ax_yield_t y;
+  ax_instant_t t0;
+  int bad;
+} pcancel_t;
+
+AX_ASYNC(pcancel_fn, pcancel_t, self) {
+  AX_BEGIN(self);
+  self->t0 = ax_instant_now();
+  AX_AWAIT(ax_select(&self->race, ax_sleep(&self->a, 7200 * 1000),
+                     ax_sleep(&self->b, 3600 * 1000)));
+  if (self->race.winner != 1) self->bad |= 1;
+  if (ax__wheel_len(my_wheel()) != 0) self->bad |= 2;
+  if (ax_instant_now() - self->t0 != (uint64_t)3600 * 1000 * MS) self->bad |= 4;
+  {
+    nap_t n = {0};
+    n.ms = 60 * 1000;
+    if (AX_SPAWN(pc_sleeper_fn, &n, &self->h) != 0) self->bad |= 8;
+    n.ms = 3600 * 1000;
+    if (AX_SPAWN(pc_sleeper_fn, &n, &self->h2) != 0) self->bad |= 8;
+  }
+  AX_AWAIT(ax_yield_now(&self->y));   /* the sleepers register */
+  if (ax__wheel_len(my_wheel()) != 2) self->bad |= 16;
+  (void)ax_abort(&self->h);
+  AX_AWAIT(ax_join_wait(&self->h));
+  if (self->h.result != AX_ECANCELED) self->bad |= 32;
+  ax_join_drop(&self->h);
+  if (ax__wheel_len(my_wheel()) != 1) self->bad |= 64;
+  ax_join_drop(&self->h2);   /* detached: still asleep when this ends */
+  AX_END();
+}
+
+START_TEST(paused_cancel) {
+  pcancel_t c = {0};
+  atomic_store(&pc_fired, 0);
+  run_clean(CURRENT, AX_FUTURE(pcancel_fn, &c), &c.bad);
+  ck_assert_int_eq(ldi(&pc_fired), 0);
 }
 END_TEST
 
@@ -1099,5 +1708,17 @@ Suite *ax_time_suite(void) {
                   AX_FLAVOURS(interval_missed_burst),
                   AX_FLAVOURS(interval_missed_delay),
                   AX_FLAVOURS(interval_missed_skip),
-                  AX_ONCE(interval_cancel_safe));
+                  AX_ONCE(interval_cancel_safe),
+                  AX_CASE("keeper", 60),
+                  AX_ONCE(keeper_fires_stuck_wheels),
+                  AX_ONCE(wheel_rescue_race),
+                  AX_ONCE(keeper_stuck_worker),
+                  AX_ONCE(keeper_stuck_worker_abort),
+                  AX_CASE("paused", 30),
+                  AX_ONCE(paused_needs_current_thread),
+                  AX_ONCE(paused_hour_timeout),
+                  AX_ONCE(paused_order_deterministic),
+                  AX_FLAVOURS(paused_advance_by_hand),
+                  AX_ONCE(paused_blocking_holds_clock),
+                  AX_ONCE(paused_cancel));
 }
