@@ -229,6 +229,15 @@ static int paused_advance(ax__worker_t *w) {
   return ax__wheel_advance_next(w->ctx.wheel) != 0;
 }
 
+/* Out of tasks: park, or on a paused clock first let time jump.  Out of
+ * line, so the run loop makes the one call it always made here (the
+ * paused check inline cost a register in the loop: +1 instruction per
+ * poll, yield_many +0.5 % under callgrind). */
+static RUN_LOOP_OUTLINE void idle(ax__worker_t *w, ax__task_t *until) {
+  if (ax__wheel_is_paused(w->ctx.wheel) && paused_advance(w)) return;
+  ax__idle_park(w, until);
+}
+
 /* The run loop, compiled twice with `watch` a constant: the loop without
  * a watchdog has no trace of it (a branch per poll measured 2-3 % on
  * yield_many). */
@@ -239,8 +248,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
     ax__task_t *t = next_task(w);
     if (t == NULL) {
       if (ax__worker_shut(w, until)) break;
-      if (ax__wheel_is_paused(w->ctx.wheel) && paused_advance(w)) continue;
-      ax__idle_park(w, until);
+      idle(w, until);
       continue;
     }
     if (w->idle_since != 0) ax__idle_end(w);

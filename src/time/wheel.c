@@ -50,9 +50,12 @@ struct ax__wheel_s {
   ax__link_t slots[LEVELS][SLOTS];   /* the wheel */
   size_t rescued;                    /* entries fired by ax__wheel_rescue */
   /* Written under the lock, read by the keeper without it (keeper.h):
-   * the clock ns by which the home should have run the wheel (its
+   * the wheel ms by which the home should have run the wheel (its
    * earliest slot), or NEVER.  Never later than that slot; earlier (a
-   * cancelled entry) only makes the keeper look for nothing. */
+   * cancelled entry) only makes the keeper look for nothing.  In wheel
+   * ms, not ns: the insert compares it with the entry's deadline as is
+   * (converting cost 20 instructions per insert in timers_1m), the
+   * keeper converts. */
   _Atomic uint64_t watch;
   /* Set before the wheel is used, then read-only. */
   ax__keeper_t *keeper;              /* told when `watch` moves earlier */
@@ -304,7 +307,7 @@ static size_t fire_due(ax__wheel_t *w, uint64_t now, ax_waker_t **batch,
   }
   if (now > w->elapsed) w->elapsed = now;
   *next = next_due(w, &level, &s);
-  atomic_store_explicit(&w->watch, ms_to_ns(w, *next), memory_order_relaxed);
+  atomic_store_explicit(&w->watch, *next, memory_order_relaxed);
   uv_mutex_unlock(&w->lock);
   return fired;
 }
@@ -343,7 +346,8 @@ size_t ax__wheel_rescue(ax__wheel_t *w) {
 }
 
 uint64_t ax__wheel_watch_ns(ax__wheel_t *w) {
-  return atomic_load(&w->watch);  /* seq_cst: the keeper's side (keeper.c) */
+  /* seq_cst: the keeper's side (keeper.c) */
+  return ms_to_ns(w, atomic_load(&w->watch));
 }
 
 void ax__wheel_set_keeper(ax__wheel_t *w, ax__keeper_t *k) { w->keeper = k; }
@@ -493,7 +497,8 @@ void ax__timer_entry_init(ax_timer_entry_t *e) { memset(e, 0, sizeof *e); }
 
 int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
                      ax_instant_t deadline, ax_waker_t *waker) {
-  uint64_t now = wheel_now_ns(w), when, watch = NEVER;
+  uint64_t now = wheel_now_ns(w), when;
+  int earlier = 0;
   if (deadline <= now) return 1;
   when = deadline_ms(w, deadline);
 
@@ -510,15 +515,15 @@ int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
   w->refs++;
   /* The earliest deadline so far: the keeper must know (it may be asleep
    * until a later one).  seq_cst, paired with the keeper's (keeper.c). */
-  if (ms_to_ns(w, e->deadline_ms) <
-      atomic_load_explicit(&w->watch, memory_order_relaxed)) {
-    watch = ms_to_ns(w, e->deadline_ms);
-    atomic_store(&w->watch, watch);
+  if (e->deadline_ms < atomic_load_explicit(&w->watch, memory_order_relaxed)) {
+    atomic_store(&w->watch, e->deadline_ms);
+    earlier = 1;
   }
   uv_mutex_unlock(&w->lock);
 
   e->wheel = w;
-  if (watch != NEVER && w->keeper != NULL) ax__keeper_note(w->keeper, watch);
+  if (earlier && w->keeper != NULL)
+    ax__keeper_note(w->keeper, ms_to_ns(w, when));
   /* `armed` is never later than the earliest deadline, so only an earlier
    * one needs the timer moved (and we are on the home thread). */
   if (when < w->armed) wheel_arm(w, when, (now - w->origin) / 1000000u);
