@@ -14,7 +14,6 @@
  *    re-arms the uv timer; the timer may then fire for nothing, harmlessly.
  *  - An entry's owner (the future embedding it) calls the entry functions
  *    one at a time (a task is polled or dropped by one worker at a time).
- *
  *  - ax__wheel_rescue runs on any thread (the keeper's, keeper.h): it fires
  *    what is due under the lock, as the timer callback would, and makes no
  *    uv call.
@@ -46,6 +45,27 @@ void ax__wheel_close(ax__wheel_t *w);
 size_t ax__wheel_len(ax__wheel_t *w);
 /* The loop the wheel's timer lives on. */
 uv_loop_t *ax__wheel_loop(ax__wheel_t *w);
+
+/* Entry owner API.  e must be initialised (zeroed, or ax__timer_entry_init)
+ * and not hold a wheel (e->wheel == NULL) for insert.
+ *
+ * ax__wheel_insert: registers e to fire at `deadline`, with a clone of
+ *   waker.  Calling thread: w's loop thread.  Returns 0 (registered), 1 (the
+ *   deadline has passed already: nothing registered) or AX_ESHUTDOWN (the
+ *   wheel is closing).
+ * ax__timer_entry_poll: e holds a wheel.  Returns 0 while registered (the
+ *   stored waker becomes a clone of waker unless it already wakes the same
+ *   task), AX__TIMER_FIRED once fired, AX__TIMER_DETACHED when its wheel
+ *   closed first; in both last cases e has released its wheel.
+ * ax__timer_entry_cancel: unregisters e if needed and releases its wheel;
+ *   does nothing when e holds none.  Any thread. */
+#define AX__TIMER_FIRED 1
+#define AX__TIMER_DETACHED 2
+void ax__timer_entry_init(ax_timer_entry_t *e);
+int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
+                     ax_instant_t deadline, ax_waker_t *waker);
+int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker);
+void ax__timer_entry_cancel(ax_timer_entry_t *e);
 
 /* ---- the keeper's side (keeper.h) -------------------------------------
  *
@@ -82,27 +102,6 @@ uint64_t ax__wheel_now(const ax__wheel_t *w);
 size_t ax__wheel_advance(ax__wheel_t *w, uint64_t ns);
 size_t ax__wheel_advance_next(ax__wheel_t *w);
 extern _Atomic unsigned ax__wheels_paused;
-
-/* Entry owner API.  e must be initialised (zeroed, or ax__timer_entry_init)
- * and not hold a wheel (e->wheel == NULL) for insert.
- *
- * ax__wheel_insert: registers e to fire at `deadline`, with a clone of
- *   waker.  Calling thread: w's loop thread.  Returns 0 (registered), 1 (the
- *   deadline has passed already: nothing registered) or AX_ESHUTDOWN (the
- *   wheel is closing).
- * ax__timer_entry_poll: e holds a wheel.  Returns 0 while registered (the
- *   stored waker becomes a clone of waker unless it already wakes the same
- *   task), AX__TIMER_FIRED once fired, AX__TIMER_DETACHED when its wheel
- *   closed first; in both last cases e has released its wheel.
- * ax__timer_entry_cancel: unregisters e if needed and releases its wheel;
- *   does nothing when e holds none.  Any thread. */
-#define AX__TIMER_FIRED 1
-#define AX__TIMER_DETACHED 2
-void ax__timer_entry_init(ax_timer_entry_t *e);
-int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,
-                     ax_instant_t deadline, ax_waker_t *waker);
-int ax__timer_entry_poll(ax_timer_entry_t *e, ax_waker_t *waker);
-void ax__timer_entry_cancel(ax_timer_entry_t *e);
 
 /* ---- white-box test hooks --------------------------------------------- */
 
