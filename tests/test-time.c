@@ -1682,6 +1682,49 @@ AX_ASYNC(pcancel_fn, pcancel_t, self) {
   AX_END();
 }
 
+/* A sleep "for ever" never makes the clock jump: with nothing else
+ * pending the runtime sleeps for real until another thread wakes it. */
+static th_signal_t pf_sig;
+
+static void pf_thread(void *arg) {
+  (void)arg;
+  uv_sleep(5);
+  th_signal_fire(&pf_sig);
+}
+
+typedef struct pforever_s {
+  ax_async_t co;
+  ax_sleep_t never;
+  th_sigwait_t sw;
+  ax_select_t race;
+  ax_instant_t t0, t1;
+  uv_thread_t th;
+  int started;
+} pforever_t;
+
+AX_ASYNC(pforever_fn, pforever_t, self) {
+  AX_BEGIN(self);
+  self->t0 = ax_instant_now();
+  self->started = uv_thread_create(&self->th, pf_thread, NULL) == 0;
+  if (!self->started) AX_RETURN();
+  AX_AWAIT(ax_select(&self->race, ax_sleep_until(&self->never, UINT64_MAX),
+                     th_sigwait(&self->sw, &pf_sig, NULL)));
+  self->t1 = ax_instant_now();
+  AX_END();
+}
+
+START_TEST(paused_forever_stands_still) {
+  pforever_t f = {0};
+  th_signal_init(&pf_sig);
+  tt_run(CURRENT, 0, AX_FUTURE(pforever_fn, &f));
+  ck_assert(f.started);
+  uv_thread_join(&f.th);
+  ck_assert_int_eq(f.race.winner, 1);
+  ck_assert_uint_eq(f.t1, f.t0);
+  th_signal_destroy(&pf_sig);
+}
+END_TEST
+
 START_TEST(paused_cancel) {
   pcancel_t c = {0};
   atomic_store(&pc_fired, 0);
@@ -1727,5 +1770,6 @@ Suite *ax_time_suite(void) {
                   AX_ONCE(paused_order_deterministic),
                   AX_FLAVOURS(paused_advance_by_hand),
                   AX_ONCE(paused_blocking_holds_clock),
-                  AX_ONCE(paused_cancel));
+                  AX_ONCE(paused_cancel),
+                  AX_ONCE(paused_forever_stands_still));
 }

@@ -389,13 +389,21 @@ size_t ax__wheel_advance_next(ax__wheel_t *w) {
   unsigned level, s;
   if (!w->paused) return 0;
   for (;;) {
-    uint64_t next, at, v;
+    uint64_t next, at, v, first = NEVER;
     size_t fired;
+    ax__link_t *l;
     uv_mutex_lock(&w->lock);
     next = next_due(w, &level, &s);
+    /* The slot's start may be far before its entries' deadlines (an upper
+     * level): a slot holding only "for ever" must not move the clock one
+     * wheel revolution (2^36 ms) at a time to the end of time.  Later
+     * slots hold later deadlines. */
+    if (next != NEVER)
+      for (l = w->slots[level][s].next; l != &w->slots[level][s]; l = l->next)
+        if (entry_of(l)->deadline_ms < first) first = entry_of(l)->deadline_ms;
     uv_mutex_unlock(&w->lock);
+    if (ms_to_ns(w, first) >= ADVANCE_LIMIT) return 0;   /* nothing due, ever */
     at = ms_to_ns(w, next);
-    if (at >= ADVANCE_LIMIT) return 0;   /* nothing, or only "for ever" */
     v = atomic_load_explicit(&w->vnow, memory_order_relaxed);
     if (at > v) atomic_store_explicit(&w->vnow, at, memory_order_relaxed);
     /* The slot's time may hold only entries that move down a level (a
