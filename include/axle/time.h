@@ -14,8 +14,8 @@
  * A stuck worker does not hold its sleeps back: when a task keeps a worker
  * in one long poll (a blocking call in async code), a sleep registered on
  * that worker whose deadline passes meanwhile still ends within a few
- * milliseconds of it (a keeper thread of the multi-thread runtime fires
- * it), and its task runs on another worker.  What a blocked worker still
+ * milliseconds of it (a keeper thread of a multi-thread runtime with two
+ * workers or more fires it), and its task runs on another worker.  What a blocked worker still
  * holds back is its libuv handles: I/O that lives on it.
  *
  * Outside a runtime: a sleep polled on a thread that runs no axle loop (a
