@@ -32,13 +32,14 @@ static uint64_t add_sat(uint64_t a, uint64_t b) {
 /* Rescues every wheel whose home is late (without the lock). */
 static void look(ax__keeper_t *k) {
   uint64_t now = uv_hrtime();
+  size_t fired;
   unsigned i;
   for (i = 0; i < k->n; i++) {
     if (add_sat(ax__wheel_watch_ns(k->wheels[i]), AX__KEEPER_GRACE_NS) > now)
       continue;
-    size_t n = ax__wheel_rescue(k->wheels[i]);
-    if (n != 0)
-      atomic_fetch_add_explicit(&k->rescued, n, memory_order_relaxed);
+    fired = ax__wheel_rescue(k->wheels[i]);
+    if (fired != 0)
+      atomic_fetch_add_explicit(&k->rescued, fired, memory_order_relaxed);
   }
 }
 
