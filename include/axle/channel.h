@@ -178,6 +178,14 @@ AX_EXTERN ax_mpsc_weak_tx_t *ax_mpsc_sender_downgrade(ax_mpsc_tx_t *tx);
 AX_EXTERN ax_mpsc_tx_t *ax_mpsc_weak_upgrade(ax_mpsc_weak_tx_t *w);
 AX_EXTERN ax_mpsc_weak_tx_t *ax_mpsc_weak_clone(ax_mpsc_weak_tx_t *w);
 AX_EXTERN void ax_mpsc_weak_drop(ax_mpsc_weak_tx_t *w);
+/* The same two counts seen from a weak handle (Tokio's
+ * WeakSender::strong_count / weak_count) and from the receiver
+ * (Receiver::sender_strong_count / sender_weak_count).  Snapshots; the
+ * handle: not NULL, asserted. */
+AX_EXTERN size_t ax_mpsc_weak_strong_count(const ax_mpsc_weak_tx_t *w);
+AX_EXTERN size_t ax_mpsc_weak_weak_count(const ax_mpsc_weak_tx_t *w);
+AX_EXTERN size_t ax_mpsc_receiver_sender_strong_count(const ax_mpsc_rx_t *rx);
+AX_EXTERN size_t ax_mpsc_receiver_sender_weak_count(const ax_mpsc_rx_t *rx);
 
 /* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY
  * (nothing queued now; after ax_mpsc_close also while a permit is still
@@ -488,6 +496,15 @@ AX_EXTERN ax_broadcast_weak_tx_t *ax_broadcast_weak_clone(
 AX_EXTERN void ax_broadcast_weak_drop(ax_broadcast_weak_tx_t *w);
 AX_EXTERN size_t ax_broadcast_sender_strong_count(ax_broadcast_tx_t *tx);
 AX_EXTERN size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx);
+/* The same counts seen from a weak handle and from a receiver (Tokio's
+ * WeakSender::strong_count / weak_count, Receiver::sender_strong_count /
+ * sender_weak_count).  The handle: not NULL, asserted. */
+AX_EXTERN size_t ax_broadcast_weak_strong_count(ax_broadcast_weak_tx_t *w);
+AX_EXTERN size_t ax_broadcast_weak_weak_count(ax_broadcast_weak_tx_t *w);
+AX_EXTERN size_t ax_broadcast_receiver_sender_strong_count(
+    ax_broadcast_rx_t *rx);
+AX_EXTERN size_t ax_broadcast_receiver_sender_weak_count(
+    ax_broadcast_rx_t *rx);
 
 /* Sender side: completes when no receiver is left (Tokio's
  * Sender::closed), at once if there is none now (or if tx is NULL).  A

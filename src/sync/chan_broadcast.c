@@ -416,6 +416,26 @@ size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx) {
   return n;
 }
 
+size_t ax_broadcast_weak_strong_count(ax_broadcast_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_broadcast_sender_strong_count((ax_broadcast_tx_t *)(void *)w);
+}
+
+size_t ax_broadcast_weak_weak_count(ax_broadcast_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_broadcast_sender_weak_count((ax_broadcast_tx_t *)(void *)w);
+}
+
+size_t ax_broadcast_receiver_sender_strong_count(ax_broadcast_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_broadcast_sender_strong_count((ax_broadcast_tx_t *)(void *)rx->c);
+}
+
+size_t ax_broadcast_receiver_sender_weak_count(ax_broadcast_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_broadcast_sender_weak_count((ax_broadcast_tx_t *)(void *)rx->c);
+}
+
 /* ---- Sender closed(): every receiver gone --------------------------------- */
 
 static ax_poll_t bclosed_poll(ax_future_t *fut, ax_cx_t *cx) {
