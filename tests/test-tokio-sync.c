@@ -787,8 +787,13 @@ static void reserve_many_partial_closed(int cancel) {
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);  /* it holds the second */
   ax_mpsc_close(rx);
   ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);  /* its slot came back */
   ax_mpsc_permit_release(&p);
   ck_assert_int_eq(cr.w.wakes, 1);  /* Tokio: 0 until the reserve goes */
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
+  ax_drop(&r.base);
   if (cancel) {
     ax_drop(&res.base);
   } else {
@@ -796,10 +801,7 @@ static void reserve_many_partial_closed(int cancel) {
     ck_assert_int_eq(res.result, AX_ECLOSED);
     ck_assert_ptr_null(res.permit.tx);
   }
-  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
-  ck_assert_int_eq(r.result, AX_ECLOSED);
   ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
-  ax_drop(&r.base);
   ax_drop(&res.base);
   ax_mpsc_sender_drop(tx);
   ax_mpsc_receiver_drop(rx);
@@ -1830,6 +1832,27 @@ START_TEST(lag_uses_power_of_two_buffer_length) {
   bc_empty(rx);
   ax_broadcast_receiver_drop(rx);
   ax_broadcast_sender_drop(tx);
+
+  /* The examples of channel.h (5 values) and docs/guide.md (6 values),
+   * sent to a receiver that read nothing: Tokio's numbers with 4 slots,
+   * axle's with 3. */
+  for (i = 5; i <= 6; i++) {
+    int k;
+    bc_new(4, &tx, &rx);
+    for (k = 1; k <= i; k++) bc_send(tx, k);
+    bc_lagged(rx, (uint64_t)(i - 4));
+    for (k = i - 3; k <= i; k++) ck_assert_int_eq(bc_recv(rx), k);
+    bc_empty(rx);
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+    bc_new(3, &tx, &rx);
+    for (k = 1; k <= i; k++) bc_send(tx, k);
+    bc_lagged(rx, (uint64_t)(i - 3));
+    for (k = i - 2; k <= i; k++) ck_assert_int_eq(bc_recv(rx), k);
+    bc_empty(rx);
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+  }
 }
 END_TEST
 
@@ -2446,6 +2469,48 @@ START_TEST(closed_channel_with_seen_value) {
                    AX_READY);
   ck_assert_int_eq(wf.result, 0);
   ax_drop(&wf.base);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: multiple_sender and
+ * receiver_is_notified_when_last_sender_is_dropped (sender clones: each
+ * one sends, and only the last one's drop closes the channel). */
+START_TEST(watch_multiple_sender) {
+  ax_watch_tx_t *tx1, *tx2;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  th_cx_t c;
+  int v = 0, out = -1;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx1, &rx), 0);
+  tx2 = ax_watch_sender_clone(tx1);
+  v = 1;
+  ck_assert_int_eq(ax_watch_send(tx1, &v), 0);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx2, &v), 0);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 2);
+  /* receiver_is_notified_when_last_sender_is_dropped */
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ax_watch_sender_drop(tx1);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ax_watch_sender_drop(tx2);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, AX_ECLOSED);
+  ax_drop(&ch.base);
   ax_watch_receiver_drop(rx);
   ck_assert_int_eq(c.w.refs, 0);
 }
@@ -3397,6 +3462,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_FLAVOURS(wait_for_and_closed_rt),
                   AX_ONCE(rx_version_underflow_and_reopened_after_subscribe),
                   AX_ONCE(closed_channel_with_seen_value),
+                  AX_ONCE(watch_multiple_sender),
                   AX_FLAVOURS(receiver_wait_for_is_cooperative),
                   AX_FLAVOURS(sender_closed_is_cooperative),
                   AX_FLAVOURS(receiver_recv_is_cooperative),

@@ -16,6 +16,7 @@
  *   tx.reserve_owned().await               ax_mpsc_reserve (the permit owns a sender)
  *   tx.send_timeout(v, d).await            AX_AWAIT(ax_mpsc_send_timeout(&s->st, tx, &v, ms))
  *   tx.downgrade() / weak.upgrade()        ax_mpsc_sender_downgrade(tx) / ax_mpsc_weak_upgrade(w)
+ *   weak.strong_count() / rx.sender_strong_count()  ax_mpsc_weak_strong_count(w) / ax_mpsc_receiver_sender_strong_count(rx)
  *   rx.len() / is_empty() / is_closed()    ax_mpsc_len(rx) / ax_mpsc_is_empty / ax_mpsc_receiver_is_closed
  *   tx.max_capacity()                      ax_mpsc_max_capacity(tx)
  *   oneshot::channel::<T>()                ax_oneshot_new(sizeof(T), drop, &tx, &rx)
