@@ -2940,9 +2940,11 @@ END_TEST
  * RwLock (tokio/tests/sync_rwlock.rs)
  * ====================================================================== */
 
-/* sync_rwlock.rs: downgrade_map -- a write guard downgraded lets the
- * waiting readers in, keeps a waiting writer out until it is released;
- * readers that arrive after that writer still queue behind it. */
+/* axle (the fairness Tokio's RwLockWriteGuard::downgrade documents; its
+ * test, downgrade_map, is ported as downgrade_then_map below): a write
+ * guard downgraded lets the waiting readers in, keeps a waiting writer
+ * out until it is released; readers that arrive after that writer still
+ * queue behind it. */
 START_TEST(downgrade_map) {
   ax_rwlock_t rw;
   ax_rwlock_guard_t w, r1, r2, w2, r3;
@@ -2983,8 +2985,8 @@ START_TEST(downgrade_map) {
 }
 END_TEST
 
-/* sync_rwlock.rs: try_downgrade_map / read_guard map -- axle's mapped
- * guards: the lock moves into the mapped guard with a pointer to a part
+/* axle (Tokio's RwLockReadGuard::map / RwLockWriteGuard::map, which
+ * Tokio tests only in doc examples) -- axle's mapped guards: the lock moves into the mapped guard with a pointer to a part
  * of the data; re-mapping narrows it; unlocking the mapped guard is what
  * releases the lock. */
 START_TEST(mapped_guards) {
@@ -3138,8 +3140,8 @@ END_TEST
  * Semaphore (tokio/tests/sync_semaphore.rs, sync_semaphore_owned.rs)
  * ====================================================================== */
 
-/* sync_semaphore.rs: forget_permits_basic (and: waiters keep what they
- * were promised). */
+/* tokio/src/sync/tests/semaphore_batch.rs: forget_permits_basic (and:
+ * waiters keep what they were promised). */
 START_TEST(forget_permits_basic) {
   ax_semaphore_t s;
   ax_permit_t p, q;
@@ -3162,6 +3164,47 @@ START_TEST(forget_permits_basic) {
   ax_semaphore_release(&q);
   ax_semaphore_release(&p);
   ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_destroy(&s);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_semaphore.rs: forget_open and forget_closed (forget_permits
+ * works the same on a closed semaphore), and semaphore_batch.rs:
+ * update_permits_many_times (a waiter for more than the semaphore holds
+ * is served by added permits; the rest can be forgotten). */
+START_TEST(forget_open_closed_and_update_permits_many_times) {
+  ax_semaphore_t s;
+  ax_permit_t p;
+  th_cx_t c;
+  size_t size, sub, expected;
+  int closed;
+  th_cx_init(&c);
+  for (closed = 0; closed < 2; closed++) {
+    for (size = 0; size < 4; size++) {
+      for (sub = 0; sub < 4; sub++) {
+        ck_assert_int_eq(ax_semaphore_init(&s, size), 0);
+        if (closed) ax_semaphore_close(&s);
+        expected = size > sub ? size - sub : 0;
+        ck_assert_uint_eq(ax_semaphore_forget_permits(&s, sub),
+                          size - expected);
+        ck_assert_uint_eq(ax_semaphore_available(&s), expected);
+        ck_assert_int_eq(ax_semaphore_is_closed(&s), closed);
+        ax_semaphore_destroy(&s);
+      }
+    }
+  }
+  ax_semaphore_init(&s, 5);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p, &s, 7), &c), AX_PENDING);
+  ck_assert_int_eq(ax_semaphore_add_permits(&s, 5), 0);
+  ck_assert_int_eq(TH_POLL(&p.base, &c), AX_READY);
+  ck_assert_int_eq(p.result, 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 3), 3);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_semaphore_forget(&p);
+  ax_drop(&p.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   ax_semaphore_destroy(&s);
   ck_assert_int_eq(c.w.refs, 0);
 }
@@ -3483,6 +3526,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(downgrade_then_map),
                   AX_FLAVOURS(downgrade_rt),
                   AX_ONCE(forget_permits_basic),
+                  AX_ONCE(forget_open_closed_and_update_permits_many_times),
                   AX_ONCE(merge),
                   AX_ONCE(split),
                   AX_ONCE(set_twice),
