@@ -3335,6 +3335,147 @@ START_TEST(set_while_initializing) {
 END_TEST
 
 /* ======================================================================
+ * Threads racing (Tokio's loom models, tokio/src/sync/tests/loom_*.rs):
+ * loom explores every interleaving of a tiny model; here each model runs
+ * many times on real threads, and the TSan build checks the accesses.
+ * ====================================================================== */
+
+/* Polls f on this thread until it is ready (the waker is a counter: the
+ * loop does not sleep, it polls again). */
+static void spin_until_ready(ax_future_t *f, th_cx_t *c) {
+  while (TH_POLL(f, c) == AX_PENDING)
+    uv_sleep(0);
+}
+
+/* loom_semaphore_batch.rs: concurrent_permit_updates -- add_permits(3),
+ * try_acquire(1) and forget_permits(2) at once: 5 - 1 + 3 - 2 whatever
+ * the order (at least 4 permits are free when forget runs). */
+static ax_semaphore_t lm_sem;
+static atomic_int lm_errors;
+
+static void lm_add(void *arg) {
+  (void)arg;
+  if (ax_semaphore_add_permits(&lm_sem, 3) != 0) atomic_fetch_add(&lm_errors, 1);
+}
+static void lm_take(void *arg) {
+  ax_permit_t *p = (ax_permit_t *)arg;
+  if (ax_semaphore_try_acquire(p, &lm_sem, 1) != 0)
+    atomic_fetch_add(&lm_errors, 1);
+  ax_semaphore_forget(p);  /* Tokio's batch try_acquire keeps no guard */
+}
+static void lm_forget(void *arg) {
+  (void)arg;
+  if (ax_semaphore_forget_permits(&lm_sem, 2) != 2)
+    atomic_fetch_add(&lm_errors, 1);
+}
+
+START_TEST(concurrent_permit_updates) {
+  unsigned long i, n = ax_test_iters(300);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    uv_thread_t t1, t2, t3;
+    ax_permit_t p;
+    ck_assert_int_eq(ax_semaphore_init(&lm_sem, 5), 0);
+    ck_assert_int_eq(uv_thread_create(&t1, lm_add, NULL), 0);
+    ck_assert_int_eq(uv_thread_create(&t2, lm_take, &p), 0);
+    ck_assert_int_eq(uv_thread_create(&t3, lm_forget, NULL), 0);
+    uv_thread_join(&t1);
+    uv_thread_join(&t2);
+    uv_thread_join(&t3);
+    ck_assert_uint_eq(ax_semaphore_available(&lm_sem), 5);
+    ax_drop(&p.base);
+    ax_semaphore_destroy(&lm_sem);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+}
+END_TEST
+
+/* loom_watch.rs: wait_for_returns_correct_value -- while another thread
+ * sends 1, 2, 3, the value wait_for returns is the one its predicate
+ * accepted. */
+static int record_and_accept(const void *value, void *arg) {
+  *(int *)arg = *(const int *)value;
+  return 1;
+}
+static void lm_send_123(void *arg) {
+  ax_watch_tx_t *tx = (ax_watch_tx_t *)arg;
+  int v;
+  for (v = 1; v <= 3; v++)
+    if (ax_watch_send(tx, &v) != 0) atomic_fetch_add(&lm_errors, 1);
+  ax_watch_sender_drop(tx);
+}
+
+START_TEST(wait_for_returns_correct_value) {
+  unsigned long i, n = ax_test_iters(300);
+  th_cx_t c;
+  th_cx_init(&c);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    ax_watch_tx_t *tx;
+    ax_watch_rx_t *rx;
+    ax_watch_wait_for_t wf;
+    uv_thread_t t;
+    int v = 0, stopped_at = -1, returned = -2;
+    ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+    ck_assert_int_eq(uv_thread_create(&t, lm_send_123, tx), 0);
+    spin_until_ready(
+        ax_watch_wait_for(&wf, rx, record_and_accept, &stopped_at, &returned),
+        &c);
+    ck_assert_int_eq(wf.result, 0);
+    ck_assert_int_eq(stopped_at, returned);
+    ax_drop(&wf.base);
+    uv_thread_join(&t);
+    ax_watch_receiver_drop(rx);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* loom_rwlock.rs: downgrade -- a writer on another thread waits while the
+ * first write guard is downgraded and read; it writes after the read
+ * guard goes, and a read after it sees its value. */
+static struct {
+  ax_rwlock_t rw;
+  int value;                  /* guarded by rw */
+} lm_rw;
+
+static void lm_writer(void *arg) {
+  ax_rwlock_guard_t g;
+  th_cx_t c;
+  (void)arg;
+  th_cx_init(&c);
+  spin_until_ready(ax_rwlock_write(&g, &lm_rw.rw), &c);
+  lm_rw.value = 2;
+  ax_rwlock_unlock(&g);
+  ax_drop(&g.base);
+  if (c.w.refs != 0) atomic_fetch_add(&lm_errors, 1);
+}
+
+START_TEST(loom_downgrade) {
+  unsigned long i, n = ax_test_iters(300);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    ax_rwlock_guard_t g;
+    uv_thread_t t;
+    ck_assert_int_eq(ax_rwlock_init(&lm_rw.rw, 0), 0);
+    lm_rw.value = 1;
+    ck_assert_int_eq(ax_rwlock_try_write(&g, &lm_rw.rw), 0);
+    ck_assert_int_eq(uv_thread_create(&t, lm_writer, NULL), 0);
+    ck_assert_int_eq(ax_rwlock_downgrade(&g), 0);
+    ck_assert_int_eq(lm_rw.value, 1);
+    ax_rwlock_unlock(&g);
+    uv_thread_join(&t);
+    ck_assert_int_eq(ax_rwlock_try_read(&g, &lm_rw.rw), 0);
+    ck_assert_int_eq(lm_rw.value, 2);
+    ax_rwlock_unlock(&g);
+    ax_rwlock_destroy(&lm_rw.rw);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+}
+END_TEST
+
+/* ======================================================================
  * Interval (tokio/tests/time_interval.rs)
  * ====================================================================== */
 
@@ -3531,6 +3672,10 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(split),
                   AX_ONCE(set_twice),
                   AX_ONCE(set_while_initializing),
+                  AX_CASE("threads", 60),
+                  AX_ONCE(concurrent_permit_updates),
+                  AX_ONCE(wait_for_returns_correct_value),
+                  AX_ONCE(loom_downgrade),
                   AX_CASE("interval", 10),
                   AX_FLAVOURS(interval_reset));
 }
