@@ -1187,10 +1187,11 @@ END_TEST
 
 /* ---- mpsc on a runtime -------------------------------------------------- */
 
-/* sync_mpsc.rs: send_recv_many_bounded_capacity (and a reserve_many that
- * waits for room): a producer task sends N values through reserve_many
- * batches; the consumer takes them with recv_many; every value arrives
- * once, in order. */
+/* axle (recv_many against reserve_many under load; Tokio's
+ * send_recv_many_bounded_capacity is ported by hand as
+ * send_recv_many_capacity below): a producer task sends N values through
+ * reserve_many batches that wait for room; the consumer takes them with
+ * recv_many; every value arrives once, in order. */
 #define RM_N 2000
 #define RM_BATCH 7
 typedef struct {
@@ -1254,7 +1255,7 @@ AX_ASYNC(rm_main, rm_main_t, s) {
   AX_END();
 }
 
-START_TEST(send_recv_many_bounded_capacity) {
+START_TEST(reserve_many_recv_many_rt) {
   rm_main_t m = {0};
   atomic_store(&rm_received, 0);
   atomic_store(&rm_order_errors, 0);
@@ -1264,6 +1265,138 @@ START_TEST(send_recv_many_bounded_capacity) {
   ck_assert_int_eq(atomic_load(&rm_received), RM_N);
   ck_assert_int_eq(atomic_load(&rm_order_errors), 0);
   ck_assert_int_le(atomic_load(&rm_batches), RM_N);
+}
+END_TEST
+
+/* sync_mpsc.rs: send_recv_many_bounded_capacity and
+ * send_recv_many_unbounded_capacity, by hand: a batch of `limit` values
+ * and one more; then a receive waits while the last sender sends a final
+ * value and goes -- the value comes first, then the close.  (Tokio's
+ * buffer grows; axle's is the caller's array, passed from where the
+ * previous batch ended.) */
+START_TEST(send_recv_many_capacity) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    enum { LIMIT = 9 };
+    ax_mpsc_tx_t *tx;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_recv_many_t rm;
+    th_cx_t c;
+    int buf[LIMIT * 2], i, v;
+    size_t have = 0;
+    th_cx_init(&c);
+    ck_assert_int_eq(bounded ? ax_mpsc_new(sizeof(int), 100, NULL, &tx, &rx)
+                             : ax_mpsc_new_unbounded(sizeof(int), NULL, &tx,
+                                                     &rx),
+                     0);
+    for (i = 0; i < LIMIT; i++)
+      ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+    v = 100;  /* "one more" */
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+    ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, LIMIT), &c),
+                     AX_READY);
+    ck_assert_uint_eq(rm.count, LIMIT);
+    ax_drop(&rm.base);
+    have = LIMIT;
+    for (i = 0; i < LIMIT; i++) ck_assert_int_eq(buf[i], i);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c), AX_READY);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+    ck_assert_int_eq(buf[have++], 100);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c),
+        AX_PENDING);
+    v = 200;  /* "final", from the task that owns the last sender */
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_int_eq(c.w.wakes, 1);
+    ck_assert_int_eq(TH_POLL(&rm.base, &c), AX_READY);
+    ck_assert_int_eq(rm.result, 0);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+    ck_assert_int_eq(buf[have++], 200);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c), AX_READY);
+    ck_assert_int_eq(rm.result, AX_ECLOSED);
+    ck_assert_uint_eq(rm.count, 0);
+    ax_drop(&rm.base);
+    ax_mpsc_receiver_drop(rx);
+    ck_assert_int_eq(c.w.refs, 0);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: async_send_recv_many_with_buffer -- a task sends 1, 2, 7,
+ * 0 into a channel of capacity 2 (waiting for room); the receiver takes
+ * them with recv_many (limit 3) until it has all four, then sees the
+ * close. */
+static atomic_int arm_errors;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;            /* owned */
+  ax_mpsc_send_t send;
+  int i, v;
+} arm_sender_t;
+
+AX_ASYNC(arm_sender, arm_sender_t, s) {
+  static const int vals[4] = {1, 2, 7, 0};
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < 4; s->i++) {
+    s->v = vals[s->i];
+    AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->v));
+    if (s->send.result != 0) atomic_fetch_add(&arm_errors, 1);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;            /* owned */
+  ax_mpsc_recv_many_t rm;
+  ax_join_t h;
+  arm_sender_t snd;
+  int buf[8];
+  size_t have;
+} arm_main_t;
+
+AX_ASYNC(arm_main, arm_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, s->buf, 0));
+  if (s->rm.result != 0 || s->rm.count != 0) atomic_fetch_add(&arm_errors, 1);
+  s->snd.tx = s->tx;
+  if (AX_SPAWN(arm_sender, &s->snd, &s->h) != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  while (s->have < 4) {
+    AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, &s->buf[s->have], 3));
+    if (s->rm.result != 0 || s->rm.count == 0) {
+      atomic_fetch_add(&arm_errors, 1);
+      break;
+    }
+    s->have += s->rm.count;
+  }
+  if (s->have != 4 || s->buf[0] != 1 || s->buf[1] != 2 || s->buf[2] != 7 ||
+      s->buf[3] != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, &s->buf[4], 3));
+  if (s->rm.result != AX_ECLOSED || s->rm.count != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  if (s->h.result != 0) atomic_fetch_add(&arm_errors, 1);
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+START_TEST(async_send_recv_many_with_buffer) {
+  arm_main_t m = {0};
+  atomic_store(&arm_errors, 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, arm_main, &m);
+  ck_assert_int_eq(atomic_load(&arm_errors), 0);
 }
 END_TEST
 
@@ -3624,7 +3757,9 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(weak_upgrade_rules),
                   AX_ONCE(sender_strong_and_weak_count),
                   AX_FLAVOURS(recv_close_gets_none_reserved_rt),
-                  AX_FLAVOURS(send_recv_many_bounded_capacity),
+                  AX_FLAVOURS(reserve_many_recv_many_rt),
+                  AX_ONCE(send_recv_many_capacity),
+                  AX_FLAVOURS(async_send_recv_many_with_buffer),
                   AX_FLAVOURS(send_timeout_elapses),
                   AX_CASE("oneshot-broadcast-watch", 30),
                   AX_ONCE(receiver_is_terminated),
