@@ -2766,6 +2766,195 @@ START_TEST(receiver_recv_is_cooperative) {
 }
 END_TEST
 
+/* ---- A panic inside a channel's callback (sync_watch.rs:
+ * send_modify_panic; sync_broadcast.rs: panic_in_clone; and the same for
+ * send_if_modified, wait_for's predicate and watch's clone, which Tokio
+ * does not test).  The callback runs under the channel's lock; the panic
+ * must not leave the lock held (every later call would block), and the
+ * channel must be in a consistent state after it.  A task panics inside
+ * the callback; then the test thread uses the channel. */
+enum { PN_MODIFY, PN_IF_MODIFIED, PN_WAIT_FOR, PN_WATCH_CLONE, PN_BC_CLONE };
+static atomic_int pn_result, pn_errors;
+
+static void set_then_panic(void *value, void *arg) {
+  *(int *)value = *(int *)arg;
+  ax_panic("modify panicked");
+}
+static int set_then_panic_if(void *value, void *arg) {
+  set_then_panic(value, arg);
+  return 1;
+}
+static int pred_panics(const void *value, void *arg) {
+  (void)value;
+  (void)arg;
+  ax_panic("predicate panicked");
+}
+static void clone_nonzero(void *dst, const void *src) {
+  if (*(const int *)src == 0) ax_panic("clone of 0");
+  *(int *)dst = *(const int *)src;
+}
+static void set_to(void *value, void *arg) { *(int *)value = *(int *)arg; }
+
+typedef struct {
+  ax_async_t co;
+  int kind;
+  ax_watch_tx_t *wtx;           /* borrowed */
+  ax_watch_rx_t *wrx;           /* borrowed */
+  ax_broadcast_rx_t *brx;       /* borrowed */
+  ax_watch_wait_for_t wf;
+  int v, out;
+} pn_victim_t;
+
+AX_ASYNC(pn_victim, pn_victim_t, s) {
+  AX_BEGIN(s);
+  s->v = 'P';
+  if (s->kind == PN_MODIFY) {
+    ax_watch_send_modify(s->wtx, set_then_panic, &s->v);
+  } else if (s->kind == PN_IF_MODIFIED) {
+    ax_watch_send_if_modified(s->wtx, set_then_panic_if, &s->v);
+  } else if (s->kind == PN_WAIT_FOR) {
+    AX_AWAIT(ax_watch_wait_for(&s->wf, s->wrx, pred_panics, NULL, NULL));
+  } else if (s->kind == PN_WATCH_CLONE) {
+    ax_watch_borrow(s->wrx, &s->out);
+  } else {
+    (void)ax_broadcast_try_recv(s->brx, &s->out, NULL);
+  }
+  atomic_fetch_add(&pn_errors, 1);  /* not reached: it panicked */
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  pn_victim_t victim;
+  ax_join_t h;
+} pn_main_t;
+
+AX_ASYNC(pn_main, pn_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(pn_victim, &s->victim, &s->h) != 0)
+    atomic_fetch_add(&pn_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  atomic_store(&pn_result, s->h.result);
+  ax_join_drop(&s->h);
+  AX_END();
+}
+
+static void run_panicking(int multi, pn_main_t *m) {
+  atomic_store(&pn_result, 0);
+  atomic_store(&pn_errors, 0);
+  RUN_TASK(multi, pn_main, m);
+  ck_assert_int_eq(atomic_load(&pn_result), AX_EPANIC);
+  ck_assert_int_eq(atomic_load(&pn_errors), 0);
+}
+
+/* sync_watch.rs: send_modify_panic (and send_if_modified): the value
+ * keeps what the modifier did before it panicked, nobody is told of a
+ * change, and the next send_modify notifies as usual. */
+static void modify_panic(int multi, int kind) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_changed_t ch;
+  pn_main_t m;
+  th_cx_t c;
+  int v = 'o', out = 0;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  v = 't';
+  ck_assert_int_eq(ax_watch_send_modify(tx, set_to, &v), 0);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 't');
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ax_watch_borrow_and_update(rx2, &out);
+  ck_assert_int_eq(out, 't');
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
+  memset(&m, 0, sizeof m);
+  m.victim.kind = kind;
+  m.victim.wtx = tx;
+  run_panicking(multi, &m);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.wakes, 0);
+  ax_watch_borrow(rx, &out);  /* blocks for good if the lock was kept */
+  ck_assert_int_eq(out, 'P');
+  v = 'T';
+  ck_assert_int_eq(ax_watch_send_modify(tx, set_to, &v), 0);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 'T');
+  ax_watch_receiver_drop(rx2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+
+START_TEST(send_modify_panic) {
+  modify_panic(_i, PN_MODIFY);
+  modify_panic(_i, PN_IF_MODIFIED);
+}
+END_TEST
+
+/* axle: a wait_for predicate and a watch clone that panic leave the
+ * read lock free: a send (which needs the write lock) goes through. */
+START_TEST(watch_callback_panics) {
+  int kind;
+  for (kind = PN_WAIT_FOR; kind <= PN_WATCH_CLONE; kind++) {
+    ax_watch_tx_t *tx;
+    ax_watch_rx_t *rx;
+    pn_main_t m;
+    int v = 0, out = -1;
+    ck_assert_int_eq(ax_watch_new(sizeof(int), &v,
+                                  kind == PN_WATCH_CLONE ? clone_nonzero : NULL,
+                                  NULL, &tx, &rx),
+                     0);
+    memset(&m, 0, sizeof m);
+    m.victim.kind = kind;
+    m.victim.wrx = rx;
+    run_panicking(_i, &m);
+    v = 5;
+    ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+    ax_watch_borrow(rx, &out);
+    ck_assert_int_eq(out, 5);
+    ax_watch_receiver_drop(rx);
+    ax_watch_sender_drop(tx);
+  }
+}
+END_TEST
+
+/* sync_broadcast.rs: panic_in_clone -- the receiver whose clone panicked
+ * has moved past that value and receives the next one; the channel stays
+ * usable.  (Two receivers: axle moves the value out for its last reader
+ * instead of cloning it, so a single receiver never clones.) */
+START_TEST(panic_in_clone) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx, *rx2;
+  pn_main_t m;
+  int v, out = -1;
+  ck_assert_int_eq(
+      ax_broadcast_new(sizeof(int), 16, clone_nonzero, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  v = 0;
+  ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+  v = 1;
+  ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+  memset(&m, 0, sizeof m);
+  m.victim.kind = PN_BC_CLONE;
+  m.victim.brx = rx;
+  run_panicking(_i, &m);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), 0);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_int_eq(out, 0);  /* the last reader's: moved, not cloned */
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_int_eq(out, 1);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 0);  /* every share accounted */
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_receiver_drop(rx2);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
 /* ======================================================================
  * Notify (tokio/tests/sync_notify.rs)
  * ====================================================================== */
@@ -3788,6 +3977,9 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_FLAVOURS(receiver_wait_for_is_cooperative),
                   AX_FLAVOURS(sender_closed_is_cooperative),
                   AX_FLAVOURS(receiver_recv_is_cooperative),
+                  AX_FLAVOURS(send_modify_panic),
+                  AX_FLAVOURS(watch_callback_panics),
+                  AX_FLAVOURS(panic_in_clone),
                   AX_CASE("sync", 30),
                   AX_ONCE(notify_multi_notified_last),
                   AX_ONCE(test_enable_after_poll),

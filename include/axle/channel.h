@@ -91,7 +91,15 @@ extern "C" {
 /* Releases what a queued value owns (called on the channel's copy).
  * Element callbacks may run on any thread, and for broadcast and watch
  * under the channel's lock: they must be quick and must not call
- * functions of the same channel. */
+ * functions of the same channel.
+ *
+ * Panics.  A clone callback, a watch modifier (send_modify,
+ * send_if_modified) or a wait_for predicate may ax_panic(): the channel's
+ * lock is released as the panic passes and the channel stays usable, as
+ * Tokio's does when the closure panics (a modifier's partial change stays
+ * and is not announced; a broadcast receiver whose clone panicked has
+ * moved past that value).  A drop callback must not panic: it may run
+ * where nothing can give the lock back. */
 typedef void (*ax_elem_drop_fn)(void *elem);
 /* Makes dst (uninitialised, elem_size bytes) an independent copy of src:
  * for broadcast and watch, whose values are read by many receivers.

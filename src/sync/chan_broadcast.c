@@ -19,6 +19,7 @@
 
 #include "core/context.h"
 #include "sync/chan.h"
+#include "sync/trap.h"
 #include "sync/waitq.h"
 
 typedef struct bslot_s {
@@ -250,8 +251,18 @@ static int bc_read(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
     ax__chan_copy(out, bc_val(s), c->elem_size);  /* last reader: move */
     s->rem = 0;
   } else {
-    ax__chan_clone(c->clone, out, bc_val(s), c->elem_size);
-    s->rem--;
+    ax__trap_t trap;
+    s->rem--;  /* others still hold shares: nothing is dropped here */
+    if (c->clone == NULL)
+      ax__chan_copy(out, bc_val(s), c->elem_size);
+    else if (ax__trap_clone(&trap, c->clone, out, bc_val(s),
+                            c->elem_size) != 0) {
+      /* The clone panicked: this receiver has moved past the value and
+       * given up its share, as in Tokio (panic_in_clone), and the channel
+       * stays usable. */
+      uv_mutex_unlock(&c->lock);
+      ax__trap_rethrow(&trap);
+    }
   }
   return 0;
 }
