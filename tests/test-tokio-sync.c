@@ -1651,6 +1651,43 @@ START_TEST(sender_len) {
 }
 END_TEST
 
+/* sync_broadcast.rs: sender_len_random (a fixed-seed generator instead
+ * of rand): after every step, the sender's len is the larger of the
+ * receivers' lens, at most the capacity. */
+START_TEST(sender_len_random) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx1, *rx2;
+  uint32_t seed = 12345;
+  int i, out;
+  uint64_t lag, l1, l2, expected;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 16, NULL, NULL, &tx, &rx1),
+                   0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  for (i = 0; i < 1000; i++) {
+    seed = seed * 1103515245u + 12345u;
+    switch ((seed >> 16) % 4) {
+    case 0:
+      (void)ax_broadcast_try_recv(rx1, &out, &lag);
+      break;
+    case 1:
+      (void)ax_broadcast_try_recv(rx2, &out, &lag);
+      break;
+    default:
+      out = 0;
+      ck_assert_int_eq(ax_broadcast_send(tx, &out), 0);
+    }
+    l1 = ax_broadcast_receiver_len(rx1);
+    l2 = ax_broadcast_receiver_len(rx2);
+    expected = l1 > l2 ? l1 : l2;
+    if (expected > 16) expected = 16;
+    ck_assert_uint_eq(ax_broadcast_len(tx), expected);
+  }
+  ax_broadcast_receiver_drop(rx1);
+  ax_broadcast_receiver_drop(rx2);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
 /* sync_broadcast.rs: receiver_len_with_lagged -- with Tokio's capacity
  * (4: what Tokio makes of channel(3)) the numbers are Tokio's; with the
  * exact capacity 3 axle keeps one value fewer, so the receiver loses 10
@@ -3954,6 +3991,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(receiver_is_terminated),
                   AX_ONCE(receiver_is_empty),
                   AX_ONCE(sender_len),
+                  AX_ONCE(sender_len_random),
                   AX_ONCE(receiver_len_with_lagged),
                   AX_ONCE(broadcast_sender_closed),
                   AX_ONCE(broadcast_weak_sender),
