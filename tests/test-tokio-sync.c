@@ -1688,6 +1688,76 @@ START_TEST(sender_len_random) {
 }
 END_TEST
 
+/* sync_broadcast.rs: send_in_waker_drop -- a waker whose last drop sends
+ * on the channel.  Replacing it (a poll with another waker) and waking it
+ * (a send) must not deadlock on the channel's own locks. */
+typedef struct {
+  ax_waker_t base;
+  atomic_int refs;            /* the owner's reference included */
+  ax_broadcast_tx_t *tx;      /* owned: sent on, then dropped, by the last drop */
+  atomic_int sent;
+} send_on_drop_t;
+
+static ax_waker_t *sod_clone(ax_waker_t *w) {
+  atomic_fetch_add(&((send_on_drop_t *)w)->refs, 1);
+  return w;
+}
+static void sod_drop(ax_waker_t *w) {
+  send_on_drop_t *s = (send_on_drop_t *)w;
+  if (atomic_fetch_sub(&s->refs, 1) == 1) {
+    int v = 0;
+    (void)ax_broadcast_send(s->tx, &v);
+    atomic_fetch_add(&s->sent, 1);
+    ax_broadcast_sender_drop(s->tx);
+  }
+}
+static void sod_wake_by_ref(ax_waker_t *w) { (void)w; }
+static void sod_wake(ax_waker_t *w) { sod_drop(w); }
+static const ax_waker_vtable_t sod_vtable = {sod_clone, sod_wake,
+                                             sod_wake_by_ref, sod_drop};
+
+START_TEST(send_in_waker_drop) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_recv_t r;
+  send_on_drop_t w;
+  ax_cx_t cx;
+  th_cx_t c;
+  int out;
+  th_cx_init(&c);
+  w.base.vtable = &sod_vtable;
+
+  /* Replacing the old waker. */
+  ck_assert_int_eq(ax_broadcast_new(0, 16, NULL, NULL, &tx, &rx), 0);
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.sent, 0);
+  w.tx = tx;                  /* the waker owns the only sender */
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_broadcast_recv(&r, rx, &out), &cx), AX_PENDING);
+  sod_drop(&w.base);          /* drop(waker): the channel's clone is left */
+  ck_assert_int_eq(atomic_load(&w.sent), 0);
+  (void)TH_POLL(&r.base, &c); /* replaces it: its drop sends */
+  ck_assert_int_eq(atomic_load(&w.sent), 1);
+  ax_drop(&r.base);
+  ax_broadcast_receiver_drop(rx);
+
+  /* Waking it. */
+  ck_assert_int_eq(ax_broadcast_new(0, 16, NULL, NULL, &tx, &rx), 0);
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.sent, 0);
+  w.tx = ax_broadcast_sender_clone(tx);
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_broadcast_recv(&r, rx, &out), &cx), AX_PENDING);
+  sod_drop(&w.base);
+  ck_assert_int_eq(ax_broadcast_send(tx, &out), 0);  /* wake: drop: send */
+  ck_assert_int_eq(atomic_load(&w.sent), 1);
+  ax_drop(&r.base);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
 /* sync_broadcast.rs: receiver_len_with_lagged -- with Tokio's capacity
  * (4: what Tokio makes of channel(3)) the numbers are Tokio's; with the
  * exact capacity 3 axle keeps one value fewer, so the receiver loses 10
@@ -3992,6 +4062,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(receiver_is_empty),
                   AX_ONCE(sender_len),
                   AX_ONCE(sender_len_random),
+                  AX_ONCE(send_in_waker_drop),
                   AX_ONCE(receiver_len_with_lagged),
                   AX_ONCE(broadcast_sender_closed),
                   AX_ONCE(broadcast_weak_sender),

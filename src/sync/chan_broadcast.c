@@ -285,16 +285,22 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
     return AX_READY;
   c = r->rx->c;
   if (!ax__coop_proceed(cx)) return AX_PENDING;
+  /* Still queued from an earlier poll: refresh the waker first, without
+   * the mutex.  Replacing it drops the old one, and a waker's drop may do
+   * anything -- send on this very channel, which takes the mutex (Tokio's
+   * send_in_waker_drop).  A send from here on wakes the new waker; one
+   * before took us off the queue, and the look below finds its value. */
+  if (ax__waiter_state(&r->w) == AX__WAITER_QUEUED)
+    (void)ax__waitq_update_waker(&c->q, &r->w, ax_cx_waker(cx));
   uv_mutex_lock(&c->lock);
   res = bc_read(r->rx, r->out, &r->lagged);
   if (res == AX_EEMPTY) {
     ax__coop_refund(cx);
     /* Queue (or stay queued) while holding the mutex: a sender publishes
-     * under it and wakes the queue after, so it cannot slip between. */
-    int st = ax__waiter_state(&r->w);
-    if (st == AX__WAITER_QUEUED)
-      st = ax__waitq_update_waker(&c->q, &r->w, ax_cx_waker(cx));
-    if (st != AX__WAITER_QUEUED) {
+     * under it and wakes the queue after, so it cannot slip between.  A
+     * waiter a wake took off the queue goes back on; pushing drops no
+     * waker, so nothing runs under the mutex. */
+    if (ax__waiter_state(&r->w) != AX__WAITER_QUEUED) {
       ax__waitq_lock(&c->q);
       ax__waitq_push_locked(&c->q, &r->w, ax_cx_waker(cx));
       ax__waitq_unlock(&c->q);
