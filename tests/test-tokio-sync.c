@@ -3365,6 +3365,72 @@ START_TEST(unpolled_future_completed_by_notify_waiters_preserves_permit) {
 }
 END_TEST
 
+/* sync_notify.rs: notify_in_drop_after_wake -- a waker whose last drop
+ * calls notify_waiters; notify_waiters waking it must not deadlock. */
+typedef struct {
+  ax_waker_t base;
+  atomic_int refs;            /* the owner's reference included */
+  ax_notify_t *notify;        /* borrowed */
+  atomic_int fired;
+} notify_on_drop_t;
+
+static ax_waker_t *nod_clone(ax_waker_t *w) {
+  atomic_fetch_add(&((notify_on_drop_t *)w)->refs, 1);
+  return w;
+}
+static void nod_drop(ax_waker_t *w) {
+  notify_on_drop_t *n = (notify_on_drop_t *)w;
+  if (atomic_fetch_sub(&n->refs, 1) == 1) {
+    ax_notify_waiters(n->notify);
+    atomic_fetch_add(&n->fired, 1);
+  }
+}
+static void nod_wake_by_ref(ax_waker_t *w) { (void)w; }
+static void nod_wake(ax_waker_t *w) { nod_drop(w); }
+static const ax_waker_vtable_t nod_vtable = {nod_clone, nod_wake,
+                                             nod_wake_by_ref, nod_drop};
+
+START_TEST(notify_in_drop_after_wake) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  notify_on_drop_t w;
+  ax_cx_t cx;
+  ax_notify_init(&n);
+  w.base.vtable = &nod_vtable;
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.fired, 0);
+  w.notify = &n;
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_notify_wait(&f, &n), &cx), AX_PENDING);
+  nod_drop(&w.base);  /* the waker goes out of scope: the queue's is left */
+  ck_assert_int_eq(atomic_load(&w.fired), 0);
+  ax_notify_waiters(&n);  /* wakes it; its drop notifies again */
+  ck_assert_int_eq(atomic_load(&w.fired), 1);
+  ax_drop(&f.base);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: notify_one_after_dropped_all -- a future completed by
+ * notify_waiters and dropped unseen does not take the permit a later
+ * notify_one stored. */
+START_TEST(notify_one_after_dropped_all) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2;
+  th_cx_t c;
+  th_cx_init(&c);
+  ax_notify_init(&n);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c), AX_PENDING);
+  ax_notify_waiters(&n);
+  ax_notify_one(&n);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c), AX_READY);
+  ax_drop(&f2.base);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
 /* ======================================================================
  * RwLock (tokio/tests/sync_rwlock.rs)
  * ====================================================================== */
@@ -4101,6 +4167,8 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(test_waker_update),
                   AX_ONCE(
                       unpolled_future_completed_by_notify_waiters_preserves_permit),
+                  AX_ONCE(notify_in_drop_after_wake),
+                  AX_ONCE(notify_one_after_dropped_all),
                   AX_ONCE(downgrade_map),
                   AX_ONCE(mapped_guards),
                   AX_ONCE(downgrade_then_map),
