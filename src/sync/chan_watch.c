@@ -408,8 +408,8 @@ ax_future_t *ax_watch_changed(ax_watch_changed_t *f, ax_watch_rx_t *rx) {
 
 enum { WF_CHECK = 0, WF_WAIT, WF_DONE };
 
-/* Looks at the current value (marking it seen): 1 when pred holds (its
- * copy is in out, if wanted). */
+/* The caller's predicate, run under the read lock through a trap
+ * (trap.h). */
 typedef struct {
   ax_watch_pred_fn fn;    /* the caller's predicate */
   const void *value;      /* the channel's value */
@@ -422,6 +422,8 @@ static void pred_call(void *arg) {
   p->ok = p->fn(p->value, p->arg) != 0;
 }
 
+/* Looks at the current value (marking it seen): 1 when pred holds (its
+ * copy is in out, if wanted). */
 static int wf_check(ax_watch_wait_for_t *f) {
   ax__watch_t *c = f->rx->c;
   pred_call_t p;

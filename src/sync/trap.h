@@ -14,8 +14,9 @@
  * panic aborts the process, so the callback is simply called.
  *
  * Cost: a setjmp per callback, only where a user callback runs under a
- * lock (watch's modify and wait_for predicates, broadcast's clone); the
- * plain memcpy paths call no callback and pay nothing.
+ * lock (watch's modifiers, wait_for predicates and clone; broadcast's
+ * clone); the plain memcpy paths call no callback and pay nothing.  Drop
+ * callbacks are not trapped (channel.h: they must not panic).
  */
 #ifndef AX_SYNC_TRAP_H
 #define AX_SYNC_TRAP_H
