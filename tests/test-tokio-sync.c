@@ -1400,6 +1400,135 @@ START_TEST(async_send_recv_many_with_buffer) {
 }
 END_TEST
 
+/* sync_mpsc_weak.rs: actor_weak_sender -- an actor keeps a weak sender to
+ * itself: it can send itself a message while a handle is alive, and it
+ * does not keep its own channel open, so it ends when the last handle
+ * goes. */
+enum { ACT_GET_ID, ACT_SELF };
+typedef struct {
+  int kind;
+  ax_oneshot_tx_t *respond_to;  /* ACT_GET_ID: owned by the message */
+} act_msg_t;
+
+static void act_msg_drop(void *elem) {
+  act_msg_t *m = (act_msg_t *)elem;
+  if (m->kind == ACT_GET_ID) ax_oneshot_sender_drop(m->respond_to);
+}
+
+static atomic_int act_errors, act_self_seen, act_id_seen;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_rx_t *rx;             /* owned */
+  ax_mpsc_weak_tx_t *self_tx;   /* owned: a weak sender to itself */
+  ax_mpsc_tx_t *strong;         /* while sending to itself */
+  ax_mpsc_recv_t recv;
+  ax_mpsc_send_t send;
+  act_msg_t msg, self_msg;
+  unsigned next_id;
+  int i;
+} actor_t;
+
+AX_ASYNC(actor, actor_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0;; s->i++) {
+    AX_AWAIT(ax_mpsc_recv(&s->recv, s->rx, &s->msg));
+    if (s->recv.result != 0) break;  /* every handle gone: the weak one
+                                        does not keep it open */
+    if (s->msg.kind == ACT_GET_ID) {
+      s->next_id++;
+      (void)ax_oneshot_send(s->msg.respond_to, &s->next_id);
+    } else {
+      atomic_store(&act_self_seen, 1);
+    }
+    if (s->i == 0) {
+      s->strong = ax_mpsc_weak_upgrade(s->self_tx);
+      if (s->strong != NULL) {
+        s->self_msg.kind = ACT_SELF;
+        s->self_msg.respond_to = NULL;
+        AX_AWAIT(ax_mpsc_send(&s->send, s->strong, &s->self_msg));
+        if (s->send.result != 0) atomic_fetch_add(&act_errors, 1);
+        ax_mpsc_weak_drop(s->self_tx);
+        s->self_tx = ax_mpsc_sender_downgrade(s->strong);
+        ax_mpsc_sender_drop(s->strong);
+        s->strong = NULL;
+      } else {
+        atomic_fetch_add(&act_errors, 1);
+      }
+    }
+  }
+  if (!atomic_load(&act_self_seen)) atomic_fetch_add(&act_errors, 1);
+  ax_mpsc_weak_drop(s->self_tx);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *handle;         /* owned: MyActorHandle's sender */
+  ax_oneshot_rx_t *reply;
+  ax_mpsc_send_t send;
+  ax_oneshot_recv_t recv;
+  act_msg_t msg;
+  unsigned id;
+} act_client_t;
+
+AX_ASYNC(act_client, act_client_t, s) {
+  AX_BEGIN(s);
+  s->msg.kind = ACT_GET_ID;
+  if (ax_oneshot_new(sizeof(unsigned), NULL, &s->msg.respond_to,
+                     &s->reply) != 0)
+    atomic_fetch_add(&act_errors, 1);
+  AX_AWAIT(ax_mpsc_send(&s->send, s->handle, &s->msg));
+  if (s->send.result != 0) {
+    ax_oneshot_sender_drop(s->msg.respond_to);  /* still ours */
+    atomic_fetch_add(&act_errors, 1);
+  }
+  AX_AWAIT(ax_oneshot_recv(&s->recv, s->reply, &s->id));
+  if (s->recv.result == 0) atomic_store(&act_id_seen, (int)s->id);
+  ax_oneshot_receiver_drop(s->reply);
+  ax_mpsc_sender_drop(s->handle);  /* drop(handle) */
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  actor_t act;
+  act_client_t client;
+  ax_join_t ha, hc;
+} act_main_t;
+
+AX_ASYNC(act_main, act_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(actor, &s->act, &s->ha) != 0 ||
+      AX_SPAWN(act_client, &s->client, &s->hc) != 0)
+    atomic_fetch_add(&act_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->hc));
+  if (s->hc.result != 0) atomic_fetch_add(&act_errors, 1);
+  ax_join_drop(&s->hc);
+  AX_AWAIT(ax_join_wait(&s->ha));  /* ends: only its weak sender is left */
+  if (s->ha.result != 0) atomic_fetch_add(&act_errors, 1);
+  ax_join_drop(&s->ha);
+  AX_END();
+}
+
+START_TEST(actor_weak_sender) {
+  act_main_t m = {0};
+  ax_mpsc_tx_t *tx;
+  atomic_store(&act_errors, 0);
+  atomic_store(&act_self_seen, 0);
+  atomic_store(&act_id_seen, 0);
+  ck_assert_int_eq(
+      ax_mpsc_new(sizeof(act_msg_t), 8, act_msg_drop, &tx, &m.act.rx), 0);
+  m.act.self_tx = ax_mpsc_sender_downgrade(tx);  /* sender.clone().downgrade() */
+  m.client.handle = tx;
+  RUN_TASK(_i, act_main, &m);
+  ck_assert_int_eq(atomic_load(&act_errors), 0);
+  ck_assert_int_eq(atomic_load(&act_self_seen), 1);
+  ck_assert_int_eq(atomic_load(&act_id_seen), 1);
+}
+END_TEST
+
 /* axle: send_timeout on a full channel.  (1) Dropped while waiting: sent
  * nothing.  (2) Nobody drains: AX_ETIMEDOUT, the value still the caller's.
  * (3) A receive makes room while it waits: sent. */
@@ -3560,6 +3689,22 @@ START_TEST(downgrade_then_map) {
 }
 END_TEST
 
+/* axle: with max_readers 1 a downgraded guard still excludes everyone
+ * (sync.h's note on ax_rwlock_downgrade). */
+START_TEST(downgrade_max_readers_one) {
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t w, r;
+  ck_assert_int_eq(ax_rwlock_init(&rw, 1), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
+  ck_assert_int_eq(ax_rwlock_try_read(&r, &rw), AX_EBUSY);
+  ax_rwlock_unlock(&w);
+  ck_assert_int_eq(ax_rwlock_try_read(&r, &rw), 0);
+  ax_rwlock_unlock(&r);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
 /* ---- downgrade on a runtime: a writer downgrades while readers and a
  * second writer wait; every reader that ran while the downgraded guard
  * was held saw the first writer's value, and nothing ran in between. */
@@ -4122,6 +4267,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_FLAVOURS(reserve_many_recv_many_rt),
                   AX_ONCE(send_recv_many_capacity),
                   AX_FLAVOURS(async_send_recv_many_with_buffer),
+                  AX_FLAVOURS(actor_weak_sender),
                   AX_FLAVOURS(send_timeout_elapses),
                   AX_CASE("oneshot-broadcast-watch", 30),
                   AX_ONCE(receiver_is_terminated),
@@ -4172,6 +4318,7 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(downgrade_map),
                   AX_ONCE(mapped_guards),
                   AX_ONCE(downgrade_then_map),
+                  AX_ONCE(downgrade_max_readers_one),
                   AX_FLAVOURS(downgrade_rt),
                   AX_ONCE(forget_permits_basic),
                   AX_ONCE(forget_open_closed_and_update_permits_many_times),
