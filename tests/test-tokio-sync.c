@@ -1970,8 +1970,8 @@ START_TEST(broadcast_sender_closed) {
 }
 END_TEST
 
-/* sync_broadcast_weak.rs: downgrade_upgrade_sender_success,
- * downgrade_upgrade_sender_failure, drop_weak_sender. */
+/* sync_broadcast_weak.rs: downgrade_upgrade_sender_failure (and axle's
+ * own checks: a successful upgrade, weak_clone and weak_drop). */
 START_TEST(broadcast_weak_sender) {
   ax_broadcast_tx_t *tx, *up;
   ax_broadcast_rx_t *rx;
