@@ -494,12 +494,12 @@ START_TEST(test_tx_capacity) {
 }
 END_TEST
 
-/* sync_mpsc.rs: rx_is_closed_when_calling_close_with_sender,
- * rx_is_closed_when_dropping_all_senders,
- * rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
- * rx_is_closed_when_there_are_no_senders_and_there_are_messages,
- * rx_is_closed_when_there_are_messages_and_close_is_called,
- * rx_is_not_closed_when_there_are_permits_but_not_senders. */
+/* sync_mpsc.rs: test_rx_is_closed_when_calling_close_with_sender,
+ * test_rx_is_closed_when_dropping_all_senders,
+ * test_rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
+ * test_rx_is_closed_when_there_are_no_senders_and_there_are_messages,
+ * test_rx_is_closed_when_there_are_messages_and_close_is_called,
+ * test_rx_is_not_closed_when_there_are_permits_but_not_senders. */
 START_TEST(rx_is_closed) {
   ax_mpsc_tx_t *tx, *tx2;
   ax_mpsc_rx_t *rx;
@@ -542,7 +542,8 @@ START_TEST(rx_is_closed) {
 }
 END_TEST
 
-/* sync_mpsc.rs: rx_is_empty_* and rx_len_* (on bounded and unbounded). */
+/* sync_mpsc.rs: test_rx_is_empty_*, test_rx_is_not_empty_* and
+ * test_rx_len_* (and their test_rx_unbounded_* twins). */
 START_TEST(rx_len_and_is_empty) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
@@ -3195,8 +3196,8 @@ END_TEST
  * Notify (tokio/tests/sync_notify.rs)
  * ====================================================================== */
 
-/* sync_notify.rs: notify_multi_notified_last (and notify_notified_last,
- * the permit case). */
+/* sync_notify.rs: notify_multi_notified_last (and axle's own checks: a
+ * woken waiter dropped unseen, and notify_last storing the permit). */
 START_TEST(notify_multi_notified_last) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3;
