@@ -89,17 +89,56 @@ AX_EXTERN int ax_join_is_finished(const ax_join_t *h);
  * twice and on a zeroed handle.  NULL: no-op. */
 AX_EXTERN void ax_join_drop(ax_join_t *h);
 /* Requests cancellation: the task's future is dropped at its next await
- * (at once if idle); its handle then reports AX_ECANCELED.  Aborting a
+ * (at once if idle); its handle then reports AX_ECANCELED (AX_EPANIC if
+ * that drop panicked).  Aborting a
  * finished task does nothing.  Returns 0, AX_EJOINED for a dropped
  * handle, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_abort(ax_join_t *h);
+
+/* The task's id: what ax_task_id() returns inside it and what
+ * ax_runtime_dump_tasks prints (Tokio's JoinHandle::id); 0 for a dropped
+ * or zeroed handle.  h: not NULL, asserted. */
+AX_EXTERN uint64_t ax_join_id(const ax_join_t *h);
+
+/* ---- Abort handles ------------------------------------------------------
+ *
+ * An abort handle (Tokio's AbortHandle) aborts a task, asks whether it
+ * has ended and tells its id, without any claim on its output: a
+ * supervisor can hold one while another task awaits the join handle.  It
+ * holds a counted reference to the task (its memory, not its output), so
+ * it stays valid after the task ended and after the join handle was
+ * dropped, until ax_abort_handle_drop().  Any number may exist; each is
+ * usable from any thread.  A zeroed struct is an empty handle.
+ */
+typedef struct ax_abort_handle_s {
+  ax__task_t *task;    /* private: counted reference, NULL when empty */
+} ax_abort_handle_t;
+
+/* A new abort handle for h's task in *out (empty on error): 0,
+ * AX_EJOINED for a dropped handle, AX_EINVAL for NULL. */
+AX_EXTERN int ax_join_abort_handle(const ax_join_t *h, ax_abort_handle_t *out);
+/* Another handle to the same task: 0, AX_EJOINED (a is empty), AX_EINVAL. */
+AX_EXTERN int ax_abort_handle_clone(const ax_abort_handle_t *a,
+                                    ax_abort_handle_t *out);
+/* As ax_abort(): 0, AX_EJOINED (empty handle), AX_EINVAL (NULL). */
+AX_EXTERN int ax_abort_handle_abort(const ax_abort_handle_t *a);
+/* 1 once the task has ended (any way), else 0.  a: not NULL, asserted. */
+AX_EXTERN int ax_abort_handle_is_finished(const ax_abort_handle_t *a);
+/* The task's id, 0 when empty.  a: not NULL, asserted. */
+AX_EXTERN uint64_t ax_abort_handle_id(const ax_abort_handle_t *a);
+/* Releases the reference; the task is not affected.  Safe twice; NULL:
+ * no-op. */
+AX_EXTERN void ax_abort_handle_drop(ax_abort_handle_t *a);
 
 /* ---- Panics -----------------------------------------------------------
  *
  * ax_panic() inside a task unwinds to the poll boundary (longjmp): the
  * task's future is dropped (its drop runs, so release resources there, not
  * after the call), the formatted message goes to the join handle, and the
- * worker goes on.  Memory and locks acquired in the same poll before the
+ * worker goes on.  A panic inside the future's drop (when the task
+ * completes, is aborted, or is cancelled by the runtime's shutdown) is the
+ * task's panic too: the handle reports AX_EPANIC, the rest of that drop
+ * does not run.  In a spawn_blocking job it is the job's panic.  Memory and locks acquired in the same poll before the
  * panic and not reachable from the future are NOT released.  Outside a
  * task it prints the message and aborts the process.  fmt: not NULL,
  * asserted.  When the message cannot be allocated, the handle's panic
@@ -155,7 +194,9 @@ AX_EXTERN ax_future_t *ax_unconstrained(ax_unconstrained_t *f,
                                         ax_future_t *inner);
 
 /* Information about the current task (for logs): its id (unique per
- * runtime, starting at 1) or 0 outside a task. */
+ * runtime, starting at 1) or 0 outside a task.  Inside also means: in the
+ * task's future's drop (however the task ended), and in a spawn_blocking
+ * job (its task's id, as ax_join_id of its handle). */
 AX_EXTERN uint64_t ax_task_id(void);
 
 #ifdef __cplusplus

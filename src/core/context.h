@@ -77,6 +77,11 @@ struct ax__ctx_s {
                                   thread only) */
 };
 
+/* The id of the task whose code the calling thread runs outside any
+ * worker's poll (a blocking job on a pool thread, a drop run by a
+ * shutdown), or 0: ax_task_id() looks here first (context.c). */
+extern AX__TLS uint64_t ax__tls_task_id;
+
 /* The calling thread's context, or NULL: read inline (the scheduler asks
  * on every wake), written by the worker entering and leaving its loop. */
 extern AX__TLS ax__ctx_t *ax__tls_ctx;   /* context.c */
