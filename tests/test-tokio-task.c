@@ -513,6 +513,52 @@ START_TEST(test_abort_wakes_task_3964) {
 }
 END_TEST
 
+/* ======================================================================
+ * Spawn sites (axle's own: Tokio records them only with tokio_unstable
+ * tracing)
+ * ====================================================================== */
+
+static void *nothing(void *arg) { return arg; }
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t h[3];
+  char want[3][512];
+  whoami_t w;
+  int i;
+} sites_t;
+
+AX_ASYNC(sites, sites_t, s) {
+  AX_BEGIN(s);
+  snprintf(s->want[0], sizeof(s->want[0]), "%s:%d", __FILE__, __LINE__ + 1);
+  CHECK(AX_SPAWN(whoami, &s->w, &s->h[0]) == 0);
+  snprintf(s->want[1], sizeof(s->want[1]), "%s:%d", __FILE__, __LINE__ + 1);
+  CHECK(ax_spawn_blocking(nothing, NULL, &s->h[1]) == 0);
+  snprintf(s->want[2], sizeof(s->want[2]), "%s:%d", __FILE__, __LINE__ + 1);
+  CHECK(ax_spawn_fn(nothing, NULL, &s->h[2]) == 0);
+  for (s->i = 0; s->i < 3; s->i++) {
+    CHECK(ax_join_spawn_site(&s->h[s->i]) != NULL &&
+          strcmp(ax_join_spawn_site(&s->h[s->i]), s->want[s->i]) == 0);
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    CHECK(s->h[s->i].result == 0);
+    ax_join_drop(&s->h[s->i]);
+    CHECK(ax_join_spawn_site(&s->h[s->i]) == NULL);
+  }
+  /* The function itself, not the macro: no site. */
+  CHECK((ax_spawn)(AX_FUTURE(whoami, &s->w), sizeof(s->w), &s->h[0]) == 0);
+  CHECK(ax_join_spawn_site(&s->h[0]) == NULL);
+  AX_AWAIT(ax_join_wait(&s->h[0]));
+  ax_join_drop(&s->h[0]);
+  AX_END();
+}
+
+START_TEST(spawn_sites) {
+  sites_t m;
+  memset(&m, 0, sizeof(m));
+  RUN_MAIN(_i, sites, &m);
+}
+END_TEST
+
 Suite *ax_tokio_task_suite(void) {
   return AX_SUITE("tokio-task",
                   AX_CASE("bugs", 30),
@@ -527,5 +573,6 @@ Suite *ax_tokio_task_suite(void) {
                   AX_FLAVOURS(shutdown_timeout),
                   AX_CASE("ids", 30),
                   AX_FLAVOURS(task_ids_match),
-                  AX_FLAVOURS(test_abort_wakes_task_3964));
+                  AX_FLAVOURS(test_abort_wakes_task_3964),
+                  AX_FLAVOURS(spawn_sites));
 }

@@ -57,6 +57,8 @@ typedef struct ax_watchdog_report_s {
   const char *stopped_file;  /* returned = 1: the first await that was  */
   int stopped_line;          /*   pending in this poll (NULL, 0: none, as
                                   when it completed or panicked) */
+  const char *spawned_at;    /* "file:line" of the task's spawn call (task.h,
+                                "Spawn sites"), or NULL: unknown */
 } ax_watchdog_report_t;
 typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
                                void *arg);
@@ -197,8 +199,8 @@ typedef struct ax_worker_stats_s {
 } ax_worker_stats_t;
 AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
                                       ax_worker_stats_t *out);
-/* Writes one line per live task (id, name, state, file:line it waits at)
- * to out (NULL: stdout).  rt: not NULL, asserted. */
+/* Writes one line per live task (id, name, state, file:line it waits at,
+ * file:line it was spawned at) to out (NULL: stdout).  rt: not NULL, asserted. */
 AX_EXTERN void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out);
 
 #ifdef __cplusplus

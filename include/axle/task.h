@@ -52,6 +52,33 @@ AX_EXTERN int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
 AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
                              ax_future_t *fut, size_t size, ax_join_t *join);
 
+/* ---- Spawn sites ---------------------------------------------------------
+ *
+ * Every task records where it was spawned: ax_spawn, ax_spawn_on,
+ * ax_spawn_named, ax_spawn_fn (and AX_SPAWN, the spawn_blocking calls,
+ * the JoinSet's) are macros that pass AX_HERE, "file:line" of the call,
+ * one string literal: the task keeps the pointer (no copy, no
+ * allocation).  Task dumps (ax_runtime_dump_tasks), watchdog reports and
+ * ax_join_spawn_site() show it, as Tokio shows a task's spawn location.
+ * The functions themselves stay callable, through a pointer or in
+ * parentheses ((ax_spawn)(...)), and then record no site.
+ */
+#define AX__STR2(x) #x
+#define AX__STR(x) AX__STR2(x)
+#define AX_HERE __FILE__ ":" AX__STR(__LINE__)
+/* What the macros call: site is a string that outlives the task (a
+ * literal), or NULL; on = 0 spawns on the current runtime (rt ignored),
+ * on = 1 on rt.  Otherwise as the function the macro is named after. */
+AX_EXTERN int ax__spawn_at(const char *site, int on, ax_runtime_t *rt,
+                           const char *name, ax_future_t *fut, size_t size,
+                           ax_join_t *join);
+#define ax_spawn(fut, size, join)                                          \
+  ax__spawn_at(AX_HERE, 0, NULL, NULL, (fut), (size), (join))
+#define ax_spawn_on(rt, fut, size, join)                                   \
+  ax__spawn_at(AX_HERE, 1, (rt), NULL, (fut), (size), (join))
+#define ax_spawn_named(rt, name, fut, size, join)                          \
+  ax__spawn_at(AX_HERE, 1, (rt), (name), (fut), (size), (join))
+
 /* Spawns the async function fn over *state (copied), on the current
  * runtime.  The state may be a local in a block of its own:
  *   { work_t job = AX_ZERO(work_t); job.n = 5;
@@ -64,6 +91,9 @@ AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
  * fn NULL: AX_EINVAL. */
 typedef void *(*ax_task_fn)(void *arg);
 AX_EXTERN int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join);
+AX_EXTERN int ax__spawn_fn_at(const char *site, ax_task_fn fn, void *arg,
+                              ax_join_t *join);
+#define ax_spawn_fn(fn, arg, join) ax__spawn_fn_at(AX_HERE, (fn), (arg), (join))
 
 /* The future that waits for the task: AX_AWAIT(ax_join_wait(&h)).  Once
  * ready, read h.result and the output, then call ax_join_drop(&h).  h:
@@ -99,6 +129,12 @@ AX_EXTERN int ax_abort(ax_join_t *h);
  * ax_runtime_dump_tasks prints (Tokio's JoinHandle::id); 0 for a dropped
  * or zeroed handle.  h: not NULL, asserted. */
 AX_EXTERN uint64_t ax_join_id(const ax_join_t *h);
+
+/* Where the task was spawned: "file:line" (AX_HERE of the spawn call), or
+ * NULL for a dropped handle or a task spawned without a site.  The string
+ * is static: it stays valid after the handle is dropped.  h: not NULL,
+ * asserted. */
+AX_EXTERN const char *ax_join_spawn_site(const ax_join_t *h);
 
 /* ---- Abort handles ------------------------------------------------------
  *

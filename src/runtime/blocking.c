@@ -404,16 +404,17 @@ static void job_drop(ax_future_t *f) {
 static const ax_future_vtable_t job_vtable = {job_poll, job_drop,
                                               "ax_spawn_blocking"};
 
-int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
-                           ax_blocking_drop_fn drop_arg,
-                           ax_blocking_drop_fn drop_result, ax_join_t *join) {
+int ax__spawn_blocking_at(const char *site, int on, ax_runtime_t *rt,
+                          ax_task_fn fn, void *arg,
+                          ax_blocking_drop_fn drop_arg,
+                          ax_blocking_drop_fn drop_result, ax_join_t *join) {
   job_t j, *jp;
   ax__task_t *t;
   ax__ctx_t *ctx;
   unsigned max, n = 0;
   int rc;
   if (join != NULL) memset(join, 0, sizeof(*join));
-  if (rt == NULL) rt = ax_runtime_current();
+  if (rt == NULL && !on) rt = ax_runtime_current();
   if (rt == NULL) return AX_ENORUNTIME;
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return AX_ESHUTDOWN;
@@ -429,8 +430,8 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   atomic_init(&j.state, JOB_NEW);
   if (rt == NULL) rt = ax_runtime_current();
   if (fn == NULL) return AX_EINVAL;  /* it would crash on a pool thread */
-  rc = ax__spawn_idle(rt, &j.base, sizeof(j), offsetof(job_t, result), join,
-                      &t);
+  rc = ax__spawn_idle(site, rt, &j.base, sizeof(j), offsetof(job_t, result),
+                      join, &t);
   if (rc != 0) return rc;
   max = pool_threads();
   uv_once(&q_once, q_init);
@@ -469,12 +470,19 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   return AX_ENOMEM;
 }
 
-int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
-                         ax_join_t *join) {
-  if (rt == NULL) return AX_ENORUNTIME;
-  return ax_spawn_blocking_with(rt, fn, arg, NULL, NULL, join);
+int (ax_spawn_blocking_with)(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                             ax_blocking_drop_fn drop_arg,
+                             ax_blocking_drop_fn drop_result,
+                             ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 0, rt, fn, arg, drop_arg, drop_result,
+                               join);
 }
 
-int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join) {
-  return ax_spawn_blocking_with(NULL, fn, arg, NULL, NULL, join);
+int (ax_spawn_blocking_on)(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                           ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 1, rt, fn, arg, NULL, NULL, join);
+}
+
+int (ax_spawn_blocking)(ax_task_fn fn, void *arg, ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 0, NULL, fn, arg, NULL, NULL, join);
 }

@@ -9,7 +9,7 @@
 /* A new task of rt, with its memory from the calling thread's cache if it
  * is one of rt's workers. */
 static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                            uint32_t out_off, int join, int notified) {
+                            uint16_t out_off, int join, int notified) {
   ax__ctx_t *c = ax__ctx_current();
   uint64_t id = atomic_fetch_add_explicit(&rt->next_id, 1,
                                           memory_order_relaxed);
@@ -19,9 +19,9 @@ static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
 
 /* idle: do not schedule the task; *idle gets it, with the notification
  * reference (ax__spawn_idle). */
-static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
-                 size_t size, uint32_t out_off, ax_join_t *join,
-                 ax__task_t **idle) {
+static int spawn(const char *site, ax_runtime_t *rt, const char *name,
+                 ax_future_t *fut, size_t size, uint16_t out_off,
+                 ax_join_t *join, ax__task_t **idle) {
   ax__task_t *t;
   char *copy = NULL;
   int rc;
@@ -40,6 +40,7 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
     return AX_ENOMEM;
   }
   t->name = copy;
+  t->site = site;
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return rc;
@@ -52,28 +53,39 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
   return 0;
 }
 
-int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                  uint32_t out_off, ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, out_off, join, NULL);
+int ax__spawn_raw(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                  size_t size, uint16_t out_off, ax_join_t *join) {
+  return spawn(site, rt, NULL, fut, size, out_off, join, NULL);
 }
 
-int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                   uint32_t out_off, ax_join_t *join, ax__task_t **t) {
-  return spawn(rt, NULL, fut, size, out_off, join, t);
+int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                   size_t size, uint16_t out_off, ax_join_t *join,
+                   ax__task_t **t) {
+  return spawn(site, rt, NULL, fut, size, out_off, join, t);
 }
 
-int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join) {
-  return spawn(ax_runtime_current(), NULL, fut, size, 0, join, NULL);
+/* The spawn macros of task.h come here with their call's AX_HERE; the
+ * functions of the same names (in parentheses: not the macros) record no
+ * site. */
+int ax__spawn_at(const char *site, int on, ax_runtime_t *rt,
+                 const char *name, ax_future_t *fut, size_t size,
+                 ax_join_t *join) {
+  return spawn(site, on ? rt : ax_runtime_current(), name, fut, size, 0,
+               join, NULL);
 }
 
-int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, 0, join, NULL);
+int (ax_spawn)(ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(NULL, ax_runtime_current(), NULL, fut, size, 0, join, NULL);
 }
 
-int ax_spawn_named(ax_runtime_t *rt, const char *name, ax_future_t *fut,
-                   size_t size, ax_join_t *join) {
-  return spawn(rt, name, fut, size, 0, join, NULL);
+int (ax_spawn_on)(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  ax_join_t *join) {
+  return spawn(NULL, rt, NULL, fut, size, 0, join, NULL);
+}
+
+int (ax_spawn_named)(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                     size_t size, ax_join_t *join) {
+  return spawn(NULL, rt, name, fut, size, 0, join, NULL);
 }
 
 /* ---- ax_spawn_fn: a task that calls one plain function ---------------- */
@@ -94,7 +106,8 @@ static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
 
-int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
+int ax__spawn_fn_at(const char *site, ax_task_fn fn, void *arg,
+                    ax_join_t *join) {
   ax_runtime_t *rt = ax_runtime_current();
   fn_future_t ff;
   if (rt != NULL && fn == NULL) {
@@ -105,8 +118,12 @@ int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
   ff.result = NULL;
   ff.fn = fn;
   ff.arg = arg;
-  return ax__spawn_raw(rt, &ff.base, sizeof(ff),
+  return ax__spawn_raw(site, rt, &ff.base, sizeof(ff),
                        offsetof(fn_future_t, result), join);
+}
+
+int (ax_spawn_fn)(ax_task_fn fn, void *arg, ax_join_t *join) {
+  return ax__spawn_fn_at(NULL, fn, arg, join);
 }
 
 /* ---- block_on ----------------------------------------------------------- */

@@ -49,7 +49,7 @@ static const ax_waker_vtable_t task_waker_vtable = {
 
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint32_t out_off,
+                         ax_future_t *fut, size_t size, uint16_t out_off,
                          int join, int notified) {
   /* size 0: block_on's task stores only a pointer to the caller's. */
   ax__task_t *t;
@@ -68,6 +68,7 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
   t->join_waker = NULL;
   t->panic_msg = NULL;
   t->name = NULL;
+  t->site = NULL;
   atomic_init(&t->wait.file, NULL);
   atomic_init(&t->wait.line, 0);
   t->id = id;

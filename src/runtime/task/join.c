@@ -115,6 +115,11 @@ int ax_abort(ax_join_t *h) {
   return 0;
 }
 
+const char *ax_join_spawn_site(const ax_join_t *h) {
+  assert(h != NULL);
+  return h->task != NULL ? h->task->site : NULL;
+}
+
 uint64_t ax_join_id(const ax_join_t *h) {
   assert(h != NULL);
   return h->task != NULL ? h->task->id : 0;

@@ -36,11 +36,14 @@ struct ax__task_s {
                                     clears it, so never both */
   };
   char *name;                    /* owned copy, or NULL */
+  const char *site;              /* "file:line" of the spawn call (a
+                                    string literal: AX_HERE), or NULL */
   ax__wait_t wait;               /* the await it last suspended at */
   uint64_t id;                   /* unique per runtime, from 1 */
-  int result;                    /* 0, AX_ECANCELED, AX_EPANIC; written
-                                    before COMPLETE */
-  uint32_t out_off;              /* 0, or the offset of the one value a
+  int16_t result;                /* 0, AX_ECANCELED, AX_EPANIC; written
+                                    before COMPLETE (16 bits: room for
+                                    `site` within the 112 bytes) */
+  uint16_t out_off;              /* 0, or the offset of the one value a
                                     value task reports (ax_spawn_fn,
                                     ax_spawn_blocking: ax_join_value); its
                                     future is dropped when it is freed, so
@@ -52,6 +55,15 @@ struct ax__task_s {
   max_align_t storage[];         /* the spawned future; for block_on's
                                     task, a pointer to the caller's */
 };
+
+/* The header stays 112 bytes on 64-bit targets (a cache line and threequarters; the
+ * spawn site took the room of narrower result and out_off fields), and
+ * every result fits its 16 bits. */
+AX__STATIC_ASSERT(sizeof(void *) != 8 ||
+                      offsetof(struct ax__task_s, storage) == 112,
+                  "the task header grew");
+AX__STATIC_ASSERT(AX_EPANIC >= INT16_MIN && AX_ECANCELED >= INT16_MIN,
+                  "task results fit in int16_t");
 
 /* The largest future a task can hold: the header plus the copy is one
  * block, and its size must not wrap (the channels' bound on theirs). */
@@ -96,7 +108,7 @@ struct ax__tcache_s;
 struct ax__tcache_shared_s;
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint32_t out_off,
+                         ax_future_t *fut, size_t size, uint16_t out_off,
                          int join, int notified);
 void ax__task_discard(ax__task_t *t);
 void ax__task_run(ax__ctx_t *ctx, ax__task_t *t);
