@@ -67,17 +67,25 @@ AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
 #define AX__STR(x) AX__STR2(x)
 #define AX_HERE __FILE__ ":" AX__STR(__LINE__)
 /* What the macros call: site is a string that outlives the task (a
- * literal), or NULL; on = 0 spawns on the current runtime (rt ignored),
- * on = 1 on rt.  Otherwise as the function the macro is named after. */
+ * literal), or NULL; otherwise as the function the macro is named after.
+ * (One entry per macro, not one with flags: ax_spawn's path, measured
+ * with callgrind on spawn_many_local, stays what it was plus the site.)
+ * ax__spawn_at: on = 0 spawns on the current runtime (rt ignored), on = 1
+ * on rt, as the JoinSet's spawns need. */
+AX_EXTERN int ax__spawn_here(const char *site, ax_future_t *fut, size_t size,
+                             ax_join_t *join);
+AX_EXTERN int ax__spawn_on_at(const char *site, ax_runtime_t *rt,
+                              const char *name, ax_future_t *fut,
+                              size_t size, ax_join_t *join);
 AX_EXTERN int ax__spawn_at(const char *site, int on, ax_runtime_t *rt,
                            const char *name, ax_future_t *fut, size_t size,
                            ax_join_t *join);
 #define ax_spawn(fut, size, join)                                          \
-  ax__spawn_at(AX_HERE, 0, NULL, NULL, (fut), (size), (join))
+  ax__spawn_here(AX_HERE, (fut), (size), (join))
 #define ax_spawn_on(rt, fut, size, join)                                   \
-  ax__spawn_at(AX_HERE, 1, (rt), NULL, (fut), (size), (join))
+  ax__spawn_on_at(AX_HERE, (rt), NULL, (fut), (size), (join))
 #define ax_spawn_named(rt, name, fut, size, join)                          \
-  ax__spawn_at(AX_HERE, 1, (rt), (name), (fut), (size), (join))
+  ax__spawn_on_at(AX_HERE, (rt), (name), (fut), (size), (join))
 
 /* Spawns the async function fn over *state (copied), on the current
  * runtime.  The state may be a local in a block of its own:
@@ -165,6 +173,159 @@ AX_EXTERN uint64_t ax_abort_handle_id(const ax_abort_handle_t *a);
 /* Releases the reference; the task is not affected.  Safe twice; NULL:
  * no-op. */
 AX_EXTERN void ax_abort_handle_drop(ax_abort_handle_t *a);
+
+/* ---- JoinSet --------------------------------------------------------------
+ *
+ * A group of tasks, joined in the order they end (Tokio's JoinSet):
+ *
+ *   ax_join_set_t set = AX_ZERO(ax_join_set_t);     // or ax_join_set_init
+ *   ax_join_set_spawn(&set, AX_FUTURE(work, &w), sizeof w, NULL);
+ *   ...
+ *   for (;;) {                       // in an async function: fields of self
+ *     AX_AWAIT(ax_join_set_next(&self->next, &self->set, &self->done));
+ *     if (self->next.result == AX_EEMPTY) break;
+ *     ... self->done is the ended task's join handle: its result
+ *     ... (0, AX_ECANCELED, AX_EPANIC), AX_JOIN_OUTPUT, panic message, id
+ *     ax_join_drop(&self->done);
+ *   }
+ *   ax_join_set_drop(&self->set);    // aborts what is left (also in a drop)
+ *
+ * Tasks run on the runtime they were spawned on (any flavour, and the
+ * set may be used from any task); a task that ended waits in the set
+ * until joined.  Dropping the set aborts every task still in it and
+ * detaches them; ax_join_set_detach_all() only detaches.  One task uses a
+ * set at a time (Tokio's &mut JoinSet): the calls below are not safe from
+ * two threads at once on one set.  The set owns its tasks' handles; a
+ * handle delivered by ax_join_set_next / ax_join_set_try_next is the
+ * caller's (drop it with ax_join_drop).  Memory: one block per set (at
+ * its first spawn) and one per task, besides the task.
+ *
+ * Tokio <-> axle: join_next() -> ax_join_set_next (None is result
+ * AX_EEMPTY; Some(res) is the handle: res.is_err() is handle.result != 0);
+ * try_join_next -> ax_join_set_try_next (also says which None: empty or
+ * nothing ended yet); spawn returns an AbortHandle -> the optional abort
+ * out-parameter; join_next_with_id -> ax_join_id(&done); shutdown() ->
+ * ax_join_set_abort_all, then join until AX_EEMPTY; join_all: loop. */
+typedef struct ax__join_set_shared_s ax__join_set_shared_t;
+typedef struct ax_join_set_s {
+  ax__join_set_shared_t *ax__shared;  /* private: NULL until a spawn */
+} ax_join_set_t;
+
+/* An empty set (a zeroed one is empty too).  s: not NULL, asserted. */
+AX_EXTERN void ax_join_set_init(ax_join_set_t *s);
+/* Spawns fut (as ax_spawn / ax_spawn_on: copied, never polled yet) into
+ * the set.  abort (may be NULL) gets an abort handle for the task (empty
+ * on error).  Returns ax_spawn's codes; AX_EINVAL for a NULL set.
+ * Macros: they record the spawn site (see "Spawn sites"). */
+AX_EXTERN int ax__join_set_spawn_at(const char *site, ax_join_set_t *s,
+                                    int on, ax_runtime_t *rt,
+                                    ax_future_t *fut, size_t size,
+                                    ax_abort_handle_t *abort);
+#define ax_join_set_spawn(s, fut, size, abort)                             \
+  ax__join_set_spawn_at(AX_HERE, (s), 0, NULL, (fut), (size), (abort))
+#define ax_join_set_spawn_on(s, rt, fut, size, abort)                      \
+  ax__join_set_spawn_at(AX_HERE, (s), 1, (rt), (fut), (size), (abort))
+/* Tasks in the set: spawned and not joined yet (ended ones included).
+ * s: not NULL, asserted. */
+AX_EXTERN size_t ax_join_set_len(const ax_join_set_t *s);
+AX_EXTERN int ax_join_set_is_empty(const ax_join_set_t *s);
+
+/* The future that waits for the next task of the set to end:
+ * AX_AWAIT(ax_join_set_next(&n, &set, &out)).  Once ready, n.result is 0
+ * (*out is that task's join handle, ended, now the caller's), AX_EEMPTY
+ * (the set has no task: *out stays a dropped handle) or AX_EINVAL (set
+ * or out NULL).  Tasks come in the order they ended.  It takes a unit of
+ * cooperative budget per task joined.  Dropping it before it is ready
+ * loses nothing.  n: not NULL, asserted. */
+typedef struct ax_join_next_s {
+  ax_future_t base;      /* the future */
+  ax_join_set_t *set;    /* private */
+  ax_join_t *out;        /* private: where the handle goes */
+  int result;            /* read-only once ready */
+} ax_join_next_t;
+AX_EXTERN ax_future_t *ax_join_set_next(ax_join_next_t *n, ax_join_set_t *s,
+                                        ax_join_t *out);
+/* Without waiting: 0 (*out: an ended task's handle, the caller's),
+ * AX_EAGAIN (no task has ended yet), AX_EEMPTY (no task), AX_EINVAL. */
+AX_EXTERN int ax_join_set_try_next(ax_join_set_t *s, ax_join_t *out);
+/* Aborts every task in the set (they stay in it: join them to see each
+ * end, AX_ECANCELED or how it ended first).  s: not NULL, asserted. */
+AX_EXTERN void ax_join_set_abort_all(ax_join_set_t *s);
+/* Removes every task from the set without aborting it (they run on,
+ * detached).  s: not NULL, asserted. */
+AX_EXTERN void ax_join_set_detach_all(ax_join_set_t *s);
+/* Aborts and detaches every task, and frees the set: it is empty again
+ * (usable anew).  NULL: no-op. */
+AX_EXTERN void ax_join_set_drop(ax_join_set_t *s);
+
+/* ---- Task-local values -------------------------------------------------
+ *
+ * Tokio's task_local!: a value scoped to one task's execution, visible in
+ * every future the task polls below the scope (a request id for log
+ * lines), and in their drops.  A key is a static ax_task_local_t, its
+ * address its identity:
+ *
+ *   static const ax_task_local_t REQUEST_ID = AX_TASK_LOCAL_INIT("request_id");
+ *   ...
+ *   AX_AWAIT(ax_task_local_scope(&self->scope, &REQUEST_ID, &self->id,
+ *                                AX_FUTURE(handle, &self->handler)));
+ *   ... and anywhere below, in the same task:
+ *   int *id = AX_TASK_LOCAL_GET(&REQUEST_ID, int);   // NULL: not in scope
+ *
+ * The scope holds a pointer to the caller's value (never copied or
+ * freed: it must live as long as the scope future, e.g. a field of the
+ * same state), and owns `inner` from its first poll: its drop drops inner
+ * (inside the scope, so inner's drop still sees the value).  Scopes nest;
+ * the innermost one of a key wins.  Inherited by nothing unless asked: a
+ * task spawned inside a scope does not see it (it is polled on its own);
+ * to hand it over, wrap the spawned future in a scope of its own with the
+ * value (AX_TASK_LOCAL_GET, then ax_task_local_scope).  The scope lives
+ * on the polling thread only while a poll below it runs: no per-task
+ * memory, no cost for tasks that use none.
+ *
+ * Tokio <-> axle: KEY.scope(v, fut) -> ax_task_local_scope;
+ * KEY.try_get / try_with -> ax_task_local_get (NULL outside); KEY.get()
+ * (panics outside) -> ax_task_local_get and check; sync_scope ->
+ * ax_task_local_sync_scope; TaskLocalFuture::take_value ->
+ * ax_task_local_scope_take.  Values are pointers: copy what you read if
+ * it must outlive the scope. */
+typedef struct ax_task_local_s {
+  const char *name;    /* for people reading a debugger: any string */
+} ax_task_local_t;
+#define AX_TASK_LOCAL_INIT(name) {name}
+
+typedef struct ax__tl_frame_s {
+  const ax_task_local_t *key;        /* private */
+  void *value;                       /* private */
+  struct ax__tl_frame_s *prev;       /* private: the scope around it */
+} ax__tl_frame_t;
+
+typedef struct ax_task_local_scope_s {
+  ax_future_t base;          /* the future */
+  ax__tl_frame_t ax__frame;  /* private: (key, value) while polled */
+  ax_future_t *ax__inner;    /* private: the wrapped future */
+  int ax__flags;             /* private */
+} ax_task_local_scope_t;
+
+/* Prepares f: polls inner with key bound to value.  Ready when inner is
+ * (read inner's output in inner).  f, key, inner: not NULL, asserted;
+ * value may be NULL (then ax_task_local_is_set tells it apart). */
+AX_EXTERN ax_future_t *ax_task_local_scope(ax_task_local_scope_t *f,
+                                           const ax_task_local_t *key,
+                                           void *value, ax_future_t *inner);
+/* Takes the value out of f: returns it (NULL if taken already); inner's
+ * later polls and its drop run without it.  f: not NULL, asserted. */
+AX_EXTERN void *ax_task_local_scope_take(ax_task_local_scope_t *f);
+/* The value of key in the innermost scope around the calling code, or
+ * NULL when there is none.  key: not NULL, asserted (and below). */
+AX_EXTERN void *ax_task_local_get(const ax_task_local_t *key);
+#define AX_TASK_LOCAL_GET(key, type) ((type *)ax_task_local_get(key))
+/* 1 when the calling code is inside a scope of key, else 0. */
+AX_EXTERN int ax_task_local_is_set(const ax_task_local_t *key);
+/* Calls fn(arg) with key bound to value (Tokio's sync_scope). */
+AX_EXTERN void ax_task_local_sync_scope(const ax_task_local_t *key,
+                                        void *value, void (*fn)(void *arg),
+                                        void *arg);
 
 /* ---- Panics -----------------------------------------------------------
  *

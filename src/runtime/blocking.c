@@ -172,6 +172,7 @@ ax_runtime_t *ax__blocking_runtime(void) { return tls_job_rt; }
 /* Runs one job on this pool thread, then finishes its task. */
 static void run_job(job_t *j) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
+  ax__tl_frame_t *volatile prev_locals = ax__tls_locals;
   ax__task_t *t = j->task;
   char *volatile msg = NULL;
   jump.msg = NULL;
@@ -183,10 +184,12 @@ static void run_job(job_t *j) {
    * task_id_spawn_blocking). */
   tls_job_rt = t->rt;
   ax__tls_task_id = t->id;
-  if (setjmp(jump.jb) == 0)
+  if (setjmp(jump.jb) == 0) {
     j->result = j->fn(j->arg);
-  else
+  } else {
     msg = jump.msg;
+    ax__tls_locals = prev_locals;  /* sync scopes the panic skipped */
+  }
   ax__tls_task_id = 0;
   tls_job_rt = NULL;
   ax__jump_set(prev);

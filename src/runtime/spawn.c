@@ -40,7 +40,7 @@ static int spawn(const char *site, ax_runtime_t *rt, const char *name,
     return AX_ENOMEM;
   }
   t->name = copy;
-  t->site = site;
+  t->site = site;   /* ax__task_new leaves it to its callers */
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return rc;
@@ -67,6 +67,16 @@ int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
 /* The spawn macros of task.h come here with their call's AX_HERE; the
  * functions of the same names (in parentheses: not the macros) record no
  * site. */
+int ax__spawn_here(const char *site, ax_future_t *fut, size_t size,
+                   ax_join_t *join) {
+  return spawn(site, ax_runtime_current(), NULL, fut, size, 0, join, NULL);
+}
+
+int ax__spawn_on_at(const char *site, ax_runtime_t *rt, const char *name,
+                    ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(site, rt, name, fut, size, 0, join, NULL);
+}
+
 int ax__spawn_at(const char *site, int on, ax_runtime_t *rt,
                  const char *name, ax_future_t *fut, size_t size,
                  ax_join_t *join) {
@@ -154,6 +164,7 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   if (atomic_load(&rt->shutdown)) return block_on_leave(rt, AX_ESHUTDOWN);
   t = task_new(rt, fut, 0, 0, 1, 1);
   if (t == NULL) return block_on_leave(rt, AX_ENOMEM);
+  t->site = NULL;
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return block_on_leave(rt, rc);

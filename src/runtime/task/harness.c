@@ -68,7 +68,6 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
   t->join_waker = NULL;
   t->panic_msg = NULL;
   t->name = NULL;
-  t->site = NULL;
   atomic_init(&t->wait.file, NULL);
   atomic_init(&t->wait.line, 0);
   t->id = id;
@@ -261,6 +260,7 @@ void ax__task_finish(ax__task_t *t, int result) {
 static void task_cancel_guarded(ax__task_t *t) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
   uint64_t volatile prev_id = ax__tls_task_id;
+  ax__tl_frame_t *volatile prev_locals = ax__tls_locals;
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
@@ -268,6 +268,7 @@ static void task_cancel_guarded(ax__task_t *t) {
   if (setjmp(jump.jb) == 0) {
     task_cancel(t);
   } else {
+    ax__tls_locals = prev_locals;  /* scopes the panic unwound past */
     if (t->panic_msg == NULL)
       t->panic_msg = jump.msg;
     else

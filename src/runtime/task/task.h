@@ -86,6 +86,7 @@ static inline ax_future_t *ax__task_fut(ax__task_t *t) {
  *   (and the join handle if `join`).  notified = 0 makes an idle task that
  *   nobody has queued (a blocking job); the caller still holds the
  *   notification reference.  NULL when out of memory.
+ *   Its `site` is left for the caller to set (one store less per spawn).
  * ax__task_discard: frees a task that never ran and never got on the owned
  *   list (spawn failed after ax__task_new): the caller's copy of the future
  *   stays the caller's.
