@@ -109,7 +109,7 @@ void ax__sched_schedule(ax__task_t *t, int yield) {
   ax_runtime_t *rt = t->rt;
   ax__ctx_t *c = ax__ctx_current();
 
-  if (t->is_main && rt->driver != NULL) {
+  if (t->kind == AX__TASK_MAIN && rt->driver != NULL) {
     schedule_main(rt, c);
     return;
   }

@@ -9,7 +9,7 @@
 /* A new task of rt, with its memory from the calling thread's cache if it
  * is one of rt's workers. */
 static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                            uint16_t out_off, int join, int notified) {
+                            uint32_t out_off, int join, int notified) {
   ax__ctx_t *c = ax__ctx_current();
   uint64_t id = atomic_fetch_add_explicit(&rt->next_id, 1,
                                           memory_order_relaxed);
@@ -20,7 +20,7 @@ static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
 /* idle: do not schedule the task; *idle gets it, with the notification
  * reference (ax__spawn_idle). */
 static int spawn(const char *site, ax_runtime_t *rt, const char *name,
-                 ax_future_t *fut, size_t size, uint16_t out_off,
+                 ax_future_t *fut, size_t size, uint32_t out_off,
                  ax_join_t *join, ax__task_t **idle) {
   ax__task_t *t;
   char *copy = NULL;
@@ -54,12 +54,12 @@ static int spawn(const char *site, ax_runtime_t *rt, const char *name,
 }
 
 int ax__spawn_raw(const char *site, ax_runtime_t *rt, ax_future_t *fut,
-                  size_t size, uint16_t out_off, ax_join_t *join) {
+                  size_t size, uint32_t out_off, ax_join_t *join) {
   return spawn(site, rt, NULL, fut, size, out_off, join, NULL);
 }
 
 int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
-                   size_t size, uint16_t out_off, ax_join_t *join,
+                   size_t size, uint32_t out_off, ax_join_t *join,
                    ax__task_t **t) {
   return spawn(site, rt, NULL, fut, size, out_off, join, t);
 }

@@ -7,11 +7,11 @@
 /* Spawns fut whose output is at out_off inside it (ax_join_value); site:
  * the spawn call's AX_HERE, or NULL. */
 int ax__spawn_raw(const char *site, ax_runtime_t *rt, ax_future_t *fut,
-                  size_t size, uint16_t out_off, ax_join_t *join);
+                  size_t size, uint32_t out_off, ax_join_t *join);
 /* Spawns without scheduling: *t is the task, and the caller holds its
  * notification reference (a blocking job, finished by a pool thread). */
 int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
-                   size_t size, uint16_t out_off, ax_join_t *join,
+                   size_t size, uint32_t out_off, ax_join_t *join,
                    ax__task_t **t);
 
 #endif

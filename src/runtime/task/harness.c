@@ -49,7 +49,7 @@ static const ax_waker_vtable_t task_waker_vtable = {
 
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint16_t out_off,
+                         ax_future_t *fut, size_t size, uint32_t out_off,
                          int join, int notified) {
   /* size 0: block_on's task stores only a pointer to the caller's. */
   ax__task_t *t;
@@ -73,10 +73,11 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
   t->id = id;
   ax__sched_ref(rt);
   t->result = 0;
-  t->out_off = out_off;
+  assert(out_off == 0 || out_off == AX__TASK_VALUE_OFF);
+  t->kind = size == 0 ? AX__TASK_MAIN
+                      : out_off != 0 ? AX__TASK_VALUE : AX__TASK_PLAIN;
   t->shard = 0;
   t->dropped = 0;
-  t->is_main = size == 0;
   return t;
 }
 
@@ -93,10 +94,10 @@ void ax__task_discard(ax__task_t *t) {
   task_free(t);  /* never polled: the caller still owns fut's contents */
 }
 
-/* The last reference is gone.  A value task's future (out_off != 0) is
+/* The last reference is gone.  A value task's future (AX__TASK_VALUE) is
  * dropped only now, so that its drop can release a value nobody took. */
 static void task_dealloc(ax__task_t *t) {
-  if (!t->dropped && !t->is_main) {
+  if (!t->dropped && t->kind != AX__TASK_MAIN) {
     t->dropped = 1;
     ax_drop(ax__task_fut(t));
   }
@@ -132,7 +133,7 @@ static void task_complete(ax__task_t *t) {
  * drop after reading its output) and a value task's until it is freed
  * (the value is the join handle's, task.h). */
 static void task_drop_future(ax__task_t *t, int completed) {
-  if (!t->dropped && !(completed && (t->is_main || t->out_off != 0))) {
+  if (!t->dropped && !(completed && t->kind != AX__TASK_PLAIN)) {
     t->dropped = 1;
     ax_drop(ax__task_fut(t));  /* may panic: then dropped is already set */
   }

@@ -76,7 +76,8 @@ void *ax_join_output(ax_join_t *h) {
   if (t == NULL || !(ax__state_load(&t->state) & AX__COMPLETE) ||
       t->result != 0)
     return NULL;
-  return (char *)ax__task_fut(t) + t->out_off;
+  return (char *)ax__task_fut(t) +
+         (t->kind == AX__TASK_VALUE ? AX__TASK_VALUE_OFF : 0);
 }
 
 void *ax_join_value(ax_join_t *h) {

@@ -40,30 +40,34 @@ struct ax__task_s {
                                     string literal: AX_HERE), or NULL */
   ax__wait_t wait;               /* the await it last suspended at */
   uint64_t id;                   /* unique per runtime, from 1 */
-  int16_t result;                /* 0, AX_ECANCELED, AX_EPANIC; written
-                                    before COMPLETE (16 bits: room for
-                                    `site` within the 112 bytes) */
-  uint16_t out_off;              /* 0, or the offset of the one value a
-                                    value task reports (ax_spawn_fn,
-                                    ax_spawn_blocking: ax_join_value); its
-                                    future is dropped when it is freed, so
-                                    the drop can release an untaken value */
+  int result;                    /* 0, AX_ECANCELED, AX_EPANIC; written
+                                    before COMPLETE */
+  uint8_t kind;                  /* AX__TASK_PLAIN, _MAIN or _VALUE, set
+                                    at creation (one byte for what were
+                                    is_main and a 32-bit out_off: the
+                                    room `site` took) */
   uint8_t shard;                 /* owned-list shard (owned.h) */
   uint8_t dropped;               /* the future's drop has run */
-  uint8_t is_main;               /* block_on's future (not ours to free) */
   uint8_t tclass;                /* cache.h: size class + 1, 0: ax__free */
   max_align_t storage[];         /* the spawned future; for block_on's
                                     task, a pointer to the caller's */
 };
 
-/* The header stays 112 bytes on 64-bit targets (a cache line and threequarters; the
- * spawn site took the room of narrower result and out_off fields), and
- * every result fits its 16 bits. */
+/* kind: a task's future is its own (PLAIN), block_on's borrowed one
+ * (MAIN: not ours to drop), or a value task's (VALUE: ax_spawn_fn,
+ * ax_spawn_blocking), whose one value (ax_join_value) is the pointer right
+ * after its ax_future_t, and whose future is dropped only when the task is
+ * freed, so that its drop can release a value nobody took. */
+#define AX__TASK_PLAIN 0
+#define AX__TASK_MAIN 1
+#define AX__TASK_VALUE 2
+#define AX__TASK_VALUE_OFF sizeof(ax_future_t)
+
+/* The header stays 112 bytes on 64-bit targets: the spawn site took the
+ * room of is_main and out_off, folded into `kind`. */
 AX__STATIC_ASSERT(sizeof(void *) != 8 ||
                       offsetof(struct ax__task_s, storage) == 112,
                   "the task header grew");
-AX__STATIC_ASSERT(AX_EPANIC >= INT16_MIN && AX_ECANCELED >= INT16_MIN,
-                  "task results fit in int16_t");
 
 /* The largest future a task can hold: the header plus the copy is one
  * block, and its size must not wrap (the channels' bound on theirs). */
@@ -72,7 +76,7 @@ AX__STATIC_ASSERT(AX_EPANIC >= INT16_MIN && AX_ECANCELED >= INT16_MIN,
 /* The task's future: inline, or block_on's borrowed one. */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
   ax_future_t *f;
-  if (!t->is_main) return (ax_future_t *)(void *)t->storage;
+  if (t->kind != AX__TASK_MAIN) return (ax_future_t *)(void *)t->storage;
   memcpy(&f, t->storage, sizeof(f));  /* no aliasing games */
   return f;
 }
@@ -109,7 +113,7 @@ struct ax__tcache_s;
 struct ax__tcache_shared_s;
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint16_t out_off,
+                         ax_future_t *fut, size_t size, uint32_t out_off,
                          int join, int notified);
 void ax__task_discard(ax__task_t *t);
 void ax__task_run(ax__ctx_t *ctx, ax__task_t *t);
