@@ -433,8 +433,9 @@ int ax__spawn_blocking_at(const char *site, int on, ax_runtime_t *rt,
   atomic_init(&j.state, JOB_NEW);
   if (rt == NULL) rt = ax_runtime_current();
   if (fn == NULL) return AX_EINVAL;  /* it would crash on a pool thread */
-  rc = ax__spawn_idle(site, rt, &j.base, sizeof(j), offsetof(job_t, result),
-                      join, &t);
+  AX__STATIC_ASSERT(offsetof(job_t, result) == AX__TASK_VALUE_OFF,
+                    "ax_join_value finds it");
+  rc = ax__spawn_idle(site, rt, &j.base, sizeof(j), AX__TASK_VALUE, join, &t);
   if (rc != 0) return rc;
   max = pool_threads();
   uv_once(&q_once, q_init);

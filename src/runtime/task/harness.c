@@ -49,7 +49,7 @@ static const ax_waker_vtable_t task_waker_vtable = {
 
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint32_t out_off,
+                         ax_future_t *fut, size_t size, int kind,
                          int join, int notified) {
   /* size 0: block_on's task stores only a pointer to the caller's. */
   ax__task_t *t;
@@ -73,9 +73,7 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
   t->id = id;
   ax__sched_ref(rt);
   t->result = 0;
-  assert(out_off == 0 || out_off == AX__TASK_VALUE_OFF);
-  t->kind = size == 0 ? AX__TASK_MAIN
-                      : out_off != 0 ? AX__TASK_VALUE : AX__TASK_PLAIN;
+  t->kind = (uint8_t)kind;
   t->shard = 0;
   t->dropped = 0;
   return t;

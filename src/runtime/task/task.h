@@ -83,7 +83,8 @@ static inline ax_future_t *ax__task_fut(ax__task_t *t) {
 
 /* ---- life (harness.c) ----------------------------------------------------
  *
- * ax__task_new: a task for fut (copied when size > 0, at most
+ * ax__task_new: a task of `kind` (AX__TASK_*; MAIN with size 0) for fut
+ *   (copied when size > 0, at most
  *   AX__TASK_MAX_FUTURE bytes; else borrowed: the
  *   block_on future) in a block of the calling thread's cache `own`, or of
  *   the runtime's `shared` one when own is NULL (cache.h), with references for the owned list and the notification
@@ -113,7 +114,7 @@ struct ax__tcache_s;
 struct ax__tcache_shared_s;
 ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          struct ax__tcache_shared_s *shared, uint64_t id,
-                         ax_future_t *fut, size_t size, uint32_t out_off,
+                         ax_future_t *fut, size_t size, int kind,
                          int join, int notified);
 void ax__task_discard(ax__task_t *t);
 void ax__task_run(ax__ctx_t *ctx, ax__task_t *t);
