@@ -1483,6 +1483,314 @@ START_TEST(task_local_nested_and_panics) {
 }
 END_TEST
 
+/* ======================================================================
+ * Local tasks (task_local_set.rs's LocalSet, task_abort.rs, task_id.rs)
+ * ====================================================================== */
+
+/* A local task: records its thread at each of its polls (it must never
+ * change), sleeps (a timer of the set's thread), waits for a signal fired
+ * from a blocking-pool thread (a wake from another thread), and spawns a
+ * local task of its own. */
+static void *fire_job(void *arg) {
+  th_signal_fire(arg);
+  return NULL;
+}
+
+typedef struct {
+  ax_async_t co;
+  uv_thread_t thread;
+  int moved;
+} leaf_local_t;
+
+AX_ASYNC(leaf_local, leaf_local_t, s) {
+  AX_BEGIN(s);
+  s->thread = uv_thread_self();
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  uv_thread_t first;
+  int moved;          /* polls on another thread than the first */
+  uint64_t id_inside;
+  ax_sleep_t nap;
+  th_signal_t sig;
+  th_sigwait_t sw;
+  ax_join_t job, child;
+  leaf_local_t c;
+  int child_same;     /* the child ran on the same thread */
+} pinned_t;
+
+#define PIN_CHECK(s)                                                       \
+  do {                                                                     \
+    uv_thread_t now_ = uv_thread_self();                                   \
+    if (!uv_thread_equal(&now_, &(s)->first)) (s)->moved++;                \
+  } while (0)
+
+AX_ASYNC(pinned, pinned_t, s) {
+  AX_BEGIN(s);
+  s->first = uv_thread_self();
+  s->id_inside = ax_task_id();
+  AX_AWAIT(ax_sleep(&s->nap, 2));
+  PIN_CHECK(s);
+  th_signal_init(&s->sig);
+  CHECK(ax_spawn_blocking(fire_job, &s->sig, &s->job) == 0);
+  AX_AWAIT(th_sigwait(&s->sw, &s->sig, NULL));
+  PIN_CHECK(s);
+  AX_AWAIT(ax_join_wait(&s->job));
+  ax_join_drop(&s->job);
+  ax_drop(&s->sw.base);
+  th_signal_destroy(&s->sig);
+  memset(&s->c, 0, sizeof(s->c));
+  CHECK(ax_spawn_local(AX_FUTURE(leaf_local, &s->c), sizeof(s->c),
+                       &s->child) == 0);
+  AX_AWAIT(ax_join_wait(&s->child));
+  CHECK(s->child.result == 0);
+  if (s->child.result == 0) {
+    uv_thread_t ct = AX_JOIN_OUTPUT(&s->child, leaf_local_t)->thread;
+    s->child_same = uv_thread_equal(&ct, &s->first);
+  }
+  ax_join_drop(&s->child);
+  PIN_CHECK(s);
+  AX_END();
+}
+
+/* The set's driver's inner future: spawns more local tasks from inside
+ * (ax_spawn_local) and joins them all. */
+#define PINNED 6
+typedef struct {
+  ax_async_t co;
+  ax_join_t *h;
+  uint64_t *ids;
+  int i;
+} joiner_t;
+
+AX_ASYNC(joiner, joiner_t, s) {
+  AX_BEGIN(s);
+  for (s->i = PINNED / 2; s->i < PINNED; s->i++) {
+    pinned_t p;
+    memset(&p, 0, sizeof(p));
+    CHECK(ax_spawn_local(AX_FUTURE(pinned, &p), sizeof(p), &s->h[s->i]) ==
+          0);
+    s->ids[s->i] = ax_join_id(&s->h[s->i]);
+  }
+  for (s->i = 0; s->i < PINNED; s->i++) {
+    AX_AWAIT(ax_join_wait(&s->h[s->i]));
+    CHECK(s->h[s->i].result == 0);
+    if (s->h[s->i].result == 0) {
+      pinned_t *p = AX_JOIN_OUTPUT(&s->h[s->i], pinned_t);
+      uv_thread_t me = uv_thread_self();
+      CHECK(p->moved == 0);
+      CHECK(p->child_same == 1);
+      CHECK(uv_thread_equal(&p->first, &me));  /* the set's thread */
+      CHECK(p->id_inside == s->ids[s->i]);     /* task_id_spawn_local */
+    }
+    ax_join_drop(&s->h[s->i]);
+  }
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_local_set_t set;
+  ax_local_run_t run;
+  joiner_t j;
+  ax_join_t h[PINNED];
+  uint64_t ids[PINNED];
+  int i;
+} local_main2_t;
+
+AX_ASYNC(local_main2, local_main2_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < PINNED / 2; s->i++) {
+    pinned_t p;
+    memset(&p, 0, sizeof(p));
+    CHECK(ax_local_set_spawn(&s->set, AX_FUTURE(pinned, &p), sizeof(p),
+                             &s->h[s->i]) == 0);
+    s->ids[s->i] = ax_join_id(&s->h[s->i]);
+  }
+  s->j.h = s->h;
+  s->j.ids = s->ids;
+  AX_AWAIT(ax_local_set_run_until(&s->run, &s->set,
+                                  AX_FUTURE(joiner, &s->j)));
+  CHECK(s->run.result == 0);
+  ax_drop(&s->run.base);
+  ax_local_set_drop(&s->set);
+  AX_END();
+}
+
+/* axle's own (Tokio: the LocalSet tests of rt_common.rs and
+ * task_local_set.rs, local_current_thread_scheduler and
+ * local_threadpool): local tasks stay on the set's thread through
+ * timers, wakes from other threads and spawns of their own; ids match. */
+START_TEST(local_tasks_stay_on_their_thread) {
+  local_main2_t m;
+  memset(&m, 0, sizeof(m));
+  RUN_MAIN(_i, local_main2, &m);
+}
+END_TEST
+
+/* task_abort.rs: remote_abort_local_set_3929: a local task aborted from
+ * a plain thread is dropped on the set's thread. */
+typedef struct {
+  ax_future_t base;
+  uv_thread_t created_on;
+  atomic_int *polled;
+  atomic_int *wrong_thread;
+} dropcheck_t;
+
+static ax_poll_t dropcheck_poll(ax_future_t *f, ax_cx_t *cx) {
+  dropcheck_t *d = (dropcheck_t *)f;
+  (void)cx;
+  atomic_store(d->polled, 1);
+  return AX_PENDING;
+}
+static void dropcheck_drop(ax_future_t *f) {
+  dropcheck_t *d = (dropcheck_t *)f;
+  uv_thread_t me = uv_thread_self();
+  if (!uv_thread_equal(&me, &d->created_on)) atomic_store(d->wrong_thread, 1);
+}
+static const ax_future_vtable_t dropcheck_vtable = {
+    dropcheck_poll, dropcheck_drop, "dropcheck"};
+
+typedef struct {
+  ax_abort_handle_t a;
+  atomic_int *polled;
+} remote_abort_t;
+
+typedef struct {
+  ax_async_t co;
+  ax_join_t *h;
+  int result;
+} wait_one_t;
+
+static void remote_abort_thread(void *arg) {
+  remote_abort_t *r = arg;
+  while (!atomic_load(r->polled)) uv_sleep(1);
+  (void)ax_abort_handle_abort(&r->a);
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_local_set_t set;
+  ax_local_run_t run;
+  ax_join_t h;
+  atomic_int polled, wrong_thread;
+  remote_abort_t ra;
+  uv_thread_t thread;
+  wait_one_t w;
+  int result;
+} remote_abort_main_t;
+
+AX_ASYNC(wait_one, wait_one_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_join_wait(s->h));
+  s->result = s->h->result;
+  AX_END();
+}
+
+AX_ASYNC(remote_abort_main, remote_abort_main_t, s) {
+  AX_BEGIN(s);
+  {
+    dropcheck_t d;
+    d.base.vtable = &dropcheck_vtable;
+    d.created_on = uv_thread_self();
+    d.polled = &s->polled;
+    d.wrong_thread = &s->wrong_thread;
+    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h) == 0);
+  }
+  CHECK(ax_join_abort_handle(&s->h, &s->ra.a) == 0);
+  s->ra.polled = &s->polled;
+  CHECK(uv_thread_create(&s->thread, remote_abort_thread, &s->ra) == 0);
+  s->w.h = &s->h;
+  AX_AWAIT(ax_local_set_run_until(&s->run, &s->set,
+                                  AX_FUTURE(wait_one, &s->w)));
+  s->result = s->w.result;
+  ax_drop(&s->run.base);
+  uv_thread_join(&s->thread);
+  ax_abort_handle_drop(&s->ra.a);
+  ax_join_drop(&s->h);
+  ax_local_set_drop(&s->set);
+  AX_END();
+}
+
+START_TEST(remote_abort_local_set_3929) {
+  remote_abort_main_t m;
+  memset(&m, 0, sizeof(m));
+  RUN_MAIN(_i, remote_abort_main, &m);
+  ck_assert_int_eq(m.result, AX_ECANCELED);
+  ck_assert_int_eq(atomic_load(&m.wrong_thread), 0);
+}
+END_TEST
+
+/* axle's own: a panic in a local task is its own (the set goes on); the
+ * set's drop cancels the tasks left on its thread; spawn_local outside a
+ * set: an ordinary task on a current-thread runtime, AX_ENORUNTIME on a
+ * multi-thread worker. */
+typedef struct {
+  ax_async_t co;
+  ax_local_set_t set;
+  ax_local_run_t run;
+  ax_join_t h[3];
+  maybe_panic_t boom;
+  wait_one_t w;
+  atomic_int polled, wrong_thread;
+  int spawn_rc;
+  int multi;   /* the flavour: spawn_local outside a set fails there */
+} local_misc_t;
+
+AX_ASYNC(local_misc, local_misc_t, s) {
+  AX_BEGIN(s);
+  {
+    maybe_panic_t b;
+    dropcheck_t d;
+    memset(&b, 0, sizeof(b));
+    b.boom = 1;
+    CHECK(ax_local_set_spawn(&s->set, AX_FUTURE(maybe_panic, &b), sizeof(b),
+                             &s->h[0]) == 0);
+    d.base.vtable = &dropcheck_vtable;
+    d.created_on = uv_thread_self();
+    d.polled = &s->polled;
+    d.wrong_thread = &s->wrong_thread;
+    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h[1]) == 0);
+  }
+  s->w.h = &s->h[0];
+  AX_AWAIT(ax_local_set_run_until(&s->run, &s->set,
+                                  AX_FUTURE(wait_one, &s->w)));
+  CHECK(s->w.result == AX_EPANIC);
+  ax_drop(&s->run.base);
+  CHECK(!ax_join_is_finished(&s->h[1]));
+  ax_local_set_drop(&s->set);   /* cancels the pending one, here */
+  CHECK(ax_join_is_finished(&s->h[1]));
+  ax_join_drop(&s->h[0]);
+  ax_join_drop(&s->h[1]);
+  {
+    leaf_local_t l;
+    memset(&l, 0, sizeof(l));
+    s->spawn_rc = ax_spawn_local(AX_FUTURE(leaf_local, &l), sizeof(l),
+                                 &s->h[2]);
+  }
+  CHECK(s->multi ? s->spawn_rc == AX_ENORUNTIME : s->spawn_rc == 0);
+  if (s->spawn_rc == 0) {
+    AX_AWAIT(ax_join_wait(&s->h[2]));
+    CHECK(s->h[2].result == 0);
+    ax_join_drop(&s->h[2]);
+  }
+  AX_END();
+}
+
+START_TEST(local_set_panics_drop_and_outside) {
+  local_misc_t m;
+  th_join_t j;
+  memset(&m, 0, sizeof(m));
+  m.multi = _i;
+  /* as a task, so that on the multi-thread flavour it is on a worker */
+  th_run_checked(_i, WORKERS, th_join(&j, AX_FUTURE(local_misc, &m),
+                                      sizeof(m)), &errors);
+  TH_ASSERT_OK(j.result);
+}
+END_TEST
+
 Suite *ax_tokio_task_suite(void) {
   return AX_SUITE("tokio-task",
                   AX_CASE("bugs", 30),
@@ -1515,5 +1823,9 @@ Suite *ax_tokio_task_suite(void) {
                   AX_FLAVOURS(task_local_available_on_abort),
                   AX_FLAVOURS(task_local_available_on_completion_drop),
                   AX_ONCE(take_value),
-                  AX_FLAVOURS(task_local_nested_and_panics));
+                  AX_FLAVOURS(task_local_nested_and_panics),
+                  AX_CASE("local_set", 30),
+                  AX_FLAVOURS(local_tasks_stay_on_their_thread),
+                  AX_FLAVOURS(remote_abort_local_set_3929),
+                  AX_FLAVOURS(local_set_panics_drop_and_outside));
 }

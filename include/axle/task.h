@@ -258,6 +258,93 @@ AX_EXTERN void ax_join_set_detach_all(ax_join_set_t *s);
  * (usable anew).  NULL: no-op. */
 AX_EXTERN void ax_join_set_drop(ax_join_set_t *s);
 
+/* ---- Local tasks: pinned to one thread ---------------------------------
+ *
+ * Tokio's LocalSet and spawn_local.  A local set is a group of tasks that
+ * run only inside the poll of the future that drives it, so on the thread
+ * that polls that future, and never move: code that must stay on one
+ * thread (thread-local state, a GUI toolkit's objects, a library that is
+ * not thread safe) runs as local tasks.  On a multi-thread runtime the
+ * thread is block_on's (drive the set from the block_on future) or the
+ * worker polling the task that drives it (a task can move between
+ * workers between polls, and its local tasks with it: drive the set from
+ * block_on for a fixed thread).
+ *
+ *   ax_local_set_t set = AX_ZERO(ax_local_set_t);
+ *   ax_local_set_spawn(&set, AX_FUTURE(gui_task, &g), sizeof g, &self->h);
+ *   AX_AWAIT(ax_local_set_run_until(&self->run, &self->set,
+ *                                   AX_FUTURE(main_work, &self->work)));
+ *   ...
+ *   ax_local_set_drop(&self->set);   // cancels the local tasks left, here
+ *
+ * Inside the set's poll (in `inner` and in the local tasks),
+ * ax_spawn_local() spawns into the set.  Outside any set, on a
+ * current-thread runtime's thread (the desktop's pumped runtime too),
+ * ax_spawn_local is ax_spawn: all its tasks run on that thread anyway.
+ * Anywhere else it fails with AX_ENORUNTIME (Tokio panics).
+ *
+ * Local tasks are tasks of the runtime of the thread that spawned them:
+ * they have join handles (awaitable from any task), abort handles, ids,
+ * spawn sites, and appear in task dumps.  Woken or aborted from any
+ * thread, they wait in the set's queue until its next poll.  The set's
+ * drop cancels the tasks left (their drops run on the dropping thread,
+ * the set's); a runtime's shutdown cancels them like any task, on the
+ * freeing thread.  A local task sees no task-local value of the future
+ * that drives the set (it is a task of its own).  Each local task costs
+ * AX__LOCAL_PREFIX bytes more than an ordinary one (its set and link).
+ *
+ * Tokio <-> axle: LocalSet::new -> AX_ZERO / ax_local_set_init;
+ * local.spawn_local(f) -> ax_local_set_spawn; task::spawn_local(f) inside
+ * the set -> ax_spawn_local; local.run_until(f).await ->
+ * ax_local_set_run_until; local.block_on(&rt, f) -> ax_block_on(rt,
+ * ax_local_set_run_until(...)); awaiting the LocalSet itself (until all
+ * its tasks end) -> run_until over a join of their handles; drop(local)
+ * -> ax_local_set_drop. */
+typedef struct ax__local_shared_s ax__local_shared_t;
+typedef struct ax_local_set_s {
+  ax__local_shared_t *ax__shared;  /* private: NULL until first used */
+} ax_local_set_t;
+
+/* An empty set (a zeroed one is too).  s: not NULL, asserted. */
+AX_EXTERN void ax_local_set_init(ax_local_set_t *s);
+/* Spawns fut (copied, never polled yet) into the set, on the calling
+ * thread's runtime; it first runs at the set's next poll.  Returns 0,
+ * AX_ENORUNTIME (no runtime on this thread), AX_ESHUTDOWN, AX_EINVAL (s
+ * or fut NULL, size out of range) or AX_ENOMEM; on error `join` (may be
+ * NULL) is left dropped.  Macro: records the spawn site. */
+AX_EXTERN int ax__local_set_spawn_at(const char *site, ax_local_set_t *s,
+                                     ax_future_t *fut, size_t size,
+                                     ax_join_t *join);
+#define ax_local_set_spawn(s, fut, size, join)                             \
+  ax__local_set_spawn_at(AX_HERE, (s), (fut), (size), (join))
+/* Spawns into the set whose poll is running (see above).  Errors as
+ * ax_local_set_spawn. */
+AX_EXTERN int ax__spawn_local_at(const char *site, ax_future_t *fut,
+                                 size_t size, ax_join_t *join);
+#define ax_spawn_local(fut, size, join)                                    \
+  ax__spawn_local_at(AX_HERE, (fut), (size), (join))
+
+/* The future that drives the set: polls inner, then up to 61 of the
+ * set's queued tasks, each poll; ready when inner is (the set's tasks not
+ * done then wait for its next drive).  It owns inner from its first poll
+ * and drops it with itself.  result once ready: 0, AX_ENORUNTIME (polled
+ * outside a runtime's task or block_on: local tasks need a worker),
+ * AX_ENOMEM, AX_EINVAL (s or inner NULL).  r: not NULL, asserted. */
+typedef struct ax_local_run_s {
+  ax_future_t base;       /* the future */
+  ax_local_set_t *set;    /* private */
+  ax_future_t *inner;     /* private */
+  int inner_done;         /* private */
+  int result;             /* read-only once ready */
+} ax_local_run_t;
+AX_EXTERN ax_future_t *ax_local_set_run_until(ax_local_run_t *r,
+                                              ax_local_set_t *s,
+                                              ax_future_t *inner);
+/* Cancels every task left in the set (their drops run now, on this
+ * thread) and frees it; it is empty again.  Call it on the set's thread,
+ * never from inside its poll.  NULL: no-op. */
+AX_EXTERN void ax_local_set_drop(ax_local_set_t *s);
+
 /* ---- Task-local values -------------------------------------------------
  *
  * Tokio's task_local!: a value scoped to one task's execution, visible in

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "runtime/idle.h"
+#include "runtime/local.h"
 #include "runtime/sched.h"
 #include "runtime/watch.h"
 
@@ -109,9 +110,15 @@ void ax__sched_schedule(ax__task_t *t, int yield) {
   ax_runtime_t *rt = t->rt;
   ax__ctx_t *c = ax__ctx_current();
 
-  if (t->kind == AX__TASK_MAIN && rt->driver != NULL) {
-    schedule_main(rt, c);
-    return;
+  if (t->kind >= AX__TASK_MAIN) {  /* one compare, as the MAIN test was */
+    if (t->kind == AX__TASK_LOCAL) {
+      ax__local_schedule(t);
+      return;
+    }
+    if (rt->driver != NULL) {
+      schedule_main(rt, c);
+      return;
+    }
   }
   if (atomic_load_explicit(&rt->stopped, memory_order_acquire)) {
     ax__task_drop_ref(t);  /* shutdown cancels it from the owned list */

@@ -34,7 +34,9 @@ static int spawn(const char *site, ax_runtime_t *rt, const char *name,
   /* The name first: a task without the name it was given is not what
    * the caller asked for, and nothing is undone when its copy fails. */
   if (name != NULL && (copy = ax__strdup(name)) == NULL) return AX_ENOMEM;
-  t = task_new(rt, fut, size, kind, join != NULL, idle == NULL);
+  /* A local task is queued by its set (local.c), notified already. */
+  t = task_new(rt, fut, size, kind, join != NULL,
+               idle == NULL || kind == AX__TASK_LOCAL);
   if (t == NULL) {
     ax__free(copy);
     return AX_ENOMEM;
@@ -56,6 +58,12 @@ static int spawn(const char *site, ax_runtime_t *rt, const char *name,
 int ax__spawn_raw(const char *site, ax_runtime_t *rt, ax_future_t *fut,
                   size_t size, int kind, ax_join_t *join) {
   return spawn(site, rt, NULL, fut, size, kind, join, NULL);
+}
+
+int ax__spawn_kind_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                        size_t size, int kind, ax_join_t *join,
+                        ax__task_t **t) {
+  return spawn(site, rt, NULL, fut, size, kind, join, t);
 }
 
 int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,

@@ -15,4 +15,10 @@ int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
                    size_t size, int kind, ax_join_t *join,
                    ax__task_t **t);
 
+/* The same for any kind: a local task comes back notified, to be queued
+ * by its set (runtime/local.c). */
+int ax__spawn_kind_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                        size_t size, int kind, ax_join_t *join,
+                        ax__task_t **t);
+
 #endif

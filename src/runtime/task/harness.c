@@ -131,7 +131,8 @@ static void task_complete(ax__task_t *t) {
  * drop after reading its output) and a value task's until it is freed
  * (the value is the join handle's, task.h). */
 static void task_drop_future(ax__task_t *t, int completed) {
-  if (!t->dropped && !(completed && t->kind != AX__TASK_PLAIN)) {
+  if (!t->dropped && !(completed && (t->kind == AX__TASK_VALUE ||
+                                     t->kind == AX__TASK_MAIN))) {
     t->dropped = 1;
     ax_drop(ax__task_fut(t));  /* may panic: then dropped is already set */
   }
@@ -237,6 +238,32 @@ void ax__task_run(ax__ctx_t *ctx, ax__task_t *t) { task_run(ctx, t, 0); }
 
 void ax__task_run_watched(ax__ctx_t *ctx, ax__task_t *t) {
   task_run(ctx, t, 1);
+}
+
+void ax__task_run_nested(ax__ctx_t *ctx, ax__task_t *t) {
+  ax__task_t *outer = atomic_load_explicit(&ctx->task, memory_order_relaxed);
+  int budget = ctx->budget, yielded = ctx->yielded, armed = ctx->jump.armed;
+  ax__jump_t jump, *prev = ax__jump_current();
+  ax__tl_frame_t *locals = ax__tls_locals;
+  jump.msg = NULL;
+  jump.armed = 1;
+  ax__jump_set(&jump);
+  ax__tls_locals = NULL;  /* the poller's task-locals are not t's */
+  if (setjmp(jump.jb) == 0) {
+    task_run(ctx, t, 0);
+  } else {
+    /* As the worker's pad: t (ctx->task) panicked in its poll or drop. */
+    ax__task_t *p = atomic_load_explicit(&ctx->task, memory_order_relaxed);
+    ax__tls_locals = NULL;
+    jump.armed = 0;
+    ax__task_panicked(p, jump.msg);
+  }
+  ax__jump_set(prev);
+  ax__tls_locals = locals;
+  ctx->budget = budget;
+  ctx->yielded = yielded;
+  ctx->jump.armed = armed;
+  atomic_store_explicit(&ctx->task, outer, memory_order_relaxed);
 }
 
 /* ---- finished outside a poll ------------------------------------------- */

@@ -59,9 +59,23 @@ struct ax__task_s {
  * after its ax_future_t, and whose future is dropped only when the task is
  * freed, so that its drop can release a value nobody took. */
 #define AX__TASK_PLAIN 0
-#define AX__TASK_MAIN 1
-#define AX__TASK_VALUE 2
+#define AX__TASK_VALUE 1
+#define AX__TASK_MAIN 2
+#define AX__TASK_LOCAL 3   /* a LocalSet's (runtime/local.c): its storage
+                              begins with an ax__local_hdr_t, the future
+                              follows at AX__LOCAL_PREFIX */
 #define AX__TASK_VALUE_OFF sizeof(ax_future_t)
+
+/* What a local task keeps in front of its future: its set (counted) and
+ * its link in the set's list of tasks (the set's lock). */
+struct ax__local_shared_s;
+typedef struct ax__local_hdr_s {
+  struct ax__local_shared_s *set;
+  ax__link_t link;
+} ax__local_hdr_t;
+#define AX__LOCAL_PREFIX                                                   \
+  ((sizeof(ax__local_hdr_t) + sizeof(max_align_t) - 1) /                   \
+   sizeof(max_align_t) * sizeof(max_align_t))
 
 /* The header stays 112 bytes on 64-bit targets: the spawn site took the
  * room of is_main and out_off, folded into `kind`. */
@@ -73,12 +87,19 @@ AX__STATIC_ASSERT(sizeof(void *) != 8 ||
  * block, and its size must not wrap (the channels' bound on theirs). */
 #define AX__TASK_MAX_FUTURE (SIZE_MAX / 2)
 
-/* The task's future: inline, or block_on's borrowed one. */
+/* The task's future: inline, block_on's borrowed one, or a local task's
+ * after its header.  (One compare on the common path, as before.) */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
   ax_future_t *f;
-  if (t->kind != AX__TASK_MAIN) return (ax_future_t *)(void *)t->storage;
+  if (t->kind < AX__TASK_MAIN) return (ax_future_t *)(void *)t->storage;
+  if (t->kind == AX__TASK_LOCAL)
+    return (ax_future_t *)(void *)((char *)t->storage + AX__LOCAL_PREFIX);
   memcpy(&f, t->storage, sizeof(f));  /* no aliasing games */
   return f;
+}
+
+static inline ax__local_hdr_t *ax__task_local_hdr(ax__task_t *t) {
+  return (ax__local_hdr_t *)(void *)t->storage;
 }
 
 /* ---- life (harness.c) ----------------------------------------------------
@@ -119,6 +140,10 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
 void ax__task_discard(ax__task_t *t);
 void ax__task_run(ax__ctx_t *ctx, ax__task_t *t);
 void ax__task_run_watched(ax__ctx_t *ctx, ax__task_t *t);
+/* Polls t (a local task) inside another task's poll on the same worker
+ * (a LocalSet's): saves and restores the outer poll's context, and
+ * catches t's panic itself (runtime/local.c). */
+void ax__task_run_nested(ax__ctx_t *ctx, ax__task_t *t);
 void ax__task_panicked(ax__task_t *t, char *msg);
 int ax__task_shutdown(ax__task_t *t);
 int ax__task_claim(ax__task_t *t);
