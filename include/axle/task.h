@@ -264,11 +264,13 @@ AX_EXTERN void ax_join_set_drop(ax_join_set_t *s);
  * run only inside the poll of the future that drives it, so on the thread
  * that polls that future, and never move: code that must stay on one
  * thread (thread-local state, a GUI toolkit's objects, a library that is
- * not thread safe) runs as local tasks.  On a multi-thread runtime the
- * thread is block_on's (drive the set from the block_on future) or the
- * worker polling the task that drives it (a task can move between
- * workers between polls, and its local tasks with it: drive the set from
- * block_on for a fixed thread).
+ * not thread safe) runs as local tasks.  The driver must itself stay on
+ * one thread: the block_on future (on a multi-thread runtime, the thread
+ * that called ax_block_on), any task of a current-thread runtime (the
+ * desktop's pumped runtime too), or a local task of another set.  A task
+ * on a multi-thread runtime's worker may be polled by another worker next
+ * time, so there run_until refuses (AX_EINVAL), where Tokio's !Send
+ * RunUntil does not compile.
  *
  *   ax_local_set_t set = AX_ZERO(ax_local_set_t);
  *   ax_local_set_spawn(&set, AX_FUTURE(gui_task, &g), sizeof g, &self->h);
@@ -329,7 +331,9 @@ AX_EXTERN int ax__spawn_local_at(const char *site, ax_future_t *fut,
  * done then wait for its next drive).  It owns inner from its first poll
  * and drops it with itself.  result once ready: 0, AX_ENORUNTIME (polled
  * outside a runtime's task or block_on: local tasks need a worker),
- * AX_ENOMEM, AX_EINVAL (s or inner NULL).  r: not NULL, asserted. */
+ * AX_ENOMEM, AX_EINVAL (s or inner NULL, or polled by a task of a
+ * multi-thread runtime's worker, outside any set: see above; inner is
+ * not polled then).  r: not NULL, asserted. */
 typedef struct ax_local_run_s {
   ax_future_t base;       /* the future */
   ax_local_set_t *set;    /* private */

@@ -30,6 +30,7 @@
 #include "runtime/spawn.h"
 #include "runtime/runtime.h"
 #include "runtime/task/state.h"
+#include "runtime/worker.h"
 
 /* Polls of local tasks per poll of the set, before it lets its poller
  * go (it wakes itself to come back): the set's tasks must not starve the
@@ -194,6 +195,16 @@ static ax_poll_t run_poll(ax_future_t *f, ax_cx_t *cx) {
   }
   if (ctx == NULL) {  /* polled by hand: no worker to run tasks on */
     r->result = AX_ENORUNTIME;
+    return AX_READY;
+  }
+  /* Only from a thread that stays put: block_on's (the multi-thread
+   * driver), a current-thread runtime's, or inside another set's poll.
+   * A task on a multi-thread worker may be polled by another worker next
+   * time, and its local tasks with it (Tokio's RunUntil is !Send: a
+   * compile error there). */
+  if (tls_set == NULL && ctx->rt->flavor == AX_MULTI_THREAD &&
+      !ax__container_of(ctx, ax__worker_t, ctx)->is_driver) {
+    r->result = AX_EINVAL;
     return AX_READY;
   }
   if ((sh = shared_get(r->set)) == NULL) {
