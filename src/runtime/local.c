@@ -27,6 +27,7 @@
 #include "core/spin.h"
 #include "core/tls.h"
 #include "runtime/local.h"
+#include "runtime/sched.h"
 #include "runtime/spawn.h"
 #include "runtime/runtime.h"
 #include "runtime/task/state.h"
@@ -104,6 +105,11 @@ void ax__local_schedule(ax__task_t *t) {
   if (tls_set != sh && sh->waker != NULL) w = ax_waker_clone(sh->waker);
   ax__spin_unlock(&sh->lock);
   if (w != NULL) ax_waker_wake(w);
+}
+
+void ax__sched_local_free(ax__task_t *t) {
+  ax__local_hdr_t *hdr = ax__task_local_hdr(t);
+  if (hdr->set != NULL) shared_unref(hdr->set);  /* NULL: never linked */
 }
 
 /* ---- spawning ------------------------------------------------------------ */

@@ -100,6 +100,7 @@ static void task_dealloc(ax__task_t *t) {
     ax_drop(ax__task_fut(t));
   }
   if (t->join_waker != NULL) ax_waker_drop(t->join_waker);
+  if (t->kind == AX__TASK_LOCAL) ax__sched_local_free(t);
   task_free(t);
 }
 
@@ -131,8 +132,7 @@ static void task_complete(ax__task_t *t) {
  * drop after reading its output) and a value task's until it is freed
  * (the value is the join handle's, task.h). */
 static void task_drop_future(ax__task_t *t, int completed) {
-  if (!t->dropped && !(completed && (t->kind == AX__TASK_VALUE ||
-                                     t->kind == AX__TASK_MAIN))) {
+  if (!t->dropped && !(completed && t->kind >= AX__TASK_VALUE)) {
     t->dropped = 1;
     ax_drop(ax__task_fut(t));  /* may panic: then dropped is already set */
   }

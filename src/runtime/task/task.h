@@ -59,11 +59,14 @@ struct ax__task_s {
  * after its ax_future_t, and whose future is dropped only when the task is
  * freed, so that its drop can release a value nobody took. */
 #define AX__TASK_PLAIN 0
-#define AX__TASK_VALUE 1
-#define AX__TASK_MAIN 2
-#define AX__TASK_LOCAL 3   /* a LocalSet's (runtime/local.c): its storage
+#define AX__TASK_LOCAL 1   /* a LocalSet's (runtime/local.c): its storage
                               begins with an ax__local_hdr_t, the future
                               follows at AX__LOCAL_PREFIX */
+#define AX__TASK_VALUE 2
+#define AX__TASK_MAIN 3
+/* Numbered so that each hot test is one instruction: bit 0 set = not
+ * inline at storage and not an ordinary schedule (LOCAL, MAIN); >= VALUE
+ * = the future is kept at completion (VALUE, MAIN). */
 #define AX__TASK_VALUE_OFF sizeof(ax_future_t)
 
 /* What a local task keeps in front of its future: its set (counted) and
@@ -91,7 +94,7 @@ AX__STATIC_ASSERT(sizeof(void *) != 8 ||
  * after its header.  (One compare on the common path, as before.) */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
   ax_future_t *f;
-  if (t->kind < AX__TASK_MAIN) return (ax_future_t *)(void *)t->storage;
+  if (!(t->kind & 1)) return (ax_future_t *)(void *)t->storage;
   if (t->kind == AX__TASK_LOCAL)
     return (ax_future_t *)(void *)((char *)t->storage + AX__LOCAL_PREFIX);
   memcpy(&f, t->storage, sizeof(f));  /* no aliasing games */
