@@ -12,6 +12,7 @@
  *   axle/channel.h   mpsc, oneshot, broadcast, watch
  *   axle/io.h        streams, byte buffers, buffered reading
  *   axle/net.h       TCP
+ *   axle/embed.h     living in an application's loop: pumped runtimes
  * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
 #ifndef AXLE_H
@@ -28,5 +29,6 @@
 #include "axle/channel.h"
 #include "axle/io.h"
 #include "axle/net.h"
+#include "axle/embed.h"
 
 #endif /* AXLE_H */

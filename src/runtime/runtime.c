@@ -135,7 +135,8 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->event_interval = b->event_interval ? b->event_interval : 61;
   rt->global_queue_interval =
       b->global_queue_interval ? b->global_queue_interval : 31;
-  rt->spin_max_ns = (uint64_t)(b->idle_spin_us ? b->idle_spin_us : 128) * 1000u;
+  /* 0 is "no spin", not "the default" (ax_builder_init sets that). */
+  rt->spin_max_ns = (uint64_t)b->idle_spin_us * 1000u;
   rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
   rt->cpus = uv_available_parallelism();
   rt->stack_size = b->thread_stack_size;
@@ -167,6 +168,10 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
     rt->workers[i]->ctx.homes = rt->homes;
     rt->workers[i]->ctx.nhomes = n;
   }
+  /* On the application's loop the worker is parked whenever it is not
+   * running tasks: a spawn or a wake from anywhere asks for a turn through
+   * its wake-up handle, whose callback runs the tasks (pump.h). */
+  if (b->loop != NULL) atomic_store(&rt->workers[0]->parked, 1);
   if (rt->flavor == AX_MULTI_THREAD) {
     rt->driver = worker_new(rt, ~0u, NULL, &rc);
     if (rt->driver == NULL) goto err;

@@ -2,6 +2,7 @@
  * the loops; the memory goes with the last task (ax__runtime_release). */
 #include <stdlib.h>
 
+#include "runtime/pump.h"
 #include "runtime/watch.h"
 
 static void stop_workers(ax_runtime_t *rt) {
@@ -91,11 +92,18 @@ static void runtime_cleanup(ax_runtime_t *rt) {
 
 void ax_runtime_free(ax_runtime_t *rt) {
   unsigned i;
+  ax__pump_t *pump;
   if (rt == NULL) return;
+  /* A pumped runtime stops asking the application for pumps first: the
+   * cancellation below runs everything that is left, here, and the
+   * application may tear down what its callback uses once on_free ran. */
+  pump = rt->workers[0]->pump;
+  if (pump != NULL) ax__pump_close(pump);
   stop_workers(rt);
   if (rt->flavor == AX_MULTI_THREAD)
     for (i = 0; i < rt->nworkers; i++) uv_thread_join(&rt->workers[i]->thread);
-  runtime_cleanup(rt);
+  runtime_cleanup(rt);   /* rt may be gone after this */
+  if (pump != NULL) ax__pump_free(pump);
 }
 
 int ax_runtime_shutdown_timeout(ax_runtime_t *rt, uint64_t timeout_ms) {
@@ -141,6 +149,14 @@ static void bg_main(void *arg) { ax_runtime_free(arg); }
 
 void ax_runtime_shutdown_background(ax_runtime_t *rt) {
   uv_thread_t *grown;
+  /* A runtime whose loop is the application's thread's (pumped, or on the
+   * application's loop) is closed on that thread: now. */
+  if (rt->flavor == AX_CURRENT_THREAD &&
+      (rt->workers[0]->pump != NULL ||
+       ax__worker_on_user_loop(rt->workers[0]))) {
+    ax_runtime_free(rt);
+    return;
+  }
   uv_once(&bg_once, bg_init);
   stop_workers(rt);
   uv_mutex_lock(&bg_lock);

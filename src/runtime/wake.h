@@ -38,6 +38,9 @@ int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
  * runtime never relies on a send after that, this only keeps a stray one
  * harmless). */
 void ax__wake_send(ax__wake_t *k);
+/* ref = 0: the wake-up does not keep its loop alive (uv_unref), as on a
+ * loop the application runs; 1: it does again.  On loop's thread. */
+void ax__wake_set_ref(ax__wake_t *k, int ref);
 /* Starts closing the handles (the loop must run once more to finish). */
 void ax__wake_close(ax__wake_t *k);
 

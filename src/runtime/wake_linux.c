@@ -66,6 +66,15 @@ static void poll_closed(uv_handle_t *h) {
   k->fd = -1;
 }
 
+void ax__wake_set_ref(ax__wake_t *k, int ref) {
+  uv_handle_t *h = k->fd >= 0 ? (uv_handle_t *)&k->poll
+                              : (uv_handle_t *)&k->async;
+  if (ref)
+    uv_ref(h);
+  else
+    uv_unref(h);
+}
+
 void ax__wake_close(ax__wake_t *k) {
   atomic_store(&k->closed, 1);
   if (k->fd >= 0)

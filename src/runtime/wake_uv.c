@@ -22,6 +22,13 @@ void ax__wake_send(ax__wake_t *k) {
     uv_async_send(&k->async);
 }
 
+void ax__wake_set_ref(ax__wake_t *k, int ref) {
+  if (ref)
+    uv_ref((uv_handle_t *)&k->async);
+  else
+    uv_unref((uv_handle_t *)&k->async);
+}
+
 void ax__wake_close(ax__wake_t *k) {
   atomic_store(&k->closed, 1);
   uv_close((uv_handle_t *)&k->async, NULL);
