@@ -11,7 +11,10 @@
  *   axle/sync.h      async Mutex, RwLock, Semaphore, Notify, Barrier, OnceCell
  *   axle/channel.h   mpsc, oneshot, broadcast, watch
  *   axle/io.h        streams, byte buffers, buffered reading
- *   axle/net.h       TCP
+ *   axle/fs.h        files and directories
+ *   axle/net.h       TCP, UDP, DNS, local sockets (Unix, Windows pipes)
+ *   axle/stdio.h     stdin, stdout, stderr as streams
+ *   axle/process.h   child processes, signals (ctrl-c)
  *   axle/embed.h     living in an application's loop: pumped runtimes
  * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
@@ -29,6 +32,9 @@
 #include "axle/channel.h"
 #include "axle/io.h"
 #include "axle/net.h"
+#include "axle/fs.h"
+#include "axle/stdio.h"
+#include "axle/process.h"
 #include "axle/embed.h"
 
 #endif /* AXLE_H */

@@ -44,8 +44,11 @@ extern "C" {
 /* Releases a job's argument or result (ax_spawn_blocking_with). */
 typedef void (*ax_blocking_drop_fn)(void *p);
 
-/* On the calling thread's runtime: 0, AX_ENORUNTIME, AX_ESHUTDOWN,
- * AX_EINVAL (fn NULL) or AX_ENOMEM.  join may be NULL (detached). */
+/* Returns 0, AX_ENORUNTIME (no runtime on this thread; for _on, rt NULL),
+ * AX_ESHUTDOWN, AX_EINVAL (fn NULL) or AX_ENOMEM (the job's task, or the
+ * pool work it needed, could not be allocated).  On error nothing was
+ * spawned and `join` (which may be NULL) is left dropped.  arg may be
+ * anything, NULL too. */
 AX_EXTERN int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join);
 /* On rt, from any thread. */
 AX_EXTERN int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn,

@@ -64,6 +64,17 @@
  * cancellation and loses nothing: a recv that did not complete took no
  * value, a send that did not complete left the value with the caller, and
  * a capacity slot it had been handed passes on to the next waiting sender.
+ *
+ * NULL (common.h's rule).  Constructors: every out-parameter is required
+ * (broadcast's first receiver excepted), NULL: AX_EINVAL.  Operations that
+ * return a code: a NULL handle, or a NULL value or out buffer on a channel
+ * whose elem_size is not 0, is AX_EINVAL and does nothing.  Futures: the
+ * same given to a send, reserve, recv or changed future makes it ready at
+ * its first poll with result AX_EINVAL (the future struct itself must not
+ * be NULL, asserted).  Every _drop, _close, _release and
+ * ax_watch_borrow_unlock accepts NULL and does nothing.  The rest (clones,
+ * counts, is_closed, capacity, borrows, send_replace, the closed() future)
+ * assert their handle and buffers.
  */
 #ifndef AXLE_CHANNEL_H
 #define AXLE_CHANNEL_H
@@ -90,7 +101,10 @@ typedef void (*ax_elem_clone_fn)(void *dst, const void *src);
  *
  * FIFO per sender.  Bounded channels hold at most `capacity` values; their
  * send future waits for room (FIFO-fair among waiting senders).  Unbounded
- * channels never wait: ax_mpsc_try_send always succeeds unless closed.
+ * channels never wait: ax_mpsc_try_send always succeeds unless closed, or
+ * out of memory (AX_ENOMEM: values are stored in blocks of 32, and a send
+ * that needs a new block that cannot be allocated sends nothing; the
+ * value stays the caller's).
  *
  * recv reports AX_ECLOSED once every sender is gone (or the receiver
  * closed the channel) and every value sent before is received.  A send
@@ -113,7 +127,8 @@ typedef struct ax_mpsc_weak_tx_s ax_mpsc_weak_tx_t;
 
 /* Creates a bounded channel of capacity >= 1 values of elem_size bytes
  * (0 allowed: pure signals).  drop may be NULL.  On success *tx and *rx
- * are new handles owned by the caller.  0, AX_EINVAL or AX_ENOMEM. */
+ * are new handles owned by the caller.  0, AX_EINVAL (also tx or rx NULL)
+ * or AX_ENOMEM. */
 AX_EXTERN int ax_mpsc_new(size_t elem_size, size_t capacity,
                               ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
                               ax_mpsc_rx_t **rx);
@@ -121,7 +136,8 @@ AX_EXTERN int ax_mpsc_new(size_t elem_size, size_t capacity,
 AX_EXTERN int ax_mpsc_new_unbounded(size_t elem_size, ax_elem_drop_fn drop,
                                 ax_mpsc_tx_t **tx, ax_mpsc_rx_t **rx);
 
-/* A new sender handle (owned by the caller).  Never fails. */
+/* A new sender handle (owned by the caller).  Never fails.  tx: not NULL,
+ * asserted. */
 AX_EXTERN ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx);
 /* Releases one sender handle; the last one closes the channel for the
  * receiver (after it drained the queue).  NULL is ignored. */
@@ -131,11 +147,13 @@ AX_EXTERN void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx);
 AX_EXTERN void ax_mpsc_receiver_drop(ax_mpsc_rx_t *rx);
 
 /* Sends without waiting: 0 (the value is in the channel), AX_EFULL (bounded
- * and no room, or senders already waiting for room) or AX_ECLOSED.  On
- * error *value is untouched and still the caller's.  The send of
- * unbounded channels. */
+ * and no room, or senders already waiting for room), AX_ECLOSED, AX_ENOMEM
+ * or AX_EINVAL (tx NULL, or value NULL with elem_size > 0).  On error
+ * *value is untouched and still the caller's.  The send of unbounded
+ * channels. */
 AX_EXTERN int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value);
-/* 1 when the receiver is gone or closed the channel, else 0. */
+/* 1 when the receiver is gone or closed the channel, else 0.  tx: not
+ * NULL, asserted (and for ax_mpsc_capacity). */
 AX_EXTERN int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx);
 /* Free capacity right now (a snapshot; SIZE_MAX when unbounded). */
 AX_EXTERN size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx);
@@ -163,11 +181,12 @@ AX_EXTERN void ax_mpsc_weak_drop(ax_mpsc_weak_tx_t *w);
 
 /* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY
  * (nothing queued now; after ax_mpsc_close also while a permit is still
- * out), AX_ECLOSED (closed and drained) or AX_EINVAL (rx NULL). */
+ * out), AX_ECLOSED (closed and drained) or AX_EINVAL (rx NULL, or out NULL
+ * with elem_size > 0). */
 AX_EXTERN int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out);
 /* Stops further sends (they fail with AX_ECLOSED, waiting senders wake with
  * it) while the receiver drains what is queued; permits already reserved
- * can still send (see above). */
+ * can still send (see above).  NULL: no-op. */
 AX_EXTERN void ax_mpsc_close(ax_mpsc_rx_t *rx);
 /* Receiver-side snapshots (the receiver's thread only):
  *   len:       values queued (a send in progress may count already);
@@ -188,8 +207,9 @@ typedef struct ax_mpsc_send_s {
   ax_mpsc_tx_t *tx;       /* private: borrowed sender */
   const void *value;      /* private: borrowed until ready or dropped */
   int phase;              /* private */
-  int result;             /* read-only once ready: 0 (sent) or AX_ECLOSED
-                             (*value untouched, still the caller's) */
+  int result;             /* read-only once ready: 0 (sent), AX_ECLOSED,
+                             AX_ENOMEM or AX_EINVAL (*value untouched,
+                             still the caller's) */
 } ax_mpsc_send_t;
 AX_EXTERN ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
                                     const void *value);
@@ -233,8 +253,8 @@ typedef struct ax_mpsc_reserve_s {
   size_t want;            /* private: slots asked for */
   int phase;              /* private */
   int result;             /* read-only once ready: 0, AX_ECLOSED or
-                             AX_EINVAL (reserve_many: n above the
-                             capacity, so it could never succeed) */
+                             AX_EINVAL (tx NULL; reserve_many: n above
+                             the capacity, so it could never succeed) */
   ax_mpsc_permit_t permit; /* public once ready: the slots.  Use it in place
                               (ax_mpsc_permit_send(&f->permit, v)); dropping
                               the future releases what is still unused.  To
@@ -251,7 +271,7 @@ AX_EXTERN ax_future_t *ax_mpsc_reserve(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx);
 AX_EXTERN ax_future_t *ax_mpsc_reserve_many(ax_mpsc_reserve_t *f,
                                             ax_mpsc_tx_t *tx, size_t n);
 /* Without waiting: 0 (*p holds a slot), AX_EFULL, AX_ECLOSED or AX_EINVAL
- * (p NULL).  *p is emptied first in every case. */
+ * (tx or p NULL).  *p is emptied first in every case. */
 AX_EXTERN int ax_mpsc_try_reserve(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx);
 /* Same for n slots: also AX_EINVAL when n is above the capacity (Tokio:
  * Full).  n == 0 gives 0 and an empty permit (AX_ECLOSED if closed). */
@@ -259,10 +279,11 @@ AX_EXTERN int ax_mpsc_try_reserve_many(ax_mpsc_permit_t *p, ax_mpsc_tx_t *tx,
                                         size_t n);
 /* Sends *value through one reserved slot: 0, or AX_ECLOSED only when the
  * receiver handle is gone (dropped: nobody could receive it; *value
- * untouched and the slot released all the same).  A receiver that merely
- * closed still gets the value.  p->count goes down by one; the permit
- * releases its sender handle with its last slot.  AX_EINVAL when p holds
- * no slot. */
+ * untouched and the slot released all the same), or AX_ENOMEM (likewise).
+ * A receiver that merely closed still gets the value.  p->count goes down
+ * by one; the permit releases its sender handle with its last slot.
+ * AX_EINVAL when p is NULL or holds no slot, or value is NULL with
+ * elem_size > 0 (nothing done: the slot stays held). */
 AX_EXTERN int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value);
 /* Moves n of src's slots to dst (which must hold nothing: it is
  * overwritten), so that they can be used or passed on separately (Tokio's
@@ -274,8 +295,9 @@ AX_EXTERN int ax_mpsc_permit_split(ax_mpsc_permit_t *dst,
  * permit is woken).  No-op when p holds none or is NULL. */
 AX_EXTERN void ax_mpsc_permit_release(ax_mpsc_permit_t *p);
 
-/* The recv future: when ready, result is 0 (a value was moved to *out) or
- * AX_ECLOSED.  Dropped before ready, it took nothing. */
+/* The recv future: when ready, result is 0 (a value was moved to *out),
+ * AX_ECLOSED or AX_EINVAL (rx NULL, or out NULL with elem_size > 0).
+ * Dropped before ready, it took nothing. */
 typedef struct ax_mpsc_recv_s {
   ax_future_t base;       /* the future */
   ax_mpsc_rx_t *rx;       /* private: borrowed receiver */
@@ -311,8 +333,9 @@ AX_EXTERN ax_future_t *ax_mpsc_recv_many(ax_mpsc_recv_many_t *f,
 
 /* From a thread that is not a runtime thread (a plain thread, a
  * spawn_blocking job): send or receive, sleeping the thread while the
- * channel makes it wait.  Results as for the futures, or AX_ENESTED when
- * called on a runtime thread (never block a worker: await instead). */
+ * channel makes it wait.  Results as for the futures (AX_EINVAL for NULL
+ * arguments), or AX_ENESTED when called on a runtime thread (never block
+ * a worker: await instead). */
 AX_EXTERN int ax_mpsc_blocking_send(ax_mpsc_tx_t *tx, const void *value);
 AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 
@@ -321,19 +344,24 @@ AX_EXTERN int ax_mpsc_blocking_recv(ax_mpsc_rx_t *rx, void *out);
 typedef struct ax_oneshot_tx_s ax_oneshot_tx_t;
 typedef struct ax_oneshot_rx_s ax_oneshot_rx_t;
 
-/* 0 or AX_ENOMEM.  *tx and *rx are owned by the caller. */
+/* 0, AX_EINVAL (elem_size too large to allocate, or tx or rx NULL) or
+ * AX_ENOMEM.  *tx and *rx are owned by the caller. */
 AX_EXTERN int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
                              ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx);
 /* Sends and ALWAYS consumes the sender handle: 0 (the value is the
  * receiver's) or AX_ECLOSED (the receiver is gone or closed: *value
- * untouched and still the caller's). */
+ * untouched and still the caller's).  AX_EINVAL for tx NULL, or for value
+ * NULL with elem_size > 0 (the handle is consumed all the same: the
+ * receiver sees AX_ECLOSED). */
 AX_EXTERN int ax_oneshot_send(ax_oneshot_tx_t *tx, const void *value);
-/* Drops the sender without sending: the receiver gets AX_ECLOSED. */
+/* Drops the sender without sending: the receiver gets AX_ECLOSED.  NULL:
+ * no-op. */
 AX_EXTERN void ax_oneshot_sender_drop(ax_oneshot_tx_t *tx);
-/* 1 when the receiver is gone or closed. */
+/* 1 when the receiver is gone or closed.  tx: not NULL, asserted. */
 AX_EXTERN int ax_oneshot_is_closed(const ax_oneshot_tx_t *tx);
 
-/* Sender side: completes when the receiver is dropped or closed. */
+/* Sender side: completes when the receiver is dropped or closed.  f and
+ * tx: not NULL, asserted (the future has no result field). */
 typedef struct ax_oneshot_closed_s {
   ax_future_t base;       /* the future */
   ax_oneshot_tx_t *tx;    /* private: borrowed sender */
@@ -344,9 +372,10 @@ AX_EXTERN ax_future_t *ax_oneshot_closed(ax_oneshot_closed_t *f,
 
 /* Without waiting: 0 (value moved to *out), AX_EEMPTY, or AX_ECLOSED (the
  * sender went away without sending, the receiver closed the channel before
- * a value came, or the value was already received). */
+ * a value came, or the value was already received), or AX_EINVAL (rx NULL,
+ * or out NULL with elem_size > 0). */
 AX_EXTERN int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out);
-/* The recv future; result 0 or AX_ECLOSED as for try_recv. */
+/* The recv future; result 0, AX_ECLOSED or AX_EINVAL as for try_recv. */
 typedef struct ax_oneshot_recv_s {
   ax_future_t base;       /* the future */
   ax_oneshot_rx_t *rx;    /* private: borrowed receiver */
@@ -367,9 +396,9 @@ AX_EXTERN int ax_oneshot_blocking_recv(ax_oneshot_rx_t *rx, void *out);
 AX_EXTERN int ax_oneshot_is_terminated(const ax_oneshot_rx_t *rx);
 AX_EXTERN int ax_oneshot_is_empty(const ax_oneshot_rx_t *rx);
 /* Refuses a value not sent yet (the sender sees AX_ECLOSED); a value sent
- * before can still be received. */
+ * before can still be received.  NULL: no-op. */
 AX_EXTERN void ax_oneshot_close(ax_oneshot_rx_t *rx);
-/* Drops the receiver (and a value it did not take). */
+/* Drops the receiver (and a value it did not take).  NULL: no-op. */
 AX_EXTERN void ax_oneshot_receiver_drop(ax_oneshot_rx_t *rx);
 
 /* ==== broadcast: many producers, many consumers, all see all ===========
@@ -392,18 +421,21 @@ typedef struct ax_broadcast_rx_s ax_broadcast_rx_t;
 /* A weak sender handle: keeps the memory, not the channel, open. */
 typedef struct ax_broadcast_weak_tx_s ax_broadcast_weak_tx_t;
 
-/* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL or
- * AX_ENOMEM. */
+/* capacity >= 1.  rx may be NULL (no first receiver).  0, AX_EINVAL (also
+ * tx NULL) or AX_ENOMEM. */
 AX_EXTERN int ax_broadcast_new(size_t elem_size, size_t capacity,
                                ax_elem_clone_fn clone, ax_elem_drop_fn drop,
                                ax_broadcast_tx_t **tx,
                                ax_broadcast_rx_t **rx);
 /* 0 (queued for every current receiver) or AX_ECLOSED (no receiver:
- * *value untouched, still the caller's). */
+ * *value untouched, still the caller's); AX_EINVAL for tx NULL or value
+ * NULL with elem_size > 0.  sender_clone and receiver_count: tx not NULL,
+ * asserted; the _drop functions: NULL is a no-op. */
 AX_EXTERN int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value);
 AX_EXTERN ax_broadcast_tx_t *ax_broadcast_sender_clone(ax_broadcast_tx_t *tx);
 AX_EXTERN void ax_broadcast_sender_drop(ax_broadcast_tx_t *tx);
-/* A new receiver that sees values sent from now on.  0 or AX_ENOMEM. */
+/* A new receiver that sees values sent from now on.  0, AX_ENOMEM or
+ * AX_EINVAL (a NULL argument). */
 AX_EXTERN int ax_broadcast_subscribe(ax_broadcast_tx_t *tx,
                                      ax_broadcast_rx_t **rx);
 /* Same, from a receiver (Tokio's resubscribe). */
@@ -414,7 +446,8 @@ AX_EXTERN void ax_broadcast_receiver_drop(ax_broadcast_rx_t *rx);
 AX_EXTERN size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx);
 /* 0 (*out holds the receiver's copy), AX_EEMPTY, AX_ELAGGED (*lagged, if
  * not NULL, gets the number of values missed; nothing is copied), or
- * AX_ECLOSED (every sender gone and everything read). */
+ * AX_ECLOSED (every sender gone and everything read); AX_EINVAL for rx
+ * NULL, or out NULL with elem_size > 0. */
 AX_EXTERN int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out,
                                     uint64_t *lagged);
 typedef struct ax_broadcast_recv_s {
@@ -422,8 +455,8 @@ typedef struct ax_broadcast_recv_s {
   ax__waiter_t w;         /* private */
   ax_broadcast_rx_t *rx;  /* private: borrowed receiver */
   void *out;              /* private: borrowed, elem_size bytes */
-  int result;             /* read-only once ready: as try_recv, never
-                             AX_EEMPTY */
+  int result;             /* read-only once ready: as try_recv (AX_EINVAL
+                             included), never AX_EEMPTY */
   uint64_t lagged;        /* read-only: values missed when AX_ELAGGED */
 } ax_broadcast_recv_t;
 AX_EXTERN ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f,
@@ -475,34 +508,40 @@ AX_EXTERN ax_future_t *ax_broadcast_closed(ax_broadcast_closed_t *f,
 typedef struct ax_watch_tx_s ax_watch_tx_t;
 typedef struct ax_watch_rx_s ax_watch_rx_t;
 
-/* *initial is moved in (the channel owns it).  0, AX_ENOMEM or a libuv
- * error from creating the lock. */
+/* *initial is moved in (the channel owns it).  0, AX_ENOMEM, AX_EINVAL
+ * (tx or rx NULL, initial NULL with elem_size > 0, elem_size too large)
+ * or a libuv error from creating the lock. */
 AX_EXTERN int ax_watch_new(size_t elem_size, const void *initial,
                            ax_elem_clone_fn clone, ax_elem_drop_fn drop,
                            ax_watch_tx_t **tx, ax_watch_rx_t **rx);
 /* Replaces the value and wakes every changed() waiter: 0, or AX_ECLOSED
- * when no receiver is left (*value untouched, still the caller's). */
+ * when no receiver is left (*value untouched, still the caller's), or
+ * AX_EINVAL (tx NULL, or value NULL with elem_size > 0). */
 AX_EXTERN int ax_watch_send(ax_watch_tx_t *tx, const void *value);
 /* Replaces the value even without receivers.  The previous value is moved
- * to *old, or dropped when old is NULL. */
+ * to *old, or dropped when old is NULL.  tx and value: not NULL (value:
+ * when elem_size > 0), asserted; so is tx for sender_clone and
+ * receiver_count. */
 AX_EXTERN void ax_watch_send_replace(ax_watch_tx_t *tx, const void *value,
                                      void *old);
 AX_EXTERN ax_watch_tx_t *ax_watch_sender_clone(ax_watch_tx_t *tx);
-/* The last sender's drop wakes the receivers: changed() says AX_ECLOSED. */
+/* The last sender's drop wakes the receivers: changed() says AX_ECLOSED.
+ * NULL: no-op (also for ax_watch_receiver_drop). */
 AX_EXTERN void ax_watch_sender_drop(ax_watch_tx_t *tx);
 /* Number of receivers now. */
 AX_EXTERN size_t ax_watch_receiver_count(ax_watch_tx_t *tx);
-/* New receivers (current value marked seen).  0 or AX_ENOMEM. */
+/* New receivers (current value marked seen).  0, AX_ENOMEM or AX_EINVAL
+ * (a NULL argument). */
 AX_EXTERN int ax_watch_subscribe(ax_watch_tx_t *tx, ax_watch_rx_t **rx);
 AX_EXTERN int ax_watch_receiver_clone(ax_watch_rx_t *rx, ax_watch_rx_t **out);
 AX_EXTERN void ax_watch_receiver_drop(ax_watch_rx_t *rx);
 /* Copies the current value to *out (with clone).  _and_update also marks
- * it seen. */
+ * it seen.  rx and out (when elem_size > 0): not NULL, asserted. */
 AX_EXTERN void ax_watch_borrow(ax_watch_rx_t *rx, void *out);
 AX_EXTERN void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out);
 /* In-place access under a read lock (senders wait meanwhile): returns the
  * current value; call ax_watch_borrow_unlock soon, and never hold it
- * across an await. */
+ * across an await.  lock: rx not NULL, asserted; unlock: NULL is a no-op. */
 AX_EXTERN const void *ax_watch_borrow_lock(ax_watch_rx_t *rx);
 AX_EXTERN void ax_watch_borrow_unlock(ax_watch_rx_t *rx);
 /* Whether a value not seen yet is there: returns 0 and sets *changed to 1
@@ -514,11 +553,12 @@ AX_EXTERN void ax_watch_borrow_unlock(ax_watch_rx_t *rx);
 AX_EXTERN int ax_watch_has_changed(ax_watch_rx_t *rx, int *changed);
 /* Marks the current value unseen (changed() completes at once, has_changed
  * says 1) or seen (as if borrowed with _and_update).  Wakes nobody: it
- * only concerns rx. */
+ * only concerns rx.  rx: not NULL, asserted. */
 AX_EXTERN void ax_watch_mark_changed(ax_watch_rx_t *rx);
 AX_EXTERN void ax_watch_mark_unchanged(ax_watch_rx_t *rx);
 /* Completes when a value not seen yet is there (and marks it seen):
- * result 0, or AX_ECLOSED when every sender is gone. */
+ * result 0, or AX_ECLOSED when every sender is gone, or AX_EINVAL (rx
+ * NULL: ready at the first poll). */
 typedef struct ax_watch_changed_s {
   ax_future_t base;       /* the future */
   ax__waiter_t w;         /* private */

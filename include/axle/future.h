@@ -48,9 +48,10 @@ struct ax_future_s {
   const ax_future_vtable_t *vtable;  /* private: poll, drop, name */
 };
 
-/* Drops (cancels and destroys) a future.  NULL is ignored. */
+/* Drops (cancels and destroys) a future: calls its vtable's drop if it has
+ * one.  NULL, or a struct whose vtable is NULL (zeroed, never prepared):
+ * no-op. */
 AX_EXTERN void ax_drop(ax_future_t *f);
-
 /* ---- Async functions --------------------------------------------------
  *
  * An async function is a resumable poll function over a state struct
@@ -106,7 +107,8 @@ typedef struct ax_async_s {
 
 /* Prepares co for fn and returns it as a future.  Call before the first
  * poll (AX_FUTURE does).  on_drop runs when the future is dropped, in any
- * state, after the awaited child (if any) has been dropped. */
+ * state, after the awaited child (if any) has been dropped.  co and fn:
+ * not NULL, asserted; on_drop may be NULL. */
 AX_EXTERN ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
                                      ax_async_drop_fn on_drop);
 /* 1 once the async function has returned (AX_END / AX_RETURN), so that a

@@ -45,7 +45,11 @@
  *
  * Errors are negative codes (libuv's, through ax_strerror): UV_ECONNREFUSED,
  * UV_ECONNRESET, UV_EADDRINUSE, UV_EPIPE, UV_ENOENT, UV_EACCES...  The end
- * of a stream is not an error: a read completes with nread 0.
+ * of a stream is not an error: a read completes with nread 0.  A write to
+ * a connection the peer closed fails (UV_EPIPE, UV_ECONNRESET) rather than
+ * killing the process: on POSIX systems the first stream axle makes sets
+ * SIGPIPE to be ignored, as Rust programs do, unless the program has set
+ * a disposition of its own for it.
  */
 #ifndef AXLE_IO_H
 #define AXLE_IO_H

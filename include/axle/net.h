@@ -80,7 +80,9 @@ AX_EXTERN ax_future_t *ax_tcp_accept(ax_tcp_accept_t *f, ax_tcp_listener_t *l);
 
 /* Connects to host:port (host numeric, or a name resolved through DNS,
  * whose addresses are tried in order).  result 0 and stream (yours), or an
- * error (UV_ECONNREFUSED, UV_ENOENT when the name does not resolve...). */
+ * error (UV_ECONNREFUSED; UV_EAI_NONAME when the name does not resolve, or
+ * another of libuv's UV_EAI_* codes, such as UV_EAI_AGAIN when DNS cannot
+ * be reached...). */
 typedef struct ax_tcp_connect_s {
   ax_future_t base;              /* the future */
   struct ax__tcp_op_s *op;       /* private: the operation in flight */
@@ -250,6 +252,82 @@ AX_EXTERN int ax_addr_format(const struct sockaddr *sa, char *buf,
                              size_t len);
 /* The port of an IPv4 or IPv6 address (host order), 0 for others. */
 AX_EXTERN uint16_t ax_addr_port(const struct sockaddr *sa);
+
+/* ---- Local sockets: Unix domain sockets and Windows named pipes ---------
+ *
+ *   Tokio                                      axle
+ *   UnixListener::bind(path)?                  AX_AWAIT(ax_pipe_bind(&s->bind, path, NULL))
+ *   listener.accept().await                    AX_AWAIT(ax_pipe_accept(&s->acc, listener))
+ *   UnixStream::connect(path).await            AX_AWAIT(ax_pipe_connect(&s->conn, path))
+ *   named_pipe::ServerOptions / ClientOptions  the same calls, path "\\\\.\\pipe\\name"
+ *   drop(listener)                             ax_pipe_listener_close(listener)
+ *
+ * A path names a Unix domain socket on POSIX systems (at most 107 bytes on
+ * Linux, 103 on macOS: longer is UV_ENAMETOOLONG) and a named pipe on
+ * Windows ("\\\\.\\pipe\\name"): libuv's uv_pipe_t is both.  A
+ * connection is an ax_stream_t like a TCP one: read and write it with
+ * <axle/io.h>.
+ * Binding fails with UV_EADDRINUSE when the path exists (a socket file
+ * left behind by a process that died: remove it first); closing the
+ * listener removes its socket file (libuv does).  A listener has one
+ * socket, on the home of the task that bound it, and a connection lives on
+ * that home too.  The futures may be dropped in any state, as TCP's:
+ * a dropped accept leaks nothing (a connection accepted for it waits for
+ * the next accept), a dropped bind or connect closes what it had opened.
+ * POSIX: the first local socket makes SIGPIPE ignored if it had its
+ * default action (see <axle/process.h>): a write to a peer that is gone
+ * fails with UV_EPIPE.
+ */
+typedef struct ax_pipe_listener_s ax_pipe_listener_t;
+
+/* Options for ax_pipe_bind (NULL or AX_ZERO(ax_pipe_opts_t): defaults). */
+typedef struct ax_pipe_opts_s {
+  int backlog;                   /* listen backlog; 0: SOMAXCONN */
+} ax_pipe_opts_t;
+
+/* Binds path and listens.  result 0 and listener (the caller's: close it
+ * with ax_pipe_listener_close), or an error (UV_EADDRINUSE, UV_EACCES,
+ * UV_ENOENT when the directory does not exist, UV_ENAMETOOLONG,
+ * AX_ENORUNTIME outside a runtime). */
+typedef struct ax_pipe_bind_s {
+  ax_future_t base;              /* the future */
+  struct ax__pipe_op_s *op;      /* private: the operation in flight */
+  const char *path;              /* private: borrowed until ready */
+  ax_pipe_opts_t opts;           /* private: a copy */
+  int result;                    /* read-only once ready */
+  ax_pipe_listener_t *listener;  /* read-only once ready: yours */
+} ax_pipe_bind_t;
+AX_EXTERN ax_future_t *ax_pipe_bind(ax_pipe_bind_t *f, const char *path,
+                                    const ax_pipe_opts_t *opts);
+/* Closes the listener and removes its socket file (any thread; NULL is
+ * ignored); connections accepted but not taken are closed.  No accept may
+ * be in flight on it. */
+AX_EXTERN void ax_pipe_listener_close(ax_pipe_listener_t *l);
+
+/* The next connection: result 0 and stream (yours: ax_stream_close), or
+ * an error.  One accept at a time per listener. */
+typedef struct ax_pipe_accept_s {
+  ax_future_t base;              /* the future */
+  ax_pipe_listener_t *l;         /* private: borrowed */
+  int phase;                     /* private */
+  int result;                    /* read-only once ready */
+  ax_stream_t *stream;           /* read-only once ready: yours */
+} ax_pipe_accept_t;
+AX_EXTERN ax_future_t *ax_pipe_accept(ax_pipe_accept_t *f,
+                                      ax_pipe_listener_t *l);
+
+/* Connects to the socket or named pipe at path: result 0 and stream
+ * (yours), or an error (UV_ENOENT: nothing there; UV_ECONNREFUSED: a
+ * socket file nobody listens on; UV_ENAMETOOLONG; AX_ENORUNTIME). */
+typedef struct ax_pipe_connect_s {
+  ax_future_t base;              /* the future */
+  struct ax__pipe_op_s *op;      /* private: the operation in flight */
+  const char *path;              /* private: borrowed until ready */
+  int result;                    /* read-only once ready */
+  ax_stream_t *stream;           /* read-only once ready: yours */
+} ax_pipe_connect_t;
+AX_EXTERN ax_future_t *ax_pipe_connect(ax_pipe_connect_t *f,
+                                       const char *path);
 
 #ifdef __cplusplus
 }

@@ -61,7 +61,8 @@ typedef struct ax_watchdog_report_s {
 typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
                                void *arg);
 /* The default report: one line on `file` (a FILE *; NULL = stderr).  A
- * hook may call it too; it is an ax_watchdog_fn, so it can be the hook. */
+ * hook may call it too; it is an ax_watchdog_fn, so it can be the hook.
+ * report: not NULL, asserted. */
 AX_EXTERN void ax_watchdog_print(const ax_watchdog_report_t *report,
                                  void *file);
 
@@ -76,7 +77,10 @@ typedef struct ax_builder_s {
   unsigned worker_threads;        /* 0 = number of CPUs (multi-thread) */
   unsigned max_blocking_threads;  /* 0 = libuv's default (4); see blocking.h */
   const char *thread_name;        /* worker thread name prefix ("axle-worker") */
-  size_t thread_stack_size;       /* 0 = libuv's default */
+  size_t thread_stack_size;       /* 0 = libuv's default; less than
+                                     64 KiB is raised to 64 KiB (a
+                                     worker's own frames, libuv's poll
+                                     included, take about 24) */
   void (*on_thread_start)(void *arg);  /* runs on each worker thread */
   void (*on_thread_stop)(void *arg);
   void *hook_arg;
@@ -109,10 +113,13 @@ typedef struct ax_builder_s {
   void *watchdog_hook_arg;
 } ax_builder_t;
 
+/* b: not NULL, asserted. */
 AX_EXTERN void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor);
 
 /* Creates a runtime.  The multi-thread flavour starts its workers now.
  * Returns 0 or a negative code (AX_EINVAL, AX_ENOMEM, AX_EPOOLSIZE, ...).
+ * b or out NULL: AX_EINVAL (*out, when there is one, is set to NULL on
+ * every error).
  * On POSIX the first runtime makes the process ignore SIGPIPE, unless the
  * program installed a handler of its own (as Rust's runtime does): a write
  * to a closed socket or pipe is then an UV_EPIPE error, not the end of the
@@ -122,34 +129,57 @@ AX_EXTERN int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out);
 /* Runs `fut` on the calling thread until it is ready and returns 0, or
  * AX_EPANIC when it panicked (the message went to stderr; the future's
  * drop has then already run, as the unwinding would in Rust), or
- * AX_ESHUTDOWN.  On success the future stays owned by the caller (read its
- * output, then ax_drop it).  One block_on at a time per runtime (AX_EBUSY).  Not callable from inside a runtime (AX_ENESTED).
+ * AX_ESHUTDOWN: the runtime was shut down before the call (fut untouched)
+ * or during it, from another thread or one of its tasks (fut was
+ * cancelled like the tasks: its drop has run, on this thread).  On
+ * success the future stays owned by the caller (read its output, then
+ * ax_drop it).  One block_on at a time per runtime (AX_EBUSY).  Not
+ * callable from inside a runtime (AX_ENESTED).  rt or fut NULL: AX_EINVAL.
  * Current-thread: every task runs on this thread during the call.
  * Multi-thread: fut is polled here, other tasks run on the workers. */
 AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
 
 /* Shuts down: cancels every task (its future is dropped), closes every
- * handle, joins the workers and frees everything. */
-AX_EXTERN void ax_runtime_free(ax_runtime_t *rt);
-/* Same, but waits at most timeout_ms for the workers to finish the task
- * that each is polling; returns AX_ETIMEDOUT when they did not (nothing is
- * freed then: call ax_runtime_free() once the stuck poll has returned, or
- * leave it, as Tokio's shutdown_timeout leaks its threads). */
+ * handle, joins the workers and frees everything; returns 0.  It waits
+ * for a block_on running on another thread to end (block_on returns
+ * AX_ESHUTDOWN) and for each worker's current poll.  NULL does nothing.
+ *
+ * Not from inside rt: called on one of rt's own threads (a task, the
+ * block_on future, a blocking job of rt) it would wait for itself, so it
+ * refuses with AX_ENESTED and rt keeps running (Tokio panics when a
+ * runtime is dropped in an async context).  Shut a runtime down from
+ * inside with ax_runtime_shutdown_background().  From a task of another
+ * runtime it works, but blocks that worker while it waits. */
+AX_EXTERN int ax_runtime_free(ax_runtime_t *rt);
+/* Same, but waits at most timeout_ms (any value: it saturates) for the
+ * threads still inside a task's poll; returns AX_ETIMEDOUT when one is
+ * stuck in one then (the same poll a millisecond after the deadline;
+ * nothing is freed then: call ax_runtime_free() once the stuck poll has
+ * returned, or leave it, as Tokio's shutdown_timeout leaks its
+ * threads).  Idle workers (and on_thread_stop hooks) are always waited
+ * for: an idle runtime shuts down and returns 0 with any timeout, 0 too.
+ * AX_ENESTED from inside rt, as ax_runtime_free; AX_EINVAL for NULL. */
 AX_EXTERN int ax_runtime_shutdown_timeout(ax_runtime_t *rt,
                                           uint64_t timeout_ms);
-/* Shuts down without waiting: cancellation runs on the workers, which free
- * the runtime when they are done. */
+/* Shuts down without waiting: new spawns fail at once, and a thread of
+ * axle's frees the runtime once its workers have stopped and no block_on
+ * runs any more (that thread is joined at process exit).  Callable from
+ * anywhere, from rt's own tasks too (Tokio's shutdown_background); a
+ * block_on in progress returns AX_ESHUTDOWN.  When no thread can be
+ * started for it, it frees rt on the calling thread, or, on one of rt's
+ * own threads, leaves rt shut down and not freed.  NULL does nothing. */
 AX_EXTERN void ax_runtime_shutdown_background(ax_runtime_t *rt);
 
 /* The runtime of the calling thread (worker, block_on thread), or NULL.
  * The pointer may be handed to other threads for ax_spawn_on(). */
 AX_EXTERN ax_runtime_t *ax_runtime_current(void);
-/* Number of worker threads (1 for current-thread). */
+/* Number of worker threads (1 for current-thread).  rt: not NULL,
+ * asserted. */
 AX_EXTERN unsigned ax_runtime_workers(const ax_runtime_t *rt);
 
 /* The #[tokio::main] convenience: builds the default (multi-thread)
- * runtime, blocks on fut, shuts down.  Returns 0 or a negative code (a
- * runtime that cannot start is reported on stderr). */
+ * runtime, blocks on fut, shuts down.  Returns 0 or a negative code (fut
+ * NULL: AX_EINVAL; a runtime that cannot start is reported on stderr). */
 AX_EXTERN int ax_main(ax_future_t *fut);
 /* The same with your own builder (#[tokio::main(flavor = ...)]). */
 AX_EXTERN int ax_main_with(const ax_builder_t *b, ax_future_t *fut);
@@ -159,7 +189,8 @@ AX_EXTERN int ax_main_with(const ax_builder_t *b, ax_future_t *fut);
     return ax_main(AX_FUTURE(fn, &ax__main_state)) == 0 ? 0 : 1;           \
   }
 
-/* Per-worker counters (observability).  `index` < ax_runtime_workers(). */
+/* Per-worker counters (observability): 0, or AX_EINVAL for an index not
+ * below ax_runtime_workers() or a NULL rt or out. */
 typedef struct ax_worker_stats_s {
   uint64_t polls;        /* task polls */
   uint64_t steals;       /* tasks stolen from other workers */
@@ -173,7 +204,8 @@ typedef struct ax_worker_stats_s {
 } ax_worker_stats_t;
 AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
                                       ax_worker_stats_t *out);
-/* Writes one line per live task (id, name, state, file:line it waits at). */
+/* Writes one line per live task (id, name, state, file:line it waits at)
+ * to out (NULL: stdout).  rt: not NULL, asserted. */
 AX_EXTERN void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out);
 
 #ifdef __cplusplus

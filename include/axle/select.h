@@ -22,7 +22,8 @@ typedef struct ax_select_s {
   ax_future_t *inline_[AX_SELECT_INLINE];  /* private */
   ax_future_t **futs;                      /* private: the children */
   size_t n;                                /* private */
-  int winner;                              /* read-only: index, -1 before */
+  int winner;                              /* read-only: index, -1 before
+                                              (and after AX_EINVAL) */
   int result;                              /* read-only once ready: 0, or
                                               AX_EINVAL (bad n: nobody
                                               won, every future dropped) */
@@ -31,12 +32,16 @@ typedef struct ax_select_s {
 
 /* Races futs[0..n) (the array must outlive the select; n >= 1).  The first
  * to be ready wins; every other one is dropped at once.  Polling starts at
- * a random branch so none starves; biased = 1 always starts at 0. */
+ * a random branch so none starves; biased = 1 always starts at 0.
+ * Preconditions (asserted): s != NULL; futs != NULL when n > 0. */
 AX_EXTERN ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs,
                                        size_t n, int biased);
 /* The same for up to AX_SELECT_INLINE futures, copied into s (the array
- * may be a temporary).  More than that: the select completes at once with
- * result AX_EINVAL, after dropping all n. */
+ * may be a temporary).  More than that is refused without a wait: this
+ * call drops every future it was given (unpolled: none is leaked or left
+ * waiting), and the select is ready at its first poll with result
+ * AX_EINVAL and winner -1.  The ax_select() macros refuse more than
+ * AX_SELECT_INLINE at compile time. */
 AX_EXTERN ax_future_t *ax_select_n(ax_select_t *s, ax_future_t *const *futs,
                                    size_t n, int biased);
 
@@ -52,10 +57,15 @@ typedef struct ax_join_all_s {
   uint8_t done_inline[AX_SELECT_INLINE];   /* private */
   uint8_t *done;                           /* private */
 } ax_join_all_t;
-/* `done` must point to n bytes the caller keeps (it may be NULL when
- * n <= AX_SELECT_INLINE). */
+/* `done` must point to n bytes the caller keeps (NULL when
+ * n <= AX_SELECT_INLINE: j keeps them).  A NULL `done` with more is
+ * refused as ax_select_n refuses too many futures: every future dropped by
+ * this call, and j ready at its first poll with result AX_EINVAL.
+ * Preconditions (asserted): j != NULL; futs != NULL when n > 0. */
 AX_EXTERN ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
                                          size_t n, uint8_t *done);
+/* Up to AX_SELECT_INLINE futures, copied into j; more: AX_EINVAL, as
+ * ax_select_n. */
 AX_EXTERN ax_future_t *ax_join_all_n(ax_join_all_t *j,
                                      ax_future_t *const *futs, size_t n);
 

@@ -44,6 +44,12 @@
  * already released).  Unlike other futures, a guard that holds its lock
  * (and is not waiting) may be copied to another place and used from there.
  *
+ * NULL (common.h's rule): init and try functions return AX_EINVAL;
+ * destroy, release, unlock, forget and close do nothing; a lock or acquire
+ * future of a NULL primitive is ready with result AX_EINVAL; the guard or
+ * future struct being prepared, and the primitive of every other call,
+ * must not be NULL (asserted).
+ *
  * The chapter's shared cache:
  *
  *   typedef struct {
@@ -105,33 +111,41 @@ typedef struct ax_permit_s {
   size_t want;                /* private: permits requested */
   size_t held;                /* read-only: permits held now (0 or want) */
   int phase;                  /* private: idle / waiting / done */
-  int result;                 /* read-only once ready: 0 or AX_ECLOSED */
+  int result;                 /* read-only once ready: 0, AX_ECLOSED or
+                                 AX_EINVAL (see ax_semaphore_acquire) */
 } ax_permit_t;
 
-/* permits <= AX_SEMAPHORE_MAX_PERMITS; returns 0 or AX_EINVAL. */
+/* permits <= AX_SEMAPHORE_MAX_PERMITS; returns 0 or AX_EINVAL (also for
+ * s NULL). */
 AX_EXTERN int ax_semaphore_init(ax_semaphore_t *s, size_t permits);
 /* No future may wait on s any more (held permits may remain: they are
- * simply forgotten). */
+ * simply forgotten).  NULL: no-op. */
 AX_EXTERN void ax_semaphore_destroy(ax_semaphore_t *s);
 /* Prepares p to acquire n permits of s.  When ready, p->result is 0 (p now
- * holds n permits) or AX_ECLOSED (s was closed; p holds nothing).  n == 0
+ * holds n permits), AX_ECLOSED (s was closed; p holds nothing) or
+ * AX_EINVAL (n > AX_SEMAPHORE_MAX_PERMITS, which no semaphore can grant,
+ * or s NULL: ready at the first poll instead of waiting forever).  n == 0
  * completes at once. */
 AX_EXTERN ax_future_t *ax_semaphore_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                             size_t n);
 /* Takes n permits now if they are free and nobody waits ahead: returns 0
- * (p holds them, as if acquire had completed), AX_EAGAIN or AX_ECLOSED. */
+ * (p holds them, as if acquire had completed), AX_EAGAIN, AX_ECLOSED or
+ * AX_EINVAL (n > AX_SEMAPHORE_MAX_PERMITS, or p or s NULL). */
 AX_EXTERN int ax_semaphore_try_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                        size_t n);
 /* Gives p's permits back to s (to the waiters first).  No-op when p holds
- * none.  Dropping p does the same. */
+ * none, or is NULL.  Dropping p does the same. */
 AX_EXTERN void ax_semaphore_release(ax_permit_t *p);
 /* p stops holding its permits without returning them: they are gone (use
- * with ax_semaphore_add_permits to hand permits across tasks). */
+ * with ax_semaphore_add_permits to hand permits across tasks).  NULL:
+ * no-op. */
 AX_EXTERN void ax_semaphore_forget(ax_permit_t *p);
-/* Adds n new permits (waiters are served first).  The total must stay at
- * most AX_SEMAPHORE_MAX_PERMITS. */
-AX_EXTERN void ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
-/* Permits free right now (a snapshot). */
+/* Adds n new permits (waiters are served first): 0, or AX_EINVAL (nothing
+ * added) when the free permits plus n would exceed
+ * AX_SEMAPHORE_MAX_PERMITS, as Tokio's add_permits refuses, or s is
+ * NULL. */
+AX_EXTERN int ax_semaphore_add_permits(ax_semaphore_t *s, size_t n);
+/* Permits free right now (a snapshot).  s: not NULL, asserted. */
 AX_EXTERN size_t ax_semaphore_available(const ax_semaphore_t *s);
 /* Removes up to n free permits from s for good (Tokio's forget_permits):
  * returns how many it removed (fewer than n when fewer are free; permits
@@ -151,7 +165,8 @@ AX_EXTERN int ax_semaphore_merge(ax_permit_t *dst, ax_permit_t *src);
 AX_EXTERN int ax_semaphore_split(ax_permit_t *dst, ax_permit_t *src,
                                  size_t n);
 /* Closes s: every waiter and every later acquire completes with
- * AX_ECLOSED.  Permits already held stay valid and may be released. */
+ * AX_ECLOSED.  Permits already held stay valid and may be released.  NULL:
+ * no-op.  is_closed: s not NULL, asserted. */
 AX_EXTERN void ax_semaphore_close(ax_semaphore_t *s);
 AX_EXTERN int ax_semaphore_is_closed(const ax_semaphore_t *s);
 
@@ -164,16 +179,20 @@ typedef struct ax_mutex_s {
 } ax_mutex_t;
 typedef ax_permit_t ax_mutex_guard_t;
 
+/* 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_mutex_init(ax_mutex_t *m);
-/* The mutex must be unlocked and have no waiters. */
+/* The mutex must be unlocked and have no waiters.  NULL: no-op. */
 AX_EXTERN void ax_mutex_destroy(ax_mutex_t *m);
-/* Prepares g to lock m; once ready, g holds the lock. */
+/* Prepares g to lock m; once ready, g holds the lock (result 0), or m was
+ * NULL (result AX_EINVAL). */
 AX_EXTERN ax_future_t *ax_mutex_lock(ax_mutex_guard_t *g, ax_mutex_t *m);
-/* 0 (g now holds the lock) or AX_EBUSY. */
+/* 0 (g now holds the lock), AX_EBUSY, or AX_EINVAL (g or m NULL). */
 AX_EXTERN int ax_mutex_try_lock(ax_mutex_guard_t *g, ax_mutex_t *m);
-/* Unlocks if g holds the lock (the next waiter gets it); else no-op. */
+/* Unlocks if g holds the lock (the next waiter gets it); else (NULL too)
+ * no-op. */
 AX_EXTERN void ax_mutex_unlock(ax_mutex_guard_t *g);
-/* 1 when some guard holds m (a snapshot, for assertions). */
+/* 1 when some guard holds m (a snapshot, for assertions).  m: not NULL,
+ * asserted. */
 AX_EXTERN int ax_mutex_is_locked(const ax_mutex_t *m);
 
 /* ---- RwLock -------------------------------------------------------------
@@ -187,15 +206,18 @@ typedef struct ax_rwlock_s {
 } ax_rwlock_t;
 typedef ax_permit_t ax_rwlock_guard_t;
 
-/* max_readers 0 means AX_RWLOCK_MAX_READERS (the largest allowed). */
+/* max_readers 0 means AX_RWLOCK_MAX_READERS (the largest allowed).  0, or
+ * AX_EINVAL (too many readers, or rw NULL).  destroy: NULL is a no-op.
+ * read/write: a NULL rw gives a guard ready with result AX_EINVAL. */
 AX_EXTERN int ax_rwlock_init(ax_rwlock_t *rw, size_t max_readers);
 AX_EXTERN void ax_rwlock_destroy(ax_rwlock_t *rw);
 AX_EXTERN ax_future_t *ax_rwlock_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
 AX_EXTERN ax_future_t *ax_rwlock_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
-/* 0 or AX_EBUSY. */
+/* 0, AX_EBUSY, or AX_EINVAL (g or rw NULL). */
 AX_EXTERN int ax_rwlock_try_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
 AX_EXTERN int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw);
-/* Releases the read or write lock g holds; no-op if it holds none. */
+/* Releases the read or write lock g holds; no-op if it holds none or is
+ * NULL. */
 AX_EXTERN void ax_rwlock_unlock(ax_rwlock_guard_t *g);
 /* Turns the write lock g holds into a read lock, atomically: no writer
  * can take the lock in between; readers queued (up to the next queued
@@ -252,6 +274,8 @@ typedef struct ax_notify_wait_s {
   int phase;                  /* private */
 } ax_notify_wait_t;
 
+/* init: 0, or AX_EINVAL for NULL.  destroy: NULL is a no-op.  one and
+ * waiters: n not NULL, asserted. */
 AX_EXTERN int ax_notify_init(ax_notify_t *n);
 AX_EXTERN void ax_notify_destroy(ax_notify_t *n);
 AX_EXTERN void ax_notify_one(ax_notify_t *n);
@@ -262,7 +286,8 @@ AX_EXTERN void ax_notify_last(ax_notify_t *n);
 AX_EXTERN void ax_notify_waiters(ax_notify_t *n);
 /* Prepares f to wait for a notification of n.  The notify_waiters
  * generation is taken now, so the pattern "create f, check the condition,
- * await f" misses no notify_waiters. */
+ * await f" misses no notify_waiters.  f and n: not NULL, asserted (the
+ * future has no result to report an error in). */
 AX_EXTERN ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n);
 /* Tokio's Notified::enable: puts f in n's wait queue now, without
  * polling it, so a notify_one / notify_last from now on can pick it (it
@@ -295,7 +320,8 @@ typedef struct ax_barrier_wait_s {
   int is_leader;              /* read-only once ready */
 } ax_barrier_wait_t;
 
-/* parties >= 1 (0 is treated as 1). */
+/* parties >= 1 (0 is treated as 1).  init: 0, or AX_EINVAL for NULL.
+ * destroy: NULL is a no-op.  wait: f and b not NULL, asserted. */
 AX_EXTERN int ax_barrier_init(ax_barrier_t *b, size_t parties);
 AX_EXTERN void ax_barrier_destroy(ax_barrier_t *b);
 AX_EXTERN ax_future_t *ax_barrier_wait(ax_barrier_wait_t *f, ax_barrier_t *b);
@@ -323,15 +349,18 @@ typedef struct ax_oncecell_get_s {
   void **init_out;            /* private: where init leaves its value */
   ax_permit_t permit;         /* private: the right to initialise */
   int phase;                  /* private */
-  int result;                 /* read-only once ready: 0 or AX_ENOTREADY */
+  int result;                 /* read-only once ready: 0, AX_ENOTREADY or
+                                 AX_EINVAL (see get_or_init) */
   void *value;                /* read-only once ready: the cell's value */
 } ax_oncecell_get_t;
 
-/* dtor (may be NULL) is called on the value by ax_oncecell_destroy. */
+/* dtor (may be NULL) is called on the value by ax_oncecell_destroy.  0, or
+ * AX_EINVAL for a NULL c. */
 AX_EXTERN int ax_oncecell_init(ax_oncecell_t *c, ax_oncecell_dtor_fn dtor);
-/* No future may use c any more.  Runs dtor on the value if set. */
+/* No future may use c any more.  Runs dtor on the value if set.  NULL:
+ * no-op. */
 AX_EXTERN void ax_oncecell_destroy(ax_oncecell_t *c);
-/* The value, or NULL while unset.  Never waits. */
+/* The value, or NULL while unset.  Never waits.  c: not NULL, asserted. */
 AX_EXTERN void *ax_oncecell_get(ax_oncecell_t *c);
 /* Sets the value when the cell is empty and nobody is initialising it:
  * 0, AX_EALREADY (a value is set: Tokio's AlreadyInitializedError; final),
@@ -350,7 +379,8 @@ AX_EXTERN int ax_oncecell_initialized(ax_oncecell_t *c);
  * empty and the next waiting caller tries its own init.  f owns init from
  * this call on: it drops init as soon as init is ready or when f is
  * dropped, whichever comes first; an init that was not needed is dropped
- * unpolled. */
+ * unpolled.  f: not NULL, asserted.  c NULL, or an init without init_out:
+ * init is dropped now and f is ready with result AX_EINVAL. */
 AX_EXTERN ax_future_t *ax_oncecell_get_or_init(ax_oncecell_get_t *f,
                                                ax_oncecell_t *c,
                                                ax_future_t *init,

@@ -37,14 +37,18 @@ typedef struct ax_join_s {
  * calling thread (a worker, a block_on thread, or a thread inside a runtime
  * callback).  The bytes are copied into the task: the caller's copy may be
  * reused at once.  `join` may be NULL to detach immediately.
- * Returns 0, AX_ENORUNTIME (no runtime on this thread), AX_ESHUTDOWN or
- * AX_ENOMEM.  On error nothing was spawned and `join` is left dropped. */
+ * Returns 0, AX_ENORUNTIME (no runtime on this thread), AX_ESHUTDOWN,
+ * AX_EINVAL (fut NULL, or size below sizeof(ax_future_t) or above
+ * SIZE_MAX / 2) or AX_ENOMEM.  On error nothing was spawned and `join` is
+ * left dropped. */
 AX_EXTERN int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join);
 /* Same, on an explicit runtime: callable from any thread, including
- * threads that axle does not know. */
+ * threads that axle does not know.  rt NULL: AX_ENORUNTIME, as ax_spawn
+ * outside a runtime. */
 AX_EXTERN int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
                           ax_join_t *join);
-/* Same with a name (copied: shown in task dumps and panic messages). */
+/* Same with a name (copied: shown in task dumps and panic messages; NULL:
+ * none).  AX_ENOMEM also when the copy cannot be made. */
 AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
                              ax_future_t *fut, size_t size, ax_join_t *join);
 
@@ -56,12 +60,15 @@ AX_EXTERN int ax_spawn_named(ax_runtime_t *rt, const char *name,
   ax_spawn(AX_FUTURE(fn, state), sizeof *(state), (join))
 
 /* The simplest case: a plain function that needs no await.  The task calls
- * fn(arg) once; its return value is ax_join_value(). */
+ * fn(arg) once; its return value is ax_join_value().  Errors as ax_spawn;
+ * fn NULL: AX_EINVAL. */
 typedef void *(*ax_task_fn)(void *arg);
 AX_EXTERN int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join);
 
 /* The future that waits for the task: AX_AWAIT(ax_join_wait(&h)).  Once
- * ready, read h.result and the output, then call ax_join_drop(&h). */
+ * ready, read h.result and the output, then call ax_join_drop(&h).  h:
+ * not NULL, asserted (here and in the three accessors and
+ * ax_join_is_finished below). */
 AX_EXTERN ax_future_t *ax_join_wait(ax_join_t *h);
 /* The task's future (its copy inside the task, dropped already: its
  * output fields are intact): AX_JOIN_OUTPUT(&h, type) reads it as the
@@ -79,12 +86,12 @@ AX_EXTERN const char *ax_join_panic_message(ax_join_t *h);
 /* Non-blocking: 1 when the task has ended (any way), else 0. */
 AX_EXTERN int ax_join_is_finished(const ax_join_t *h);
 /* Releases the handle (detaches the task if it still runs).  Safe to call
- * twice and on a zeroed handle. */
+ * twice and on a zeroed handle.  NULL: no-op. */
 AX_EXTERN void ax_join_drop(ax_join_t *h);
 /* Requests cancellation: the task's future is dropped at its next await
  * (at once if idle); its handle then reports AX_ECANCELED.  Aborting a
- * finished task does nothing.  Returns 0 or AX_EJOINED for a dropped
- * handle. */
+ * finished task does nothing.  Returns 0, AX_EJOINED for a dropped
+ * handle, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_abort(ax_join_t *h);
 
 /* ---- Panics -----------------------------------------------------------
@@ -94,7 +101,9 @@ AX_EXTERN int ax_abort(ax_join_t *h);
  * after the call), the formatted message goes to the join handle, and the
  * worker goes on.  Memory and locks acquired in the same poll before the
  * panic and not reachable from the future are NOT released.  Outside a
- * task it prints the message and aborts the process.
+ * task it prints the message and aborts the process.  fmt: not NULL,
+ * asserted.  When the message cannot be allocated, the handle's panic
+ * message is NULL (the result is still AX_EPANIC).
  */
 #if defined(__GNUC__)
 #  define AX__PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -115,7 +124,7 @@ typedef void (*ax_panic_hook_fn)(const char *msg, const char *name,
 
 /* ---- Yield --------------------------------------------------------------
  * AX_YIELD() inside an async function; ax_yield_now() is the same as a
- * future, for select/join composition. */
+ * future, for select/join composition.  y: not NULL, asserted. */
 typedef struct ax_yield_s {
   ax_future_t base;  /* the future */
   int yielded;       /* private */
@@ -130,7 +139,8 @@ AX_EXTERN ax_future_t *ax_yield_now(ax_yield_t *y);
  * spent), and ax_unconstrained() polls `inner` with no budget at all (it
  * owns `inner` from its first poll, and drops it with itself, as
  * ax_timeout does; use it sparingly: it can starve the worker, which is
- * what the budget is for). */
+ * what the budget is for).  Every pointer argument below: not NULL,
+ * asserted. */
 
 typedef struct ax_consume_budget_s {
   ax_future_t base;  /* the future */

@@ -72,7 +72,8 @@ typedef struct ax_sleep_s {
 } ax_sleep_t;
 
 /* Prepares s to sleep ms milliseconds from now (the deadline is taken at
- * this call, as Tokio's sleep does) and returns it as a future. */
+ * this call, as Tokio's sleep does) and returns it as a future.  s (here
+ * and in every sleep and interval function below): not NULL, asserted. */
 AX_EXTERN ax_future_t *ax_sleep(ax_sleep_t *s, uint64_t ms);
 /* Prepares s to sleep until deadline. */
 AX_EXTERN ax_future_t *ax_sleep_until(ax_sleep_t *s, ax_instant_t deadline);
@@ -100,7 +101,8 @@ AX_EXTERN int ax_sleep_is_elapsed(const ax_sleep_t *s);
  * `inner` is the caller's memory; the timeout owns it from its first poll:
  * ax_drop(timeout) drops inner exactly once (unless it already did because
  * of the deadline), so never drop inner yourself.  As with every completed
- * future, drop the timeout once its output has been read. */
+ * future, drop the timeout once its output has been read.  t: not NULL,
+ * asserted; inner NULL: ready at the first poll with AX_EINVAL. */
 typedef struct ax_timeout_s {
   ax_future_t base;        /* the future */
   ax_future_t *inner;      /* private: the wrapped future (caller's memory) */

@@ -54,7 +54,11 @@ struct ax__ctx_s {
   int budget;                  /* coop units left in this poll (coop.h);
                                   negative: unconstrained */
   int yielded;                 /* the task being polled asked to yield */
-  struct ax__task_s *task;     /* the task being polled, or NULL */
+  _Atomic(struct ax__task_s *) task;  /* the task being polled, or NULL:
+                                  written by the owner (relaxed stores,
+                                  plain moves), read by a shutdown on
+                                  another thread to tell a worker stuck
+                                  in a poll from one on its way out */
   ax_runtime_t *rt;            /* the runtime this thread works for */
   uv_loop_t *loop;             /* this thread's loop */
   struct ax__wheel_s *wheel;   /* that loop's timers (time/wheel.h) */

@@ -9,7 +9,9 @@
 #include "core/context.h"
 #include "io/stream.h"
 
-enum { P_START, P_WAIT, P_DONE };
+/* The futures' phases.  (Not P_WAIT & co: Windows' <process.h>, which
+ * uv.h brings in there, defines those as macros.) */
+enum { PH_START, PH_WAIT, PH_DONE };
 
 /* ---- byte buffers ---------------------------------------------------------- */
 
@@ -57,7 +59,7 @@ static ax_poll_t read_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_read_t *r = (ax_read_t *)f;
   size_t n;
   int err;
-  if (r->phase == P_DONE) return AX_READY;
+  if (r->phase == PH_DONE) return AX_READY;
   if (r->s == NULL) {
     r->result = AX_EINVAL;
     goto done;
@@ -68,11 +70,11 @@ static ax_poll_t read_poll(ax_future_t *f, ax_cx_t *cx) {
     ax_poll_t st = r->s->vtable->poll_read(r->s, cx, r->buf + r->nread,
                                            r->len - r->nread, &n, &err);
     if (st == AX_PENDING) {
-      r->phase = P_WAIT;
+      r->phase = PH_WAIT;
       ax__coop_refund(cx);
       return AX_PENDING;
     }
-    r->phase = P_START;
+    r->phase = PH_START;
     if (err != 0) {
       r->result = err;
       goto done;
@@ -85,14 +87,14 @@ static ax_poll_t read_poll(ax_future_t *f, ax_cx_t *cx) {
     if (r->nread >= r->min) goto done;
   }
 done:
-  r->phase = P_DONE;
+  r->phase = PH_DONE;
   return AX_READY;
 }
 
 static void read_drop(ax_future_t *f) {
   ax_read_t *r = (ax_read_t *)f;
-  if (r->phase == P_WAIT) r->s->vtable->cancel_read(r->s, r->buf + r->nread);
-  r->phase = P_DONE;
+  if (r->phase == PH_WAIT) r->s->vtable->cancel_read(r->s, r->buf + r->nread);
+  r->phase = PH_DONE;
 }
 
 static const ax_future_vtable_t read_vtable = {read_poll, read_drop, "ax_read"};
@@ -104,15 +106,18 @@ static ax_future_t *read_init(ax_read_t *f, ax_stream_t *s, void *buf,
   f->buf = (char *)buf;
   f->len = len;
   f->min = min;
-  f->phase = P_START;
+  f->phase = PH_START;
   f->result = 0;
   f->nread = 0;
   return &f->base;
 }
 
+/* min 0: any read completes it, the end of the stream included, which is
+ * then no error (io.h: "a read completes with nread 0").  Only read_exact
+ * (min = len) turns an early end into AX_EOF; a min of 1 here would make
+ * every reader of a stream's end (read_to_end, copy, the buffered reader)
+ * see AX_EOF instead of the end. */
 ax_future_t *ax_read(ax_read_t *f, ax_stream_t *s, void *buf, size_t len) {
-  /* min 0: any bytes complete it, and the end of the stream is nread 0,
-   * not AX_EOF (that is read_exact's). */
   return read_init(f, s, buf, len, 0);
 }
 
@@ -125,46 +130,52 @@ ax_future_t *ax_read_exact(ax_read_t *f, ax_stream_t *s, void *buf,
 
 #define READ_STEP 4096
 
+/* read_to_end at its max: one byte more? */
+enum { PH_PROBE = PH_DONE + 1 };
+
 static ax_poll_t read_to_end_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_read_to_end_t *t = (ax_read_to_end_t *)f;
-  if (t->phase == P_DONE) return AX_READY;
+  if (t->phase == PH_DONE) return AX_READY;
   for (;;) {
-    if (t->phase == P_START) {
+    if (t->phase == PH_START) {
       size_t room = t->max - t->out->len;
-      if (room == 0) {
-        /* At the bound: one more byte says whether it is the end. */
-        char probe;
-        read_init(&t->rd, t->rd.s, &probe, 1, 0);
-        if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
-        /* A byte past the bound is not the caller's: it is dropped. */
-        t->result = t->rd.result != 0 ? t->rd.result
-                    : t->rd.nread != 0 ? UV_ENOBUFS : 0;
-        t->phase = P_DONE;
-        return AX_READY;
-      }
       if (room > READ_STEP) room = READ_STEP;
-      if ((t->result = bytes_reserve(t->out, room)) != 0) {
-        t->phase = P_DONE;
+      /* At the bound, one byte more says whether that was the end.  It is
+       * read into out's spare room, never counted in len: a read that
+       * waits keeps its buffer until it completes or is dropped (libuv may
+       * fill it later, on the stream's home), so the buffer must live in
+       * memory that outlives this poll, never on its stack. */
+      if ((t->result = bytes_reserve(t->out, room != 0 ? room : 1)) != 0) {
+        t->phase = PH_DONE;
         return AX_READY;
       }
-      read_init(&t->rd, t->rd.s, t->out->data + t->out->len, room, 0);
-      t->phase = P_WAIT;
+      read_init(&t->rd, t->rd.s, t->out->data + t->out->len,
+                room != 0 ? room : 1, 0);
+      t->phase = room != 0 ? PH_WAIT : PH_PROBE;
     }
     if (ax_poll(&t->rd.base, cx) == AX_PENDING) return AX_PENDING;
+    if (t->phase == PH_PROBE) {
+      /* A byte past the bound is not the caller's: it is dropped. */
+      t->result = t->rd.result != 0 ? t->rd.result
+                  : t->rd.nread != 0 ? UV_ENOBUFS : 0;
+      t->phase = PH_DONE;
+      return AX_READY;
+    }
     t->out->len += t->rd.nread;
     if (t->rd.result != 0 || t->rd.nread == 0) {
       t->result = t->rd.result;
-      t->phase = P_DONE;
+      t->phase = PH_DONE;
       return AX_READY;
     }
-    t->phase = P_START;
+    t->phase = PH_START;
   }
 }
 
 static void read_to_end_drop(ax_future_t *f) {
   ax_read_to_end_t *t = (ax_read_to_end_t *)f;
-  if (t->phase == P_WAIT) ax_drop(&t->rd.base);
-  t->phase = P_DONE;
+  /* The probe too: its read may wait with its buffer at the stream. */
+  if (t->phase == PH_WAIT || t->phase == PH_PROBE) ax_drop(&t->rd.base);
+  t->phase = PH_DONE;
 }
 
 static const ax_future_vtable_t read_to_end_vtable = {
@@ -176,7 +187,7 @@ ax_future_t *ax_read_to_end(ax_read_to_end_t *f, ax_stream_t *s,
   read_init(&f->rd, s, NULL, 0, 0);
   f->out = out;
   f->max = max < out->len ? out->len : max;
-  f->phase = P_START;
+  f->phase = PH_START;
   f->result = 0;
   return &f->base;
 }
@@ -187,7 +198,7 @@ static ax_poll_t write_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_write_t *w = (ax_write_t *)f;
   size_t n;
   int err;
-  if (w->phase == P_DONE) return AX_READY;
+  if (w->phase == PH_DONE) return AX_READY;
   if (w->s == NULL) {
     w->result = AX_EINVAL;
     goto done;
@@ -198,11 +209,11 @@ static ax_poll_t write_poll(ax_future_t *f, ax_cx_t *cx) {
     ax_poll_t st = w->s->vtable->poll_write(w->s, cx, w->buf + w->nwritten,
                                             w->len - w->nwritten, &n, &err);
     if (st == AX_PENDING) {
-      w->phase = P_WAIT;
+      w->phase = PH_WAIT;
       ax__coop_refund(cx);
       return AX_PENDING;
     }
-    w->phase = P_START;
+    w->phase = PH_START;
     w->nwritten += n;
     if (err != 0) {
       w->result = err;
@@ -211,15 +222,15 @@ static ax_poll_t write_poll(ax_future_t *f, ax_cx_t *cx) {
     if (!w->all || w->nwritten == w->len) goto done;
   }
 done:
-  w->phase = P_DONE;
+  w->phase = PH_DONE;
   return AX_READY;
 }
 
 static void write_drop(ax_future_t *f) {
   ax_write_t *w = (ax_write_t *)f;
-  if (w->phase == P_WAIT)
+  if (w->phase == PH_WAIT)
     w->s->vtable->cancel_write(w->s, w->buf + w->nwritten);
-  w->phase = P_DONE;
+  w->phase = PH_DONE;
 }
 
 static const ax_future_vtable_t write_vtable = {write_poll, write_drop,
@@ -232,7 +243,7 @@ static ax_future_t *write_init(ax_write_t *f, ax_stream_t *s,
   f->buf = (const char *)buf;
   f->len = len;
   f->all = all;
-  f->phase = P_START;
+  f->phase = PH_START;
   f->result = 0;
   f->nwritten = 0;
   return &f->base;
@@ -253,23 +264,23 @@ ax_future_t *ax_write_all(ax_write_t *f, ax_stream_t *s, const void *buf,
 static ax_poll_t shutdown_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_shutdown_t *sh = (ax_shutdown_t *)f;
   int err = 0;
-  if (sh->phase == P_DONE) return AX_READY;
+  if (sh->phase == PH_DONE) return AX_READY;
   if (sh->s == NULL) {
     sh->result = AX_EINVAL;
   } else if (sh->s->vtable->poll_shutdown(sh->s, cx, &err) == AX_PENDING) {
-    sh->phase = P_WAIT;
+    sh->phase = PH_WAIT;
     return AX_PENDING;
   } else {
     sh->result = err;
   }
-  sh->phase = P_DONE;
+  sh->phase = PH_DONE;
   return AX_READY;
 }
 
 static void shutdown_drop(ax_future_t *f) {
   ax_shutdown_t *sh = (ax_shutdown_t *)f;
-  if (sh->phase == P_WAIT) sh->s->vtable->cancel_shutdown(sh->s);
-  sh->phase = P_DONE;
+  if (sh->phase == PH_WAIT) sh->s->vtable->cancel_shutdown(sh->s);
+  sh->phase = PH_DONE;
 }
 
 static const ax_future_vtable_t shutdown_vtable = {
@@ -278,7 +289,7 @@ static const ax_future_vtable_t shutdown_vtable = {
 ax_future_t *ax_shutdown(ax_shutdown_t *f, ax_stream_t *s) {
   f->base.vtable = &shutdown_vtable;
   f->s = s;
-  f->phase = P_START;
+  f->phase = PH_START;
   f->result = 0;
   return &f->base;
 }
@@ -287,42 +298,42 @@ ax_future_t *ax_shutdown(ax_shutdown_t *f, ax_stream_t *s) {
 
 #define COPY_BUF 16384
 
-enum { C_READ = 3, C_WRITE };  /* after P_* */
+enum { PH_READ = PH_DONE + 1, PH_WRITE };  /* copy, after PH_* */
 
 static ax_poll_t copy_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_copy_t *c = (ax_copy_t *)f;
   for (;;) {
     switch (c->phase) {
-    case P_DONE:
+    case PH_DONE:
       return AX_READY;
-    case P_START:
+    case PH_START:
       if (c->buf == NULL && (c->buf = ax__malloc(COPY_BUF)) == NULL) {
         c->result = AX_ENOMEM;
-        c->phase = P_DONE;
+        c->phase = PH_DONE;
         return AX_READY;
       }
       ax_read(&c->rd, c->from, c->buf, COPY_BUF);
-      c->phase = C_READ;
+      c->phase = PH_READ;
       /* fall through */
-    case C_READ:
+    case PH_READ:
       if (ax_poll(&c->rd.base, cx) == AX_PENDING) return AX_PENDING;
       if (c->rd.result != 0 || c->rd.nread == 0) {
         c->result = c->rd.result;
-        c->phase = P_DONE;
+        c->phase = PH_DONE;
         break;
       }
       ax_write_all(&c->wr, c->to, c->buf, c->rd.nread);
-      c->phase = C_WRITE;
+      c->phase = PH_WRITE;
       /* fall through */
-    case C_WRITE:
+    case PH_WRITE:
       if (ax_poll(&c->wr.base, cx) == AX_PENDING) return AX_PENDING;
       c->copied += c->wr.nwritten;
       if (c->wr.result != 0) {
         c->result = c->wr.result;
-        c->phase = P_DONE;
+        c->phase = PH_DONE;
         break;
       }
-      c->phase = P_START;
+      c->phase = PH_START;
       break;
     }
   }
@@ -330,11 +341,11 @@ static ax_poll_t copy_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static void copy_drop(ax_future_t *f) {
   ax_copy_t *c = (ax_copy_t *)f;
-  if (c->phase == C_READ) ax_drop(&c->rd.base);
-  if (c->phase == C_WRITE) ax_drop(&c->wr.base);
+  if (c->phase == PH_READ) ax_drop(&c->rd.base);
+  if (c->phase == PH_WRITE) ax_drop(&c->wr.base);
   ax__free(c->buf);
   c->buf = NULL;
-  c->phase = P_DONE;
+  c->phase = PH_DONE;
 }
 
 static const ax_future_vtable_t copy_vtable = {copy_poll, copy_drop,
@@ -345,7 +356,7 @@ ax_future_t *ax_copy(ax_copy_t *f, ax_stream_t *from, ax_stream_t *to) {
   f->from = from;
   f->to = to;
   f->buf = NULL;
-  f->phase = P_START;
+  f->phase = PH_START;
   f->result = 0;
   f->copied = 0;
   return &f->base;

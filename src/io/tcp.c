@@ -4,8 +4,9 @@
  * heap, shared by the future and the home): the future hands the operation
  * over, the home does the libuv work (resolving the name first when it is
  * not numeric) and wakes the future through a waker slot.  A future
- * dropped before the end abandons the operation, and whichever side comes
- * last cleans up (state word below).
+ * dropped before the end abandons the operation (state word below), and
+ * the memory goes with the last of the two references, the future's and
+ * the home's.
  *
  * A listener has one socket per worker on Linux (SO_REUSEPORT: the kernel
  * spreads connections), one socket elsewhere or when asked (reuseport.h).
@@ -65,8 +66,12 @@ typedef struct ax__tcp_op_s {
   ax__op_t op;                  /* the hand-off to home */
   ax__ctx_t *home;              /* where the libuv work happens */
   ax_waker_slot_t waker;        /* the future's */
-  _Atomic int state;            /* OP_*: the last of done and abandoned
-                                   cleans up */
+  _Atomic int state;            /* OP_*: who owns what was made (done:
+                                   the future; abandoned: the home) */
+  _Atomic int refs;             /* the future's + the home's: the home
+                                   still wakes the slot after it publishes
+                                   OP_DONE, so the future seeing OP_DONE
+                                   must not free the op on its own */
   int kind;                     /* KIND_* */
   int result;                   /* written before OP_DONE */
   char *host;                   /* copy, or NULL */
@@ -90,7 +95,7 @@ struct sub_s;
 static void listener_release(ax_tcp_listener_t *l);
 static void listener_close_all(ax_tcp_listener_t *l);
 static void try_next(ax__tcp_op_t *o);
-static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa);
+static int bind_start(ax__tcp_op_t *o, const struct sockaddr *sa);
 
 static void op_free(ax__tcp_op_t *o) {
   if (o->ai != NULL) uv_freeaddrinfo(o->ai);
@@ -99,18 +104,27 @@ static void op_free(ax__tcp_op_t *o) {
   ax__free(o);
 }
 
-/* The home finished o with result (the stream or listener in o). */
+/* One side is done with o: the second frees it. */
+static void op_unref(ax__tcp_op_t *o) {
+  if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
+    op_free(o);
+}
+
+/* The home finished o with result (the stream or listener in o): its last
+ * word on o, called once. */
 static void op_finish(ax__tcp_op_t *o, int result) {
   int expect = OP_RUNNING;
   o->result = result;
   if (atomic_compare_exchange_strong(&o->state, &expect, OP_DONE)) {
-    ax_waker_slot_wake(&o->waker);
-    return;
+    ax_waker_slot_wake(&o->waker);   /* o is still ours: we hold a ref */
+  } else {
+    /* The future is gone: what was made is nobody's. */
+    if (o->u != NULL) ax_stream_close(&o->u->base);
+    if (o->l != NULL) listener_close_all(o->l);
+    o->u = NULL;
+    o->l = NULL;
   }
-  /* The future is gone: what was made is nobody's. */
-  if (o->u != NULL) ax_stream_close(&o->u->base);
-  if (o->l != NULL) listener_close_all(o->l);
-  op_free(o);
+  op_unref(o);
 }
 
 /* ---- resolving -------------------------------------------------------------------- */
@@ -121,12 +135,26 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) {
     op_finish(o, status);
     return;
   }
+  if (atomic_load(&o->state) == OP_ABANDONED) {
+    /* Nobody waits: open nothing.  (During a runtime's shutdown this runs
+     * in the loop's last uv_run, after the loop's open handles were
+     * closed: a socket opened now would keep that run from ever ending.) */
+    uv_freeaddrinfo(ai);
+    op_finish(o, AX_ECANCELED);
+    return;
+  }
   o->ai = o->next = ai;
   if (o->kind == KIND_CONNECT) {
     try_next(o);
-  } else {
-    bind_start(o, ai->ai_addr);
+    return;
   }
+  /* net.h: a name binds "the first address that binds" (localhost may
+   * give ::1 first on a host without IPv6 loopback, then 127.0.0.1). */
+  status = UV_EAI_NONAME;
+  for (; o->next != NULL; o->next = o->next->ai_next) {
+    if ((status = bind_start(o, o->next->ai_addr)) == 0) return;
+  }
+  op_finish(o, status);
 }
 
 /* Home: turns host:port into addresses, then goes on (connect / bind). */
@@ -139,7 +167,7 @@ static void op_start(ax__op_t *op) {
   struct addrinfo hints;
   int rc;
   if (atomic_load(&o->state) == OP_ABANDONED) {
-    op_free(o);
+    op_unref(o);   /* the home's: nothing was started */
     return;
   }
   if (host == NULL || host[0] == '\0') host = o->kind == KIND_BIND ? "::" : "::1";
@@ -148,8 +176,8 @@ static void op_start(ax__op_t *op) {
     o->have_addr = 1;
     if (o->kind == KIND_CONNECT)
       try_next(o);
-    else
-      bind_start(o, (const struct sockaddr *)&o->addr);
+    else if ((rc = bind_start(o, (const struct sockaddr *)&o->addr)) != 0)
+      op_finish(o, rc);
     return;
   }
   snprintf(port, sizeof(port), "%u", (unsigned)o->port);
@@ -183,6 +211,7 @@ static ax__tcp_op_t *op_new(int kind, const char *host, uint16_t port,
   o->port = port;
   if (opts != NULL) o->opts = *opts;
   atomic_init(&o->state, OP_RUNNING);
+  atomic_init(&o->refs, 2);
   ax_waker_slot_init(&o->waker);
   o->op.fn = op_start;
   return o;
@@ -201,8 +230,10 @@ static void op_abandon(ax__tcp_op_t *o) {
     /* Done already: what it made is ours to close. */
     if (o->u != NULL) ax_stream_close(&o->u->base);
     if (o->l != NULL) listener_close_all(o->l);
-    op_free(o);
+    o->u = NULL;
+    o->l = NULL;
   }
+  op_unref(o);
 }
 
 /* ---- connect ------------------------------------------------------------------ */
@@ -285,7 +316,7 @@ static ax_poll_t connect_poll(ax_future_t *f, ax_cx_t *cx) {
   c->result = o->result;
   c->stream = o->result == 0 ? &o->u->base : NULL;
   o->u = NULL;
-  op_free(o);
+  op_unref(o);
   c->op = NULL;
   return AX_READY;
 }
@@ -319,6 +350,8 @@ typedef struct sub_s {
   ax_tcp_listener_t *l;         /* the listener it belongs to */
   ax__ctx_t *home;              /* the loop its socket is on */
   ax__homed_t homed;            /* in home->homed while open */
+  _Atomic int dead;             /* its loop closed it (runtime shutdown):
+                                   nothing may be posted to that home */
   int open;                     /* the handle was initialised (home) */
   int pending;                  /* connections signalled, not accepted
                                    (lock) */
@@ -371,8 +404,13 @@ static void sub_close_op(ax__op_t *op) {
   sub_close_now(ax__container_of(op, sub_t, close_op));
 }
 
+/* The loop closes with the listener still open (its owner never closed
+ * it): close the socket now; the owner's later ax_tcp_listener_close must
+ * not post to this home, which is gone by then (dead). */
 static void sub_homed_release(ax__homed_t *hd) {
-  sub_close_now(ax__container_of(hd, sub_t, homed));
+  sub_t *s = ax__container_of(hd, sub_t, homed);
+  atomic_store_explicit(&s->dead, 1, memory_order_release);
+  sub_close_now(s);
 }
 
 /* Closes every socket (any thread) and drops the owner's reference. */
@@ -380,7 +418,8 @@ static void listener_close_all(ax_tcp_listener_t *l) {
   unsigned i;
   for (i = 0; i < l->nsub; i++) {
     sub_t *s = &l->sub[i];
-    if (!s->open) continue;
+    if (!s->open || atomic_load_explicit(&s->dead, memory_order_acquire))
+      continue;   /* never made, or closed with its loop already */
     if (ax__ctx_current() == s->home)
       sub_close_now(s);
     else
@@ -603,7 +642,10 @@ static void sub_make_op(ax__op_t *op) {
   if (rc) bind_done(o, o->sub_err);
 }
 
-static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
+/* Home: makes the listener on sa.  0: under way (the bind finishes
+ * itself); else the first socket failed, nothing is left open and o is
+ * not finished, so that the caller may try another address. */
+static int bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
   ax__ctx_t *c = o->home;
   unsigned n = 1, i;
   int reuseport = 0, rc, len;
@@ -613,10 +655,7 @@ static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
     reuseport = 1;
   }
   l = ax__calloc(1, sizeof(*l) + n * sizeof(sub_t));
-  if (l == NULL) {
-    op_finish(o, AX_ENOMEM);
-    return;
-  }
+  if (l == NULL) return AX_ENOMEM;
   atomic_init(&l->refs, 1);
   ax__spin_init(&l->lock);
   ax__list_init(&l->ready);
@@ -630,6 +669,7 @@ static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
     s->accept_op.fn = sub_accept_op;
     s->close_op.fn = sub_close_op;
     s->make_op.fn = sub_make_op;
+    atomic_init(&s->dead, 0);
   }
   o->l = l;
   /* The first socket here: it fixes the port (when asked for port 0). */
@@ -643,9 +683,14 @@ static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
       len = (int)sizeof(l->addr);
       rc = uv_tcp_getsockname(&first->tcp, (struct sockaddr *)&l->addr, &len);
     }
-    if (rc != 0 || n == 1) {
-      bind_done(o, rc);
-      return;
+    if (rc != 0) {
+      listener_close_all(l);
+      o->l = NULL;
+      return rc;
+    }
+    if (n == 1) {
+      bind_done(o, 0);
+      return 0;
     }
     o->subs_left = n - 1;
     for (i = 0; i < n; i++) {
@@ -655,6 +700,7 @@ static void bind_start(ax__tcp_op_t *o, const struct sockaddr *sa) {
       s->home->post(s->home, &s->make_op);
     }
   }
+  return 0;
 }
 
 static ax_poll_t bind_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -675,7 +721,7 @@ static ax_poll_t bind_poll(ax_future_t *f, ax_cx_t *cx) {
   b->result = o->result;
   b->listener = o->result == 0 ? o->l : NULL;
   o->l = NULL;
-  op_free(o);
+  op_unref(o);
   b->op = NULL;
   return AX_READY;
 }
@@ -718,38 +764,67 @@ int ax_tcp_local_addr(ax_stream_t *s, struct sockaddr_storage *out) {
   return 0;
 }
 
-/* Home: applies the options queued in the stream. */
-static int opts_apply(ax__uvs_t *u) {
-  int rc = 0;
-  if (u->opt_nodelay >= 0) rc = uv_tcp_nodelay(&u->h.tcp, u->opt_nodelay);
-  if (rc == 0 && u->opt_keepalive >= 0)
-    rc = uv_tcp_keepalive(&u->h.tcp, u->opt_keepalive, u->opt_keepalive_s);
-  u->opt_nodelay = u->opt_keepalive = -1;
-  return rc;
-}
+/* Socket options.  On the home they are applied at once.  From another
+ * thread they are queued in the stream (under its lock: the caller writes
+ * them while the home may be reading them) and one op carries them all to
+ * the home: an op may be queued once at a time (it is linked into the
+ * mailbox), so further calls before it runs only update what it applies. */
+enum { OPT_NODELAY, OPT_KEEPALIVE };
 
 static void opts_op(ax__op_t *op) {
-  (void)opts_apply(ax__container_of(op, ax__uvs_t, opt_op));
+  ax__uvs_t *u = ax__container_of(op, ax__uvs_t, opt_op);
+  int nodelay, keepalive;
+  unsigned delay;
+  ax__spin_lock(&u->lock);
+  nodelay = u->opt_nodelay;
+  keepalive = u->opt_keepalive;
+  delay = u->opt_keepalive_s;
+  u->opt_nodelay = u->opt_keepalive = -1;
+  u->opt_posted = 0;
+  ax__spin_unlock(&u->lock);
+  if (uv_is_closing(&u->h.handle)) return;
+  if (nodelay >= 0) (void)uv_tcp_nodelay(&u->h.tcp, nodelay);
+  if (keepalive >= 0) (void)uv_tcp_keepalive(&u->h.tcp, keepalive, delay);
 }
 
-static int set_opt(ax__uvs_t *u) {
-  if (ax__ctx_current() == u->home) return opts_apply(u);
-  u->opt_op.fn = opts_op;
-  u->home->post(u->home, &u->opt_op);
+static int set_opt(ax_stream_t *s, int which, int on, unsigned delay_s) {
+  ax__uvs_t *u = ax__uvs_of(s, AX__UVS_TCP);
+  int post = 0;
+  if (u == NULL) return AX_EINVAL;
+  /* Its loop is gone (the runtime was freed): there is no home to ask. */
+  if (atomic_load_explicit(&u->dead, memory_order_acquire))
+    return AX_ESHUTDOWN;
+  on = on != 0;
+  ax__spin_lock(&u->lock);
+  if (ax__ctx_current() == u->home) {
+    /* Applied now: a value queued earlier for the op is older. */
+    if (which == OPT_NODELAY)
+      u->opt_nodelay = -1;
+    else
+      u->opt_keepalive = -1;
+    ax__spin_unlock(&u->lock);
+    return which == OPT_NODELAY ? uv_tcp_nodelay(&u->h.tcp, on)
+                                : uv_tcp_keepalive(&u->h.tcp, on, delay_s);
+  }
+  if (which == OPT_NODELAY) {
+    u->opt_nodelay = on;
+  } else {
+    u->opt_keepalive = on;
+    u->opt_keepalive_s = delay_s;
+  }
+  if (!u->opt_posted) post = u->opt_posted = 1;
+  ax__spin_unlock(&u->lock);
+  if (post) {
+    u->opt_op.fn = opts_op;
+    u->home->post(u->home, &u->opt_op);
+  }
   return 0;
 }
 
 int ax_tcp_set_nodelay(ax_stream_t *s, int on) {
-  ax__uvs_t *u = ax__uvs_of(s, AX__UVS_TCP);
-  if (u == NULL) return AX_EINVAL;
-  u->opt_nodelay = on != 0;
-  return set_opt(u);
+  return set_opt(s, OPT_NODELAY, on, 0);
 }
 
 int ax_tcp_set_keepalive(ax_stream_t *s, int on, unsigned delay_s) {
-  ax__uvs_t *u = ax__uvs_of(s, AX__UVS_TCP);
-  if (u == NULL) return AX_EINVAL;
-  u->opt_keepalive = on != 0;
-  u->opt_keepalive_s = delay_s;
-  return set_opt(u);
+  return set_opt(s, OPT_KEEPALIVE, on, delay_s);
 }

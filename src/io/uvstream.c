@@ -1,23 +1,35 @@
 /* A libuv stream behind axle's stream vtable: see uvstream.h. */
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#  include <signal.h>
+#endif
 
 #include "core/alloc.h"
 #include "core/list.h"
 #include "io/stream.h"
 #include "io/uvstream.h"
 
-/* The read side's states (rstate). */
+/* The states (uvstream.h), by their short names. */
 enum {
-  R_IDLE,     /* no read waits */
-  R_WAIT,     /* a read polled on another thread waits (stash mode) */
-  R_ARMED,    /* a read on the home thread waits with its buffer (rbuf) */
-  R_IN_USE,   /* libuv is reading into rbuf (alloc_cb .. read_cb) */
-  R_FILLED    /* rgot bytes are in rbuf, not yet seen by the read */
+  R_IDLE = AX__UVS_R_IDLE,
+  R_WAIT = AX__UVS_R_WAIT,
+  R_ARMED = AX__UVS_R_ARMED,
+  R_IN_USE = AX__UVS_R_IN_USE,
+  R_FILLED = AX__UVS_R_FILLED
 };
-/* The write side's (wstate) and shutdown's (sstate). */
-enum { W_IDLE, W_BUSY, W_DONE };
-enum { S_IDLE, S_BUSY, S_DONE };
+enum {
+  W_IDLE = AX__UVS_W_IDLE,
+  W_BUSY = AX__UVS_W_BUSY,
+  W_DONE = AX__UVS_W_DONE
+};
+enum {
+  S_IDLE = AX__UVS_S_IDLE,
+  S_BUSY = AX__UVS_S_BUSY,
+  S_DONE = AX__UVS_S_DONE
+};
+
+_Atomic(ax__uvs_hook_fn) ax__uvs_in_use_hook;
 
 /* The stash grows in steps of this, up to AX_STREAM_BUFFER. */
 #define STASH_STEP 4096
@@ -55,6 +67,27 @@ static void drop_waker(ax_waker_t *w) {
 
 /* ---- life ------------------------------------------------------------------ */
 
+#ifndef _WIN32
+/* A write to a connection the peer has reset raises SIGPIPE, whose default
+ * action kills the process, and libuv writes with write(2), which cannot
+ * ask for MSG_NOSIGNAL.  io.h promises such a write fails with UV_EPIPE,
+ * so, as Rust's runtime does for every program, the first stream made
+ * ignores SIGPIPE, unless the program has chosen a disposition of its own
+ * (then it is left alone). */
+static uv_once_t sigpipe_once = UV_ONCE_INIT;
+
+static void sigpipe_ignore(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) != 0 || (sa.sa_flags & SA_SIGINFO) ||
+      sa.sa_handler != SIG_DFL)
+    return;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  (void)sigaction(SIGPIPE, &sa, NULL);
+}
+#endif
+
 static void release(ax__uvs_t *u) {
   if (atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) != 1)
     return;
@@ -91,8 +124,11 @@ static void close_op(ax__op_t *op) {
 }
 
 ax__uvs_t *ax__uvs_alloc(ax__ctx_t *home, int kind) {
-  ax__uvs_t *u = ax__calloc(1, sizeof(*u));
-  if (u == NULL) return NULL;
+  ax__uvs_t *u;
+#ifndef _WIN32
+  uv_once(&sigpipe_once, sigpipe_ignore);
+#endif
+  if ((u = ax__calloc(1, sizeof(*u))) == NULL) return NULL;
   u->base.vtable = &uvs_vtable;
   u->home = home;
   u->kind = kind;
@@ -135,7 +171,12 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 /* Lock held: room at the end of the stash, grown (or compacted) when full;
  * 0 when it is at its bound. */
 static size_t stash_room(ax__uvs_t *u) {
-  size_t end = u->stash_off + u->stash_len;
+  size_t end;
+  /* Emptied: start again at the front, or libuv would be offered only the
+   * tail after the bytes read (safe here: alloc_cb runs on the home before
+   * libuv reads, so nothing is being read into the stash now). */
+  if (u->stash_len == 0) u->stash_off = 0;
+  end = u->stash_off + u->stash_len;
   if (end == u->stash_cap && u->stash_off > 0) {
     memmove(u->stash, u->stash + u->stash_off, u->stash_len);
     u->stash_off = 0;
@@ -153,6 +194,7 @@ static size_t stash_room(ax__uvs_t *u) {
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   ax__uvs_t *u = h->data;
+  ax__uvs_hook_fn hook = NULL;
   size_t room;
   (void)suggested;
   ax__spin_lock(&u->lock);
@@ -161,12 +203,14 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
      * that read from another thread waits (cancel_read). */
     u->rstate = R_IN_USE;
     *buf = uv_buf_init(u->rbuf, (unsigned)u->rlen);
+    hook = atomic_load_explicit(&ax__uvs_in_use_hook, memory_order_relaxed);
   } else {
     room = stash_room(u);
     *buf = uv_buf_init(room ? u->stash + u->stash_off + u->stash_len : NULL,
                        (unsigned)room);
   }
   ax__spin_unlock(&u->lock);
+  if (hook != NULL) hook(u);
 }
 
 /* Home thread, lock held: reading on or off. */
@@ -194,17 +238,20 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     if (nread > 0) {
       u->rgot = (size_t)nread;
       u->rstate = R_FILLED;
+      u->stats.zero_copy++;
       w = take(&u->rwaker);
     } else {
       u->rstate = R_ARMED;     /* nothing came: still waiting with it */
     }
   } else if (nread > 0) {
     u->stash_len += (size_t)nread;
+    u->stats.stashed++;
     if (u->rstate == R_WAIT || u->rstate == R_ARMED) w = take(&u->rwaker);
   }
   if (nread < 0) {
     if (nread == UV_ENOBUFS) {
       read_stop_locked(u);     /* the stash is full: backpressure */
+      u->stats.full_stops++;
     } else {
       u->rerr = (int)nread;    /* UV_EOF or an error: sticky */
       read_stop_locked(u);
@@ -325,6 +372,7 @@ static void uvs_cancel_read(ax_stream_t *s, char *buf) {
   ax__spin_lock(&u->lock);
   /* Dropped on another thread while the home reads into buf (a nonblocking
    * read call): wait for it, so that buf is not written after we return. */
+  if (u->rstate == R_IN_USE && u->rbuf == buf) u->stats.cancel_waits++;
   while (u->rstate == R_IN_USE && u->rbuf == buf) {
     ax__spin_unlock(&u->lock);
     ax__cpu_yield();
@@ -339,6 +387,7 @@ static void uvs_cancel_read(ax_stream_t *s, char *buf) {
       u->ret = p;
       u->ret_off = 0;
       u->ret_len = u->rgot;
+      u->stats.given_back++;
     } else if (u->rerr == 0) {
       u->rerr = UV_ENOMEM;   /* cannot keep them: the stream is broken */
     }
@@ -363,17 +412,21 @@ static void write_cb(uv_write_t *req, int status) {
   if (u->wowner != NULL) {
     u->wstate = W_DONE;
     u->wresult = status;
-    u->wdone = status == 0 ? u->wlen : 0;
-    w = take(&u->wwaker);
+    /* On an error, what the kernel had taken at once was still taken. */
+    u->wdone = status == 0 ? u->wlen : u->wfirst;
   } else {
     u->wstate = W_IDLE;        /* its future was dropped */
   }
+  w = take(&u->wwaker);        /* the owner, or a write waiting behind */
   ax__spin_unlock(&u->lock);
   wake(w);
 }
 
 /* Home thread: writes wbuf (wlen bytes, owned) behind whatever the kernel
- * takes at once.  0, or an error (wbuf freed). */
+ * takes at once.  0, or an error (wbuf freed).  wlen stays the whole
+ * length: write_cb reports it as what this write took, so the part the
+ * kernel took at once must not be taken off it (the writer would send
+ * that part again). */
 static int write_owned(ax__uvs_t *u, size_t *taken) {
   uv_buf_t b = uv_buf_init(u->wbuf, (unsigned)u->wlen);
   int r = uv_try_write(&u->h.stream, &b, 1);
@@ -389,12 +442,9 @@ static int write_owned(ax__uvs_t *u, size_t *taken) {
     *taken = u->wlen;
     return 0;
   }
-  if (r > 0) {
-    memmove(u->wbuf, u->wbuf + r, u->wlen - (size_t)r);
-    u->wlen -= (size_t)r;
-    *taken = (size_t)r;
-  }
-  b = uv_buf_init(u->wbuf, (unsigned)u->wlen);
+  if (r > 0) *taken = (size_t)r;
+  u->wfirst = *taken;
+  b = uv_buf_init(u->wbuf + *taken, (unsigned)(u->wlen - *taken));
   u->wreq.data = u;
   r = uv_write(&u->wreq, &u->h.stream, &b, 1, write_cb);
   if (r != 0) {
@@ -417,10 +467,10 @@ static void write_op(ax__op_t *op) {
       u->wstate = W_DONE;
       u->wresult = r;
       u->wdone = r == 0 ? len : taken;
-      w = take(&u->wwaker);
     } else {
       u->wstate = W_IDLE;
     }
+    w = take(&u->wwaker);
     ax__spin_unlock(&u->lock);
     wake(w);
   }
@@ -446,11 +496,14 @@ static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
     return AX_READY;
   }
   if (u->wstate != W_IDLE) {
-    if (u->wowner != buf) {  /* a second writer: one at a time */
-      ax__spin_unlock(&u->lock);
+    if (u->wowner != buf && u->wowner != NULL) {
+      ax__spin_unlock(&u->lock);   /* a second writer: one at a time */
       *err = AX_EBUSY;
       return AX_READY;
     }
+    /* Ours, in flight; or (no owner) the copy a dropped write left going
+     * out: a write after a dropped one is no concurrent write, it waits
+     * for that copy (its completion wakes us), then starts. */
     old = keep(&u->wwaker, cx);
     ax__spin_unlock(&u->lock);
     drop_waker(old);
@@ -481,6 +534,7 @@ static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
       uv_buf_t c;
       memcpy(u->wbuf, buf, len);
       u->wlen = len;
+      u->wfirst = 0;
       c = uv_buf_init(u->wbuf, (unsigned)len);
       u->wreq.data = u;
       r = uv_write(&u->wreq, &u->h.stream, &c, 1, write_cb);
@@ -531,6 +585,9 @@ static void uvs_cancel_write(ax_stream_t *s, const char *buf) {
     /* What is in flight is a copy: it still goes out; nobody waits. */
     u->wowner = NULL;
     if (u->wstate == W_DONE) u->wstate = W_IDLE;
+    w = take(&u->wwaker);
+  } else if (u->wowner == NULL) {
+    /* It waited behind a dropped write's copy and took nothing. */
     w = take(&u->wwaker);
   }
   ax__spin_unlock(&u->lock);

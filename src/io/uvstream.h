@@ -30,6 +30,31 @@
 
 enum { AX__UVS_TCP = 1, AX__UVS_PIPE, AX__UVS_TTY };
 
+/* The read side's states (rstate), here so that white-box tests can see
+ * which path a read is on. */
+enum {
+  AX__UVS_R_IDLE,     /* no read waits */
+  AX__UVS_R_WAIT,     /* a read polled on another thread waits (stash mode) */
+  AX__UVS_R_ARMED,    /* a read on the home thread waits with its buffer */
+  AX__UVS_R_IN_USE,   /* libuv is reading into rbuf (alloc_cb .. read_cb) */
+  AX__UVS_R_FILLED    /* rgot bytes are in rbuf, not yet seen by the read */
+};
+/* The write side's (wstate) and shutdown's (sstate). */
+enum { AX__UVS_W_IDLE, AX__UVS_W_BUSY, AX__UVS_W_DONE };
+enum { AX__UVS_S_IDLE, AX__UVS_S_BUSY, AX__UVS_S_DONE };
+
+/* Which of the bridge's paths a stream's bytes took (lock): a few counters
+ * per stream, under the lock already held there, so that tests can tell
+ * the paths were exercised and a debugger can tell what a stream did. */
+typedef struct ax__uvs_stats_s {
+  unsigned long zero_copy;     /* libuv reads into a waiting read's buffer */
+  unsigned long stashed;       /* libuv reads into the stash */
+  unsigned long given_back;    /* dropped reads whose bytes went back */
+  unsigned long cancel_waits;  /* drops on another thread that waited for
+                                  libuv to finish reading into their buffer */
+  unsigned long full_stops;    /* times a full stash stopped the reading */
+} ax__uvs_stats_t;
+
 typedef struct ax__uvs_s {
   ax_stream_t base;             /* the vtable */
   ax__homed_t homed;            /* in home->homed while the handle is open */
@@ -51,12 +76,15 @@ typedef struct ax__uvs_s {
   char *rbuf;                   /* (lock) the waiting read's buffer */
   size_t rlen, rgot;            /* (lock) its room; bytes put in it */
   ax_waker_t *rwaker;           /* (lock) the waiting read's waker */
+  ax__uvs_stats_t stats;        /* (lock) */
   /* Write side. */
   int wstate;                   /* (lock) W_* in uvstream.c */
   const char *wowner;           /* (lock) the write future's buffer: whose
                                    completion this is (NULL: dropped) */
   char *wbuf;                   /* the copy being written (home) */
   size_t wlen;                  /* its length */
+  size_t wfirst;                /* home: of those, what the kernel took at
+                                   once (write_owned), before uv_write */
   size_t wdone;                 /* (lock) bytes the finished write took */
   int wresult;                  /* (lock) its result */
   ax_waker_t *wwaker;           /* (lock) the write future's waker */
@@ -68,9 +96,10 @@ typedef struct ax__uvs_s {
   uv_shutdown_t sreq;           /* home */
   /* Operations handed to the home. */
   ax__op_t read_op, write_op, shutdown_op, close_op, opt_op;
-  int opt_nodelay;              /* the option opt_op applies: -1 none */
-  int opt_keepalive;            /* -1 none, else on */
-  unsigned opt_keepalive_s;
+  int opt_nodelay;              /* (lock) the option opt_op applies: -1 none */
+  int opt_keepalive;            /* (lock) -1 none, else on */
+  unsigned opt_keepalive_s;     /* (lock) */
+  int opt_posted;               /* (lock) opt_op is queued at the home */
   ax__link_t queued;            /* in a listener's accepted queue */
   /* TCP: the addresses, copied when connected or accepted. */
   struct sockaddr_storage local, peer;
@@ -82,6 +111,14 @@ typedef struct ax__uvs_s {
     uv_tty_t tty;
   } h;                          /* home */
 } ax__uvs_t;
+
+/* Tests only: when set, called on the home thread each time libuv has
+ * been handed a waiting read's buffer (R_IN_USE), just before it reads into
+ * it, so that a test can hold the home there while another thread drops
+ * that read (the wait in cancel_read).  NULL otherwise: one relaxed load
+ * per zero-copy read. */
+typedef void (*ax__uvs_hook_fn)(ax__uvs_t *u);
+extern _Atomic(ax__uvs_hook_fn) ax__uvs_in_use_hook;
 
 /* A new stream of `kind` on home's loop (home thread): its handle is
  * initialised by the caller (uv_tcp_init / uv_pipe_init / uv_tty_init on

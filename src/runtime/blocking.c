@@ -21,7 +21,10 @@
  *     jobs delays fs requests queued behind the drainers (as a pool full
  *     of long jobs always did).
  *   - Cancellation before start: ax_abort unlinks the job from axle's
- *     queue (what uv_cancel did for libuv's queue); it never runs.
+ *     queue (what uv_cancel did for libuv's queue); it never runs.  So
+ *     does a runtime's shutdown, from the moment it begins: a drainer
+ *     skips a job whose runtime is shutting down, even while the free
+ *     still waits for a worker's poll.
  *   - uv_queue_work must be called on a loop's thread: a drainer is queued
  *     on the calling worker's (or block_on driver's) loop, or posted to
  *     worker 0's mailbox from any other thread (and counted only when the
@@ -34,6 +37,7 @@
 
 #include "axle/blocking.h"
 #include "core/list.h"
+#include "core/tls.h"
 #include "runtime/blocking.h"
 #include "runtime/spawn.h"
 #include "runtime/worker.h"
@@ -146,6 +150,12 @@ typedef struct drainer_s {
   ax_runtime_t *rt;           /* posted to rt's first worker */
 } drainer_t;
 
+/* The runtime of the job this pool thread runs, or NULL (a job must not
+ * free its own runtime: ax__blocking_runtime). */
+static AX__TLS ax_runtime_t *tls_job_rt;
+
+ax_runtime_t *ax__blocking_runtime(void) { return tls_job_rt; }
+
 /* Runs one job on this pool thread, then finishes its task. */
 static void run_job(job_t *j) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
@@ -154,10 +164,12 @@ static void run_job(job_t *j) {
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
+  tls_job_rt = t->rt;
   if (setjmp(jump.jb) == 0)
     j->result = j->fn(j->arg);
   else
     msg = jump.msg;
+  tls_job_rt = NULL;
   ax__jump_set(prev);
   atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
   if (ax__task_claim(t)) {
@@ -217,6 +229,15 @@ static void drain_work(uv_work_t *req) {
     }
     j = ax__container_of(l, job_t, link);
     q_unlink(j);
+    if (atomic_load_explicit(&j->task->rt->shutdown, memory_order_acquire)) {
+      /* Its runtime is shutting down: a job that has not started is
+       * cancelled, not run (the shutdown completes its task with
+       * AX_ECANCELED; the queue's reference goes here). */
+      atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
+      ax__spin_unlock(&Q.lock);
+      ax__task_drop_ref(j->task);
+      continue;
+    }
     atomic_store_explicit(&j->state, JOB_RUNNING, memory_order_relaxed);
     Q.busy++;
     had = 1;
@@ -231,37 +252,32 @@ static void drain_after(uv_work_t *req, int status) {
   ax__free(ax__container_of(req, drainer_t, req));
 }
 
-static drainer_t *drainer_new(void) {
-  drainer_t *d = ax__malloc(sizeof(*d));
-  if (d == NULL) {
-    /* Without it a queued job could wait forever: as a failed allocation
-     * inside the scheduler, this is fatal. */
-    fprintf(stderr, "axle: out of memory starting blocking work\n");
-    abort();
-  }
-  return d;
-}
-
 /* On a loop's thread: queues n drainers already counted in Q.drainers
- * (d, if not NULL, is the first). */
-static void drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
-  while (n-- > 0) {
-    int rc;
-    if (d == NULL) d = drainer_new();
-    rc = uv_queue_work(loop, &d->req, drain_work, drain_after);
-    if (rc != 0) {
-      fprintf(stderr, "axle: cannot queue blocking work: %s\n",
-              ax_strerror(rc));
-      abort();
-    }
+ * (d, if not NULL, is the first) and returns how many it queued.  Out of
+ * memory, the ones it could not start are uncounted again; what that
+ * means for a job is the caller's to decide (ax_spawn_blocking_on takes
+ * its job back).  uv_queue_work fails only for a NULL work callback. */
+static unsigned drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
+  unsigned queued;
+  for (queued = 0; queued < n; queued++) {
+    if (d == NULL && (d = ax__malloc(sizeof(*d))) == NULL) break;
+    if (uv_queue_work(loop, &d->req, drain_work, drain_after) != 0) break;
     d = NULL;
   }
   ax__free(d);
+  if (queued < n) {
+    ax__spin_lock(&Q.lock);
+    Q.drainers -= n - queued;
+    ax__spin_unlock(&Q.lock);
+  }
+  return queued;
 }
 
 /* On worker 0's loop, posted from a thread that has none: start what the
  * queue wants now (counted here, not when posted: a post may wait for
- * the loop to run, and must not pass for capacity meanwhile). */
+ * the loop to run, and must not pass for capacity meanwhile).  The first
+ * drainer came with the post; out of memory for more, that one drains
+ * the queue alone (it runs until the queue is empty). */
 static void drainer_post_op(ax__op_t *op) {
   drainer_t *d = ax__container_of(op, drainer_t, op);
   ax_runtime_t *rt = d->rt;
@@ -271,29 +287,50 @@ static void drainer_post_op(ax__op_t *op) {
   n = q_wanted();
   Q.drainers += n;
   ax__spin_unlock(&Q.lock);
-  drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
+  (void)drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
   if (n == 0) ax__free(d);
 }
 
-/* From a thread outside any loop: one post per runtime at a time, and
- * none once the runtime has stopped (its cleanup cancels its jobs; the
- * `notifying` count keeps the loops open until the post is made). */
-static void drainer_post(ax_runtime_t *rt) {
+/* From a thread outside any loop: one post per runtime at a time (a post
+ * pending will count every job queued before it runs), and none once the
+ * runtime has stopped (its cleanup cancels its jobs; the `notifying`
+ * count keeps the loops open until the post is made).  0, or AX_ENOMEM
+ * when the post's drainer cannot be allocated. */
+static int drainer_post(ax_runtime_t *rt) {
   drainer_t *d;
-  if (atomic_exchange(&rt->blocking_post, 1)) return;
+  if (atomic_exchange(&rt->blocking_post, 1)) return 0;
   ax__spin_lock(&rt->inject.lock);
   if (atomic_load_explicit(&rt->stopped, memory_order_relaxed)) {
     ax__spin_unlock(&rt->inject.lock);
     atomic_store(&rt->blocking_post, 0);
-    return;
+    return 0;
   }
   atomic_fetch_add_explicit(&rt->notifying, 1, memory_order_relaxed);
   ax__spin_unlock(&rt->inject.lock);
-  d = drainer_new();
-  d->rt = rt;
-  d->op.fn = drainer_post_op;
-  ax__worker_post(rt->workers[0], &d->op);
+  if ((d = ax__malloc(sizeof(*d))) == NULL) {
+    atomic_store(&rt->blocking_post, 0);
+  } else {
+    d->rt = rt;
+    d->op.fn = drainer_post_op;
+    ax__worker_post(rt->workers[0], &d->op);
+  }
   atomic_fetch_sub_explicit(&rt->notifying, 1, memory_order_release);
+  return d != NULL ? 0 : AX_ENOMEM;
+}
+
+/* Takes back a job that will have no drainer: 1 when it was still queued
+ * (unlinked now; its task's notification reference is the caller's
+ * again), 0 when a drainer or a shutdown got to it first (it stands). */
+static int job_withdraw(job_t *j) {
+  int unlinked = 0;
+  ax__spin_lock(&Q.lock);
+  if (atomic_load_explicit(&j->state, memory_order_relaxed) == JOB_QUEUED) {
+    q_unlink(j);
+    atomic_store_explicit(&j->state, JOB_ABANDONED, memory_order_relaxed);
+    unlinked = 1;
+  }
+  ax__spin_unlock(&Q.lock);
+  return unlinked;
 }
 
 /* ---- the job future ---------------------------------------------------- */
@@ -347,6 +384,12 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   ax__ctx_t *ctx;
   unsigned max, n = 0;
   int rc;
+  if (join != NULL) memset(join, 0, sizeof(*join));
+  if (rt == NULL) rt = ax_runtime_current();
+  if (rt == NULL) return AX_ENORUNTIME;
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return AX_ESHUTDOWN;
+  if (fn == NULL) return AX_EINVAL;  /* it would crash a pool thread */
   j.base.vtable = &job_vtable;
   j.result = NULL;
   j.fn = fn;
@@ -383,11 +426,19 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   if (ctx != NULL) Q.drainers += n;  /* else counted when the post runs */
   ax__spin_unlock(&Q.lock);
   if (n == 0) return 0;
-  if (ctx != NULL)
-    drainers_queue(ctx->loop, NULL, n);
+  if (ctx != NULL ? drainers_queue(ctx->loop, NULL, n) == n
+                  : drainer_post(rt) == 0)
+    return 0;
+  /* The pool work this job needed could not be started (out of memory):
+   * without it the job might wait for ever, so the spawn fails, as if
+   * its task could not be allocated. */
+  if (!job_withdraw(jp)) return 0;
+  if (ax__task_claim(t))
+    ax__task_finish(t, AX_ECANCELED);  /* never ran: owned + queue refs */
   else
-    drainer_post(rt);
-  return 0;
+    ax__task_drop_ref(t);  /* a shutdown is cancelling it */
+  if (join != NULL) ax_join_drop(join);
+  return AX_ENOMEM;
 }
 
 int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,

@@ -140,7 +140,8 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
      * writing (the injection queue's length, every local queue's ends),
      * and a looker in a tight loop slows them down. */
     if ((i & 7) == 0) {
-      if (has_work(w, 1) || ax__worker_finished(w, until)) {
+      if (has_work(w, 1) || ax__worker_finished(w, until) ||
+          ax__worker_shut(w, until)) {
         found = 1;
         break;
       }
@@ -187,7 +188,8 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
   if (!w->is_driver) atomic_fetch_add(&rt->idle, 1);
   if (counted) atomic_fetch_sub(&rt->spinning, 1);
   ax__fence();
-  if (!has_work(w, 2) && !ax__worker_finished(w, until)) {
+  if (!has_work(w, 2) && !ax__worker_finished(w, until) &&
+      !ax__worker_shut(w, until)) {
     stat_inc(&w->parks);
     /* On the application's loop our wake-up is unref'd (pump.h): with
      * nothing of the application's active, uv_run would return at once

@@ -10,8 +10,14 @@
  * long (a mutex made 83 futex calls per 10,000 spawns in
  * spawn_many_blockon).  The ring grows by doubling under the lock (rarely: it keeps
  * its size, unless a burst grew it past 64 Ki slots, which are freed when
- * it empties) and aborts the process if memory for that runs out, as a
- * failed allocation inside a Rust scheduler would.
+ * it empties).
+ *
+ * A push never fails: a wake from a foreign thread has nobody to report
+ * an error to, and a task that is not queued is lost.  When memory for a
+ * larger ring runs out, the tasks that do not fit wait on an overflow
+ * list linked through the tasks themselves (task.h's inject_next), behind
+ * everything in the ring, until a later push finds the memory to take
+ * them back into it (or the pops drain it).
  */
 #ifndef AX_RUNTIME_INJECT_H
 #define AX_RUNTIME_INJECT_H
@@ -29,11 +35,15 @@ typedef struct ax__inject_s {
   ax__task_t **buf;          /* cap slots; NULL until the first push */
   size_t cap;                /* a power of two, or 0 */
   size_t head;               /* index of the oldest task (lock) */
-  size_t n;                  /* tasks queued (lock) */
+  size_t n;                  /* tasks in the ring (lock) */
+  ax__task_t *over_head;     /* overflow list, oldest first (lock): only
+                                while the ring could not grow */
+  ax__task_t *over_tail;     /* its newest task (lock) */
+  size_t over_n;             /* tasks on it (lock) */
   /* Idle workers poll len while they look for work: on the lock's line it
    * made every push fight them for that line. */
   char pad_[AX__CACHELINE];
-  _Atomic size_t len;        /* n, readable without the lock */
+  _Atomic size_t len;        /* n + over_n, readable without the lock */
 } ax__inject_t;
 
 void ax__inject_init(ax__inject_t *q);

@@ -1,4 +1,5 @@
 /* Runtimes: the builder, creation, and the runtime's memory. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "runtime/watch.h"
 
 void ax_builder_init(ax_builder_t *b, ax_flavor_t flavor) {
+  assert(b != NULL);
   memset(b, 0, sizeof(*b));
   b->flavor = flavor;
   b->thread_name = "axle-worker";
@@ -27,7 +29,8 @@ static void worker_thread(void *arg) {
   if (rt->on_thread_stop != NULL) rt->on_thread_stop(rt->hook_arg);
   uv_mutex_lock(&rt->life_lock);
   rt->running_threads--;
-  uv_cond_signal(&rt->life_cond);
+  w->exited = 1;
+  uv_cond_broadcast(&rt->life_cond);
   uv_mutex_unlock(&rt->life_lock);
 }
 
@@ -105,7 +108,9 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   unsigned i, n;
   int rc;
 
+  if (out == NULL) return AX_EINVAL;
   *out = NULL;
+  if (b == NULL) return AX_EINVAL;
   if (b->flavor != AX_MULTI_THREAD && b->flavor != AX_CURRENT_THREAD)
     return AX_EINVAL;
   if (b->loop != NULL && b->flavor != AX_CURRENT_THREAD) return AX_EINVAL;
@@ -140,6 +145,8 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
   rt->cpus = uv_available_parallelism();
   rt->stack_size = b->thread_stack_size;
+  if (rt->stack_size != 0 && rt->stack_size < AX__MIN_STACK)
+    rt->stack_size = AX__MIN_STACK;
   rt->on_thread_start = b->on_thread_start;
   rt->on_thread_stop = b->on_thread_stop;
   rt->hook_arg = b->hook_arg;
@@ -196,7 +203,10 @@ err:
   return rc;
 }
 
-unsigned ax_runtime_workers(const ax_runtime_t *rt) { return rt->nworkers; }
+unsigned ax_runtime_workers(const ax_runtime_t *rt) {
+  assert(rt != NULL);
+  return rt->nworkers;
+}
 
 ax_runtime_t *ax_runtime_current(void) {
   ax__ctx_t *c = ax__ctx_current();

@@ -20,6 +20,13 @@
 
 typedef struct ax__worker_s ax__worker_t;
 
+/* The smallest worker thread stack (builder.thread_stack_size is raised
+ * to it): a worker's own deepest path, libuv's poll included (its
+ * epoll_wait buffer alone is 12 KiB), needs 21-24 KiB (measured: 20 KiB
+ * overflowed, 24 KiB ran, plain and under ASan), and the rest is room
+ * for the tasks' polls and a panic's message formatting. */
+#define AX__MIN_STACK ((size_t)64 * 1024)
+
 struct ax_runtime_s {
   /* Read-mostly. */
   ax_flavor_t flavor;            /* multi-thread or current-thread */
@@ -76,10 +83,11 @@ struct ax_runtime_s {
   uv_cond_t watchdog_cond;
   int watchdog_stop;             /* under watchdog_lock */
   void *watchdog_seen;           /* the watchdog thread's notes */
-  _Atomic int in_block_on;       /* one block_on at a time */
-  /* Worker threads' start and exit (shutdown.c). */
+  _Atomic int in_block_on;       /* one block_on at a time; cleared under
+                                    life_lock (a shutdown waits for it) */
+  /* Worker threads' start and exit, block_on's end (shutdown.c). */
   uv_mutex_t life_lock;
-  uv_cond_t life_cond;
+  uv_cond_t life_cond;           /* broadcast at each of those exits */
   unsigned running_threads;      /* under life_lock */
 };
 

@@ -1,15 +1,91 @@
 /* Shutting a runtime down: stop the workers, cancel what is left, close
- * the loops; the memory goes with the last task (ax__runtime_release). */
+ * the loops; the memory goes with the last task (ax__runtime_release).
+ *
+ * Who may shut a runtime down: any thread but its own (a worker, the
+ * thread inside its ax_block_on, a pool thread running one of its
+ * blocking jobs): those get AX_ENESTED from ax_runtime_free and
+ * ax_runtime_shutdown_timeout, which would wait for themselves.
+ * ax_runtime_shutdown_background works from anywhere: the freeing thread
+ * waits until every worker thread has left its run loop and no block_on
+ * runs (a block_on sees the shutdown and returns AX_ESHUTDOWN), so nothing
+ * is freed under a thread still inside the runtime. */
 #include <stdlib.h>
 
+#include "axle/time.h"
+#include "runtime/blocking.h"
 #include "runtime/pump.h"
 #include "runtime/watch.h"
 
+/* Is the calling thread one of rt's own? */
+static int inside(ax_runtime_t *rt) {
+  ax__ctx_t *c = ax__ctx_current();
+  return (c != NULL && c->rt == rt) || ax__blocking_runtime() == rt;
+}
+
+/* Sets the flag every run loop checks, and wakes every loop that may be
+ * parked: the workers and the one block_on drives (its loop ends on the
+ * flag too; a wake-up of a loop nobody runs is drained at its close). */
 static void stop_workers(ax_runtime_t *rt) {
   unsigned i;
   atomic_store(&rt->shutdown, 1);
-  if (rt->flavor == AX_MULTI_THREAD)
-    for (i = 0; i < rt->nworkers; i++) ax__wake_send(&rt->workers[i]->wake);
+  for (i = 0; i < rt->nworkers; i++) ax__wake_send(&rt->workers[i]->wake);
+  if (rt->driver != NULL) ax__wake_send(&rt->driver->wake);
+}
+
+/* Is w's thread stuck in a task's poll: inside the same one (its `polls`
+ * count) at this look and at the one before?  Looks are a millisecond
+ * apart (life_lock held); ctx.task and polls are relaxed snapshots. */
+static int stuck(ax__worker_t *w) {
+  uint64_t seen = w->stuck_seen;
+  if (atomic_load_explicit(&w->ctx.task, memory_order_relaxed) == NULL) {
+    w->stuck_seen = 0;
+    return 0;
+  }
+  w->stuck_seen = atomic_load_explicit(&w->polls, memory_order_relaxed) + 1;
+  return seen == w->stuck_seen;
+}
+
+/* With life_lock held: waits until every worker thread has left its run
+ * loop and no block_on runs (both signal life_cond), or, past `deadline`
+ * (uv_hrtime; UINT64_MAX: none), until each one still running is stuck in
+ * a task's poll (the same poll a millisecond apart): waiting longer would
+ * only wait for that poll.  Threads that are not (parked ones being
+ * woken, ones in on_thread_stop, a poll just ending) are waited for, so an
+ * idle runtime stops with any timeout, 0 too.  Returns 1 when all have
+ * gone, 0 when the deadline passed with a poll stuck. */
+static int wait_quiet(ax_runtime_t *rt, uint64_t deadline) {
+  unsigned i;
+  for (i = 0; i < rt->nworkers; i++) rt->workers[i]->stuck_seen = 0;
+  if (rt->driver != NULL) rt->driver->stuck_seen = 0;
+  for (;;) {
+    int in_block_on = atomic_load(&rt->in_block_on);
+    uint64_t now;
+    int all_stuck = 1;
+    if (rt->running_threads == 0 && !in_block_on) return 1;
+    if (deadline == UINT64_MAX) {
+      uv_cond_wait(&rt->life_cond, &rt->life_lock);
+      continue;
+    }
+    now = uv_hrtime();
+    if (now < deadline) {
+      /* In slices: libuv adds the timeout to the clock, unchecked. */
+      uint64_t left = deadline - now, slice = 1000000000u;
+      (void)uv_cond_timedwait(&rt->life_cond, &rt->life_lock,
+                              left < slice ? left : slice);
+      continue;
+    }
+    if (rt->flavor == AX_MULTI_THREAD)
+      for (i = 0; i < rt->nworkers; i++)
+        if (!rt->workers[i]->exited && !stuck(rt->workers[i]))
+          all_stuck = 0;
+    if (in_block_on &&
+        !stuck(rt->driver != NULL ? rt->driver : rt->workers[0]))
+      all_stuck = 0;
+    if (all_stuck) return 0;
+    /* No event says when a thread enters or leaves a poll: look again in
+     * a millisecond (or at an exit, whichever comes first). */
+    (void)uv_cond_timedwait(&rt->life_cond, &rt->life_lock, 1000000u);
+  }
 }
 
 static void cancel_queued(ax__task_t *t) {
@@ -90,39 +166,43 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   settle_refs(rt);
 }
 
-void ax_runtime_free(ax_runtime_t *rt) {
+/* Waits for rt's threads (deadline as for wait_quiet), then joins and
+ * frees: 0, or AX_ETIMEDOUT with nothing freed. */
+static int finish(ax_runtime_t *rt, uint64_t deadline) {
   unsigned i;
+  int quiet;
+  uv_mutex_lock(&rt->life_lock);
+  quiet = wait_quiet(rt, deadline);
+  uv_mutex_unlock(&rt->life_lock);
+  if (!quiet) return AX_ETIMEDOUT;  /* leaked, as Tokio leaks threads */
+  if (rt->flavor == AX_MULTI_THREAD)
+    for (i = 0; i < rt->nworkers; i++) uv_thread_join(&rt->workers[i]->thread);
+  runtime_cleanup(rt);
+  return 0;
+}
+
+int ax_runtime_free(ax_runtime_t *rt) {
   ax__pump_t *pump;
-  if (rt == NULL) return;
+  if (rt == NULL) return 0;
+  if (inside(rt)) return AX_ENESTED;
   /* A pumped runtime stops asking the application for pumps first: the
    * cancellation below runs everything that is left, here, and the
    * application may tear down what its callback uses once on_free ran. */
   pump = rt->workers[0]->pump;
   if (pump != NULL) ax__pump_close(pump);
   stop_workers(rt);
-  if (rt->flavor == AX_MULTI_THREAD)
-    for (i = 0; i < rt->nworkers; i++) uv_thread_join(&rt->workers[i]->thread);
-  runtime_cleanup(rt);   /* rt may be gone after this */
+  (void)finish(rt, UINT64_MAX);  /* no deadline: always 0; rt is gone */
   if (pump != NULL) ax__pump_free(pump);
+  return 0;
 }
 
 int ax_runtime_shutdown_timeout(ax_runtime_t *rt, uint64_t timeout_ms) {
-  uint64_t deadline = uv_hrtime() + timeout_ms * 1000000u;
-  int timed_out = 0;
+  uint64_t deadline;
+  if (rt == NULL) return AX_EINVAL;
+  if (inside(rt)) return AX_ENESTED;
+  deadline = ax_instant_add_ms(uv_hrtime(), timeout_ms);  /* saturates */
   stop_workers(rt);
-  uv_mutex_lock(&rt->life_lock);
-  while (rt->running_threads > 0) {
-    uint64_t now = uv_hrtime();
-    if (now >= deadline ||
-        uv_cond_timedwait(&rt->life_cond, &rt->life_lock, deadline - now) != 0) {
-      timed_out = rt->running_threads > 0;
-      break;
-    }
-  }
-  uv_mutex_unlock(&rt->life_lock);
-  if (timed_out) return AX_ETIMEDOUT;  /* leaked, as Tokio leaks threads */
-  ax_runtime_free(rt);
-  return 0;
+  return finish(rt, deadline);
 }
 
 /* Background shutdown: a thread does the work; the process joins it at
@@ -132,12 +212,20 @@ static uv_once_t bg_once = UV_ONCE_INIT;
 static uv_thread_t *bg_threads;
 static size_t bg_count;
 
+/* At exit, on the exiting thread, while other threads may still be
+ * inside ax_runtime_shutdown_background: the list is taken under the
+ * lock, the joins are made outside it. */
 static void bg_join_all(void) {
-  size_t i;
-  for (i = 0; i < bg_count; i++) uv_thread_join(&bg_threads[i]);
-  ax__free(bg_threads);
+  uv_thread_t *all;
+  size_t i, n;
+  uv_mutex_lock(&bg_lock);
+  all = bg_threads;
+  n = bg_count;
   bg_threads = NULL;
   bg_count = 0;
+  uv_mutex_unlock(&bg_lock);
+  for (i = 0; i < n; i++) uv_thread_join(&all[i]);
+  ax__free(all);
 }
 
 static void bg_init(void) {
@@ -145,27 +233,39 @@ static void bg_init(void) {
   atexit(bg_join_all);
 }
 
-static void bg_main(void *arg) { ax_runtime_free(arg); }
+static void bg_main(void *arg) {
+  stop_workers(arg);
+  (void)finish(arg, UINT64_MAX);
+}
 
+/* The caller sets the flag (new spawns fail from now on) and leaves rt to
+ * the thread, which wakes the loops and waits for them: the caller may be
+ * one of rt's workers, or a task in the block_on whose return lets the
+ * process exit, and touches rt no more once the thread may free it. */
 void ax_runtime_shutdown_background(ax_runtime_t *rt) {
   uv_thread_t *grown;
+  if (rt == NULL) return;
   /* A runtime whose loop is the application's thread's (pumped, or on the
    * application's loop) is closed on that thread: now. */
   if (rt->flavor == AX_CURRENT_THREAD &&
       (rt->workers[0]->pump != NULL ||
        ax__worker_on_user_loop(rt->workers[0]))) {
-    ax_runtime_free(rt);
+    (void)ax_runtime_free(rt);
     return;
   }
   uv_once(&bg_once, bg_init);
-  stop_workers(rt);
+  atomic_store(&rt->shutdown, 1);
   uv_mutex_lock(&bg_lock);
   grown = ax__realloc(bg_threads, (bg_count + 1) * sizeof(*grown));
   if (grown == NULL ||
       uv_thread_create(&grown[bg_count], bg_main, rt) != 0) {
     if (grown != NULL) bg_threads = grown;
     uv_mutex_unlock(&bg_lock);
-    ax_runtime_free(rt);  /* cannot go to the background: do it here */
+    stop_workers(rt);
+    /* No thread for it: do it here, unless this is one of rt's own
+     * threads, which cannot wait for itself: then rt stays shut down
+     * and is not freed (as after a timed-out shutdown_timeout). */
+    if (!inside(rt)) (void)finish(rt, UINT64_MAX);
     return;
   }
   bg_threads = grown;

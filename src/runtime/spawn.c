@@ -24,15 +24,23 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
                  size_t size, uint32_t out_off, ax_join_t *join,
                  ax__task_t **idle) {
   ax__task_t *t;
+  char *copy = NULL;
   int rc;
   if (join != NULL) memset(join, 0, sizeof(*join));
   if (rt == NULL) return AX_ENORUNTIME;
-  if (fut == NULL || size < sizeof(ax_future_t)) return AX_EINVAL;
+  if (fut == NULL || size < sizeof(ax_future_t) || size > AX__TASK_MAX_FUTURE)
+    return AX_EINVAL;
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return AX_ESHUTDOWN;
+  /* The name first: a task without the name it was given is not what
+   * the caller asked for, and nothing is undone when its copy fails. */
+  if (name != NULL && (copy = ax__strdup(name)) == NULL) return AX_ENOMEM;
   t = task_new(rt, fut, size, out_off, join != NULL, idle == NULL);
-  if (t == NULL) return AX_ENOMEM;
-  if (name != NULL) t->name = ax__strdup(name);
+  if (t == NULL) {
+    ax__free(copy);
+    return AX_ENOMEM;
+  }
+  t->name = copy;
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return rc;
@@ -88,24 +96,38 @@ static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
 static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
 
 int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
+  ax_runtime_t *rt = ax_runtime_current();
   fn_future_t ff;
+  if (rt != NULL && fn == NULL) {
+    if (join != NULL) memset(join, 0, sizeof(*join));
+    return AX_EINVAL;
+  }
   ff.base.vtable = &fn_vtable;
   ff.result = NULL;
   ff.fn = fn;
   ff.arg = arg;
-  return ax__spawn_raw(ax_runtime_current(), &ff.base, sizeof(ff),
+  return ax__spawn_raw(rt, &ff.base, sizeof(ff),
                        offsetof(fn_future_t, result), join);
 }
 
 /* ---- block_on ----------------------------------------------------------- */
+
+/* block_on is over: a shutdown waiting to free rt may go on (shutdown.c). */
+static int block_on_leave(ax_runtime_t *rt, int rc) {
+  uv_mutex_lock(&rt->life_lock);
+  atomic_store(&rt->in_block_on, 0);
+  uv_cond_broadcast(&rt->life_cond);
+  uv_mutex_unlock(&rt->life_lock);
+  return rc;
+}
 
 int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   ax__task_t *t;
   ax_join_t h;
   int rc;
 
+  if (rt == NULL || fut == NULL) return AX_EINVAL;
   if (ax__ctx_current() != NULL) return AX_ENESTED;
-  if (atomic_load(&rt->shutdown)) return AX_ESHUTDOWN;
   /* A pumped runtime's thread belongs to the application's loop. */
   if (rt->workers[0]->pump != NULL) return AX_EINVAL;
   {
@@ -113,22 +135,32 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     if (!atomic_compare_exchange_strong(&rt->in_block_on, &expect, 1))
       return AX_EBUSY;
   }
+  /* in_block_on first, then the flag; a shutdown stores the flag, then
+   * waits for in_block_on to clear (both seq_cst): one sees the other. */
+  if (atomic_load(&rt->shutdown)) return block_on_leave(rt, AX_ESHUTDOWN);
   t = task_new(rt, fut, 0, 0, 1, 1);
-  if (t == NULL) {
-    atomic_store(&rt->in_block_on, 0);
-    return AX_ENOMEM;
-  }
+  if (t == NULL) return block_on_leave(rt, AX_ENOMEM);
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
-    atomic_store(&rt->in_block_on, 0);
-    return rc;
+    return block_on_leave(rt, rc);
   }
   ax__join_attach(&h, t);
+  /* A loop that ends with t not complete ended on a shutdown: fut is then
+   * cancelled here, on its own thread, as the runtime's tasks are. */
   if (rt->driver != NULL) {
     rt->driver->main_task = t;
     atomic_store(&rt->driver->main_notified, 1);
     atomic_store_explicit(&rt->driver_busy, 1, memory_order_relaxed);
     ax__worker_run(rt->driver, t);
+    if (!(ax__task_state(t) & AX__COMPLETE)) {
+      /* The driver's flag carries a notification nobody else drops, and a
+       * wake may be between the task's state and the flag: cancel as an
+       * abort does and let the driver run the cancellation off its flag
+       * (it comes: whoever set NOTIFIED sets the flag right after). */
+      (void)ax_abort(&h);
+      while (!(ax__task_state(t) & AX__COMPLETE))
+        ax__worker_run(rt->driver, t);
+    }
     atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
     rt->driver->main_task = NULL;
   } else {
@@ -140,16 +172,18 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     if (user_loop) atomic_store(&w->parked, 0);
     ax__inject_push(&rt->inject, &t, 1);
     ax__worker_run(w, t);
+    /* A notification of t left in a queue is the cleanup's to drop. */
+    if (!(ax__task_state(t) & AX__COMPLETE)) (void)ax__task_shutdown(t);
     if (user_loop) ax__pump_idle(w);
   }
-  atomic_store(&rt->in_block_on, 0);
   rc = t->result;
+  if (rc == AX_ECANCELED) rc = AX_ESHUTDOWN;
   if (rc == AX_EPANIC)
     fprintf(stderr, "axle: block_on future panicked: %s\n",
             t->panic_msg ? t->panic_msg : "(no message)");
   h.consumed = 1;  /* reported above */
   ax_join_drop(&h);
-  return rc;
+  return block_on_leave(rt, rc);
 }
 
 int ax_main(ax_future_t *fut) {
@@ -161,11 +195,12 @@ int ax_main(ax_future_t *fut) {
 int ax_main_with(const ax_builder_t *b, ax_future_t *fut) {
   ax_runtime_t *rt;
   int rc;
+  if (fut == NULL || b == NULL) return AX_EINVAL;
   if ((rc = ax_runtime_new(b, &rt)) != 0) {
     fprintf(stderr, "axle: cannot start the runtime: %s\n", ax_strerror(rc));
     return rc;
   }
   rc = ax_block_on(rt, fut);
-  ax_runtime_free(rt);
+  (void)ax_runtime_free(rt);
   return rc;
 }

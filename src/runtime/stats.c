@@ -1,10 +1,12 @@
 /* Seeing inside a runtime: per-worker counters and the task dump. */
+#include <assert.h>
+
 #include "runtime/worker.h"
 
 int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
                             ax_worker_stats_t *out) {
   ax__worker_t *w;
-  if (index >= rt->nworkers) return AX_EINVAL;
+  if (rt == NULL || out == NULL || index >= rt->nworkers) return AX_EINVAL;
   w = rt->workers[index];
   out->polls = atomic_load_explicit(&w->polls, memory_order_relaxed);
   out->steals = atomic_load_explicit(&w->steals, memory_order_relaxed);
@@ -16,5 +18,6 @@ int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
 }
 
 void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out) {
-  ax__owned_dump(&rt->owned, out);
+  assert(rt != NULL);
+  ax__owned_dump(&rt->owned, out != NULL ? out : stdout);
 }

@@ -18,6 +18,7 @@
  * report may come before the watchdog's when the poll ends while the
  * hook runs; the number in the flag matches one poll only.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,6 +34,7 @@ typedef struct {
 
 void ax_watchdog_print(const ax_watchdog_report_t *r, void *file) {
   FILE *f = file != NULL ? file : stderr;
+  assert(r != NULL);
   char who[32];
   if (r->worker == ~0u)
     snprintf(who, sizeof(who), "block_on's thread");

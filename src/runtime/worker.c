@@ -234,6 +234,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
   while (!ax__worker_finished(w, until)) {
     ax__task_t *t = next_task(w);
     if (t == NULL) {
+      if (ax__worker_shut(w, until)) break;
       ax__idle_park(w, until);
       continue;
     }
@@ -250,6 +251,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
     /* Busy workers still poll I/O and timers every event_interval ticks. */
     if (--w->until_io == 0) {
       w->until_io = rt->event_interval;
+      if (ax__worker_shut(w, until)) break;
       if (loop_has_work(w)) {
         stat_inc(&w->io_polls);
         uv_run(w->ctx.loop, UV_RUN_NOWAIT);
@@ -279,9 +281,9 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
   if (setjmp(w->ctx.jump.jb) != 0) {
     /* ax_panic() inside a poll landed here: finish that task, then back
      * into the loop (it keeps no state of its own across polls). */
-    ax__task_t *t = w->ctx.task;
+    ax__task_t *t = atomic_load_explicit(&w->ctx.task, memory_order_relaxed);
     char *msg = w->ctx.jump.msg;
-    w->ctx.task = NULL;
+    atomic_store_explicit(&w->ctx.task, NULL, memory_order_relaxed);
     w->ctx.jump.msg = NULL;
     w->ctx.jump.armed = 0;
     if (watch) ax__watch_end(w, t);

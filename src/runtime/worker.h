@@ -38,6 +38,10 @@ struct ax__worker_s {
   ax__pump_t *pump;             /* pumped runtime: its wake-up goes to the
                                    application's callback (pump.h) */
   uv_thread_t thread;           /* its thread (multi-thread workers) */
+  int exited;                   /* that thread left its run loop (under
+                                   rt->life_lock; shutdown.c) */
+  uint64_t stuck_seen;          /* shutdown.c's last look at its poll:
+                                   polls + 1, or 0 (life_lock) */
   char pad0_[AX__CACHELINE];
 
   /* Written by other threads. */
@@ -123,6 +127,16 @@ static inline int ax__worker_finished(ax__worker_t *w, ax__task_t *until) {
   if (until != NULL)
     return (ax__task_state(until) & AX__COMPLETE) != 0;
   return atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire);
+}
+
+/* Is block_on's loop to end because the runtime is shutting down (a free
+ * from another thread, a background shutdown from a task: shutdown.c
+ * waits for block_on before it frees the loop)?  Asked when the loop is
+ * idle and every event_interval ticks, not on every turn: one more load
+ * per poll was 2 % of yield_many's instructions. */
+static inline int ax__worker_shut(ax__worker_t *w, ax__task_t *until) {
+  return until != NULL &&
+         atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire);
 }
 
 /* (worker.c) */

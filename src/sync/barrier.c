@@ -1,5 +1,7 @@
 /* Barrier: arrival count and generation live under the wait queue's lock
  * (each arrival takes the lock once anyway to queue itself). */
+#include <assert.h>
+
 #include "sync/waitq.h"
 
 enum { B_IDLE = 0, B_WAITING, B_DONE };
@@ -11,6 +13,8 @@ static const ax_future_vtable_t barrier_vtable = {
 };
 
 int ax_barrier_init(ax_barrier_t *b, size_t parties) {
+  if (b == NULL)
+    return AX_EINVAL;
   ax__waitq_init(&b->q);
   b->parties = parties == 0 ? 1 : parties;
   b->arrived = 0;
@@ -18,9 +22,13 @@ int ax_barrier_init(ax_barrier_t *b, size_t parties) {
   return 0;
 }
 
-void ax_barrier_destroy(ax_barrier_t *b) { ax__waitq_destroy(&b->q); }
+void ax_barrier_destroy(ax_barrier_t *b) {
+  if (b != NULL)
+    ax__waitq_destroy(&b->q);
+}
 
 ax_future_t *ax_barrier_wait(ax_barrier_wait_t *f, ax_barrier_t *b) {
+  assert(f != NULL && b != NULL);
   f->base.vtable = &barrier_vtable;
   ax__waiter_init(&f->w);
   f->barrier = b;

@@ -15,6 +15,8 @@
  * the mutex, and a sender wakes the queue after releasing it, so a value
  * published in between is never missed.
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "sync/chan.h"
 #include "sync/waitq.h"
@@ -49,6 +51,8 @@ struct ax_broadcast_rx_s {
 };
 
 #define BC(h) ((ax__bcast_t *)(void *)(h))
+/* A value (or out) buffer may be NULL only for 0-byte values. */
+#define BC_BAD_BUF(c, buf) ((buf) == NULL && (c)->elem_size != 0)
 #define VAL_OFF AX__VALUE_OFFSET(sizeof(bslot_t))
 
 static bslot_t *bc_slot(ax__bcast_t *c, uint64_t pos) {
@@ -84,7 +88,7 @@ int ax_broadcast_new(size_t elem_size, size_t capacity, ax_elem_clone_fn clone,
   ax__bcast_t *c;
   ax_broadcast_rx_t *r = NULL;
   int err;
-  if (capacity == 0 || elem_size > SIZE_MAX / 4)
+  if (tx == NULL || capacity == 0 || elem_size > SIZE_MAX / 4)
     return AX_EINVAL;
   stride = AX__VALUE_OFFSET(VAL_OFF + elem_size);
   if (capacity > (SIZE_MAX - hdr) / stride)
@@ -131,6 +135,8 @@ int ax_broadcast_new(size_t elem_size, size_t capacity, ax_elem_clone_fn clone,
 int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value) {
   ax__bcast_t *c = BC(tx);
   bslot_t *s;
+  if (c == NULL || BC_BAD_BUF(c, value))
+    return AX_EINVAL;
   uv_mutex_lock(&c->lock);
   if (c->rx_count == 0) {
     uv_mutex_unlock(&c->lock);
@@ -149,6 +155,7 @@ int ax_broadcast_send(ax_broadcast_tx_t *tx, const void *value) {
 
 ax_broadcast_tx_t *ax_broadcast_sender_clone(ax_broadcast_tx_t *tx) {
   ax__bcast_t *c = BC(tx);
+  assert(c != NULL);
   atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
   uv_mutex_lock(&c->lock);
   c->tx_count++;
@@ -184,16 +191,21 @@ static int bc_new_rx(ax__bcast_t *c, ax_broadcast_rx_t **out) {
 }
 
 int ax_broadcast_subscribe(ax_broadcast_tx_t *tx, ax_broadcast_rx_t **rx) {
+  if (tx == NULL || rx == NULL)
+    return AX_EINVAL;
   return bc_new_rx(BC(tx), rx);
 }
 
 int ax_broadcast_resubscribe(ax_broadcast_rx_t *rx, ax_broadcast_rx_t **out) {
+  if (rx == NULL || out == NULL)
+    return AX_EINVAL;
   return bc_new_rx(rx->c, out);
 }
 
 size_t ax_broadcast_receiver_count(ax_broadcast_tx_t *tx) {
   ax__bcast_t *c = BC(tx);
   size_t n;
+  assert(c != NULL);
   uv_mutex_lock(&c->lock);
   n = c->rx_count;
   uv_mutex_unlock(&c->lock);
@@ -246,6 +258,8 @@ static int bc_read(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
 
 int ax_broadcast_try_recv(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
   int r;
+  if (rx == NULL || BC_BAD_BUF(rx->c, out))
+    return AX_EINVAL;
   uv_mutex_lock(&rx->c->lock);
   r = bc_read(rx, out, lagged);
   uv_mutex_unlock(&rx->c->lock);
@@ -296,12 +310,17 @@ static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
 
 ax_future_t *ax_broadcast_recv(ax_broadcast_recv_t *f, ax_broadcast_rx_t *rx,
                                void *out) {
+  assert(f != NULL);
   f->base.vtable = &recv_vtable;
   ax__waiter_init(&f->w);
   f->rx = rx;
   f->out = out;
   f->result = AX_ECLOSED;
   f->lagged = 0;
+  if (rx == NULL || BC_BAD_BUF(rx->c, out)) {
+    f->rx = NULL;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 

@@ -2,9 +2,6 @@
  * See chan_list.h for the invariants. */
 #include "sync/chan_list.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #if defined(_WIN32)
 #  include <windows.h>
 #  define ax__blist_yield() SwitchToThread()
@@ -42,19 +39,26 @@ int ax__blist_init(ax__blist_t *l, size_t elem_size) {
 }
 
 /* Links a block after b, or finds the one another thread linked first.
- * A sender that already claimed its index cannot fail any more (the
- * receiver would wait for that slot forever), so running out of memory
- * here is fatal -- after a few tries, since memory may come back. */
-static ax__blk_t *blk_grow(ax__blist_t *l, ax__blk_t *b) {
+ *
+ * Out of memory, the sender that claimed `index` (in a block not linked
+ * yet) gives its claim back: tail_pos goes from index + 1 to index, which
+ * only works while no later index is claimed, and then nothing is lost
+ * (the slot was never written, and the receiver never waits at an index
+ * not below tail_pos).  Until then it yields and looks again, for a block
+ * another sender linked, for memory, or for the senders that claimed
+ * after it to give theirs back: they are past the same missing block
+ * (blocks are linked in order), so they too can only link one or give
+ * up, and the last claim always can.  NULL: the claim was given back. */
+static ax__blk_t *blk_grow(ax__blist_t *l, ax__blk_t *b, size_t index) {
   ax__blk_t *nb, *next = NULL, *cur;
-  int tries = 0;
   while ((nb = blk_alloc(l, b->start + AX__BLK_CAP)) == NULL) {
+    size_t last = index + 1;
     if ((next = atomic_load_explicit(&b->next, memory_order_acquire)) != NULL)
       return next;
-    if (++tries == 100) {
-      fputs("axle: out of memory growing an mpsc channel\n", stderr);
-      abort();
-    }
+    if (atomic_compare_exchange_strong_explicit(&l->tx.tail_pos, &last, index,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed))
+      return NULL;
     ax__blist_yield();
   }
   if (atomic_compare_exchange_strong_explicit(&b->next, &next, nb,
@@ -82,8 +86,8 @@ ax__blk_t *ax__blist_find_block(ax__blist_t *l, ax__blk_t *b, size_t index) {
                  (index & AX__BLK_MASK);
   while (b->start != start) {
     ax__blk_t *next = atomic_load_explicit(&b->next, memory_order_acquire);
-    if (next == NULL)
-      next = blk_grow(l, b);
+    if (next == NULL && (next = blk_grow(l, b, index)) == NULL)
+      return NULL;
     /* block_tail only moves past blocks whose every slot is written. */
     try_tail = try_tail &&
                (atomic_load_explicit(&b->ready, memory_order_acquire) &

@@ -6,7 +6,9 @@
  * copy the value in and publish it with one fetch_or of the slot's bit in
  * the block's `ready` word.  No lock, no allocation except one block per
  * AX__BLK_CAP values -- and blocks are recycled, so a channel in steady
- * state allocates nothing.
+ * state allocates nothing.  When that block cannot be allocated, the
+ * sender gives its claim back (blk_grow) and the send fails with
+ * AX_ENOMEM.
  *
  * The receiver (one thread at a time) reads slot `index` of block `head`
  * when its ready bit is set.  Blocks the receiver has left are recycled
@@ -66,7 +68,8 @@ int ax__blist_init(ax__blist_t *l, size_t elem_size);
 void ax__blist_free(ax__blist_t *l, ax_elem_drop_fn drop);
 /* Receiver: drops (with `drop`, if not NULL) every value ready now. */
 void ax__blist_drain(ax__blist_t *l, ax_elem_drop_fn drop);
-/* Slow paths of push / pop. */
+/* Slow paths of push / pop.  find_block returns NULL when the block for
+ * index could not be allocated and the claim on index was given back. */
 ax__blk_t *ax__blist_find_block(ax__blist_t *l, ax__blk_t *b, size_t index);
 ax__blk_t *ax__blist_advance_head(ax__blist_t *l);
 
@@ -74,20 +77,23 @@ static inline void *ax__blk_slot(ax__blist_t *l, ax__blk_t *b, size_t off) {
   return (char *)b + AX__BLK_HDR + off * l->elem_size;
 }
 
-/* Appends *value (any thread).  The publishing fetch_or is seq_cst: the
- * caller's following load of the receiver's waker pairs with the
- * receiver's store-then-recheck (see chan_mpsc.c). */
-static inline void ax__blist_push(ax__blist_t *l, const void *value) {
+/* Appends *value (any thread): 0, or AX_ENOMEM when a new block was
+ * needed and could not be allocated (nothing was appended; blk_grow in
+ * chan_list.c).  The publishing fetch_or is seq_cst: the caller's
+ * following load of the receiver's waker pairs with the receiver's
+ * store-then-recheck (see chan_mpsc.c). */
+static inline int ax__blist_push(ax__blist_t *l, const void *value) {
   size_t i = atomic_fetch_add_explicit(&l->tx.tail_pos, 1,
                                        memory_order_seq_cst);
   ax__blk_t *b = atomic_load_explicit(&l->tx.block_tail,
                                       memory_order_seq_cst);
   size_t off = i & AX__BLK_MASK;
-  if (b->start != i - off)
-    b = ax__blist_find_block(l, b, i);
+  if (b->start != i - off && (b = ax__blist_find_block(l, b, i)) == NULL)
+    return AX_ENOMEM;
   ax__chan_copy(ax__blk_slot(l, b, off), value, l->elem_size);
   atomic_fetch_or_explicit(&b->ready, (uint64_t)1 << off,
                            memory_order_seq_cst);
+  return 0;
 }
 
 /* Receiver: moves the oldest value to *out.  1, or 0 when none is ready. */

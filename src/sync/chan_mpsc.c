@@ -29,6 +29,8 @@
  * upgrading one increments tx_count only while it is not 0, so once the
  * last strong sender is gone the channel stays closed for good.
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "sync/chan_list.h"
 #include "sync/semaphore.h"
@@ -55,6 +57,10 @@ typedef struct ax__mpsc_s {
 #define MPSC_TX(h) ((ax__mpsc_t *)(void *)(h))
 #define MPSC_RX(h) ((ax__mpsc_t *)(void *)(h))
 
+/* A value (or out) buffer may be NULL only on a channel of 0-byte values
+ * (pure signals). */
+#define MPSC_BAD_BUF(c, buf) ((buf) == NULL && (c)->list.elem_size != 0)
+
 enum { PH_INIT = 0, PH_WAIT, PH_DONE };
 
 static void mpsc_unref(ax__mpsc_t *c) {
@@ -74,6 +80,8 @@ static int mpsc_new(size_t elem_size, size_t capacity, int bounded,
                     ax_elem_drop_fn drop, ax_mpsc_tx_t **tx,
                     ax_mpsc_rx_t **rx) {
   ax__mpsc_t *c;
+  if (tx == NULL || rx == NULL)
+    return AX_EINVAL;
   if (bounded && (capacity == 0 || capacity > AX_SEMAPHORE_MAX_PERMITS))
     return AX_EINVAL;
   if (elem_size > (SIZE_MAX - AX__BLK_HDR) / AX__BLK_CAP)
@@ -124,9 +132,13 @@ static void mpsc_wake_rx(ax__mpsc_t *c) {
   }
 }
 
-static void mpsc_push(ax__mpsc_t *c, const void *value) {
-  ax__blist_push(&c->list, value);
+/* 0, or AX_ENOMEM (nothing sent: the list needed a block it could not
+ * allocate). */
+static int mpsc_push(ax__mpsc_t *c, const void *value) {
+  if (ax__blist_push(&c->list, value) != 0)
+    return AX_ENOMEM;
   mpsc_wake_rx(c);
+  return 0;
 }
 
 static int mpsc_rx_closed(ax__mpsc_t *c) {
@@ -227,6 +239,7 @@ static int mpsc_room_try(ax__mpsc_t *c, size_t n) {
 }
 
 ax_mpsc_tx_t *ax_mpsc_sender_clone(ax_mpsc_tx_t *tx) {
+  assert(tx != NULL);
   atomic_fetch_add_explicit(&MPSC_TX(tx)->tx_count, 1, memory_order_relaxed);
   return tx;
 }
@@ -245,22 +258,25 @@ void ax_mpsc_sender_drop(ax_mpsc_tx_t *tx) {
 int ax_mpsc_try_send(ax_mpsc_tx_t *tx, const void *value) {
   ax__mpsc_t *c = MPSC_TX(tx);
   int r;
-  if (c == NULL)
+  if (c == NULL || MPSC_BAD_BUF(c, value))
     return AX_EINVAL;
   if (mpsc_rx_closed(c))
     return AX_ECLOSED;
   if ((r = mpsc_room_try(c, 1)) != 0)
     return r;
-  mpsc_push(c, value);
-  return 0;
+  if ((r = mpsc_push(c, value)) != 0)
+    mpsc_room_back(c, 1);
+  return r;
 }
 
 int ax_mpsc_is_closed(const ax_mpsc_tx_t *tx) {
+  assert(tx != NULL);
   return mpsc_rx_closed(MPSC_TX(tx)) != 0;
 }
 
 size_t ax_mpsc_capacity(const ax_mpsc_tx_t *tx) {
   ax__mpsc_t *c = MPSC_TX(tx);
+  assert(c != NULL);
   return c->bounded ? ax_semaphore_available(&c->room) : SIZE_MAX;
 }
 
@@ -388,8 +404,8 @@ static ax_poll_t send_poll(ax_future_t *f, ax_cx_t *cx) {
       AX_PENDING)
     return AX_PENDING;
   s->phase = PH_DONE;
-  if (s->result == 0)
-    mpsc_push(c, s->value);
+  if (s->result == 0 && (s->result = mpsc_push(c, s->value)) != 0)
+    mpsc_room_back(c, 1);  /* AX_ENOMEM: nothing sent, the slot goes back */
   return AX_READY;
 }
 
@@ -405,11 +421,16 @@ static const ax_future_vtable_t send_vtable = {send_poll, send_drop,
 
 ax_future_t *ax_mpsc_send(ax_mpsc_send_t *f, ax_mpsc_tx_t *tx,
                           const void *value) {
+  assert(f != NULL);
   f->base.vtable = &send_vtable;
   f->tx = tx;
   f->value = value;
   f->phase = PH_INIT;
   f->result = AX_ECLOSED;
+  if (tx == NULL || MPSC_BAD_BUF(MPSC_TX(tx), value)) {
+    f->phase = PH_DONE;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 
@@ -477,6 +498,7 @@ static const ax_future_vtable_t reserve_vtable = {reserve_poll, reserve_drop,
 
 ax_future_t *ax_mpsc_reserve_many(ax_mpsc_reserve_t *f, ax_mpsc_tx_t *tx,
                                   size_t n) {
+  assert(f != NULL);
   f->base.vtable = &reserve_vtable;
   f->tx = tx;
   f->want = n;
@@ -530,17 +552,18 @@ static void permit_used_one(ax_mpsc_permit_t *p) {
 int ax_mpsc_permit_send(ax_mpsc_permit_t *p, const void *value) {
   ax__mpsc_t *c;
   int r = 0;
-  if (p == NULL || p->tx == NULL || p->count == 0)
-    return AX_EINVAL;
+  if (p == NULL || p->tx == NULL || p->count == 0 ||
+      MPSC_BAD_BUF(MPSC_TX(p->tx), value))
+    return AX_EINVAL;  /* nothing done: the permit keeps its slot */
   c = MPSC_TX(p->tx);
   if (atomic_load_explicit(&c->rx_dropped, memory_order_acquire)) {
     /* Nobody can receive it any more: hand it back instead. */
     mpsc_permit_back(c, 1);
     r = AX_ECLOSED;
-  } else {
-    mpsc_push(c, value);
-    if (!c->bounded)
-      mpsc_permit_back(c, 1);  /* after the push: the receiver sees it */
+  } else if ((r = mpsc_push(c, value)) != 0) {
+    mpsc_permit_back(c, 1);    /* AX_ENOMEM: nothing sent */
+  } else if (!c->bounded) {
+    mpsc_permit_back(c, 1);    /* after the push: the receiver sees it */
   }
   permit_used_one(p);
   return r;
@@ -638,9 +661,10 @@ static int mpsc_rx_poll(ax__mpsc_t *c, void *out, ax_cx_t *cx) {
 }
 
 int ax_mpsc_try_recv(ax_mpsc_rx_t *rx, void *out) {
-  if (rx == NULL)
+  ax__mpsc_t *c = MPSC_RX(rx);
+  if (c == NULL || MPSC_BAD_BUF(c, out))
     return AX_EINVAL;
-  return mpsc_rx_poll(MPSC_RX(rx), out, NULL);
+  return mpsc_rx_poll(c, out, NULL);
 }
 
 /* Takes our waker back from the channel: it should not keep the task
@@ -682,11 +706,16 @@ static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
                                                "ax_mpsc_recv"};
 
 ax_future_t *ax_mpsc_recv(ax_mpsc_recv_t *f, ax_mpsc_rx_t *rx, void *out) {
+  assert(f != NULL);
   f->base.vtable = &recv_vtable;
   f->rx = rx;
   f->out = out;
   f->waiting = 0;
   f->result = AX_ECLOSED;
+  if (rx == NULL || MPSC_BAD_BUF(MPSC_RX(rx), out)) {
+    f->rx = NULL;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 
@@ -775,6 +804,8 @@ size_t ax_mpsc_receiver_max_capacity(const ax_mpsc_rx_t *rx) {
 
 void ax_mpsc_close(ax_mpsc_rx_t *rx) {
   ax__mpsc_t *c = MPSC_RX(rx);
+  if (c == NULL)
+    return;
   if (atomic_exchange_explicit(&c->rx_closed, 1, memory_order_seq_cst))
     return;
   if (c->bounded)

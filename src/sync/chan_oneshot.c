@@ -20,6 +20,8 @@
  * freed.  The side that clears the last REF bit frees the channel and
  * releases what is left in it (a value nobody took, registered wakers).
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "sync/chan.h"
 
@@ -44,6 +46,8 @@ typedef struct ax__oneshot_s {
 } ax__oneshot_t;
 
 #define OS(h) ((ax__oneshot_t *)(void *)(h))
+/* A value (or out) buffer may be NULL only for 0-byte values. */
+#define OS_BAD_BUF(c, buf) ((buf) == NULL && (c)->elem_size != 0)
 
 static void os_free(ax__oneshot_t *c, size_t s) {
   if ((s & OS_VALUE) && !c->taken && c->drop != NULL)
@@ -90,7 +94,14 @@ static ax_waker_t *os_publish(ax__oneshot_t *c, size_t s, size_t set,
 
 int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
                    ax_oneshot_tx_t **tx, ax_oneshot_rx_t **rx) {
-  ax__oneshot_t *c = ax__malloc(sizeof *c + elem_size);
+  ax__oneshot_t *c;
+  if (tx == NULL || rx == NULL)
+    return AX_EINVAL;
+  /* The header and the slot are one block: its size must not wrap (the
+   * bound of watch, the other one-block channel). */
+  if (elem_size > SIZE_MAX / 2)
+    return AX_EINVAL;
+  c = ax__malloc(sizeof *c + elem_size);
   if (c == NULL)
     return AX_ENOMEM;
   atomic_init(&c->state, OS_TX_REF | OS_RX_REF);
@@ -109,8 +120,16 @@ int ax_oneshot_new(size_t elem_size, ax_elem_drop_fn drop,
 
 int ax_oneshot_send(ax_oneshot_tx_t *tx, const void *value) {
   ax__oneshot_t *c = OS(tx);
-  size_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+  size_t s;
   ax_waker_t *w;
+
+  if (c == NULL)
+    return AX_EINVAL;
+  if (OS_BAD_BUF(c, value)) {
+    ax_oneshot_sender_drop(tx);  /* consumed all the same */
+    return AX_EINVAL;
+  }
+  s = atomic_load_explicit(&c->state, memory_order_acquire);
 
   if (!(s & OS_CLOSED)) {
     /* The slot is ours until VALUE is published; if the CAS below finds
@@ -157,6 +176,7 @@ void ax_oneshot_sender_drop(ax_oneshot_tx_t *tx) {
 
 int ax_oneshot_is_closed(const ax_oneshot_tx_t *tx) {
   ax__oneshot_t *c = OS(tx);
+  assert(c != NULL);
   return (atomic_load_explicit(&c->state, memory_order_acquire) & OS_CLOSED) !=
          0;
 }
@@ -231,6 +251,7 @@ static const ax_future_vtable_t closed_vtable = {closed_poll, closed_drop,
                                                  "ax_oneshot_closed"};
 
 ax_future_t *ax_oneshot_closed(ax_oneshot_closed_t *f, ax_oneshot_tx_t *tx) {
+  assert(f != NULL && tx != NULL);
   f->base.vtable = &closed_vtable;
   f->tx = tx;
   f->registered = 0;
@@ -257,7 +278,7 @@ static int os_take(ax__oneshot_t *c, size_t s, void *out) {
 int ax_oneshot_try_recv(ax_oneshot_rx_t *rx, void *out) {
   ax__oneshot_t *c = OS(rx);
   int r;
-  if (c == NULL)
+  if (c == NULL || OS_BAD_BUF(c, out))
     return AX_EINVAL;
   r = os_take(c, atomic_load_explicit(&c->state, memory_order_acquire), out);
   if (r == 1)
@@ -316,17 +337,25 @@ static const ax_future_vtable_t recv_vtable = {recv_poll, recv_drop,
 
 ax_future_t *ax_oneshot_recv(ax_oneshot_recv_t *f, ax_oneshot_rx_t *rx,
                              void *out) {
+  assert(f != NULL);
   f->base.vtable = &recv_vtable;
   f->rx = rx;
   f->out = out;
   f->registered = 0;
   f->result = AX_ECLOSED;
+  if (rx == NULL || OS_BAD_BUF(OS(rx), out)) {
+    f->rx = NULL;  /* ready at the first poll */
+    f->result = AX_EINVAL;
+  }
   return &f->base;
 }
 
 void ax_oneshot_close(ax_oneshot_rx_t *rx) {
   ax__oneshot_t *c = OS(rx);
-  size_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+  size_t s;
+  if (c == NULL)
+    return;
+  s = atomic_load_explicit(&c->state, memory_order_acquire);
   for (;;) {
     if (s & OS_CLOSED)
       return;

@@ -8,6 +8,8 @@
  * one that happens after wakes it.  The queue lock also guards the handle
  * counts; `refs` (every handle) decides when the memory goes.
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "sync/chan.h"
 #include "sync/waitq.h"
@@ -33,6 +35,8 @@ struct ax_watch_rx_s {
 };
 
 #define WT(h) ((ax__watch_t *)(void *)(h))
+/* A value (or out) buffer may be NULL only for 0-byte values. */
+#define WT_BAD_BUF(c, buf) ((buf) == NULL && (c)->elem_size != 0)
 
 static void wt_unref(ax__watch_t *c) {
   if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
@@ -55,7 +59,8 @@ int ax_watch_new(size_t elem_size, const void *initial, ax_elem_clone_fn clone,
   ax__watch_t *c;
   ax_watch_rx_t *r;
   int err;
-  if (elem_size > SIZE_MAX / 2)
+  if (tx == NULL || rx == NULL || elem_size > SIZE_MAX / 2 ||
+      (initial == NULL && elem_size != 0))
     return AX_EINVAL;
   c = ax__malloc(sizeof *c + elem_size);
   r = ax__malloc(sizeof *r);
@@ -91,6 +96,7 @@ int ax_watch_new(size_t elem_size, const void *initial, ax_elem_clone_fn clone,
 
 void ax_watch_send_replace(ax_watch_tx_t *tx, const void *value, void *old) {
   ax__watch_t *c = WT(tx);
+  assert(c != NULL && !WT_BAD_BUF(c, value));
   uv_rwlock_wrlock(&c->lock);
   if (old != NULL)
     ax__chan_copy(old, c->value, c->elem_size);
@@ -105,6 +111,8 @@ void ax_watch_send_replace(ax_watch_tx_t *tx, const void *value, void *old) {
 int ax_watch_send(ax_watch_tx_t *tx, const void *value) {
   ax__watch_t *c = WT(tx);
   size_t n;
+  if (c == NULL || WT_BAD_BUF(c, value))
+    return AX_EINVAL;
   ax__waitq_lock(&c->q);
   n = c->rx_count;
   ax__waitq_unlock(&c->q);
@@ -156,6 +164,7 @@ int ax_watch_send_modify(ax_watch_tx_t *tx,
 
 ax_watch_tx_t *ax_watch_sender_clone(ax_watch_tx_t *tx) {
   ax__watch_t *c = WT(tx);
+  assert(c != NULL);
   atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
   ax__waitq_lock(&c->q);
   c->tx_count++;
@@ -180,6 +189,7 @@ void ax_watch_sender_drop(ax_watch_tx_t *tx) {
 size_t ax_watch_receiver_count(ax_watch_tx_t *tx) {
   ax__watch_t *c = WT(tx);
   size_t n;
+  assert(c != NULL);
   ax__waitq_lock(&c->q);
   n = c->rx_count;
   ax__waitq_unlock(&c->q);
@@ -203,11 +213,16 @@ static int wt_new_rx(ax__watch_t *c, ax_watch_rx_t **out) {
 }
 
 int ax_watch_subscribe(ax_watch_tx_t *tx, ax_watch_rx_t **rx) {
+  if (tx == NULL || rx == NULL)
+    return AX_EINVAL;
   return wt_new_rx(WT(tx), rx);
 }
 
 int ax_watch_receiver_clone(ax_watch_rx_t *rx, ax_watch_rx_t **out) {
-  int r = wt_new_rx(rx->c, out);
+  int r;
+  if (rx == NULL || out == NULL)
+    return AX_EINVAL;
+  r = wt_new_rx(rx->c, out);
   if (r == 0)
     (*out)->seen = rx->seen;  /* a clone shares what its origin saw */
   return r;
@@ -229,14 +244,18 @@ void ax_watch_receiver_drop(ax_watch_rx_t *rx) {
 }
 
 void ax_watch_borrow(ax_watch_rx_t *rx, void *out) {
-  ax__watch_t *c = rx->c;
+  ax__watch_t *c;
+  assert(rx != NULL && !WT_BAD_BUF(rx->c, out));
+  c = rx->c;
   uv_rwlock_rdlock(&c->lock);
   ax__chan_clone(c->clone, out, c->value, c->elem_size);
   uv_rwlock_rdunlock(&c->lock);
 }
 
 void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out) {
-  ax__watch_t *c = rx->c;
+  ax__watch_t *c;
+  assert(rx != NULL && !WT_BAD_BUF(rx->c, out));
+  c = rx->c;
   uv_rwlock_rdlock(&c->lock);
   ax__chan_clone(c->clone, out, c->value, c->elem_size);
   rx->seen = wt_version(c);  /* stable: bumps need the write lock */
@@ -244,12 +263,14 @@ void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out) {
 }
 
 const void *ax_watch_borrow_lock(ax_watch_rx_t *rx) {
+  assert(rx != NULL);
   uv_rwlock_rdlock(&rx->c->lock);
   return rx->c->value;
 }
 
 void ax_watch_borrow_unlock(ax_watch_rx_t *rx) {
-  uv_rwlock_rdunlock(&rx->c->lock);
+  if (rx != NULL)
+    uv_rwlock_rdunlock(&rx->c->lock);
 }
 
 /* `closed` is read BEFORE the version: the last sender's final send
@@ -336,10 +357,11 @@ static const ax_future_vtable_t changed_vtable = {changed_poll, changed_drop,
                                                   "ax_watch_changed"};
 
 ax_future_t *ax_watch_changed(ax_watch_changed_t *f, ax_watch_rx_t *rx) {
+  assert(f != NULL);
   f->base.vtable = &changed_vtable;
   ax__waiter_init(&f->w);
   f->rx = rx;
-  f->result = AX_ECLOSED;
+  f->result = rx != NULL ? AX_ECLOSED : AX_EINVAL;  /* NULL: ready at once */
   return &f->base;
 }
 

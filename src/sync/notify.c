@@ -8,6 +8,8 @@
  * permit never take the lock.  WAITING is set and cleared only under the
  * queue lock and means exactly "the queue is not empty".
  */
+#include <assert.h>
+
 #include "sync/waitq.h"
 
 enum { N_EMPTY = 0, N_WAITING = 1, N_NOTIFIED = 2 };
@@ -27,12 +29,17 @@ static const ax_future_vtable_t notified_vtable = {
 };
 
 int ax_notify_init(ax_notify_t *n) {
+  if (n == NULL)
+    return AX_EINVAL;
   atomic_init(&n->word, (size_t)N_EMPTY);
   ax__waitq_init(&n->q);
   return 0;
 }
 
-void ax_notify_destroy(ax_notify_t *n) { ax__waitq_destroy(&n->q); }
+void ax_notify_destroy(ax_notify_t *n) {
+  if (n != NULL)
+    ax__waitq_destroy(&n->q);
+}
 
 /* Lock held: clears WAITING once the queue has run empty. */
 static void clear_waiting_if_empty_locked(ax_notify_t *n) {
@@ -72,7 +79,9 @@ static void notify_locked(ax_notify_t *n, int last, ax__wakelist_t *wl) {
 
 static void notify_one_or_last(ax_notify_t *n, int last) {
   ax__wakelist_t wl;
-  size_t cur = atomic_load_explicit(&n->word, memory_order_relaxed);
+  size_t cur;
+  assert(n != NULL);
+  cur = atomic_load_explicit(&n->word, memory_order_relaxed);
   while (N_STATE(cur) != N_WAITING) {
     if (atomic_compare_exchange_weak_explicit(
             &n->word, &cur, (cur & ~(size_t)3) | N_NOTIFIED,
@@ -91,7 +100,9 @@ void ax_notify_one(ax_notify_t *n) { notify_one_or_last(n, 0); }
 void ax_notify_last(ax_notify_t *n) { notify_one_or_last(n, 1); }
 
 void ax_notify_waiters(ax_notify_t *n) {
-  size_t cur = atomic_load_explicit(&n->word, memory_order_relaxed);
+  size_t cur;
+  assert(n != NULL);
+  cur = atomic_load_explicit(&n->word, memory_order_relaxed);
   /* Nobody queued: only the generation moves (for futures created but not
    * yet polled).  The permit, if stored, stays. */
   while (N_STATE(cur) != N_WAITING) {
@@ -116,6 +127,7 @@ void ax_notify_waiters(ax_notify_t *n) {
 }
 
 ax_future_t *ax_notify_wait(ax_notify_wait_t *f, ax_notify_t *n) {
+  assert(f != NULL && n != NULL);
   f->base.vtable = &notified_vtable;
   ax__waiter_init(&f->w);
   f->notify = n;

@@ -2,6 +2,8 @@
  * initialisers queue FIFO and a cancelled or failed one hands the permit
  * (through the semaphore's cancellation rules) to the next caller.  Setting
  * the value closes the semaphore, which releases every waiter at once. */
+#include <assert.h>
+
 #include "sync/semaphore.h"
 
 enum { G_START = 0, G_ACQUIRING, G_INIT, G_DONE };
@@ -16,6 +18,8 @@ static const ax_future_vtable_t permit_vtable = {
 };
 
 int ax_oncecell_init(ax_oncecell_t *c, ax_oncecell_dtor_fn dtor) {
+  if (c == NULL)
+    return AX_EINVAL;
   atomic_init(&c->set, 0);
   c->value = NULL;
   c->dtor = dtor;
@@ -23,6 +27,8 @@ int ax_oncecell_init(ax_oncecell_t *c, ax_oncecell_dtor_fn dtor) {
 }
 
 void ax_oncecell_destroy(ax_oncecell_t *c) {
+  if (c == NULL)
+    return;
   if (atomic_load_explicit(&c->set, memory_order_acquire) && c->dtor != NULL)
     c->dtor(c->value);
   c->value = NULL;
@@ -30,6 +36,7 @@ void ax_oncecell_destroy(ax_oncecell_t *c) {
 }
 
 void *ax_oncecell_get(ax_oncecell_t *c) {
+  assert(c != NULL);
   return atomic_load_explicit(&c->set, memory_order_acquire) ? c->value
                                                              : NULL;
 }
@@ -72,14 +79,24 @@ int ax_oncecell_initialized(ax_oncecell_t *c) {
 
 ax_future_t *ax_oncecell_get_or_init(ax_oncecell_get_t *f, ax_oncecell_t *c,
                                      ax_future_t *init, void **init_out) {
+  assert(f != NULL);
   f->base.vtable = &get_vtable;
   f->cell = c;
   f->init = init;
   f->init_out = init_out;
-  ax__permit_prepare(&f->permit, &c->init_lock, 1, &permit_vtable);
+  ax__permit_prepare(&f->permit, c != NULL ? &c->init_lock : NULL, 1,
+                     &permit_vtable);
   f->phase = G_START;
   f->result = 0;
   f->value = NULL;
+  if (c == NULL || (init != NULL && init_out == NULL)) {
+    /* Ready with AX_EINVAL; init is f's from this call on: dropped. */
+    f->init = NULL;
+    if (init != NULL)
+      ax_drop(init);
+    f->result = AX_EINVAL;
+    f->phase = G_DONE;
+  }
   return &f->base;
 }
 

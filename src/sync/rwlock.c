@@ -2,6 +2,8 @@
  * writer takes them all.  The semaphore's FIFO hand-off makes it fair: a
  * queued writer collects permits as readers leave, and readers arriving
  * after it queue behind it instead of taking the permits it waits for. */
+#include <assert.h>
+
 #include "sync/semaphore.h"
 
 #include "core/alloc.h"
@@ -14,6 +16,8 @@ static const ax_future_vtable_t write_vtable = {
 };
 
 int ax_rwlock_init(ax_rwlock_t *rw, size_t max_readers) {
+  if (rw == NULL)
+    return AX_EINVAL;
   if (max_readers == 0)
     max_readers = AX_RWLOCK_MAX_READERS;
   if (max_readers > AX_RWLOCK_MAX_READERS)
@@ -22,21 +26,31 @@ int ax_rwlock_init(ax_rwlock_t *rw, size_t max_readers) {
   return ax_semaphore_init(&rw->sem, max_readers);
 }
 
-void ax_rwlock_destroy(ax_rwlock_t *rw) { ax_semaphore_destroy(&rw->sem); }
+void ax_rwlock_destroy(ax_rwlock_t *rw) {
+  if (rw != NULL) ax_semaphore_destroy(&rw->sem);
+}
 
+/* rw NULL: the guard is ready with AX_EINVAL (the permit's NULL case). */
 ax_future_t *ax_rwlock_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
-  return ax__permit_prepare(g, &rw->sem, 1, &read_vtable);
+  assert(g != NULL);
+  return ax__permit_prepare(g, rw != NULL ? &rw->sem : NULL, 1, &read_vtable);
 }
 
 ax_future_t *ax_rwlock_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
-  return ax__permit_prepare(g, &rw->sem, rw->max_readers, &write_vtable);
+  assert(g != NULL);
+  return ax__permit_prepare(g, rw != NULL ? &rw->sem : NULL,
+                            rw != NULL ? rw->max_readers : 1, &write_vtable);
 }
 
 int ax_rwlock_try_read(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  if (g == NULL || rw == NULL)
+    return AX_EINVAL;
   return ax__permit_try(g, &rw->sem, 1, &read_vtable) == 0 ? 0 : AX_EBUSY;
 }
 
 int ax_rwlock_try_write(ax_rwlock_guard_t *g, ax_rwlock_t *rw) {
+  if (g == NULL || rw == NULL)
+    return AX_EINVAL;
   return ax__permit_try(g, &rw->sem, rw->max_readers, &write_vtable) == 0
              ? 0
              : AX_EBUSY;

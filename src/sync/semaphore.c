@@ -87,6 +87,8 @@ static void sem_release(ax_semaphore_t *s, size_t n) {
   ax__wakelist_flush(&wl);
 }
 
+/* A request no semaphore can ever grant (more than the word can count)
+ * would wait forever: it is ready at once with AX_EINVAL instead. */
 ax_future_t *ax__permit_prepare(ax_permit_t *p, ax_semaphore_t *s, size_t n,
                                 const ax_future_vtable_t *vt) {
   p->base.vtable = vt;
@@ -96,6 +98,10 @@ ax_future_t *ax__permit_prepare(ax_permit_t *p, ax_semaphore_t *s, size_t n,
   p->held = 0;
   p->phase = PERMIT_IDLE;
   p->result = 0;
+  if (s == NULL || n > AX_SEMAPHORE_MAX_PERMITS) {
+    p->phase = PERMIT_DONE;
+    p->result = AX_EINVAL;
+  }
   return &p->base;
 }
 
@@ -103,6 +109,8 @@ int ax__permit_try(ax_permit_t *p, ax_semaphore_t *s, size_t n,
                    const ax_future_vtable_t *vt) {
   int r;
   ax__permit_prepare(p, s, n, vt);
+  if (p->result != 0)
+    return p->result;
   r = sem_try(s, n);
   if (r == 0) {
     p->held = n;
@@ -228,26 +236,30 @@ void ax__permit_drop(ax_future_t *f) {
 /* ---- Public API --------------------------------------------------------- */
 
 int ax_semaphore_init(ax_semaphore_t *s, size_t permits) {
-  if (permits > AX_SEMAPHORE_MAX_PERMITS)
+  if (s == NULL || permits > AX_SEMAPHORE_MAX_PERMITS)
     return AX_EINVAL;
   atomic_init(&s->word, permits << AX__SEM_SHIFT);
   ax__waitq_init(&s->q);
   return 0;
 }
 
-void ax_semaphore_destroy(ax_semaphore_t *s) { ax__waitq_destroy(&s->q); }
+void ax_semaphore_destroy(ax_semaphore_t *s) {
+  if (s != NULL) ax__waitq_destroy(&s->q);
+}
 
 ax_future_t *ax_semaphore_acquire(ax_permit_t *p, ax_semaphore_t *s,
                                   size_t n) {
+  assert(p != NULL);
   return ax__permit_prepare(p, s, n, &permit_vtable);
 }
 
 int ax_semaphore_try_acquire(ax_permit_t *p, ax_semaphore_t *s, size_t n) {
+  if (p == NULL) return AX_EINVAL;
   return ax__permit_try(p, s, n, &permit_vtable);
 }
 
 void ax_semaphore_release(ax_permit_t *p) {
-  if (p->phase != PERMIT_HELD)
+  if (p == NULL || p->phase != PERMIT_HELD)
     return;
   p->phase = PERMIT_DONE;
   sem_release(p->sem, p->held);
@@ -255,22 +267,41 @@ void ax_semaphore_release(ax_permit_t *p) {
 }
 
 void ax_semaphore_forget(ax_permit_t *p) {
-  if (p->phase != PERMIT_HELD)
+  if (p == NULL || p->phase != PERMIT_HELD)
     return;
   p->phase = PERMIT_DONE;
   p->held = 0;
 }
 
-void ax_semaphore_add_permits(ax_semaphore_t *s, size_t n) {
+/* The free permits plus n must stay within AX_SEMAPHORE_MAX_PERMITS (as
+ * Tokio's add_permits asserts): the word has room for twice that, so
+ * permits still held can come back on top without overflowing it.  While
+ * waiters are queued the free count is 0 and the permits go to them. */
+int ax_semaphore_add_permits(ax_semaphore_t *s, size_t n) {
+  size_t cur;
+  if (s == NULL || n > AX_SEMAPHORE_MAX_PERMITS)
+    return AX_EINVAL;
+  cur = atomic_load_explicit(&s->word, memory_order_relaxed);
+  while (!(cur & AX__SEM_WAITERS)) {
+    if (SEM_PERMITS(cur) + n > AX_SEMAPHORE_MAX_PERMITS)
+      return AX_EINVAL;
+    if (atomic_compare_exchange_weak_explicit(
+            &s->word, &cur, cur + (n << AX__SEM_SHIFT), memory_order_release,
+            memory_order_relaxed))
+      return 0;
+  }
   sem_release(s, n);
+  return 0;
 }
 
 size_t ax_semaphore_available(const ax_semaphore_t *s) {
+  assert(s != NULL);
   return SEM_PERMITS(atomic_load_explicit(
       (AX__ATOMIC(size_t) *)&s->word, memory_order_relaxed));
 }
 
 int ax_semaphore_is_closed(const ax_semaphore_t *s) {
+  assert(s != NULL);
   return (atomic_load_explicit((AX__ATOMIC(size_t) *)&s->word,
                                memory_order_acquire) &
           AX__SEM_CLOSED) != 0;
@@ -281,6 +312,7 @@ void ax_semaphore_close(ax_semaphore_t *s) {
   ax__waiter_t *w;
   size_t back = 0, cur;
 
+  if (s == NULL) return;
   ax__wakelist_init(&wl);
   ax__waitq_lock(&s->q);
   atomic_fetch_or_explicit(&s->word, AX__SEM_CLOSED, memory_order_release);

@@ -1,4 +1,6 @@
 /* Async functions (the AX_BEGIN/AX_AWAIT machinery) and yield. */
+#include <assert.h>
+
 #include "core/context.h"
 
 /* The compile-time checks' markers (future.h): never read. */
@@ -14,7 +16,10 @@ void ax_drop(ax_future_t *f) {
     f->vtable->drop(f);
 }
 
-ax_waker_t *ax_cx_waker(ax_cx_t *cx) { return cx->waker; }
+ax_waker_t *ax_cx_waker(ax_cx_t *cx) {
+  assert(cx != NULL);
+  return cx->waker;
+}
 
 static ax_poll_t async_poll(ax_future_t *f, ax_cx_t *cx) {
   ax_async_t *co = (ax_async_t *)f;
@@ -36,6 +41,7 @@ static const ax_future_vtable_t async_vtable = {async_poll, async_drop,
 
 ax_future_t *ax_async_init(ax_async_t *co, ax_async_fn fn,
                            ax_async_drop_fn on_drop) {
+  assert(co != NULL && fn != NULL);
   co->base.vtable = &async_vtable;
   co->fn = fn;
   co->on_drop = on_drop;
@@ -86,6 +92,7 @@ static const ax_future_vtable_t yield_vtable = {yield_poll, NULL,
                                                 "ax_yield_now"};
 
 ax_future_t *ax_yield_now(ax_yield_t *y) {
+  assert(y != NULL);
   y->base.vtable = &yield_vtable;
   y->yielded = 0;
   return &y->base;

@@ -1,9 +1,17 @@
 /* The public face of the cooperative budget (core/context.h). */
+#include <assert.h>
+
 #include "core/context.h"
 
-int ax_coop_proceed(ax_cx_t *cx) { return ax__coop_proceed(cx); }
+int ax_coop_proceed(ax_cx_t *cx) {
+  assert(cx != NULL);
+  return ax__coop_proceed(cx);
+}
 
-void ax_coop_refund(ax_cx_t *cx) { ax__coop_refund(cx); }
+void ax_coop_refund(ax_cx_t *cx) {
+  assert(cx != NULL);
+  ax__coop_refund(cx);
+}
 
 int ax_coop_has_budget(void) {
   ax__ctx_t *c = ax__ctx_current();
@@ -21,6 +29,7 @@ static const ax_future_vtable_t consume_vtable = {consume_poll, NULL,
                                                   "ax_consume_budget"};
 
 ax_future_t *ax_consume_budget(ax_consume_budget_t *f) {
+  assert(f != NULL);
   f->base.vtable = &consume_vtable;
   return &f->base;
 }
@@ -52,6 +61,7 @@ static const ax_future_vtable_t unconstrained_vtable = {
   unconstrained_poll, unconstrained_drop, "ax_unconstrained"};
 
 ax_future_t *ax_unconstrained(ax_unconstrained_t *f, ax_future_t *inner) {
+  assert(f != NULL && inner != NULL);
   f->base.vtable = &unconstrained_vtable;
   f->inner = inner;
   return &f->base;

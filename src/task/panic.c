@@ -1,4 +1,5 @@
 /* ax_panic: format the message and unwind to the poll boundary. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ static _Noreturn void panic_v(const char *file, int line, const char *fmt,
   int n, h = 0;
   va_list ap2;
 
+  assert(fmt != NULL);
   if (file != NULL) h = snprintf(head, sizeof(head), "%s:%d: ", file, line);
   if (h < 0 || (size_t)h >= sizeof(head)) h = 0;
   va_copy(ap2, ap);

@@ -1,4 +1,5 @@
 /* select (race; losers dropped at once), join-all, and by_ref. */
+#include <assert.h>
 #include <string.h>
 
 #include "axle/leaf.h"
@@ -57,7 +58,9 @@ static const ax_future_vtable_t select_vtable = {select_poll, select_drop,
 
 ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs, size_t n,
                              int biased) {
+  assert(s != NULL && (futs != NULL || n == 0));
   s->base.vtable = &select_vtable;
+  s->result = 0;
   s->futs = futs;
   s->n = n;
   s->winner = -1;
@@ -69,6 +72,7 @@ ax_future_t *ax_select_array(ax_select_t *s, ax_future_t **futs, size_t n,
 ax_future_t *ax_select_n(ax_select_t *s, ax_future_t *const *futs, size_t n,
                          int biased) {
   size_t i;
+  assert(s != NULL && (futs != NULL || n == 0));
   if (n > AX_SELECT_INLINE) {
     /* Nothing to keep the rest in: refuse, and release all of them. */
     for (i = 0; i < n; i++) ax_drop(futs[i]);
@@ -111,6 +115,7 @@ static const ax_future_vtable_t join_all_vtable = {
 
 ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
                                size_t n, uint8_t *done) {
+  assert(j != NULL && (futs != NULL || n == 0));
   j->base.vtable = &join_all_vtable;
   j->futs = futs;
   j->result = 0;
@@ -130,6 +135,7 @@ ax_future_t *ax_join_all_array(ax_join_all_t *j, ax_future_t **futs,
 
 ax_future_t *ax_join_all_n(ax_join_all_t *j, ax_future_t *const *futs,
                            size_t n) {
+  assert(j != NULL && (futs != NULL || n == 0));
   if (n > AX_SELECT_INLINE) {
     size_t i;
     for (i = 0; i < n; i++) ax_drop(futs[i]);

@@ -5,6 +5,8 @@
  * is armed and not yet delivered; once a tick is delivered `next` moves on
  * (by at least 1 ms), and ax_interval_tick() re-arms the sleep for it.
  */
+#include <assert.h>
+
 #include "time/wheel.h"
 
 /* A tick later than this past its deadline counts as missed.  Below it,
@@ -54,6 +56,7 @@ static const ax_future_vtable_t interval_vtable = {
 
 void ax_interval_init_at(ax_interval_t *iv, ax_instant_t start,
                          uint64_t period_ms) {
+  assert(iv != NULL);
   iv->base.vtable = &interval_vtable;
   iv->period_ms = period_ms ? period_ms : 1;
   iv->missed = AX_MISSED_TICK_BURST;
@@ -68,6 +71,7 @@ void ax_interval_init(ax_interval_t *iv, uint64_t period_ms) {
 }
 
 ax_future_t *ax_interval_tick(ax_interval_t *iv) {
+  assert(iv != NULL);
   /* Re-arm after a delivered tick, or after a dropped one (a select
    * loser): the same deadline is awaited again, nothing is lost. */
   if (iv->sleep.deadline != iv->next ||
@@ -77,6 +81,7 @@ ax_future_t *ax_interval_tick(ax_interval_t *iv) {
 }
 
 void ax_interval_reset_at(ax_interval_t *iv, ax_instant_t deadline) {
+  assert(iv != NULL);
   iv->next = deadline;
   ax_sleep_reset(&iv->sleep, iv->next);
 }

@@ -6,6 +6,8 @@
  * polls and the drop may come from any worker and only touch the entry
  * under its wheel's lock.
  */
+#include <assert.h>
+
 #include "core/context.h"
 #include "time/wheel.h"
 
@@ -89,6 +91,7 @@ static const ax_future_vtable_t sleep_vtable = {
 };
 
 ax_future_t *ax_sleep_until(ax_sleep_t *s, ax_instant_t deadline) {
+  assert(s != NULL);
   s->base.vtable = &sleep_vtable;
   s->deadline = deadline;
   ax__timer_entry_init(&s->entry);
@@ -100,6 +103,7 @@ ax_future_t *ax_sleep(ax_sleep_t *s, uint64_t ms) {
 }
 
 void ax_sleep_reset(ax_sleep_t *s, ax_instant_t deadline) {
+  assert(s != NULL);
   if (s->entry.phase == AX__PHASE_WAITING) ax__timer_entry_cancel(&s->entry);
   s->entry.phase = AX__PHASE_IDLE;
   s->entry.result = 0;
@@ -107,5 +111,6 @@ void ax_sleep_reset(ax_sleep_t *s, ax_instant_t deadline) {
 }
 
 int ax_sleep_is_elapsed(const ax_sleep_t *s) {
+  assert(s != NULL);
   return s->entry.phase == AX__PHASE_DONE;
 }

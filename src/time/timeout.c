@@ -12,6 +12,8 @@
  * (and, once registered, never seen to fire): the timeout would never
  * fire, the one thing it is for.  Tokio's Timeout does the same.
  */
+#include <assert.h>
+
 #include "axle/task.h"
 #include "time/wheel.h"
 
@@ -72,6 +74,7 @@ static const ax_future_vtable_t timeout_vtable = {
 };
 
 ax_future_t *ax_timeout(ax_timeout_t *t, ax_future_t *inner, uint64_t ms) {
+  assert(t != NULL);
   t->base.vtable = &timeout_vtable;
   t->inner = inner;
   ax_sleep(&t->timer, ms);

@@ -1,6 +1,8 @@
 /* The task harness: a task's life from spawn to free, as a table of the
  * state transitions' outcomes (state.h).  Where a woken task goes is the
  * scheduler's business (runtime/sched.h). */
+#include <assert.h>
+
 #include "core/context.h"
 #include "core/list.h"
 #include "runtime/sched.h"
@@ -50,8 +52,10 @@ ax__task_t *ax__task_new(ax_runtime_t *rt, struct ax__tcache_s *own,
                          ax_future_t *fut, size_t size, uint32_t out_off,
                          int join, int notified) {
   /* size 0: block_on's task stores only a pointer to the caller's. */
-  ax__task_t *t = ax__tcache_alloc(
-      own, shared, sizeof(*t) + (size > 0 ? size : sizeof(fut)));
+  ax__task_t *t;
+  assert(size <= AX__TASK_MAX_FUTURE);  /* checked by the spawner */
+  t = ax__tcache_alloc(own, shared,
+                       sizeof(*t) + (size > 0 ? size : sizeof(fut)));
   if (t == NULL) return NULL;
   t->waker.vtable = &task_waker_vtable;
   ax__state_init(&t->state, join, notified);
@@ -176,14 +180,14 @@ static inline void task_run(ax__ctx_t *ctx, ax__task_t *t, int watch) {
   cx.ax__wait = &t->wait;
   cx.ax__ctx = ctx;
   atomic_store_explicit(&t->wait.line, 0, memory_order_relaxed);
-  ctx->task = t;
+  atomic_store_explicit(&ctx->task, t, memory_order_relaxed);
   ctx->yielded = 0;
   ctx->budget = AX__COOP_BUDGET;
   ctx->jump.armed = 1;
   f = ax__task_fut(t);
   r = f->vtable->poll(f, &cx);
   ctx->jump.armed = 0;
-  ctx->task = NULL;
+  atomic_store_explicit(&ctx->task, NULL, memory_order_relaxed);
   if (watch) ax__sched_polled(ctx, t);
 
   if (r == AX_READY) {
@@ -236,5 +240,8 @@ int ax__task_shutdown(ax__task_t *t) {
 
 uint64_t ax_task_id(void) {
   ax__ctx_t *c = ax__ctx_current();
-  return c != NULL && c->task != NULL ? c->task->id : 0;
+  ax__task_t *t;
+  if (c == NULL) return 0;
+  t = atomic_load_explicit(&c->task, memory_order_relaxed);
+  return t != NULL ? t->id : 0;
 }

@@ -4,6 +4,8 @@
  * clear and to the task while it is set (state.h), so neither side locks:
  * the handle writes its waker, then hands the slot over; the task wakes it
  * at completion if it owns the slot. */
+#include <assert.h>
+
 #include "core/context.h"
 #include "runtime/sched.h"
 #include "runtime/task/state.h"
@@ -50,14 +52,15 @@ void ax__join_attach(ax_join_t *h, ax__task_t *t) {
 }
 
 ax_future_t *ax_join_wait(ax_join_t *h) {
+  assert(h != NULL);
   if (h->base.vtable == NULL) h->base.vtable = &join_vtable;
   return &h->base;
 }
 
 void ax_join_drop(ax_join_t *h) {
-  ax__task_t *t = h->task;
+  ax__task_t *t;
   size_t s;
-  if (t == NULL) return;
+  if (h == NULL || (t = h->task) == NULL) return;
   h->task = NULL;
   s = ax__state_drop_join_interest(&t->state);
   /* Completed with a panic nobody looked at: report it now. */
@@ -67,7 +70,9 @@ void ax_join_drop(ax_join_t *h) {
 }
 
 void *ax_join_output(ax_join_t *h) {
-  ax__task_t *t = h->task;
+  ax__task_t *t;
+  assert(h != NULL);
+  t = h->task;
   if (t == NULL || !(ax__state_load(&t->state) & AX__COMPLETE) ||
       t->result != 0)
     return NULL;
@@ -84,19 +89,23 @@ void *ax_join_value(ax_join_t *h) {
 }
 
 const char *ax_join_panic_message(ax_join_t *h) {
-  ax__task_t *t = h->task;
+  ax__task_t *t;
+  assert(h != NULL);
+  t = h->task;
   if (t == NULL || !(ax__state_load(&t->state) & AX__COMPLETE)) return NULL;
   return t->result == AX_EPANIC ? t->panic_msg : NULL;
 }
 
 int ax_join_is_finished(const ax_join_t *h) {
+  assert(h != NULL);
   return h->task != NULL &&
          (ax__state_load(&h->task->state) & AX__COMPLETE) != 0;
 }
 
 int ax_abort(ax_join_t *h) {
-  ax__task_t *t = h->task;
-  if (t == NULL) return AX_EJOINED;
+  ax__task_t *t;
+  if (h == NULL) return AX_EINVAL;
+  if ((t = h->task) == NULL) return AX_EJOINED;
   if (ax__state_notify_cancel(&t->state) == AX__NOTIFY_SUBMIT)
     ax__sched_schedule(t, 0);
   return 0;

@@ -27,7 +27,14 @@ struct ax__task_s {
   struct ax__tremote_s *home;    /* cache.h: where the block goes back (a
                                     cache of rt's), or NULL: ax__free */
   ax_waker_t *join_waker;        /* who awaits the join handle (JOIN_WAKER) */
-  char *panic_msg;               /* set before COMPLETE when panicked */
+  union {
+    char *panic_msg;             /* set before COMPLETE when panicked */
+    struct ax__task_s *inject_next;  /* the next task on the injection
+                                    queue's overflow list while this one
+                                    is on it (inject.h): a queued task is
+                                    not being completed, and the pop
+                                    clears it, so never both */
+  };
   char *name;                    /* owned copy, or NULL */
   ax__wait_t wait;               /* the await it last suspended at */
   uint64_t id;                   /* unique per runtime, from 1 */
@@ -46,6 +53,10 @@ struct ax__task_s {
                                     task, a pointer to the caller's */
 };
 
+/* The largest future a task can hold: the header plus the copy is one
+ * block, and its size must not wrap (the channels' bound on theirs). */
+#define AX__TASK_MAX_FUTURE (SIZE_MAX / 2)
+
 /* The task's future: inline, or block_on's borrowed one. */
 static inline ax_future_t *ax__task_fut(ax__task_t *t) {
   ax_future_t *f;
@@ -56,7 +67,8 @@ static inline ax_future_t *ax__task_fut(ax__task_t *t) {
 
 /* ---- life (harness.c) ----------------------------------------------------
  *
- * ax__task_new: a task for fut (copied when size > 0, else borrowed: the
+ * ax__task_new: a task for fut (copied when size > 0, at most
+ *   AX__TASK_MAX_FUTURE bytes; else borrowed: the
  *   block_on future) in a block of the calling thread's cache `own`, or of
  *   the runtime's `shared` one when own is NULL (cache.h), with references for the owned list and the notification
  *   (and the join handle if `join`).  notified = 0 makes an idle task that
