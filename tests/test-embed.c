@@ -240,6 +240,8 @@ static void pump_elsewhere(void *arg) {
   /* Not the runtime's thread: refused, nothing run. */
   if (ax_pump(a->rt, 1) != AX_EINVAL) atomic_fetch_add(&a->freed, 100);
   if (ax_pump_timeout(a->rt) != AX_EINVAL) atomic_fetch_add(&a->freed, 100);
+  /* Only its thread closes it (the drops run on the GUI thread). */
+  if (ax_runtime_free(a->rt) != AX_EINVAL) atomic_fetch_add(&a->freed, 100);
 }
 
 typedef struct nested_s {
@@ -705,6 +707,70 @@ START_TEST(uv_app_block_on_outside_callbacks) {
 }
 END_TEST
 
+/* ---- closing a runtime on the app's loop from the loop's callbacks ------ */
+
+typedef struct closer_s {
+  uv_check_t check;     /* the app's: once every task waits, closes the
+                           runtime; once the drops ran, ends the loop */
+  int stopping;         /* the shutdown was asked for */
+  ax_runtime_t *rt;
+  th_counts_t *c;
+  int expect;           /* drops to wait for */
+  uv_thread_t other;    /* the thread that shuts it down, if any */
+  int from_thread;
+} closer_t;
+
+static void closer_shutdown_main(void *arg) {
+  ax_runtime_shutdown_background(((closer_t *)arg)->rt);
+}
+
+static void closer_check(uv_check_t *h) {
+  closer_t *c = h->data;
+  if (!c->stopping && atomic_load(&c->c->polls) == c->expect) {
+    c->stopping = 1;
+    if (c->from_thread)
+      ck_assert_int_eq(uv_thread_create(&c->other, closer_shutdown_main, c),
+                       0);
+    else
+      /* Inside the app's uv_run: no nested loop turn, the closes finish
+       * at the end of this one.  The drops run here. */
+      ax_runtime_shutdown_background(c->rt);
+  }
+  if (atomic_load(&c->c->drops) == c->expect) uv_close((uv_handle_t *)h, NULL);
+}
+
+START_TEST(uv_app_shutdown_from_its_callbacks) {
+  uv_loop_t loop;
+  ax_builder_t b;
+  closer_t c;
+  th_counts_t counts;
+  th_leaf_t l;
+  int i;
+  memset(&c, 0, sizeof(c));
+  c.from_thread = _i;
+  th_counts_reset(&counts);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ax_builder_init(&b, AX_CURRENT_THREAD);
+  b.loop = &loop;
+  TH_ASSERT_OK(ax_runtime_new(&b, &c.rt));
+  for (i = 0; i < 10; i++)
+    TH_ASSERT_OK(ax_spawn_on(c.rt, th_leaf(&l, &counts, -1, 0), sizeof(l),
+                             NULL));
+  c.c = &counts;
+  c.expect = 10;
+  c.check.data = &c;
+  ck_assert_int_eq(uv_check_init(&loop, &c.check), 0);
+  ck_assert_int_eq(uv_check_start(&c.check, closer_check), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  if (c.from_thread) uv_thread_join(&c.other);
+  ck_assert_int_eq(atomic_load(&counts.polls), 10);
+  ck_assert_int_eq(atomic_load(&counts.drops), 10);
+  /* Every handle of axle's is closed: the loop closes. */
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 /* ---- the idle spin setting ---------------------------------------------- */
 
 /* idle_spin_us = AX_IDLE_SPIN_OFF means no spin, not the default: such a
@@ -753,6 +819,7 @@ Suite *ax_embed_suite(void) {
                   AX_CASE("uv-app", 30),
                   AX_ONCE(uv_app_runs_tasks_in_its_own_uv_run),
                   AX_ONCE(uv_app_block_on_outside_callbacks),
+                  AX_LOOP(uv_app_shutdown_from_its_callbacks, 0, 2),
                   AX_CASE("spin", 30),
                   AX_ONCE(idle_spin_off_runs_and_sleeps));
 }

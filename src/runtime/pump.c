@@ -56,8 +56,10 @@ void ax__pump_woken(ax__worker_t *w) {
   /* Inside a poll context already: ax_block_on parked in this loop (its
    * run loop takes the tasks), or some runtime's task running the loop. */
   if (ax__ctx_current() != NULL) return;
-  if (atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire))
+  if (atomic_load_explicit(&w->ctx.rt->shutdown, memory_order_acquire)) {
+    ax__runtime_free_on_wake(w->ctx.rt);  /* w may be gone after this */
     return;
+  }
   atomic_store(&w->parked, 0);
   /* Inside the application's uv_run: no uv_run of our own. */
   ax__worker_pump(w, AX_PUMP_BUDGET, 0);

@@ -46,6 +46,10 @@ void ax__pump_free(ax__pump_t *p);
  * that loop), a pump of ready tasks. */
 void ax__pump_woken(ax__worker_t *w);
 
+/* shutdown.c: the free that ax_runtime_shutdown_background left to the
+ * next wake-up of a runtime on the application's uv loop, if it did. */
+void ax__runtime_free_on_wake(ax_runtime_t *rt);
+
 /* After a pump, or an ax_block_on of a runtime on the application's loop:
  * the worker is idle again (parked = 1), and if work is left, the next
  * pump is asked for.  Returns 1 when work was left. */

@@ -48,11 +48,11 @@ static ax__worker_t *worker_new(ax_runtime_t *rt, unsigned index,
   return w;
 }
 
-void ax__runtime_close_loops(ax_runtime_t *rt) {
+void ax__runtime_close_loops(ax_runtime_t *rt, int defer) {
   unsigned i;
   for (i = 0; i < rt->nworkers; i++)
-    if (rt->workers[i] != NULL) ax__worker_close(rt->workers[i]);
-  if (rt->driver != NULL) ax__worker_close(rt->driver);
+    if (rt->workers[i] != NULL) ax__worker_close(rt->workers[i], defer);
+  if (rt->driver != NULL) ax__worker_close(rt->driver, defer);
 }
 
 static void runtime_free_memory(ax_runtime_t *rt) {
@@ -153,6 +153,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->panic_hook = b->panic_hook;
   rt->panic_hook_arg = b->panic_hook_arg;
   rt->user_loop = b->loop;
+  rt->home_thread = uv_thread_self();
   rt->watchdog_ns = (uint64_t)b->watchdog_ms * 1000000u;
   rt->watchdog_hook = b->watchdog_hook;
   rt->watchdog_hook_arg = b->watchdog_hook_arg;
@@ -198,7 +199,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   *out = rt;
   return 0;
 err:
-  ax__runtime_close_loops(rt);
+  ax__runtime_close_loops(rt, 0);
   runtime_free_memory(rt);
   return rc;
 }

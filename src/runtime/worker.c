@@ -89,7 +89,7 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
   if ((rc = ax__wake_init(&w->wake, w->ctx.loop, woken, w)) != 0) goto err;
   w->ctx.wheel = ax__wheel_new(w->ctx.loop);
   if (w->ctx.wheel == NULL) {
-    ax__wake_close(&w->wake);
+    ax__wake_close(&w->wake, NULL, NULL);
     uv_run(w->ctx.loop, user_loop != NULL ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
     rc = AX_ENOMEM;
     goto err;
@@ -107,7 +107,11 @@ err:
   return rc;
 }
 
-void ax__worker_close(ax__worker_t *w) {
+/* The wake-up's close callback on the application's loop: the runtime's
+ * memory (the worker, its wake-up inside) may go now. */
+static void wake_closed(void *arg) { ax__runtime_release(arg); }
+
+void ax__worker_close(ax__worker_t *w, int defer) {
   ax__link_t *l;
   ax__mailbox_run(&w->mail);  /* the closing thread owns every loop now */
   /* What nobody closed (a stream held outside any task) is closed now, so
@@ -119,12 +123,20 @@ void ax__worker_close(ax__worker_t *w) {
   }
   ax__tcache_drain_lists(&w->tcache);
   ax__wheel_close(w->ctx.wheel);
-  ax__wake_close(&w->wake);
   if (w->ctx.loop == &w->loop_storage) {
+    ax__wake_close(&w->wake, NULL, NULL);
     uv_run(w->ctx.loop, UV_RUN_DEFAULT);
     uv_loop_close(w->ctx.loop);
+  } else if (defer) {
+    /* The application's loop, maybe inside one of its callbacks, where
+     * uv_run must not nest: the close callbacks run in its next turn (as
+     * libuv asks of every closed handle), and the wake-up's keeps the
+     * runtime's memory until then (the wheel frees itself). */
+    atomic_fetch_add(&w->ctx.rt->refs, 1);
+    ax__wake_close(&w->wake, wake_closed, w->ctx.rt);
   } else {
-    /* The user's loop stays theirs: one turn runs our close callbacks. */
+    /* ax_runtime_new failing: one turn runs our close callbacks. */
+    ax__wake_close(&w->wake, NULL, NULL);
     uv_run(w->ctx.loop, UV_RUN_NOWAIT);
   }
 }

@@ -145,7 +145,10 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
 /* Closes the loop, on the closing thread: runs what the mailbox holds,
  * frees the cache's lists, closes the wheel and the wake-up and runs the
  * loop until they are closed. */
-void ax__worker_close(ax__worker_t *w);
+/* Closes w's handles and runs its loop to the end.  On the application's
+ * loop with defer = 1 (a shutdown, which holds a reference on the
+ * runtime's memory): the closes finish in that loop's next turn. */
+void ax__worker_close(ax__worker_t *w, int defer);
 /* The run loop until `until` completes (or shutdown if NULL). */
 void ax__worker_run(ax__worker_t *w, ax__task_t *until);
 /* Runs what is ready on w, never blocking (a pump, pump.h): the mailbox,
