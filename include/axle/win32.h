@@ -31,9 +31,11 @@
 #ifndef AXLE_WIN32_H
 #define AXLE_WIN32_H
 
-#include <windows.h>
-
+/* embed.h first: libuv's headers bring winsock2.h, which must come before
+ * windows.h. */
 #include "embed.h"
+
+#include <windows.h>
 
 #if defined(AXLE_WIN32_SHARED_BUILD)
 #  define AX_WIN32_EXTERN __declspec(dllexport)

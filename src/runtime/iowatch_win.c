@@ -6,12 +6,13 @@
  * the loop's next turn to find; then it tells the loop's thread.  A packet
  * with no OVERLAPPED and this watcher as its key stops it (libuv skips
  * such packets if one is left in the port). */
-#include <windows.h>
-
 #include <stdint.h>
 
+/* uv.h first: it brings winsock2.h, which must come before windows.h. */
 #include "core/alloc.h"
 #include "runtime/iowatch.h"
+
+#include <windows.h>
 
 struct ax__iowatch_s {
   uv_thread_t thread;        /* watch_main */
