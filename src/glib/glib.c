@@ -11,6 +11,12 @@
  *   dispatch  one ax_pump().  A pump that leaves tasks ready has called
  *             the wake callback again, so the next iteration dispatches
  *             again, after the context's other sources had their turn.
+ * The source cannot recurse (GLib's default): a task that ran a nested
+ * main loop must not get a pump inside its own poll.  The price: GLib
+ * removes a dispatched source's descriptor and adds it back, signalling
+ * its own wake-up, so each dispatch is followed by one poll that returns
+ * at once (2 polls per tick of a 16 ms timer, 1 without the descriptor;
+ * BENCHMARKS.md, "Desktop").
  */
 #include <assert.h>
 
