@@ -21,6 +21,7 @@
  * so the same load generator drives it; bench/compare.sh does.
  */
 #include <axle.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,17 +86,42 @@ AX_ASYNC_DROP(server_drop, server_t, self) {
   ax_tcp_listener_close(self->listener);
 }
 
-typedef struct {               /* main: spawn the server, wait for it */
+/* bench/net.sh stops a server with SIGINT and reads its workers' counters
+ * (the cross-thread hops per request) from $AXLE_STATS_FILE. */
+static void write_stats(void) {
+  const char *path = getenv("AXLE_STATS_FILE");
+  ax_runtime_t *rt = ax_runtime_current();
+  ax_worker_stats_t st;
+  unsigned i;
+  FILE *f;
+  if (path == NULL || *path == '\0' || (f = fopen(path, "w")) == NULL) return;
+  for (i = 0; i < ax_runtime_workers(rt); i++)
+    if (ax_runtime_worker_stats(rt, i, &st) == 0)
+      fprintf(f, "worker %u polls=%" PRIu64 " steals=%" PRIu64 " hops=%" PRIu64
+              "\n", i, st.polls, st.steals, st.hops);
+  fclose(f);
+}
+
+typedef struct {               /* main: the server until it fails or ctrl-c */
   ax_async_t co;
   server_t srv;
   ax_join_t handle;
+  ax_by_ref_t wait;
+  ax_ctrl_c_t cc;
+  ax_select_t race;
 } app_t;
 
 AX_ASYNC(app, app_t, self) {
   AX_BEGIN(self);
   ax_spawn(AX_FUTURE_DROP(server, server_drop, &self->srv), sizeof self->srv,
            &self->handle);
-  AX_AWAIT(ax_join_wait(&self->handle));
+  AX_AWAIT(ax_select(&self->race, ax_by_ref(&self->wait,
+                                            ax_join_wait(&self->handle)),
+                     ax_ctrl_c(&self->cc)));
+  if (self->race.winner == 1) {  /* ctrl-c: count, then stop serving */
+    write_stats();
+    ax_abort(&self->handle);
+  }
   ax_join_drop(&self->handle);
   AX_END();
 }

@@ -184,6 +184,10 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   ax_udp_t *u = h->data;
   ax_waker_t *w = NULL;
   int trunc = (flags & UV_UDP_PARTIAL) != 0;
+  /* libuv on Windows reports a truncated datagram (WSAEMSGSIZE) with
+   * nread 0, though it filled the whole buffer: a datagram is truncated
+   * only when it filled it. */
+  if (trunc && nread == 0) nread = (ssize_t)buf->len;
   ax__spin_lock(&u->lock);
   if (u->rstate == R_IN_USE && buf->base == u->rbuf) {
     if (nread < 0) {
