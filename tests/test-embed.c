@@ -566,6 +566,70 @@ START_TEST(pumped_free_cancels_everything) {
 }
 END_TEST
 
+/* A shutdown_background from a worker stops a pumped runtime; the
+ * application's thread then frees it, and the drops run there. */
+typedef struct stopper_s {
+  ax_async_t co;
+  ax_runtime_t *gui;
+} stopper_t;
+
+AX_ASYNC(stopper_fn, stopper_t, self) {
+  AX_BEGIN(self);
+  ax_runtime_shutdown_background(self->gui);
+  AX_END();
+}
+
+typedef struct drop_where_s {
+  ax_async_t co;
+  th_leaf_t never;      /* pending forever */
+  app_t *app;
+  _Atomic int *drops, *wrong;
+} drop_where_t;
+
+AX_ASYNC(drop_where_fn, drop_where_t, self) {
+  AX_BEGIN(self);
+  AX_AWAIT(th_leaf(&self->never, NULL, -1, 0));
+  AX_END();
+}
+
+AX_ASYNC_DROP(drop_where_drop, drop_where_t, self) {
+  if (!on_thread(&self->app->thread)) atomic_fetch_add(self->wrong, 1);
+  atomic_fetch_add(self->drops, 1);
+}
+
+START_TEST(pumped_shutdown_from_a_worker) {
+  app_t a;
+  ax_runtime_t *mt = th_runtime(1, 2, NULL);
+  stopper_t st = AX_ZERO(stopper_t);
+  _Atomic int drops = 0, wrong = 0;
+  ax_join_t h;
+  int i;
+  app_init(&a, 1);
+  for (i = 0; i < 5; i++) {
+    drop_where_t d = AX_ZERO(drop_where_t);
+    d.app = &a;
+    d.drops = &drops;
+    d.wrong = &wrong;
+    TH_ASSERT_OK(ax_spawn_on(a.rt, AX_FUTURE_DROP(drop_where_fn,
+                                                  drop_where_drop, &d),
+                             sizeof(d), NULL));
+  }
+  ck_assert_int_eq(ax_pump(a.rt, AX_PUMP_BUDGET), 0);
+  st.gui = a.rt;
+  TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(stopper_fn, &st), sizeof(st), &h));
+  TH_ASSERT_OK(ax_block_on(mt, ax_join_wait(&h)));
+  ax_join_drop(&h);
+  /* Stopped, not freed: the application learns it from its calls. */
+  TH_ASSERT_ERR(ax_pump(a.rt, AX_PUMP_BUDGET), AX_ESHUTDOWN);
+  TH_ASSERT_ERR(ax_pump_timeout(a.rt), AX_ESHUTDOWN);
+  ck_assert_int_eq(atomic_load(&drops), 0);
+  app_free(&a);
+  ck_assert_int_eq(atomic_load(&drops), 5);
+  ck_assert_int_eq(atomic_load(&wrong), 0);
+  TH_ASSERT_OK(ax_runtime_free(mt));
+}
+END_TEST
+
 /* ---- a libuv application that runs uv_run itself ------------------------- */
 
 typedef struct uvapp_s {
@@ -816,6 +880,7 @@ Suite *ax_embed_suite(void) {
                   AX_ONCE(pumped_io_thread_reports_io),
                   AX_ONCE(pumped_fd_reports_io),
                   AX_ONCE(pumped_free_cancels_everything),
+                  AX_ONCE(pumped_shutdown_from_a_worker),
                   AX_CASE("uv-app", 30),
                   AX_ONCE(uv_app_runs_tasks_in_its_own_uv_run),
                   AX_ONCE(uv_app_block_on_outside_callbacks),

@@ -42,6 +42,20 @@
  *
  * An idle pumped runtime makes no wake-ups and has no timer: with nothing
  * to do, ax_pump_timeout() returns -1 and the wake callback is not called.
+ *
+ * Closing (either kind): on the runtime's thread only, where the drops of
+ * its tasks then run (ax_runtime_free elsewhere: AX_EINVAL).
+ * ax_runtime_free cancels every task, timer and blocking job not started,
+ * waits for running blocking jobs, and (pumped) makes no wake call after
+ * it returns.  On an application's uv loop it gives that loop one
+ * uv_run(UV_RUN_NOWAIT) turn to close axle's handles (uv_loop_close works
+ * right after), so call it outside the loop's callbacks; inside them, use
+ * ax_runtime_shutdown_background(rt): on the runtime's thread it cancels
+ * at once and the closes finish at the end of the loop's current turn.
+ * ax_runtime_shutdown_background from another thread only stops the
+ * runtime (spawns fail, ax_pump and ax_pump_timeout return AX_ESHUTDOWN):
+ * a runtime on an application's uv loop is then freed by its next
+ * wake-up, a pumped one by the application's ax_runtime_free.
  */
 #ifndef AXLE_EMBED_H
 #define AXLE_EMBED_H
@@ -112,6 +126,9 @@ AX_EXTERN int ax_pump(ax_runtime_t *rt, unsigned budget);
  * callback or for ax_pump_fd()).  Give it to your loop as its timeout
  * after every pump.  The runtime's thread only. */
 AX_EXTERN int ax_pump_timeout(ax_runtime_t *rt);
+/* Errors: AX_EINVAL (as for ax_pump), AX_ESHUTDOWN (stopped by
+ * ax_runtime_shutdown_background on another thread: wait for no timer,
+ * and free it with ax_runtime_free). */
 
 /* A descriptor that polls readable when the runtime's loop has I/O ready
  * (the loop's backend: epoll or kqueue): watch it for reading in your

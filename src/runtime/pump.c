@@ -117,9 +117,10 @@ static ax__worker_t *driven_worker(ax_runtime_t *rt) {
   uv_thread_t self;
   if (rt == NULL || rt->flavor != AX_CURRENT_THREAD) return NULL;
   w = rt->workers[0];
-  if (w->pump == NULL) return ax__worker_on_user_loop(w) ? w : NULL;
+  if (w->pump == NULL && !ax__worker_on_user_loop(w)) return NULL;
+  /* Only the loop's thread: tasks run where their widgets are. */
   self = uv_thread_self();
-  return uv_thread_equal(&w->pump->owner, &self) ? w : NULL;
+  return uv_thread_equal(&rt->home_thread, &self) ? w : NULL;
 }
 
 int ax_pump(ax_runtime_t *rt, unsigned budget) {
@@ -147,6 +148,11 @@ int ax_pump_timeout(ax_runtime_t *rt) {
   ax__worker_t *w = driven_worker(rt);
   uv_loop_t *loop;
   if (w == NULL) return AX_EINVAL;
+  /* Stopped by a shutdown_background from elsewhere: nothing will run
+   * (ax_pump says so too), and a 0 here would spin the loop until the
+   * application frees the runtime. */
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return AX_ESHUTDOWN;
   if (ax__lq_len(&w->q) != 0 || ax__inject_len(&rt->inject) != 0 ||
       ax__mailbox_pending(&w->mail))
     return 0;
