@@ -765,6 +765,13 @@ START_TEST(uv_app_block_on_outside_callbacks) {
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));
   TH_ASSERT_OK(ax_block_on(rt, th_task(&t, 21, 3)));
   ck_assert_int_eq(t.out, 42);
+  /* A sleep: block_on parks in the app's loop, whose only handles are
+   * axle's (unref'd but for that park); the timer still ends the park. */
+  {
+    ax_sleep_t s;
+    TH_ASSERT_OK(ax_block_on(rt, ax_sleep(&s, 20)));
+    ck_assert(ax_sleep_is_elapsed(&s));
+  }
   TH_ASSERT_OK(ax_runtime_free(rt));
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
