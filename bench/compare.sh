@@ -20,6 +20,9 @@
 #
 # Environment knobs:
 #   ONLY="w1 w2"     only these workloads (names from `axle-bench list`)
+#   NET=0            skip the network rows that follow the table (bench/net.sh:
+#                    tcp_echo C=64 and C=1, http_hello, vs Tokio and raw libuv)
+#   NET_ONLY="echo64 echo1 http"   which network rows
 #   ROUNDS=3         rounds; the table shows the median of the per-round medians
 #   THREADS=2        worker threads of the multi-thread runs
 #   MODES="multi current"   which runtime flavours to run
@@ -43,6 +46,7 @@ REPO="$(cd "$HERE/.." && pwd)"
 ROUNDS="${ROUNDS:-3}"
 THREADS="${THREADS:-2}"
 MODES="${MODES:-multi current}"
+NET_ONLY="${NET_ONLY:-echo64 echo1 http}"
 TIMEOUT="${TIMEOUT:-180}"
 ANCHORS_SRC="${ANCHORS_SRC:-$(cd "$REPO/.." && pwd)/shared/anchors}"
 ANCHORS_DIR="${ANCHORS_DIR:-/tmp/axle-anchors}"
@@ -222,6 +226,14 @@ done
 
 log "results of run $RUN_ID (file: $RESULTS): median of $ROUNDS per-round medians; ratio = axle/tokio"
 print_table "$RESULTS" "$RUN_ID"
+if [[ "${NET:-1}" == 1 ]]; then
+    # The network rows (tcp_echo C=64 and C=1, http_hello), against Tokio's
+    # and raw libuv's servers: bench/net.sh, same results file and knobs.
+    log "network rows: bench/net.sh"
+    ONLY="$NET_ONLY" ROUNDS="$ROUNDS" THREADS="$THREADS" ANCHORS_SRC="$ANCHORS_SRC" \
+        ANCHORS_DIR="$ANCHORS_DIR" BUILD_DIR="$BUILD_DIR" CARGO="$CARGO" \
+        "$HERE/net.sh" "$RESULTS"
+fi
 }
 
 main "$@"

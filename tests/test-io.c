@@ -3363,6 +3363,11 @@ AX_ASYNC(bp_main_fn, bp_main_t, self) {
     IO_CHECK(atomic_load(&self->sent) + (long long)MiB <
              (long long)self->total);
     IO_CHECK(!ax_join_is_finished(&self->h));
+    /* The stuck write holds a copy of what the kernel did not take: no
+     * more than the writer's own 1 MiB piece (io.h). */
+    self->sn = snap(self->c);
+    IO_CHECK(self->sn.st.copies >= 1);
+    IO_CHECK(self->sn.st.copy_max <= MiB);
   }
   /* Now read: everything comes, in order, and the writer finishes. */
   for (;;) {
@@ -3381,6 +3386,7 @@ AX_ASYNC(bp_main_fn, bp_main_t, self) {
   AX_AWAIT(ax_join_wait(&self->h));
   IO_CHECK_RC(self->h.result, 0);
   IO_CHECK_EQ(atomic_load(&self->sent), (long long)self->total);
+  IO_CHECK(snap(self->c).st.copy_max <= MiB);
   AX_END();
 }
 

@@ -39,9 +39,15 @@
  * Backpressure.  A stream reads from the kernel into the caller's buffer
  * while a read waits, and otherwise into a buffer of its own of at most
  * AX_STREAM_BUFFER bytes; when that is full it stops reading until the
- * task reads again.  Writes complete when the kernel has taken the bytes
- * (or they were copied behind a write the kernel is still taking): a
- * stream's memory stays bounded whatever the peer does.
+ * task reads again: whatever the peer sends, a stream holds at most
+ * AX_STREAM_BUFFER bytes it read.  Writes complete when the kernel has
+ * taken the bytes; what it cannot take at once is copied (so libuv never
+ * reads the caller's buffer after a drop) and stays until the kernel takes
+ * it: a write in flight costs at most its own length again, which the
+ * writer chooses (write a large payload in pieces to bound it).  In
+ * exchange, a dropped ax_write_all arrives whole, or not at all if it
+ * never started: the stream is never left with half a message.  (Tokio's
+ * write_all promises neither.)
  *
  * Errors are negative codes (libuv's, through ax_strerror): UV_ECONNREFUSED,
  * UV_ECONNRESET, UV_EADDRINUSE, UV_EPIPE, UV_ENOENT, UV_EACCES...  The end

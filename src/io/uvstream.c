@@ -476,6 +476,12 @@ static void write_op(ax__op_t *op) {
   }
 }
 
+/* (lock) */
+static void count_copy(ax__uvs_t *u, size_t len) {
+  u->stats.copies++;
+  if (len > u->stats.copy_max) u->stats.copy_max = len;
+}
+
 static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
                                 size_t len, size_t *n, int *err) {
   ax__uvs_t *u = (ax__uvs_t *)s;
@@ -527,7 +533,10 @@ static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
         *err = r;
       return AX_READY;
     }
-    /* The kernel took nothing: copy, and let libuv write when it can. */
+    /* The kernel took nothing: copy, and let libuv write when it can.  All
+     * of it, not AX_STREAM_BUFFER at most: the copy is what makes a dropped
+     * write_all arrive whole (io.h), and it is never larger than the
+     * caller's own buffer. */
     if ((u->wbuf = ax__malloc(len)) == NULL) {
       r = AX_ENOMEM;
     } else {
@@ -551,6 +560,7 @@ static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
       *err = r;
       return AX_READY;
     }
+    count_copy(u, len);
   } else {
     /* Another thread: copy now (buf is borrowed only until this future is
      * dropped) and hand the write to the home. */
@@ -565,6 +575,7 @@ static ax_poll_t uvs_poll_write(ax_stream_t *s, ax_cx_t *cx, const char *buf,
     memcpy(u->wbuf, buf, len);
     u->wlen = len;
     ax__spin_lock(&u->lock);
+    count_copy(u, len);
     old = keep(&u->wwaker, cx);
     ax__spin_unlock(&u->lock);
     drop_waker(old);

@@ -53,6 +53,8 @@ typedef struct ax__uvs_stats_s {
   unsigned long cancel_waits;  /* drops on another thread that waited for
                                   libuv to finish reading into their buffer */
   unsigned long full_stops;    /* times a full stash stopped the reading */
+  unsigned long copies;        /* writes the kernel did not take at once */
+  size_t copy_max;             /* the longest such copy (<= that write's len) */
 } ax__uvs_stats_t;
 
 typedef struct ax__uvs_s {

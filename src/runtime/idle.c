@@ -146,7 +146,19 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
         break;
       }
       if ((i & 63) == 0) {
-        uint64_t spent = uv_hrtime() - t0;
+        uint64_t spent;
+        /* I/O homed on this loop (a socket, the wheel's timer, a request)
+         * is seen only by polling the loop: poll it without blocking, so
+         * that a spin never holds a ready socket (a server's next request)
+         * until the park.  Loops with nothing of the kind cost nothing. */
+        if (ax__worker_loop_has_work(w)) {
+          uv_run(w->ctx.loop, UV_RUN_NOWAIT);
+          if (w->lifo != NULL || has_work(w, 1)) {
+            found = 1;
+            break;
+          }
+        }
+        spent = uv_hrtime() - t0;
         if (spent >= limit) break;
         if (spent >= rt->spin_min_ns && !slot && !(slot = long_spin_enter(rt)))
           break;

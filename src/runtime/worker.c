@@ -222,21 +222,6 @@ static RUN_LOOP_INLINE ax__task_t *next_task(ax__worker_t *w) {
 
 /* ---- the run loop -------------------------------------------------------- */
 
-/* 0 when a uv_run(UV_RUN_NOWAIT) turn of w's loop would find nothing to
- * do: its only active handle is axle's own wake-up (the wheel's timer is
- * not armed), no request is in flight (blocking drainers, the user's
- * fs requests) and no op waits in the mailbox.  Then the turn is only an
- * epoll_wait(0) system call, which every event_interval ticks was 25 % of
- * yield_many.  Reads the public counters of uv_loop_t (part of libuv 1.x's
- * ABI), on the loop's own thread.  A loop the application owns is always
- * polled: its handles are not ours to reason about. */
-static int loop_has_work(ax__worker_t *w) {
-  uv_loop_t *l = w->ctx.loop;
-  if (l != &w->loop_storage) return 1;
-  if (l->active_handles > 1 || l->active_reqs.count != 0) return 1;
-  return ax__mailbox_pending(&w->mail);
-}
-
 /* The run loop, compiled twice with `watch` a constant: the loop without
  * a watchdog has no trace of it (a branch per poll measured 2-3 % on
  * yield_many). */
@@ -264,7 +249,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
     if (--w->until_io == 0) {
       w->until_io = rt->event_interval;
       if (ax__worker_shut(w, until)) break;
-      if (loop_has_work(w)) {
+      if (ax__worker_loop_has_work(w)) {
         stat_inc(&w->io_polls);
         uv_run(w->ctx.loop, UV_RUN_NOWAIT);
       }

@@ -159,4 +159,19 @@ unsigned ax__worker_pump(ax__worker_t *w, unsigned budget, int run_loop);
  * queued and w's loop woken.  Callable from any thread. */
 void ax__worker_post(ax__worker_t *w, ax__op_t *op);
 
+/* 0 when a uv_run(UV_RUN_NOWAIT) turn of w's loop would find nothing to
+ * do: its only active handle is axle's own wake-up (the wheel's timer is
+ * not armed), no request is in flight (blocking drainers, the user's
+ * fs requests) and no op waits in the mailbox.  Then the turn is only an
+ * epoll_wait(0) system call, which every event_interval ticks was 25 % of
+ * yield_many.  Reads the public counters of uv_loop_t (part of libuv 1.x's
+ * ABI), on the loop's own thread.  A loop the application owns is always
+ * polled: its handles are not ours to reason about. */
+static inline int ax__worker_loop_has_work(ax__worker_t *w) {
+  uv_loop_t *l = w->ctx.loop;
+  if (l != &w->loop_storage) return 1;
+  if (l->active_handles > 1 || l->active_reqs.count != 0) return 1;
+  return ax__mailbox_pending(&w->mail);
+}
+
 #endif
