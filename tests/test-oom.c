@@ -338,7 +338,7 @@ static int run_program(int multi) {
     ck_assert_ptr_nonnull(s);
     rc = ax_block_on(rt, AX_FUTURE_DROP(prog_fn, prog_drop, s));
     if (rc == 0) rc = s->rc;
-    ax_drop(&s->co.base);
+    ax_drop(AX_FUTURE_OF(s));
     free(s);
     /* A current-thread runtime ran them during block_on. */
     if (rc == 0 && ax_block_on(rt, ax_join_wait(&h)) == 0) rc = h.result;

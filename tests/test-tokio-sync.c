@@ -494,12 +494,12 @@ START_TEST(test_tx_capacity) {
 }
 END_TEST
 
-/* sync_mpsc.rs: rx_is_closed_when_calling_close_with_sender,
- * rx_is_closed_when_dropping_all_senders,
- * rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
- * rx_is_closed_when_there_are_no_senders_and_there_are_messages,
- * rx_is_closed_when_there_are_messages_and_close_is_called,
- * rx_is_not_closed_when_there_are_permits_but_not_senders. */
+/* sync_mpsc.rs: test_rx_is_closed_when_calling_close_with_sender,
+ * test_rx_is_closed_when_dropping_all_senders,
+ * test_rx_is_not_closed_when_there_are_senders(_and_buffer_filled),
+ * test_rx_is_closed_when_there_are_no_senders_and_there_are_messages,
+ * test_rx_is_closed_when_there_are_messages_and_close_is_called,
+ * test_rx_is_not_closed_when_there_are_permits_but_not_senders. */
 START_TEST(rx_is_closed) {
   ax_mpsc_tx_t *tx, *tx2;
   ax_mpsc_rx_t *rx;
@@ -542,7 +542,8 @@ START_TEST(rx_is_closed) {
 }
 END_TEST
 
-/* sync_mpsc.rs: rx_is_empty_* and rx_len_* (on bounded and unbounded). */
+/* sync_mpsc.rs: test_rx_is_empty_*, test_rx_is_not_empty_* and
+ * test_rx_len_* (and their test_rx_unbounded_* twins). */
 START_TEST(rx_len_and_is_empty) {
   ax_mpsc_tx_t *tx;
   ax_mpsc_rx_t *rx;
@@ -765,12 +766,433 @@ START_TEST(reserve_many_cancel) {
 }
 END_TEST
 
+/* sync_mpsc.rs: failed_reserve_many_wakes_closed_receiver and
+ * cancelled_reserve_many_wakes_closed_receiver: a reserve_many that had
+ * collected part of its slots when the receiver closed.  Tokio's
+ * receiver is woken only when that reserve gives its slot back (fails or
+ * is dropped).  axle closes the semaphore, which hands every waiter's
+ * partial slots back at once: the channel is idle as soon as the other
+ * permit goes, so the receiver is woken then -- earlier than Tokio, and
+ * never before every slot is back.  The reserve fails all the same. */
+static void reserve_many_partial_closed(int cancel) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_reserve_t res;
+  ax_mpsc_recv_t r;
+  th_cx_t c, cr;
+  TH_CX_INIT(&c, &cr);
+  ck_assert_int_eq(ax_mpsc_new(0, 2, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_reserve_many(&res, tx, 2), &c), AX_PENDING);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 0);  /* it holds the second */
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 1);  /* its slot came back */
+  ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(cr.w.wakes, 1);  /* Tokio: 0 until the reserve goes */
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, AX_ECLOSED);
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
+  ax_drop(&r.base);
+  if (cancel) {
+    ax_drop(&res.base);
+  } else {
+    ck_assert_int_eq(TH_POLL(&res.base, &c), AX_READY);
+    ck_assert_int_eq(res.result, AX_ECLOSED);
+    ck_assert_ptr_null(res.permit.tx);
+  }
+  ck_assert_uint_eq(ax_mpsc_capacity(tx), 2);
+  ax_drop(&res.base);
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.w.refs + cr.w.refs, 0);
+}
+
+START_TEST(failed_reserve_many_wakes_closed_receiver) {
+  reserve_many_partial_closed(0);
+}
+END_TEST
+
+START_TEST(cancelled_reserve_many_wakes_closed_receiver) {
+  reserve_many_partial_closed(1);
+}
+END_TEST
+
+/* sync_mpsc.rs: sending_last_owned_permit_wakes_closed_receiver and
+ * releasing_last_owned_permit_wakes_closed_receiver: the owned permit is
+ * a permit whose sender handle was dropped after reserving (it holds its
+ * own).  The channel stays open for it, and using or releasing it is
+ * what closes it. */
+static void owned_permit_closed_receiver(int send) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_permit_t p;
+  ax_mpsc_recv_t r;
+  th_cx_t cr;
+  th_cx_init(&cr);
+  ck_assert_int_eq(ax_mpsc_new(0, 100, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+  ax_mpsc_sender_drop(tx);  /* try_reserve_owned() consumes the sender */
+  ck_assert_uint_eq(ax_mpsc_receiver_sender_strong_count(rx), 1);
+  ax_mpsc_close(rx);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &cr), AX_PENDING);
+  if (send)
+    ck_assert_int_eq(ax_mpsc_permit_send(&p, NULL), 0);
+  else
+    ax_mpsc_permit_release(&p);
+  ck_assert_int_eq(cr.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &cr), AX_READY);
+  ck_assert_int_eq(r.result, send ? 0 : AX_ECLOSED);
+  ax_drop(&r.base);
+  ck_assert_uint_eq(ax_mpsc_receiver_sender_strong_count(rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(cr.w.refs, 0);
+}
+
+START_TEST(sending_last_owned_permit_wakes_closed_receiver) {
+  owned_permit_closed_receiver(1);
+}
+END_TEST
+
+START_TEST(releasing_last_owned_permit_wakes_closed_receiver) {
+  owned_permit_closed_receiver(0);
+}
+END_TEST
+
+/* sync_mpsc.rs: try_recv_close_while_empty_bounded / _unbounded. */
+START_TEST(try_recv_close_while_empty) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    ax_mpsc_tx_t *tx;
+    ax_mpsc_rx_t *rx;
+    ck_assert_int_eq(bounded ? ax_mpsc_new(0, 5, NULL, &tx, &rx)
+                             : ax_mpsc_new_unbounded(0, NULL, &tx, &rx),
+                     0);
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_EEMPTY);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), AX_ECLOSED);
+    ax_mpsc_receiver_drop(rx);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: recv_many_with_non_empty_buffer_bounded_rx_closed_and_idle
+ * (and _unbounded_): a closed, idle channel gives 0 values and leaves the
+ * buffer as it was.  (Tokio appends to a Vec; axle writes from buf[0],
+ * so "left as it was" is the whole buffer.) */
+START_TEST(recv_many_rx_closed_and_idle) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    ax_mpsc_tx_t *tx;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_recv_many_t rm;
+    th_cx_t c;
+    int buf[1] = {1};
+    th_cx_init(&c);
+    ck_assert_int_eq(bounded ? ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx)
+                             : ax_mpsc_new_unbounded(sizeof(int), NULL, &tx,
+                                                     &rx),
+                     0);
+    ax_mpsc_close(rx);
+    ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, 1), &c),
+                     AX_READY);
+    ck_assert_int_eq(rm.result, AX_ECLOSED);
+    ck_assert_uint_eq(rm.count, 0);
+    ck_assert_int_eq(buf[0], 1);
+    ax_drop(&rm.base);
+    ax_mpsc_sender_drop(tx);
+    ax_mpsc_receiver_drop(rx);
+    ck_assert_int_eq(c.w.refs, 0);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: test_rx_len_when_close_is_called,
+ * _before_dropping_sender, _after_dropping_sender (and the
+ * test_rx_unbounded_len_* three): a close does not drop what is queued. */
+START_TEST(rx_len_when_close_is_called) {
+  int bounded, order;
+  for (bounded = 0; bounded < 2; bounded++) {
+    for (order = 0; order < 3; order++) {
+      ax_mpsc_tx_t *tx;
+      ax_mpsc_rx_t *rx;
+      ck_assert_int_eq(bounded ? ax_mpsc_new(0, 100, NULL, &tx, &rx)
+                               : ax_mpsc_new_unbounded(0, NULL, &tx, &rx),
+                       0);
+      ck_assert_int_eq(ax_mpsc_try_send(tx, NULL), 0);
+      if (order == 2) ax_mpsc_sender_drop(tx);
+      ax_mpsc_close(rx);
+      if (order == 1) ax_mpsc_sender_drop(tx);
+      ck_assert_uint_eq(ax_mpsc_len(rx), 1);
+      ck_assert(!ax_mpsc_is_empty(rx));
+      ck_assert_int_eq(ax_mpsc_try_recv(rx, NULL), 0);
+      ck_assert_uint_eq(ax_mpsc_len(rx), 0);
+      if (order == 0) ax_mpsc_sender_drop(tx);
+      ax_mpsc_receiver_drop(rx);
+    }
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: test_is_empty_32_msgs -- across the unbounded list's
+ * block boundaries (blocks of 32 values), one send and one receive at a
+ * time leave the channel empty every time. */
+START_TEST(test_is_empty_32_msgs) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  int v, out;
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 33, NULL, &tx, &rx), 0);
+  for (v = 1; v < 257; v++) {
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+    ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+    ck_assert_int_eq(out, v);
+    ck_assert_msg(ax_mpsc_is_empty(rx), "%d. len: %zu", v, ax_mpsc_len(rx));
+  }
+  ax_mpsc_sender_drop(tx);
+  ax_mpsc_receiver_drop(rx);
+}
+END_TEST
+
+/* sync_mpsc.rs: release_waker_on_rx_drop. */
+START_TEST(release_waker_on_rx_drop) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_recv_t r;
+  th_cx_t c;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_mpsc_new(0, 1, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(TH_POLL(ax_mpsc_recv(&r, rx, NULL), &c), AX_PENDING);
+  ck_assert_int_eq(c.w.refs, 1);
+  /* Tokio drops the receiver with the poll_recv registration in place;
+   * axle's registration belongs to the recv future, and dropping it is
+   * what a task's drop does before the receiver goes. */
+  ax_drop(&r.base);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_mpsc_sender_drop(tx);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: test_msgs_dropped_on_rx_drop.  In axle a received
+ * value is the caller's (the channel runs `drop` only on values it still
+ * owns), and a send that fails leaves the value with the caller: of
+ * Tokio's 4 drops, the channel runs 1. */
+static atomic_int msg_drops;
+static void count_drop(void *v) {
+  (void)v;
+  atomic_fetch_add(&msg_drops, 1);
+}
+
+START_TEST(test_msgs_dropped_on_rx_drop) {
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_send_t s;
+  th_cx_t c;
+  int v = 0, out;
+  th_cx_init(&c);
+  atomic_store(&msg_drops, 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 3, count_drop, &tx, &rx), 0);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+  ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+  ax_mpsc_send(&s, tx, &v);  /* created, not polled yet */
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert_int_eq(ax_mpsc_try_recv(rx, &out), 0);
+  ck_assert_int_eq(TH_POLL(&s.base, &c), AX_READY);
+  ck_assert_int_eq(s.result, 0);
+  ax_drop(&s.base);
+  ax_mpsc_receiver_drop(rx);
+  ck_assert_int_eq(atomic_load(&msg_drops), 1);  /* the one still queued */
+  ck_assert_int_eq(TH_POLL(ax_mpsc_send(&s, tx, &v), &c), AX_READY);
+  ck_assert_int_eq(s.result, AX_ECLOSED);
+  ax_drop(&s.base);
+  ck_assert_int_eq(atomic_load(&msg_drops), 1);  /* still the caller's */
+  ax_mpsc_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: weak_sender and weak_unbounded_sender, by hand (the
+ * sends never wait: capacity 11): ten values, an upgrade that sends 20
+ * and downgrades again; the receiver gets 11 values and then the close,
+ * and the weak handle no longer upgrades. */
+static void weak_sender_shape(int bounded) {
+  ax_mpsc_tx_t *tx, *tx2;
+  ax_mpsc_rx_t *rx;
+  ax_mpsc_weak_tx_t *w;
+  int i, out = -1, rc;
+  ck_assert_int_eq(bounded ? ax_mpsc_new(sizeof(int), 11, NULL, &tx, &rx)
+                           : ax_mpsc_new_unbounded(sizeof(int), NULL, &tx, &rx),
+                   0);
+  tx2 = ax_mpsc_sender_clone(tx);
+  w = ax_mpsc_sender_downgrade(tx2);
+  ax_mpsc_sender_drop(tx2);  /* tx.clone().downgrade() */
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+  tx2 = ax_mpsc_weak_upgrade(w);
+  ck_assert_ptr_nonnull(tx2);
+  i = 20;
+  ck_assert_int_eq(ax_mpsc_try_send(tx2, &i), 0);
+  ax_mpsc_weak_drop(w);
+  w = ax_mpsc_sender_downgrade(tx2);
+  ax_mpsc_sender_drop(tx2);
+  ax_mpsc_sender_drop(tx);  /* the task ends */
+  for (i = 0; i < 12; i++) {
+    rc = ax_mpsc_try_recv(rx, &out);
+    if (rc == 0) {
+      ck_assert_int_eq(out, i == 10 ? 20 : i);
+    } else {
+      ck_assert_int_eq(rc, AX_ECLOSED);
+      ck_assert_int_eq(i, 11);
+      break;
+    }
+  }
+  ck_assert_int_eq(i, 11);
+  ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+  ax_mpsc_weak_drop(w);
+  ax_mpsc_receiver_drop(rx);
+}
+
+START_TEST(weak_sender_tokio) {
+  weak_sender_shape(1);
+  weak_sender_shape(0);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: downgrade_upgrade_sender_failure, downgrade_drop_upgrade,
+ * downgrade_get_permit_upgrade_no_senders,
+ * downgrade_upgrade_get_permit_no_senders, test_tx_count_weak_sender,
+ * test_rx_is_closed_when_dropping_all_senders_except_weak_senders (and
+ * the _unbounded_ versions of each that has one). */
+START_TEST(weak_upgrade_rules) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    ax_mpsc_tx_t *tx, *tx2, *up;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_weak_tx_t *w, *w2;
+    ax_mpsc_permit_t p;
+#define NEW_CH()                                                          \
+  ck_assert_int_eq(bounded ? ax_mpsc_new(sizeof(int), 1, NULL, &tx, &rx)  \
+                           : ax_mpsc_new_unbounded(sizeof(int), NULL,     \
+                                                   &tx, &rx),             \
+                   0)
+    /* downgrade_upgrade_sender_failure */
+    NEW_CH();
+    w = ax_mpsc_sender_downgrade(tx);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_receiver_drop(rx);
+    /* downgrade_drop_upgrade */
+    NEW_CH();
+    tx2 = ax_mpsc_sender_clone(tx);
+    w = ax_mpsc_sender_downgrade(tx2);
+    ax_mpsc_sender_drop(tx2);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_receiver_drop(rx);
+    /* downgrade_get_permit_upgrade_no_senders: the permit is a sender */
+    NEW_CH();
+    w = ax_mpsc_sender_downgrade(tx);
+    ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+    ax_mpsc_sender_drop(tx);  /* reserve_owned consumed it */
+    up = ax_mpsc_weak_upgrade(w);
+    ck_assert_ptr_nonnull(up);
+    ax_mpsc_sender_drop(up);
+    ax_mpsc_permit_release(&p);
+    ck_assert_ptr_null(ax_mpsc_weak_upgrade(w));
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_receiver_drop(rx);
+    /* downgrade_upgrade_get_permit_no_senders */
+    NEW_CH();
+    tx2 = ax_mpsc_sender_clone(tx);
+    ck_assert_int_eq(ax_mpsc_try_reserve(&p, tx), 0);
+    ax_mpsc_sender_drop(tx);
+    w = ax_mpsc_sender_downgrade(tx2);
+    ax_mpsc_sender_drop(tx2);
+    up = ax_mpsc_weak_upgrade(w);
+    ck_assert_ptr_nonnull(up);
+    ax_mpsc_sender_drop(up);
+    ax_mpsc_permit_release(&p);
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_receiver_drop(rx);
+    /* test_tx_count_weak_sender */
+    NEW_CH();
+    w = ax_mpsc_sender_downgrade(tx);
+    w2 = ax_mpsc_sender_downgrade(tx);
+    ax_mpsc_sender_drop(tx);
+    ck_assert(ax_mpsc_weak_upgrade(w) == NULL &&
+              ax_mpsc_weak_upgrade(w2) == NULL);
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_weak_drop(w2);
+    ax_mpsc_receiver_drop(rx);
+    /* test_rx_is_closed_when_dropping_all_senders_except_weak_senders */
+    NEW_CH();
+    tx2 = ax_mpsc_sender_clone(tx);
+    w = ax_mpsc_sender_downgrade(tx2);
+    ax_mpsc_sender_drop(tx2);
+    ax_mpsc_sender_drop(tx);
+    ck_assert(ax_mpsc_receiver_is_closed(rx));
+    ax_mpsc_weak_drop(w);
+    ax_mpsc_receiver_drop(rx);
+#undef NEW_CH
+  }
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: sender_strong_count_when_cloned,
+ * sender_weak_count_when_downgraded, sender_strong_count_when_dropped,
+ * sender_weak_count_when_dropped, sender_strong_and_weak_conut (and the
+ * unbounded_ ones). */
+START_TEST(sender_strong_and_weak_count) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    ax_mpsc_tx_t *tx, *tx2;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_weak_tx_t *weak, *weak2;
+    ck_assert_int_eq(bounded ? ax_mpsc_new(0, 1, NULL, &tx, &rx)
+                             : ax_mpsc_new_unbounded(0, NULL, &tx, &rx),
+                     0);
+    tx2 = ax_mpsc_sender_clone(tx);
+    ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 2);
+    ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx2), 2);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_strong_count(rx), 2);
+    weak = ax_mpsc_sender_downgrade(tx);
+    weak2 = ax_mpsc_sender_downgrade(tx2);
+    ck_assert_uint_eq(ax_mpsc_weak_strong_count(weak), 2);
+    ck_assert_uint_eq(ax_mpsc_weak_strong_count(weak2), 2);
+    ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx), 2);
+    ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx2), 2);
+    ck_assert_uint_eq(ax_mpsc_weak_weak_count(weak), 2);
+    ck_assert_uint_eq(ax_mpsc_weak_weak_count(weak2), 2);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_weak_count(rx), 2);
+    ax_mpsc_sender_drop(tx2);
+    ax_mpsc_weak_drop(weak2);
+    ck_assert_uint_eq(ax_mpsc_sender_strong_count(tx), 1);
+    ck_assert_uint_eq(ax_mpsc_weak_strong_count(weak), 1);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_strong_count(rx), 1);
+    ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx), 1);
+    ck_assert_uint_eq(ax_mpsc_weak_weak_count(weak), 1);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_weak_count(rx), 1);
+    ax_mpsc_weak_drop(weak);
+    ck_assert_uint_eq(ax_mpsc_sender_weak_count(tx), 0);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_weak_count(rx), 0);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_uint_eq(ax_mpsc_receiver_sender_strong_count(rx), 0);
+    ax_mpsc_receiver_drop(rx);
+  }
+}
+END_TEST
+
 /* ---- mpsc on a runtime -------------------------------------------------- */
 
-/* sync_mpsc.rs: send_recv_many_bounded_capacity (and a reserve_many that
- * waits for room): a producer task sends N values through reserve_many
- * batches; the consumer takes them with recv_many; every value arrives
- * once, in order. */
+/* axle (recv_many against reserve_many under load; Tokio's
+ * send_recv_many_bounded_capacity is ported by hand as
+ * send_recv_many_capacity below): a producer task sends N values through
+ * reserve_many batches that wait for room; the consumer takes them with
+ * recv_many; every value arrives once, in order. */
 #define RM_N 2000
 #define RM_BATCH 7
 typedef struct {
@@ -834,7 +1256,7 @@ AX_ASYNC(rm_main, rm_main_t, s) {
   AX_END();
 }
 
-START_TEST(send_recv_many_bounded_capacity) {
+START_TEST(reserve_many_recv_many_rt) {
   rm_main_t m = {0};
   atomic_store(&rm_received, 0);
   atomic_store(&rm_order_errors, 0);
@@ -844,6 +1266,267 @@ START_TEST(send_recv_many_bounded_capacity) {
   ck_assert_int_eq(atomic_load(&rm_received), RM_N);
   ck_assert_int_eq(atomic_load(&rm_order_errors), 0);
   ck_assert_int_le(atomic_load(&rm_batches), RM_N);
+}
+END_TEST
+
+/* sync_mpsc.rs: send_recv_many_bounded_capacity and
+ * send_recv_many_unbounded_capacity, by hand: a batch of `limit` values
+ * and one more; then a receive waits while the last sender sends a final
+ * value and goes -- the value comes first, then the close.  (Tokio's
+ * buffer grows; axle's is the caller's array, passed from where the
+ * previous batch ended.) */
+START_TEST(send_recv_many_capacity) {
+  int bounded;
+  for (bounded = 0; bounded < 2; bounded++) {
+    enum { LIMIT = 9 };
+    ax_mpsc_tx_t *tx;
+    ax_mpsc_rx_t *rx;
+    ax_mpsc_recv_many_t rm;
+    th_cx_t c;
+    int buf[LIMIT * 2], i, v;
+    size_t have = 0;
+    th_cx_init(&c);
+    ck_assert_int_eq(bounded ? ax_mpsc_new(sizeof(int), 100, NULL, &tx, &rx)
+                             : ax_mpsc_new_unbounded(sizeof(int), NULL, &tx,
+                                                     &rx),
+                     0);
+    for (i = 0; i < LIMIT; i++)
+      ck_assert_int_eq(ax_mpsc_try_send(tx, &i), 0);
+    v = 100;  /* "one more" */
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+    ck_assert_int_eq(TH_POLL(ax_mpsc_recv_many(&rm, rx, buf, LIMIT), &c),
+                     AX_READY);
+    ck_assert_uint_eq(rm.count, LIMIT);
+    ax_drop(&rm.base);
+    have = LIMIT;
+    for (i = 0; i < LIMIT; i++) ck_assert_int_eq(buf[i], i);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c), AX_READY);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+    ck_assert_int_eq(buf[have++], 100);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c),
+        AX_PENDING);
+    v = 200;  /* "final", from the task that owns the last sender */
+    ck_assert_int_eq(ax_mpsc_try_send(tx, &v), 0);
+    ax_mpsc_sender_drop(tx);
+    ck_assert_int_eq(c.w.wakes, 1);
+    ck_assert_int_eq(TH_POLL(&rm.base, &c), AX_READY);
+    ck_assert_int_eq(rm.result, 0);
+    ck_assert_uint_eq(rm.count, 1);
+    ax_drop(&rm.base);
+    ck_assert_int_eq(buf[have++], 200);
+    ck_assert_int_eq(
+        TH_POLL(ax_mpsc_recv_many(&rm, rx, &buf[have], LIMIT), &c), AX_READY);
+    ck_assert_int_eq(rm.result, AX_ECLOSED);
+    ck_assert_uint_eq(rm.count, 0);
+    ax_drop(&rm.base);
+    ax_mpsc_receiver_drop(rx);
+    ck_assert_int_eq(c.w.refs, 0);
+  }
+}
+END_TEST
+
+/* sync_mpsc.rs: async_send_recv_many_with_buffer -- a task sends 1, 2, 7,
+ * 0 into a channel of capacity 2 (waiting for room); the receiver takes
+ * them with recv_many (limit 3) until it has all four, then sees the
+ * close. */
+static atomic_int arm_errors;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;            /* owned */
+  ax_mpsc_send_t send;
+  int i, v;
+} arm_sender_t;
+
+AX_ASYNC(arm_sender, arm_sender_t, s) {
+  static const int vals[4] = {1, 2, 7, 0};
+  AX_BEGIN(s);
+  for (s->i = 0; s->i < 4; s->i++) {
+    s->v = vals[s->i];
+    AX_AWAIT(ax_mpsc_send(&s->send, s->tx, &s->v));
+    if (s->send.result != 0) atomic_fetch_add(&arm_errors, 1);
+  }
+  ax_mpsc_sender_drop(s->tx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *tx;
+  ax_mpsc_rx_t *rx;            /* owned */
+  ax_mpsc_recv_many_t rm;
+  ax_join_t h;
+  arm_sender_t snd;
+  int buf[8];
+  size_t have;
+} arm_main_t;
+
+AX_ASYNC(arm_main, arm_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, s->buf, 0));
+  if (s->rm.result != 0 || s->rm.count != 0) atomic_fetch_add(&arm_errors, 1);
+  s->snd.tx = s->tx;
+  if (AX_SPAWN(arm_sender, &s->snd, &s->h) != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  while (s->have < 4) {
+    AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, &s->buf[s->have], 3));
+    if (s->rm.result != 0 || s->rm.count == 0) {
+      atomic_fetch_add(&arm_errors, 1);
+      break;
+    }
+    s->have += s->rm.count;
+  }
+  if (s->have != 4 || s->buf[0] != 1 || s->buf[1] != 2 || s->buf[2] != 7 ||
+      s->buf[3] != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  AX_AWAIT(ax_mpsc_recv_many(&s->rm, s->rx, &s->buf[4], 3));
+  if (s->rm.result != AX_ECLOSED || s->rm.count != 0)
+    atomic_fetch_add(&arm_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  if (s->h.result != 0) atomic_fetch_add(&arm_errors, 1);
+  ax_join_drop(&s->h);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+START_TEST(async_send_recv_many_with_buffer) {
+  arm_main_t m = {0};
+  atomic_store(&arm_errors, 0);
+  ck_assert_int_eq(ax_mpsc_new(sizeof(int), 2, NULL, &m.tx, &m.rx), 0);
+  RUN_TASK(_i, arm_main, &m);
+  ck_assert_int_eq(atomic_load(&arm_errors), 0);
+}
+END_TEST
+
+/* sync_mpsc_weak.rs: actor_weak_sender -- an actor keeps a weak sender to
+ * itself: it can send itself a message while a handle is alive, and it
+ * does not keep its own channel open, so it ends when the last handle
+ * goes. */
+enum { ACT_GET_ID, ACT_SELF };
+typedef struct {
+  int kind;
+  ax_oneshot_tx_t *respond_to;  /* ACT_GET_ID: owned by the message */
+} act_msg_t;
+
+static void act_msg_drop(void *elem) {
+  act_msg_t *m = (act_msg_t *)elem;
+  if (m->kind == ACT_GET_ID) ax_oneshot_sender_drop(m->respond_to);
+}
+
+static atomic_int act_errors, act_self_seen, act_id_seen;
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_rx_t *rx;             /* owned */
+  ax_mpsc_weak_tx_t *self_tx;   /* owned: a weak sender to itself */
+  ax_mpsc_tx_t *strong;         /* while sending to itself */
+  ax_mpsc_recv_t recv;
+  ax_mpsc_send_t send;
+  act_msg_t msg, self_msg;
+  unsigned next_id;
+  int i;
+} actor_t;
+
+AX_ASYNC(actor, actor_t, s) {
+  AX_BEGIN(s);
+  for (s->i = 0;; s->i++) {
+    AX_AWAIT(ax_mpsc_recv(&s->recv, s->rx, &s->msg));
+    if (s->recv.result != 0) break;  /* every handle gone: the weak one
+                                        does not keep it open */
+    if (s->msg.kind == ACT_GET_ID) {
+      s->next_id++;
+      (void)ax_oneshot_send(s->msg.respond_to, &s->next_id);
+    } else {
+      atomic_store(&act_self_seen, 1);
+    }
+    if (s->i == 0) {
+      s->strong = ax_mpsc_weak_upgrade(s->self_tx);
+      if (s->strong != NULL) {
+        s->self_msg.kind = ACT_SELF;
+        s->self_msg.respond_to = NULL;
+        AX_AWAIT(ax_mpsc_send(&s->send, s->strong, &s->self_msg));
+        if (s->send.result != 0) atomic_fetch_add(&act_errors, 1);
+        ax_mpsc_weak_drop(s->self_tx);
+        s->self_tx = ax_mpsc_sender_downgrade(s->strong);
+        ax_mpsc_sender_drop(s->strong);
+        s->strong = NULL;
+      } else {
+        atomic_fetch_add(&act_errors, 1);
+      }
+    }
+  }
+  if (!atomic_load(&act_self_seen)) atomic_fetch_add(&act_errors, 1);
+  ax_mpsc_weak_drop(s->self_tx);
+  ax_mpsc_receiver_drop(s->rx);
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  ax_mpsc_tx_t *handle;         /* owned: MyActorHandle's sender */
+  ax_oneshot_rx_t *reply;
+  ax_mpsc_send_t send;
+  ax_oneshot_recv_t recv;
+  act_msg_t msg;
+  unsigned id;
+} act_client_t;
+
+AX_ASYNC(act_client, act_client_t, s) {
+  AX_BEGIN(s);
+  s->msg.kind = ACT_GET_ID;
+  if (ax_oneshot_new(sizeof(unsigned), NULL, &s->msg.respond_to,
+                     &s->reply) != 0)
+    atomic_fetch_add(&act_errors, 1);
+  AX_AWAIT(ax_mpsc_send(&s->send, s->handle, &s->msg));
+  if (s->send.result != 0) {
+    ax_oneshot_sender_drop(s->msg.respond_to);  /* still ours */
+    atomic_fetch_add(&act_errors, 1);
+  }
+  AX_AWAIT(ax_oneshot_recv(&s->recv, s->reply, &s->id));
+  if (s->recv.result == 0) atomic_store(&act_id_seen, (int)s->id);
+  ax_oneshot_receiver_drop(s->reply);
+  ax_mpsc_sender_drop(s->handle);  /* drop(handle) */
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  actor_t act;
+  act_client_t client;
+  ax_join_t ha, hc;
+} act_main_t;
+
+AX_ASYNC(act_main, act_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(actor, &s->act, &s->ha) != 0 ||
+      AX_SPAWN(act_client, &s->client, &s->hc) != 0)
+    atomic_fetch_add(&act_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->hc));
+  if (s->hc.result != 0) atomic_fetch_add(&act_errors, 1);
+  ax_join_drop(&s->hc);
+  AX_AWAIT(ax_join_wait(&s->ha));  /* ends: only its weak sender is left */
+  if (s->ha.result != 0) atomic_fetch_add(&act_errors, 1);
+  ax_join_drop(&s->ha);
+  AX_END();
+}
+
+START_TEST(actor_weak_sender) {
+  act_main_t m = {0};
+  ax_mpsc_tx_t *tx;
+  atomic_store(&act_errors, 0);
+  atomic_store(&act_self_seen, 0);
+  atomic_store(&act_id_seen, 0);
+  ck_assert_int_eq(
+      ax_mpsc_new(sizeof(act_msg_t), 8, act_msg_drop, &tx, &m.act.rx), 0);
+  m.act.self_tx = ax_mpsc_sender_downgrade(tx);  /* sender.clone().downgrade() */
+  m.client.handle = tx;
+  RUN_TASK(_i, act_main, &m);
+  ck_assert_int_eq(atomic_load(&act_errors), 0);
+  ck_assert_int_eq(atomic_load(&act_self_seen), 1);
+  ck_assert_int_eq(atomic_load(&act_id_seen), 1);
 }
 END_TEST
 
@@ -1098,6 +1781,113 @@ START_TEST(sender_len) {
 }
 END_TEST
 
+/* sync_broadcast.rs: sender_len_random (a fixed-seed generator instead
+ * of rand): after every step, the sender's len is the larger of the
+ * receivers' lens, at most the capacity. */
+START_TEST(sender_len_random) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx1, *rx2;
+  uint32_t seed = 12345;
+  int i, out;
+  uint64_t lag, l1, l2, expected;
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), 16, NULL, NULL, &tx, &rx1),
+                   0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  for (i = 0; i < 1000; i++) {
+    seed = seed * 1103515245u + 12345u;
+    switch ((seed >> 16) % 4) {
+    case 0:
+      (void)ax_broadcast_try_recv(rx1, &out, &lag);
+      break;
+    case 1:
+      (void)ax_broadcast_try_recv(rx2, &out, &lag);
+      break;
+    default:
+      out = 0;
+      ck_assert_int_eq(ax_broadcast_send(tx, &out), 0);
+    }
+    l1 = ax_broadcast_receiver_len(rx1);
+    l2 = ax_broadcast_receiver_len(rx2);
+    expected = l1 > l2 ? l1 : l2;
+    if (expected > 16) expected = 16;
+    ck_assert_uint_eq(ax_broadcast_len(tx), expected);
+  }
+  ax_broadcast_receiver_drop(rx1);
+  ax_broadcast_receiver_drop(rx2);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast.rs: send_in_waker_drop -- a waker whose last drop sends
+ * on the channel.  Replacing it (a poll with another waker) and waking it
+ * (a send) must not deadlock on the channel's own locks. */
+typedef struct {
+  ax_waker_t base;
+  atomic_int refs;            /* the owner's reference included */
+  ax_broadcast_tx_t *tx;      /* owned: sent on, then dropped, by the last drop */
+  atomic_int sent;
+} send_on_drop_t;
+
+static ax_waker_t *sod_clone(ax_waker_t *w) {
+  atomic_fetch_add(&((send_on_drop_t *)w)->refs, 1);
+  return w;
+}
+static void sod_drop(ax_waker_t *w) {
+  send_on_drop_t *s = (send_on_drop_t *)w;
+  if (atomic_fetch_sub(&s->refs, 1) == 1) {
+    int v = 0;
+    (void)ax_broadcast_send(s->tx, &v);
+    atomic_fetch_add(&s->sent, 1);
+    ax_broadcast_sender_drop(s->tx);
+  }
+}
+static void sod_wake_by_ref(ax_waker_t *w) { (void)w; }
+static void sod_wake(ax_waker_t *w) { sod_drop(w); }
+static const ax_waker_vtable_t sod_vtable = {sod_clone, sod_wake,
+                                             sod_wake_by_ref, sod_drop};
+
+START_TEST(send_in_waker_drop) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_recv_t r;
+  send_on_drop_t w;
+  ax_cx_t cx;
+  th_cx_t c;
+  int out;
+  th_cx_init(&c);
+  w.base.vtable = &sod_vtable;
+
+  /* Replacing the old waker. */
+  ck_assert_int_eq(ax_broadcast_new(0, 16, NULL, NULL, &tx, &rx), 0);
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.sent, 0);
+  w.tx = tx;                  /* the waker owns the only sender */
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_broadcast_recv(&r, rx, &out), &cx), AX_PENDING);
+  sod_drop(&w.base);          /* drop(waker): the channel's clone is left */
+  ck_assert_int_eq(atomic_load(&w.sent), 0);
+  (void)TH_POLL(&r.base, &c); /* replaces it: its drop sends */
+  ck_assert_int_eq(atomic_load(&w.sent), 1);
+  ax_drop(&r.base);
+  ax_broadcast_receiver_drop(rx);
+
+  /* Waking it. */
+  ck_assert_int_eq(ax_broadcast_new(0, 16, NULL, NULL, &tx, &rx), 0);
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.sent, 0);
+  w.tx = ax_broadcast_sender_clone(tx);
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_broadcast_recv(&r, rx, &out), &cx), AX_PENDING);
+  sod_drop(&w.base);
+  ck_assert_int_eq(ax_broadcast_send(tx, &out), 0);  /* wake: drop: send */
+  ck_assert_int_eq(atomic_load(&w.sent), 1);
+  ax_drop(&r.base);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
 /* sync_broadcast.rs: receiver_len_with_lagged -- with Tokio's capacity
  * (4: what Tokio makes of channel(3)) the numbers are Tokio's; with the
  * exact capacity 3 axle keeps one value fewer, so the receiver loses 10
@@ -1181,8 +1971,8 @@ START_TEST(broadcast_sender_closed) {
 }
 END_TEST
 
-/* sync_broadcast_weak.rs: downgrade_upgrade_sender_success,
- * downgrade_upgrade_sender_failure, drop_weak_sender. */
+/* sync_broadcast_weak.rs: downgrade_upgrade_sender_failure (and axle's
+ * own checks: a successful upgrade, weak_clone and weak_drop). */
 START_TEST(broadcast_weak_sender) {
   ax_broadcast_tx_t *tx, *up;
   ax_broadcast_rx_t *rx;
@@ -1209,6 +1999,344 @@ START_TEST(broadcast_weak_sender) {
   ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
   ax_broadcast_receiver_drop(rx);
   ax_broadcast_weak_drop(w);
+}
+END_TEST
+
+/* sync_broadcast.rs: broadcast_sender_new_must_be_closed (Sender::new is
+ * ax_broadcast_new without a first receiver). */
+START_TEST(broadcast_sender_new_must_be_closed) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_closed_t cl;
+  th_cx_t c;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_broadcast_new(0, 1, NULL, NULL, &tx, NULL), 0);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_READY);
+  ax_drop(&cl.base);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx), 0);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_closed(&cl, tx), &c), AX_PENDING);
+  ax_drop(&cl.base);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* Tokio's assert_recv! / assert_lagged! / assert_empty! for an int
+ * broadcast receiver. */
+static int bc_recv(ax_broadcast_rx_t *rx) {
+  int out = -1;
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), 0);
+  return out;
+}
+static void bc_lagged(ax_broadcast_rx_t *rx, uint64_t n) {
+  uint64_t lag = 0;
+  int out = -1;
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, &lag), AX_ELAGGED);
+  ck_assert_uint_eq(lag, n);
+  ck_assert_int_eq(out, -1);  /* nothing copied */
+}
+static void bc_empty(ax_broadcast_rx_t *rx) {
+  int out;
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), AX_EEMPTY);
+}
+static void bc_send(ax_broadcast_tx_t *tx, int v) {
+  ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+}
+static void bc_new(size_t cap, ax_broadcast_tx_t **tx, ax_broadcast_rx_t **rx) {
+  ck_assert_int_eq(ax_broadcast_new(sizeof(int), cap, NULL, NULL, tx, rx), 0);
+}
+
+/* sync_broadcast.rs, "Lagging semantics": with power-of-two capacities
+ * axle and Tokio keep the same number of values, so the numbers are
+ * Tokio's exactly.  slow_receiver_within_capacity_does_not_lag,
+ * capacity_overflow_reports_lagged_then_oldest_retained,
+ * lagged_count_matches_number_of_overwritten_messages,
+ * lag_catch_up_then_lag_again, lag_is_per_receiver,
+ * lag_again_before_reading_retained_messages,
+ * single_slot_capacity_lag_semantics,
+ * receiver_len_after_lag_error_advances_cursor. */
+START_TEST(broadcast_lag_semantics) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx, *fast;
+  int i;
+  /* slow_receiver_within_capacity_does_not_lag */
+  bc_new(2, &tx, &rx);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &fast), 0);
+  bc_send(tx, 1);
+  bc_send(tx, 2);
+  ck_assert_int_eq(bc_recv(fast), 1);
+  ck_assert_int_eq(bc_recv(fast), 2);
+  bc_empty(fast);
+  ck_assert_int_eq(bc_recv(rx), 1);
+  ck_assert_int_eq(bc_recv(rx), 2);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(fast);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* capacity_overflow_reports_lagged_then_oldest_retained */
+  bc_new(2, &tx, &rx);
+  bc_send(tx, 10);
+  bc_send(tx, 20);
+  bc_send(tx, 30);
+  bc_lagged(rx, 1);
+  ck_assert_int_eq(bc_recv(rx), 20);
+  ck_assert_int_eq(bc_recv(rx), 30);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* lagged_count_matches_number_of_overwritten_messages */
+  bc_new(4, &tx, &rx);
+  for (i = 1; i <= 4; i++) bc_send(tx, i);
+  ck_assert_int_eq(bc_recv(rx), 1);
+  for (i = 5; i <= 8; i++) bc_send(tx, i);
+  bc_lagged(rx, 3);
+  for (i = 5; i <= 8; i++) ck_assert_int_eq(bc_recv(rx), i);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* lag_catch_up_then_lag_again */
+  bc_new(2, &tx, &rx);
+  for (i = 1; i <= 3; i++) bc_send(tx, i);
+  bc_lagged(rx, 1);
+  ck_assert_int_eq(bc_recv(rx), 2);
+  ck_assert_int_eq(bc_recv(rx), 3);
+  bc_empty(rx);
+  for (i = 4; i <= 6; i++) bc_send(tx, i);
+  bc_lagged(rx, 1);
+  ck_assert_int_eq(bc_recv(rx), 5);
+  ck_assert_int_eq(bc_recv(rx), 6);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* lag_is_per_receiver */
+  bc_new(2, &tx, &rx);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &fast), 0);
+  bc_send(tx, 1);
+  bc_send(tx, 2);
+  ck_assert_int_eq(bc_recv(fast), 1);
+  ck_assert_int_eq(bc_recv(fast), 2);
+  bc_send(tx, 3);
+  bc_send(tx, 4);
+  ck_assert_int_eq(bc_recv(fast), 3);
+  ck_assert_int_eq(bc_recv(fast), 4);
+  bc_lagged(rx, 2);
+  ck_assert_int_eq(bc_recv(rx), 3);
+  ck_assert_int_eq(bc_recv(rx), 4);
+  bc_empty(rx);
+  bc_empty(fast);
+  ax_broadcast_receiver_drop(fast);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* lag_again_before_reading_retained_messages */
+  bc_new(2, &tx, &rx);
+  for (i = 1; i <= 3; i++) bc_send(tx, i);
+  bc_lagged(rx, 1);
+  for (i = 4; i <= 6; i++) bc_send(tx, i);
+  bc_lagged(rx, 3);
+  ck_assert_int_eq(bc_recv(rx), 5);
+  ck_assert_int_eq(bc_recv(rx), 6);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* single_slot_capacity_lag_semantics */
+  bc_new(1, &tx, &rx);
+  bc_send(tx, 1);
+  ck_assert_int_eq(bc_recv(rx), 1);
+  bc_send(tx, 2);
+  bc_send(tx, 3);
+  bc_lagged(rx, 1);
+  ck_assert_int_eq(bc_recv(rx), 3);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  /* receiver_len_after_lag_error_advances_cursor */
+  bc_new(2, &tx, &rx);
+  for (i = 1; i <= 4; i++) bc_send(tx, i);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+  bc_lagged(rx, 2);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 2);
+  ck_assert_int_eq(bc_recv(rx), 3);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 1);
+  ck_assert_int_eq(bc_recv(rx), 4);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 0);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
+/* sync_broadcast.rs: lag_uses_power_of_two_buffer_length.  Tokio's
+ * channel(3) keeps 4 values; axle's keeps exactly 3 (channel.h).  First
+ * Tokio's numbers with capacity 4 (what Tokio makes of 3), then the same
+ * sends with axle's capacity 3: the lag starts one send earlier and the
+ * receiver loses one value more. */
+START_TEST(lag_uses_power_of_two_buffer_length) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  int i;
+  bc_new(4, &tx, &rx);
+  for (i = 1; i <= 4; i++) bc_send(tx, i);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+  ck_assert_int_eq(bc_recv(rx), 1);
+  bc_send(tx, 5);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+  bc_send(tx, 6);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 5);
+  bc_lagged(rx, 1);
+  for (i = 3; i <= 6; i++) ck_assert_int_eq(bc_recv(rx), i);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+
+  bc_new(3, &tx, &rx);
+  for (i = 1; i <= 4; i++) bc_send(tx, i);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);  /* counts the lost */
+  bc_lagged(rx, 1);                                      /* Tokio: recv 1 */
+  ck_assert_int_eq(bc_recv(rx), 2);
+  bc_send(tx, 5);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 3);
+  bc_send(tx, 6);
+  ck_assert_uint_eq(ax_broadcast_receiver_len(rx), 4);
+  bc_lagged(rx, 1);                                      /* 3 is gone */
+  for (i = 4; i <= 6; i++) ck_assert_int_eq(bc_recv(rx), i);
+  bc_empty(rx);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+
+  /* The examples of channel.h (5 values) and docs/guide.md (6 values),
+   * sent to a receiver that read nothing: Tokio's numbers with 4 slots,
+   * axle's with 3. */
+  for (i = 5; i <= 6; i++) {
+    int k;
+    bc_new(4, &tx, &rx);
+    for (k = 1; k <= i; k++) bc_send(tx, k);
+    bc_lagged(rx, (uint64_t)(i - 4));
+    for (k = i - 3; k <= i; k++) ck_assert_int_eq(bc_recv(rx), k);
+    bc_empty(rx);
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+    bc_new(3, &tx, &rx);
+    for (k = 1; k <= i; k++) bc_send(tx, k);
+    bc_lagged(rx, (uint64_t)(i - 3));
+    for (k = i - 2; k <= i; k++) ck_assert_int_eq(bc_recv(rx), k);
+    bc_empty(rx);
+    ax_broadcast_receiver_drop(rx);
+    ax_broadcast_sender_drop(tx);
+  }
+}
+END_TEST
+
+/* sync_broadcast.rs: async_recv_lagged_then_resumes_from_oldest_retained
+ * (the recv future, hand-polled). */
+START_TEST(async_recv_lagged_then_resumes_from_oldest_retained) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_recv_t r;
+  th_cx_t c;
+  int out = 0;
+  th_cx_init(&c);
+  bc_new(2, &tx, &rx);
+  bc_send(tx, 10);
+  bc_send(tx, 20);
+  bc_send(tx, 30);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, AX_ELAGGED);
+  ck_assert_uint_eq(r.lagged, 1);
+  ax_drop(&r.base);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(r.result, 0);
+  ck_assert_int_eq(out, 20);
+  ax_drop(&r.base);
+  ck_assert_int_eq(TH_POLL(ax_broadcast_recv(&r, rx, &out), &c), AX_READY);
+  ck_assert_int_eq(out, 30);
+  ax_drop(&r.base);
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_broadcast_weak.rs: weak_sender (by hand: the sends never wait),
+ * downgrade_drop_upgrade, test_tx_count_weak_sender,
+ * test_rx_is_closed_when_dropping_all_senders_except_weak_senders (as a
+ * receiver's AX_ECLOSED), and the count tests sender_strong_count_*,
+ * sender_weak_count_*, sender_strong_and_weak_conut. */
+START_TEST(broadcast_weak_sender_tokio) {
+  ax_broadcast_tx_t *tx, *tx2;
+  ax_broadcast_rx_t *rx;
+  ax_broadcast_weak_tx_t *w, *w2;
+  int i, out = -1, rc;
+  /* weak_sender */
+  bc_new(11, &tx, &rx);
+  tx2 = ax_broadcast_sender_clone(tx);
+  w = ax_broadcast_sender_downgrade(tx2);
+  ax_broadcast_sender_drop(tx2);
+  for (i = 0; i < 10; i++) bc_send(tx, i);
+  tx2 = ax_broadcast_weak_upgrade(w);
+  ck_assert_ptr_nonnull(tx2);
+  bc_send(tx2, 20);
+  ax_broadcast_weak_drop(w);
+  w = ax_broadcast_sender_downgrade(tx2);
+  ax_broadcast_sender_drop(tx2);
+  ax_broadcast_sender_drop(tx);
+  for (i = 0; i < 12; i++) {
+    rc = ax_broadcast_try_recv(rx, &out, NULL);
+    if (rc != 0) break;
+    ck_assert_int_eq(out, i == 10 ? 20 : i);
+  }
+  ck_assert_int_eq(rc, AX_ECLOSED);
+  ck_assert_int_eq(i, 11);
+  ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
+  ax_broadcast_weak_drop(w);
+  ax_broadcast_receiver_drop(rx);
+  /* downgrade_drop_upgrade */
+  bc_new(1, &tx, &rx);
+  tx2 = ax_broadcast_sender_clone(tx);
+  w = ax_broadcast_sender_downgrade(tx2);
+  ax_broadcast_sender_drop(tx2);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_ptr_null(ax_broadcast_weak_upgrade(w));
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), AX_ECLOSED);
+  ax_broadcast_weak_drop(w);
+  ax_broadcast_receiver_drop(rx);
+  /* test_tx_count_weak_sender */
+  bc_new(1, &tx, &rx);
+  w = ax_broadcast_sender_downgrade(tx);
+  w2 = ax_broadcast_sender_downgrade(tx);
+  ax_broadcast_sender_drop(tx);
+  ck_assert(ax_broadcast_weak_upgrade(w) == NULL &&
+            ax_broadcast_weak_upgrade(w2) == NULL);
+  ax_broadcast_weak_drop(w);
+  ax_broadcast_weak_drop(w2);
+  ax_broadcast_receiver_drop(rx);
+  /* the counts */
+  bc_new(1, &tx, &rx);
+  tx2 = ax_broadcast_sender_clone(tx);
+  w = ax_broadcast_sender_downgrade(tx);
+  w2 = ax_broadcast_sender_downgrade(tx2);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 2);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx2), 2);
+  ck_assert_uint_eq(ax_broadcast_weak_strong_count(w), 2);
+  ck_assert_uint_eq(ax_broadcast_weak_strong_count(w2), 2);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_strong_count(rx), 2);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 2);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx2), 2);
+  ck_assert_uint_eq(ax_broadcast_weak_weak_count(w), 2);
+  ck_assert_uint_eq(ax_broadcast_weak_weak_count(w2), 2);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_weak_count(rx), 2);
+  ax_broadcast_sender_drop(tx2);
+  ax_broadcast_weak_drop(w2);
+  ck_assert_uint_eq(ax_broadcast_sender_strong_count(tx), 1);
+  ck_assert_uint_eq(ax_broadcast_weak_strong_count(w), 1);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_strong_count(rx), 1);
+  ck_assert_uint_eq(ax_broadcast_sender_weak_count(tx), 1);
+  ck_assert_uint_eq(ax_broadcast_weak_weak_count(w), 1);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_weak_count(rx), 1);
+  ax_broadcast_weak_drop(w);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_weak_count(rx), 0);
+  ax_broadcast_sender_drop(tx);
+  ck_assert_uint_eq(ax_broadcast_receiver_sender_strong_count(rx), 0);
+  ax_broadcast_receiver_drop(rx);
 }
 END_TEST
 
@@ -1647,12 +2775,429 @@ START_TEST(wait_for_and_closed_rt) {
 }
 END_TEST
 
+/* sync_watch.rs: rx_version_underflow (marking changed twice on a fresh
+ * channel is harmless) and reopened_after_subscribe (Sender::is_closed
+ * follows the receivers, both ways). */
+START_TEST(rx_version_underflow_and_reopened_after_subscribe) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  int v = 1, changed = -1;
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ax_watch_mark_changed(rx);
+  ax_watch_mark_changed(rx);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), 0);
+  ck_assert_int_eq(changed, 1);
+  ck_assert(!ax_watch_is_closed(tx));
+  ax_watch_receiver_drop(rx);
+  ck_assert(ax_watch_is_closed(tx));
+  ck_assert_int_eq(ax_watch_subscribe(tx, &rx), 0);
+  ck_assert(!ax_watch_is_closed(tx));
+  ax_watch_receiver_drop(rx);
+  ck_assert(ax_watch_is_closed(tx));
+  ax_watch_sender_drop(tx);
+}
+END_TEST
+
+/* sync_watch.rs: changed_errors_on_closed_channel_with_seen_value,
+ * has_changed_errors_on_closed_channel_with_seen_value and
+ * wait_for_errors_on_closed_channel_true_predicate (which, despite its
+ * name, expects success: a last value that matches is returned). */
+static int always(const void *value, void *arg) {
+  (void)value;
+  (void)arg;
+  return 1;
+}
+
+START_TEST(closed_channel_with_seen_value) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  ax_watch_wait_for_t wf;
+  th_cx_t c;
+  int v = 'A', out = 0, changed = -1;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, AX_ECLOSED);
+  ax_drop(&ch.base);
+  ck_assert_int_eq(ax_watch_has_changed(rx, &changed), AX_ECLOSED);
+  ck_assert_int_eq(changed, 0);
+  ax_watch_receiver_drop(rx);
+
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  v = 'B';
+  ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(TH_POLL(ax_watch_wait_for(&wf, rx, always, NULL, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ck_assert_int_eq(out, 'B');
+  ax_drop(&wf.base);
+  /* Seen now, and still true: wait_for checks the current value first. */
+  ck_assert_int_eq(TH_POLL(ax_watch_wait_for(&wf, rx, always, NULL, &out), &c),
+                   AX_READY);
+  ck_assert_int_eq(wf.result, 0);
+  ax_drop(&wf.base);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_watch.rs: multiple_sender and
+ * receiver_is_notified_when_last_sender_is_dropped (sender clones: each
+ * one sends, and only the last one's drop closes the channel). */
+START_TEST(watch_multiple_sender) {
+  ax_watch_tx_t *tx1, *tx2;
+  ax_watch_rx_t *rx;
+  ax_watch_changed_t ch;
+  th_cx_t c;
+  int v = 0, out = -1;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx1, &rx), 0);
+  tx2 = ax_watch_sender_clone(tx1);
+  v = 1;
+  ck_assert_int_eq(ax_watch_send(tx1, &v), 0);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  v = 2;
+  ck_assert_int_eq(ax_watch_send(tx2, &v), 0);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 2);
+  /* receiver_is_notified_when_last_sender_is_dropped */
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx), &c), AX_PENDING);
+  ax_watch_sender_drop(tx1);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ax_watch_sender_drop(tx2);
+  ck_assert_int_eq(c.w.wakes, 2);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, AX_ECLOSED);
+  ax_drop(&ch.base);
+  ax_watch_receiver_drop(rx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* ---- Cooperation: sync_watch.rs receiver_wait_for_is_cooperative,
+ * sender_closed_is_cooperative; sync_broadcast.rs
+ * receiver_recv_is_cooperative (and broadcast's Sender::closed, which
+ * Tokio tests no further).  A loop over an operation that is always
+ * ready races yield_now in a biased select: without the cooperative
+ * budget the loop never gives the worker back and the select never
+ * completes (the case's timeout fails it). */
+enum { CO_WAIT_FOR, CO_WATCH_CLOSED, CO_BC_RECV, CO_BC_CLOSED };
+
+static int never(const void *value, void *arg) {
+  (void)arg;
+  return *(const int *)value == 1;
+}
+
+static atomic_int co_errors;
+
+typedef struct {
+  ax_async_t co;
+  int kind;
+  ax_watch_tx_t *wtx;
+  ax_watch_rx_t *wrx;
+  ax_broadcast_tx_t *btx;
+  ax_broadcast_rx_t *brx;
+  ax_watch_wait_for_t wf;
+  ax_watch_closed_t wcl;
+  ax_broadcast_recv_t br;
+  ax_broadcast_closed_t bcl;
+  int out;
+  long rounds;
+} co_loop_t;
+
+AX_ASYNC(co_loop, co_loop_t, s) {
+  AX_BEGIN(s);
+  for (;;) {
+    s->rounds++;
+    if (s->kind == CO_WAIT_FOR) {
+      AX_AWAIT(ax_watch_wait_for(&s->wf, s->wrx, never, NULL, NULL));
+      if (s->wf.result != AX_ECLOSED) atomic_fetch_add(&co_errors, 1);
+      ax_drop(&s->wf.base);
+    } else if (s->kind == CO_WATCH_CLOSED) {
+      AX_AWAIT(ax_watch_closed(&s->wcl, s->wtx));
+      ax_drop(&s->wcl.base);
+    } else if (s->kind == CO_BC_RECV) {
+      if (ax_broadcast_send(s->btx, &s->out) != 0)
+        atomic_fetch_add(&co_errors, 1);
+      AX_AWAIT(ax_broadcast_recv(&s->br, s->brx, &s->out));
+      if (s->br.result != 0) atomic_fetch_add(&co_errors, 1);
+      ax_drop(&s->br.base);
+    } else {
+      AX_AWAIT(ax_broadcast_closed(&s->bcl, s->btx));
+      ax_drop(&s->bcl.base);
+    }
+  }
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  co_loop_t loop;
+  ax_yield_t y;
+  ax_select_t race;
+} co_main_t;
+
+AX_ASYNC(co_main, co_main_t, s) {
+  AX_BEGIN(s);
+  AX_AWAIT(ax_select_biased(&s->race, AX_FUTURE(co_loop, &s->loop),
+                            ax_yield_now(&s->y)));
+  if (s->race.winner != 1 || s->loop.rounds < 2)
+    atomic_fetch_add(&co_errors, 1);
+  AX_END();
+}
+
+static void run_cooperative(int multi, int kind) {
+  co_main_t m = {0};
+  int v = 0;
+  atomic_store(&co_errors, 0);
+  m.loop.kind = kind;
+  if (kind == CO_WAIT_FOR || kind == CO_WATCH_CLOSED) {
+    ck_assert_int_eq(
+        ax_watch_new(sizeof(int), &v, NULL, NULL, &m.loop.wtx, &m.loop.wrx),
+        0);
+    if (kind == CO_WAIT_FOR) {   /* closed, value never 1 */
+      ax_watch_sender_drop(m.loop.wtx);
+      m.loop.wtx = NULL;
+    } else {                     /* no receiver left */
+      ax_watch_receiver_drop(m.loop.wrx);
+      m.loop.wrx = NULL;
+    }
+  } else {
+    ck_assert_int_eq(ax_broadcast_new(sizeof(int), 8, NULL, NULL, &m.loop.btx,
+                                      kind == CO_BC_RECV ? &m.loop.brx : NULL),
+                     0);
+  }
+  RUN_TASK(multi, co_main, &m);
+  ck_assert_int_eq(atomic_load(&co_errors), 0);
+  ax_watch_sender_drop(m.loop.wtx);
+  ax_watch_receiver_drop(m.loop.wrx);
+  ax_broadcast_sender_drop(m.loop.btx);
+  ax_broadcast_receiver_drop(m.loop.brx);
+}
+
+START_TEST(receiver_wait_for_is_cooperative) {
+  run_cooperative(_i, CO_WAIT_FOR);
+}
+END_TEST
+
+START_TEST(sender_closed_is_cooperative) {
+  run_cooperative(_i, CO_WATCH_CLOSED);
+  run_cooperative(_i, CO_BC_CLOSED);
+}
+END_TEST
+
+START_TEST(receiver_recv_is_cooperative) {
+  run_cooperative(_i, CO_BC_RECV);
+}
+END_TEST
+
+/* ---- A panic inside a channel's callback (sync_watch.rs:
+ * send_modify_panic; sync_broadcast.rs: panic_in_clone; and the same for
+ * send_if_modified, wait_for's predicate and watch's clone, which Tokio
+ * does not test).  The callback runs under the channel's lock; the panic
+ * must not leave the lock held (every later call would block), and the
+ * channel must be in a consistent state after it.  A task panics inside
+ * the callback; then the test thread uses the channel. */
+enum { PN_MODIFY, PN_IF_MODIFIED, PN_WAIT_FOR, PN_WATCH_CLONE, PN_BC_CLONE };
+static atomic_int pn_result, pn_errors;
+
+static void set_then_panic(void *value, void *arg) {
+  *(int *)value = *(int *)arg;
+  ax_panic("modify panicked");
+}
+static int set_then_panic_if(void *value, void *arg) {
+  set_then_panic(value, arg);
+  return 1;
+}
+static int pred_panics(const void *value, void *arg) {
+  (void)value;
+  (void)arg;
+  ax_panic("predicate panicked");
+}
+static void clone_nonzero(void *dst, const void *src) {
+  if (*(const int *)src == 0) ax_panic("clone of 0");
+  *(int *)dst = *(const int *)src;
+}
+static void set_to(void *value, void *arg) { *(int *)value = *(int *)arg; }
+
+typedef struct {
+  ax_async_t co;
+  int kind;
+  ax_watch_tx_t *wtx;           /* borrowed */
+  ax_watch_rx_t *wrx;           /* borrowed */
+  ax_broadcast_rx_t *brx;       /* borrowed */
+  ax_watch_wait_for_t wf;
+  int v, out;
+} pn_victim_t;
+
+AX_ASYNC(pn_victim, pn_victim_t, s) {
+  AX_BEGIN(s);
+  s->v = 'P';
+  if (s->kind == PN_MODIFY) {
+    ax_watch_send_modify(s->wtx, set_then_panic, &s->v);
+  } else if (s->kind == PN_IF_MODIFIED) {
+    ax_watch_send_if_modified(s->wtx, set_then_panic_if, &s->v);
+  } else if (s->kind == PN_WAIT_FOR) {
+    AX_AWAIT(ax_watch_wait_for(&s->wf, s->wrx, pred_panics, NULL, NULL));
+  } else if (s->kind == PN_WATCH_CLONE) {
+    ax_watch_borrow(s->wrx, &s->out);
+  } else {
+    (void)ax_broadcast_try_recv(s->brx, &s->out, NULL);
+  }
+  atomic_fetch_add(&pn_errors, 1);  /* not reached: it panicked */
+  AX_END();
+}
+
+typedef struct {
+  ax_async_t co;
+  pn_victim_t victim;
+  ax_join_t h;
+} pn_main_t;
+
+AX_ASYNC(pn_main, pn_main_t, s) {
+  AX_BEGIN(s);
+  if (AX_SPAWN(pn_victim, &s->victim, &s->h) != 0)
+    atomic_fetch_add(&pn_errors, 1);
+  AX_AWAIT(ax_join_wait(&s->h));
+  atomic_store(&pn_result, s->h.result);
+  ax_join_drop(&s->h);
+  AX_END();
+}
+
+static void run_panicking(int multi, pn_main_t *m) {
+  atomic_store(&pn_result, 0);
+  atomic_store(&pn_errors, 0);
+  RUN_TASK(multi, pn_main, m);
+  ck_assert_int_eq(atomic_load(&pn_result), AX_EPANIC);
+  ck_assert_int_eq(atomic_load(&pn_errors), 0);
+}
+
+/* sync_watch.rs: send_modify_panic (and send_if_modified): the value
+ * keeps what the modifier did before it panicked, nobody is told of a
+ * change, and the next send_modify notifies as usual. */
+static void modify_panic(int multi, int kind) {
+  ax_watch_tx_t *tx;
+  ax_watch_rx_t *rx, *rx2;
+  ax_watch_changed_t ch;
+  pn_main_t m;
+  th_cx_t c;
+  int v = 'o', out = 0;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+  v = 't';
+  ck_assert_int_eq(ax_watch_send_modify(tx, set_to, &v), 0);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 't');
+  ck_assert_int_eq(ax_watch_receiver_clone(rx, &rx2), 0);
+  ax_watch_borrow_and_update(rx2, &out);
+  ck_assert_int_eq(out, 't');
+  ck_assert_int_eq(TH_POLL(ax_watch_changed(&ch, rx2), &c), AX_PENDING);
+  memset(&m, 0, sizeof m);
+  m.victim.kind = kind;
+  m.victim.wtx = tx;
+  run_panicking(multi, &m);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_PENDING);
+  ck_assert_int_eq(c.w.wakes, 0);
+  ax_watch_borrow(rx, &out);  /* blocks for good if the lock was kept */
+  ck_assert_int_eq(out, 'P');
+  v = 'T';
+  ck_assert_int_eq(ax_watch_send_modify(tx, set_to, &v), 0);
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&ch.base, &c), AX_READY);
+  ck_assert_int_eq(ch.result, 0);
+  ax_drop(&ch.base);
+  ax_watch_borrow_and_update(rx, &out);
+  ck_assert_int_eq(out, 'T');
+  ax_watch_receiver_drop(rx2);
+  ax_watch_receiver_drop(rx);
+  ax_watch_sender_drop(tx);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+
+START_TEST(send_modify_panic) {
+  modify_panic(_i, PN_MODIFY);
+  modify_panic(_i, PN_IF_MODIFIED);
+}
+END_TEST
+
+/* axle: a wait_for predicate and a watch clone that panic leave the
+ * read lock free: a send (which needs the write lock) goes through. */
+START_TEST(watch_callback_panics) {
+  int kind;
+  for (kind = PN_WAIT_FOR; kind <= PN_WATCH_CLONE; kind++) {
+    ax_watch_tx_t *tx;
+    ax_watch_rx_t *rx;
+    pn_main_t m;
+    int v = 0, out = -1;
+    ck_assert_int_eq(ax_watch_new(sizeof(int), &v,
+                                  kind == PN_WATCH_CLONE ? clone_nonzero : NULL,
+                                  NULL, &tx, &rx),
+                     0);
+    memset(&m, 0, sizeof m);
+    m.victim.kind = kind;
+    m.victim.wrx = rx;
+    run_panicking(_i, &m);
+    v = 5;
+    ck_assert_int_eq(ax_watch_send(tx, &v), 0);
+    ax_watch_borrow(rx, &out);
+    ck_assert_int_eq(out, 5);
+    ax_watch_receiver_drop(rx);
+    ax_watch_sender_drop(tx);
+  }
+}
+END_TEST
+
+/* sync_broadcast.rs: panic_in_clone -- the receiver whose clone panicked
+ * has moved past that value and receives the next one; the channel stays
+ * usable.  (Two receivers: axle moves the value out for its last reader
+ * instead of cloning it, so a single receiver never clones.) */
+START_TEST(panic_in_clone) {
+  ax_broadcast_tx_t *tx;
+  ax_broadcast_rx_t *rx, *rx2;
+  pn_main_t m;
+  int v, out = -1;
+  ck_assert_int_eq(
+      ax_broadcast_new(sizeof(int), 16, clone_nonzero, NULL, &tx, &rx), 0);
+  ck_assert_int_eq(ax_broadcast_subscribe(tx, &rx2), 0);
+  v = 0;
+  ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+  v = 1;
+  ck_assert_int_eq(ax_broadcast_send(tx, &v), 0);
+  memset(&m, 0, sizeof m);
+  m.victim.kind = PN_BC_CLONE;
+  m.victim.brx = rx;
+  run_panicking(_i, &m);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx, &out, NULL), 0);
+  ck_assert_int_eq(out, 1);
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_int_eq(out, 0);  /* the last reader's: moved, not cloned */
+  ck_assert_int_eq(ax_broadcast_try_recv(rx2, &out, NULL), 0);
+  ck_assert_int_eq(out, 1);
+  ck_assert_uint_eq(ax_broadcast_len(tx), 0);  /* every share accounted */
+  ax_broadcast_receiver_drop(rx);
+  ax_broadcast_receiver_drop(rx2);
+  ax_broadcast_sender_drop(tx);
+}
+END_TEST
+
 /* ======================================================================
  * Notify (tokio/tests/sync_notify.rs)
  * ====================================================================== */
 
-/* sync_notify.rs: notify_multi_notified_last (and notify_notified_last,
- * the permit case). */
+/* sync_notify.rs: notify_multi_notified_last (and axle's own checks: a
+ * woken waiter dropped unseen, and notify_last storing the permit). */
 START_TEST(notify_multi_notified_last) {
   ax_notify_t n;
   ax_notify_wait_t f1, f2, f3;
@@ -1860,13 +3405,171 @@ START_TEST(notified_enable_rt) {
 }
 END_TEST
 
+/* sync_notify.rs: notified_multi_notify_last_drop -- the newest waiter,
+ * dropped after notify_last picked it, hands the wake-up to the newest
+ * one left. */
+START_TEST(notified_multi_notify_last_drop) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2, f3;
+  th_cx_t c1, c2, c3;
+  TH_CX_INIT(&c1, &c2, &c3);
+  ax_notify_init(&n);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c2), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f3, &n), &c3), AX_PENDING);
+  ax_notify_last(&n);
+  ax_drop(&f3.base);
+  ck_assert_int_eq(TH_POLL(&f2.base, &c2), AX_READY);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c1), AX_PENDING);
+  ax_drop(&f2.base);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(c1.w.refs + c2.w.refs + c3.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_notify_one_not_enabled and
+ * test_notify_one_after_enable. */
+START_TEST(test_notify_one_not_enabled_and_after_enable) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  th_cx_t c;
+  th_cx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_wait(&f, &n);
+  ax_notify_one(&n);  /* f not enabled: the permit is stored */
+  ck_assert_int_eq(TH_POLL(&f.base, &c), AX_READY);
+  ax_drop(&f.base);
+
+  ax_notify_wait(&f, &n);
+  ck_assert_int_eq(ax_notify_wait_enable(&f), 0);
+  ax_notify_one(&n);
+  ck_assert_int_eq(TH_POLL(&f.base, &c), AX_READY);
+  ck_assert_int_eq(ax_notify_wait_enable(&f), 1);
+  ax_drop(&f.base);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: test_waker_update -- polled again with another waker,
+ * the future is woken through the new one. */
+START_TEST(test_waker_update) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  th_cx_t c1, c2;
+  TH_CX_INIT(&c1, &c2);
+  ax_notify_init(&n);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f, &n), &c1), AX_PENDING);
+  ck_assert_int_eq(TH_POLL(&f.base, &c2), AX_PENDING);
+  ax_notify_one(&n);
+  ck_assert_int_eq(c2.w.wakes, 1);
+  ck_assert_int_eq(c1.w.wakes, 0);
+  ck_assert_int_eq(c1.w.refs, 0);  /* the old waker was released */
+  ck_assert_int_eq(TH_POLL(&f.base, &c2), AX_READY);
+  ax_drop(&f.base);
+  ck_assert_int_eq(c2.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs:
+ * unpolled_future_completed_by_notify_waiters_preserves_notify_one_permit
+ * -- a future completed by notify_waiters does not also eat the permit a
+ * later notify_one stored. */
+START_TEST(unpolled_future_completed_by_notify_waiters_preserves_permit) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2;
+  th_cx_t c;
+  th_cx_init(&c);
+  ax_notify_init(&n);
+  ax_notify_wait(&f1, &n);
+  ax_notify_waiters(&n);
+  ax_notify_one(&n);
+  ck_assert_int_eq(TH_POLL(&f1.base, &c), AX_READY);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c), AX_READY);
+  ax_drop(&f2.base);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: notify_in_drop_after_wake -- a waker whose last drop
+ * calls notify_waiters; notify_waiters waking it must not deadlock. */
+typedef struct {
+  ax_waker_t base;
+  atomic_int refs;            /* the owner's reference included */
+  ax_notify_t *notify;        /* borrowed */
+  atomic_int fired;
+} notify_on_drop_t;
+
+static ax_waker_t *nod_clone(ax_waker_t *w) {
+  atomic_fetch_add(&((notify_on_drop_t *)w)->refs, 1);
+  return w;
+}
+static void nod_drop(ax_waker_t *w) {
+  notify_on_drop_t *n = (notify_on_drop_t *)w;
+  if (atomic_fetch_sub(&n->refs, 1) == 1) {
+    ax_notify_waiters(n->notify);
+    atomic_fetch_add(&n->fired, 1);
+  }
+}
+static void nod_wake_by_ref(ax_waker_t *w) { (void)w; }
+static void nod_wake(ax_waker_t *w) { nod_drop(w); }
+static const ax_waker_vtable_t nod_vtable = {nod_clone, nod_wake,
+                                             nod_wake_by_ref, nod_drop};
+
+START_TEST(notify_in_drop_after_wake) {
+  ax_notify_t n;
+  ax_notify_wait_t f;
+  notify_on_drop_t w;
+  ax_cx_t cx;
+  ax_notify_init(&n);
+  w.base.vtable = &nod_vtable;
+  atomic_init(&w.refs, 1);
+  atomic_init(&w.fired, 0);
+  w.notify = &n;
+  ax_cx_init(&cx, &w.base);
+  ck_assert_int_eq(ax_poll(ax_notify_wait(&f, &n), &cx), AX_PENDING);
+  nod_drop(&w.base);  /* the waker goes out of scope: the queue's is left */
+  ck_assert_int_eq(atomic_load(&w.fired), 0);
+  ax_notify_waiters(&n);  /* wakes it; its drop notifies again */
+  ck_assert_int_eq(atomic_load(&w.fired), 1);
+  ax_drop(&f.base);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
+/* sync_notify.rs: notify_one_after_dropped_all -- a future completed by
+ * notify_waiters and dropped unseen does not take the permit a later
+ * notify_one stored. */
+START_TEST(notify_one_after_dropped_all) {
+  ax_notify_t n;
+  ax_notify_wait_t f1, f2;
+  th_cx_t c;
+  th_cx_init(&c);
+  ax_notify_init(&n);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f1, &n), &c), AX_PENDING);
+  ax_notify_waiters(&n);
+  ax_notify_one(&n);
+  ax_drop(&f1.base);
+  ck_assert_int_eq(TH_POLL(ax_notify_wait(&f2, &n), &c), AX_READY);
+  ax_drop(&f2.base);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_notify_destroy(&n);
+}
+END_TEST
+
 /* ======================================================================
  * RwLock (tokio/tests/sync_rwlock.rs)
  * ====================================================================== */
 
-/* sync_rwlock.rs: downgrade_map -- a write guard downgraded lets the
- * waiting readers in, keeps a waiting writer out until it is released;
- * readers that arrive after that writer still queue behind it. */
+/* axle (the fairness Tokio's RwLockWriteGuard::downgrade documents; its
+ * test, downgrade_map, is ported as downgrade_then_map below): a write
+ * guard downgraded lets the waiting readers in, keeps a waiting writer
+ * out until it is released; readers that arrive after that writer still
+ * queue behind it. */
 START_TEST(downgrade_map) {
   ax_rwlock_t rw;
   ax_rwlock_guard_t w, r1, r2, w2, r3;
@@ -1907,8 +3610,8 @@ START_TEST(downgrade_map) {
 }
 END_TEST
 
-/* sync_rwlock.rs: try_downgrade_map / read_guard map -- axle's mapped
- * guards: the lock moves into the mapped guard with a pointer to a part
+/* axle (Tokio's RwLockReadGuard::map / RwLockWriteGuard::map, which
+ * Tokio tests only in doc examples) -- axle's mapped guards: the lock moves into the mapped guard with a pointer to a part
  * of the data; re-mapping narrows it; unlocking the mapped guard is what
  * releases the lock. */
 START_TEST(mapped_guards) {
@@ -1949,6 +3652,56 @@ START_TEST(mapped_guards) {
   ax_rwlock_mapped_unlock(NULL);
   ck_assert_int_eq(ax_rwlock_try_write(&g, &rw), 0);
   ax_rwlock_unlock(&g);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* sync_rwlock.rs: downgrade_map and try_downgrade_map.  Tokio's
+ * downgrade_map is a downgrade and a map in one step; in axle the two are
+ * ax_rwlock_downgrade then ax_rwlock_map (a failed try_downgrade_map is
+ * simply not downgrading).  A reader waiting on the write lock stays out
+ * until the downgrade, gets in right after it, and the mapped read guard
+ * and the reader's guard give access to the same data. */
+START_TEST(downgrade_then_map) {
+  int value = 0;
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t w, r;
+  ax_rwlock_mapped_t m;
+  th_cx_t c;
+  th_cx_init(&c);
+  ck_assert_int_eq(ax_rwlock_init(&rw, 0), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ck_assert_int_eq(TH_POLL(ax_rwlock_read(&r, &rw), &c), AX_PENDING);
+  /* try_downgrade_map's None: no downgrade, the reader still waits. */
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_PENDING);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
+  ck_assert_int_eq(ax_rwlock_map(&m, &w, &value), 0);
+  ck_assert_int_eq(m.write, 0);  /* a downgraded guard maps to read access */
+  ck_assert_int_eq(c.w.wakes, 1);
+  ck_assert_int_eq(TH_POLL(&r.base, &c), AX_READY);
+  ck_assert_ptr_eq(m.data, &value);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), AX_EBUSY);
+  ax_rwlock_mapped_unlock(&m);
+  ax_drop(&r.base);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ax_rwlock_unlock(&w);
+  ck_assert_int_eq(c.w.refs, 0);
+  ax_rwlock_destroy(&rw);
+}
+END_TEST
+
+/* axle: with max_readers 1 a downgraded guard still excludes everyone
+ * (sync.h's note on ax_rwlock_downgrade). */
+START_TEST(downgrade_max_readers_one) {
+  ax_rwlock_t rw;
+  ax_rwlock_guard_t w, r;
+  ck_assert_int_eq(ax_rwlock_init(&rw, 1), 0);
+  ck_assert_int_eq(ax_rwlock_try_write(&w, &rw), 0);
+  ck_assert_int_eq(ax_rwlock_downgrade(&w), 0);
+  ck_assert_int_eq(ax_rwlock_try_read(&r, &rw), AX_EBUSY);
+  ax_rwlock_unlock(&w);
+  ck_assert_int_eq(ax_rwlock_try_read(&r, &rw), 0);
+  ax_rwlock_unlock(&r);
   ax_rwlock_destroy(&rw);
 }
 END_TEST
@@ -2028,8 +3781,8 @@ END_TEST
  * Semaphore (tokio/tests/sync_semaphore.rs, sync_semaphore_owned.rs)
  * ====================================================================== */
 
-/* sync_semaphore.rs: forget_permits_basic (and: waiters keep what they
- * were promised). */
+/* tokio/src/sync/tests/semaphore_batch.rs: forget_permits_basic (and:
+ * waiters keep what they were promised). */
 START_TEST(forget_permits_basic) {
   ax_semaphore_t s;
   ax_permit_t p, q;
@@ -2052,6 +3805,47 @@ START_TEST(forget_permits_basic) {
   ax_semaphore_release(&q);
   ax_semaphore_release(&p);
   ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ax_semaphore_destroy(&s);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* sync_semaphore.rs: forget_open and forget_closed (forget_permits
+ * works the same on a closed semaphore), and semaphore_batch.rs:
+ * update_permits_many_times (a waiter for more than the semaphore holds
+ * is served by added permits; the rest can be forgotten). */
+START_TEST(forget_open_closed_and_update_permits_many_times) {
+  ax_semaphore_t s;
+  ax_permit_t p;
+  th_cx_t c;
+  size_t size, sub, expected;
+  int closed;
+  th_cx_init(&c);
+  for (closed = 0; closed < 2; closed++) {
+    for (size = 0; size < 4; size++) {
+      for (sub = 0; sub < 4; sub++) {
+        ck_assert_int_eq(ax_semaphore_init(&s, size), 0);
+        if (closed) ax_semaphore_close(&s);
+        expected = size > sub ? size - sub : 0;
+        ck_assert_uint_eq(ax_semaphore_forget_permits(&s, sub),
+                          size - expected);
+        ck_assert_uint_eq(ax_semaphore_available(&s), expected);
+        ck_assert_int_eq(ax_semaphore_is_closed(&s), closed);
+        ax_semaphore_destroy(&s);
+      }
+    }
+  }
+  ax_semaphore_init(&s, 5);
+  ck_assert_int_eq(TH_POLL(ax_semaphore_acquire(&p, &s, 7), &c), AX_PENDING);
+  ck_assert_int_eq(ax_semaphore_add_permits(&s, 5), 0);
+  ck_assert_int_eq(TH_POLL(&p.base, &c), AX_READY);
+  ck_assert_int_eq(p.result, 0);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 3);
+  ck_assert_uint_eq(ax_semaphore_forget_permits(&s, 3), 3);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
+  ax_semaphore_forget(&p);
+  ax_drop(&p.base);
+  ck_assert_uint_eq(ax_semaphore_available(&s), 0);
   ax_semaphore_destroy(&s);
   ck_assert_int_eq(c.w.refs, 0);
 }
@@ -2182,20 +3976,177 @@ START_TEST(set_while_initializing) {
 END_TEST
 
 /* ======================================================================
+ * Threads racing (Tokio's loom models, tokio/src/sync/tests/loom_*.rs):
+ * loom explores every interleaving of a tiny model; here each model runs
+ * many times on real threads, and the TSan build checks the accesses.
+ * ====================================================================== */
+
+/* Polls f on this thread until it is ready (the waker is a counter: the
+ * loop does not sleep, it polls again). */
+static void spin_until_ready(ax_future_t *f, th_cx_t *c) {
+  while (TH_POLL(f, c) == AX_PENDING)
+    uv_sleep(0);
+}
+
+/* loom_semaphore_batch.rs: concurrent_permit_updates -- add_permits(3),
+ * try_acquire(1) and forget_permits(2) at once: 5 - 1 + 3 - 2 whatever
+ * the order (at least 4 permits are free when forget runs). */
+static ax_semaphore_t lm_sem;
+static atomic_int lm_errors;
+
+static void lm_add(void *arg) {
+  (void)arg;
+  if (ax_semaphore_add_permits(&lm_sem, 3) != 0) atomic_fetch_add(&lm_errors, 1);
+}
+static void lm_take(void *arg) {
+  ax_permit_t *p = (ax_permit_t *)arg;
+  if (ax_semaphore_try_acquire(p, &lm_sem, 1) != 0)
+    atomic_fetch_add(&lm_errors, 1);
+  ax_semaphore_forget(p);  /* Tokio's batch try_acquire keeps no guard */
+}
+static void lm_forget(void *arg) {
+  (void)arg;
+  if (ax_semaphore_forget_permits(&lm_sem, 2) != 2)
+    atomic_fetch_add(&lm_errors, 1);
+}
+
+START_TEST(concurrent_permit_updates) {
+  unsigned long i, n = ax_test_iters(300);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    uv_thread_t t1, t2, t3;
+    ax_permit_t p;
+    ck_assert_int_eq(ax_semaphore_init(&lm_sem, 5), 0);
+    ck_assert_int_eq(uv_thread_create(&t1, lm_add, NULL), 0);
+    ck_assert_int_eq(uv_thread_create(&t2, lm_take, &p), 0);
+    ck_assert_int_eq(uv_thread_create(&t3, lm_forget, NULL), 0);
+    uv_thread_join(&t1);
+    uv_thread_join(&t2);
+    uv_thread_join(&t3);
+    ck_assert_uint_eq(ax_semaphore_available(&lm_sem), 5);
+    ax_drop(&p.base);
+    ax_semaphore_destroy(&lm_sem);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+}
+END_TEST
+
+/* loom_watch.rs: wait_for_returns_correct_value -- while another thread
+ * sends 1, 2, 3, the value wait_for returns is the one its predicate
+ * accepted. */
+static int record_and_accept(const void *value, void *arg) {
+  *(int *)arg = *(const int *)value;
+  return 1;
+}
+static void lm_send_123(void *arg) {
+  ax_watch_tx_t *tx = (ax_watch_tx_t *)arg;
+  int v;
+  for (v = 1; v <= 3; v++)
+    if (ax_watch_send(tx, &v) != 0) atomic_fetch_add(&lm_errors, 1);
+  ax_watch_sender_drop(tx);
+}
+
+START_TEST(wait_for_returns_correct_value) {
+  unsigned long i, n = ax_test_iters(300);
+  th_cx_t c;
+  th_cx_init(&c);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    ax_watch_tx_t *tx;
+    ax_watch_rx_t *rx;
+    ax_watch_wait_for_t wf;
+    uv_thread_t t;
+    int v = 0, stopped_at = -1, returned = -2;
+    ck_assert_int_eq(ax_watch_new(sizeof(int), &v, NULL, NULL, &tx, &rx), 0);
+    ck_assert_int_eq(uv_thread_create(&t, lm_send_123, tx), 0);
+    spin_until_ready(
+        ax_watch_wait_for(&wf, rx, record_and_accept, &stopped_at, &returned),
+        &c);
+    ck_assert_int_eq(wf.result, 0);
+    ck_assert_int_eq(stopped_at, returned);
+    ax_drop(&wf.base);
+    uv_thread_join(&t);
+    ax_watch_receiver_drop(rx);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+  ck_assert_int_eq(c.w.refs, 0);
+}
+END_TEST
+
+/* loom_rwlock.rs: downgrade -- a writer on another thread waits while the
+ * first write guard is downgraded and read; it writes after the read
+ * guard goes, and a read after it sees its value. */
+static struct {
+  ax_rwlock_t rw;
+  int value;                  /* guarded by rw */
+} lm_rw;
+
+static void lm_writer(void *arg) {
+  ax_rwlock_guard_t g;
+  th_cx_t c;
+  (void)arg;
+  th_cx_init(&c);
+  spin_until_ready(ax_rwlock_write(&g, &lm_rw.rw), &c);
+  lm_rw.value = 2;
+  ax_rwlock_unlock(&g);
+  ax_drop(&g.base);
+  /* The waker is on this stack: the thread that granted the lock may
+   * still be on its way to wake it (its drop is the last access). */
+  while (atomic_load(&c.w.refs) != 0)
+    uv_sleep(0);
+}
+
+START_TEST(loom_downgrade) {
+  unsigned long i, n = ax_test_iters(300);
+  atomic_store(&lm_errors, 0);
+  for (i = 0; i < n; i++) {
+    ax_rwlock_guard_t g;
+    uv_thread_t t;
+    ck_assert_int_eq(ax_rwlock_init(&lm_rw.rw, 0), 0);
+    lm_rw.value = 1;
+    ck_assert_int_eq(ax_rwlock_try_write(&g, &lm_rw.rw), 0);
+    ck_assert_int_eq(uv_thread_create(&t, lm_writer, NULL), 0);
+    ck_assert_int_eq(ax_rwlock_downgrade(&g), 0);
+    ck_assert_int_eq(lm_rw.value, 1);
+    ax_rwlock_unlock(&g);
+    uv_thread_join(&t);
+    ck_assert_int_eq(ax_rwlock_try_read(&g, &lm_rw.rw), 0);
+    ck_assert_int_eq(lm_rw.value, 2);
+    ax_rwlock_unlock(&g);
+    ax_rwlock_destroy(&lm_rw.rw);
+  }
+  ck_assert_int_eq(atomic_load(&lm_errors), 0);
+}
+END_TEST
+
+/* ======================================================================
  * Interval (tokio/tests/time_interval.rs)
  * ====================================================================== */
 
-/* time_interval.rs: reset_immediately, reset_after, reset_at -- without
- * paused time: the period is an hour, so only the reset can make a tick
- * complete (a broken reset hangs: the case's timeout fails it), and a
- * tick never completes before its deadline. */
+/* time_interval.rs: reset_immediately, reset_after, reset_at and
+ * reset_at_bigger_than_interval, without paused time.  What Tokio checks
+ * with a mock clock -- where the reset puts the next tick, and that the
+ * ticks after it follow the period from there -- is checked on the tick
+ * instants the interval reports (iv.tick, the deadline of the tick just
+ * completed), which do not depend on how fast the machine is.  The only
+ * clock comparison is the timer's own guarantee: a tick never completes
+ * before its deadline.  A broken reset of the hour-long interval hangs
+ * (the case's timeout fails it). */
+#define MS(n) ((uint64_t)(n) * 1000000u)   /* ax_instant_t counts ns */
 static atomic_int iv_errors, iv_ticks;
 
 typedef struct {
   ax_async_t co;
   ax_interval_t iv;
-  ax_instant_t start, at;
+  ax_timeout_t to;
+  ax_instant_t before, after, at;
+  int k;
 } iv_main_t;
+
+#define IV_CHECK(cond)                                                     \
+  do {                                                                     \
+    if (!(cond)) atomic_fetch_add(&iv_errors, 1);                          \
+  } while (0)
 
 AX_ASYNC(iv_main, iv_main_t, s) {
   AX_BEGIN(s);
@@ -2203,30 +4154,62 @@ AX_ASYNC(iv_main, iv_main_t, s) {
   AX_AWAIT(ax_interval_tick(&s->iv));  /* the first tick: at once */
   atomic_fetch_add(&iv_ticks, 1);
 
+  /* reset_immediately: the next tick is due at the reset. */
+  s->before = ax_instant_now();
   ax_interval_reset_immediately(&s->iv);
+  s->after = ax_instant_now();
   AX_AWAIT(ax_interval_tick(&s->iv));
-  if (s->iv.result != 0) atomic_fetch_add(&iv_errors, 1);
+  IV_CHECK(s->iv.result == 0);
+  IV_CHECK(s->iv.tick >= s->before && s->iv.tick <= s->after);
   atomic_fetch_add(&iv_ticks, 1);
+  /* ... and the one after it a period later: not within 10 ms. */
+  AX_AWAIT(ax_timeout(&s->to, ax_interval_tick(&s->iv), 10));
+  IV_CHECK(s->to.result == AX_ETIMEDOUT);
+  ax_drop(&s->to.base);  /* the tick is dropped: cancel-safe */
 
-  s->start = ax_instant_now();
+  /* reset_after: due ms after the reset. */
+  s->before = ax_instant_now();
   ax_interval_reset_after(&s->iv, 20);
+  s->after = ax_instant_now();
   AX_AWAIT(ax_interval_tick(&s->iv));
-  if (ax_instant_now() < ax_instant_add_ms(s->start, 20) ||
-      s->iv.tick < ax_instant_add_ms(s->start, 20))
-    atomic_fetch_add(&iv_errors, 1);
+  IV_CHECK(s->iv.tick >= s->before + MS(20) && s->iv.tick <= s->after + MS(20));
+  IV_CHECK(ax_instant_now() >= s->iv.tick);
   atomic_fetch_add(&iv_ticks, 1);
 
+  /* reset_at: due at the deadline given. */
   s->at = ax_instant_add_ms(ax_instant_now(), 15);
   ax_interval_reset_at(&s->iv, s->at);
   AX_AWAIT(ax_interval_tick(&s->iv));
-  if (ax_instant_now() < s->at || s->iv.tick != s->at)
-    atomic_fetch_add(&iv_errors, 1);
+  IV_CHECK(s->iv.tick == s->at);
+  IV_CHECK(ax_instant_now() >= s->at);
   atomic_fetch_add(&iv_ticks, 1);
 
-  /* A deadline in the past: the tick completes at once. */
-  ax_interval_reset_at(&s->iv, s->start);
+  /* reset_at in the past: due at once, and the ticks after it follow the
+   * period from that deadline (all in the past here, so they come back
+   * to back: the default burst policy). */
+  ax_drop(&s->iv.base);
+  ax_interval_init(&s->iv, 1000);
   AX_AWAIT(ax_interval_tick(&s->iv));
-  if (s->iv.tick != s->start) atomic_fetch_add(&iv_errors, 1);
+  s->at = ax_instant_now() - MS(5000);
+  ax_interval_reset_at(&s->iv, s->at);
+  for (s->k = 0; s->k < 3; s->k++) {
+    AX_AWAIT(ax_interval_tick(&s->iv));
+    IV_CHECK(s->iv.tick == s->at + (uint64_t)s->k * MS(1000));
+    atomic_fetch_add(&iv_ticks, 1);
+  }
+
+  /* reset_at_bigger_than_interval: a reset beyond the period holds every
+   * tick back until it, then the period resumes from it. */
+  ax_drop(&s->iv.base);
+  ax_interval_init(&s->iv, 20);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  s->at = ax_instant_add_ms(ax_instant_now(), 100);
+  ax_interval_reset_at(&s->iv, s->at);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  IV_CHECK(s->iv.tick == s->at);
+  IV_CHECK(ax_instant_now() >= s->at);
+  AX_AWAIT(ax_interval_tick(&s->iv));
+  IV_CHECK(s->iv.tick == s->at + MS(20));
   atomic_fetch_add(&iv_ticks, 1);
   ax_drop(&s->iv.base);
   AX_END();
@@ -2238,7 +4221,7 @@ START_TEST(interval_reset) {
   atomic_store(&iv_ticks, 0);
   RUN_TASK(_i, iv_main, &m);
   ck_assert_int_eq(atomic_load(&iv_errors), 0);
-  ck_assert_int_eq(atomic_load(&iv_ticks), 5);
+  ck_assert_int_eq(atomic_load(&iv_ticks), 8);
 }
 END_TEST
 
@@ -2268,16 +4251,39 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(weak_sender),
                   AX_ONCE(send_timeout_hand),
                   AX_ONCE(reserve_many_cancel),
+                  AX_ONCE(failed_reserve_many_wakes_closed_receiver),
+                  AX_ONCE(cancelled_reserve_many_wakes_closed_receiver),
+                  AX_ONCE(sending_last_owned_permit_wakes_closed_receiver),
+                  AX_ONCE(releasing_last_owned_permit_wakes_closed_receiver),
+                  AX_ONCE(try_recv_close_while_empty),
+                  AX_ONCE(recv_many_rx_closed_and_idle),
+                  AX_ONCE(rx_len_when_close_is_called),
+                  AX_ONCE(test_is_empty_32_msgs),
+                  AX_ONCE(release_waker_on_rx_drop),
+                  AX_ONCE(test_msgs_dropped_on_rx_drop),
+                  AX_ONCE(weak_sender_tokio),
+                  AX_ONCE(weak_upgrade_rules),
+                  AX_ONCE(sender_strong_and_weak_count),
                   AX_FLAVOURS(recv_close_gets_none_reserved_rt),
-                  AX_FLAVOURS(send_recv_many_bounded_capacity),
+                  AX_FLAVOURS(reserve_many_recv_many_rt),
+                  AX_ONCE(send_recv_many_capacity),
+                  AX_FLAVOURS(async_send_recv_many_with_buffer),
+                  AX_FLAVOURS(actor_weak_sender),
                   AX_FLAVOURS(send_timeout_elapses),
                   AX_CASE("oneshot-broadcast-watch", 30),
                   AX_ONCE(receiver_is_terminated),
                   AX_ONCE(receiver_is_empty),
                   AX_ONCE(sender_len),
+                  AX_ONCE(sender_len_random),
+                  AX_ONCE(send_in_waker_drop),
                   AX_ONCE(receiver_len_with_lagged),
                   AX_ONCE(broadcast_sender_closed),
                   AX_ONCE(broadcast_weak_sender),
+                  AX_ONCE(broadcast_sender_new_must_be_closed),
+                  AX_ONCE(broadcast_lag_semantics),
+                  AX_ONCE(lag_uses_power_of_two_buffer_length),
+                  AX_ONCE(async_recv_lagged_then_resumes_from_oldest_retained),
+                  AX_ONCE(broadcast_weak_sender_tokio),
                   AX_FLAVOURS(broadcast_sender_closed_rt),
                   AX_ONCE(rx_mark_changed),
                   AX_ONCE(rx_mark_unchanged),
@@ -2287,6 +4293,15 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(send_modify_and_send_if_modified),
                   AX_ONCE(wait_for_hand),
                   AX_FLAVOURS(wait_for_and_closed_rt),
+                  AX_ONCE(rx_version_underflow_and_reopened_after_subscribe),
+                  AX_ONCE(closed_channel_with_seen_value),
+                  AX_ONCE(watch_multiple_sender),
+                  AX_FLAVOURS(receiver_wait_for_is_cooperative),
+                  AX_FLAVOURS(sender_closed_is_cooperative),
+                  AX_FLAVOURS(receiver_recv_is_cooperative),
+                  AX_FLAVOURS(send_modify_panic),
+                  AX_FLAVOURS(watch_callback_panics),
+                  AX_FLAVOURS(panic_in_clone),
                   AX_CASE("sync", 30),
                   AX_ONCE(notify_multi_notified_last),
                   AX_ONCE(test_enable_after_poll),
@@ -2294,14 +4309,28 @@ Suite *ax_tokio_sync_suite(void) {
                   AX_ONCE(test_enable_consumes_permit),
                   AX_ONCE(notified_enable_fifo_and_cancel),
                   AX_FLAVOURS(notified_enable_rt),
+                  AX_ONCE(notified_multi_notify_last_drop),
+                  AX_ONCE(test_notify_one_not_enabled_and_after_enable),
+                  AX_ONCE(test_waker_update),
+                  AX_ONCE(
+                      unpolled_future_completed_by_notify_waiters_preserves_permit),
+                  AX_ONCE(notify_in_drop_after_wake),
+                  AX_ONCE(notify_one_after_dropped_all),
                   AX_ONCE(downgrade_map),
                   AX_ONCE(mapped_guards),
+                  AX_ONCE(downgrade_then_map),
+                  AX_ONCE(downgrade_max_readers_one),
                   AX_FLAVOURS(downgrade_rt),
                   AX_ONCE(forget_permits_basic),
+                  AX_ONCE(forget_open_closed_and_update_permits_many_times),
                   AX_ONCE(merge),
                   AX_ONCE(split),
                   AX_ONCE(set_twice),
                   AX_ONCE(set_while_initializing),
+                  AX_CASE("threads", 60),
+                  AX_ONCE(concurrent_permit_updates),
+                  AX_ONCE(wait_for_returns_correct_value),
+                  AX_ONCE(loom_downgrade),
                   AX_CASE("interval", 10),
                   AX_FLAVOURS(interval_reset));
 }

@@ -16,6 +16,7 @@
  *   tx.reserve_owned().await               ax_mpsc_reserve (the permit owns a sender)
  *   tx.send_timeout(v, d).await            AX_AWAIT(ax_mpsc_send_timeout(&s->st, tx, &v, ms))
  *   tx.downgrade() / weak.upgrade()        ax_mpsc_sender_downgrade(tx) / ax_mpsc_weak_upgrade(w)
+ *   weak.strong_count() / rx.sender_strong_count()  ax_mpsc_weak_strong_count(w) / ax_mpsc_receiver_sender_strong_count(rx)
  *   rx.len() / is_empty() / is_closed()    ax_mpsc_len(rx) / ax_mpsc_is_empty / ax_mpsc_receiver_is_closed
  *   tx.max_capacity()                      ax_mpsc_max_capacity(tx)
  *   oneshot::channel::<T>()                ax_oneshot_new(sizeof(T), drop, &tx, &rx)
@@ -90,7 +91,15 @@ extern "C" {
 /* Releases what a queued value owns (called on the channel's copy).
  * Element callbacks may run on any thread, and for broadcast and watch
  * under the channel's lock: they must be quick and must not call
- * functions of the same channel. */
+ * functions of the same channel.
+ *
+ * Panics.  A clone callback, a watch modifier (send_modify,
+ * send_if_modified) or a wait_for predicate may ax_panic(): the channel's
+ * lock is released as the panic passes and the channel stays usable, as
+ * Tokio's does when the closure panics (a modifier's partial change stays
+ * and is not announced; a broadcast receiver whose clone panicked has
+ * moved past that value).  A drop callback must not panic: it may run
+ * where nothing can give the lock back. */
 typedef void (*ax_elem_drop_fn)(void *elem);
 /* Makes dst (uninitialised, elem_size bytes) an independent copy of src:
  * for broadcast and watch, whose values are read by many receivers.
@@ -178,6 +187,14 @@ AX_EXTERN ax_mpsc_weak_tx_t *ax_mpsc_sender_downgrade(ax_mpsc_tx_t *tx);
 AX_EXTERN ax_mpsc_tx_t *ax_mpsc_weak_upgrade(ax_mpsc_weak_tx_t *w);
 AX_EXTERN ax_mpsc_weak_tx_t *ax_mpsc_weak_clone(ax_mpsc_weak_tx_t *w);
 AX_EXTERN void ax_mpsc_weak_drop(ax_mpsc_weak_tx_t *w);
+/* The same two counts seen from a weak handle (Tokio's
+ * WeakSender::strong_count / weak_count) and from the receiver
+ * (Receiver::sender_strong_count / sender_weak_count).  Snapshots; the
+ * handle: not NULL, asserted. */
+AX_EXTERN size_t ax_mpsc_weak_strong_count(const ax_mpsc_weak_tx_t *w);
+AX_EXTERN size_t ax_mpsc_weak_weak_count(const ax_mpsc_weak_tx_t *w);
+AX_EXTERN size_t ax_mpsc_receiver_sender_strong_count(const ax_mpsc_rx_t *rx);
+AX_EXTERN size_t ax_mpsc_receiver_sender_weak_count(const ax_mpsc_rx_t *rx);
 
 /* Receives without waiting: 0 (the oldest value moved to *out), AX_EEMPTY
  * (nothing queued now; after ax_mpsc_close also while a permit is still
@@ -488,6 +505,15 @@ AX_EXTERN ax_broadcast_weak_tx_t *ax_broadcast_weak_clone(
 AX_EXTERN void ax_broadcast_weak_drop(ax_broadcast_weak_tx_t *w);
 AX_EXTERN size_t ax_broadcast_sender_strong_count(ax_broadcast_tx_t *tx);
 AX_EXTERN size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx);
+/* The same counts seen from a weak handle and from a receiver (Tokio's
+ * WeakSender::strong_count / weak_count, Receiver::sender_strong_count /
+ * sender_weak_count).  The handle: not NULL, asserted. */
+AX_EXTERN size_t ax_broadcast_weak_strong_count(ax_broadcast_weak_tx_t *w);
+AX_EXTERN size_t ax_broadcast_weak_weak_count(ax_broadcast_weak_tx_t *w);
+AX_EXTERN size_t ax_broadcast_receiver_sender_strong_count(
+    ax_broadcast_rx_t *rx);
+AX_EXTERN size_t ax_broadcast_receiver_sender_weak_count(
+    ax_broadcast_rx_t *rx);
 
 /* Sender side: completes when no receiver is left (Tokio's
  * Sender::closed), at once if there is none now (or if tx is NULL).  A

@@ -19,6 +19,7 @@
 
 #include "core/context.h"
 #include "sync/chan.h"
+#include "sync/trap.h"
 #include "sync/waitq.h"
 
 typedef struct bslot_s {
@@ -250,8 +251,18 @@ static int bc_read(ax_broadcast_rx_t *rx, void *out, uint64_t *lagged) {
     ax__chan_copy(out, bc_val(s), c->elem_size);  /* last reader: move */
     s->rem = 0;
   } else {
-    ax__chan_clone(c->clone, out, bc_val(s), c->elem_size);
-    s->rem--;
+    ax__trap_t trap;
+    s->rem--;  /* others still hold shares: nothing is dropped here */
+    if (c->clone == NULL)
+      ax__chan_copy(out, bc_val(s), c->elem_size);
+    else if (ax__trap_clone(&trap, c->clone, out, bc_val(s),
+                            c->elem_size) != 0) {
+      /* The clone panicked: this receiver has moved past the value and
+       * given up its share, as in Tokio (panic_in_clone), and the channel
+       * stays usable. */
+      uv_mutex_unlock(&c->lock);
+      ax__trap_rethrow(&trap);
+    }
   }
   return 0;
 }
@@ -274,16 +285,22 @@ static ax_poll_t recv_poll(ax_future_t *f, ax_cx_t *cx) {
     return AX_READY;
   c = r->rx->c;
   if (!ax__coop_proceed(cx)) return AX_PENDING;
+  /* Still queued from an earlier poll: refresh the waker first, without
+   * the mutex.  Replacing it drops the old one, and a waker's drop may do
+   * anything -- send on this very channel, which takes the mutex (Tokio's
+   * send_in_waker_drop).  A send from here on wakes the new waker; one
+   * before took us off the queue, and the look below finds its value. */
+  if (ax__waiter_state(&r->w) == AX__WAITER_QUEUED)
+    (void)ax__waitq_update_waker(&c->q, &r->w, ax_cx_waker(cx));
   uv_mutex_lock(&c->lock);
   res = bc_read(r->rx, r->out, &r->lagged);
   if (res == AX_EEMPTY) {
     ax__coop_refund(cx);
     /* Queue (or stay queued) while holding the mutex: a sender publishes
-     * under it and wakes the queue after, so it cannot slip between. */
-    int st = ax__waiter_state(&r->w);
-    if (st == AX__WAITER_QUEUED)
-      st = ax__waitq_update_waker(&c->q, &r->w, ax_cx_waker(cx));
-    if (st != AX__WAITER_QUEUED) {
+     * under it and wakes the queue after, so it cannot slip between.  A
+     * waiter a wake took off the queue goes back on; pushing drops no
+     * waker, so nothing runs under the mutex. */
+    if (ax__waiter_state(&r->w) != AX__WAITER_QUEUED) {
       ax__waitq_lock(&c->q);
       ax__waitq_push_locked(&c->q, &r->w, ax_cx_waker(cx));
       ax__waitq_unlock(&c->q);
@@ -414,6 +431,26 @@ size_t ax_broadcast_sender_weak_count(ax_broadcast_tx_t *tx) {
   n = c->weak_count;
   uv_mutex_unlock(&c->lock);
   return n;
+}
+
+size_t ax_broadcast_weak_strong_count(ax_broadcast_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_broadcast_sender_strong_count((ax_broadcast_tx_t *)(void *)w);
+}
+
+size_t ax_broadcast_weak_weak_count(ax_broadcast_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_broadcast_sender_weak_count((ax_broadcast_tx_t *)(void *)w);
+}
+
+size_t ax_broadcast_receiver_sender_strong_count(ax_broadcast_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_broadcast_sender_strong_count((ax_broadcast_tx_t *)(void *)rx->c);
+}
+
+size_t ax_broadcast_receiver_sender_weak_count(ax_broadcast_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_broadcast_sender_weak_count((ax_broadcast_tx_t *)(void *)rx->c);
 }
 
 /* ---- Sender closed(): every receiver gone --------------------------------- */

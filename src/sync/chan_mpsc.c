@@ -292,6 +292,28 @@ size_t ax_mpsc_sender_weak_count(const ax_mpsc_tx_t *tx) {
   return atomic_load_explicit(&MPSC_TX(tx)->weak_count, memory_order_relaxed);
 }
 
+/* Every handle of a channel is the channel's pointer: the counts read the
+ * same fields whichever handle asks. */
+size_t ax_mpsc_weak_strong_count(const ax_mpsc_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_mpsc_sender_strong_count((const ax_mpsc_tx_t *)(const void *)w);
+}
+
+size_t ax_mpsc_weak_weak_count(const ax_mpsc_weak_tx_t *w) {
+  assert(w != NULL);
+  return ax_mpsc_sender_weak_count((const ax_mpsc_tx_t *)(const void *)w);
+}
+
+size_t ax_mpsc_receiver_sender_strong_count(const ax_mpsc_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_mpsc_sender_strong_count((const ax_mpsc_tx_t *)(const void *)rx);
+}
+
+size_t ax_mpsc_receiver_sender_weak_count(const ax_mpsc_rx_t *rx) {
+  assert(rx != NULL);
+  return ax_mpsc_sender_weak_count((const ax_mpsc_tx_t *)(const void *)rx);
+}
+
 /* ---- Weak senders ---------------------------------------------------------- */
 
 ax_mpsc_weak_tx_t *ax_mpsc_sender_downgrade(ax_mpsc_tx_t *tx) {

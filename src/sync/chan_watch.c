@@ -12,6 +12,7 @@
 
 #include "core/context.h"
 #include "sync/chan.h"
+#include "sync/trap.h"
 #include "sync/waitq.h"
 
 typedef struct ax__watch_s {
@@ -122,14 +123,40 @@ int ax_watch_send(ax_watch_tx_t *tx, const void *value) {
   return 0;
 }
 
+/* The caller's modifier, run under the write lock through a trap
+ * (trap.h). */
+typedef struct {
+  ax_watch_modify_fn fn;  /* the caller's modifier */
+  void *value;            /* the channel's value */
+  void *arg;              /* the modifier's argument */
+  int modified;           /* out: what fn returned, as 0 or 1 */
+} modify_call_t;
+
+static void modify_call(void *arg) {
+  modify_call_t *m = (modify_call_t *)arg;
+  m->modified = m->fn(m->value, m->arg) != 0;
+}
+
 int ax_watch_send_if_modified(ax_watch_tx_t *tx, ax_watch_modify_fn modify,
                               void *arg) {
   ax__watch_t *c = WT(tx);
+  modify_call_t m;
+  ax__trap_t trap;
   int modified;
   if (c == NULL || modify == NULL)
     return AX_EINVAL;
+  m.fn = modify;
+  m.arg = arg;
+  m.modified = 0;
   uv_rwlock_wrlock(&c->lock);
-  modified = modify(c->value, arg) != 0;
+  m.value = c->value;
+  if (ax__trap_call(&trap, modify_call, &m) != 0) {
+    /* It panicked: as in Tokio, the value keeps whatever the modifier did
+     * to it, nobody is told of a change, and the lock is free again. */
+    uv_rwlock_wrunlock(&c->lock);
+    ax__trap_rethrow(&trap);
+  }
+  modified = m.modified;
   if (modified)
     atomic_fetch_add_explicit(&c->version, 1, memory_order_release);
   uv_rwlock_wrunlock(&c->lock);
@@ -243,12 +270,24 @@ void ax_watch_receiver_drop(ax_watch_rx_t *rx) {
   wt_unref(c);
 }
 
+/* Read lock held: copies the value to out with the channel's clone.  A
+ * clone that panics gives the lock back first (trap.h). */
+static void wt_clone_locked(ax__watch_t *c, void *out) {
+  ax__trap_t trap;
+  if (c->clone == NULL)
+    ax__chan_copy(out, c->value, c->elem_size);
+  else if (ax__trap_clone(&trap, c->clone, out, c->value, c->elem_size) != 0) {
+    uv_rwlock_rdunlock(&c->lock);
+    ax__trap_rethrow(&trap);
+  }
+}
+
 void ax_watch_borrow(ax_watch_rx_t *rx, void *out) {
   ax__watch_t *c;
   assert(rx != NULL && !WT_BAD_BUF(rx->c, out));
   c = rx->c;
   uv_rwlock_rdlock(&c->lock);
-  ax__chan_clone(c->clone, out, c->value, c->elem_size);
+  wt_clone_locked(c, out);
   uv_rwlock_rdunlock(&c->lock);
 }
 
@@ -257,7 +296,7 @@ void ax_watch_borrow_and_update(ax_watch_rx_t *rx, void *out) {
   assert(rx != NULL && !WT_BAD_BUF(rx->c, out));
   c = rx->c;
   uv_rwlock_rdlock(&c->lock);
-  ax__chan_clone(c->clone, out, c->value, c->elem_size);
+  wt_clone_locked(c, out);
   rx->seen = wt_version(c);  /* stable: bumps need the write lock */
   uv_rwlock_rdunlock(&c->lock);
 }
@@ -369,16 +408,40 @@ ax_future_t *ax_watch_changed(ax_watch_changed_t *f, ax_watch_rx_t *rx) {
 
 enum { WF_CHECK = 0, WF_WAIT, WF_DONE };
 
+/* The caller's predicate, run under the read lock through a trap
+ * (trap.h). */
+typedef struct {
+  ax_watch_pred_fn fn;    /* the caller's predicate */
+  const void *value;      /* the channel's value */
+  void *arg;              /* the predicate's argument */
+  int ok;                 /* out: what fn returned, as 0 or 1 */
+} pred_call_t;
+
+static void pred_call(void *arg) {
+  pred_call_t *p = (pred_call_t *)arg;
+  p->ok = p->fn(p->value, p->arg) != 0;
+}
+
 /* Looks at the current value (marking it seen): 1 when pred holds (its
  * copy is in out, if wanted). */
 static int wf_check(ax_watch_wait_for_t *f) {
   ax__watch_t *c = f->rx->c;
+  pred_call_t p;
+  ax__trap_t trap;
   int ok;
+  p.fn = f->pred;
+  p.arg = f->arg;
+  p.ok = 0;
   uv_rwlock_rdlock(&c->lock);
   f->rx->seen = wt_version(c);  /* stable: bumps need the write lock */
-  ok = f->pred(c->value, f->arg) != 0;
+  p.value = c->value;
+  if (ax__trap_call(&trap, pred_call, &p) != 0) {
+    uv_rwlock_rdunlock(&c->lock);  /* a panicking predicate frees the lock */
+    ax__trap_rethrow(&trap);
+  }
+  ok = p.ok;
   if (ok && f->out != NULL)
-    ax__chan_clone(c->clone, f->out, c->value, c->elem_size);
+    wt_clone_locked(c, f->out);
   uv_rwlock_rdunlock(&c->lock);
   return ok;
 }
