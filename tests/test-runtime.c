@@ -1085,6 +1085,7 @@ typedef struct {
 } parked_t;
 
 static int parked_line;
+static const char *parked_one_site;  /* its spawn site */
 AX_ASYNC(parked_fn, parked_t, self) {
   AX_BEGIN(self);
   parked_line = __LINE__ + 1;
@@ -1106,8 +1107,11 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
   self->id = ax_task_id();
   {
     parked_t p = {0};
+    ax_join_t h;
     ax_spawn_named(self->rt, "parked-one", AX_FUTURE(parked_fn, &p),
-                   sizeof(p), NULL);
+                   sizeof(p), &h);
+    parked_one_site = ax_join_spawn_site(&h);
+    ax_join_drop(&h);
     ax_spawn_named(self->rt, "parked-two", AX_FUTURE(parked_fn, &p),
                    sizeof(p), NULL);
   }
@@ -1152,8 +1156,15 @@ START_TEST(dump_tasks) {
   ck_assert_int_eq(count_lines(d.dump), 4);
   snprintf(want, sizeof(want), "parked-one idle at ");
   ck_assert_msg(strstr(d.dump, want) != NULL, "dump:\n%s", d.dump);
-  snprintf(want, sizeof(want), "test-runtime.c:%d\n", parked_line);
+  snprintf(want, sizeof(want), "test-runtime.c:%d, spawned at ", parked_line);
   ck_assert_msg(strstr(strstr(d.dump, "parked-one"), want) != NULL,
+                "dump:\n%s", d.dump);
+  /* ...and where it was spawned (dumper_fn's spawn call), as every task
+   * spawned through the macros; block_on's future was spawned by none. */
+  snprintf(want, sizeof(want), "spawned at %s", parked_one_site);
+  ck_assert_msg(strstr(strstr(d.dump, "parked-one"), want) != NULL,
+                "dump:\n%s", d.dump);
+  ck_assert_msg(strstr(d.dump, "spawned at (unknown)\n") != NULL,
                 "dump:\n%s", d.dump);
   ck_assert_msg(strstr(d.dump, "parked-two idle at ") != NULL, "dump:\n%s",
                 d.dump);

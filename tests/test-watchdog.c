@@ -133,6 +133,7 @@ typedef struct {
   ax_join_t h;
   blocker_t b;
   int result;
+  const char *site;   /* the blocker's spawn site (ax_join_spawn_site) */
 } spawner_t;
 
 AX_ASYNC(spawner_fn, spawner_t, self) {
@@ -142,6 +143,7 @@ AX_ASYNC(spawner_fn, spawner_t, self) {
                               sizeof(self->b), &self->h));
   AX_AWAIT(ax_join_wait(&self->h));
   self->result = self->h.result;
+  self->site = ax_join_spawn_site(&self->h);
   if (self->result == 0) {
     blocker_t *done = ax_join_output(&self->h);
     self->b.id = done->id;
@@ -306,14 +308,19 @@ START_TEST(printed_report) {
   fclose(print_to);
   {
     char want[256];
-    snprintf(want, sizeof(want), "axle: watchdog: task %llu has kept worker 0 for ",
-             (unsigned long long)s.b.id);
+    /* Both reports name the spawn site (a string literal of this file). */
+    ck_assert_ptr_nonnull(s.site);
+    ck_assert_ptr_nonnull(strstr(s.site, "test-watchdog.c:"));
+    snprintf(want, sizeof(want),
+             "axle: watchdog: task %llu (spawned at %s) has kept worker 0 for ",
+             (unsigned long long)s.b.id, s.site);
     ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
     ck_assert_msg(strstr(buf, " ms in one poll (a blocking call in async code? "
                               "see ax_spawn_blocking)\n") != NULL,
                   "printed: %s", buf);
-    snprintf(want, sizeof(want), "axle: watchdog: task %llu (blocker) kept worker 0 for ",
-             (unsigned long long)s.b.id);
+    snprintf(want, sizeof(want),
+             "axle: watchdog: task %llu (blocker) (spawned at %s) kept worker 0 for ",
+             (unsigned long long)s.b.id, s.site);
     ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);
     snprintf(want, sizeof(want), "test-watchdog.c:%d to ", s.b.line1);
     ck_assert_msg(strstr(buf, want) != NULL, "printed: %s", buf);

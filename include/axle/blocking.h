@@ -61,6 +61,22 @@ AX_EXTERN int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn,
                                      ax_blocking_drop_fn drop_result,
                                      ax_join_t *join);
 
+/* The three record their call's spawn site (task.h, "Spawn sites"):
+ * macros over this one.  on = 0: rt NULL means the calling thread's
+ * runtime; on = 1: rt NULL is AX_ENORUNTIME. */
+AX_EXTERN int ax__spawn_blocking_at(const char *site, int on,
+                                    ax_runtime_t *rt, ax_task_fn fn,
+                                    void *arg, ax_blocking_drop_fn drop_arg,
+                                    ax_blocking_drop_fn drop_result,
+                                    ax_join_t *join);
+#define ax_spawn_blocking(fn, arg, join)                                   \
+  ax__spawn_blocking_at(AX_HERE, 0, NULL, (fn), (arg), NULL, NULL, (join))
+#define ax_spawn_blocking_on(rt, fn, arg, join)                            \
+  ax__spawn_blocking_at(AX_HERE, 1, (rt), (fn), (arg), NULL, NULL, (join))
+#define ax_spawn_blocking_with(rt, fn, arg, drop_arg, drop_result, join)   \
+  ax__spawn_blocking_at(AX_HERE, 0, (rt), (fn), (arg), (drop_arg),         \
+                        (drop_result), (join))
+
 #ifdef __cplusplus
 }
 #endif

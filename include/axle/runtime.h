@@ -57,6 +57,8 @@ typedef struct ax_watchdog_report_s {
   const char *stopped_file;  /* returned = 1: the first await that was  */
   int stopped_line;          /*   pending in this poll (NULL, 0: none, as
                                   when it completed or panicked) */
+  const char *spawned_at;    /* "file:line" of the task's spawn call (task.h,
+                                "Spawn sites"), or NULL: unknown */
 } ax_watchdog_report_t;
 typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
                                void *arg);
@@ -152,11 +154,12 @@ AX_EXTERN int ax_block_on(ax_runtime_t *rt, ax_future_t *fut);
  * runtime it works, but blocks that worker while it waits. */
 AX_EXTERN int ax_runtime_free(ax_runtime_t *rt);
 /* Same, but waits at most timeout_ms (any value: it saturates) for the
- * threads still inside a task's poll; returns AX_ETIMEDOUT when one is
- * stuck in one then (the same poll a millisecond after the deadline;
- * nothing is freed then: call ax_runtime_free() once the stuck poll has
- * returned, or leave it, as Tokio's shutdown_timeout leaks its
- * threads).  Idle workers (and on_thread_stop hooks) are always waited
+ * threads still inside a task's poll and for the runtime's spawn_blocking
+ * jobs that had started (jobs not started are cancelled); returns
+ * AX_ETIMEDOUT when a thread is stuck in a poll then (the same poll a
+ * millisecond after the deadline) or a job still runs.  Nothing is freed
+ * then: call ax_runtime_free() once the stuck poll or job has returned,
+ * or leave it, as Tokio's shutdown_timeout leaks its threads.  Idle workers (and on_thread_stop hooks) are always waited
  * for: an idle runtime shuts down and returns 0 with any timeout, 0 too.
  * AX_ENESTED from inside rt, as ax_runtime_free; AX_EINVAL for NULL. */
 AX_EXTERN int ax_runtime_shutdown_timeout(ax_runtime_t *rt,
@@ -170,8 +173,10 @@ AX_EXTERN int ax_runtime_shutdown_timeout(ax_runtime_t *rt,
  * own threads, leaves rt shut down and not freed.  NULL does nothing. */
 AX_EXTERN void ax_runtime_shutdown_background(ax_runtime_t *rt);
 
-/* The runtime of the calling thread (worker, block_on thread), or NULL.
- * The pointer may be handed to other threads for ax_spawn_on(). */
+/* The runtime of the calling thread (worker, block_on thread, or a
+ * blocking-pool thread while it runs one of the runtime's spawn_blocking
+ * jobs: a job may ax_spawn onto its runtime, as in Tokio), or NULL.  The
+ * pointer may be handed to other threads for ax_spawn_on(). */
 AX_EXTERN ax_runtime_t *ax_runtime_current(void);
 /* Number of worker threads (1 for current-thread).  rt: not NULL,
  * asserted. */
@@ -204,8 +209,8 @@ typedef struct ax_worker_stats_s {
 } ax_worker_stats_t;
 AX_EXTERN int ax_runtime_worker_stats(ax_runtime_t *rt, unsigned index,
                                       ax_worker_stats_t *out);
-/* Writes one line per live task (id, name, state, file:line it waits at)
- * to out (NULL: stdout).  rt: not NULL, asserted. */
+/* Writes one line per live task (id, name, state, file:line it waits at,
+ * file:line it was spawned at) to out (NULL: stdout).  rt: not NULL, asserted. */
 AX_EXTERN void ax_runtime_dump_tasks(ax_runtime_t *rt, FILE *out);
 
 #ifdef __cplusplus

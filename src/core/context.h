@@ -77,6 +77,16 @@ struct ax__ctx_s {
                                   thread only) */
 };
 
+/* The id of the task whose code the calling thread runs outside any
+ * worker's poll (a blocking job on a pool thread, a drop run by a
+ * shutdown), or 0: ax_task_id() looks here first (context.c). */
+extern AX__TLS uint64_t ax__tls_task_id;
+
+/* The task-local scopes entered on the calling thread (innermost first),
+ * or NULL between polls (task/tasklocal.c).  A panic skips the scopes'
+ * exits: each landing pad puts back the value it saw before the poll. */
+extern AX__TLS ax__tl_frame_t *ax__tls_locals;
+
 /* The calling thread's context, or NULL: read inline (the scheduler asks
  * on every wake), written by the worker entering and leaving its loop. */
 extern AX__TLS ax__ctx_t *ax__tls_ctx;   /* context.c */

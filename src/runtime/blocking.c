@@ -147,8 +147,21 @@ static unsigned q_wanted(void) {
 typedef struct drainer_s {
   uv_work_t req;
   ax__op_t op;                /* posted from a thread without a loop */
-  ax_runtime_t *rt;           /* posted to rt's first worker */
+  ax_runtime_t *rt;           /* the runtime whose loop it is queued on
+                                 (or, posted, to whose worker 0 it goes) */
 } drainer_t;
+
+/* A drainer queued on a loop of rt's has returned from its pool thread:
+ * rt's loops can close without waiting for a job (shutdown.c waits for
+ * rt->drainers_out to reach 0, within a shutdown_timeout's deadline).
+ * Under life_lock, so that the shutdown cannot free rt between the
+ * decrement and the broadcast. */
+static void drainer_done(ax_runtime_t *rt) {
+  uv_mutex_lock(&rt->life_lock);
+  rt->drainers_out--;
+  if (rt->drainers_out == 0) uv_cond_broadcast(&rt->life_cond);
+  uv_mutex_unlock(&rt->life_lock);
+}
 
 /* The runtime of the job this pool thread runs, or NULL (a job must not
  * free its own runtime: ax__blocking_runtime). */
@@ -159,16 +172,25 @@ ax_runtime_t *ax__blocking_runtime(void) { return tls_job_rt; }
 /* Runs one job on this pool thread, then finishes its task. */
 static void run_job(job_t *j) {
   ax__jump_t jump, *volatile prev = ax__jump_current();
+  ax__tl_frame_t *volatile prev_locals = ax__tls_locals;
   ax__task_t *t = j->task;
   char *volatile msg = NULL;
   jump.msg = NULL;
   jump.armed = 1;
   ax__jump_set(&jump);
+  /* The job is its task's code: ax_task_id() is its id, and
+   * ax_runtime_current() its runtime, so that it can spawn there (Tokio:
+   * rt_common.rs, spawn_from_blocking; task_id.rs,
+   * task_id_spawn_blocking). */
   tls_job_rt = t->rt;
-  if (setjmp(jump.jb) == 0)
+  ax__tls_task_id = t->id;
+  if (setjmp(jump.jb) == 0) {
     j->result = j->fn(j->arg);
-  else
+  } else {
     msg = jump.msg;
+    ax__tls_locals = prev_locals;  /* sync scopes the panic skipped */
+  }
+  ax__tls_task_id = 0;
   tls_job_rt = NULL;
   ax__jump_set(prev);
   atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
@@ -200,8 +222,8 @@ static void run_job(job_t *j) {
 /* One job per turn of the lock: a job that waits for another (a blocking
  * channel) must never find it queued behind itself on the same thread. */
 static void drain_work(uv_work_t *req) {
+  ax_runtime_t *home = ax__container_of(req, drainer_t, req)->rt;
   int had = 0, linger = 1;
-  (void)req;
   for (;;) {
     ax__link_t *l;
     job_t *j;
@@ -225,6 +247,7 @@ static void drain_work(uv_work_t *req) {
       }
       Q.drainers--;  /* under the lock: a push after this sees it */
       ax__spin_unlock(&Q.lock);
+      drainer_done(home);
       return;
     }
     j = ax__container_of(l, job_t, link);
@@ -257,11 +280,19 @@ static void drain_after(uv_work_t *req, int status) {
  * memory, the ones it could not start are uncounted again; what that
  * means for a job is the caller's to decide (ax_spawn_blocking_on takes
  * its job back).  uv_queue_work fails only for a NULL work callback. */
-static unsigned drainers_queue(uv_loop_t *loop, drainer_t *d, unsigned n) {
+static unsigned drainers_queue(ax_runtime_t *rt, uv_loop_t *loop,
+                               drainer_t *d, unsigned n) {
   unsigned queued;
   for (queued = 0; queued < n; queued++) {
     if (d == NULL && (d = ax__malloc(sizeof(*d))) == NULL) break;
-    if (uv_queue_work(loop, &d->req, drain_work, drain_after) != 0) break;
+    d->rt = rt;
+    uv_mutex_lock(&rt->life_lock);
+    rt->drainers_out++;
+    uv_mutex_unlock(&rt->life_lock);
+    if (uv_queue_work(loop, &d->req, drain_work, drain_after) != 0) {
+      drainer_done(rt);
+      break;
+    }
     d = NULL;
   }
   ax__free(d);
@@ -287,7 +318,7 @@ static void drainer_post_op(ax__op_t *op) {
   n = q_wanted();
   Q.drainers += n;
   ax__spin_unlock(&Q.lock);
-  (void)drainers_queue(rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
+  (void)drainers_queue(rt, rt->workers[0]->ctx.loop, n > 0 ? d : NULL, n);
   if (n == 0) ax__free(d);
 }
 
@@ -376,16 +407,17 @@ static void job_drop(ax_future_t *f) {
 static const ax_future_vtable_t job_vtable = {job_poll, job_drop,
                                               "ax_spawn_blocking"};
 
-int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
-                           ax_blocking_drop_fn drop_arg,
-                           ax_blocking_drop_fn drop_result, ax_join_t *join) {
+int ax__spawn_blocking_at(const char *site, int on, ax_runtime_t *rt,
+                          ax_task_fn fn, void *arg,
+                          ax_blocking_drop_fn drop_arg,
+                          ax_blocking_drop_fn drop_result, ax_join_t *join) {
   job_t j, *jp;
   ax__task_t *t;
   ax__ctx_t *ctx;
   unsigned max, n = 0;
   int rc;
   if (join != NULL) memset(join, 0, sizeof(*join));
-  if (rt == NULL) rt = ax_runtime_current();
+  if (rt == NULL && !on) rt = ax_runtime_current();
   if (rt == NULL) return AX_ENORUNTIME;
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return AX_ESHUTDOWN;
@@ -401,8 +433,9 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   atomic_init(&j.state, JOB_NEW);
   if (rt == NULL) rt = ax_runtime_current();
   if (fn == NULL) return AX_EINVAL;  /* it would crash on a pool thread */
-  rc = ax__spawn_idle(rt, &j.base, sizeof(j), offsetof(job_t, result), join,
-                      &t);
+  AX__STATIC_ASSERT(offsetof(job_t, result) == AX__TASK_VALUE_OFF,
+                    "ax_join_value finds it");
+  rc = ax__spawn_idle(site, rt, &j.base, sizeof(j), AX__TASK_VALUE, join, &t);
   if (rc != 0) return rc;
   max = pool_threads();
   uv_once(&q_once, q_init);
@@ -426,7 +459,7 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   if (ctx != NULL) Q.drainers += n;  /* else counted when the post runs */
   ax__spin_unlock(&Q.lock);
   if (n == 0) return 0;
-  if (ctx != NULL ? drainers_queue(ctx->loop, NULL, n) == n
+  if (ctx != NULL ? drainers_queue(ctx->rt, ctx->loop, NULL, n) == n
                   : drainer_post(rt) == 0)
     return 0;
   /* The pool work this job needed could not be started (out of memory):
@@ -441,12 +474,19 @@ int ax_spawn_blocking_with(ax_runtime_t *rt, ax_task_fn fn, void *arg,
   return AX_ENOMEM;
 }
 
-int ax_spawn_blocking_on(ax_runtime_t *rt, ax_task_fn fn, void *arg,
-                         ax_join_t *join) {
-  if (rt == NULL) return AX_ENORUNTIME;
-  return ax_spawn_blocking_with(rt, fn, arg, NULL, NULL, join);
+int (ax_spawn_blocking_with)(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                             ax_blocking_drop_fn drop_arg,
+                             ax_blocking_drop_fn drop_result,
+                             ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 0, rt, fn, arg, drop_arg, drop_result,
+                               join);
 }
 
-int ax_spawn_blocking(ax_task_fn fn, void *arg, ax_join_t *join) {
-  return ax_spawn_blocking_with(NULL, fn, arg, NULL, NULL, join);
+int (ax_spawn_blocking_on)(ax_runtime_t *rt, ax_task_fn fn, void *arg,
+                           ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 1, rt, fn, arg, NULL, NULL, join);
+}
+
+int (ax_spawn_blocking)(ax_task_fn fn, void *arg, ax_join_t *join) {
+  return ax__spawn_blocking_at(NULL, 0, NULL, fn, arg, NULL, NULL, join);
 }

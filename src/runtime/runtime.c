@@ -211,5 +211,6 @@ unsigned ax_runtime_workers(const ax_runtime_t *rt) {
 
 ax_runtime_t *ax_runtime_current(void) {
   ax__ctx_t *c = ax__ctx_current();
-  return c != NULL ? c->rt : NULL;
+  /* A pool thread running a blocking job belongs to the job's runtime. */
+  return c != NULL ? c->rt : ax__blocking_runtime();
 }

@@ -95,6 +95,10 @@ struct ax_runtime_s {
   uv_mutex_t life_lock;
   uv_cond_t life_cond;           /* broadcast at each of those exits */
   unsigned running_threads;      /* under life_lock */
+  unsigned drainers_out;         /* blocking-pool drainers queued on its
+                                    loops and not yet back from their pool
+                                    thread (under life_lock; blocking.c):
+                                    a loop cannot close before they are */
 };
 
 /* Drops a reference to rt's memory (the owner's, or a task's from a

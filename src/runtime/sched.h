@@ -12,6 +12,8 @@
  *                  the runtime's own workers).
  *   polled         a watched poll of t ended (t is still alive): the
  *                  watchdog's report of it (runtime/watch.h).
+ *   local_free     a local task (AX__TASK_LOCAL) is being freed: its
+ *                  reference on its set goes (runtime/local.c).
  */
 #ifndef AX_RUNTIME_SCHED_H
 #define AX_RUNTIME_SCHED_H
@@ -24,5 +26,6 @@ void ax__sched_report_panic(ax__task_t *t);
 void ax__sched_ref(ax_runtime_t *rt);
 void ax__sched_unref(ax_runtime_t *rt);
 void ax__sched_polled(ax__ctx_t *ctx, ax__task_t *t);
+void ax__sched_local_free(ax__task_t *t);
 
 #endif

@@ -167,13 +167,37 @@ static void runtime_cleanup(ax_runtime_t *rt, int defer) {
   settle_refs(rt);
 }
 
-/* Waits for rt's threads (deadline as for wait_quiet), then joins and
- * frees: 0, or AX_ETIMEDOUT with nothing freed. */
+/* With life_lock held, after wait_quiet: waits until no blocking-pool
+ * drainer queued on rt's loops is still on its pool thread (a job of rt's
+ * that started before the shutdown runs to its end: nothing can stop a
+ * plain function), or until `deadline`.  Closing a loop waits for the
+ * drainers queued on it (libuv calls their after-work callbacks there),
+ * so without this a shutdown_timeout returned only when the job did
+ * (Tokio: rt_common.rs, shutdown_timeout).  1 when none is left. */
+static int wait_drainers(ax_runtime_t *rt, uint64_t deadline) {
+  while (rt->drainers_out != 0) {
+    uint64_t now, left, slice = 1000000000u;
+    if (deadline == UINT64_MAX) {
+      uv_cond_wait(&rt->life_cond, &rt->life_lock);
+      continue;
+    }
+    now = uv_hrtime();
+    if (now >= deadline) return 0;
+    left = deadline - now;
+    (void)uv_cond_timedwait(&rt->life_cond, &rt->life_lock,
+                            left < slice ? left : slice);
+  }
+  return 1;
+}
+
+/* Waits for rt's threads and its running blocking jobs (deadline as for
+ * wait_quiet), then joins and frees: 0, or AX_ETIMEDOUT with nothing
+ * freed (the worker threads are joined by the later free). */
 static int finish(ax_runtime_t *rt, uint64_t deadline, int defer) {
   unsigned i;
   int quiet;
   uv_mutex_lock(&rt->life_lock);
-  quiet = wait_quiet(rt, deadline);
+  quiet = wait_quiet(rt, deadline) && wait_drainers(rt, deadline);
   uv_mutex_unlock(&rt->life_lock);
   if (!quiet) return AX_ETIMEDOUT;  /* leaked, as Tokio leaks threads */
   if (rt->flavor == AX_MULTI_THREAD)

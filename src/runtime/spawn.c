@@ -10,19 +10,19 @@
 /* A new task of rt, with its memory from the calling thread's cache if it
  * is one of rt's workers. */
 static ax__task_t *task_new(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                            uint32_t out_off, int join, int notified) {
+                            int kind, int join, int notified) {
   ax__ctx_t *c = ax__ctx_current();
   uint64_t id = atomic_fetch_add_explicit(&rt->next_id, 1,
                                           memory_order_relaxed);
   return ax__task_new(rt, c != NULL && c->rt == rt ? c->tcache : NULL,
-                      &rt->tshared, id, fut, size, out_off, join, notified);
+                      &rt->tshared, id, fut, size, kind, join, notified);
 }
 
 /* idle: do not schedule the task; *idle gets it, with the notification
  * reference (ax__spawn_idle). */
-static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
-                 size_t size, uint32_t out_off, ax_join_t *join,
-                 ax__task_t **idle) {
+static int spawn(const char *site, ax_runtime_t *rt, const char *name,
+                 ax_future_t *fut, size_t size, int kind,
+                 ax_join_t *join, ax__task_t **idle) {
   ax__task_t *t;
   char *copy = NULL;
   int rc;
@@ -35,12 +35,15 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
   /* The name first: a task without the name it was given is not what
    * the caller asked for, and nothing is undone when its copy fails. */
   if (name != NULL && (copy = ax__strdup(name)) == NULL) return AX_ENOMEM;
-  t = task_new(rt, fut, size, out_off, join != NULL, idle == NULL);
+  /* A local task is queued by its set (local.c), notified already. */
+  t = task_new(rt, fut, size, kind, join != NULL,
+               idle == NULL || kind == AX__TASK_LOCAL);
   if (t == NULL) {
     ax__free(copy);
     return AX_ENOMEM;
   }
   t->name = copy;
+  t->site = site;   /* ax__task_new leaves it to its callers */
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return rc;
@@ -53,28 +56,57 @@ static int spawn(ax_runtime_t *rt, const char *name, ax_future_t *fut,
   return 0;
 }
 
-int ax__spawn_raw(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                  uint32_t out_off, ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, out_off, join, NULL);
+int ax__spawn_raw(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                  size_t size, int kind, ax_join_t *join) {
+  return spawn(site, rt, NULL, fut, size, kind, join, NULL);
 }
 
-int ax__spawn_idle(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                   uint32_t out_off, ax_join_t *join, ax__task_t **t) {
-  return spawn(rt, NULL, fut, size, out_off, join, t);
+int ax__spawn_kind_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                        size_t size, int kind, ax_join_t *join,
+                        ax__task_t **t) {
+  return spawn(site, rt, NULL, fut, size, kind, join, t);
 }
 
-int ax_spawn(ax_future_t *fut, size_t size, ax_join_t *join) {
-  return spawn(ax_runtime_current(), NULL, fut, size, 0, join, NULL);
+int ax__spawn_idle(const char *site, ax_runtime_t *rt, ax_future_t *fut,
+                   size_t size, int kind, ax_join_t *join,
+                   ax__task_t **t) {
+  return spawn(site, rt, NULL, fut, size, kind, join, t);
 }
 
-int ax_spawn_on(ax_runtime_t *rt, ax_future_t *fut, size_t size,
-                ax_join_t *join) {
-  return spawn(rt, NULL, fut, size, 0, join, NULL);
+/* The spawn macros of task.h come here with their call's AX_HERE; the
+ * functions of the same names (in parentheses: not the macros) record no
+ * site. */
+int ax__spawn_here(const char *site, ax_future_t *fut, size_t size,
+                   ax_join_t *join) {
+  return spawn(site, ax_runtime_current(), NULL, fut, size, AX__TASK_PLAIN,
+               join, NULL);
 }
 
-int ax_spawn_named(ax_runtime_t *rt, const char *name, ax_future_t *fut,
-                   size_t size, ax_join_t *join) {
-  return spawn(rt, name, fut, size, 0, join, NULL);
+int ax__spawn_on_at(const char *site, ax_runtime_t *rt, const char *name,
+                    ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(site, rt, name, fut, size, AX__TASK_PLAIN, join, NULL);
+}
+
+int ax__spawn_at(const char *site, int on, ax_runtime_t *rt,
+                 const char *name, ax_future_t *fut, size_t size,
+                 ax_join_t *join) {
+  return spawn(site, on ? rt : ax_runtime_current(), name, fut, size,
+               AX__TASK_PLAIN, join, NULL);
+}
+
+int (ax_spawn)(ax_future_t *fut, size_t size, ax_join_t *join) {
+  return spawn(NULL, ax_runtime_current(), NULL, fut, size, AX__TASK_PLAIN,
+               join, NULL);
+}
+
+int (ax_spawn_on)(ax_runtime_t *rt, ax_future_t *fut, size_t size,
+                  ax_join_t *join) {
+  return spawn(NULL, rt, NULL, fut, size, AX__TASK_PLAIN, join, NULL);
+}
+
+int (ax_spawn_named)(ax_runtime_t *rt, const char *name, ax_future_t *fut,
+                     size_t size, ax_join_t *join) {
+  return spawn(NULL, rt, name, fut, size, AX__TASK_PLAIN, join, NULL);
 }
 
 /* ---- ax_spawn_fn: a task that calls one plain function ---------------- */
@@ -95,7 +127,8 @@ static ax_poll_t fn_poll(ax_future_t *f, ax_cx_t *cx) {
 
 static const ax_future_vtable_t fn_vtable = {fn_poll, NULL, "ax_spawn_fn"};
 
-int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
+int ax__spawn_fn_at(const char *site, ax_task_fn fn, void *arg,
+                    ax_join_t *join) {
   ax_runtime_t *rt = ax_runtime_current();
   fn_future_t ff;
   if (rt != NULL && fn == NULL) {
@@ -106,8 +139,13 @@ int ax_spawn_fn(ax_task_fn fn, void *arg, ax_join_t *join) {
   ff.result = NULL;
   ff.fn = fn;
   ff.arg = arg;
-  return ax__spawn_raw(rt, &ff.base, sizeof(ff),
-                       offsetof(fn_future_t, result), join);
+  AX__STATIC_ASSERT(offsetof(fn_future_t, result) == AX__TASK_VALUE_OFF,
+                    "ax_join_value finds it");
+  return ax__spawn_raw(site, rt, &ff.base, sizeof(ff), AX__TASK_VALUE, join);
+}
+
+int (ax_spawn_fn)(ax_task_fn fn, void *arg, ax_join_t *join) {
+  return ax__spawn_fn_at(NULL, fn, arg, join);
 }
 
 /* ---- block_on ----------------------------------------------------------- */
@@ -138,8 +176,9 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
   /* in_block_on first, then the flag; a shutdown stores the flag, then
    * waits for in_block_on to clear (both seq_cst): one sees the other. */
   if (atomic_load(&rt->shutdown)) return block_on_leave(rt, AX_ESHUTDOWN);
-  t = task_new(rt, fut, 0, 0, 1, 1);
+  t = task_new(rt, fut, 0, AX__TASK_MAIN, 1, 1);
   if (t == NULL) return block_on_leave(rt, AX_ENOMEM);
+  t->site = NULL;
   if ((rc = ax__owned_insert(&rt->owned, t, &rt->shutdown)) != 0) {
     ax__task_discard(t);
     return block_on_leave(rt, rc);

@@ -24,6 +24,7 @@ unsigned ax__watchdog_env(void);
 static inline void ax__watch_begin(ax__worker_t *w, ax__task_t *t) {
   w->wd_file = ax__wait_file(&t->wait);  /* ax__task_run clears the line */
   w->wd_line = ax__wait_line(&t->wait);
+  atomic_store_explicit(&w->wd_site, t->site, memory_order_relaxed);
   atomic_store_explicit(&w->wd_task, t->id, memory_order_release);
   /* release: the watchdog that sees this poll's number sees its task */
   atomic_store_explicit(

@@ -35,16 +35,20 @@ typedef struct {
 void ax_watchdog_print(const ax_watchdog_report_t *r, void *file) {
   FILE *f = file != NULL ? file : stderr;
   assert(r != NULL);
-  char who[32];
+  char who[32], site[300];
   if (r->worker == ~0u)
     snprintf(who, sizeof(who), "block_on's thread");
   else
     snprintf(who, sizeof(who), "worker %u", r->worker);
+  if (r->spawned_at != NULL)
+    snprintf(site, sizeof(site), " (spawned at %s)", r->spawned_at);
+  else
+    site[0] = '\0';
   if (!r->returned) {
     fprintf(f,
-            "axle: watchdog: task %llu has kept %s for %llu ms in one poll "
+            "axle: watchdog: task %llu%s has kept %s for %llu ms in one poll "
             "(a blocking call in async code? see ax_spawn_blocking)\n",
-            (unsigned long long)r->task_id, who,
+            (unsigned long long)r->task_id, site, who,
             (unsigned long long)r->elapsed_ms);
     return;
   }
@@ -59,10 +63,12 @@ void ax_watchdog_print(const ax_watchdog_report_t *r, void *file) {
     else
       snprintf(to, sizeof(to), "its end");
     /* One fprintf per line: reports from two threads do not interleave. */
-    fprintf(f, "axle: watchdog: task %llu%s%s%s kept %s for %llu ms, from %s to %s\n",
+    fprintf(f,
+            "axle: watchdog: task %llu%s%s%s%s kept %s for %llu ms, from %s "
+            "to %s\n",
             (unsigned long long)r->task_id, r->task_name ? " (" : "",
-            r->task_name ? r->task_name : "", r->task_name ? ")" : "", who,
-            (unsigned long long)r->elapsed_ms, from, to);
+            r->task_name ? r->task_name : "", r->task_name ? ")" : "", site,
+            who, (unsigned long long)r->elapsed_ms, from, to);
   }
 }
 
@@ -81,11 +87,14 @@ static void report(ax_runtime_t *rt, const ax_watchdog_report_t *r) {
 static void look(ax_runtime_t *rt, watched_t *s) {
   ax__worker_t *w = s->w;
   uint64_t before = uv_hrtime(), after, p, id, d;
+  const char *site;
   /* wd_task is stored before `polls` and after the last wd_done, both
    * with release: a task id read between them belongs to poll p unless
    * wd_done then shows p over. */
   p = atomic_load_explicit(&w->polls, memory_order_acquire);
   id = atomic_load_explicit(&w->wd_task, memory_order_acquire);
+  /* A string literal (or NULL): readable whatever became of the task. */
+  site = atomic_load_explicit(&w->wd_site, memory_order_relaxed);
   d = atomic_load_explicit(&w->wd_done, memory_order_acquire);
   after = uv_hrtime();
   if (p == d) {           /* between polls, parked or idle */
@@ -108,6 +117,7 @@ static void look(ax_runtime_t *rt, watched_t *s) {
     atomic_store_explicit(&w->wd_flag, p, memory_order_release);
     r.worker = w->index;
     r.task_id = id;
+    r.spawned_at = site;
     r.elapsed_ms = (before - s->since) / 1000000u;
     report(rt, &r);
   }
@@ -184,6 +194,7 @@ void ax__watch_report_end(ax__worker_t *w, ax__task_t *t) {
   r.returned = 1;
   r.worker = w->index;
   r.task_id = atomic_load_explicit(&w->wd_task, memory_order_relaxed);
+  r.spawned_at = atomic_load_explicit(&w->wd_site, memory_order_relaxed);
   r.elapsed_ms = (uv_hrtime() - since) / 1000000u;
   if (t != NULL) {
     r.task_name = t->name;

@@ -270,6 +270,7 @@ static RUN_LOOP_OUTLINE void run_loop_watched(ax__worker_t *w,
 void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
   ax__ctx_t *volatile prev = ax__ctx_current();
   ax__jump_t *volatile prev_jump = ax__jump_current();
+  ax__tl_frame_t *volatile prev_locals = ax__tls_locals;
   int watch = w->ctx.rt->watchdog_ns != 0;
 
   ax__ctx_set(&w->ctx);
@@ -280,6 +281,8 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
      * into the loop (it keeps no state of its own across polls). */
     ax__task_t *t = atomic_load_explicit(&w->ctx.task, memory_order_relaxed);
     char *msg = w->ctx.jump.msg;
+    /* The task-local scopes the panic unwound past (task/tasklocal.c). */
+    ax__tls_locals = prev_locals;
     atomic_store_explicit(&w->ctx.task, NULL, memory_order_relaxed);
     w->ctx.jump.msg = NULL;
     w->ctx.jump.armed = 0;

@@ -77,6 +77,7 @@ struct ax__worker_s {
    * the task of the current one (read by the watchdog's thread), and
    * where that poll resumed (the owner's). */
   _Atomic uint64_t wd_done, wd_task;
+  _Atomic(const char *) wd_site;  /* that task's spawn site (static) */
   const char *wd_file;
   int wd_line;
   uv_loop_t loop_storage;       /* the loop, unless the user gave one */

@@ -10,6 +10,7 @@
 #include "sync/chan.h"
 
 #include "axle/runtime.h"
+#include "core/context.h"
 
 #if defined(_WIN32)
 #  include <windows.h>
@@ -47,7 +48,10 @@ static int chan_block(ax_future_t *f) {
   parker_t pk;
   ax_cx_t cx;
   int err;
-  if (ax_runtime_current() != NULL) {
+  /* A thread that runs a loop (a worker, block_on's) must not block; a
+   * blocking-pool thread has a current runtime but no loop, and is where
+   * these calls belong. */
+  if (ax__ctx_current() != NULL) {
     ax_drop(f);
     return AX_ENESTED;
   }

@@ -76,7 +76,8 @@ void *ax_join_output(ax_join_t *h) {
   if (t == NULL || !(ax__state_load(&t->state) & AX__COMPLETE) ||
       t->result != 0)
     return NULL;
-  return (char *)ax__task_fut(t) + t->out_off;
+  return (char *)ax__task_fut(t) +
+         (t->kind == AX__TASK_VALUE ? AX__TASK_VALUE_OFF : 0);
 }
 
 void *ax_join_value(ax_join_t *h) {
@@ -102,11 +103,70 @@ int ax_join_is_finished(const ax_join_t *h) {
          (ax__state_load(&h->task->state) & AX__COMPLETE) != 0;
 }
 
+static void abort_task(ax__task_t *t) {
+  if (ax__state_notify_cancel(&t->state) == AX__NOTIFY_SUBMIT)
+    ax__sched_schedule(t, 0);
+}
+
 int ax_abort(ax_join_t *h) {
   ax__task_t *t;
   if (h == NULL) return AX_EINVAL;
   if ((t = h->task) == NULL) return AX_EJOINED;
-  if (ax__state_notify_cancel(&t->state) == AX__NOTIFY_SUBMIT)
-    ax__sched_schedule(t, 0);
+  abort_task(t);
   return 0;
+}
+
+const char *ax_join_spawn_site(const ax_join_t *h) {
+  assert(h != NULL);
+  return h->task != NULL ? h->task->site : NULL;
+}
+
+uint64_t ax_join_id(const ax_join_t *h) {
+  assert(h != NULL);
+  return h->task != NULL ? h->task->id : 0;
+}
+
+/* ---- abort handles: a plain task reference (no join interest) --------- */
+
+int ax_join_abort_handle(const ax_join_t *h, ax_abort_handle_t *out) {
+  if (out != NULL) out->task = NULL;
+  if (h == NULL || out == NULL) return AX_EINVAL;
+  if (h->task == NULL) return AX_EJOINED;
+  ax__task_ref(h->task);
+  out->task = h->task;
+  return 0;
+}
+
+int ax_abort_handle_clone(const ax_abort_handle_t *a, ax_abort_handle_t *out) {
+  if (out != NULL) out->task = NULL;
+  if (a == NULL || out == NULL) return AX_EINVAL;
+  if (a->task == NULL) return AX_EJOINED;
+  ax__task_ref(a->task);
+  out->task = a->task;
+  return 0;
+}
+
+int ax_abort_handle_abort(const ax_abort_handle_t *a) {
+  if (a == NULL) return AX_EINVAL;
+  if (a->task == NULL) return AX_EJOINED;
+  abort_task(a->task);
+  return 0;
+}
+
+int ax_abort_handle_is_finished(const ax_abort_handle_t *a) {
+  assert(a != NULL);
+  return a->task != NULL &&
+         (ax__state_load(&a->task->state) & AX__COMPLETE) != 0;
+}
+
+uint64_t ax_abort_handle_id(const ax_abort_handle_t *a) {
+  assert(a != NULL);
+  return a->task != NULL ? a->task->id : 0;
+}
+
+void ax_abort_handle_drop(ax_abort_handle_t *a) {
+  ax__task_t *t;
+  if (a == NULL || (t = a->task) == NULL) return;
+  a->task = NULL;
+  ax__task_drop_ref(t);
 }

@@ -52,12 +52,13 @@ void ax__owned_dump(ax__owned_t *o, FILE *out) {
       ax__task_t *t = ax__container_of(l, ax__task_t, owned);
       size_t s = ax__state_load(&t->state);
       const char *file = ax__wait_file(&t->wait);
-      fprintf(out, "task %llu %s %s%s at %s:%d\n", (unsigned long long)t->id,
-              t->name ? t->name : "-",
+      fprintf(out, "task %llu %s %s%s at %s:%d, spawned at %s\n",
+              (unsigned long long)t->id, t->name ? t->name : "-",
               (s & AX__RUNNING) ? "running" : (s & AX__NOTIFIED) ? "queued"
                                                                  : "idle",
               (s & AX__CANCELLED) ? " cancelling" : "",
-              file ? file : "(not started)", ax__wait_line(&t->wait));
+              file ? file : "(not started)", ax__wait_line(&t->wait),
+              t->site ? t->site : "(unknown)");
     }
     ax__spin_unlock(&o->shard[i].lock);
   }
