@@ -15,6 +15,7 @@
  *   axle/net.h       TCP, UDP, DNS, local sockets (Unix, Windows pipes)
  *   axle/stdio.h     stdin, stdout, stderr as streams
  *   axle/process.h   child processes, signals (ctrl-c)
+ *   axle/embed.h     living in an application's loop: pumped runtimes
  * Writing a leaf future of your own: <axle/leaf.h> as well.
  */
 #ifndef AXLE_H
@@ -34,5 +35,6 @@
 #include "axle/fs.h"
 #include "axle/stdio.h"
 #include "axle/process.h"
+#include "axle/embed.h"
 
 #endif /* AXLE_H */

@@ -4,7 +4,8 @@
 #
 # usage: scripts/bootstrap.sh [demo|test|windows]...
 #   demo     compiler, meson, ninja, pkg-config, libuv  (default)
-#   test     demo + Check, g++, clang, valgrind + windows
+#   test     demo + Check, g++, clang, valgrind + windows, and the desktop
+#            tests' GLib, GTK 4, Xvfb and xdotool
 #   windows  mingw-w64, wine, cmake, dpkg-dev (the Windows cross build)
 set -euo pipefail
 [ $# -eq 0 ] && set -- demo
@@ -15,7 +16,8 @@ for p in "$@"; do
     demo) pkgs+=(gcc libc6-dev meson ninja-build pkg-config libuv1-dev python3) ;;
     test) pkgs+=(gcc libc6-dev meson ninja-build pkg-config libuv1-dev python3 libhttp-parser-dev
                  check libsubunit-dev g++ clang valgrind
-                 mingw-w64 wine wine64 cmake dpkg-dev) ;;
+                 mingw-w64 wine wine64 cmake dpkg-dev
+                 libglib2.0-dev libgtk-4-dev xvfb xdotool) ;;
     windows) pkgs+=(meson ninja-build pkg-config python3 mingw-w64 wine wine64
                     cmake dpkg-dev) ;;
     *) echo "bootstrap: unknown profile '$p' (demo, test, windows)" >&2; exit 2 ;;

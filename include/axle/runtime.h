@@ -68,6 +68,10 @@ typedef void (*ax_watchdog_fn)(const ax_watchdog_report_t *report,
 AX_EXTERN void ax_watchdog_print(const ax_watchdog_report_t *report,
                                  void *file);
 
+/* builder.idle_spin_us: never spin, sleep as soon as there is no work.
+ * (0 means exactly this, not "the default": ax_builder_init sets that.) */
+#define AX_IDLE_SPIN_OFF 0u
+
 /* The builder is a plain struct: ax_builder_init() fills in the defaults,
  * then set what you need.  Strings are copied by ax_runtime_new(). */
 typedef struct ax_builder_s {
@@ -90,12 +94,18 @@ typedef struct ax_builder_s {
                                      long only while work has lately come
                                      back sooner, else 16.  Lower it to
                                      save CPU at the cost of wake-up
-                                     latency; 0 = the default */
+                                     latency; AX_IDLE_SPIN_OFF (0): no
+                                     spin at all, an idle thread sleeps at
+                                     once (battery-powered apps) */
   ax_panic_hook_fn panic_hook;    /* unjoined panics; NULL = one line on stderr */
   void *panic_hook_arg;
   uv_loop_t *loop;                /* current-thread only: drive this existing
                                      loop instead of creating one (owned by
-                                     the caller, must outlive the runtime) */
+                                     the caller, must outlive the runtime).
+                                     Tasks then also run inside the
+                                     caller's own uv_run, and axle's
+                                     handles there are unref'd (see
+                                     <axle/embed.h>) */
   unsigned watchdog_ms;           /* report every poll that keeps its thread
                                      longer than this: the blocking call in
                                      async code (0 = off, the default; the

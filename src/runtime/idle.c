@@ -16,8 +16,9 @@
  * the spin began shows as 150 us waits once the thread has started
  * parking.  A thread whose waits are long (an idle server between
  * requests) spins only spin_min_ns (16 us) before it parks, so an idle
- * runtime burns no CPU.  The current-thread runtime never spins: nothing
- * else can make work.  (docs/internals.md has the measurements.)
+ * runtime burns no CPU.  idle_spin_us = 0 turns the spin off: a thread
+ * out of work parks at once.  The current-thread runtime never spins:
+ * nothing else can make work.  (docs/internals.md has the measurements.)
  */
 #include "core/fence.h"
 #include "runtime/idle.h"
@@ -32,7 +33,7 @@ static void stat_inc(_Atomic uint64_t *c) {
 void ax__idle_unpark(ax__worker_t *w) {
   int expect = 1;
   if (atomic_compare_exchange_strong(&w->parked, &expect, 2))
-    ax__wake_send(&w->wake);
+    ax__worker_wake(w);
 }
 
 /* No fence here: work pushed to the caller's own local queue will be run
@@ -202,7 +203,12 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
   if (!has_work(w, 2) && !ax__worker_finished(w, until) &&
       !ax__worker_shut(w, until)) {
     stat_inc(&w->parks);
+    /* On the application's loop our wake-up is unref'd (pump.h): with
+     * nothing of the application's active, uv_run would return at once
+     * and this would spin. */
+    if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 1);
     uv_run(w->ctx.loop, UV_RUN_ONCE);
+    if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 0);
     /* Woken, most often for work: a new spin window. */
     if (multi) w->spin_from = uv_hrtime();
   }

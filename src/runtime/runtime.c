@@ -49,11 +49,11 @@ static ax__worker_t *worker_new(ax_runtime_t *rt, unsigned index,
   return w;
 }
 
-void ax__runtime_close_loops(ax_runtime_t *rt) {
+void ax__runtime_close_loops(ax_runtime_t *rt, int defer) {
   unsigned i;
   for (i = 0; i < rt->nworkers; i++)
-    if (rt->workers[i] != NULL) ax__worker_close(rt->workers[i]);
-  if (rt->driver != NULL) ax__worker_close(rt->driver);
+    if (rt->workers[i] != NULL) ax__worker_close(rt->workers[i], defer);
+  if (rt->driver != NULL) ax__worker_close(rt->driver, defer);
 }
 
 static void runtime_free_memory(ax_runtime_t *rt) {
@@ -156,7 +156,8 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->event_interval = b->event_interval ? b->event_interval : 61;
   rt->global_queue_interval =
       b->global_queue_interval ? b->global_queue_interval : 31;
-  rt->spin_max_ns = (uint64_t)(b->idle_spin_us ? b->idle_spin_us : 128) * 1000u;
+  /* 0 is "no spin", not "the default" (ax_builder_init sets that). */
+  rt->spin_max_ns = (uint64_t)b->idle_spin_us * 1000u;
   rt->spin_min_ns = rt->spin_max_ns < 16000u ? rt->spin_max_ns : 16000u;
   rt->cpus = uv_available_parallelism();
   rt->stack_size = b->thread_stack_size;
@@ -168,6 +169,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   rt->panic_hook = b->panic_hook;
   rt->panic_hook_arg = b->panic_hook_arg;
   rt->user_loop = b->loop;
+  rt->home_thread = uv_thread_self();
   rt->watchdog_ns = (uint64_t)b->watchdog_ms * 1000000u;
   rt->watchdog_hook = b->watchdog_hook;
   rt->watchdog_hook_arg = b->watchdog_hook_arg;
@@ -190,6 +192,10 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
     rt->workers[i]->ctx.homes = rt->homes;
     rt->workers[i]->ctx.nhomes = n;
   }
+  /* On the application's loop the worker is parked whenever it is not
+   * running tasks: a spawn or a wake from anywhere asks for a turn through
+   * its wake-up handle, whose callback runs the tasks (pump.h). */
+  if (b->loop != NULL) atomic_store(&rt->workers[0]->parked, 1);
   if (rt->flavor == AX_MULTI_THREAD) {
     rt->driver = worker_new(rt, ~0u, NULL, &rc);
     if (rt->driver == NULL) goto err;
@@ -215,7 +221,7 @@ int ax_runtime_new(const ax_builder_t *b, ax_runtime_t **out) {
   *out = rt;
   return 0;
 err:
-  ax__runtime_close_loops(rt);
+  ax__runtime_close_loops(rt, 0);
   runtime_free_memory(rt);
   return rc;
 }

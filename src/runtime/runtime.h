@@ -74,6 +74,12 @@ struct ax_runtime_s {
   ax_panic_hook_fn panic_hook;   /* unjoined panics, or NULL: stderr */
   void *panic_hook_arg;
   uv_loop_t *user_loop;          /* the caller's loop (current-thread) */
+  uv_thread_t home_thread;       /* current-thread: the creating thread,
+                                    the only one that may free a runtime
+                                    living in the application's loop */
+  _Atomic int free_on_wake;      /* on the application's uv loop: a
+                                    shutdown_background from elsewhere
+                                    left the free to the next wake-up */
   /* The watchdog (watchdog.c). */
   uint64_t watchdog_ns;          /* its threshold; 0: none */
   ax_watchdog_fn watchdog_hook;  /* its reports, or NULL: stderr */
@@ -100,8 +106,9 @@ struct ax_runtime_s {
 /* Drops a reference to rt's memory (the owner's, or a task's from a
  * thread that is not one of rt's workers); the last frees it (runtime.c). */
 void ax__runtime_release(ax_runtime_t *rt);
-/* Closes every worker's loop (runtime.c): creation's failure path and
- * shutdown. */
-void ax__runtime_close_loops(ax_runtime_t *rt);
+/* Closes every worker's loop (runtime.c): creation's failure path
+ * (defer = 0) and shutdown (defer = 1: on the application's loop the
+ * closes finish in its next turn, see ax__worker_close). */
+void ax__runtime_close_loops(ax_runtime_t *rt, int defer);
 
 #endif

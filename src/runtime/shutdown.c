@@ -13,6 +13,7 @@
 
 #include "axle/time.h"
 #include "runtime/blocking.h"
+#include "runtime/pump.h"
 #include "runtime/watch.h"
 #include "time/keeper.h"
 
@@ -130,8 +131,9 @@ static void settle_refs(ax_runtime_t *rt) {
   ax__runtime_release(rt);
 }
 
-/* Every worker has stopped: cancel what is left, close the loops, free. */
-static void runtime_cleanup(ax_runtime_t *rt) {
+/* Every worker has stopped: cancel what is left, close the loops, free
+ * (defer: see ax__worker_close). */
+static void runtime_cleanup(ax_runtime_t *rt, int defer) {
   unsigned i;
   ax__task_t *t;
 
@@ -164,7 +166,7 @@ static void runtime_cleanup(ax_runtime_t *rt) {
   /* Wakes during the drops above found the runtime stopped: queues stay
    * empty.  Close every handle; the memory goes with the last task (a
    * waker may still be alive on another thread). */
-  ax__runtime_close_loops(rt);
+  ax__runtime_close_loops(rt, defer);
   ax__live_runtimes_add(-1);
   settle_refs(rt);
 }
@@ -195,7 +197,7 @@ static int wait_drainers(ax_runtime_t *rt, uint64_t deadline) {
 /* Waits for rt's threads and its running blocking jobs (deadline as for
  * wait_quiet), then joins and frees: 0, or AX_ETIMEDOUT with nothing
  * freed (the worker threads are joined by the later free). */
-static int finish(ax_runtime_t *rt, uint64_t deadline) {
+static int finish(ax_runtime_t *rt, uint64_t deadline, int defer) {
   unsigned i;
   int quiet;
   uv_mutex_lock(&rt->life_lock);
@@ -204,24 +206,63 @@ static int finish(ax_runtime_t *rt, uint64_t deadline) {
   if (!quiet) return AX_ETIMEDOUT;  /* leaked, as Tokio leaks threads */
   if (rt->flavor == AX_MULTI_THREAD)
     for (i = 0; i < rt->nworkers; i++) uv_thread_join(&rt->workers[i]->thread);
-  runtime_cleanup(rt);
+  runtime_cleanup(rt, defer);
   return 0;
+}
+
+/* A runtime living in the application's loop (pumped, or on the
+ * application's uv loop): its loop is the application thread's, and only
+ * that thread may close it (<axle/embed.h>). */
+static int in_app_loop(ax_runtime_t *rt) {
+  ax__worker_t *w = rt->workers[0];
+  return rt->flavor == AX_CURRENT_THREAD &&
+         (w->pump != NULL || ax__worker_on_user_loop(w));
+}
+
+static int on_home_thread(ax_runtime_t *rt) {
+  uv_thread_t self = uv_thread_self();
+  return uv_thread_equal(&rt->home_thread, &self);
+}
+
+/* The free of a runtime in the application's loop, on its thread: the
+ * pump's callback stops first (the drops below run here, and the
+ * application may tear down what its callback uses once on_free ran). */
+static void free_in_app_loop(ax_runtime_t *rt, int defer) {
+  ax__pump_t *pump = rt->workers[0]->pump;
+  if (pump != NULL) ax__pump_close(pump);
+  stop_workers(rt);
+  (void)finish(rt, UINT64_MAX, defer);  /* no deadline: 0; rt is gone */
+  if (pump != NULL) ax__pump_free(pump);
+}
+
+void ax__runtime_free_on_wake(ax_runtime_t *rt) {
+  if (atomic_exchange(&rt->free_on_wake, 0)) free_in_app_loop(rt, 1);
 }
 
 int ax_runtime_free(ax_runtime_t *rt) {
   if (rt == NULL) return 0;
   if (inside(rt)) return AX_ENESTED;
+  if (in_app_loop(rt)) {
+    if (!on_home_thread(rt)) return AX_EINVAL;
+    /* Synchronous, as for any runtime: the application's loop has nothing
+     * of axle's left when this returns (one uv_run turn of it here, so
+     * not from inside that loop's callbacks: see embed.h). */
+    free_in_app_loop(rt, 0);
+    return 0;
+  }
   stop_workers(rt);
-  return finish(rt, UINT64_MAX);
+  return finish(rt, UINT64_MAX, 0);
 }
 
 int ax_runtime_shutdown_timeout(ax_runtime_t *rt, uint64_t timeout_ms) {
   uint64_t deadline;
   if (rt == NULL) return AX_EINVAL;
   if (inside(rt)) return AX_ENESTED;
+  /* Nothing to wait for on the application's thread: a free. */
+  if (in_app_loop(rt)) return ax_runtime_free(rt);
   deadline = ax_instant_add_ms(uv_hrtime(), timeout_ms);  /* saturates */
   stop_workers(rt);
-  return finish(rt, deadline);
+  return finish(rt, deadline, 0);
 }
 
 /* Background shutdown: a thread does the work; the process joins it at
@@ -254,7 +295,7 @@ static void bg_init(void) {
 
 static void bg_main(void *arg) {
   stop_workers(arg);
-  (void)finish(arg, UINT64_MAX);
+  (void)finish(arg, UINT64_MAX, 0);
 }
 
 /* The caller sets the flag (new spawns fail from now on) and leaves rt to
@@ -264,6 +305,23 @@ static void bg_main(void *arg) {
 void ax_runtime_shutdown_background(ax_runtime_t *rt) {
   uv_thread_t *grown;
   if (rt == NULL) return;
+  if (in_app_loop(rt)) {
+    /* Its loop is the application thread's, and is closed there.  On that
+     * thread, outside its tasks: now, with the closes finishing in the
+     * loop's next turn (safe inside the loop's callbacks).  Elsewhere:
+     * stopped now (spawns fail, ax_pump says AX_ESHUTDOWN); a runtime on
+     * the application's uv loop is then freed by its next wake-up, a
+     * pumped one by the application's ax_runtime_free. */
+    if (on_home_thread(rt) && !inside(rt)) {
+      free_in_app_loop(rt, 1);
+      return;
+    }
+    if (ax__worker_on_user_loop(rt->workers[0]))
+      atomic_store(&rt->free_on_wake, 1);
+    atomic_store(&rt->shutdown, 1);
+    ax__worker_wake(rt->workers[0]);
+    return;
+  }
   uv_once(&bg_once, bg_init);
   atomic_store(&rt->shutdown, 1);
   uv_mutex_lock(&bg_lock);
@@ -276,7 +334,7 @@ void ax_runtime_shutdown_background(ax_runtime_t *rt) {
     /* No thread for it: do it here, unless this is one of rt's own
      * threads, which cannot wait for itself: then rt stays shut down
      * and is not freed (as after a timed-out shutdown_timeout). */
-    if (!inside(rt)) (void)finish(rt, UINT64_MAX);
+    if (!inside(rt)) (void)finish(rt, UINT64_MAX, 0);
     return;
   }
   bg_threads = grown;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/pump.h"
 #include "runtime/sched.h"
 #include "runtime/spawn.h"
 #include "runtime/worker.h"
@@ -165,6 +166,8 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
 
   if (rt == NULL || fut == NULL) return AX_EINVAL;
   if (ax__ctx_current() != NULL) return AX_ENESTED;
+  /* A pumped runtime's thread belongs to the application's loop. */
+  if (rt->workers[0]->pump != NULL) return AX_EINVAL;
   {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&rt->in_block_on, &expect, 1))
@@ -200,10 +203,17 @@ int ax_block_on(ax_runtime_t *rt, ax_future_t *fut) {
     atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
     rt->driver->main_task = NULL;
   } else {
+    ax__worker_t *w = rt->workers[0];
+    int user_loop = ax__worker_on_user_loop(w);
+    /* On the application's loop the worker is "parked" between its turns
+     * (pump.h): running now, and parked again after, with a turn asked
+     * for if tasks are left. */
+    if (user_loop) atomic_store(&w->parked, 0);
     ax__inject_push(&rt->inject, &t, 1);
-    ax__worker_run(rt->workers[0], t);
+    ax__worker_run(w, t);
     /* A notification of t left in a queue is the cleanup's to drop. */
     if (!(ax__task_state(t) & AX__COMPLETE)) (void)ax__task_shutdown(t);
+    if (user_loop) ax__pump_idle(w);
   }
   rc = t->result;
   if (rc == AX_ECANCELED) rc = AX_ESHUTDOWN;

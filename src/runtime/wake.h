@@ -24,6 +24,8 @@ typedef struct ax__wake_s {
   _Atomic int closed; /* set by ax__wake_close: later sends do nothing */
   void (*woken)(void *arg);  /* called on the loop's thread per wake-up */
   void *arg;          /* its argument */
+  void (*on_closed)(void *arg);  /* ax__wake_close's callback, or NULL */
+  void *on_closed_arg;  /* its argument */
   uv_async_t async;   /* wake_uv.c, or wake_linux.c's fallback */
 #ifdef __linux__
   uv_poll_t poll;     /* wake_linux.c: watches fd */
@@ -38,7 +40,12 @@ int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
  * runtime never relies on a send after that, this only keeps a stray one
  * harmless). */
 void ax__wake_send(ax__wake_t *k);
-/* Starts closing the handles (the loop must run once more to finish). */
-void ax__wake_close(ax__wake_t *k);
+/* ref = 0: the wake-up does not keep its loop alive (uv_unref), as on a
+ * loop the application runs; 1: it does again.  On loop's thread. */
+void ax__wake_set_ref(ax__wake_t *k, int ref);
+/* Starts closing the handles (the loop must run once more to finish);
+ * closed(arg), unless NULL, is called from the last close callback: after
+ * it, k's memory may go. */
+void ax__wake_close(ax__wake_t *k, void (*closed)(void *arg), void *arg);
 
 #endif

@@ -29,6 +29,8 @@ int ax__wake_init(ax__wake_t *k, uv_loop_t *loop, void (*woken)(void *arg),
   atomic_init(&k->closed, 0);
   k->woken = woken;
   k->arg = arg;
+  k->on_closed = NULL;
+  k->on_closed_arg = NULL;
   k->fd = -1;
   k->async.data = k;
   k->poll.data = k;
@@ -64,12 +66,29 @@ static void poll_closed(uv_handle_t *h) {
   ax__wake_t *k = h->data;
   close(k->fd);
   k->fd = -1;
+  if (k->on_closed != NULL) k->on_closed(k->on_closed_arg);
 }
 
-void ax__wake_close(ax__wake_t *k) {
+static void async_closed(uv_handle_t *h) {
+  ax__wake_t *k = h->data;
+  if (k->on_closed != NULL) k->on_closed(k->on_closed_arg);
+}
+
+void ax__wake_set_ref(ax__wake_t *k, int ref) {
+  uv_handle_t *h = k->fd >= 0 ? (uv_handle_t *)&k->poll
+                              : (uv_handle_t *)&k->async;
+  if (ref)
+    uv_ref(h);
+  else
+    uv_unref(h);
+}
+
+void ax__wake_close(ax__wake_t *k, void (*closed)(void *arg), void *arg) {
   atomic_store(&k->closed, 1);
+  k->on_closed = closed;
+  k->on_closed_arg = arg;
   if (k->fd >= 0)
     uv_close((uv_handle_t *)&k->poll, poll_closed);
   else
-    uv_close((uv_handle_t *)&k->async, NULL);
+    uv_close((uv_handle_t *)&k->async, async_closed);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runtime/idle.h"
+#include "runtime/pump.h"
 #include "runtime/watch.h"
 #include "time/wheel.h"
 
@@ -32,14 +33,20 @@ static void stat_inc(_Atomic uint64_t *c) {
 
 /* ---- the loop and the mailbox ------------------------------------------ */
 
-/* A wake-up ends uv_run; besides, it delivers the mailbox. */
-static void woken(void *arg) {
-  ax__worker_t *w = arg;
+static void run_mailbox(ax__worker_t *w) {
   unsigned n = ax__mailbox_run(&w->mail);
   if (n != 0)
     atomic_store_explicit(
         &w->hops, atomic_load_explicit(&w->hops, memory_order_relaxed) + n,
         memory_order_relaxed);
+}
+
+/* A wake-up ends uv_run; besides, it delivers the mailbox.  On a loop the
+ * application runs itself, it is also how tasks get to run (pump.c). */
+static void woken(void *arg) {
+  ax__worker_t *w = arg;
+  run_mailbox(w);
+  if (ax__worker_on_user_loop(w)) ax__pump_woken(w);
 }
 
 void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
@@ -48,7 +55,7 @@ void ax__worker_post(ax__worker_t *w, ax__op_t *op) {
     return;
   }
   ax__mailbox_post(&w->mail, op);
-  ax__wake_send(&w->wake);
+  ax__worker_wake(w);
 }
 
 static void ctx_post(ax__ctx_t *c, ax__op_t *op) {
@@ -82,10 +89,17 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
   if ((rc = ax__wake_init(&w->wake, w->ctx.loop, woken, w)) != 0) goto err;
   w->ctx.wheel = ax__wheel_new(w->ctx.loop);
   if (w->ctx.wheel == NULL) {
-    ax__wake_close(&w->wake);
-    uv_run(w->ctx.loop, UV_RUN_DEFAULT);
+    ax__wake_close(&w->wake, NULL, NULL);
+    uv_run(w->ctx.loop, user_loop != NULL ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
     rc = AX_ENOMEM;
     goto err;
+  }
+  if (user_loop != NULL) {
+    /* The application's uv_run(UV_RUN_DEFAULT) must return once its own
+     * handles are done: axle's wake-up and timer never keep it running
+     * (they are ref'd only while ax_block_on parks in that loop). */
+    ax__wake_set_ref(&w->wake, 0);
+    ax__wheel_unref(w->ctx.wheel);
   }
   return 0;
 err:
@@ -93,7 +107,11 @@ err:
   return rc;
 }
 
-void ax__worker_close(ax__worker_t *w) {
+/* The wake-up's close callback on the application's loop: the runtime's
+ * memory (the worker, its wake-up inside) may go now. */
+static void wake_closed(void *arg) { ax__runtime_release(arg); }
+
+void ax__worker_close(ax__worker_t *w, int defer) {
   ax__link_t *l;
   ax__mailbox_run(&w->mail);  /* the closing thread owns every loop now */
   /* What nobody closed (a stream held outside any task) is closed now, so
@@ -105,12 +123,20 @@ void ax__worker_close(ax__worker_t *w) {
   }
   ax__tcache_drain_lists(&w->tcache);
   ax__wheel_close(w->ctx.wheel);
-  ax__wake_close(&w->wake);
   if (w->ctx.loop == &w->loop_storage) {
+    ax__wake_close(&w->wake, NULL, NULL);
     uv_run(w->ctx.loop, UV_RUN_DEFAULT);
     uv_loop_close(w->ctx.loop);
+  } else if (defer) {
+    /* The application's loop, maybe inside one of its callbacks, where
+     * uv_run must not nest: the close callbacks run in its next turn (as
+     * libuv asks of every closed handle), and the wake-up's keeps the
+     * runtime's memory until then (the wheel frees itself). */
+    atomic_fetch_add(&w->ctx.rt->refs, 1);
+    ax__wake_close(&w->wake, wake_closed, w->ctx.rt);
   } else {
-    /* The user's loop stays theirs: one turn runs our close callbacks. */
+    /* ax_runtime_new failing: one turn runs our close callbacks. */
+    ax__wake_close(&w->wake, NULL, NULL);
     uv_run(w->ctx.loop, UV_RUN_NOWAIT);
   }
 }
@@ -296,4 +322,67 @@ void ax__worker_run(ax__worker_t *w, ax__task_t *until) {
     run_loop_plain(w, until);
   ax__jump_set(prev_jump);
   ax__ctx_set(prev);
+}
+
+/* ---- a pump: what is ready, never blocking ------------------------------ */
+
+/* No park here, and uv_run only when the loop is the runtime's own: on the
+ * application's loop this runs inside its uv_run (pump.c). */
+static RUN_LOOP_OUTLINE void pump_loop(ax__worker_t *w, volatile unsigned *left,
+                                       int run_io, int watch) {
+  ax_runtime_t *rt = w->ctx.rt;
+  while (*left > 0) {
+    ax__task_t *t = next_task(w);
+    if (t == NULL) return;
+    (*left)--;
+    w->tick++;
+    if (watch) {
+      ax__watch_begin(w, t);
+      ax__task_run_watched(&w->ctx, t);
+      ax__watch_end(w, NULL);
+    } else {
+      stat_inc(&w->polls);
+      ax__task_run(&w->ctx, t);
+    }
+    if (--w->until_io == 0) {
+      w->until_io = rt->event_interval;
+      if (run_io) {
+        stat_inc(&w->io_polls);
+        uv_run(w->ctx.loop, UV_RUN_NOWAIT);
+      }
+    }
+  }
+}
+
+unsigned ax__worker_pump(ax__worker_t *w, unsigned budget, int run_io) {
+  ax__ctx_t *volatile prev = ax__ctx_current();
+  ax__jump_t *volatile prev_jump = ax__jump_current();
+  volatile unsigned left = budget;
+  int watch = w->ctx.rt->watchdog_ns != 0;
+
+  ax__ctx_set(&w->ctx);
+  ax__jump_set(&w->ctx.jump);
+  if (setjmp(w->ctx.jump.jb) != 0) {
+    /* A panic in a poll (ax__worker_run's landing pad, same steps). */
+    ax__task_t *t = w->ctx.task;
+    char *msg = w->ctx.jump.msg;
+    w->ctx.task = NULL;
+    w->ctx.jump.msg = NULL;
+    w->ctx.jump.armed = 0;
+    if (watch) ax__watch_end(w, t);
+    ax__task_panicked(t, msg);
+    pump_loop(w, &left, run_io, watch);
+  } else {
+    run_mailbox(w);
+    if (run_io) {
+      /* Timers that are due, I/O that is ready and finished requests wake
+       * their tasks here, into the local queue (this is a poll context). */
+      stat_inc(&w->io_polls);
+      uv_run(w->ctx.loop, UV_RUN_NOWAIT);
+    }
+    pump_loop(w, &left, run_io, watch);
+  }
+  ax__jump_set(prev_jump);
+  ax__ctx_set(prev);
+  return budget - left;
 }

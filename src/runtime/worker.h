@@ -26,11 +26,17 @@
 #include "runtime/task/state.h"
 #include "runtime/wake.h"
 
+/* A runtime the application pumps (pump.h). */
+typedef struct ax__pump_s ax__pump_t;
+void ax__pump_signal(ax__pump_t *p);
+
 struct ax__worker_s {
   /* Set at creation, read by everyone. */
   ax__task_t *main_task;        /* driver: the block_on task */
   unsigned index;               /* worker number, or ~0u for the driver */
   int is_driver;                /* block_on's worker (multi-thread) */
+  ax__pump_t *pump;             /* pumped runtime: its wake-up goes to the
+                                   application's callback (pump.h) */
   uv_thread_t thread;           /* its thread (multi-thread workers) */
   int exited;                   /* that thread left its run loop (under
                                    rt->life_lock; shutdown.c) */
@@ -102,6 +108,20 @@ static inline void ax__worker_push_back(ax__worker_t *w, ax__task_t *t) {
   ax__inject_push(&w->ctx.rt->inject, batch, n);
 }
 
+/* Ends w's uv_run (or, pumped, asks the application for a pump).  Any
+ * thread. */
+static inline void ax__worker_wake(ax__worker_t *w) {
+  if (w->pump != NULL)
+    ax__pump_signal(w->pump);
+  else
+    ax__wake_send(&w->wake);
+}
+
+/* Does w drive a loop the application owns (builder.loop)? */
+static inline int ax__worker_on_user_loop(const ax__worker_t *w) {
+  return w->ctx.loop != &w->loop_storage;
+}
+
 /* Should w's run loop end: `until` (block_on's task) completed, or, for a
  * thread's whole run (until == NULL), the runtime shut down. */
 static inline int ax__worker_finished(ax__worker_t *w, ax__task_t *until) {
@@ -126,9 +146,16 @@ int ax__worker_init(ax__worker_t *w, ax_runtime_t *rt, unsigned index,
 /* Closes the loop, on the closing thread: runs what the mailbox holds,
  * frees the cache's lists, closes the wheel and the wake-up and runs the
  * loop until they are closed. */
-void ax__worker_close(ax__worker_t *w);
+/* Closes w's handles and runs its loop to the end.  On the application's
+ * loop with defer = 1 (a shutdown, which holds a reference on the
+ * runtime's memory): the closes finish in that loop's next turn. */
+void ax__worker_close(ax__worker_t *w, int defer);
 /* The run loop until `until` completes (or shutdown if NULL). */
 void ax__worker_run(ax__worker_t *w, ax__task_t *until);
+/* Runs what is ready on w, never blocking (a pump, pump.h): the mailbox,
+ * one uv_run(UV_RUN_NOWAIT) turn when run_loop is 1, then task polls until
+ * none is ready or `budget` were made.  Returns the polls made. */
+unsigned ax__worker_pump(ax__worker_t *w, unsigned budget, int run_loop);
 /* Runs op->fn(op) on w's loop thread: at once when called there, else
  * queued and w's loop woken.  Callable from any thread. */
 void ax__worker_post(ax__worker_t *w, ax__op_t *op);

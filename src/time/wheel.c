@@ -501,6 +501,8 @@ size_t ax__wheel_len(ax__wheel_t *w) {
 
 uv_loop_t *ax__wheel_loop(ax__wheel_t *w) { return w->loop; }
 
+void ax__wheel_unref(ax__wheel_t *w) { uv_unref((uv_handle_t *)&w->timer); }
+
 void ax__timer_entry_init(ax_timer_entry_t *e) { memset(e, 0, sizeof *e); }
 
 int ax__wheel_insert(ax__wheel_t *w, ax_timer_entry_t *e,

@@ -45,6 +45,10 @@ void ax__wheel_close(ax__wheel_t *w);
 size_t ax__wheel_len(ax__wheel_t *w);
 /* The loop the wheel's timer lives on. */
 uv_loop_t *ax__wheel_loop(ax__wheel_t *w);
+/* The timer stops keeping its loop alive (uv_unref): on a loop the
+ * application runs, its uv_run returns with axle's sleeps pending.  On
+ * the loop's thread. */
+void ax__wheel_unref(ax__wheel_t *w);
 
 /* Entry owner API.  e must be initialised (zeroed, or ax__timer_entry_init)
  * and not hold a wheel (e->wheel == NULL) for insert.
