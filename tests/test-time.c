@@ -1152,7 +1152,7 @@ START_TEST(keeper_fires_stuck_wheels) {
   uv_loop_t loops[2];
   ax__wheel_t *wh[2];
   ax__keeper_t *k;
-  ax_sleep_t far;
+  ax_sleep_t distant;
   th_cx_t fc;
   int i, registered = 0;
   for (i = 0; i < 2; i++) {
@@ -1163,8 +1163,8 @@ START_TEST(keeper_fires_stuck_wheels) {
   atomic_store(&kn_bad, 0);
   th_latch_init(&kn_latch, KN);
   th_cx_init(&fc);
-  ax_sleep(&far, 3600 * 1000);
-  ck_assert_int_eq(ax__sleep_poll_on(&far, &fc.cx, wh[0]), AX_PENDING);
+  ax_sleep(&distant, 3600 * 1000);
+  ck_assert_int_eq(ax__sleep_poll_on(&distant, &fc.cx, wh[0]), AX_PENDING);
   for (i = 0; i < KN; i++) {
     th_waker_init(&kn_w[i]);
     kn_w[i].on_wake = kn_on_wake;
@@ -1197,7 +1197,7 @@ START_TEST(keeper_fires_stuck_wheels) {
   ck_assert_int_eq(ldi(&fc.w.wakes), 0);
   ck_assert_int_eq(ax__wheel_check(wh[0]), 0);
   ck_assert_int_eq(ax__wheel_check(wh[1]), 0);
-  ax_drop(&far.base);
+  ax_drop(&distant.base);
   ck_assert_int_eq(ldi(&fc.w.refs), 0);
   th_latch_destroy(&kn_latch);
   for (i = 0; i < 2; i++) wheel_close_loop(wh[i], &loops[i]);
