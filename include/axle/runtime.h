@@ -92,7 +92,10 @@ typedef struct ax_builder_s {
                                      worker (or block_on) looks for work
                                      before it sleeps (128); it spins that
                                      long only while work has lately come
-                                     back sooner, else 16.  Lower it to
+                                     back sooner, else 16; a worker
+                                     with sockets, pipes or processes
+                                     open on its loop does not spin
+                                     (its loop wakes it).  Lower it to
                                      save CPU at the cost of wake-up
                                      latency; AX_IDLE_SPIN_OFF (0): no
                                      spin at all, an idle thread sleeps at

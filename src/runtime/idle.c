@@ -85,9 +85,18 @@ static int has_work(ax__worker_t *w, uint32_t min_other) {
 
 /* ---- the spin policy ---------------------------------------------------- */
 
+/* A worker whose loop serves I/O objects (sockets, pipes, processes:
+ * the home's `homed` list) does not spin.  Its work comes through its
+ * loop's poll, which wakes it by itself, and its peers (a load generator,
+ * the other end of a pipe) often share its cores: spinning took their CPU.
+ * On 2 cores with the load generator beside it, the echo server's idle
+ * spin was most of its extra user time over raw libuv, and without it the
+ * server used about 20 % less CPU per round trip at the same or better
+ * throughput (BENCHMARKS.md, "Network servers"). */
 static uint64_t spin_limit(const ax__worker_t *w) {
   const ax_runtime_t *rt = w->ctx.rt;
   uint64_t avg = w->wait_avg, lo = rt->spin_min_ns, hi = rt->spin_max_ns;
+  if (!ax__list_empty(&w->ctx.homed)) return 0;
   if (avg > 2 * hi) return lo;
   avg *= 2;
   if (avg < lo) return lo;
