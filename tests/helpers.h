@@ -11,7 +11,8 @@
  *   th_hook              a panic-hook recorder;
  *   th_run & co          the runtime runner (and its parts);
  *   th_join              one future run as a task, and how it ended;
- *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them.
+ *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them;
+ *   th_pool_threads      the size of libuv's threadpool.
  * Everything is static inline: each suite is one executable.
  *
  * None of these helpers measures time.  Tests wait for events (a latch, a
@@ -597,7 +598,9 @@ static inline ax_future_t *th_joins(th_joins_t *j, ax_join_t *h, size_t n) {
 
 /* A driver that spawns n tasks, task i built by make(buf, i) in a zeroed
  * buffer of `size` bytes, and joins them all; th_run_tasks runs it on a fresh
- * runtime and asserts that every spawn and every task succeeded. */
+ * runtime and asserts that every spawn and every task succeeded
+ * (th_run_tasks_on: the same on rt, a runtime built some other way, which
+ * it frees). */
 typedef ax_future_t *(*th_make_fn)(void *buf, size_t i);
 #define TH_TASK_MAX 512   /* the largest task state make() may build */
 
@@ -629,8 +632,8 @@ static inline ax_poll_t th_spawner_poll(ax_future_t *f, ax_cx_t *cx) {
 static const ax_future_vtable_t th_spawner_vtable = {th_spawner_poll, NULL,
                                                      "th_spawner"};
 
-static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
-                                size_t size, size_t n) {
+static inline void th_run_tasks_on(ax_runtime_t *rt, th_make_fn make,
+                                   size_t size, size_t n) {
   th_spawner_t sp;
   ck_assert_uint_le(size, TH_TASK_MAX);
   memset(&sp, 0, sizeof sp);
@@ -640,10 +643,32 @@ static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
   sp.n = n;
   sp.h = calloc(n, sizeof *sp.h);
   ck_assert_ptr_nonnull(sp.h);
-  th_run(multi, workers, &sp.base);
+  th_run_on(rt, &sp.base);
   ck_assert_int_eq(sp.spawn_err, 0);
   ck_assert_int_eq(sp.joins.failed, 0);
   free(sp.h);
+}
+
+static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
+                                size_t size, size_t n) {
+  th_run_tasks_on(th_runtime(multi, workers, NULL), make, size, n);
+}
+
+/* ---- libuv's threadpool -------------------------------------------------- */
+
+/* libuv's pool size, as libuv itself reads it: UV_THREADPOOL_SIZE, else 4,
+ * within 1..1024.  The pool is process-wide: tests that must fill it (so
+ * that a job waits for a thread) fill this many threads. */
+static inline unsigned th_pool_threads(void) {
+  char buf[16];
+  size_t len = sizeof(buf);
+  unsigned n = 4;
+  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
+    n = (unsigned)strtoul(buf, NULL, 10);
+    if (n == 0) n = 1;
+    if (n > 1024) n = 1024;
+  }
+  return n;
 }
 
 /* ---- Check --------------------------------------------------------------- */

@@ -1035,19 +1035,6 @@ END_TEST
 
 /* ---- drops while the job waits for a pool thread: it never runs -------------------- */
 
-/* libuv's pool size, as libuv reads it. */
-static unsigned pool_threads(void) {
-  char buf[16];
-  size_t len = sizeof(buf);
-  unsigned n = 4;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
-    n = (unsigned)strtoul(buf, NULL, 10);
-    if (n == 0) n = 1;
-    if (n > 1024) n = 1024;
-  }
-  return n;
-}
-
 /* Jobs that hold every pool thread until released, queued on a loop of
  * the test thread's own (not spawn_blocking: a runtime's shutdown waits for
  * its blocking tasks, and the shutdown test must shut down while they
@@ -1074,7 +1061,7 @@ static void gated_after(uv_work_t *w, int status) {
 /* Every pool thread is taken when this returns. */
 static void pool_fill(pool_gate_t *g) {
   unsigned i;
-  g->n = pool_threads();
+  g->n = th_pool_threads();
   ck_assert_uint_le(g->n, 64);
   TH_ASSERT_OK(uv_loop_init(&g->loop));
   ck_assert_int_eq(uv_sem_init(&g->gate, 0), 0);

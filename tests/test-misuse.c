@@ -18,19 +18,6 @@ static ax_cx_t *test_cx(ax_cx_t *cx, th_waker_t *tw) {
   return cx;
 }
 
-/* libuv's pool size, as libuv itself reads it (no test here sets one). */
-static unsigned pool_threads(void) {
-  char buf[16];
-  size_t len = sizeof(buf);
-  unsigned n = 4;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
-    n = (unsigned)strtoul(buf, NULL, 10);
-    if (n == 0) n = 1;
-    if (n > 1024) n = 1024;
-  }
-  return n;
-}
-
 /* Sizes whose header + payload arithmetic wraps around (or could not be
  * allocated in any address space). */
 static const size_t huge_sizes[] = {SIZE_MAX, SIZE_MAX - 15, SIZE_MAX / 2 + 1};
@@ -450,7 +437,7 @@ static const ax_future_vtable_t q_stuck_vt = {q_stuck_poll, NULL, "q_stuck"};
 static void q_free_thread(void *arg) { ax_runtime_free(arg); }
 
 START_TEST(blocking_queued_cancelled_by_free) {
-  const unsigned pool = pool_threads(), extra = 8;
+  const unsigned pool = th_pool_threads(), extra = 8;
   ax_join_t *h = calloc(pool + extra, sizeof(*h));
   ax_builder_t b;
   ax_runtime_t *rt, *other = th_runtime(MULTI, 1, NULL);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axtest.h"
+#include "helpers.h"
 
 #ifdef _WIN32
 #  define EXE ".exe"
@@ -25,17 +25,6 @@
 #endif
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static void run(int multi, ax_future_t *fut) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  ax_drop(fut);   /* its drop handler closes what it holds */
-  ax_runtime_free(rt);
-}
 
 /* tests/proc-helper, beside this executable. */
 static const char *helper(void) {
@@ -119,7 +108,7 @@ static spawn_wait_t spawn_and_wait(int multi, ax_command_t cmd) {
   spawn_wait_t st;
   memset(&st, 0, sizeof st);
   st.cmd = cmd;
-  run(multi, AX_FUTURE_DROP(spawn_wait, spawn_wait_drop, &st));
+  th_run(multi, 2, AX_FUTURE_DROP(spawn_wait, spawn_wait_drop, &st));
   return st;
 }
 
@@ -226,7 +215,7 @@ START_TEST(piped_round_trip) {
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
   st.msg = "hello, child\nsecond line\n";
-  run(_i, AX_FUTURE_DROP(echo_fn, echo_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(echo_fn, echo_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.taken_twice, 0);
   ck_assert_int_eq(st.wr.result, 0);
@@ -272,7 +261,7 @@ START_TEST(broken_pipe) {
   static const char *const args[] = {"exit", "0", NULL};
   broken_t *st = calloc(1, sizeof *st);
   st->cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(broken_fn, broken_drop, st));
+  th_run(_i, 2, AX_FUTURE_DROP(broken_fn, broken_drop, st));
   ck_assert_int_eq(st->spawn_rc, 0);
   ck_assert(ax_exit_success(&st->w.status));
 #ifndef _WIN32
@@ -336,7 +325,7 @@ START_TEST(child_lines) {
   lines_t st;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(lines_fn, lines_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(lines_fn, lines_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.rl.result, 0);
   ck_assert_int_eq(st.lines, 2000);
@@ -380,7 +369,7 @@ static void capture(int multi, ax_command_t cmd, char *out, size_t cap) {
   size_t n;
   memset(&st, 0, sizeof st);
   st.cmd = cmd;
-  run(multi, AX_FUTURE_DROP(capture_fn, capture_drop, &st));
+  th_run(multi, 2, AX_FUTURE_DROP(capture_fn, capture_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.rte.result, 0);
   ck_assert(ax_exit_success(&st.w.status));
@@ -492,7 +481,7 @@ START_TEST(kill_child) {
   kill_t st;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(kill_fn, kill_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(kill_fn, kill_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.exited_before, 0);
   ck_assert_int_eq(st.kill0_rc, 0);
@@ -534,20 +523,16 @@ AX_ASYNC(wait_only, spawn_only_t, self) {
 START_TEST(kill_from_another_thread) {
   static const char *const args[] = {"sleep", NULL};
   spawn_only_t st;
-  ax_builder_t b;
   ax_runtime_t *rt;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
-  ax_builder_init(&b, _i ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (_i) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(spawn_only, &st)), 0);
+  rt = th_start(_i, 2, AX_FUTURE(spawn_only, &st));
   ax_drop(AX_FUTURE_OF(&st));
   ck_assert_int_eq(st.spawn_rc, 0);
   /* This thread runs no loop now: the kill is queued for the home. */
   ck_assert_int_eq(ax_child_kill(st.child, SIGTERM), 0);
   ck_assert_int_eq(ax_child_kill(st.child, SIGTERM), 0);   /* merged */
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(wait_only, &st)), 0);
+  th_block_on(rt, AX_FUTURE(wait_only, &st));
   ax_drop(AX_FUTURE_OF(&st));
   ck_assert_int_eq(st.w.result, 0);
   ck_assert_int_eq(st.w.status.signal, SIGTERM);
@@ -586,7 +571,7 @@ START_TEST(kill_on_drop) {
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
   st.cmd.kill_on_drop = 1;
-  run(_i, AX_FUTURE_DROP(kod_fn, kod_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(kod_fn, kod_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.exited, 0);
   ck_assert_int_eq(st.wg.gone, 1);
@@ -638,7 +623,7 @@ START_TEST(close_keeps_running) {
   detached_t st;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(detached_fn, detached_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(detached_fn, detached_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.rd.result, 0);
   ck_assert_int_eq(memcmp(st.buf, "ping", 4), 0);
@@ -696,7 +681,7 @@ START_TEST(wait_dropped_and_busy) {
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
   st.cmd.stdio[1] = AX_CHILD_NULL;
-  run(_i, AX_FUTURE_DROP(waits_fn, waits_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(waits_fn, waits_drop, &st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.race.winner, 1);
   ck_assert_int_eq(st.second_rc, AX_EBUSY);
@@ -750,7 +735,7 @@ START_TEST(signals) {
   sigs_t st;
   ax_signal_t *s = NULL;
   memset(&st, 0, sizeof st);
-  run(_i, AX_FUTURE_DROP(sig_fn, sig_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(sig_fn, sig_drop, &st));
   ck_assert_int_eq(st.open_a, 0);
   ck_assert_int_eq(st.open_b, 0);
   ck_assert_int_eq(st.ra.result, 0);
@@ -789,7 +774,7 @@ START_TEST(signal_errors) {
 #else
   sig_err_t st;
   memset(&st, 0, sizeof st);
-  run(_i, AX_FUTURE_DROP(sig_err_fn, sig_err_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(sig_err_fn, sig_err_drop, &st));
   ck_assert_int_eq(st.kill_rc, UV_EINVAL);
   ck_assert_int_eq(st.zero_rc, UV_EINVAL);
   ck_assert_int_eq(st.ok_rc, 0);
@@ -899,7 +884,7 @@ static void pipe_round_trip_case(int multi, int drop_first) {
   memset(&st, 0, sizeof st);
   pipe_path(st.path, sizeof st.path, drop_first ? "drop" : "rt", multi);
   st.drop_first = drop_first;
-  run(multi, AX_FUTURE_DROP(pclient, pclient_drop, &st));
+  th_run(multi, 2, AX_FUTURE_DROP(pclient, pclient_drop, &st));
   ck_assert_int_eq(st.bind.result, 0);
 #ifndef _WIN32
   ck_assert_int_eq(st.bind2.result, UV_EADDRINUSE);
@@ -953,7 +938,7 @@ START_TEST(pipe_errors) {
   pipe_path(st.path, sizeof st.path, "none", _i);
   memset(st.long_path, 'x', sizeof st.long_path - 1);
   memcpy(st.long_path, "/tmp/", 5);
-  run(_i, AX_FUTURE(perr_fn, &st));
+  th_run(_i, 2, AX_FUTURE(perr_fn, &st));
   ck_assert_int_eq(st.c1.result, UV_ENOENT);
   ck_assert_ptr_null(st.c1.stream);
 #ifndef _WIN32
@@ -1038,15 +1023,12 @@ START_TEST(shutdown_with_open_objects) {
   static const char *const args[] = {"echo", NULL};
   static const char *const quick[] = {"exit", "0", NULL};
   leak_t st;
-  ax_builder_t b;
   ax_runtime_t *rt;
   int pid, i;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
   pipe_path(st.path, sizeof st.path, "leak", _i);
-  ax_builder_init(&b, _i ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(leak_fn, &st)), 0);
+  rt = th_start(_i, 0, AX_FUTURE(leak_fn, &st));
   ax_drop(AX_FUTURE_OF(&st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.sig_rc, 0);
