@@ -1686,32 +1686,26 @@ START_TEST(fs_close_outside_runtime) {
 END_TEST
 
 Suite *ax_fs_suite(void) {
-  Suite *s = suite_create("fs");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, fs_whole_files, 0, 2);
-  tcase_add_loop_test(tc, fs_large_files, 0, 2);
-  tcase_add_loop_test(tc, fs_open_flags, 0, 2);
-  tcase_add_loop_test(tc, fs_file_ops, 0, 2);
-  tcase_add_loop_test(tc, fs_metadata, 0, 2);
-  tcase_add_loop_test(tc, fs_directories, 0, 2);
-  tcase_add_loop_test(tc, fs_read_dir, 0, 2);
-  tcase_add_loop_test(tc, fs_copy_exists_links, 0, 2);
-  tcase_add_loop_test(tc, fs_temp, 0, 2);
-  tcase_add_loop_test(tc, fs_misuse, 0, 2);
-  tcase_add_test(tc, fs_outside_runtime);
-  tcase_add_loop_test(tc, fs_tasks_everywhere, 0, 2);
-  tcase_add_loop_test(tc, fs_close_outside_runtime, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, fs_drop_never_polled);
-  tcase_add_loop_test(tc, fs_drop_queued, 0, 2);
-  tcase_add_loop_test(tc, fs_drop_finished_untaken, 0, 2);
-  tcase_add_loop_test(tc, fs_drop_running, 0, 2);
-  tcase_add_loop_test(tc, fs_shutdown_in_flight, 0, 2);
-  tcase_add_loop_test(tc, fs_shutdown_running, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("fs",
+                  AX_CASE("api", 30),
+                  AX_FLAVOURS(fs_whole_files),
+                  AX_FLAVOURS(fs_large_files),
+                  AX_FLAVOURS(fs_open_flags),
+                  AX_FLAVOURS(fs_file_ops),
+                  AX_FLAVOURS(fs_metadata),
+                  AX_FLAVOURS(fs_directories),
+                  AX_FLAVOURS(fs_read_dir),
+                  AX_FLAVOURS(fs_copy_exists_links),
+                  AX_FLAVOURS(fs_temp),
+                  AX_FLAVOURS(fs_misuse),
+                  AX_ONCE(fs_outside_runtime),
+                  AX_FLAVOURS(fs_tasks_everywhere),
+                  AX_FLAVOURS(fs_close_outside_runtime),
+                  AX_CASE("cancel", 30),
+                  AX_ONCE(fs_drop_never_polled),
+                  AX_FLAVOURS(fs_drop_queued),
+                  AX_FLAVOURS(fs_drop_finished_untaken),
+                  AX_FLAVOURS(fs_drop_running),
+                  AX_FLAVOURS(fs_shutdown_in_flight),
+                  AX_FLAVOURS(fs_shutdown_running));
 }

@@ -3413,51 +3413,35 @@ END_TEST
 
 /* ==== the suite ========================================================= */
 
+/* Each loop test runs on the current-thread runtime (_i = 0) and the
+ * multi-thread one with 2 workers (_i = 1); read_cancel_stream has a
+ * third mode (see cancel_main_t). */
 Suite *ax_io_suite(void) {
-  Suite *s = suite_create("io");
-  TCase *tc;
-
-  tc = tcase_create("basics");
-  tcase_add_test(tc, bytes_buffer);
-  tcase_add_test(tc, address_format);
-  tcase_add_test(tc, misuse_without_runtime);
-  suite_add_tcase(s, tc);
-
-  /* Each loop test runs on the current-thread runtime (_i = 0) and the
-   * multi-thread one with 2 workers (_i = 1); read_cancel_stream has a
-   * third mode (see cancel_main_t). */
-  tc = tcase_create("tcp");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, echo_roundtrip, 0, 2);
-  tcase_add_loop_test(tc, echo_roundtrip_ipv6, 0, 2);
-  tcase_add_loop_test(tc, bind_any_address, 0, 2);
-  tcase_add_loop_test(tc, partial_reads_writes, 0, 2);
-  tcase_add_loop_test(tc, peer_resets_mid_stream, 0, 2);
-  tcase_add_loop_test(tc, connect_and_bind_errors, 0, 2);
-  tcase_add_loop_test(tc, many_connections, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, read_paths, 0, 2);
-  tcase_add_loop_test(tc, read_cancel_stream, 0, 3);
-  tcase_add_loop_test(tc, write_cancel, 0, 2);
-  tcase_add_loop_test(tc, accept_dropped, 0, 2);
-  tcase_add_loop_test(tc, bind_connect_dropped, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("helpers");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, read_to_end_and_shutdown, 0, 2);
-  tcase_add_loop_test(tc, copy_between_connections, 0, 2);
-  tcase_add_loop_test(tc, split_halves, 0, 2);
-  tcase_add_loop_test(tc, bufreader_lines, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("life");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, runtime_free_with_io_open, 0, 2);
-  tcase_add_loop_test(tc, backpressure, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("io",
+                  AX_CASE("basics", 0),
+                  AX_ONCE(bytes_buffer),
+                  AX_ONCE(address_format),
+                  AX_ONCE(misuse_without_runtime),
+                  AX_CASE("tcp", 60),
+                  AX_FLAVOURS(echo_roundtrip),
+                  AX_FLAVOURS(echo_roundtrip_ipv6),
+                  AX_FLAVOURS(bind_any_address),
+                  AX_FLAVOURS(partial_reads_writes),
+                  AX_FLAVOURS(peer_resets_mid_stream),
+                  AX_FLAVOURS(connect_and_bind_errors),
+                  AX_FLAVOURS(many_connections),
+                  AX_CASE("cancel", 60),
+                  AX_FLAVOURS(read_paths),
+                  AX_LOOP(read_cancel_stream, 0, 3),
+                  AX_FLAVOURS(write_cancel),
+                  AX_FLAVOURS(accept_dropped),
+                  AX_FLAVOURS(bind_connect_dropped),
+                  AX_CASE("helpers", 60),
+                  AX_FLAVOURS(read_to_end_and_shutdown),
+                  AX_FLAVOURS(copy_between_connections),
+                  AX_FLAVOURS(split_halves),
+                  AX_FLAVOURS(bufreader_lines),
+                  AX_CASE("life", 60),
+                  AX_FLAVOURS(runtime_free_with_io_open),
+                  AX_FLAVOURS(backpressure));
 }

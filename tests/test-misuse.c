@@ -843,51 +843,32 @@ START_TEST(null_time_args) {
 END_TEST
 
 Suite *ax_misuse_suite(void) {
-  Suite *s = suite_create("misuse");
-  TCase *tc;
   /* The allocator cannot change while a runtime lives: install it before
    * the first one, for the whole process (fork children inherit it). */
-  if (fa_install() != 0) {
-    fprintf(stderr, "misuse: cannot install the test allocator\n");
-    abort();
-  }
-
-  tc = tcase_create("sizes");
-  tcase_add_test(tc, oneshot_elem_size_overflow);
-  tcase_add_loop_test(tc, spawn_size_overflow, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, shutdown_timeout_idle, 0, 8);
-  tcase_add_loop_test(tc, runtime_free_from_inside, 0, 6);
-  tcase_add_loop_test(tc, shutdown_background_during_block_on, 0, 2);
-  tcase_add_test(tc, blocking_queued_cancelled_by_free);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("limits");
-  tcase_add_loop_test(tc, select_n_too_many, 0, 2);
-  tcase_add_loop_test(tc, join_n_too_many, 0, 2);
-  tcase_add_test(tc, select_within_limits_has_result_0);
-  tcase_add_test(tc, semaphore_over_max);
-  tcase_add_test(tc, strerror_unknown_is_static);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("stack");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, small_thread_stack, 0, 3);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("null");
-  tcase_add_loop_test(tc, null_runtime_args, 0, 2);
-  tcase_add_loop_test(tc, null_spawn_inside, 0, 2);
-  tcase_add_test(tc, null_channel_args);
-  tcase_add_test(tc, null_sync_args);
-  tcase_add_test(tc, null_time_args);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("oom");
-  tcase_add_loop_test(tc, spawn_named_name_oom, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  fa_install_for("misuse");
+  return AX_SUITE("misuse",
+                  AX_CASE("sizes", 0),
+                  AX_ONCE(oneshot_elem_size_overflow),
+                  AX_FLAVOURS(spawn_size_overflow),
+                  AX_CASE("shutdown", 30),
+                  AX_LOOP(shutdown_timeout_idle, 0, 8),
+                  AX_LOOP(runtime_free_from_inside, 0, 6),
+                  AX_FLAVOURS(shutdown_background_during_block_on),
+                  AX_ONCE(blocking_queued_cancelled_by_free),
+                  AX_CASE("limits", 0),
+                  AX_FLAVOURS(select_n_too_many),
+                  AX_FLAVOURS(join_n_too_many),
+                  AX_ONCE(select_within_limits_has_result_0),
+                  AX_ONCE(semaphore_over_max),
+                  AX_ONCE(strerror_unknown_is_static),
+                  AX_CASE("stack", 30),
+                  AX_LOOP(small_thread_stack, 0, 3),
+                  AX_CASE("null", 0),
+                  AX_FLAVOURS(null_runtime_args),
+                  AX_FLAVOURS(null_spawn_inside),
+                  AX_ONCE(null_channel_args),
+                  AX_ONCE(null_sync_args),
+                  AX_ONCE(null_time_args),
+                  AX_CASE("oom", 0),
+                  AX_FLAVOURS(spawn_named_name_oom));
 }

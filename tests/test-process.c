@@ -1057,28 +1057,25 @@ START_TEST(shutdown_with_open_objects) {
 END_TEST
 
 Suite *ax_process_suite(void) {
-  Suite *s = suite_create("process");
-  TCase *tc = tcase_create("process");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, exit_zero, 0, 2);
-  tcase_add_loop_test(tc, exit_nonzero, 0, 2);
-  tcase_add_loop_test(tc, missing_program, 0, 2);
-  tcase_add_loop_test(tc, piped_round_trip, 0, 2);
-  tcase_add_loop_test(tc, broken_pipe, 0, 2);
-  tcase_add_loop_test(tc, child_lines, 0, 2);
-  tcase_add_loop_test(tc, env_set_remove_clear, 0, 2);
-  tcase_add_loop_test(tc, working_directory, 0, 2);
-  tcase_add_loop_test(tc, kill_child, 0, 2);
-  tcase_add_loop_test(tc, kill_from_another_thread, 0, 2);
-  tcase_add_loop_test(tc, kill_on_drop, 0, 2);
-  tcase_add_loop_test(tc, close_keeps_running, 0, 2);
-  tcase_add_loop_test(tc, wait_dropped_and_busy, 0, 2);
-  tcase_add_loop_test(tc, signals, 0, 2);
-  tcase_add_loop_test(tc, signal_errors, 0, 2);
-  tcase_add_loop_test(tc, pipe_round_trip, 0, 2);
-  tcase_add_loop_test(tc, pipe_dropped_accept, 0, 2);
-  tcase_add_loop_test(tc, pipe_errors, 0, 2);
-  tcase_add_loop_test(tc, shutdown_with_open_objects, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("process",
+                  AX_CASE("process", 30),
+                  AX_FLAVOURS(exit_zero),
+                  AX_FLAVOURS(exit_nonzero),
+                  AX_FLAVOURS(missing_program),
+                  AX_FLAVOURS(piped_round_trip),
+                  AX_FLAVOURS(broken_pipe),
+                  AX_FLAVOURS(child_lines),
+                  AX_FLAVOURS(env_set_remove_clear),
+                  AX_FLAVOURS(working_directory),
+                  AX_FLAVOURS(kill_child),
+                  AX_FLAVOURS(kill_from_another_thread),
+                  AX_FLAVOURS(kill_on_drop),
+                  AX_FLAVOURS(close_keeps_running),
+                  AX_FLAVOURS(wait_dropped_and_busy),
+                  AX_FLAVOURS(signals),
+                  AX_FLAVOURS(signal_errors),
+                  AX_FLAVOURS(pipe_round_trip),
+                  AX_FLAVOURS(pipe_dropped_accept),
+                  AX_FLAVOURS(pipe_errors),
+                  AX_FLAVOURS(shutdown_with_open_objects));
 }

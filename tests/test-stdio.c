@@ -340,13 +340,10 @@ START_TEST(outside_runtime) {
 END_TEST
 
 Suite *ax_stdio_suite(void) {
-  Suite *s = suite_create("stdio");
-  TCase *tc = tcase_create("stdio");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, stdin_from_file, 0, 2);
-  tcase_add_loop_test(tc, stdout_to_file, 0, 2);
-  tcase_add_loop_test(tc, stdio_pipes, 0, 2);
-  tcase_add_loop_test(tc, outside_runtime, 0, 1);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("stdio",
+                  AX_CASE("stdio", 30),
+                  AX_FLAVOURS(stdin_from_file),
+                  AX_FLAVOURS(stdout_to_file),
+                  AX_FLAVOURS(stdio_pipes),
+                  AX_ONCE(outside_runtime));
 }
