@@ -12,6 +12,10 @@
  *   th_run & co          the runtime runner (and its parts);
  *   th_join              one future run as a task, and how it ended;
  *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them;
+ *   th_square            a square computed on the blocking pool;
+ *   th_gui_spawn         workers that spawn onto a GUI runtime and await it;
+ *   th_ticker, th_spawn_forever  a task that sleeps n times, and tasks
+ *                        that only a shutdown ends;
  *   th_pool_threads      the size of libuv's threadpool.
  * Everything is static inline: each suite is one executable.
  *
@@ -652,6 +656,202 @@ static inline void th_run_tasks_on(ax_runtime_t *rt, th_make_fn make,
 static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
                                 size_t size, size_t n) {
   th_run_tasks_on(th_runtime(multi, workers, NULL), make, size, n);
+}
+
+/* ---- a square on the blocking pool --------------------------------------
+ *
+ * th_square_job(v) returns v * v (a blocking job, for ax_spawn_blocking);
+ * AX_AWAIT(th_square(&self->sq, in)) computes it on the pool from a task:
+ * then sq.rc is the spawn's error (0) and sq.out is in * in. */
+static inline void *th_square_job(void *arg) {
+  intptr_t v = (intptr_t)arg;
+  return (void *)(v * v);
+}
+
+typedef struct th_square_s {
+  ax_async_t co;
+  ax_join_t h;   /* the job */
+  int in;        /* its input */
+  int rc;        /* ax_spawn_blocking's error */
+  int out;       /* in * in, once it succeeded */
+} th_square_t;
+
+AX_ASYNC(th_square_fn, th_square_t, self) {
+  AX_BEGIN(self);
+  self->rc = ax_spawn_blocking(th_square_job, (void *)(intptr_t)self->in,
+                               &self->h);
+  if (self->rc != 0) AX_RETURN();
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->out = (int)(intptr_t)ax_join_value(&self->h);
+  ax_join_drop(&self->h);
+  AX_END();
+}
+
+static inline ax_future_t *th_square(th_square_t *sq, int in) {
+  memset(sq, 0, sizeof(*sq));
+  sq->in = in;
+  return AX_FUTURE(th_square_fn, sq);
+}
+
+/* ---- workers and a GUI thread (the desktop adapters' suites) -------------
+ *
+ * th_gui_spawn(mt, r) spawns r->n worker tasks on mt.  Worker i (never on
+ * the GUI thread) spawns a GUI task onto r->gui and awaits it; the GUI
+ * task (only ever on the GUI thread, as r->on_gui() says) sleeps i % 3 ms,
+ * squares i on the blocking pool (th_square) and, when r->path is set and
+ * i % 10 == 0, reads that file; the worker checks the square.  The last
+ * worker to finish calls r->last(r->last_arg), which ends the GUI loop
+ * (0, or an error).  Whatever went wrong counts in r->wrong; r->done
+ * counts the workers that finished. */
+typedef struct th_gui_run_s {
+  ax_runtime_t *gui;                /* the GUI runtime */
+  int (*on_gui)(void);              /* is this thread the GUI thread? */
+  const char *path;                 /* a file to read, or NULL */
+  int (*last)(void *arg);           /* ends the GUI loop */
+  void *last_arg;
+  int n;                            /* workers */
+  _Atomic int wrong, done;
+} th_gui_run_t;
+
+typedef struct th_gui_task_s {
+  ax_async_t co;
+  th_gui_run_t *r;
+  const char *path;   /* the file to read, or NULL */
+  ax_sleep_t nap;
+  th_square_t sq;
+  ax_fs_t fs;
+  ax_bytes_t data;
+  int in, out;        /* out = in * in */
+} th_gui_task_t;
+
+AX_ASYNC(th_gui_task_fn, th_gui_task_t, self) {
+  if (!self->r->on_gui()) atomic_fetch_add(&self->r->wrong, 1);
+  AX_BEGIN(self);
+  AX_AWAIT(ax_sleep(&self->nap, (uint64_t)(self->in % 3)));
+  AX_AWAIT(th_square(&self->sq, self->in));
+  if (self->sq.rc != 0) {
+    atomic_fetch_add(&self->r->wrong, 1);
+    AX_RETURN();
+  }
+  self->out = self->sq.out;
+  if (self->path != NULL) {
+    AX_AWAIT(ax_fs_read_file(&self->fs, self->path, &self->data));
+    if (self->fs.result != 0 || self->data.len == 0)
+      atomic_fetch_add(&self->r->wrong, 1);
+    ax_bytes_free(&self->data);
+  }
+  AX_END();
+}
+
+typedef struct th_gui_worker_s {
+  ax_async_t co;
+  th_gui_run_t *r;
+  ax_join_t h;
+  th_gui_task_t g;
+  int in;
+} th_gui_worker_t;
+
+AX_ASYNC(th_gui_worker_fn, th_gui_worker_t, self) {
+  th_gui_run_t *r = self->r;
+  AX_BEGIN(self);
+  if (r->on_gui()) atomic_fetch_add(&r->wrong, 1);
+  self->g.r = r;
+  self->g.in = self->in;
+  self->g.path = self->in % 10 == 0 ? r->path : NULL;
+  if (ax_spawn_on(r->gui, AX_FUTURE(th_gui_task_fn, &self->g),
+                  sizeof(self->g), &self->h) != 0) {
+    atomic_fetch_add(&r->wrong, 1);
+  } else {
+    AX_AWAIT(ax_join_wait(&self->h));
+    if (self->h.result != 0 ||
+        AX_JOIN_OUTPUT(&self->h, th_gui_task_t)->out != self->in * self->in)
+      atomic_fetch_add(&r->wrong, 1);
+    ax_join_drop(&self->h);
+  }
+  if (atomic_fetch_add(&r->done, 1) + 1 == r->n && r->last(r->last_arg) != 0)
+    atomic_fetch_add(&r->wrong, 1);
+  AX_END();
+}
+
+static inline void th_gui_spawn(ax_runtime_t *mt, th_gui_run_t *r) {
+  int i;
+  atomic_store(&r->wrong, 0);
+  atomic_store(&r->done, 0);
+  for (i = 0; i < r->n; i++) {
+    th_gui_worker_t w;
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.in = i;
+    TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(th_gui_worker_fn, &w), sizeof(w),
+                             NULL));
+  }
+}
+
+/* ---- tickers and tasks that never end (the adapters' suites too) --------
+ *
+ * th_ticker: `ticks` sleeps of `ms` each, then then() (when set), on the
+ * thread that polls it.  th_spawn_forever(rt, n, job, &drops) spawns n
+ * tasks on rt that each run job (when set) on the blocking pool, then
+ * sleep for an hour: only a shutdown ends them, and each one's drop
+ * counts in *drops. */
+typedef struct th_ticker_s {
+  ax_async_t co;
+  ax_sleep_t nap;
+  int ticks;              /* sleeps left */
+  uint64_t ms;            /* each one's length */
+  void (*then)(void);     /* after the last one, or NULL */
+} th_ticker_t;
+
+AX_ASYNC(th_ticker_fn, th_ticker_t, self) {
+  AX_BEGIN(self);
+  for (; self->ticks > 0; self->ticks--)
+    AX_AWAIT(ax_sleep(&self->nap, self->ms));
+  if (self->then != NULL) self->then();
+  AX_END();
+}
+
+static inline ax_future_t *th_ticker(th_ticker_t *t, int ticks, uint64_t ms,
+                                     void (*then)(void)) {
+  memset(t, 0, sizeof(*t));
+  t->ticks = ticks;
+  t->ms = ms;
+  t->then = then;
+  return AX_FUTURE(th_ticker_fn, t);
+}
+
+typedef struct th_forever_s {
+  ax_async_t co;
+  void *(*job)(void *arg);   /* run first on the pool, or NULL */
+  ax_join_t h;
+  ax_sleep_t nap;
+  _Atomic int *drops;
+} th_forever_t;
+
+AX_ASYNC(th_forever_fn, th_forever_t, self) {
+  AX_BEGIN(self);
+  if (self->job != NULL && ax_spawn_blocking(self->job, NULL, &self->h) == 0)
+    AX_AWAIT(ax_join_wait(&self->h));
+  AX_AWAIT(ax_sleep(&self->nap, 3600 * 1000));
+  AX_END();
+}
+
+AX_ASYNC_DROP(th_forever_drop, th_forever_t, self) {
+  ax_join_drop(&self->h);
+  atomic_fetch_add(self->drops, 1);
+}
+
+static inline void th_spawn_forever(ax_runtime_t *rt, int n,
+                                    void *(*job)(void *), _Atomic int *drops) {
+  int i;
+  for (i = 0; i < n; i++) {
+    th_forever_t f;
+    memset(&f, 0, sizeof(f));
+    f.job = job;
+    f.drops = drops;
+    TH_ASSERT_OK(ax_spawn_on(rt,
+                             AX_FUTURE_DROP(th_forever_fn, th_forever_drop, &f),
+                             sizeof(f), NULL));
+  }
 }
 
 /* ---- libuv's threadpool -------------------------------------------------- */

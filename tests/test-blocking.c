@@ -210,11 +210,7 @@ START_TEST(blocking_detached) {
 }
 END_TEST
 
-/* Many jobs, every value comes back to its own handle. */
-static void *job_square(void *arg) {
-  uintptr_t x = (uintptr_t)arg;
-  return (void *)(x * x);
-}
+/* Many jobs (th_square_job), every value comes back to its own handle. */
 
 typedef struct {
   ax_async_t co;
@@ -226,7 +222,7 @@ typedef struct {
 AX_ASYNC(many_fn, many_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->n; k++)
-    if (ax_spawn_blocking(job_square, (void *)(uintptr_t)k, &self->h[k]) != 0)
+    if (ax_spawn_blocking(th_square_job, (void *)(uintptr_t)k, &self->h[k]) != 0)
       self->bad++;
   for (self->k = 0; self->k < self->n; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
