@@ -6,6 +6,7 @@
  *   th_late              a poll that outlives its sleep's deadline;
  *   th_waker, th_cx      the counting waker and the context to poll by
  *                        hand with it (TH_POLL);
+ *   th_assert_refused    a combinator refuses more futures than it holds;
  *   th_signal, th_latch  a one-shot signal and a count-down latch, both
  *                        usable from any thread;
  *   th_hook              a panic-hook recorder;
@@ -257,6 +258,43 @@ static inline void th_cx_init_all(th_cx_t *const *cs, size_t n) {
 
 /* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
 #define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
+
+/* ---- combinators handed more futures than they hold ----------------------
+ *
+ * th_leaves(&lv, n) makes n leaves that pend forever (n <= TH_LEAVES_MAX),
+ * counted in lv.c, and returns the array of their futures.
+ * th_assert_refused(fut, &comb.result, &lv, n): fut, a combinator built
+ * over those n leaves, refuses them: its first poll is ready with
+ * AX_EINVAL, every leaf was dropped unpolled, its own drop drops none a
+ * second time, and no waker clone is left behind. */
+#define TH_LEAVES_MAX (AX_SELECT_INLINE + 2)
+
+typedef struct th_leaves_s {
+  th_counts_t c;
+  th_leaf_t l[TH_LEAVES_MAX];
+  ax_future_t *futs[TH_LEAVES_MAX];
+} th_leaves_t;
+
+static inline ax_future_t **th_leaves(th_leaves_t *lv, size_t n) {
+  size_t k;
+  ck_assert_uint_le(n, TH_LEAVES_MAX);
+  th_counts_reset(&lv->c);
+  for (k = 0; k < n; k++) lv->futs[k] = th_leaf(&lv->l[k], &lv->c, -1, 0);
+  return lv->futs;
+}
+
+static inline void th_assert_refused(ax_future_t *fut, const int *result,
+                                     th_leaves_t *lv, size_t n) {
+  th_cx_t cx;
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(fut, &cx), AX_READY);
+  TH_ASSERT_ERR(*result, AX_EINVAL);
+  ck_assert_int_eq(atomic_load(&lv->c.polls), 0);
+  ck_assert_int_eq(atomic_load(&lv->c.drops), (int)n);
+  ax_drop(fut);
+  ck_assert_int_eq(atomic_load(&lv->c.drops), (int)n);
+  ck_assert_int_eq(cx.w.refs, 0);
+}
 
 /* ---- one stored waker, under a lock -------------------------------------
  *

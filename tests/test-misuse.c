@@ -125,50 +125,27 @@ END_TEST
 
 /* ---- 4. select / join with more futures than the inline array ------------ */
 
+/* Each completes at once, every future dropped unpolled: nothing waits
+ * for a future it will never poll (th_assert_refused). */
 START_TEST(select_n_too_many) {
-  th_counts_t c = {0};
-  th_leaf_t l[AX_SELECT_INLINE + 1];
-  ax_future_t *futs[AX_SELECT_INLINE + 1];
+  const size_t n = AX_SELECT_INLINE + 1;
+  th_leaves_t lv;
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_future_t *f;
-  test_cx(&cx, &tw);
-  for (int k = 0; k <= AX_SELECT_INLINE; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  f = ax_select_n(&s, futs, AX_SELECT_INLINE + 1, _i);
-  /* Completes at once, every future dropped unpolled: nothing waits for
-   * a future it will never poll. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  TH_ASSERT_ERR(s.result, AX_EINVAL);
+  th_assert_refused(ax_select_n(&s, th_leaves(&lv, n), n, _i), &s.result,
+                    &lv, n);
   ck_assert_int_eq(s.winner, -1);
-  ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ax_drop(f);  /* nothing twice */
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ck_assert_int_eq(atomic_load(&tw.refs), 0);
 }
 END_TEST
 
+/* _i == 0: join_all_n; 1: join_all_array (no `done` array for more than
+ * the inline 8). */
 START_TEST(join_n_too_many) {
-  th_counts_t c = {0};
-  th_leaf_t l[AX_SELECT_INLINE + 1];
-  ax_future_t *futs[AX_SELECT_INLINE + 1];
+  const size_t n = AX_SELECT_INLINE + 1;
+  th_leaves_t lv;
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_future_t *f;
-  test_cx(&cx, &tw);
-  for (int k = 0; k <= AX_SELECT_INLINE; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  if (_i == 0)
-    f = ax_join_all_n(&j, futs, AX_SELECT_INLINE + 1);
-  else  /* no `done` array for more than the inline 8 */
-    f = ax_join_all_array(&j, futs, AX_SELECT_INLINE + 1, NULL);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  TH_ASSERT_ERR(j.result, AX_EINVAL);
-  ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ax_drop(f);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
+  th_assert_refused(_i == 0 ? ax_join_all_n(&j, th_leaves(&lv, n), n)
+                            : ax_join_all_array(&j, th_leaves(&lv, n), n, NULL),
+                    &j.result, &lv, n);
 }
 END_TEST
 
