@@ -9,6 +9,7 @@
  *   th_assert_refused    a combinator refuses more futures than it holds;
  *   th_signal, th_latch  a one-shot signal and a count-down latch, both
  *                        usable from any thread;
+ *   th_stuck             a poll that holds its worker until released;
  *   th_hook              a panic-hook recorder;
  *   th_run & co          the runtime runner (and its parts);
  *   th_join              one future run as a task, and how it ended;
@@ -466,6 +467,56 @@ static inline ax_future_t *th_latch_wait(th_latchwait_t *lw, th_latch_t *l) {
   lw->base.vtable = &th_latchwait_vtable;
   lw->l = l;
   return &lw->base;
+}
+
+/* ---- a poll that holds its worker ----------------------------------------
+ *
+ * th_stuck(&st, &hold) is a future (to spawn: copies share `hold`) whose
+ * poll counts hold.inside down and then keeps its thread until
+ * th_hold_release(&hold), then is ready: a worker stuck in a poll, for
+ * the tests of what a shutdown does meanwhile.  th_hold_wait(&hold)
+ * returns once a poll holds its thread. */
+typedef struct th_hold_s {
+  th_latch_t inside;   /* down once a poll holds its thread */
+  uv_sem_t release;    /* posted to let it go */
+} th_hold_t;
+
+typedef struct th_stuck_s {
+  ax_future_t base;
+  th_hold_t *hold;
+} th_stuck_t;
+
+static inline void th_hold_init(th_hold_t *h) {
+  th_latch_init(&h->inside, 1);
+  ck_assert_int_eq(uv_sem_init(&h->release, 0), 0);
+}
+
+static inline void th_hold_wait(th_hold_t *h) {
+  th_latch_wait_blocking(&h->inside);
+}
+
+static inline void th_hold_release(th_hold_t *h) { uv_sem_post(&h->release); }
+
+static inline void th_hold_destroy(th_hold_t *h) {
+  th_latch_destroy(&h->inside);
+  uv_sem_destroy(&h->release);
+}
+
+static inline ax_poll_t th_stuck_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_hold_t *h = ((th_stuck_t *)f)->hold;
+  (void)cx;
+  th_latch_down(&h->inside);
+  uv_sem_wait(&h->release);   /* blocks its worker: what the test is for */
+  return AX_READY;
+}
+
+static const ax_future_vtable_t th_stuck_vtable = {th_stuck_poll, NULL,
+                                                   "th_stuck"};
+
+static inline ax_future_t *th_stuck(th_stuck_t *st, th_hold_t *h) {
+  st->base.vtable = &th_stuck_vtable;
+  st->hold = h;
+  return &st->base;
 }
 
 /* ---- panic hook recorder ------------------------------------------------- */

@@ -394,23 +394,6 @@ static void *q_sentinel_job(void *arg) {
 
 static void q_on_stop(void *arg) { th_latch_down(arg); }
 
-/* A task whose poll blocks its worker until released: it holds the free
- * between "shutdown started" and "cancel what is left". */
-typedef struct {
-  ax_future_t base;
-  th_latch_t *inside;
-  uv_sem_t *release;
-} q_stuck_t;
-
-static ax_poll_t q_stuck_poll(ax_future_t *f, ax_cx_t *cx) {
-  q_stuck_t *s = (q_stuck_t *)f;
-  (void)cx;
-  th_latch_down(s->inside);
-  uv_sem_wait(s->release);
-  return AX_READY;
-}
-static const ax_future_vtable_t q_stuck_vt = {q_stuck_poll, NULL, "q_stuck"};
-
 static void q_free_thread(void *arg) { ax_runtime_free(arg); }
 
 START_TEST(blocking_queued_cancelled_by_free) {
@@ -418,11 +401,12 @@ START_TEST(blocking_queued_cancelled_by_free) {
   ax_join_t *h = calloc(pool + extra, sizeof(*h));
   ax_builder_t b;
   ax_runtime_t *rt, *other = th_runtime(MULTI, 1, NULL);
-  th_latch_t inside;
-  uv_sem_t release;
+  th_hold_t hold;   /* a task whose poll blocks its worker until released:
+                     * it holds the free between "shutdown started" and
+                     * "cancel what is left" */
   uv_thread_t freer;
   ax_join_t sh;
-  q_stuck_t st;
+  th_stuck_t st;
   th_waker_t tw;
   ax_cx_t cx;
   unsigned k, cancelled = 0;
@@ -430,11 +414,10 @@ START_TEST(blocking_queued_cancelled_by_free) {
   test_cx(&cx, &tw);
   atomic_store(&q_started, 0);
   ck_assert_int_eq(uv_sem_init(&q_gate, 0), 0);
-  ck_assert_int_eq(uv_sem_init(&release, 0), 0);
   th_latch_init(&q_running, pool);
   th_latch_init(&q_sentinel, 1);
   th_latch_init(&q_stopping, 1);
-  th_latch_init(&inside, 1);
+  th_hold_init(&hold);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 2;
   b.on_thread_stop = q_on_stop;
@@ -445,11 +428,8 @@ START_TEST(blocking_queued_cancelled_by_free) {
   for (k = 0; k < pool + extra; k++)
     TH_ASSERT_OK(ax_spawn_blocking_on(rt, q_job, NULL, &h[k]));
   th_latch_wait_blocking(&q_running);
-  st.base.vtable = &q_stuck_vt;
-  st.inside = &inside;
-  st.release = &release;
-  TH_ASSERT_OK(ax_spawn_on(rt, &st.base, sizeof(st), NULL));
-  th_latch_wait_blocking(&inside);   /* one worker is held */
+  TH_ASSERT_OK(ax_spawn_on(rt, th_stuck(&st, &hold), sizeof(st), NULL));
+  th_hold_wait(&hold);   /* one worker is held */
 
   /* The free starts: its first step (the shutdown flag) is seen by the
    * free worker, which exits (q_stopping); the held one keeps the free
@@ -461,7 +441,7 @@ START_TEST(blocking_queued_cancelled_by_free) {
   TH_ASSERT_OK(ax_spawn_blocking_on(other, q_sentinel_job, NULL, &sh));
   for (k = 0; k < pool + extra; k++) uv_sem_post(&q_gate);
   th_latch_wait_blocking(&q_sentinel);
-  uv_sem_post(&release);
+  th_hold_release(&hold);
   uv_thread_join(&freer);
 
   /* Only the jobs that had started before the free ran. */
@@ -479,11 +459,10 @@ START_TEST(blocking_queued_cancelled_by_free) {
   ck_assert_int_eq(ax_poll(ax_join_wait(&sh), &cx), AX_READY);
   ax_join_drop(&sh);
   ax_runtime_free(other);
-  th_latch_destroy(&inside);
+  th_hold_destroy(&hold);
   th_latch_destroy(&q_stopping);
   th_latch_destroy(&q_sentinel);
   th_latch_destroy(&q_running);
-  uv_sem_destroy(&release);
   uv_sem_destroy(&q_gate);
   free(h);
 }
