@@ -42,8 +42,9 @@ static atomic_int errors;
 /* ---- a leaf future for these tests --------------------------------------
  *
  * pend: pending forever (nothing wakes it); otherwise ready at once.  Its
- * polls set *polled and record ax_task_id() in *poll_id; its drop records ax_task_id() in *drop_id, sets
- * *dropped, and panics when panic_on_drop is set. */
+ * polls set *polled and record ax_task_id() in *poll_id; its drop records
+ * ax_task_id() in *drop_id, sets *dropped, sets *wrong_thread when it runs
+ * on another thread than `home`, and panics when panic_on_drop is set. */
 typedef struct probe_s {
   ax_future_t base;
   int pend;
@@ -52,6 +53,8 @@ typedef struct probe_s {
   atomic_int *dropped;
   _Atomic uint64_t *poll_id;
   _Atomic uint64_t *drop_id;
+  atomic_int *wrong_thread;   /* when set: dropped off `home` */
+  uv_thread_t home;
 } probe_t;
 
 static ax_poll_t probe_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -66,6 +69,10 @@ static void probe_drop(ax_future_t *f) {
   probe_t *p = (probe_t *)f;
   if (p->drop_id != NULL) atomic_store(p->drop_id, ax_task_id());
   if (p->dropped != NULL) atomic_store(p->dropped, 1);
+  if (p->wrong_thread != NULL) {
+    uv_thread_t me = uv_thread_self();
+    if (!uv_thread_equal(&me, &p->home)) atomic_store(p->wrong_thread, 1);
+  }
   if (p->panic_on_drop) {
     p->panic_on_drop = 0;
     ax_panic("panic in drop");
@@ -1630,29 +1637,20 @@ START_TEST(local_tasks_stay_on_their_thread) {
 }
 END_TEST
 
+/* Spawns on set a probe that pends forever: its poll sets *polled, and
+ * its drop *wrong_thread unless it runs on this thread (the set's). */
+static int spawn_local_probe(ax_local_set_t *set, atomic_int *polled,
+                             atomic_int *wrong_thread, ax_join_t *h) {
+  probe_t p;
+  probe(&p, 1);
+  p.polled = polled;
+  p.home = uv_thread_self();
+  p.wrong_thread = wrong_thread;
+  return ax_local_set_spawn(set, &p.base, sizeof(p), h);
+}
+
 /* task_abort.rs: remote_abort_local_set_3929: a local task aborted from
  * a plain thread is dropped on the set's thread. */
-typedef struct {
-  ax_future_t base;
-  uv_thread_t created_on;
-  atomic_int *polled;
-  atomic_int *wrong_thread;
-} dropcheck_t;
-
-static ax_poll_t dropcheck_poll(ax_future_t *f, ax_cx_t *cx) {
-  dropcheck_t *d = (dropcheck_t *)f;
-  (void)cx;
-  atomic_store(d->polled, 1);
-  return AX_PENDING;
-}
-static void dropcheck_drop(ax_future_t *f) {
-  dropcheck_t *d = (dropcheck_t *)f;
-  uv_thread_t me = uv_thread_self();
-  if (!uv_thread_equal(&me, &d->created_on)) atomic_store(d->wrong_thread, 1);
-}
-static const ax_future_vtable_t dropcheck_vtable = {
-    dropcheck_poll, dropcheck_drop, "dropcheck"};
-
 typedef struct {
   ax_abort_handle_t a;
   atomic_int *polled;
@@ -1691,14 +1689,7 @@ AX_ASYNC(wait_one, wait_one_t, s) {
 
 AX_ASYNC(remote_abort_main, remote_abort_main_t, s) {
   AX_BEGIN(s);
-  {
-    dropcheck_t d;
-    d.base.vtable = &dropcheck_vtable;
-    d.created_on = uv_thread_self();
-    d.polled = &s->polled;
-    d.wrong_thread = &s->wrong_thread;
-    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h) == 0);
-  }
+  CHECK(spawn_local_probe(&s->set, &s->polled, &s->wrong_thread, &s->h) == 0);
   CHECK(ax_join_abort_handle(&s->h, &s->ra.a) == 0);
   s->ra.polled = &s->polled;
   CHECK(uv_thread_create(&s->thread, remote_abort_thread, &s->ra) == 0);
@@ -1743,16 +1734,12 @@ AX_ASYNC(local_misc, local_misc_t, s) {
   AX_BEGIN(s);
   {
     maybe_panic_t b;
-    dropcheck_t d;
     memset(&b, 0, sizeof(b));
     b.boom = 1;
     CHECK(ax_local_set_spawn(&s->set, AX_FUTURE(maybe_panic, &b), sizeof(b),
                              &s->h[0]) == 0);
-    d.base.vtable = &dropcheck_vtable;
-    d.created_on = uv_thread_self();
-    d.polled = &s->polled;
-    d.wrong_thread = &s->wrong_thread;
-    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h[1]) == 0);
+    CHECK(spawn_local_probe(&s->set, &s->polled, &s->wrong_thread,
+                            &s->h[1]) == 0);
   }
   s->w.h = &s->h[0];
   AX_AWAIT(ax_local_set_run_until(&s->run, &s->set,
