@@ -1211,23 +1211,20 @@ AX_ASYNC(scoped, scoped_t, s) {
 typedef struct {
   ax_async_t co;
   ax_join_t h[2];
-  int i;
+  th_joins_t j;
 } local_main_t;
 
 AX_ASYNC(local_main, local_main_t, s) {
   AX_BEGIN(s);
-  for (s->i = 0; s->i < 2; s->i++) {
+  for (int i = 0; i < 2; i++) {
     scoped_t t;
     memset(&t, 0, sizeof(t));
-    t.value = t.r.want = (unsigned)s->i + 1;
-    t.r.sleep = s->i;
-    CHECK(AX_SPAWN(scoped, &t, &s->h[s->i]) == 0);
+    t.value = t.r.want = (unsigned)i + 1;
+    t.r.sleep = i;
+    CHECK(AX_SPAWN(scoped, &t, &s->h[i]) == 0);
   }
-  for (s->i = 0; s->i < 2; s->i++) {
-    AX_AWAIT(ax_join_wait(&s->h[s->i]));
-    CHECK(s->h[s->i].result == 0);
-    ax_join_drop(&s->h[s->i]);
-  }
+  AX_AWAIT(th_joins(&s->j, s->h, 2));
+  CHECK(s->j.failed == 0);
   AX_END();
 }
 
