@@ -10,6 +10,7 @@
  *   th_signal, th_latch  a one-shot signal and a count-down latch, both
  *                        usable from any thread;
  *   th_stuck             a poll that holds its worker until released;
+ *   th_stopper           a task that shuts a runtime down in the background;
  *   th_hook              a panic-hook recorder;
  *   th_run & co          the runtime runner (and its parts);
  *   th_join              one future run as a task, and how it ended;
@@ -517,6 +518,27 @@ static inline ax_future_t *th_stuck(th_stuck_t *st, th_hold_t *h) {
   st->base.vtable = &th_stuck_vtable;
   st->hold = h;
   return &st->base;
+}
+
+/* ---- a task that shuts a runtime down in the background ------------------
+ *
+ * th_stopper(&st, rt): a task (to spawn) that calls
+ * ax_runtime_shutdown_background(rt), from wherever it runs. */
+typedef struct th_stopper_s {
+  ax_async_t co;
+  ax_runtime_t *rt;
+} th_stopper_t;
+
+AX_ASYNC(th_stopper_fn, th_stopper_t, self) {
+  AX_BEGIN(self);
+  ax_runtime_shutdown_background(self->rt);
+  AX_END();
+}
+
+static inline ax_future_t *th_stopper(th_stopper_t *st, ax_runtime_t *rt) {
+  memset(st, 0, sizeof(*st));
+  st->rt = rt;
+  return AX_FUTURE(th_stopper_fn, st);
 }
 
 /* ---- panic hook recorder ------------------------------------------------- */

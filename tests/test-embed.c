@@ -560,19 +560,9 @@ START_TEST(pumped_free_cancels_everything) {
 }
 END_TEST
 
-/* A shutdown_background from a worker stops a pumped runtime; the
- * application's thread then frees it, and the drops run there. */
-typedef struct stopper_s {
-  ax_async_t co;
-  ax_runtime_t *gui;
-} stopper_t;
-
-AX_ASYNC(stopper_fn, stopper_t, self) {
-  AX_BEGIN(self);
-  ax_runtime_shutdown_background(self->gui);
-  AX_END();
-}
-
+/* A shutdown_background from a worker (th_stopper) stops a pumped
+ * runtime; the application's thread then frees it, and the drops run
+ * there. */
 typedef struct drop_where_s {
   ax_async_t co;
   th_leaf_t never;      /* pending forever */
@@ -594,7 +584,7 @@ AX_ASYNC_DROP(drop_where_drop, drop_where_t, self) {
 START_TEST(pumped_shutdown_from_a_worker) {
   app_t a;
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
-  stopper_t st = AX_ZERO(stopper_t);
+  th_stopper_t st;
   _Atomic int drops = 0, wrong = 0;
   ax_join_t h;
   int i;
@@ -609,8 +599,7 @@ START_TEST(pumped_shutdown_from_a_worker) {
                              sizeof(d), NULL));
   }
   ck_assert_int_eq(ax_pump(a.rt, AX_PUMP_BUDGET), 0);
-  st.gui = a.rt;
-  TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(stopper_fn, &st), sizeof(st), &h));
+  TH_ASSERT_OK(ax_spawn_on(mt, th_stopper(&st, a.rt), sizeof(st), &h));
   TH_ASSERT_OK(ax_block_on(mt, ax_join_wait(&h)));
   ax_join_drop(&h);
   /* Stopped, not freed: the application learns it from its calls. */

@@ -243,18 +243,7 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_runtime_t *rt;
-} bg_shutdown_t;
-
-AX_ASYNC(bg_shutdown_fn, bg_shutdown_t, s) {
-  AX_BEGIN(s);
-  ax_runtime_shutdown_background(s->rt);
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
-  ax_runtime_t *rt;
-  bg_shutdown_t task;
+  th_stopper_t task;   /* the background shutdown */
   th_sigwait_t never;
   th_signal_t *sig;
   _Atomic int *drops;
@@ -265,8 +254,7 @@ static void bg_main_drop(void *p) { atomic_fetch_add(((bg_main_t *)p)->drops, 1)
 
 AX_ASYNC(bg_main_fn, bg_main_t, s) {
   AX_BEGIN(s);
-  s->task.rt = s->rt;
-  s->spawn_rc = AX_SPAWN(bg_shutdown_fn, &s->task, NULL);
+  s->spawn_rc = ax_spawn(th_stopper(&s->task, s->rt), sizeof(s->task), NULL);
   AX_AWAIT(th_sigwait(&s->never, s->sig, NULL));  /* never fired */
   AX_END();
 }
