@@ -258,6 +258,20 @@ static void set_bufsize(void *arg) {
   if (b->rc == 0) b->rc = uv_send_buffer_size(&u->h.handle, &w);
 }
 
+/* ---- closing what a state holds ----------------------------------------- */
+
+/* Closes a stream a state holds (NULL: nothing to do) and forgets it. */
+static void close_stream(ax_stream_t **s) {
+  ax_stream_close(*s);
+  *s = NULL;
+}
+
+/* Both ends of a connection. */
+static void close_both(ax_stream_t **c, ax_stream_t **s) {
+  close_stream(c);
+  close_stream(s);
+}
+
 /* ---- a future that is pending n times (waking itself), then ready ------ */
 
 typedef struct after_s {
@@ -328,9 +342,7 @@ static void pair_release(pair_t *p) {
   ax_tcp_listener_close(p->l);
   p->l = NULL;
   if (p->result != 0) {
-    ax_stream_close(p->client);
-    ax_stream_close(p->server);
-    p->client = p->server = NULL;
+    close_both(&p->client, &p->server);
   }
 }
 
@@ -416,8 +428,7 @@ AX_ASYNC(echo_fn, echo_t, self) {
 }
 
 AX_ASYNC_DROP(echo_drop, echo_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   atomic_fetch_add(&self->srv->done, 1);
 }
 
@@ -549,8 +560,7 @@ typedef struct client_s {
 } client_t;
 
 static void client_release(client_t *c) {
-  ax_stream_close(c->s);
-  c->s = NULL;
+  close_stream(&c->s);
   free(c->out);
   free(c->in);
   c->out = c->in = NULL;
@@ -855,8 +865,7 @@ AX_ASYNC(echo_main_fn, echo_main_t, self) {
     AX_AWAIT(ax_read(&self->rd, self->c, self->in, sizeof self->in));
     IO_CHECK_RC(self->rd.result, 0);
     IO_CHECK_EQ(self->rd.nread, 0);
-    ax_stream_close(self->c);
-    self->c = NULL;
+    close_stream(&self->c);
   }
   AX_AWAIT(server_down(&self->down, &self->sv));
   /* Every echo task has ended: their counts are final. */
@@ -865,8 +874,7 @@ AX_ASYNC(echo_main_fn, echo_main_t, self) {
 }
 
 AX_ASYNC_DROP(echo_main_drop, echo_main_t, self) {
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   if (self->sv.l != NULL) {   /* stopped early: the test failed already */
     ax_abort(&self->sv.acceptor);
     ax_join_drop(&self->sv.acceptor);
@@ -1107,9 +1115,7 @@ AX_ASYNC(partial_main_fn, partial_main_t, self) {
 
 AX_ASYNC_DROP(partial_main_drop, partial_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   free(self->big);
   self->big = NULL;
 }
@@ -1150,14 +1156,12 @@ AX_ASYNC(closer_fn, closer_t, self) {
            snap(self->wait_for).rstate != AX__UVS_R_WAIT)
       AX_AWAIT(ax_sleep(&self->nap, 1));
   }
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   AX_END();
 }
 
 AX_ASYNC_DROP(closer_drop, closer_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 static int spawn_closer(ax_stream_t *s, size_t n, ax_stream_t *wait_for,
@@ -1212,8 +1216,7 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
             (unsigned long long)self->rd.nread);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
 
   /* b) The peer closes cleanly: we read the end, then our writes fail. */
   AWAIT_PAIR(&self->pair);
@@ -1234,8 +1237,7 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
             ax_err_name(self->wr.result));
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
 
   /* c) We wait in a read when the peer resets. */
   AWAIT_PAIR(&self->pair);
@@ -1255,15 +1257,13 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
   IO_CHECK_EQ(self->rd.nread, 0);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   AX_END();
 }
 
 AX_ASYNC_DROP(reset_main_drop, reset_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   free(self->big);
   self->big = NULL;
 }
@@ -1568,9 +1568,7 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
 
 AX_ASYNC_DROP(paths_main_drop, paths_main_t, self) {
   atomic_store(&ax__uvs_in_use_hook, NULL);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(read_paths) {
@@ -1740,9 +1738,7 @@ AX_ASYNC(cancel_main_fn, cancel_main_t, self) {
 AX_ASYNC_DROP(cancel_main_drop, cancel_main_t, self) {
   ax_join_drop(&self->wh);
   ax_join_drop(&self->rh);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(read_cancel_stream) {
@@ -1920,9 +1916,7 @@ AX_ASYNC(wcancel_main_fn, wcancel_main_t, self) {
 
 AX_ASYNC_DROP(wcancel_main_drop, wcancel_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   free(self->buf);
   self->buf = NULL;
 }
@@ -2198,18 +2192,14 @@ AX_ASYNC(rte_main_fn, rte_main_t, self) {
     AX_AWAIT(ax_join_wait(&self->h));
     IO_CHECK_RC(self->h.result, 0);
     ax_join_drop(&self->h);
-    ax_stream_close(self->c);
-    ax_stream_close(self->s);
-    self->c = self->s = NULL;
+    close_both(&self->c, &self->s);
   }
   AX_END();
 }
 
 AX_ASYNC_DROP(rte_main_drop, rte_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   ax_bytes_free(&self->out);
 }
 
@@ -2290,11 +2280,8 @@ AX_ASYNC(copy_main_fn, copy_main_t, self) {
 AX_ASYNC_DROP(copy_main_drop, copy_main_t, self) {
   ax_join_drop(&self->wh);
   ax_join_drop(&self->ch);
-  ax_stream_close(self->xc);
-  ax_stream_close(self->xs);
-  ax_stream_close(self->yc);
-  ax_stream_close(self->ys);
-  self->xc = self->xs = self->yc = self->ys = NULL;
+  close_both(&self->xc, &self->xs);
+  close_both(&self->yc, &self->ys);
   ax_bytes_free(&self->out);
 }
 
@@ -2329,15 +2316,13 @@ AX_ASYNC(half_reader_fn, half_reader_t, self) {
   }
   IO_CHECK_RC(self->r.result, 0);
   /* One half closed: the connection stays up for the other. */
-  ax_stream_close(self->rd);
-  self->rd = NULL;
+  close_stream(&self->rd);
   atomic_store(self->closed, 1);
   AX_END();
 }
 
 AX_ASYNC_DROP(half_reader_drop, half_reader_t, self) {
-  ax_stream_close(self->rd);
-  self->rd = NULL;
+  close_stream(&self->rd);
 }
 
 /* The write half's task: once the read half is closed, writes stream seed
@@ -2367,8 +2352,7 @@ AX_ASYNC(half_writer_fn, half_writer_t, self) {
 }
 
 AX_ASYNC_DROP(half_writer_drop, half_writer_t, self) {
-  ax_stream_close(self->wr);
-  self->wr = NULL;
+  close_stream(&self->wr);
   free(self->buf);
   self->buf = NULL;
 }
@@ -2464,10 +2448,8 @@ AX_ASYNC_DROP(split_main_drop, split_main_t, self) {
   ax_join_drop(&self->rh);
   ax_join_drop(&self->wh);
   ax_join_drop(&self->fh);
-  ax_stream_close(self->c);
-  ax_stream_close(self->rd);
-  ax_stream_close(self->wr);
-  self->c = self->rd = self->wr = NULL;
+  close_stream(&self->c);
+  close_both(&self->rd, &self->wr);   /* the server's two halves */
   ax_bytes_free(&self->out);
 }
 
@@ -2598,9 +2580,7 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
   ax_bufreader_free(&self->r);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 
   /* b) a byte at a time, every read_line raced against a yield */
   AWAIT_PAIR(&self->pair);
@@ -2628,9 +2608,7 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
   ax_bufreader_free(&self->r);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 
   /* c) the reader's max (16) */
   AWAIT_PAIR(&self->pair);
@@ -2657,9 +2635,7 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
 
 AX_ASYNC_DROP(lines_main_drop, lines_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   ax_bufreader_free(&self->r);
   ax_bytes_free(&self->out);
 }
@@ -2699,8 +2675,7 @@ AX_ASYNC(knocker_fn, knocker_t, self) {
 }
 
 AX_ASYNC_DROP(knocker_drop, knocker_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 #define KNOCKERS 24
@@ -2768,8 +2743,7 @@ AX_ASYNC(accept_main_fn, accept_main_t, self) {
     else
       self->seen[self->id] = 1;
     AX_AWAIT(ax_write_all(&self->wr, self->s, &self->id, 1));
-    ax_stream_close(self->s);
-    self->s = NULL;
+    close_stream(&self->s);
   }
   IO_CHECK_EQ(self->accepted, KNOCKERS);
   /* Current-thread: the first accept waits (the knockers have not run
@@ -2786,8 +2760,7 @@ AX_ASYNC(accept_main_fn, accept_main_t, self) {
 AX_ASYNC_DROP(accept_main_drop, accept_main_t, self) {
   int i;
   for (i = 0; i < KNOCKERS; i++) ax_join_drop(&self->h[i]);
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   ax_tcp_listener_close(self->l);
   self->l = NULL;
 }
@@ -2941,8 +2914,7 @@ AX_ASYNC(flooder_fn, flooder_t, self) {
 }
 
 AX_ASYNC_DROP(flooder_drop, flooder_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   free(self->buf);
   self->buf = NULL;
 }
@@ -2964,8 +2936,7 @@ AX_ASYNC(waiter_fn, waiter_t, self) {
 }
 
 AX_ASYNC_DROP(waiter_drop, waiter_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 #define ECHOERS 4
@@ -3213,9 +3184,7 @@ AX_ASYNC(bp_main_fn, bp_main_t, self) {
 
 AX_ASYNC_DROP(bp_main_drop, bp_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(backpressure) {
