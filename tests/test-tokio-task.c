@@ -648,50 +648,35 @@ START_TEST(test_with_sleep) {
 END_TEST
 
 /* task_join_set.rs: test_abort_on_drop: dropping the set aborts its
- * tasks (each one's future is dropped). */
-static atomic_int drops;
-
-/* The probe with a drop counter: a pending task whose drop counts. */
-static ax_poll_t counted_poll(ax_future_t *f, ax_cx_t *cx) {
-  (void)f;
-  (void)cx;
-  return AX_PENDING;
-}
-static void counted_drop(ax_future_t *f) {
-  (void)f;
-  atomic_fetch_add(&drops, 1);
-}
-static const ax_future_vtable_t counted_vtable = {counted_poll, counted_drop,
-                                                  "counted"};
-
+ * tasks (each one's future is dropped).  The tasks are th_leaf futures
+ * that pend forever; their drops count in `counted`. */
+static th_counts_t counted;
 
 typedef struct {
   ax_async_t co;
   ax_join_set_t set;
   ax_yield_t y;
-  int i;
 } abort_on_drop_t;
 
 AX_ASYNC(abort_on_drop, abort_on_drop_t, s) {
   AX_BEGIN(s);
-  for (s->i = 0; s->i < 16; s->i++) {
-    probe_t p;
-    probe(&p, 1);
-    p.base.vtable = &counted_vtable;
-    CHECK(ax_join_set_spawn(&s->set, &p.base, sizeof(p), NULL) == 0);
+  for (int i = 0; i < 16; i++) {
+    th_leaf_t l;
+    CHECK(ax_join_set_spawn(&s->set, th_leaf(&l, &counted, -1, 0), sizeof(l),
+                            NULL) == 0);
   }
   ax_join_set_drop(&s->set);
   CHECK(ax_join_set_len(&s->set) == 0);
-  while (atomic_load(&drops) < 16) AX_AWAIT(ax_yield_now(&s->y));
+  while (atomic_load(&counted.drops) < 16) AX_AWAIT(ax_yield_now(&s->y));
   AX_END();
 }
 
 START_TEST(test_abort_on_drop) {
   abort_on_drop_t m;
   memset(&m, 0, sizeof(m));
-  atomic_store(&drops, 0);
+  th_counts_reset(&counted);
   RUN_MAIN(_i, abort_on_drop, &m);
-  ck_assert_int_eq(atomic_load(&drops), 16);
+  ck_assert_int_eq(atomic_load(&counted.drops), 16);
 }
 END_TEST
 
@@ -1085,12 +1070,11 @@ AX_ASYNC(owner, owner_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < 8; s->i++) {
     ax_future_t *f;
-    probe_t p;
+    th_leaf_t l;   /* pends forever, its drop counted */
     napper_t n;
-    f = s->i % 2 ? probe(&p, 1) : napper_init(&n, 1, s->i);
-    if (s->i % 2) p.base.vtable = &counted_vtable;
+    f = s->i % 2 ? th_leaf(&l, &counted, -1, 0) : napper_init(&n, 1, s->i);
     CHECK(ax_join_set_spawn(&s->set, f,
-                            s->i % 2 ? sizeof(p) : sizeof(n), NULL) == 0);
+                            s->i % 2 ? sizeof(l) : sizeof(n), NULL) == 0);
   }
   atomic_store(&owner_ready, 1);
   /* joins the ones that end; the owner is aborted while it waits */
@@ -1123,17 +1107,17 @@ AX_ASYNC(aborter, aborter_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   CHECK(s->h.result == AX_ECANCELED);
   ax_join_drop(&s->h);
-  while (atomic_load(&drops) < 4) AX_AWAIT(ax_yield_now(&s->y));
+  while (atomic_load(&counted.drops) < 4) AX_AWAIT(ax_yield_now(&s->y));
   AX_END();
 }
 
 START_TEST(join_set_dropped_by_abort) {
   aborter_t m;
   memset(&m, 0, sizeof(m));
-  atomic_store(&drops, 0);
+  th_counts_reset(&counted);
   atomic_store(&owner_ready, 0);
   RUN_MAIN(_i, aborter, &m);
-  ck_assert_int_eq(atomic_load(&drops), 4);
+  ck_assert_int_eq(atomic_load(&counted.drops), 4);
 }
 END_TEST
 
