@@ -1077,12 +1077,26 @@ AX_ASYNC(parked_fn, parked_t, self) {
   AX_END();
 }
 
+/* ax_runtime_dump_tasks(rt) as a string (malloc'd), or NULL. */
+static char *dump_text(ax_runtime_t *rt) {
+  char *text = NULL;
+  FILE *f = tmpfile();
+  if (f == NULL) return NULL;
+  ax_runtime_dump_tasks(rt, f);
+  long len = ftell(f);
+  if (len > 0 && (text = malloc((size_t)len + 1)) != NULL) {
+    rewind(f);
+    text[fread(text, 1, (size_t)len, f)] = '\0';
+  }
+  fclose(f);
+  return text;
+}
+
 typedef struct {
   ax_async_t co;
   ax_yield_t y;
   ax_runtime_t *rt;
-  char *dump;
-  size_t dump_len;
+  char *dump;   /* what ax_runtime_dump_tasks wrote */
   uint64_t id;
 } dumper_t;
 
@@ -1106,20 +1120,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
     ax_spawn_named(self->rt, "not-yet", AX_FUTURE(parked_fn, &p), sizeof(p),
                    NULL);
   }
-  {
-    FILE *f = tmpfile();
-    if (f != NULL) {
-      ax_runtime_dump_tasks(self->rt, f);
-      long len = ftell(f);
-      if (len > 0) {
-        self->dump = malloc((size_t)len + 1);
-        rewind(f);
-        self->dump_len = fread(self->dump, 1, (size_t)len, f);
-        self->dump[self->dump_len] = '\0';
-      }
-      fclose(f);
-    }
-  }
+  self->dump = dump_text(self->rt);
   AX_END();
 }
 

@@ -417,19 +417,8 @@ END_TEST
  * ====================================================================== */
 
 /* task_id.rs: task_ids_match_{current,multi}_thread: the id from the join
- * handle is the one ax_task_id() gives inside the task; and
- * task_id_collision_*: two tasks, two ids. */
-typedef struct {
-  ax_async_t co;
-  uint64_t id;
-} whoami_t;
-
-AX_ASYNC(whoami, whoami_t, s) {
-  AX_BEGIN(s);
-  s->id = ax_task_id();
-  AX_END();
-}
-
+ * handle is the one ax_task_id() gives inside the task (th_task records
+ * it); and task_id_collision_*: two tasks, two ids. */
 typedef struct {
   ax_async_t co;
   ax_join_t h[2];
@@ -440,15 +429,14 @@ typedef struct {
 AX_ASYNC(ids_match, ids_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < 2; s->i++) {
-    whoami_t w;
-    memset(&w, 0, sizeof(w));
-    CHECK(AX_SPAWN(whoami, &w, &s->h[s->i]) == 0);
+    th_task_t w;
+    CHECK(ax_spawn(th_task(&w, 0, 0), sizeof(w), &s->h[s->i]) == 0);
     s->id[s->i] = ax_join_id(&s->h[s->i]);
   }
   for (s->i = 0; s->i < 2; s->i++) {
     AX_AWAIT(ax_join_wait(&s->h[s->i]));
     CHECK(s->h[s->i].result == 0);
-    s->inside[s->i] = AX_JOIN_OUTPUT(&s->h[s->i], whoami_t)->id;
+    s->inside[s->i] = AX_JOIN_OUTPUT(&s->h[s->i], th_task_t)->id;
     CHECK(ax_join_id(&s->h[s->i]) == s->id[s->i]);  /* still, once done */
     ax_join_drop(&s->h[s->i]);
   }
@@ -531,14 +519,14 @@ typedef struct {
   ax_async_t co;
   ax_join_t h[3];
   char want[3][512];
-  whoami_t w;
+  th_task_t w;   /* zeroed: no yield */
   int i;
 } sites_t;
 
 AX_ASYNC(sites, sites_t, s) {
   AX_BEGIN(s);
   snprintf(s->want[0], sizeof(s->want[0]), "%s:%d", __FILE__, __LINE__ + 1);
-  CHECK(AX_SPAWN(whoami, &s->w, &s->h[0]) == 0);
+  CHECK(AX_SPAWN(th_task_fn, &s->w, &s->h[0]) == 0);
   snprintf(s->want[1], sizeof(s->want[1]), "%s:%d", __FILE__, __LINE__ + 1);
   CHECK(ax_spawn_blocking(nothing, NULL, &s->h[1]) == 0);
   snprintf(s->want[2], sizeof(s->want[2]), "%s:%d", __FILE__, __LINE__ + 1);
@@ -552,7 +540,7 @@ AX_ASYNC(sites, sites_t, s) {
     CHECK(ax_join_spawn_site(&s->h[s->i]) == NULL);
   }
   /* The function itself, not the macro: no site. */
-  CHECK((ax_spawn)(AX_FUTURE(whoami, &s->w), sizeof(s->w), &s->h[0]) == 0);
+  CHECK((ax_spawn)(AX_FUTURE(th_task_fn, &s->w), sizeof(s->w), &s->h[0]) == 0);
   CHECK(ax_join_spawn_site(&s->h[0]) == NULL);
   AX_AWAIT(ax_join_wait(&s->h[0]));
   ax_join_drop(&s->h[0]);
