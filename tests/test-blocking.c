@@ -222,7 +222,8 @@ typedef struct {
 AX_ASYNC(many_fn, many_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->n; k++)
-    if (ax_spawn_blocking(th_square_job, (void *)(uintptr_t)k, &self->h[k]) != 0)
+    if (ax_spawn_blocking(th_square_job, (void *)(uintptr_t)k,
+                          &self->h[k]) != 0)
       self->bad++;
   for (self->k = 0; self->k < self->n; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));

@@ -682,7 +682,8 @@ START_TEST(misuse_without_runtime) {
   ax_stream_close(NULL);
   ax_tcp_listener_close(NULL);
 
-  ck_assert_int_eq(ax_poll(ax_read(&rd, NULL, buf, sizeof buf), &c.cx), AX_READY);
+  ck_assert_int_eq(ax_poll(ax_read(&rd, NULL, buf, sizeof buf), &c.cx),
+                   AX_READY);
   ck_assert_int_eq(rd.result, AX_EINVAL);
   ax_drop(&rd.base);
   ck_assert_int_eq(ax_poll(ax_write(&wr, NULL, buf, sizeof buf), &c.cx),
@@ -1424,7 +1425,8 @@ typedef struct paths_main_s {
 /* On the home thread: a read that waits there, with its buffer. */
 static void arm_read(void *arg) {
   paths_main_t *p = arg;
-  p->poll_rc = ax_poll(ax_read(&p->armed, p->s, p->in, sizeof p->in), &p->cx.cx);
+  p->poll_rc =
+      ax_poll(ax_read(&p->armed, p->s, p->in, sizeof p->in), &p->cx.cx);
 }
 
 /* Pins down each path of uvstream.h's bridge, and that none loses,
