@@ -2,7 +2,8 @@
  * out and fails the allocations it is told to fail.
  *
  *   fa_install()          once, before the suite's first runtime (the
- *                         allocator cannot change while a runtime lives)
+ *                         allocator cannot change while a runtime lives);
+ *                         fa_install_for(suite) aborts when it cannot
  *   fa_fail_nth(n, rest)  the n-th allocation from now fails (1 = the
  *                         next); rest = 1: that one and every later one
  *   fa_fail_size(s)       every allocation of exactly s bytes fails
@@ -17,6 +18,7 @@
 #define AX_TESTS_FAILALLOC_H
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <axle.h>
@@ -75,6 +77,15 @@ static inline void fa_free(void *p) {
 
 static inline int fa_install(void) {
   return ax_replace_allocator(fa_malloc, fa_realloc, fa_calloc, fa_free);
+}
+
+/* fa_install() for the suite `suite`, from its suite function: a suite
+ * that cannot install it cannot run at all. */
+static inline void fa_install_for(const char *suite) {
+  if (fa_install() != 0) {
+    fprintf(stderr, "%s: cannot install the test allocator\n", suite);
+    abort();
+  }
 }
 
 static inline void fa_reset(void) {

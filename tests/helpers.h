@@ -6,12 +6,20 @@
  *   th_late              a poll that outlives its sleep's deadline;
  *   th_waker, th_cx      the counting waker and the context to poll by
  *                        hand with it (TH_POLL);
+ *   th_assert_refused    a combinator refuses more futures than it holds;
  *   th_signal, th_latch  a one-shot signal and a count-down latch, both
  *                        usable from any thread;
+ *   th_stuck             a poll that holds its worker until released;
+ *   th_stopper           a task that shuts a runtime down in the background;
  *   th_hook              a panic-hook recorder;
  *   th_run & co          the runtime runner (and its parts);
  *   th_join              one future run as a task, and how it ended;
- *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them.
+ *   th_joins, th_run_tasks  joining a group of tasks, spawning n of them;
+ *   th_square            a square computed on the blocking pool;
+ *   th_gui_spawn         workers that spawn onto a GUI runtime and await it;
+ *   th_ticker, th_spawn_forever  a task that sleeps n times, and tasks
+ *                        that only a shutdown ends;
+ *   th_pool_threads      the size of libuv's threadpool.
  * Everything is static inline: each suite is one executable.
  *
  * None of these helpers measures time.  Tests wait for events (a latch, a
@@ -253,6 +261,43 @@ static inline void th_cx_init_all(th_cx_t *const *cs, size_t n) {
 /* Polls fut with c's context: TH_POLL(ax_mutex_lock(&g, &m), &c). */
 #define TH_POLL(fut, c) ax_poll((fut), &(c)->cx)
 
+/* ---- combinators handed more futures than they hold ----------------------
+ *
+ * th_leaves(&lv, n) makes n leaves that pend forever (n <= TH_LEAVES_MAX),
+ * counted in lv.c, and returns the array of their futures.
+ * th_assert_refused(fut, &comb.result, &lv, n): fut, a combinator built
+ * over those n leaves, refuses them: its first poll is ready with
+ * AX_EINVAL, every leaf was dropped unpolled, its own drop drops none a
+ * second time, and no waker clone is left behind. */
+#define TH_LEAVES_MAX (AX_SELECT_INLINE + 2)
+
+typedef struct th_leaves_s {
+  th_counts_t c;
+  th_leaf_t l[TH_LEAVES_MAX];
+  ax_future_t *futs[TH_LEAVES_MAX];
+} th_leaves_t;
+
+static inline ax_future_t **th_leaves(th_leaves_t *lv, size_t n) {
+  size_t k;
+  ck_assert_uint_le(n, TH_LEAVES_MAX);
+  th_counts_reset(&lv->c);
+  for (k = 0; k < n; k++) lv->futs[k] = th_leaf(&lv->l[k], &lv->c, -1, 0);
+  return lv->futs;
+}
+
+static inline void th_assert_refused(ax_future_t *fut, const int *result,
+                                     th_leaves_t *lv, size_t n) {
+  th_cx_t cx;
+  th_cx_init(&cx);
+  ck_assert_int_eq(TH_POLL(fut, &cx), AX_READY);
+  TH_ASSERT_ERR(*result, AX_EINVAL);
+  ck_assert_int_eq(atomic_load(&lv->c.polls), 0);
+  ck_assert_int_eq(atomic_load(&lv->c.drops), (int)n);
+  ax_drop(fut);
+  ck_assert_int_eq(atomic_load(&lv->c.drops), (int)n);
+  ck_assert_int_eq(cx.w.refs, 0);
+}
+
 /* ---- one stored waker, under a lock -------------------------------------
  *
  * The signal and the latch below keep their waiter's waker in a slot under
@@ -423,6 +468,77 @@ static inline ax_future_t *th_latch_wait(th_latchwait_t *lw, th_latch_t *l) {
   lw->base.vtable = &th_latchwait_vtable;
   lw->l = l;
   return &lw->base;
+}
+
+/* ---- a poll that holds its worker ----------------------------------------
+ *
+ * th_stuck(&st, &hold) is a future (to spawn: copies share `hold`) whose
+ * poll counts hold.inside down and then keeps its thread until
+ * th_hold_release(&hold), then is ready: a worker stuck in a poll, for
+ * the tests of what a shutdown does meanwhile.  th_hold_wait(&hold)
+ * returns once a poll holds its thread. */
+typedef struct th_hold_s {
+  th_latch_t inside;   /* down once a poll holds its thread */
+  uv_sem_t release;    /* posted to let it go */
+} th_hold_t;
+
+typedef struct th_stuck_s {
+  ax_future_t base;
+  th_hold_t *hold;
+} th_stuck_t;
+
+static inline void th_hold_init(th_hold_t *h) {
+  th_latch_init(&h->inside, 1);
+  ck_assert_int_eq(uv_sem_init(&h->release, 0), 0);
+}
+
+static inline void th_hold_wait(th_hold_t *h) {
+  th_latch_wait_blocking(&h->inside);
+}
+
+static inline void th_hold_release(th_hold_t *h) { uv_sem_post(&h->release); }
+
+static inline void th_hold_destroy(th_hold_t *h) {
+  th_latch_destroy(&h->inside);
+  uv_sem_destroy(&h->release);
+}
+
+static inline ax_poll_t th_stuck_poll(ax_future_t *f, ax_cx_t *cx) {
+  th_hold_t *h = ((th_stuck_t *)f)->hold;
+  (void)cx;
+  th_latch_down(&h->inside);
+  uv_sem_wait(&h->release);   /* blocks its worker: what the test is for */
+  return AX_READY;
+}
+
+static const ax_future_vtable_t th_stuck_vtable = {th_stuck_poll, NULL,
+                                                   "th_stuck"};
+
+static inline ax_future_t *th_stuck(th_stuck_t *st, th_hold_t *h) {
+  st->base.vtable = &th_stuck_vtable;
+  st->hold = h;
+  return &st->base;
+}
+
+/* ---- a task that shuts a runtime down in the background ------------------
+ *
+ * th_stopper(&st, rt): a task (to spawn) that calls
+ * ax_runtime_shutdown_background(rt), from wherever it runs. */
+typedef struct th_stopper_s {
+  ax_async_t co;
+  ax_runtime_t *rt;
+} th_stopper_t;
+
+AX_ASYNC(th_stopper_fn, th_stopper_t, self) {
+  AX_BEGIN(self);
+  ax_runtime_shutdown_background(self->rt);
+  AX_END();
+}
+
+static inline ax_future_t *th_stopper(th_stopper_t *st, ax_runtime_t *rt) {
+  memset(st, 0, sizeof(*st));
+  st->rt = rt;
+  return AX_FUTURE(th_stopper_fn, st);
 }
 
 /* ---- panic hook recorder ------------------------------------------------- */
@@ -597,7 +713,9 @@ static inline ax_future_t *th_joins(th_joins_t *j, ax_join_t *h, size_t n) {
 
 /* A driver that spawns n tasks, task i built by make(buf, i) in a zeroed
  * buffer of `size` bytes, and joins them all; th_run_tasks runs it on a fresh
- * runtime and asserts that every spawn and every task succeeded. */
+ * runtime and asserts that every spawn and every task succeeded
+ * (th_run_tasks_on: the same on rt, a runtime built some other way, which
+ * it frees). */
 typedef ax_future_t *(*th_make_fn)(void *buf, size_t i);
 #define TH_TASK_MAX 512   /* the largest task state make() may build */
 
@@ -629,8 +747,8 @@ static inline ax_poll_t th_spawner_poll(ax_future_t *f, ax_cx_t *cx) {
 static const ax_future_vtable_t th_spawner_vtable = {th_spawner_poll, NULL,
                                                      "th_spawner"};
 
-static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
-                                size_t size, size_t n) {
+static inline void th_run_tasks_on(ax_runtime_t *rt, th_make_fn make,
+                                   size_t size, size_t n) {
   th_spawner_t sp;
   ck_assert_uint_le(size, TH_TASK_MAX);
   memset(&sp, 0, sizeof sp);
@@ -640,10 +758,228 @@ static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
   sp.n = n;
   sp.h = calloc(n, sizeof *sp.h);
   ck_assert_ptr_nonnull(sp.h);
-  th_run(multi, workers, &sp.base);
+  th_run_on(rt, &sp.base);
   ck_assert_int_eq(sp.spawn_err, 0);
   ck_assert_int_eq(sp.joins.failed, 0);
   free(sp.h);
+}
+
+static inline void th_run_tasks(int multi, unsigned workers, th_make_fn make,
+                                size_t size, size_t n) {
+  th_run_tasks_on(th_runtime(multi, workers, NULL), make, size, n);
+}
+
+/* ---- a square on the blocking pool --------------------------------------
+ *
+ * th_square_job(v) returns v * v (a blocking job, for ax_spawn_blocking);
+ * AX_AWAIT(th_square(&self->sq, in)) computes it on the pool from a task:
+ * then sq.rc is the spawn's error (0) and sq.out is in * in. */
+static inline void *th_square_job(void *arg) {
+  intptr_t v = (intptr_t)arg;
+  return (void *)(v * v);
+}
+
+typedef struct th_square_s {
+  ax_async_t co;
+  ax_join_t h;   /* the job */
+  int in;        /* its input */
+  int rc;        /* ax_spawn_blocking's error */
+  int out;       /* in * in, once it succeeded */
+} th_square_t;
+
+AX_ASYNC(th_square_fn, th_square_t, self) {
+  AX_BEGIN(self);
+  self->rc = ax_spawn_blocking(th_square_job, (void *)(intptr_t)self->in,
+                               &self->h);
+  if (self->rc != 0) AX_RETURN();
+  AX_AWAIT(ax_join_wait(&self->h));
+  self->out = (int)(intptr_t)ax_join_value(&self->h);
+  ax_join_drop(&self->h);
+  AX_END();
+}
+
+static inline ax_future_t *th_square(th_square_t *sq, int in) {
+  memset(sq, 0, sizeof(*sq));
+  sq->in = in;
+  return AX_FUTURE(th_square_fn, sq);
+}
+
+/* ---- workers and a GUI thread (the desktop adapters' suites) -------------
+ *
+ * th_gui_spawn(mt, r) spawns r->n worker tasks on mt.  Worker i (never on
+ * the GUI thread) spawns a GUI task onto r->gui and awaits it; the GUI
+ * task (only ever on the GUI thread, as r->on_gui() says) sleeps i % 3 ms,
+ * squares i on the blocking pool (th_square) and, when r->path is set and
+ * i % 10 == 0, reads that file; the worker checks the square.  The last
+ * worker to finish calls r->last(r->last_arg), which ends the GUI loop
+ * (0, or an error).  Whatever went wrong counts in r->wrong; r->done
+ * counts the workers that finished. */
+typedef struct th_gui_run_s {
+  ax_runtime_t *gui;                /* the GUI runtime */
+  int (*on_gui)(void);              /* is this thread the GUI thread? */
+  const char *path;                 /* a file to read, or NULL */
+  int (*last)(void *arg);           /* ends the GUI loop */
+  void *last_arg;
+  int n;                            /* workers */
+  _Atomic int wrong, done;
+} th_gui_run_t;
+
+typedef struct th_gui_task_s {
+  ax_async_t co;
+  th_gui_run_t *r;
+  const char *path;   /* the file to read, or NULL */
+  ax_sleep_t nap;
+  th_square_t sq;
+  ax_fs_t fs;
+  ax_bytes_t data;
+  int in, out;        /* out = in * in */
+} th_gui_task_t;
+
+AX_ASYNC(th_gui_task_fn, th_gui_task_t, self) {
+  if (!self->r->on_gui()) atomic_fetch_add(&self->r->wrong, 1);
+  AX_BEGIN(self);
+  AX_AWAIT(ax_sleep(&self->nap, (uint64_t)(self->in % 3)));
+  AX_AWAIT(th_square(&self->sq, self->in));
+  if (self->sq.rc != 0) {
+    atomic_fetch_add(&self->r->wrong, 1);
+    AX_RETURN();
+  }
+  self->out = self->sq.out;
+  if (self->path != NULL) {
+    AX_AWAIT(ax_fs_read_file(&self->fs, self->path, &self->data));
+    if (self->fs.result != 0 || self->data.len == 0)
+      atomic_fetch_add(&self->r->wrong, 1);
+    ax_bytes_free(&self->data);
+  }
+  AX_END();
+}
+
+typedef struct th_gui_worker_s {
+  ax_async_t co;
+  th_gui_run_t *r;
+  ax_join_t h;
+  th_gui_task_t g;
+  int in;
+} th_gui_worker_t;
+
+AX_ASYNC(th_gui_worker_fn, th_gui_worker_t, self) {
+  th_gui_run_t *r = self->r;
+  AX_BEGIN(self);
+  if (r->on_gui()) atomic_fetch_add(&r->wrong, 1);
+  self->g.r = r;
+  self->g.in = self->in;
+  self->g.path = self->in % 10 == 0 ? r->path : NULL;
+  if (ax_spawn_on(r->gui, AX_FUTURE(th_gui_task_fn, &self->g),
+                  sizeof(self->g), &self->h) != 0) {
+    atomic_fetch_add(&r->wrong, 1);
+  } else {
+    AX_AWAIT(ax_join_wait(&self->h));
+    if (self->h.result != 0 ||
+        AX_JOIN_OUTPUT(&self->h, th_gui_task_t)->out != self->in * self->in)
+      atomic_fetch_add(&r->wrong, 1);
+    ax_join_drop(&self->h);
+  }
+  if (atomic_fetch_add(&r->done, 1) + 1 == r->n && r->last(r->last_arg) != 0)
+    atomic_fetch_add(&r->wrong, 1);
+  AX_END();
+}
+
+static inline void th_gui_spawn(ax_runtime_t *mt, th_gui_run_t *r) {
+  int i;
+  atomic_store(&r->wrong, 0);
+  atomic_store(&r->done, 0);
+  for (i = 0; i < r->n; i++) {
+    th_gui_worker_t w;
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.in = i;
+    TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(th_gui_worker_fn, &w), sizeof(w),
+                             NULL));
+  }
+}
+
+/* ---- tickers and tasks that never end (the adapters' suites too) --------
+ *
+ * th_ticker: `ticks` sleeps of `ms` each, then then() (when set), on the
+ * thread that polls it.  th_spawn_forever(rt, n, job, &drops) spawns n
+ * tasks on rt that each run job (when set) on the blocking pool, then
+ * sleep for an hour: only a shutdown ends them, and each one's drop
+ * counts in *drops. */
+typedef struct th_ticker_s {
+  ax_async_t co;
+  ax_sleep_t nap;
+  int ticks;              /* sleeps left */
+  uint64_t ms;            /* each one's length */
+  void (*then)(void);     /* after the last one, or NULL */
+} th_ticker_t;
+
+AX_ASYNC(th_ticker_fn, th_ticker_t, self) {
+  AX_BEGIN(self);
+  for (; self->ticks > 0; self->ticks--)
+    AX_AWAIT(ax_sleep(&self->nap, self->ms));
+  if (self->then != NULL) self->then();
+  AX_END();
+}
+
+static inline ax_future_t *th_ticker(th_ticker_t *t, int ticks, uint64_t ms,
+                                     void (*then)(void)) {
+  memset(t, 0, sizeof(*t));
+  t->ticks = ticks;
+  t->ms = ms;
+  t->then = then;
+  return AX_FUTURE(th_ticker_fn, t);
+}
+
+typedef struct th_forever_s {
+  ax_async_t co;
+  void *(*job)(void *arg);   /* run first on the pool, or NULL */
+  ax_join_t h;
+  ax_sleep_t nap;
+  _Atomic int *drops;
+} th_forever_t;
+
+AX_ASYNC(th_forever_fn, th_forever_t, self) {
+  AX_BEGIN(self);
+  if (self->job != NULL && ax_spawn_blocking(self->job, NULL, &self->h) == 0)
+    AX_AWAIT(ax_join_wait(&self->h));
+  AX_AWAIT(ax_sleep(&self->nap, 3600 * 1000));
+  AX_END();
+}
+
+AX_ASYNC_DROP(th_forever_drop, th_forever_t, self) {
+  ax_join_drop(&self->h);
+  atomic_fetch_add(self->drops, 1);
+}
+
+static inline void th_spawn_forever(ax_runtime_t *rt, int n,
+                                    void *(*job)(void *), _Atomic int *drops) {
+  int i;
+  for (i = 0; i < n; i++) {
+    th_forever_t f;
+    memset(&f, 0, sizeof(f));
+    f.job = job;
+    f.drops = drops;
+    TH_ASSERT_OK(ax_spawn_on(rt,
+                             AX_FUTURE_DROP(th_forever_fn, th_forever_drop, &f),
+                             sizeof(f), NULL));
+  }
+}
+
+/* ---- libuv's threadpool -------------------------------------------------- */
+
+/* libuv's pool size, as libuv itself reads it: UV_THREADPOOL_SIZE, else 4,
+ * within 1..1024.  The pool is process-wide: tests that must fill it (so
+ * that a job waits for a thread) fill this many threads. */
+static inline unsigned th_pool_threads(void) {
+  char buf[16];
+  size_t len = sizeof(buf);
+  unsigned n = 4;
+  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
+    n = (unsigned)strtoul(buf, NULL, 10);
+    if (n == 0) n = 1;
+    if (n > 1024) n = 1024;
+  }
+  return n;
 }
 
 /* ---- Check --------------------------------------------------------------- */

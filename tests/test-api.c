@@ -384,29 +384,15 @@ END_TEST
 /* ---- more futures than a combinator can hold ------------------------------ */
 
 START_TEST(select_n_refuses_more_than_inline) {
-  th_counts_t c = {0};
-  th_leaf_t l[AX_SELECT_INLINE + 2];
-  ax_future_t *futs[AX_SELECT_INLINE + 2];
+  const size_t n = AX_SELECT_INLINE + 2;
+  th_leaves_t lv;
   ax_select_t s;
   ax_join_all_t j;
-  th_cx_t cx;
-  size_t k, n = AX_SELECT_INLINE + 2;
-  th_cx_init(&cx);
-  for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(TH_POLL(ax_select_n(&s, futs, n, 0), &cx), AX_READY);
-  ck_assert_int_eq(s.result, AX_EINVAL);
+  th_assert_refused(ax_select_n(&s, th_leaves(&lv, n), n, 0), &s.result, &lv,
+                    n);
   ck_assert_int_eq(s.winner, -1);
-  ck_assert_int_eq(atomic_load(&c.drops), (int)n);  /* none leaks */
-  ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ax_drop(&s.base);
-  th_counts_reset(&c);
-  for (k = 0; k < n; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  ck_assert_int_eq(TH_POLL(ax_join_all_array(&j, futs, n, NULL), &cx),
-                   AX_READY);
-  ck_assert_int_eq(j.result, AX_EINVAL);
-  ck_assert_int_eq(atomic_load(&c.drops), (int)n);
-  ax_drop(&j.base);
-  ck_assert_int_eq(atomic_load(&c.drops), (int)n);  /* dropped once */
+  th_assert_refused(ax_join_all_array(&j, th_leaves(&lv, n), n, NULL),
+                    &j.result, &lv, n);
 }
 END_TEST
 

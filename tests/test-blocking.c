@@ -11,19 +11,6 @@
  */
 #include "helpers.h"
 
-/* libuv's pool size, as libuv itself reads it. */
-static unsigned pool_threads(void) {
-  char buf[16];
-  size_t len = sizeof(buf);
-  unsigned n = 4;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
-    n = (unsigned)strtoul(buf, NULL, 10);
-    if (n == 0) n = 1;
-    if (n > 1024) n = 1024;
-  }
-  return n;
-}
-
 /* ---- job functions ------------------------------------------------------- */
 
 typedef struct {
@@ -223,11 +210,7 @@ START_TEST(blocking_detached) {
 }
 END_TEST
 
-/* Many jobs, every value comes back to its own handle. */
-static void *job_square(void *arg) {
-  uintptr_t x = (uintptr_t)arg;
-  return (void *)(x * x);
-}
+/* Many jobs (th_square_job), every value comes back to its own handle. */
 
 typedef struct {
   ax_async_t co;
@@ -239,7 +222,8 @@ typedef struct {
 AX_ASYNC(many_fn, many_t, self) {
   AX_BEGIN(self);
   for (int k = 0; k < self->n; k++)
-    if (ax_spawn_blocking(job_square, (void *)(uintptr_t)k, &self->h[k]) != 0)
+    if (ax_spawn_blocking(th_square_job, (void *)(uintptr_t)k,
+                          &self->h[k]) != 0)
       self->bad++;
   for (self->k = 0; self->k < self->n; self->k++) {
     AX_AWAIT(ax_join_wait(&self->h[self->k]));
@@ -293,7 +277,7 @@ AX_ASYNC(overtake_fn, overtake_t, self) {
 START_TEST(blocking_long_job_does_not_block_next) {
   gate_t g;
   overtake_t s = {0};
-  if (pool_threads() < 2) return;   /* one thread: FIFO is all there is */
+  if (th_pool_threads() < 2) return;   /* one thread: FIFO is all there is */
   gate_init(&g);
   s.g = &g;
   th_run(_i, 2, AX_FUTURE(overtake_fn, &s));
@@ -371,12 +355,12 @@ START_TEST(blocking_jobs_waiting_for_the_next_one) {
   pairs_t p;
   pairs_main_t s = {0};
   gate_t g;
-  if (pool_threads() < 2 || pool_threads() > 64) return;
+  if (th_pool_threads() < 2 || th_pool_threads() > 64) return;
   for (int k = 0; k < 4; k++) ck_assert_int_eq(uv_sem_init(&p.go[k], 0), 0);
   gate_init(&g);
   s.p = &p;
   s.g = &g;
-  s.pool = pool_threads();
+  s.pool = th_pool_threads();
   th_run(_i, 2, AX_FUTURE(pairs_fn, &s));
   ck_assert_int_eq(s.bad, 0);
   for (int k = 0; k < 4; k++) uv_sem_destroy(&p.go[k]);
@@ -420,7 +404,7 @@ AX_ASYNC(burst_fn, burst_t, self) {
 START_TEST(blocking_after_burst_with_long_job) {
   gate_t g;
   burst_t s = {0};
-  if (pool_threads() < 2) return;
+  if (th_pool_threads() < 2) return;
   gate_init(&g);
   s.g = &g;
   th_run(_i, 2, AX_FUTURE(burst_fn, &s));
@@ -541,7 +525,7 @@ START_TEST(blocking_abort_before_start) {
     cancel_t s = {0};
     gate_init(&g);
     s.g = &g;
-    s.pool = pool_threads();
+    s.pool = th_pool_threads();
     ck_assert_uint_le(s.pool, 64);
     s.n = 8;
     s.multi = _i;
@@ -606,7 +590,7 @@ START_TEST(blocking_shutdown_in_flight) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   gate_t g;
   ax_join_t h[12];
-  unsigned pool = pool_threads();
+  unsigned pool = th_pool_threads();
   gate_init(&g);
   for (int k = 0; k < 12; k++)
     TH_ASSERT_OK(ax_spawn_blocking_on(rt, job_gated, &g, &h[k]));
@@ -742,11 +726,11 @@ END_TEST
 
 START_TEST(max_blocking_threads_documented) {
   /* Whatever ran before in this process, libuv's pool has (or will have)
-   * pool_threads() threads: asking for that size is fine, asking for
+   * th_pool_threads() threads: asking for that size is fine, asking for
    * another is AX_EPOOLSIZE, asking for more than libuv's cap AX_EINVAL. */
   ax_builder_t b;
   ax_runtime_t *rt = NULL;
-  unsigned n = pool_threads();
+  unsigned n = th_pool_threads();
   ax_builder_init(&b, AX_CURRENT_THREAD);
   b.max_blocking_threads = n;
   TH_ASSERT_OK(ax_runtime_new(&b, &rt));

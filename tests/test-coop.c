@@ -199,42 +199,19 @@ AX_ASYNC(spinner, spinner_t, s) {
   AX_END();
 }
 
-typedef struct {
-  ax_async_t co;
-  ax_sleep_t sl;
-} stopper_t;
+static void stop(void) { atomic_store(&stop_flag, 1); }
 
-AX_ASYNC(stopper, stopper_t, s) {
-  AX_BEGIN(s);
-  AX_AWAIT(ax_sleep(&s->sl, 5));
-  atomic_store(&stop_flag, 1);
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
-  ax_join_t h[2];   /* the stopper, the spinner */
-  th_joins_t joins;
-} starve_main_t;
-
-AX_ASYNC(starve_main, starve_main_t, s) {
-  AX_BEGIN(s);
-  {
-    stopper_t st = {0};
-    spinner_t sp = {0};
-    ck_assert_int_eq(AX_SPAWN(stopper, &st, &s->h[0]), 0);
-    ck_assert_int_eq(AX_SPAWN(spinner, &sp, &s->h[1]), 0);
-  }
-  AX_AWAIT(th_joins(&s->joins, s->h, 2));
-  ck_assert_int_eq(s->joins.failed, 0);
-  AX_END();
+/* Task 0 sets stop_flag after a 5 ms sleep (th_ticker), task 1 spins. */
+static ax_future_t *make_starve(void *buf, size_t i) {
+  return i == 0 ? th_ticker(buf, 1, 5, stop)
+                : AX_FUTURE(spinner, (spinner_t *)buf);
 }
 
 static void run_starve(int multi) {
-  starve_main_t m = {0};
+  union { th_ticker_t t; spinner_t s; } task;
   atomic_store(&stop_flag, 0);
   /* One worker: nobody else to help. */
-  th_run(multi, 1, AX_FUTURE(starve_main, &m));
+  th_run_tasks(multi, 1, make_starve, sizeof(task), 2);
   ck_assert_int_eq(atomic_load(&stop_flag), 1);
 }
 

@@ -310,11 +310,6 @@ AX_ASYNC(back_fn, back_t, self) {
   AX_END();
 }
 
-static void *blocking_square(void *arg) {
-  intptr_t v = (intptr_t)arg;
-  return (void *)(v * v);
-}
-
 typedef struct gui_side_s {  /* runs on the GUI runtime */
   ax_async_t co;
   app_t *app;
@@ -322,6 +317,7 @@ typedef struct gui_side_s {  /* runs on the GUI runtime */
   _Atomic int *wrong;
   ax_join_t h;
   back_t back;
+  th_square_t sq;
   int in, out;
 } gui_side_t;
 
@@ -341,14 +337,12 @@ AX_ASYNC(gui_side_fn, gui_side_t, self) {
   self->out = AX_JOIN_OUTPUT(&self->h, back_t)->out;
   ax_join_drop(&self->h);
   /* spawn_blocking from the GUI thread: the pool's result wakes us. */
-  if (ax_spawn_blocking(blocking_square, (void *)(intptr_t)self->out,
-                        &self->h) != 0) {
+  AX_AWAIT(th_square(&self->sq, self->out));
+  if (self->sq.rc != 0) {
     atomic_fetch_add(self->wrong, 1);
     AX_RETURN();
   }
-  AX_AWAIT(ax_join_wait(&self->h));
-  self->out = (int)(intptr_t)ax_join_value(&self->h);
-  ax_join_drop(&self->h);
+  self->out = self->sq.out;
   AX_END();
 }
 
@@ -547,7 +541,7 @@ START_TEST(pumped_free_cancels_everything) {
   /* A blocking job running (it waits for the gate) and one that may be
    * queued behind it. */
   TH_ASSERT_OK(ax_spawn_blocking_on(a.rt, blocking_wait, &gate, &hb));
-  TH_ASSERT_OK(ax_spawn_blocking_on(a.rt, blocking_square, (void *)3, &hq));
+  TH_ASSERT_OK(ax_spawn_blocking_on(a.rt, th_square_job, (void *)3, &hq));
   ck_assert_int_eq(ax_pump(a.rt, AX_PUMP_BUDGET), 0);
   ck_assert_int_eq(atomic_load(&c.polls), 10);
   th_latch_down(&gate);  /* the pool thread must be able to finish */
@@ -566,19 +560,9 @@ START_TEST(pumped_free_cancels_everything) {
 }
 END_TEST
 
-/* A shutdown_background from a worker stops a pumped runtime; the
- * application's thread then frees it, and the drops run there. */
-typedef struct stopper_s {
-  ax_async_t co;
-  ax_runtime_t *gui;
-} stopper_t;
-
-AX_ASYNC(stopper_fn, stopper_t, self) {
-  AX_BEGIN(self);
-  ax_runtime_shutdown_background(self->gui);
-  AX_END();
-}
-
+/* A shutdown_background from a worker (th_stopper) stops a pumped
+ * runtime; the application's thread then frees it, and the drops run
+ * there. */
 typedef struct drop_where_s {
   ax_async_t co;
   th_leaf_t never;      /* pending forever */
@@ -600,7 +584,7 @@ AX_ASYNC_DROP(drop_where_drop, drop_where_t, self) {
 START_TEST(pumped_shutdown_from_a_worker) {
   app_t a;
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
-  stopper_t st = AX_ZERO(stopper_t);
+  th_stopper_t st;
   _Atomic int drops = 0, wrong = 0;
   ax_join_t h;
   int i;
@@ -615,8 +599,7 @@ START_TEST(pumped_shutdown_from_a_worker) {
                              sizeof(d), NULL));
   }
   ck_assert_int_eq(ax_pump(a.rt, AX_PUMP_BUDGET), 0);
-  st.gui = a.rt;
-  TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(stopper_fn, &st), sizeof(st), &h));
+  TH_ASSERT_OK(ax_spawn_on(mt, th_stopper(&st, a.rt), sizeof(st), &h));
   TH_ASSERT_OK(ax_block_on(mt, ax_join_wait(&h)));
   ax_join_drop(&h);
   /* Stopped, not freed: the application learns it from its calls. */
@@ -645,7 +628,7 @@ static void uvapp_done(uv_async_t *h) { uv_close((uv_handle_t *)h, NULL); }
 typedef struct uvtask_s {
   ax_async_t co;
   ax_sleep_t nap;
-  ax_join_t h;
+  th_square_t sq;
   uvapp_t *app;
   int last;              /* tell the app when done */
 } uvtask_t;
@@ -654,14 +637,9 @@ AX_ASYNC(uvtask_fn, uvtask_t, self) {
   if (!on_thread(&self->app->thread)) atomic_fetch_add(&self->app->wrong, 1);
   AX_BEGIN(self);
   AX_AWAIT(ax_sleep(&self->nap, 5));
-  if (ax_spawn_blocking(blocking_square, (void *)7, &self->h) != 0) {
+  AX_AWAIT(th_square(&self->sq, 7));
+  if (self->sq.rc != 0 || self->sq.out != 49)
     atomic_fetch_add(&self->app->wrong, 1);
-  } else {
-    AX_AWAIT(ax_join_wait(&self->h));
-    if ((intptr_t)ax_join_value(&self->h) != 49)
-      atomic_fetch_add(&self->app->wrong, 1);
-    ax_join_drop(&self->h);
-  }
   if (atomic_fetch_add(&self->app->finished, 1) + 1 == self->last)
     uv_async_send(&self->app->done);
   AX_END();

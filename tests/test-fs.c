@@ -66,12 +66,9 @@ static int sync_stat(const char *path, uv_stat_t *st) {
 
 /* Removes the directory with the API under test, and checks it is gone. */
 static void tdir_remove(tdir_t *d) {
-  ax_runtime_t *rt = th_runtime(0, 0, NULL);
   ax_fs_t f;
-  TH_ASSERT_OK(ax_block_on(rt, ax_fs_remove_dir_all(&f, d->dir)));
+  th_run(CURRENT, 0, ax_fs_remove_dir_all(&f, d->dir));
   TH_ASSERT_OK(f.result);
-  ax_drop(&f.base);
-  ax_runtime_free(rt);
   TH_ASSERT_ERR(sync_stat(d->dir, NULL), UV_ENOENT);
 }
 
@@ -91,12 +88,17 @@ static unsigned char pattern(size_t i) {
 
 /* Runs the async function `fn` over *state to its end on a runtime of the
  * flavour `multi`, then drops it. */
-#define RUN(multi, fn, state)                                               \
+#define RUN(multi, fn, state) th_run((multi), 2, AX_FUTURE(fn, (state)))
+
+/* Most tests: RUN with state->dir a fresh directory of the test's own,
+ * removed (and checked gone) after. */
+#define RUN_IN_TDIR(multi, fn, state)                                       \
   do {                                                                       \
-    ax_runtime_t *run__rt = th_runtime((multi), 2, NULL);                    \
-    TH_ASSERT_OK(ax_block_on(run__rt, AX_FUTURE(fn, state)));                \
-    ax_drop(AX_FUTURE_OF(state));                                            \
-    ax_runtime_free(run__rt);                                                \
+    tdir_t run__d;                                                           \
+    tdir_make(&run__d);                                                      \
+    (state)->dir = run__d.dir;                                               \
+    RUN((multi), fn, (state));                                               \
+    tdir_remove(&run__d);                                                    \
   } while (0)
 
 /* ---- whole files ------------------------------------------------------------ */
@@ -160,13 +162,8 @@ AX_ASYNC(whole_fn, whole_t, s) {
 }
 
 START_TEST(fs_whole_files) {
-  tdir_t d;
-  whole_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, whole_fn, &s);
-  tdir_remove(&d);
+  whole_t s = {0};
+  RUN_IN_TDIR(_i, whole_fn, &s);
 }
 END_TEST
 
@@ -256,13 +253,9 @@ AX_ASYNC(large_fn, large_t, s) {
 }
 
 START_TEST(fs_large_files) {
-  tdir_t d;
-  large_t s;
+  large_t s = {0};
   size_t i;
   double scale = ax_test_scale();
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
   /* Several MB (at least 2, whatever the slow setups ask). */
   s.size = (size_t)(6.0 * 1024 * 1024 * (scale < 1 ? scale : 1));
   if (s.size < 2u * 1024 * 1024 + 17) s.size = 2u * 1024 * 1024 + 17;
@@ -271,10 +264,9 @@ START_TEST(fs_large_files) {
   ck_assert_ptr_nonnull(s.src);
   ck_assert_ptr_nonnull(s.chunk);
   for (i = 0; i < s.size; i++) s.src[i] = pattern(i);
-  RUN(_i, large_fn, &s);
+  RUN_IN_TDIR(_i, large_fn, &s);
   free(s.src);
   free(s.chunk);
-  tdir_remove(&d);
 }
 END_TEST
 
@@ -381,13 +373,8 @@ AX_ASYNC(flags_fn, flags_t, s) {
 }
 
 START_TEST(fs_open_flags) {
-  tdir_t d;
-  flags_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, flags_fn, &s);
-  tdir_remove(&d);
+  flags_t s = {0};
+  RUN_IN_TDIR(_i, flags_fn, &s);
 }
 END_TEST
 
@@ -485,13 +472,8 @@ AX_ASYNC(fileops_fn, fileops_t, s) {
 }
 
 START_TEST(fs_file_ops) {
-  tdir_t d;
-  fileops_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, fileops_fn, &s);
-  tdir_remove(&d);
+  fileops_t s = {0};
+  RUN_IN_TDIR(_i, fileops_fn, &s);
 }
 END_TEST
 
@@ -563,13 +545,8 @@ AX_ASYNC(meta_fn, meta_t, s) {
 }
 
 START_TEST(fs_metadata) {
-  tdir_t d;
-  meta_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, meta_fn, &s);
-  tdir_remove(&d);
+  meta_t s = {0};
+  RUN_IN_TDIR(_i, meta_fn, &s);
 }
 END_TEST
 
@@ -674,13 +651,8 @@ AX_ASYNC(dirs_fn, dirs_t, s) {
 }
 
 START_TEST(fs_directories) {
-  tdir_t d;
-  dirs_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, dirs_fn, &s);
-  tdir_remove(&d);
+  dirs_t s = {0};
+  RUN_IN_TDIR(_i, dirs_fn, &s);
 }
 END_TEST
 
@@ -746,13 +718,8 @@ AX_ASYNC(readdir_fn, readdir_t, s) {
 }
 
 START_TEST(fs_read_dir) {
-  tdir_t d;
-  readdir_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, readdir_fn, &s);
-  tdir_remove(&d);
+  readdir_t s = {0};
+  RUN_IN_TDIR(_i, readdir_fn, &s);
 }
 END_TEST
 
@@ -852,13 +819,8 @@ AX_ASYNC(copy_fn, copy_t, s) {
 }
 
 START_TEST(fs_copy_exists_links) {
-  tdir_t d;
-  copy_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, copy_fn, &s);
-  tdir_remove(&d);
+  copy_t s = {0};
+  RUN_IN_TDIR(_i, copy_fn, &s);
 }
 END_TEST
 
@@ -936,13 +898,8 @@ AX_ASYNC(temp_fn, temp_t, s) {
 }
 
 START_TEST(fs_temp) {
-  tdir_t d;
-  temp_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, temp_fn, &s);
-  tdir_remove(&d);
+  temp_t s = {0};
+  RUN_IN_TDIR(_i, temp_fn, &s);
 }
 END_TEST
 
@@ -980,8 +937,7 @@ AX_ASYNC(misuse_fn, misuse_t, s) {
 }
 
 START_TEST(fs_misuse) {
-  misuse_t s;
-  memset(&s, 0, sizeof(s));
+  misuse_t s = {0};
   RUN(_i, misuse_fn, &s);
 }
 END_TEST
@@ -1035,19 +991,6 @@ END_TEST
 
 /* ---- drops while the job waits for a pool thread: it never runs -------------------- */
 
-/* libuv's pool size, as libuv reads it. */
-static unsigned pool_threads(void) {
-  char buf[16];
-  size_t len = sizeof(buf);
-  unsigned n = 4;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
-    n = (unsigned)strtoul(buf, NULL, 10);
-    if (n == 0) n = 1;
-    if (n > 1024) n = 1024;
-  }
-  return n;
-}
-
 /* Jobs that hold every pool thread until released, queued on a loop of
  * the test thread's own (not spawn_blocking: a runtime's shutdown waits for
  * its blocking tasks, and the shutdown test must shut down while they
@@ -1074,7 +1017,7 @@ static void gated_after(uv_work_t *w, int status) {
 /* Every pool thread is taken when this returns. */
 static void pool_fill(pool_gate_t *g) {
   unsigned i;
-  g->n = pool_threads();
+  g->n = th_pool_threads();
   ck_assert_uint_le(g->n, 64);
   TH_ASSERT_OK(uv_loop_init(&g->loop));
   ck_assert_int_eq(uv_sem_init(&g->gate, 0), 0);
@@ -1176,13 +1119,8 @@ AX_ASYNC(queued_fn, queued_t, s) {
 }
 
 START_TEST(fs_drop_queued) {
-  tdir_t d;
-  queued_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, queued_fn, &s);
-  tdir_remove(&d);
+  queued_t s = {0};
+  RUN_IN_TDIR(_i, queued_fn, &s);
 }
 END_TEST
 
@@ -1272,9 +1210,8 @@ static int count_entries(const char *dir, const char *prefix) {
 
 START_TEST(fs_drop_finished_untaken) {
   tdir_t d;
-  undone_t s;
+  undone_t s = {0};
   tdir_make(&d);
-  memset(&s, 0, sizeof(s));
   s.dir = d.dir;
   RUN(_i, undone_fn, &s);
   ck_assert_int_eq(count_entries(d.dir, "t-"), 0);
@@ -1407,13 +1344,8 @@ START_TEST(fs_drop_running) {
 #ifdef _WIN32
   SKIP_ON_WINDOWS("FIFOs keep a job running");
 #else
-  tdir_t d;
-  running_t s;
-  tdir_make(&d);
-  memset(&s, 0, sizeof(s));
-  s.dir = d.dir;
-  RUN(_i, running_fn, &s);   /* the shutdown waits for the jobs */
-  tdir_remove(&d);
+  running_t s = {0};
+  RUN_IN_TDIR(_i, running_fn, &s);   /* the shutdown waits for the jobs */
 #endif
 }
 END_TEST
@@ -1457,8 +1389,7 @@ typedef struct {
 AX_ASYNC(spread_fn, spread_t, s) {
   AX_BEGIN(s);
   for (s->k = 0; s->k < TASKS; s->k++) {
-    worker_task_t t;
-    memset(&t, 0, sizeof(t));
+    worker_task_t t = {0};
     snprintf(t.path, sizeof(t.path), "%s/task-%d", s->dir, s->k);
     t.id = s->k;
     t.rounds = (int)ax_test_iters(20);
@@ -1476,9 +1407,8 @@ AX_ASYNC(spread_fn, spread_t, s) {
 
 START_TEST(fs_tasks_everywhere) {
   tdir_t d;
-  spread_t s;
+  spread_t s = {0};
   tdir_make(&d);
-  memset(&s, 0, sizeof(s));
   s.dir = d.dir;
   RUN(_i, spread_fn, &s);
   ck_assert_int_eq(s.done, TASKS);
@@ -1516,16 +1446,11 @@ AX_ASYNC_DROP(sd_task_drop, sd_task_t, s) {
   th_latch_down(s->dropped);
 }
 
-typedef struct {
-  ax_async_t co;
-  th_latch_t *polled;
+/* Blocks on rt until every task counted down `polled` (its first poll). */
+static void wait_polled(ax_runtime_t *rt, th_latch_t *polled) {
   th_latchwait_t lw;
-} sd_wait_t;
-
-AX_ASYNC(sd_wait_fn, sd_wait_t, s) {
-  AX_BEGIN(s);
-  AX_AWAIT(th_latch_wait(&s->lw, s->polled));
-  AX_END();
+  th_block_on(rt, th_latch_wait(&lw, polled));
+  ax_drop(&lw.base);
 }
 
 static void free_runtime_thread(void *arg) { ax_runtime_free(arg); }
@@ -1536,7 +1461,6 @@ START_TEST(fs_shutdown_in_flight) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   pool_gate_t gate;
   th_latch_t polled, dropped;
-  sd_wait_t wait;
   uv_thread_t closer;
   char *big;
   size_t big_len = 256 * 1024;
@@ -1562,10 +1486,7 @@ START_TEST(fs_shutdown_in_flight) {
     TH_ASSERT_OK(ax_spawn_on(rt, AX_FUTURE_DROP(sd_task_fn, sd_task_drop, &t),
                              sizeof(t), NULL));
   }
-  memset(&wait, 0, sizeof(wait));
-  wait.polled = &polled;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(sd_wait_fn, &wait)));
-  ax_drop(AX_FUTURE_OF(&wait));
+  wait_polled(rt, &polled);
 
   /* Shut down with every job queued; the pool is let go only once each
    * task's future was dropped, so no job ever runs. */
@@ -1619,7 +1540,6 @@ START_TEST(fs_shutdown_running) {
   tdir_t d;
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   th_latch_t polled, dropped;
-  sd_wait_t wait;
   uv_thread_t closer;
   char fifo[700];
   char *data;
@@ -1647,10 +1567,7 @@ START_TEST(fs_shutdown_running) {
                              AX_FUTURE_DROP(sdr_task_fn, sdr_task_drop, &t),
                              sizeof(t), NULL));
   }
-  memset(&wait, 0, sizeof(wait));
-  wait.polled = &polled;
-  TH_ASSERT_OK(ax_block_on(rt, AX_FUTURE(sd_wait_fn, &wait)));
-  ax_drop(AX_FUTURE_OF(&wait));
+  wait_polled(rt, &polled);
   /* The FIFO's reader is running once it has taken some bytes. */
   ck_assert_int_eq(write(fd, "partial", 7), 7);
   while (fifo_pending(fd) > 0) uv_sleep(1);   /* an event: taken */
@@ -1688,9 +1605,8 @@ AX_ASYNC(outlive_fn, outlive_t, s) {
 
 START_TEST(fs_close_outside_runtime) {
   tdir_t d;
-  outlive_t s;
+  outlive_t s = {0};
   tdir_make(&d);
-  memset(&s, 0, sizeof(s));
   s.dir = d.dir;
   RUN(_i, outlive_fn, &s);
   ax_file_close(s.file);   /* no runtime: closed here, at once */
@@ -1699,32 +1615,26 @@ START_TEST(fs_close_outside_runtime) {
 END_TEST
 
 Suite *ax_fs_suite(void) {
-  Suite *s = suite_create("fs");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, fs_whole_files, 0, 2);
-  tcase_add_loop_test(tc, fs_large_files, 0, 2);
-  tcase_add_loop_test(tc, fs_open_flags, 0, 2);
-  tcase_add_loop_test(tc, fs_file_ops, 0, 2);
-  tcase_add_loop_test(tc, fs_metadata, 0, 2);
-  tcase_add_loop_test(tc, fs_directories, 0, 2);
-  tcase_add_loop_test(tc, fs_read_dir, 0, 2);
-  tcase_add_loop_test(tc, fs_copy_exists_links, 0, 2);
-  tcase_add_loop_test(tc, fs_temp, 0, 2);
-  tcase_add_loop_test(tc, fs_misuse, 0, 2);
-  tcase_add_test(tc, fs_outside_runtime);
-  tcase_add_loop_test(tc, fs_tasks_everywhere, 0, 2);
-  tcase_add_loop_test(tc, fs_close_outside_runtime, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, fs_drop_never_polled);
-  tcase_add_loop_test(tc, fs_drop_queued, 0, 2);
-  tcase_add_loop_test(tc, fs_drop_finished_untaken, 0, 2);
-  tcase_add_loop_test(tc, fs_drop_running, 0, 2);
-  tcase_add_loop_test(tc, fs_shutdown_in_flight, 0, 2);
-  tcase_add_loop_test(tc, fs_shutdown_running, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("fs",
+                  AX_CASE("api", 30),
+                  AX_FLAVOURS(fs_whole_files),
+                  AX_FLAVOURS(fs_large_files),
+                  AX_FLAVOURS(fs_open_flags),
+                  AX_FLAVOURS(fs_file_ops),
+                  AX_FLAVOURS(fs_metadata),
+                  AX_FLAVOURS(fs_directories),
+                  AX_FLAVOURS(fs_read_dir),
+                  AX_FLAVOURS(fs_copy_exists_links),
+                  AX_FLAVOURS(fs_temp),
+                  AX_FLAVOURS(fs_misuse),
+                  AX_ONCE(fs_outside_runtime),
+                  AX_FLAVOURS(fs_tasks_everywhere),
+                  AX_FLAVOURS(fs_close_outside_runtime),
+                  AX_CASE("cancel", 30),
+                  AX_ONCE(fs_drop_never_polled),
+                  AX_FLAVOURS(fs_drop_queued),
+                  AX_FLAVOURS(fs_drop_finished_untaken),
+                  AX_FLAVOURS(fs_drop_running),
+                  AX_FLAVOURS(fs_shutdown_in_flight),
+                  AX_FLAVOURS(fs_shutdown_running));
 }

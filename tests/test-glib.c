@@ -13,108 +13,41 @@ static GThread *main_thread;   /* the loop's thread, for the checks */
 
 static int on_main(void) { return g_thread_self() == main_thread; }
 
-/* ---- a GUI task: sleeps, runs a blocking job, reads a file ------------- */
-
-static void *square(void *arg) {
-  intptr_t v = (intptr_t)arg;
-  return (void *)(v * v);
-}
-
-typedef struct gui_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  ax_join_t h;
-  ax_fs_t fs;
-  ax_bytes_t data;
-  const char *path;
-  _Atomic int *wrong;
-  int in, out;
-} gui_t;
-
-AX_ASYNC(gui_fn, gui_t, self) {
-  if (!on_main()) atomic_fetch_add(self->wrong, 1);
-  AX_BEGIN(self);
-  AX_AWAIT(ax_sleep(&self->nap, (uint64_t)(self->in % 3)));
-  if (ax_spawn_blocking(square, (void *)(intptr_t)self->in, &self->h) != 0) {
-    atomic_fetch_add(self->wrong, 1);
-    AX_RETURN();
-  }
-  AX_AWAIT(ax_join_wait(&self->h));
-  self->out = (int)(intptr_t)ax_join_value(&self->h);
-  ax_join_drop(&self->h);
-  if (self->path != NULL) {
-    AX_AWAIT(ax_fs_read_file(&self->fs, self->path, &self->data));
-    if (self->fs.result != 0 || self->data.len == 0)
-      atomic_fetch_add(self->wrong, 1);
-    ax_bytes_free(&self->data);
-  }
-  AX_END();
-}
-
-/* ---- a worker task: spawns onto the GUI runtime and awaits it ---------- */
-
-typedef struct worker_s {
-  ax_async_t co;
-  ax_runtime_t *gui;
-  ax_join_t h;
-  gui_t g;
-  _Atomic int *wrong, *done;
-  GMainLoop *loop;
-  int in, total;
-} worker_t;
-
 static gboolean quit_cb(gpointer loop) {
   g_main_loop_quit(loop);
   return G_SOURCE_REMOVE;
 }
 
-AX_ASYNC(worker_fn, worker_t, self) {
-  AX_BEGIN(self);
-  if (on_main()) atomic_fetch_add(self->wrong, 1);
-  self->g.wrong = self->wrong;
-  self->g.in = self->in;
-  self->g.path = self->in % 10 == 0 ? "embed-glib.tmp" : NULL;
-  if (ax_spawn_on(self->gui, AX_FUTURE(gui_fn, &self->g), sizeof(self->g),
-                  &self->h) != 0) {
-    atomic_fetch_add(self->wrong, 1);
-  } else {
-    AX_AWAIT(ax_join_wait(&self->h));
-    if (self->h.result != 0 ||
-        AX_JOIN_OUTPUT(&self->h, gui_t)->out != self->in * self->in)
-      atomic_fetch_add(self->wrong, 1);
-    ax_join_drop(&self->h);
-  }
-  /* The last one ends the loop, from the loop's own thread. */
-  if (atomic_fetch_add(self->done, 1) + 1 == self->total)
-    g_main_context_invoke(NULL, quit_cb, self->loop);
-  AX_END();
+/* th_gui_run_t's last(): ends the loop, from the loop's own thread. */
+static int quit_loop(void *loop) {
+  g_main_context_invoke(NULL, quit_cb, loop);
+  return 0;
 }
+
+/* ---- workers that spawn onto the GUI runtime and await it (helpers.h) --- */
 
 START_TEST(glib_workers_and_gui_thread) {
   ax_glib_t *g;
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
   GMainLoop *loop = g_main_loop_new(NULL, FALSE);
-  _Atomic int wrong = 0, done = 0;
-  int i, n = (int)ax_test_iters(100);
+  th_gui_run_t r;
   FILE *f = fopen("embed-glib.tmp", "w");
   ck_assert_ptr_nonnull(f);
   fputs("some bytes for the GUI thread to read\n", f);
   fclose(f);
   main_thread = g_thread_self();
   TH_ASSERT_OK(ax_glib_new(NULL, NULL, &g));
-  for (i = 0; i < n; i++) {
-    worker_t w = AX_ZERO(worker_t);
-    w.gui = ax_glib_runtime(g);
-    w.wrong = &wrong;
-    w.done = &done;
-    w.loop = loop;
-    w.in = i;
-    w.total = n;
-    TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(worker_fn, &w), sizeof(w), NULL));
-  }
+  memset(&r, 0, sizeof(r));
+  r.gui = ax_glib_runtime(g);
+  r.on_gui = on_main;
+  r.path = "embed-glib.tmp";
+  r.last = quit_loop;
+  r.last_arg = loop;
+  r.n = (int)ax_test_iters(100);
+  th_gui_spawn(mt, &r);
   g_main_loop_run(loop);
-  ck_assert_int_eq(atomic_load(&done), n);
-  ck_assert_int_eq(atomic_load(&wrong), 0);
+  ck_assert_int_eq(atomic_load(&r.done), r.n);
+  ck_assert_int_eq(atomic_load(&r.wrong), 0);
   TH_ASSERT_OK(ax_runtime_free(mt));
   TH_ASSERT_OK(ax_glib_free(g));
   g_main_loop_unref(loop);
@@ -137,24 +70,12 @@ static gboolean count_dispatch(gpointer p) {
   return G_SOURCE_CONTINUE;
 }
 
-typedef struct ticker_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  int ticks;
-} ticker_t;
-
-AX_ASYNC(ticker_fn, ticker_t, self) {
-  AX_BEGIN(self);
-  for (; self->ticks > 0; self->ticks--) AX_AWAIT(ax_sleep(&self->nap, 20));
-  AX_END();
-}
-
 START_TEST(glib_idle_adds_no_wakeups) {
   ax_glib_t *g;
   GMainContext *ctx = g_main_context_new();
   GMainLoop *loop = g_main_loop_new(ctx, FALSE);
   GSource *quit;
-  ticker_t t = AX_ZERO(ticker_t);
+  th_ticker_t t;
   ax_join_t h;
   int idle_polls, tick_polls;
   (void)count_dispatch;
@@ -175,9 +96,8 @@ START_TEST(glib_idle_adds_no_wakeups) {
 
   /* Ticking: a task that sleeps 20 ms ten times costs about one poll per
    * tick (the runtime's timer is the poll's timeout), not a busy loop. */
-  t.ticks = 10;
   atomic_store(&polls, 0);
-  TH_ASSERT_OK(ax_spawn_on(ax_glib_runtime(g), AX_FUTURE(ticker_fn, &t),
+  TH_ASSERT_OK(ax_spawn_on(ax_glib_runtime(g), th_ticker(&t, 10, 20, NULL),
                            sizeof(t), &h));
   while (!ax_join_is_finished(&h)) g_main_context_iteration(ctx, TRUE);
   tick_polls = atomic_load(&polls);
@@ -193,29 +113,11 @@ END_TEST
 
 /* ---- closing with work in flight ----------------------------------------- */
 
-typedef struct forever_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  ax_join_t h;
-  _Atomic int *drops;
-} forever_t;
-
+/* A blocking job for the tasks that never end: they start it, and the
+ * free finds some in it. */
 static void *slow(void *arg) {
   g_usleep(20000);
   return arg;
-}
-
-AX_ASYNC(forever_fn, forever_t, self) {
-  AX_BEGIN(self);
-  if (ax_spawn_blocking(slow, NULL, &self->h) == 0)
-    AX_AWAIT(ax_join_wait(&self->h));
-  AX_AWAIT(ax_sleep(&self->nap, 3600 * 1000));
-  AX_END();
-}
-
-AX_ASYNC_DROP(forever_drop, forever_t, self) {
-  ax_join_drop(&self->h);
-  atomic_fetch_add(self->drops, 1);
 }
 
 START_TEST(glib_free_cancels_in_flight) {
@@ -224,13 +126,7 @@ START_TEST(glib_free_cancels_in_flight) {
   int i;
   main_thread = g_thread_self();
   TH_ASSERT_OK(ax_glib_new(NULL, NULL, &g));
-  for (i = 0; i < 20; i++) {
-    forever_t f = AX_ZERO(forever_t);
-    f.drops = &drops;
-    TH_ASSERT_OK(ax_spawn_on(ax_glib_runtime(g),
-                             AX_FUTURE_DROP(forever_fn, forever_drop, &f),
-                             sizeof(f), NULL));
-  }
+  th_spawn_forever(ax_glib_runtime(g), 20, slow, &drops);
   /* Start them: each is in its blocking job or its sleep. */
   for (i = 0; i < 5; i++) g_main_context_iteration(NULL, FALSE);
   TH_ASSERT_OK(ax_glib_free(g));

@@ -17,8 +17,8 @@
  * Checks made off the test's thread (on workers, inside tasks) are
  * recorded (IO_CHECK) and asserted on the test's thread once the runtime
  * is done: Check's assertions must run there when it does not fork
- * (valgrind, Windows).  This file uses only libuv and axle (it builds for
- * Windows too) and keeps its helpers to itself.
+ * (valgrind, Windows).  This file uses only libuv, axle and helpers.h (it
+ * builds for Windows too).
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,12 +29,10 @@
 #  include <sys/resource.h>
 #endif
 
-#include "axtest.h"
+#include "helpers.h"
 #include "core/spin.h"
 #include "io/uvstream.h"
 
-#define CURRENT 0
-#define MULTI 1
 #define KiB 1024u
 #define MiB (1024u * 1024u)
 
@@ -102,22 +100,13 @@ static void io_end(void) {
 
 /* ---- runtimes ---------------------------------------------------------- */
 
-static ax_runtime_t *io_runtime(int multi) {
-  ax_builder_t b;
-  ax_runtime_t *rt = NULL;
-  int rc;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 2;
-  rc = ax_runtime_new(&b, &rt);
-  ck_assert_msg(rc == 0, "ax_runtime_new: %s", ax_strerror(rc));
-  return rt;
-}
-
-/* Runs fut (an async function's state owned by the caller) to the end. */
-static void io_block_on(ax_runtime_t *rt, ax_future_t *fut) {
-  int rc = ax_block_on(rt, fut);
-  ck_assert_msg(rc == 0, "ax_block_on: %s", ax_err_name(rc));
-  ax_drop(fut);
+/* Runs fut (an async function's state owned by the caller) to its end on
+ * a fresh runtime of flavour `multi` (2 workers), then asserts that no
+ * check failed on any thread meanwhile. */
+static void io_run(int multi, ax_future_t *fut) {
+  io_begin();
+  th_run(multi, 2, fut);
+  io_end();
 }
 
 /* ---- the byte pattern -------------------------------------------------- */
@@ -269,37 +258,18 @@ static void set_bufsize(void *arg) {
   if (b->rc == 0) b->rc = uv_send_buffer_size(&u->h.handle, &w);
 }
 
-/* ---- a waker that counts (for futures polled by hand) ------------------ */
+/* ---- closing what a state holds ----------------------------------------- */
 
-typedef struct cwaker_s {
-  ax_waker_t base;
-  _Atomic int refs;    /* clones outstanding (the owner's not counted) */
-  _Atomic int wakes;
-} cwaker_t;
+/* Closes a stream a state holds (NULL: nothing to do) and forgets it. */
+static void close_stream(ax_stream_t **s) {
+  ax_stream_close(*s);
+  *s = NULL;
+}
 
-static ax_waker_t *cw_clone(ax_waker_t *w) {
-  atomic_fetch_add(&((cwaker_t *)w)->refs, 1);
-  return w;
-}
-static void cw_wake(ax_waker_t *w) {
-  atomic_fetch_add(&((cwaker_t *)w)->wakes, 1);
-  atomic_fetch_sub(&((cwaker_t *)w)->refs, 1);
-}
-static void cw_wake_by_ref(ax_waker_t *w) {
-  atomic_fetch_add(&((cwaker_t *)w)->wakes, 1);
-}
-static void cw_drop(ax_waker_t *w) {
-  atomic_fetch_sub(&((cwaker_t *)w)->refs, 1);
-}
-static const ax_waker_vtable_t cw_vtable = {cw_clone, cw_wake, cw_wake_by_ref,
-                                            cw_drop};
-
-static ax_cx_t *cw_init(cwaker_t *w, ax_cx_t *cx) {
-  w->base.vtable = &cw_vtable;
-  atomic_init(&w->refs, 0);
-  atomic_init(&w->wakes, 0);
-  ax_cx_init(cx, &w->base);
-  return cx;
+/* Both ends of a connection. */
+static void close_both(ax_stream_t **c, ax_stream_t **s) {
+  close_stream(c);
+  close_stream(s);
 }
 
 /* ---- a future that is pending n times (waking itself), then ready ------ */
@@ -372,9 +342,7 @@ static void pair_release(pair_t *p) {
   ax_tcp_listener_close(p->l);
   p->l = NULL;
   if (p->result != 0) {
-    ax_stream_close(p->client);
-    ax_stream_close(p->server);
-    p->client = p->server = NULL;
+    close_both(&p->client, &p->server);
   }
 }
 
@@ -418,6 +386,15 @@ static ax_future_t *pair(pair_t *p, const char *host,
   return AX_FUTURE_DROP(pair_fn, pair_drop, p);
 }
 
+/* Inside an async function: connects the pair p over 127.0.0.1; a pair
+ * that fails is a failed check, and ends the function. */
+#define AWAIT_PAIR(p)                                                        \
+  do {                                                                       \
+    AX_AWAIT(pair((p), "127.0.0.1", NULL));                                  \
+    IO_CHECK_RC((p)->result, 0);                                             \
+    if ((p)->result != 0) AX_RETURN();                                       \
+  } while (0)
+
 /* ---- an echo server: an accept loop, a task per connection ------------- */
 
 #define MAX_PEERS 64
@@ -451,8 +428,7 @@ AX_ASYNC(echo_fn, echo_t, self) {
 }
 
 AX_ASYNC_DROP(echo_drop, echo_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   atomic_fetch_add(&self->srv->done, 1);
 }
 
@@ -584,8 +560,7 @@ typedef struct client_s {
 } client_t;
 
 static void client_release(client_t *c) {
-  ax_stream_close(c->s);
-  c->s = NULL;
+  close_stream(&c->s);
   free(c->out);
   free(c->in);
   c->out = c->in = NULL;
@@ -695,10 +670,9 @@ START_TEST(misuse_without_runtime) {
   ax_tcp_accept_t acc;
   ax_tcp_bind_t bind;
   ax_tcp_connect_t conn;
-  cwaker_t cw;
-  ax_cx_t cx;
+  th_cx_t c;
   char buf[4];
-  cw_init(&cw, &cx);
+  th_cx_init(&c);
   ck_assert_int_eq(ax_tcp_peer_addr(NULL, &a), AX_EINVAL);
   ck_assert_int_eq(ax_tcp_local_addr(NULL, &a), AX_EINVAL);
   ck_assert_int_eq(ax_tcp_set_nodelay(NULL, 1), AX_EINVAL);
@@ -708,26 +682,27 @@ START_TEST(misuse_without_runtime) {
   ax_stream_close(NULL);
   ax_tcp_listener_close(NULL);
 
-  ck_assert_int_eq(ax_poll(ax_read(&rd, NULL, buf, sizeof buf), &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(ax_read(&rd, NULL, buf, sizeof buf), &c.cx),
+                   AX_READY);
   ck_assert_int_eq(rd.result, AX_EINVAL);
   ax_drop(&rd.base);
-  ck_assert_int_eq(ax_poll(ax_write(&wr, NULL, buf, sizeof buf), &cx),
+  ck_assert_int_eq(ax_poll(ax_write(&wr, NULL, buf, sizeof buf), &c.cx),
                    AX_READY);
   ck_assert_int_eq(wr.result, AX_EINVAL);
   ax_drop(&wr.base);
-  ck_assert_int_eq(ax_poll(ax_shutdown(&sh, NULL), &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(ax_shutdown(&sh, NULL), &c.cx), AX_READY);
   ck_assert_int_eq(sh.result, AX_EINVAL);
   ax_drop(&sh.base);
-  ck_assert_int_eq(ax_poll(ax_tcp_accept(&acc, NULL), &cx), AX_READY);
+  ck_assert_int_eq(ax_poll(ax_tcp_accept(&acc, NULL), &c.cx), AX_READY);
   ck_assert_int_eq(acc.result, AX_EINVAL);
   ax_drop(&acc.base);
 
-  ck_assert_int_eq(ax_poll(ax_tcp_bind(&bind, "127.0.0.1", 0, NULL), &cx),
+  ck_assert_int_eq(ax_poll(ax_tcp_bind(&bind, "127.0.0.1", 0, NULL), &c.cx),
                    AX_READY);
   ck_assert_int_eq(bind.result, AX_ENORUNTIME);
   ck_assert_ptr_null(bind.listener);
   ax_drop(&bind.base);
-  ck_assert_int_eq(ax_poll(ax_tcp_connect(&conn, "127.0.0.1", 1, NULL), &cx),
+  ck_assert_int_eq(ax_poll(ax_tcp_connect(&conn, "127.0.0.1", 1, NULL), &c.cx),
                    AX_READY);
   ck_assert_int_eq(conn.result, AX_ENORUNTIME);
   ck_assert_ptr_null(conn.stream);
@@ -735,7 +710,7 @@ START_TEST(misuse_without_runtime) {
   /* Never polled: dropping is all there is to do. */
   ax_drop(ax_tcp_bind(&bind, "127.0.0.1", 0, NULL));
   ax_drop(ax_tcp_connect(&conn, "127.0.0.1", 1, NULL));
-  ck_assert_int_eq(atomic_load(&cw.refs), 0);
+  ck_assert_int_eq(atomic_load(&c.w.refs), 0);
 }
 END_TEST
 
@@ -891,8 +866,7 @@ AX_ASYNC(echo_main_fn, echo_main_t, self) {
     AX_AWAIT(ax_read(&self->rd, self->c, self->in, sizeof self->in));
     IO_CHECK_RC(self->rd.result, 0);
     IO_CHECK_EQ(self->rd.nread, 0);
-    ax_stream_close(self->c);
-    self->c = NULL;
+    close_stream(&self->c);
   }
   AX_AWAIT(server_down(&self->down, &self->sv));
   /* Every echo task has ended: their counts are final. */
@@ -901,8 +875,7 @@ AX_ASYNC(echo_main_fn, echo_main_t, self) {
 }
 
 AX_ASYNC_DROP(echo_main_drop, echo_main_t, self) {
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   if (self->sv.l != NULL) {   /* stopped early: the test failed already */
     ax_abort(&self->sv.acceptor);
     ax_join_drop(&self->sv.acceptor);
@@ -918,33 +891,23 @@ static void echo_main_init(echo_main_t *m, const char *host, int family) {
 }
 
 START_TEST(echo_roundtrip) {
-  ax_runtime_t *rt;
   echo_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
   echo_main_init(&m, "127.0.0.1", AF_INET);
   m.multi = _i;
   m.names[0] = "127.0.0.1";
   m.names[1] = "localhost";   /* may resolve to ::1 first: then the next */
-  io_block_on(rt, AX_FUTURE_DROP(echo_main_fn, echo_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  io_run(_i, AX_FUTURE_DROP(echo_main_fn, echo_main_drop, &m));
 }
 END_TEST
 
 START_TEST(echo_roundtrip_ipv6) {
-  ax_runtime_t *rt;
   echo_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
   echo_main_init(&m, "::1", AF_INET6);
   m.names[0] = "::1";
-  io_block_on(rt, AX_FUTURE_DROP(echo_main_fn, echo_main_drop, &m));
-  ax_runtime_free(rt);
+  io_run(_i, AX_FUTURE_DROP(echo_main_fn, echo_main_drop, &m));
   if (m.skipped != 0)
     printf("io: skipping echo_roundtrip_ipv6: IPv6 loopback (::1) is not "
            "available here (bind: %s)\n", ax_err_name(m.skipped));
-  io_end();
 }
 END_TEST
 
@@ -999,17 +962,11 @@ AX_ASYNC(any_main_fn, any_main_t, self) {
 }
 
 START_TEST(bind_any_address) {
-  ax_runtime_t *rt;
-  any_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE(any_main_fn, &m));
-  ax_runtime_free(rt);
+  any_main_t m = {0};
+  io_run(_i, AX_FUTURE(any_main_fn, &m));
   if (m.skipped != 0)
     printf("io: skipping bind_any_address: no dual-stack \"::\" here "
            "(bind: %s)\n", ax_err_name(m.skipped));
-  io_end();
 }
 END_TEST
 
@@ -1108,11 +1065,7 @@ typedef struct partial_main_s {
 
 AX_ASYNC(partial_main_fn, partial_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) {
-    IO_CHECK_RC(self->pair.result, 0);
-    AX_RETURN();
-  }
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   self->bs.s = self->c;
@@ -1163,23 +1116,15 @@ AX_ASYNC(partial_main_fn, partial_main_t, self) {
 
 AX_ASYNC_DROP(partial_main_drop, partial_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   free(self->big);
   self->big = NULL;
 }
 
 START_TEST(partial_reads_writes) {
-  ax_runtime_t *rt;
-  partial_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
+  partial_main_t m = {0};
   m.multi = _i;
-  io_block_on(rt, AX_FUTURE_DROP(partial_main_fn, partial_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  io_run(_i, AX_FUTURE_DROP(partial_main_fn, partial_main_drop, &m));
 }
 END_TEST
 
@@ -1212,14 +1157,12 @@ AX_ASYNC(closer_fn, closer_t, self) {
            snap(self->wait_for).rstate != AX__UVS_R_WAIT)
       AX_AWAIT(ax_sleep(&self->nap, 1));
   }
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   AX_END();
 }
 
 AX_ASYNC_DROP(closer_drop, closer_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 static int spawn_closer(ax_stream_t *s, size_t n, ax_stream_t *wait_for,
@@ -1256,11 +1199,7 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
   pat_fill(self->big, 31, 0, 1 * MiB);
 
   /* a) The peer reads 1000 bytes and closes with more unread: it resets. */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) {
-    IO_CHECK_RC(self->pair.result, 0);
-    AX_RETURN();
-  }
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   IO_CHECK_RC(spawn_closer(self->pair.server, 1000, NULL, &self->h), 0);
   for (self->rounds = 0; self->rounds < 10000; self->rounds++) {
@@ -1278,12 +1217,10 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
             (unsigned long long)self->rd.nread);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
 
   /* b) The peer closes cleanly: we read the end, then our writes fail. */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   IO_CHECK_RC(spawn_closer(self->pair.server, 0, NULL, &self->h), 0);
   AX_AWAIT(ax_read(&self->rd, self->c, self->buf, sizeof self->buf));
@@ -1301,12 +1238,10 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
             ax_err_name(self->wr.result));
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
 
   /* c) We wait in a read when the peer resets. */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   AX_AWAIT(ax_write_all(&self->wr, self->c, self->big, 100));  /* unread */
   IO_CHECK_RC(self->wr.result, 0);
@@ -1323,28 +1258,20 @@ AX_ASYNC(reset_main_fn, reset_main_t, self) {
   IO_CHECK_EQ(self->rd.nread, 0);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   AX_END();
 }
 
 AX_ASYNC_DROP(reset_main_drop, reset_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  self->c = NULL;
+  close_stream(&self->c);
   free(self->big);
   self->big = NULL;
 }
 
 START_TEST(peer_resets_mid_stream) {
-  ax_runtime_t *rt;
-  reset_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(reset_main_fn, reset_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  reset_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(reset_main_fn, reset_main_drop, &m));
 }
 END_TEST
 
@@ -1435,14 +1362,8 @@ AX_ASYNC(errors_main_fn, errors_main_t, self) {
 }
 
 START_TEST(connect_and_bind_errors) {
-  ax_runtime_t *rt;
-  errors_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE(errors_main_fn, &m));
-  ax_runtime_free(rt);
-  io_end();
+  errors_main_t m = {0};
+  io_run(_i, AX_FUTURE(errors_main_fn, &m));
 }
 END_TEST
 
@@ -1494,8 +1415,7 @@ typedef struct paths_main_s {
   ax_join_all_t both;
   ax_sleep_t nap;
   home_call_t call;
-  cwaker_t cw;
-  ax_cx_t cx;
+  th_cx_t cx;   /* a counting waker: the armed read is polled by hand */
   int poll_rc;
   snap_t before, sn;
   canceler_t cn;
@@ -1505,7 +1425,8 @@ typedef struct paths_main_s {
 /* On the home thread: a read that waits there, with its buffer. */
 static void arm_read(void *arg) {
   paths_main_t *p = arg;
-  p->poll_rc = ax_poll(ax_read(&p->armed, p->s, p->in, sizeof p->in), &p->cx);
+  p->poll_rc =
+      ax_poll(ax_read(&p->armed, p->s, p->in, sizeof p->in), &p->cx.cx);
 }
 
 /* Pins down each path of uvstream.h's bridge, and that none loses,
@@ -1522,14 +1443,10 @@ static void arm_read(void *arg) {
  *      for the stash and never lends its buffer to libuv. */
 AX_ASYNC(paths_main_fn, paths_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) {
-    IO_CHECK_RC(self->pair.result, 0);
-    AX_RETURN();
-  }
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
-  cw_init(&self->cw, &self->cx);
+  th_cx_init(&self->cx);
 
   /* 1. zero-copy */
   self->before = snap(self->s);
@@ -1545,8 +1462,8 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
   IO_CHECK_RC(self->wr.result, 0);
   while (snap(self->s).rstate != AX__UVS_R_FILLED)
     AX_AWAIT(ax_sleep(&self->nap, 1));
-  IO_CHECK(atomic_load(&self->cw.wakes) >= 1);
-  IO_CHECK_EQ(ax_poll(&self->armed.base, &self->cx), AX_READY);
+  IO_CHECK(atomic_load(&self->cx.w.wakes) >= 1);
+  IO_CHECK_EQ(ax_poll(&self->armed.base, &self->cx.cx), AX_READY);
   IO_CHECK_RC(self->armed.result, 0);
   IO_CHECK(self->armed.nread >= 1 && self->armed.nread <= 1000);
   IO_CHECK_EQ(pat_check(self->in, 1, 0, self->armed.nread), -1);
@@ -1559,7 +1476,7 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
   self->sn = snap(self->s);
   IO_CHECK_EQ(self->sn.rstate, AX__UVS_R_IDLE);
   IO_CHECK_EQ(self->sn.st.zero_copy, self->before.st.zero_copy + 1);
-  IO_CHECK_EQ(atomic_load(&self->cw.refs), 0);
+  IO_CHECK_EQ(atomic_load(&self->cx.w.refs), 0);
 
   /* 2. the stash */
   self->before = snap(self->s);
@@ -1598,7 +1515,7 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
   AX_AWAIT(ax_read_exact(&self->rd, self->s, self->in + 10, 990));
   IO_CHECK_RC(self->rd.result, 0);
   IO_CHECK_EQ(pat_check(self->in, 3, 0, 1000), -1);
-  IO_CHECK_EQ(atomic_load(&self->cw.refs), 0);
+  IO_CHECK_EQ(atomic_load(&self->cx.w.refs), 0);
 
   /* 4. dropped on another thread while libuv reads into it */
   self->before = snap(self->s);
@@ -1639,7 +1556,7 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
     IO_CHECK_EQ(snap(self->s).st.zero_copy, self->before.st.zero_copy);
   /* ...and dropped there while it waits: nothing is lost either. */
   IO_CHECK_EQ(ax_poll(ax_read(&self->armed, self->s, self->in, 100),
-                      &self->cx), AX_PENDING);
+                      &self->cx.cx), AX_PENDING);
   ax_drop(&self->armed.base);
   IO_CHECK_EQ(snap(self->s).rstate, AX__UVS_R_IDLE);
   pat_fill(self->out, 6, 0, 1000);
@@ -1647,27 +1564,19 @@ AX_ASYNC(paths_main_fn, paths_main_t, self) {
                        ax_read_exact(&self->rd, self->s, self->in, 1000),
                        ax_write_all(&self->wr, self->c, self->out, 1000)));
   IO_CHECK_EQ(pat_check(self->in, 6, 0, 1000), -1);
-  IO_CHECK_EQ(atomic_load(&self->cw.refs), 0);
+  IO_CHECK_EQ(atomic_load(&self->cx.w.refs), 0);
   AX_END();
 }
 
 AX_ASYNC_DROP(paths_main_drop, paths_main_t, self) {
   atomic_store(&ax__uvs_in_use_hook, NULL);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(read_paths) {
-  ax_runtime_t *rt;
-  paths_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
+  paths_main_t m = {0};
   m.multi = _i;
-  io_block_on(rt, AX_FUTURE_DROP(paths_main_fn, paths_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  io_run(_i, AX_FUTURE_DROP(paths_main_fn, paths_main_drop, &m));
 }
 END_TEST
 
@@ -1792,11 +1701,7 @@ typedef struct cancel_main_s {
  * off the home...) delivers every byte exactly once, in order. */
 AX_ASYNC(cancel_main_fn, cancel_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) {
-    IO_CHECK_RC(self->pair.result, 0);
-    AX_RETURN();
-  }
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   {
@@ -1835,23 +1740,15 @@ AX_ASYNC(cancel_main_fn, cancel_main_t, self) {
 AX_ASYNC_DROP(cancel_main_drop, cancel_main_t, self) {
   ax_join_drop(&self->wh);
   ax_join_drop(&self->rh);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(read_cancel_stream) {
-  ax_runtime_t *rt;
-  cancel_main_t m;
-  io_begin();
-  rt = io_runtime(_i != 0);
-  memset(&m, 0, sizeof m);
+  cancel_main_t m = {0};
   m.mode = _i;
   m.total = ax_test_iters(8 * MiB);
   if (m.total < 512 * KiB) m.total = 512 * KiB;
-  io_block_on(rt, AX_FUTURE_DROP(cancel_main_fn, cancel_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  io_run(_i != 0, AX_FUTURE_DROP(cancel_main_fn, cancel_main_drop, &m));
 }
 END_TEST
 
@@ -1958,11 +1855,7 @@ static char *wround(int round) {
  * Multi-thread: the writer is block_on's future, off the stream's home. */
 AX_ASYNC(wcancel_main_fn, wcancel_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) {
-    IO_CHECK_RC(self->pair.result, 0);
-    AX_RETURN();
-  }
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   self->bs.s = self->c;
@@ -2025,22 +1918,14 @@ AX_ASYNC(wcancel_main_fn, wcancel_main_t, self) {
 
 AX_ASYNC_DROP(wcancel_main_drop, wcancel_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   free(self->buf);
   self->buf = NULL;
 }
 
 START_TEST(write_cancel) {
-  ax_runtime_t *rt;
-  wcancel_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(wcancel_main_fn, wcancel_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  wcancel_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(wcancel_main_fn, wcancel_main_drop, &m));
 }
 END_TEST
 
@@ -2118,18 +2003,11 @@ AX_ASYNC_DROP(many_main_drop, many_main_t, self) {
 }
 
 START_TEST(many_connections) {
-  ax_runtime_t *rt;
-  many_main_t m;
+  many_main_t m = {0};
   unsigned long n = ax_test_iters(1000);
-  io_begin();
   if (n < 100) n = 100;
-  n = fit_connections(n);
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  m.n = n;
-  io_block_on(rt, AX_FUTURE_DROP(many_main_fn, many_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  m.n = fit_connections(n);
+  io_run(_i, AX_FUTURE_DROP(many_main_fn, many_main_drop, &m));
 }
 END_TEST
 
@@ -2234,11 +2112,7 @@ static int probing(void *arg) {
 AX_ASYNC(rte_main_fn, rte_main_t, self) {
   AX_BEGIN(self);
   for (self->step = 0; self->step < 6; self->step++) {
-    AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-    if (self->pair.result != 0) {
-      IO_CHECK_RC(self->pair.result, 0);
-      AX_RETURN();
-    }
+    AWAIT_PAIR(&self->pair);
     self->c = self->pair.client;
     self->s = self->pair.server;
     ax_bytes_free(&self->out);
@@ -2320,30 +2194,20 @@ AX_ASYNC(rte_main_fn, rte_main_t, self) {
     AX_AWAIT(ax_join_wait(&self->h));
     IO_CHECK_RC(self->h.result, 0);
     ax_join_drop(&self->h);
-    ax_stream_close(self->c);
-    ax_stream_close(self->s);
-    self->c = self->s = NULL;
+    close_both(&self->c, &self->s);
   }
   AX_END();
 }
 
 AX_ASYNC_DROP(rte_main_drop, rte_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   ax_bytes_free(&self->out);
 }
 
 START_TEST(read_to_end_and_shutdown) {
-  ax_runtime_t *rt;
-  rte_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(rte_main_fn, rte_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  rte_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(rte_main_fn, rte_main_drop, &m));
 }
 END_TEST
 
@@ -2384,14 +2248,10 @@ typedef struct copy_main_s {
  * copy ends (result 0) at the end of its source. */
 AX_ASYNC(copy_main_fn, copy_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->px, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->px.result, 0);
-  if (self->px.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->px);
   self->xc = self->px.client;
   self->xs = self->px.server;
-  AX_AWAIT(pair(&self->py, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->py.result, 0);
-  if (self->py.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->py);
   self->yc = self->py.client;
   self->ys = self->py.server;
   IO_CHECK_RC(spawn_feeder(self->xc, 81, COPY_LEN, 0, 1, NULL, &self->wh), 0);
@@ -2422,23 +2282,14 @@ AX_ASYNC(copy_main_fn, copy_main_t, self) {
 AX_ASYNC_DROP(copy_main_drop, copy_main_t, self) {
   ax_join_drop(&self->wh);
   ax_join_drop(&self->ch);
-  ax_stream_close(self->xc);
-  ax_stream_close(self->xs);
-  ax_stream_close(self->yc);
-  ax_stream_close(self->ys);
-  self->xc = self->xs = self->yc = self->ys = NULL;
+  close_both(&self->xc, &self->xs);
+  close_both(&self->yc, &self->ys);
   ax_bytes_free(&self->out);
 }
 
 START_TEST(copy_between_connections) {
-  ax_runtime_t *rt;
-  copy_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(copy_main_fn, copy_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  copy_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(copy_main_fn, copy_main_drop, &m));
 }
 END_TEST
 
@@ -2467,15 +2318,13 @@ AX_ASYNC(half_reader_fn, half_reader_t, self) {
   }
   IO_CHECK_RC(self->r.result, 0);
   /* One half closed: the connection stays up for the other. */
-  ax_stream_close(self->rd);
-  self->rd = NULL;
+  close_stream(&self->rd);
   atomic_store(self->closed, 1);
   AX_END();
 }
 
 AX_ASYNC_DROP(half_reader_drop, half_reader_t, self) {
-  ax_stream_close(self->rd);
-  self->rd = NULL;
+  close_stream(&self->rd);
 }
 
 /* The write half's task: once the read half is closed, writes stream seed
@@ -2505,8 +2354,7 @@ AX_ASYNC(half_writer_fn, half_writer_t, self) {
 }
 
 AX_ASYNC_DROP(half_writer_drop, half_writer_t, self) {
-  ax_stream_close(self->wr);
-  self->wr = NULL;
+  close_stream(&self->wr);
   free(self->buf);
   self->buf = NULL;
 }
@@ -2535,9 +2383,7 @@ typedef struct split_main_s {
  * other, and closing both closes it. */
 AX_ASYNC(split_main_fn, split_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->pair.result, 0);
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   IO_CHECK_RC(ax_stream_split(self->pair.server, &self->rd, &self->wr), 0);
   {
@@ -2604,22 +2450,14 @@ AX_ASYNC_DROP(split_main_drop, split_main_t, self) {
   ax_join_drop(&self->rh);
   ax_join_drop(&self->wh);
   ax_join_drop(&self->fh);
-  ax_stream_close(self->c);
-  ax_stream_close(self->rd);
-  ax_stream_close(self->wr);
-  self->c = self->rd = self->wr = NULL;
+  close_stream(&self->c);
+  close_both(&self->rd, &self->wr);   /* the server's two halves */
   ax_bytes_free(&self->out);
 }
 
 START_TEST(split_halves) {
-  ax_runtime_t *rt;
-  split_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(split_main_fn, split_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  split_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(split_main_fn, split_main_drop, &m));
 }
 END_TEST
 
@@ -2712,9 +2550,7 @@ static int bytes_is(const ax_bytes_t *b, const char *s) {
 AX_ASYNC(lines_main_fn, lines_main_t, self) {
   AX_BEGIN(self);
   /* a) lines across chunks */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->pair.result, 0);
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   IO_CHECK_RC(spawn_scripter(self->c, lines_pieces, 0, &self->h), 0);
@@ -2746,13 +2582,10 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
   ax_bufreader_free(&self->r);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 
   /* b) a byte at a time, every read_line raced against a yield */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   IO_CHECK_RC(spawn_scripter(self->c, slow_pieces, 1, &self->h), 0);
@@ -2777,13 +2610,10 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
   ax_bufreader_free(&self->r);
   AX_AWAIT(ax_join_wait(&self->h));
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 
   /* c) the reader's max (16) */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   IO_CHECK_RC(spawn_scripter(self->c, max_pieces, 0, &self->h), 0);
@@ -2807,22 +2637,14 @@ AX_ASYNC(lines_main_fn, lines_main_t, self) {
 
 AX_ASYNC_DROP(lines_main_drop, lines_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
   ax_bufreader_free(&self->r);
   ax_bytes_free(&self->out);
 }
 
 START_TEST(bufreader_lines) {
-  ax_runtime_t *rt;
-  lines_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(lines_main_fn, lines_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  lines_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(lines_main_fn, lines_main_drop, &m));
 }
 END_TEST
 
@@ -2855,8 +2677,7 @@ AX_ASYNC(knocker_fn, knocker_t, self) {
 }
 
 AX_ASYNC_DROP(knocker_drop, knocker_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 #define KNOCKERS 24
@@ -2924,8 +2745,7 @@ AX_ASYNC(accept_main_fn, accept_main_t, self) {
     else
       self->seen[self->id] = 1;
     AX_AWAIT(ax_write_all(&self->wr, self->s, &self->id, 1));
-    ax_stream_close(self->s);
-    self->s = NULL;
+    close_stream(&self->s);
   }
   IO_CHECK_EQ(self->accepted, KNOCKERS);
   /* Current-thread: the first accept waits (the knockers have not run
@@ -2942,22 +2762,15 @@ AX_ASYNC(accept_main_fn, accept_main_t, self) {
 AX_ASYNC_DROP(accept_main_drop, accept_main_t, self) {
   int i;
   for (i = 0; i < KNOCKERS; i++) ax_join_drop(&self->h[i]);
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   ax_tcp_listener_close(self->l);
   self->l = NULL;
 }
 
 START_TEST(accept_dropped) {
-  ax_runtime_t *rt;
-  accept_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
+  accept_main_t m = {0};
   m.multi = _i;
-  io_block_on(rt, AX_FUTURE_DROP(accept_main_fn, accept_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  io_run(_i, AX_FUTURE_DROP(accept_main_fn, accept_main_drop, &m));
 }
 END_TEST
 
@@ -3074,14 +2887,8 @@ AX_ASYNC_DROP(drops_main_drop, drops_main_t, self) {
 }
 
 START_TEST(bind_connect_dropped) {
-  ax_runtime_t *rt;
-  drops_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE_DROP(drops_main_fn, drops_main_drop, &m));
-  ax_runtime_free(rt);
-  io_end();
+  drops_main_t m = {0};
+  io_run(_i, AX_FUTURE_DROP(drops_main_fn, drops_main_drop, &m));
 }
 END_TEST
 
@@ -3109,8 +2916,7 @@ AX_ASYNC(flooder_fn, flooder_t, self) {
 }
 
 AX_ASYNC_DROP(flooder_drop, flooder_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
   free(self->buf);
   self->buf = NULL;
 }
@@ -3132,8 +2938,7 @@ AX_ASYNC(waiter_fn, waiter_t, self) {
 }
 
 AX_ASYNC_DROP(waiter_drop, waiter_t, self) {
-  ax_stream_close(self->s);
-  self->s = NULL;
+  close_stream(&self->s);
 }
 
 #define ECHOERS 4
@@ -3176,9 +2981,7 @@ AX_ASYNC(shut_main_fn, shut_main_t, self) {
                          NULL), 0);
   }
   /* A writer whose peer (held) never reads. */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->pair.result, 0);
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->held_peer = self->pair.server;
   self->flood_stream = self->pair.client;
   self->bs.size = 64 * KiB;   /* its write waits in libuv sooner */
@@ -3195,8 +2998,7 @@ AX_ASYNC(shut_main_fn, shut_main_t, self) {
                          sizeof f, NULL), 0);
   }
   /* A reader whose peer (held) never writes. */
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->held_stream = self->pair.client;
   {
     waiter_t w;
@@ -3229,13 +3031,8 @@ AX_ASYNC(shut_main_fn, shut_main_t, self) {
  * closed by the loop's close, so that their later ax_stream_close and
  * ax_tcp_listener_close only free it. */
 START_TEST(runtime_free_with_io_open) {
-  ax_runtime_t *rt;
-  shut_main_t m;
-  io_begin();
-  rt = io_runtime(_i);
-  memset(&m, 0, sizeof m);
-  io_block_on(rt, AX_FUTURE(shut_main_fn, &m));
-  ax_runtime_free(rt);
+  shut_main_t m = {0};
+  io_run(_i, AX_FUTURE(shut_main_fn, &m));
   ax_stream_close(m.held_stream);
   ax_stream_close(m.held_peer);
   ax_stream_close(m.held_unread);
@@ -3244,7 +3041,6 @@ START_TEST(runtime_free_with_io_open) {
    * shutdown, the listener itself held here. */
   ax_tcp_listener_close(m.sv.l);
   ax_join_drop(&m.sv.acceptor);
-  io_end();
 }
 END_TEST
 
@@ -3309,9 +3105,7 @@ AX_ASYNC_DROP(bulk_drop, bulk_t, self) {
  * order. */
 AX_ASYNC(bp_main_fn, bp_main_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(pair(&self->pair, "127.0.0.1", NULL));
-  IO_CHECK_RC(self->pair.result, 0);
-  if (self->pair.result != 0) AX_RETURN();
+  AWAIT_PAIR(&self->pair);
   self->c = self->pair.client;
   self->s = self->pair.server;
   self->bs.size = 64 * KiB;
@@ -3392,72 +3186,50 @@ AX_ASYNC(bp_main_fn, bp_main_t, self) {
 
 AX_ASYNC_DROP(bp_main_drop, bp_main_t, self) {
   ax_join_drop(&self->h);
-  ax_stream_close(self->c);
-  ax_stream_close(self->s);
-  self->c = self->s = NULL;
+  close_both(&self->c, &self->s);
 }
 
 START_TEST(backpressure) {
-  ax_runtime_t *rt;
   bp_main_t *m = calloc(1, sizeof *m);
-  io_begin();
-  rt = io_runtime(_i);
+  ck_assert_ptr_nonnull(m);
   m->total = ax_test_iters(16 * MiB);
   if (m->total < 2 * MiB) m->total = 2 * MiB;
-  io_block_on(rt, AX_FUTURE_DROP(bp_main_fn, bp_main_drop, m));
-  ax_runtime_free(rt);
+  io_run(_i, AX_FUTURE_DROP(bp_main_fn, bp_main_drop, m));
   free(m);
-  io_end();
 }
 END_TEST
 
 /* ==== the suite ========================================================= */
 
+/* Each loop test runs on the current-thread runtime (_i = 0) and the
+ * multi-thread one with 2 workers (_i = 1); read_cancel_stream has a
+ * third mode (see cancel_main_t). */
 Suite *ax_io_suite(void) {
-  Suite *s = suite_create("io");
-  TCase *tc;
-
-  tc = tcase_create("basics");
-  tcase_add_test(tc, bytes_buffer);
-  tcase_add_test(tc, address_format);
-  tcase_add_test(tc, misuse_without_runtime);
-  suite_add_tcase(s, tc);
-
-  /* Each loop test runs on the current-thread runtime (_i = 0) and the
-   * multi-thread one with 2 workers (_i = 1); read_cancel_stream has a
-   * third mode (see cancel_main_t). */
-  tc = tcase_create("tcp");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, echo_roundtrip, 0, 2);
-  tcase_add_loop_test(tc, echo_roundtrip_ipv6, 0, 2);
-  tcase_add_loop_test(tc, bind_any_address, 0, 2);
-  tcase_add_loop_test(tc, partial_reads_writes, 0, 2);
-  tcase_add_loop_test(tc, peer_resets_mid_stream, 0, 2);
-  tcase_add_loop_test(tc, connect_and_bind_errors, 0, 2);
-  tcase_add_loop_test(tc, many_connections, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("cancel");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, read_paths, 0, 2);
-  tcase_add_loop_test(tc, read_cancel_stream, 0, 3);
-  tcase_add_loop_test(tc, write_cancel, 0, 2);
-  tcase_add_loop_test(tc, accept_dropped, 0, 2);
-  tcase_add_loop_test(tc, bind_connect_dropped, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("helpers");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, read_to_end_and_shutdown, 0, 2);
-  tcase_add_loop_test(tc, copy_between_connections, 0, 2);
-  tcase_add_loop_test(tc, split_halves, 0, 2);
-  tcase_add_loop_test(tc, bufreader_lines, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("life");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, runtime_free_with_io_open, 0, 2);
-  tcase_add_loop_test(tc, backpressure, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("io",
+                  AX_CASE("basics", 0),
+                  AX_ONCE(bytes_buffer),
+                  AX_ONCE(address_format),
+                  AX_ONCE(misuse_without_runtime),
+                  AX_CASE("tcp", 60),
+                  AX_FLAVOURS(echo_roundtrip),
+                  AX_FLAVOURS(echo_roundtrip_ipv6),
+                  AX_FLAVOURS(bind_any_address),
+                  AX_FLAVOURS(partial_reads_writes),
+                  AX_FLAVOURS(peer_resets_mid_stream),
+                  AX_FLAVOURS(connect_and_bind_errors),
+                  AX_FLAVOURS(many_connections),
+                  AX_CASE("cancel", 60),
+                  AX_FLAVOURS(read_paths),
+                  AX_LOOP(read_cancel_stream, 0, 3),
+                  AX_FLAVOURS(write_cancel),
+                  AX_FLAVOURS(accept_dropped),
+                  AX_FLAVOURS(bind_connect_dropped),
+                  AX_CASE("helpers", 60),
+                  AX_FLAVOURS(read_to_end_and_shutdown),
+                  AX_FLAVOURS(copy_between_connections),
+                  AX_FLAVOURS(split_halves),
+                  AX_FLAVOURS(bufreader_lines),
+                  AX_CASE("life", 60),
+                  AX_FLAVOURS(runtime_free_with_io_open),
+                  AX_FLAVOURS(backpressure));
 }

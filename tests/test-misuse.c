@@ -18,19 +18,6 @@ static ax_cx_t *test_cx(ax_cx_t *cx, th_waker_t *tw) {
   return cx;
 }
 
-/* libuv's pool size, as libuv itself reads it (no test here sets one). */
-static unsigned pool_threads(void) {
-  char buf[16];
-  size_t len = sizeof(buf);
-  unsigned n = 4;
-  if (uv_os_getenv("UV_THREADPOOL_SIZE", buf, &len) == 0) {
-    n = (unsigned)strtoul(buf, NULL, 10);
-    if (n == 0) n = 1;
-    if (n > 1024) n = 1024;
-  }
-  return n;
-}
-
 /* Sizes whose header + payload arithmetic wraps around (or could not be
  * allocated in any address space). */
 static const size_t huge_sizes[] = {SIZE_MAX, SIZE_MAX - 15, SIZE_MAX / 2 + 1};
@@ -138,50 +125,27 @@ END_TEST
 
 /* ---- 4. select / join with more futures than the inline array ------------ */
 
+/* Each completes at once, every future dropped unpolled: nothing waits
+ * for a future it will never poll (th_assert_refused). */
 START_TEST(select_n_too_many) {
-  th_counts_t c = {0};
-  th_leaf_t l[AX_SELECT_INLINE + 1];
-  ax_future_t *futs[AX_SELECT_INLINE + 1];
+  const size_t n = AX_SELECT_INLINE + 1;
+  th_leaves_t lv;
   ax_select_t s;
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_future_t *f;
-  test_cx(&cx, &tw);
-  for (int k = 0; k <= AX_SELECT_INLINE; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  f = ax_select_n(&s, futs, AX_SELECT_INLINE + 1, _i);
-  /* Completes at once, every future dropped unpolled: nothing waits for
-   * a future it will never poll. */
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  TH_ASSERT_ERR(s.result, AX_EINVAL);
+  th_assert_refused(ax_select_n(&s, th_leaves(&lv, n), n, _i), &s.result,
+                    &lv, n);
   ck_assert_int_eq(s.winner, -1);
-  ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ax_drop(f);  /* nothing twice */
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ck_assert_int_eq(atomic_load(&tw.refs), 0);
 }
 END_TEST
 
+/* _i == 0: join_all_n; 1: join_all_array (no `done` array for more than
+ * the inline 8). */
 START_TEST(join_n_too_many) {
-  th_counts_t c = {0};
-  th_leaf_t l[AX_SELECT_INLINE + 1];
-  ax_future_t *futs[AX_SELECT_INLINE + 1];
+  const size_t n = AX_SELECT_INLINE + 1;
+  th_leaves_t lv;
   ax_join_all_t j;
-  th_waker_t tw;
-  ax_cx_t cx;
-  ax_future_t *f;
-  test_cx(&cx, &tw);
-  for (int k = 0; k <= AX_SELECT_INLINE; k++) futs[k] = th_leaf(&l[k], &c, -1, 0);
-  if (_i == 0)
-    f = ax_join_all_n(&j, futs, AX_SELECT_INLINE + 1);
-  else  /* no `done` array for more than the inline 8 */
-    f = ax_join_all_array(&j, futs, AX_SELECT_INLINE + 1, NULL);
-  ck_assert_int_eq(ax_poll(f, &cx), AX_READY);
-  TH_ASSERT_ERR(j.result, AX_EINVAL);
-  ck_assert_int_eq(atomic_load(&c.polls), 0);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
-  ax_drop(f);
-  ck_assert_int_eq(atomic_load(&c.drops), AX_SELECT_INLINE + 1);
+  th_assert_refused(_i == 0 ? ax_join_all_n(&j, th_leaves(&lv, n), n)
+                            : ax_join_all_array(&j, th_leaves(&lv, n), n, NULL),
+                    &j.result, &lv, n);
 }
 END_TEST
 
@@ -279,18 +243,7 @@ END_TEST
 typedef struct {
   ax_async_t co;
   ax_runtime_t *rt;
-} bg_shutdown_t;
-
-AX_ASYNC(bg_shutdown_fn, bg_shutdown_t, s) {
-  AX_BEGIN(s);
-  ax_runtime_shutdown_background(s->rt);
-  AX_END();
-}
-
-typedef struct {
-  ax_async_t co;
-  ax_runtime_t *rt;
-  bg_shutdown_t task;
+  th_stopper_t task;   /* the background shutdown */
   th_sigwait_t never;
   th_signal_t *sig;
   _Atomic int *drops;
@@ -301,8 +254,7 @@ static void bg_main_drop(void *p) { atomic_fetch_add(((bg_main_t *)p)->drops, 1)
 
 AX_ASYNC(bg_main_fn, bg_main_t, s) {
   AX_BEGIN(s);
-  s->task.rt = s->rt;
-  s->spawn_rc = AX_SPAWN(bg_shutdown_fn, &s->task, NULL);
+  s->spawn_rc = ax_spawn(th_stopper(&s->task, s->rt), sizeof(s->task), NULL);
   AX_AWAIT(th_sigwait(&s->never, s->sig, NULL));  /* never fired */
   AX_END();
 }
@@ -430,35 +382,19 @@ static void *q_sentinel_job(void *arg) {
 
 static void q_on_stop(void *arg) { th_latch_down(arg); }
 
-/* A task whose poll blocks its worker until released: it holds the free
- * between "shutdown started" and "cancel what is left". */
-typedef struct {
-  ax_future_t base;
-  th_latch_t *inside;
-  uv_sem_t *release;
-} q_stuck_t;
-
-static ax_poll_t q_stuck_poll(ax_future_t *f, ax_cx_t *cx) {
-  q_stuck_t *s = (q_stuck_t *)f;
-  (void)cx;
-  th_latch_down(s->inside);
-  uv_sem_wait(s->release);
-  return AX_READY;
-}
-static const ax_future_vtable_t q_stuck_vt = {q_stuck_poll, NULL, "q_stuck"};
-
 static void q_free_thread(void *arg) { ax_runtime_free(arg); }
 
 START_TEST(blocking_queued_cancelled_by_free) {
-  const unsigned pool = pool_threads(), extra = 8;
+  const unsigned pool = th_pool_threads(), extra = 8;
   ax_join_t *h = calloc(pool + extra, sizeof(*h));
   ax_builder_t b;
   ax_runtime_t *rt, *other = th_runtime(MULTI, 1, NULL);
-  th_latch_t inside;
-  uv_sem_t release;
+  th_hold_t hold;   /* a task whose poll blocks its worker until released:
+                     * it holds the free between "shutdown started" and
+                     * "cancel what is left" */
   uv_thread_t freer;
   ax_join_t sh;
-  q_stuck_t st;
+  th_stuck_t st;
   th_waker_t tw;
   ax_cx_t cx;
   unsigned k, cancelled = 0;
@@ -466,11 +402,10 @@ START_TEST(blocking_queued_cancelled_by_free) {
   test_cx(&cx, &tw);
   atomic_store(&q_started, 0);
   ck_assert_int_eq(uv_sem_init(&q_gate, 0), 0);
-  ck_assert_int_eq(uv_sem_init(&release, 0), 0);
   th_latch_init(&q_running, pool);
   th_latch_init(&q_sentinel, 1);
   th_latch_init(&q_stopping, 1);
-  th_latch_init(&inside, 1);
+  th_hold_init(&hold);
   ax_builder_init(&b, AX_MULTI_THREAD);
   b.worker_threads = 2;
   b.on_thread_stop = q_on_stop;
@@ -481,11 +416,8 @@ START_TEST(blocking_queued_cancelled_by_free) {
   for (k = 0; k < pool + extra; k++)
     TH_ASSERT_OK(ax_spawn_blocking_on(rt, q_job, NULL, &h[k]));
   th_latch_wait_blocking(&q_running);
-  st.base.vtable = &q_stuck_vt;
-  st.inside = &inside;
-  st.release = &release;
-  TH_ASSERT_OK(ax_spawn_on(rt, &st.base, sizeof(st), NULL));
-  th_latch_wait_blocking(&inside);   /* one worker is held */
+  TH_ASSERT_OK(ax_spawn_on(rt, th_stuck(&st, &hold), sizeof(st), NULL));
+  th_hold_wait(&hold);   /* one worker is held */
 
   /* The free starts: its first step (the shutdown flag) is seen by the
    * free worker, which exits (q_stopping); the held one keeps the free
@@ -497,7 +429,7 @@ START_TEST(blocking_queued_cancelled_by_free) {
   TH_ASSERT_OK(ax_spawn_blocking_on(other, q_sentinel_job, NULL, &sh));
   for (k = 0; k < pool + extra; k++) uv_sem_post(&q_gate);
   th_latch_wait_blocking(&q_sentinel);
-  uv_sem_post(&release);
+  th_hold_release(&hold);
   uv_thread_join(&freer);
 
   /* Only the jobs that had started before the free ran. */
@@ -515,11 +447,10 @@ START_TEST(blocking_queued_cancelled_by_free) {
   ck_assert_int_eq(ax_poll(ax_join_wait(&sh), &cx), AX_READY);
   ax_join_drop(&sh);
   ax_runtime_free(other);
-  th_latch_destroy(&inside);
+  th_hold_destroy(&hold);
   th_latch_destroy(&q_stopping);
   th_latch_destroy(&q_sentinel);
   th_latch_destroy(&q_running);
-  uv_sem_destroy(&release);
   uv_sem_destroy(&q_gate);
   free(h);
 }
@@ -856,51 +787,32 @@ START_TEST(null_time_args) {
 END_TEST
 
 Suite *ax_misuse_suite(void) {
-  Suite *s = suite_create("misuse");
-  TCase *tc;
   /* The allocator cannot change while a runtime lives: install it before
    * the first one, for the whole process (fork children inherit it). */
-  if (fa_install() != 0) {
-    fprintf(stderr, "misuse: cannot install the test allocator\n");
-    abort();
-  }
-
-  tc = tcase_create("sizes");
-  tcase_add_test(tc, oneshot_elem_size_overflow);
-  tcase_add_loop_test(tc, spawn_size_overflow, 0, 2);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("shutdown");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, shutdown_timeout_idle, 0, 8);
-  tcase_add_loop_test(tc, runtime_free_from_inside, 0, 6);
-  tcase_add_loop_test(tc, shutdown_background_during_block_on, 0, 2);
-  tcase_add_test(tc, blocking_queued_cancelled_by_free);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("limits");
-  tcase_add_loop_test(tc, select_n_too_many, 0, 2);
-  tcase_add_loop_test(tc, join_n_too_many, 0, 2);
-  tcase_add_test(tc, select_within_limits_has_result_0);
-  tcase_add_test(tc, semaphore_over_max);
-  tcase_add_test(tc, strerror_unknown_is_static);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("stack");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, small_thread_stack, 0, 3);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("null");
-  tcase_add_loop_test(tc, null_runtime_args, 0, 2);
-  tcase_add_loop_test(tc, null_spawn_inside, 0, 2);
-  tcase_add_test(tc, null_channel_args);
-  tcase_add_test(tc, null_sync_args);
-  tcase_add_test(tc, null_time_args);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("oom");
-  tcase_add_loop_test(tc, spawn_named_name_oom, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  fa_install_for("misuse");
+  return AX_SUITE("misuse",
+                  AX_CASE("sizes", 0),
+                  AX_ONCE(oneshot_elem_size_overflow),
+                  AX_FLAVOURS(spawn_size_overflow),
+                  AX_CASE("shutdown", 30),
+                  AX_LOOP(shutdown_timeout_idle, 0, 8),
+                  AX_LOOP(runtime_free_from_inside, 0, 6),
+                  AX_FLAVOURS(shutdown_background_during_block_on),
+                  AX_ONCE(blocking_queued_cancelled_by_free),
+                  AX_CASE("limits", 0),
+                  AX_FLAVOURS(select_n_too_many),
+                  AX_FLAVOURS(join_n_too_many),
+                  AX_ONCE(select_within_limits_has_result_0),
+                  AX_ONCE(semaphore_over_max),
+                  AX_ONCE(strerror_unknown_is_static),
+                  AX_CASE("stack", 30),
+                  AX_LOOP(small_thread_stack, 0, 3),
+                  AX_CASE("null", 0),
+                  AX_FLAVOURS(null_runtime_args),
+                  AX_FLAVOURS(null_spawn_inside),
+                  AX_ONCE(null_channel_args),
+                  AX_ONCE(null_sync_args),
+                  AX_ONCE(null_time_args),
+                  AX_CASE("oom", 0),
+                  AX_FLAVOURS(spawn_named_name_oom));
 }

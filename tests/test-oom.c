@@ -542,20 +542,12 @@ START_TEST(mpsc_block_oom) {
 END_TEST
 
 Suite *ax_oom_suite(void) {
-  Suite *s = suite_create("oom");
-  TCase *tc;
-  if (fa_install() != 0) {
-    fprintf(stderr, "oom: cannot install the test allocator\n");
-    abort();
-  }
-  tc = tcase_create("sweep");
-  tcase_set_timeout(tc, 120);
-  tcase_add_loop_test(tc, oom_sweep, 0, 4);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("paths");
-  tcase_add_test(tc, inject_overflow_list);
-  tcase_add_loop_test(tc, inject_overflow_runtime, 0, 2);
-  tcase_add_loop_test(tc, mpsc_block_oom, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  fa_install_for("oom");
+  return AX_SUITE("oom",
+                  AX_CASE("sweep", 120),
+                  AX_LOOP(oom_sweep, 0, 4),
+                  AX_CASE("paths", 0),
+                  AX_ONCE(inject_overflow_list),
+                  AX_FLAVOURS(inject_overflow_runtime),
+                  AX_FLAVOURS(mpsc_block_oom));
 }

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axtest.h"
+#include "helpers.h"
 
 #ifdef _WIN32
 #  define EXE ".exe"
@@ -25,17 +25,6 @@
 #endif
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static void run(int multi, ax_future_t *fut) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  ax_drop(fut);   /* its drop handler closes what it holds */
-  ax_runtime_free(rt);
-}
 
 /* tests/proc-helper, beside this executable. */
 static const char *helper(void) {
@@ -70,6 +59,37 @@ static int str_eq(const ax_bytes_t *b, const char *s) {
   return b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
 }
 
+/* ---- the child of a test ------------------------------------------------------- */
+
+/* What most tests hold: the command to run, the child, and the ends of
+ * its stdin and stdout when they are piped (NULL otherwise). */
+typedef struct {
+  ax_command_t cmd;
+  ax_child_t *child;
+  ax_stream_t *in, *out;
+  int spawn_rc;
+} kid_t;
+
+/* Spawns k->cmd with its stdin and/or stdout piped as asked and takes
+ * those ends: 0, or the spawn's error (also in k->spawn_rc). */
+static int kid_spawn(kid_t *k, int pipe_in, int pipe_out) {
+  if (pipe_in) k->cmd.stdio[0] = AX_CHILD_PIPED;
+  if (pipe_out) k->cmd.stdio[1] = AX_CHILD_PIPED;
+  k->spawn_rc = ax_command_spawn(&k->cmd, &k->child);
+  if (k->spawn_rc != 0) return k->spawn_rc;
+  if (pipe_in) k->in = ax_child_take_stdin(k->child);
+  if (pipe_out) k->out = ax_child_take_stdout(k->child);
+  return 0;
+}
+
+/* Closes whatever of the child k still holds (a drop handler's part; the
+ * pointers stay as they were, for the test to look at). */
+static void kid_close(kid_t *k) {
+  ax_stream_close(k->in);
+  ax_stream_close(k->out);
+  ax_child_close(k->child);
+}
+
 /* Inside a runtime: sleeps until pid is gone (the loops reap it
  * meanwhile); `gone` says whether it went within the bound. */
 typedef struct {
@@ -95,38 +115,33 @@ AX_ASYNC(wait_gone, wait_gone_t, self) {
 
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
+  kid_t k;
   ax_child_wait_t w;
-  int spawn_rc;
   int pid;
 } spawn_wait_t;
 
 AX_ASYNC(spawn_wait, spawn_wait_t, self) {
   AX_BEGIN(self);
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->pid = ax_child_pid(self->child);
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  if (kid_spawn(&self->k, 0, 0) != 0) AX_RETURN();
+  self->pid = ax_child_pid(self->k.child);
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   AX_END();
 }
 
-AX_ASYNC_DROP(spawn_wait_drop, spawn_wait_t, self) {
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(spawn_wait_drop, spawn_wait_t, self) { kid_close(&self->k); }
 
 static spawn_wait_t spawn_and_wait(int multi, ax_command_t cmd) {
   spawn_wait_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = cmd;
-  run(multi, AX_FUTURE_DROP(spawn_wait, spawn_wait_drop, &st));
+  st.k.cmd = cmd;
+  th_run(multi, 2, AX_FUTURE_DROP(spawn_wait, spawn_wait_drop, &st));
   return st;
 }
 
 START_TEST(exit_zero) {
   static const char *const args[] = {"exit", "0", NULL};
   spawn_wait_t st = spawn_and_wait(_i, helper_cmd(args));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_gt(st.pid, 0);
   ck_assert_int_eq(st.w.result, 0);
   ck_assert_int_eq((int)st.w.status.code, 0);
@@ -139,7 +154,7 @@ START_TEST(exit_nonzero) {
   static const char *const args[] = {"exit", "7", NULL};
   static const char *const err_args[] = {"stderr", "oops", NULL};
   spawn_wait_t st = spawn_and_wait(_i, helper_cmd(args));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.w.result, 0);   /* not an error: the status says it */
   ck_assert_int_eq((int)st.w.status.code, 7);
   ck_assert(!ax_exit_success(&st.w.status));
@@ -147,7 +162,7 @@ START_TEST(exit_nonzero) {
     ax_command_t c = helper_cmd(err_args);
     c.stdio[2] = AX_CHILD_NULL;       /* "oops" goes nowhere */
     st = spawn_and_wait(_i, c);
-    ck_assert_int_eq(st.spawn_rc, 0);
+    ck_assert_int_eq(st.k.spawn_rc, 0);
     ck_assert_int_eq((int)st.w.status.code, 3);
   }
 }
@@ -159,22 +174,22 @@ START_TEST(missing_program) {
   spawn_wait_t st;
   c.program = "/nonexistent-axle-dir/no-such-program";
   st = spawn_and_wait(_i, c);
-  ck_assert_int_eq(st.spawn_rc, UV_ENOENT);
-  ck_assert_ptr_null(st.child);
+  ck_assert_int_eq(st.k.spawn_rc, UV_ENOENT);
+  ck_assert_ptr_null(st.k.child);
   c.program = "axle-no-such-program-in-path";   /* looked up in PATH */
   st = spawn_and_wait(_i, c);
-  ck_assert_int_eq(st.spawn_rc, UV_ENOENT);
+  ck_assert_int_eq(st.k.spawn_rc, UV_ENOENT);
   c.program = NULL;
   st = spawn_and_wait(_i, c);
-  ck_assert_int_eq(st.spawn_rc, AX_EINVAL);
+  ck_assert_int_eq(st.k.spawn_rc, AX_EINVAL);
   c = helper_cmd(NULL);
   c.stdio[1] = (ax_child_stdio_t)42;
   st = spawn_and_wait(_i, c);
-  ck_assert_int_eq(st.spawn_rc, AX_EINVAL);
+  ck_assert_int_eq(st.k.spawn_rc, AX_EINVAL);
   c.stdio[1] = AX_CHILD_INHERIT;
   c.cwd = "/nonexistent-axle-dir";
   st = spawn_and_wait(_i, c);
-  ck_assert_int_lt(st.spawn_rc, 0);             /* UV_ENOENT on Linux */
+  ck_assert_int_lt(st.k.spawn_rc, 0);           /* UV_ENOENT on Linux */
   /* Outside a runtime. */
   ck_assert_int_eq(ax_command_spawn(&c, &child), AX_ENORUNTIME);
   ck_assert_ptr_null(child);
@@ -185,49 +200,38 @@ END_TEST
 
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *in, *out;
+  kid_t k;
   ax_write_t wr;
   ax_shutdown_t sh;
   ax_read_to_end_t rte;
   ax_child_wait_t w;
   ax_bytes_t got;
   const char *msg;
-  int spawn_rc, taken_twice;
+  int taken_twice;
 } echo_t;
 
 AX_ASYNC(echo_fn, echo_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[0] = AX_CHILD_PIPED;
-  self->cmd.stdio[1] = AX_CHILD_PIPED;
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->in = ax_child_take_stdin(self->child);
-  self->out = ax_child_take_stdout(self->child);
-  self->taken_twice = ax_child_take_stdout(self->child) != NULL ||
-                      ax_child_take_stderr(self->child) != NULL;
-  AX_AWAIT(ax_write_all(&self->wr, self->in, self->msg, strlen(self->msg)));
-  AX_AWAIT(ax_shutdown(&self->sh, self->in));   /* the child reads EOF */
-  AX_AWAIT(ax_read_to_end(&self->rte, self->out, &self->got, 1 << 20));
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  if (kid_spawn(&self->k, 1, 1) != 0) AX_RETURN();
+  self->taken_twice = ax_child_take_stdout(self->k.child) != NULL ||
+                      ax_child_take_stderr(self->k.child) != NULL;
+  AX_AWAIT(ax_write_all(&self->wr, self->k.in, self->msg, strlen(self->msg)));
+  AX_AWAIT(ax_shutdown(&self->sh, self->k.in));   /* the child reads EOF */
+  AX_AWAIT(ax_read_to_end(&self->rte, self->k.out, &self->got, 1 << 20));
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   AX_END();
 }
 
-AX_ASYNC_DROP(echo_drop, echo_t, self) {
-  ax_stream_close(self->in);
-  ax_stream_close(self->out);
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(echo_drop, echo_t, self) { kid_close(&self->k); }
 
 START_TEST(piped_round_trip) {
   static const char *const args[] = {"echo", NULL};
   echo_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
+  st.k.cmd = helper_cmd(args);
   st.msg = "hello, child\nsecond line\n";
-  run(_i, AX_FUTURE_DROP(echo_fn, echo_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  th_run(_i, 2, AX_FUTURE_DROP(echo_fn, echo_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.taken_twice, 0);
   ck_assert_int_eq(st.wr.result, 0);
   ck_assert_int_eq(st.sh.result, 0);
@@ -243,37 +247,28 @@ END_TEST
  * (POSIX: SIGPIPE is ignored). */
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *in;
+  kid_t k;
   ax_child_wait_t w;
   ax_write_t wr;
   char data[65536];
-  int spawn_rc;
 } broken_t;
 
 AX_ASYNC(broken_fn, broken_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[0] = AX_CHILD_PIPED;
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->in = ax_child_take_stdin(self->child);
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
-  AX_AWAIT(ax_write_all(&self->wr, self->in, self->data, sizeof self->data));
+  if (kid_spawn(&self->k, 1, 0) != 0) AX_RETURN();
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
+  AX_AWAIT(ax_write_all(&self->wr, self->k.in, self->data, sizeof self->data));
   AX_END();
 }
 
-AX_ASYNC_DROP(broken_drop, broken_t, self) {
-  ax_stream_close(self->in);
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(broken_drop, broken_t, self) { kid_close(&self->k); }
 
 START_TEST(broken_pipe) {
   static const char *const args[] = {"exit", "0", NULL};
   broken_t *st = calloc(1, sizeof *st);
-  st->cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(broken_fn, broken_drop, st));
-  ck_assert_int_eq(st->spawn_rc, 0);
+  st->k.cmd = helper_cmd(args);
+  th_run(_i, 2, AX_FUTURE_DROP(broken_fn, broken_drop, st));
+  ck_assert_int_eq(st->k.spawn_rc, 0);
   ck_assert(ax_exit_success(&st->w.status));
 #ifndef _WIN32
   ck_assert_int_eq(st->wr.result, UV_EPIPE);
@@ -288,23 +283,18 @@ END_TEST
  * (more than a pipe holds: the parent must read while it writes). */
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *out;
+  kid_t k;
   ax_bufreader_t r;
   ax_read_until_t rl;
   ax_bytes_t line;
   ax_child_wait_t w;
-  int spawn_rc, lines, bad;
+  int lines, bad;
 } lines_t;
 
 AX_ASYNC(lines_fn, lines_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[1] = AX_CHILD_PIPED;
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->out = ax_child_take_stdout(self->child);
-  ax_bufreader_init(&self->r, self->out, 0);
+  if (kid_spawn(&self->k, 0, 1) != 0) AX_RETURN();
+  ax_bufreader_init(&self->r, self->k.out, 0);
   for (;;) {
     self->line.len = 0;
     AX_AWAIT(ax_read_line(&self->rl, &self->r, &self->line));
@@ -320,24 +310,23 @@ AX_ASYNC(lines_fn, lines_t, self) {
       if (!str_eq(&self->line, want)) self->bad++;
     }
   }
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   AX_END();
 }
 
 AX_ASYNC_DROP(lines_drop, lines_t, self) {
   ax_bufreader_free(&self->r);
   ax_bytes_free(&self->line);
-  ax_stream_close(self->out);
-  ax_child_close(self->child);
+  kid_close(&self->k);
 }
 
 START_TEST(child_lines) {
   static const char *const args[] = {"lines", "2000", NULL};
   lines_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(lines_fn, lines_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = helper_cmd(args);
+  th_run(_i, 2, AX_FUTURE_DROP(lines_fn, lines_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.rl.result, 0);
   ck_assert_int_eq(st.lines, 2000);
   ck_assert_int_eq(st.bad, 0);
@@ -349,39 +338,30 @@ END_TEST
 
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *out;
+  kid_t k;
   ax_read_to_end_t rte;
   ax_child_wait_t w;
   ax_bytes_t got;
-  int spawn_rc;
 } capture_t;
 
 AX_ASYNC(capture_fn, capture_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[1] = AX_CHILD_PIPED;
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->out = ax_child_take_stdout(self->child);
-  AX_AWAIT(ax_read_to_end(&self->rte, self->out, &self->got, 1 << 20));
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  if (kid_spawn(&self->k, 0, 1) != 0) AX_RETURN();
+  AX_AWAIT(ax_read_to_end(&self->rte, self->k.out, &self->got, 1 << 20));
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   AX_END();
 }
 
-AX_ASYNC_DROP(capture_drop, capture_t, self) {
-  ax_stream_close(self->out);
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(capture_drop, capture_t, self) { kid_close(&self->k); }
 
 /* The child's stdout, trailing newline (and CR) removed, in out. */
 static void capture(int multi, ax_command_t cmd, char *out, size_t cap) {
   capture_t st;
   size_t n;
   memset(&st, 0, sizeof st);
-  st.cmd = cmd;
-  run(multi, AX_FUTURE_DROP(capture_fn, capture_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = cmd;
+  th_run(multi, 2, AX_FUTURE_DROP(capture_fn, capture_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.rte.result, 0);
   ck_assert(ax_exit_success(&st.w.status));
   n = st.got.len;
@@ -432,7 +412,7 @@ START_TEST(env_set_remove_clear) {
     spawn_wait_t st;
     c.env = bad;
     st = spawn_and_wait(_i, c);
-    ck_assert_int_eq(st.spawn_rc, AX_EINVAL);
+    ck_assert_int_eq(st.k.spawn_rc, AX_EINVAL);
   }
   uv_os_unsetenv("AXLE_TEST_INHERITED");
 }
@@ -463,37 +443,35 @@ END_TEST
 
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
+  kid_t k;
   ax_child_wait_t w, w2;
-  int spawn_rc, kill_rc, kill0_rc, after_rc, exited_before, exited_after;
+  int kill_rc, kill0_rc, after_rc, exited_before, exited_after;
   ax_exit_status_t st_after;
 } kill_t;
 
 AX_ASYNC(kill_fn, kill_t, self) {
   AX_BEGIN(self);
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  ax_child_try_wait(self->child, &self->exited_before, NULL);
-  self->kill0_rc = ax_child_kill(self->child, 0);   /* alive? */
-  self->kill_rc = ax_child_kill(self->child, SIGTERM);
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  if (kid_spawn(&self->k, 0, 0) != 0) AX_RETURN();
+  ax_child_try_wait(self->k.child, &self->exited_before, NULL);
+  self->kill0_rc = ax_child_kill(self->k.child, 0);   /* alive? */
+  self->kill_rc = ax_child_kill(self->k.child, SIGTERM);
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   /* Ended: no signal goes to a pid that may be someone else's now. */
-  self->after_rc = ax_child_kill(self->child, SIGTERM);
-  ax_child_try_wait(self->child, &self->exited_after, &self->st_after);
-  AX_AWAIT(ax_child_wait(&self->w2, self->child));   /* same status */
+  self->after_rc = ax_child_kill(self->k.child, SIGTERM);
+  ax_child_try_wait(self->k.child, &self->exited_after, &self->st_after);
+  AX_AWAIT(ax_child_wait(&self->w2, self->k.child));   /* same status */
   AX_END();
 }
 
-AX_ASYNC_DROP(kill_drop, kill_t, self) { ax_child_close(self->child); }
+AX_ASYNC_DROP(kill_drop, kill_t, self) { kid_close(&self->k); }
 
 START_TEST(kill_child) {
   static const char *const args[] = {"sleep", NULL};
   kill_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(kill_fn, kill_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = helper_cmd(args);
+  th_run(_i, 2, AX_FUTURE_DROP(kill_fn, kill_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.exited_before, 0);
   ck_assert_int_eq(st.kill0_rc, 0);
   ck_assert_int_eq(st.kill_rc, 0);
@@ -510,48 +488,37 @@ START_TEST(kill_child) {
 END_TEST
 
 /* The kill from a thread other than the child's home (the test thread,
- * after block_on spawned it): handed to the home. */
-typedef struct {
-  ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_child_wait_t w;
-  int spawn_rc;
-} spawn_only_t;
-
-AX_ASYNC(spawn_only, spawn_only_t, self) {
+ * after block_on spawned it): handed to the home.  spawn_wait's two
+ * halves, one block_on each, the kill in between. */
+AX_ASYNC(spawn_only, spawn_wait_t, self) {
   AX_BEGIN(self);
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
+  kid_spawn(&self->k, 0, 0);
   AX_END();
 }
 
-AX_ASYNC(wait_only, spawn_only_t, self) {
+AX_ASYNC(wait_only, spawn_wait_t, self) {
   AX_BEGIN(self);
-  AX_AWAIT(ax_child_wait(&self->w, self->child));
+  AX_AWAIT(ax_child_wait(&self->w, self->k.child));
   AX_END();
 }
 
 START_TEST(kill_from_another_thread) {
   static const char *const args[] = {"sleep", NULL};
-  spawn_only_t st;
-  ax_builder_t b;
+  spawn_wait_t st;
   ax_runtime_t *rt;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  ax_builder_init(&b, _i ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (_i) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(spawn_only, &st)), 0);
+  st.k.cmd = helper_cmd(args);
+  rt = th_start(_i, 2, AX_FUTURE(spawn_only, &st));
   ax_drop(AX_FUTURE_OF(&st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   /* This thread runs no loop now: the kill is queued for the home. */
-  ck_assert_int_eq(ax_child_kill(st.child, SIGTERM), 0);
-  ck_assert_int_eq(ax_child_kill(st.child, SIGTERM), 0);   /* merged */
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(wait_only, &st)), 0);
+  ck_assert_int_eq(ax_child_kill(st.k.child, SIGTERM), 0);
+  ck_assert_int_eq(ax_child_kill(st.k.child, SIGTERM), 0);   /* merged */
+  th_block_on(rt, AX_FUTURE(wait_only, &st));
   ax_drop(AX_FUTURE_OF(&st));
   ck_assert_int_eq(st.w.result, 0);
   ck_assert_int_eq(st.w.status.signal, SIGTERM);
-  ax_child_close(st.child);
+  ax_child_close(st.k.child);
   ax_runtime_free(rt);
 }
 END_TEST
@@ -560,34 +527,32 @@ END_TEST
  * home reaps it. */
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
+  kid_t k;
   wait_gone_t wg;
-  int spawn_rc, exited;
+  int exited;
 } kod_t;
 
 AX_ASYNC(kod_fn, kod_t, self) {
   AX_BEGIN(self);
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->wg.pid = ax_child_pid(self->child);
-  ax_child_try_wait(self->child, &self->exited, NULL);
-  ax_child_close(self->child);   /* SIGKILL, then reaped by the home */
-  self->child = NULL;
+  if (kid_spawn(&self->k, 0, 0) != 0) AX_RETURN();
+  self->wg.pid = ax_child_pid(self->k.child);
+  ax_child_try_wait(self->k.child, &self->exited, NULL);
+  ax_child_close(self->k.child);   /* SIGKILL, then reaped by the home */
+  self->k.child = NULL;
   AX_AWAIT(AX_FUTURE(wait_gone, &self->wg));
   AX_END();
 }
 
-AX_ASYNC_DROP(kod_drop, kod_t, self) { ax_child_close(self->child); }
+AX_ASYNC_DROP(kod_drop, kod_t, self) { kid_close(&self->k); }
 
 START_TEST(kill_on_drop) {
   static const char *const args[] = {"sleep", NULL};
   kod_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  st.cmd.kill_on_drop = 1;
-  run(_i, AX_FUTURE_DROP(kod_fn, kod_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = helper_cmd(args);
+  st.k.cmd.kill_on_drop = 1;
+  th_run(_i, 2, AX_FUTURE_DROP(kod_fn, kod_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.exited, 0);
   ck_assert_int_eq(st.wg.gone, 1);
 }
@@ -597,49 +562,38 @@ END_TEST
  * it ends it is reaped (no zombie). */
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *in, *out;
+  kid_t k;
   ax_write_t wr;
   ax_read_t rd;
   char buf[16];
   wait_gone_t wg;
-  int spawn_rc, pid;
+  int pid;
 } detached_t;
 
 AX_ASYNC(detached_fn, detached_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[0] = AX_CHILD_PIPED;
-  self->cmd.stdio[1] = AX_CHILD_PIPED;
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->pid = ax_child_pid(self->child);
-  self->in = ax_child_take_stdin(self->child);
-  self->out = ax_child_take_stdout(self->child);
-  ax_child_close(self->child);   /* no kill_on_drop: it runs on */
-  self->child = NULL;
-  AX_AWAIT(ax_write_all(&self->wr, self->in, "ping", 4));
-  AX_AWAIT(ax_read_exact(&self->rd, self->out, self->buf, 4));
-  ax_stream_close(self->in);     /* EOF: it ends now */
-  self->in = NULL;
+  if (kid_spawn(&self->k, 1, 1) != 0) AX_RETURN();
+  self->pid = ax_child_pid(self->k.child);
+  ax_child_close(self->k.child);   /* no kill_on_drop: it runs on */
+  self->k.child = NULL;
+  AX_AWAIT(ax_write_all(&self->wr, self->k.in, "ping", 4));
+  AX_AWAIT(ax_read_exact(&self->rd, self->k.out, self->buf, 4));
+  ax_stream_close(self->k.in);     /* EOF: it ends now */
+  self->k.in = NULL;
   self->wg.pid = self->pid;
   AX_AWAIT(AX_FUTURE(wait_gone, &self->wg));
   AX_END();
 }
 
-AX_ASYNC_DROP(detached_drop, detached_t, self) {
-  ax_stream_close(self->in);
-  ax_stream_close(self->out);
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(detached_drop, detached_t, self) { kid_close(&self->k); }
 
 START_TEST(close_keeps_running) {
   static const char *const args[] = {"echo", NULL};
   detached_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  run(_i, AX_FUTURE_DROP(detached_fn, detached_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = helper_cmd(args);
+  th_run(_i, 2, AX_FUTURE_DROP(detached_fn, detached_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.rd.result, 0);
   ck_assert_int_eq(memcmp(st.buf, "ping", 4), 0);
   ck_assert_int_eq(st.wg.gone, 1);   /* it ended and was reaped */
@@ -650,54 +604,47 @@ END_TEST
 
 typedef struct {
   ax_async_t co;
-  ax_command_t cmd;
-  ax_child_t *child;
-  ax_stream_t *in;
+  kid_t k;
   ax_child_wait_t w, w2, w3;
   ax_sleep_t nap;
   ax_select_t race;
-  int spawn_rc, second_rc, exited_mid;
+  int second_rc, exited_mid;
 } waits_t;
 
 AX_ASYNC(waits_fn, waits_t, self) {
   AX_BEGIN(self);
-  self->cmd.stdio[0] = AX_CHILD_PIPED;   /* it ends when stdin does */
-  self->spawn_rc = ax_command_spawn(&self->cmd, &self->child);
-  if (self->spawn_rc != 0) AX_RETURN();
-  self->in = ax_child_take_stdin(self->child);
+  /* stdin piped: the child ends when its stdin does. */
+  if (kid_spawn(&self->k, 1, 0) != 0) AX_RETURN();
   /* The child cannot end before its stdin closes: the sleep wins and the
    * wait is dropped mid-flight. */
-  AX_AWAIT(ax_select(&self->race, ax_child_wait(&self->w, self->child),
+  AX_AWAIT(ax_select(&self->race, ax_child_wait(&self->w, self->k.child),
                      ax_sleep(&self->nap, 20)));
   /* Two waits at once: the second is refused. */
-  ax_child_wait(&self->w, self->child);
-  ax_child_wait(&self->w2, self->child);
+  ax_child_wait(&self->w, self->k.child);
+  ax_child_wait(&self->w2, self->k.child);
   {
     int first = ax_poll(&self->w.base, cx) == AX_PENDING;
     int second = ax_poll(&self->w2.base, cx) == AX_READY;
     self->second_rc = first && second ? self->w2.result : 1;
   }
   ax_drop(&self->w.base);           /* the first one goes too */
-  ax_child_try_wait(self->child, &self->exited_mid, NULL);
-  ax_stream_close(self->in);
-  self->in = NULL;
-  AX_AWAIT(ax_child_wait(&self->w3, self->child));
+  ax_child_try_wait(self->k.child, &self->exited_mid, NULL);
+  ax_stream_close(self->k.in);
+  self->k.in = NULL;
+  AX_AWAIT(ax_child_wait(&self->w3, self->k.child));
   AX_END();
 }
 
-AX_ASYNC_DROP(waits_drop, waits_t, self) {
-  ax_stream_close(self->in);
-  ax_child_close(self->child);
-}
+AX_ASYNC_DROP(waits_drop, waits_t, self) { kid_close(&self->k); }
 
 START_TEST(wait_dropped_and_busy) {
   static const char *const args[] = {"echo", NULL};
   waits_t st;
   memset(&st, 0, sizeof st);
-  st.cmd = helper_cmd(args);
-  st.cmd.stdio[1] = AX_CHILD_NULL;
-  run(_i, AX_FUTURE_DROP(waits_fn, waits_drop, &st));
-  ck_assert_int_eq(st.spawn_rc, 0);
+  st.k.cmd = helper_cmd(args);
+  st.k.cmd.stdio[1] = AX_CHILD_NULL;
+  th_run(_i, 2, AX_FUTURE_DROP(waits_fn, waits_drop, &st));
+  ck_assert_int_eq(st.k.spawn_rc, 0);
   ck_assert_int_eq(st.race.winner, 1);
   ck_assert_int_eq(st.second_rc, AX_EBUSY);
   ck_assert_int_eq(st.exited_mid, 0);
@@ -750,7 +697,7 @@ START_TEST(signals) {
   sigs_t st;
   ax_signal_t *s = NULL;
   memset(&st, 0, sizeof st);
-  run(_i, AX_FUTURE_DROP(sig_fn, sig_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(sig_fn, sig_drop, &st));
   ck_assert_int_eq(st.open_a, 0);
   ck_assert_int_eq(st.open_b, 0);
   ck_assert_int_eq(st.ra.result, 0);
@@ -789,7 +736,7 @@ START_TEST(signal_errors) {
 #else
   sig_err_t st;
   memset(&st, 0, sizeof st);
-  run(_i, AX_FUTURE_DROP(sig_err_fn, sig_err_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(sig_err_fn, sig_err_drop, &st));
   ck_assert_int_eq(st.kill_rc, UV_EINVAL);
   ck_assert_int_eq(st.zero_rc, UV_EINVAL);
   ck_assert_int_eq(st.ok_rc, 0);
@@ -899,7 +846,7 @@ static void pipe_round_trip_case(int multi, int drop_first) {
   memset(&st, 0, sizeof st);
   pipe_path(st.path, sizeof st.path, drop_first ? "drop" : "rt", multi);
   st.drop_first = drop_first;
-  run(multi, AX_FUTURE_DROP(pclient, pclient_drop, &st));
+  th_run(multi, 2, AX_FUTURE_DROP(pclient, pclient_drop, &st));
   ck_assert_int_eq(st.bind.result, 0);
 #ifndef _WIN32
   ck_assert_int_eq(st.bind2.result, UV_EADDRINUSE);
@@ -953,7 +900,7 @@ START_TEST(pipe_errors) {
   pipe_path(st.path, sizeof st.path, "none", _i);
   memset(st.long_path, 'x', sizeof st.long_path - 1);
   memcpy(st.long_path, "/tmp/", 5);
-  run(_i, AX_FUTURE(perr_fn, &st));
+  th_run(_i, 2, AX_FUTURE(perr_fn, &st));
   ck_assert_int_eq(st.c1.result, UV_ENOENT);
   ck_assert_ptr_null(st.c1.stream);
 #ifndef _WIN32
@@ -1038,15 +985,12 @@ START_TEST(shutdown_with_open_objects) {
   static const char *const args[] = {"echo", NULL};
   static const char *const quick[] = {"exit", "0", NULL};
   leak_t st;
-  ax_builder_t b;
   ax_runtime_t *rt;
   int pid, i;
   memset(&st, 0, sizeof st);
   st.cmd = helper_cmd(args);
   pipe_path(st.path, sizeof st.path, "leak", _i);
-  ax_builder_init(&b, _i ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, AX_FUTURE(leak_fn, &st)), 0);
+  rt = th_start(_i, 0, AX_FUTURE(leak_fn, &st));
   ax_drop(AX_FUTURE_OF(&st));
   ck_assert_int_eq(st.spawn_rc, 0);
   ck_assert_int_eq(st.sig_rc, 0);
@@ -1067,7 +1011,7 @@ START_TEST(shutdown_with_open_objects) {
    * that ends in this process reaps it (the orphan list). */
   for (i = 0; i < 200 && uv_kill(pid, 0) != UV_ESRCH; i++) {
     spawn_wait_t q = spawn_and_wait(_i, helper_cmd(quick));
-    ck_assert_int_eq(q.spawn_rc, 0);
+    ck_assert_int_eq(q.k.spawn_rc, 0);
     uv_sleep(10);
   }
   ck_assert(gone(pid));
@@ -1075,28 +1019,25 @@ START_TEST(shutdown_with_open_objects) {
 END_TEST
 
 Suite *ax_process_suite(void) {
-  Suite *s = suite_create("process");
-  TCase *tc = tcase_create("process");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, exit_zero, 0, 2);
-  tcase_add_loop_test(tc, exit_nonzero, 0, 2);
-  tcase_add_loop_test(tc, missing_program, 0, 2);
-  tcase_add_loop_test(tc, piped_round_trip, 0, 2);
-  tcase_add_loop_test(tc, broken_pipe, 0, 2);
-  tcase_add_loop_test(tc, child_lines, 0, 2);
-  tcase_add_loop_test(tc, env_set_remove_clear, 0, 2);
-  tcase_add_loop_test(tc, working_directory, 0, 2);
-  tcase_add_loop_test(tc, kill_child, 0, 2);
-  tcase_add_loop_test(tc, kill_from_another_thread, 0, 2);
-  tcase_add_loop_test(tc, kill_on_drop, 0, 2);
-  tcase_add_loop_test(tc, close_keeps_running, 0, 2);
-  tcase_add_loop_test(tc, wait_dropped_and_busy, 0, 2);
-  tcase_add_loop_test(tc, signals, 0, 2);
-  tcase_add_loop_test(tc, signal_errors, 0, 2);
-  tcase_add_loop_test(tc, pipe_round_trip, 0, 2);
-  tcase_add_loop_test(tc, pipe_dropped_accept, 0, 2);
-  tcase_add_loop_test(tc, pipe_errors, 0, 2);
-  tcase_add_loop_test(tc, shutdown_with_open_objects, 0, 2);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("process",
+                  AX_CASE("process", 30),
+                  AX_FLAVOURS(exit_zero),
+                  AX_FLAVOURS(exit_nonzero),
+                  AX_FLAVOURS(missing_program),
+                  AX_FLAVOURS(piped_round_trip),
+                  AX_FLAVOURS(broken_pipe),
+                  AX_FLAVOURS(child_lines),
+                  AX_FLAVOURS(env_set_remove_clear),
+                  AX_FLAVOURS(working_directory),
+                  AX_FLAVOURS(kill_child),
+                  AX_FLAVOURS(kill_from_another_thread),
+                  AX_FLAVOURS(kill_on_drop),
+                  AX_FLAVOURS(close_keeps_running),
+                  AX_FLAVOURS(wait_dropped_and_busy),
+                  AX_FLAVOURS(signals),
+                  AX_FLAVOURS(signal_errors),
+                  AX_FLAVOURS(pipe_round_trip),
+                  AX_FLAVOURS(pipe_dropped_accept),
+                  AX_FLAVOURS(pipe_errors),
+                  AX_FLAVOURS(shutdown_with_open_objects));
 }

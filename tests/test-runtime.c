@@ -527,22 +527,6 @@ END_TEST
 /* ax_runtime_shutdown_timeout: workers that finish in time -> 0 and all is
  * freed; a worker stuck in a poll -> AX_ETIMEDOUT, the runtime refuses new
  * work (AX_ESHUTDOWN) and is left alive. */
-typedef struct {
-  ax_future_t base;
-  _Atomic int *inside;
-  uv_sem_t *release;
-} stuck_t;
-
-static ax_poll_t stuck_poll(ax_future_t *f, ax_cx_t *cx) {
-  stuck_t *s = (stuck_t *)f;
-  (void)cx;
-  atomic_store(s->inside, 1);
-  uv_sem_wait(s->release);   /* blocks its worker: what the API is for */
-  return AX_READY;
-}
-
-static const ax_future_vtable_t stuck_vt = {stuck_poll, NULL, "stuck"};
-
 START_TEST(shutdown_timeout_in_time) {
   ax_runtime_t *rt = th_runtime(_i, 2, NULL);
   _Atomic int drops = 0, spawned = 0;
@@ -563,15 +547,15 @@ static void *never_runs(void *arg) {
 
 START_TEST(shutdown_timeout_expires) {
   ax_runtime_t *rt = th_runtime(MULTI, 2, NULL);
-  _Atomic int inside = 0, drops = 0, spawned = 0;
-  uv_sem_t release;
+  _Atomic int drops = 0, spawned = 0;
+  th_hold_t hold;
+  th_stuck_t st;
   th_leaf_t l;
   ax_join_t h;
-  stuck_t st = {{&stuck_vt}, &inside, &release};
-  ck_assert_int_eq(uv_sem_init(&release, 0), 0);
-  TH_ASSERT_OK(ax_spawn_on(rt, &st.base, sizeof(st), NULL));
+  th_hold_init(&hold);
+  TH_ASSERT_OK(ax_spawn_on(rt, th_stuck(&st, &hold), sizeof(st), NULL));
   TH_ASSERT_OK(spawn_pending(rt, W_NEVER, &drops, &spawned, NULL, NULL));
-  while (!atomic_load(&inside)) uv_sleep(1);
+  th_hold_wait(&hold);   /* a worker is stuck in a poll */
   TH_ASSERT_ERR(ax_runtime_shutdown_timeout(rt, 20), AX_ETIMEDOUT);
   /* Shut down, not freed: it refuses new work with a clear error. */
   TH_ASSERT_ERR(ax_spawn_on(rt, th_leaf(&l, NULL, 0, 0), sizeof(l), &h),
@@ -584,10 +568,10 @@ START_TEST(shutdown_timeout_expires) {
    * nothing behind (the header calls the runtime leaked; finishing it with
    * ax_runtime_free once the worker is free works and is what a careful
    * program would do). */
-  uv_sem_post(&release);
+  th_hold_release(&hold);
   ax_runtime_free(rt);
   ck_assert_int_eq(atomic_load(&drops), 1);
-  uv_sem_destroy(&release);
+  th_hold_destroy(&hold);
 }
 END_TEST
 
@@ -1093,12 +1077,26 @@ AX_ASYNC(parked_fn, parked_t, self) {
   AX_END();
 }
 
+/* ax_runtime_dump_tasks(rt) as a string (malloc'd), or NULL. */
+static char *dump_text(ax_runtime_t *rt) {
+  char *text = NULL;
+  FILE *f = tmpfile();
+  if (f == NULL) return NULL;
+  ax_runtime_dump_tasks(rt, f);
+  long len = ftell(f);
+  if (len > 0 && (text = malloc((size_t)len + 1)) != NULL) {
+    rewind(f);
+    text[fread(text, 1, (size_t)len, f)] = '\0';
+  }
+  fclose(f);
+  return text;
+}
+
 typedef struct {
   ax_async_t co;
   ax_yield_t y;
   ax_runtime_t *rt;
-  char *dump;
-  size_t dump_len;
+  char *dump;   /* what ax_runtime_dump_tasks wrote */
   uint64_t id;
 } dumper_t;
 
@@ -1122,20 +1120,7 @@ AX_ASYNC(dumper_fn, dumper_t, self) {
     ax_spawn_named(self->rt, "not-yet", AX_FUTURE(parked_fn, &p), sizeof(p),
                    NULL);
   }
-  {
-    FILE *f = tmpfile();
-    if (f != NULL) {
-      ax_runtime_dump_tasks(self->rt, f);
-      long len = ftell(f);
-      if (len > 0) {
-        self->dump = malloc((size_t)len + 1);
-        rewind(f);
-        self->dump_len = fread(self->dump, 1, (size_t)len, f);
-        self->dump[self->dump_len] = '\0';
-      }
-      fclose(f);
-    }
-  }
+  self->dump = dump_text(self->rt);
   AX_END();
 }
 

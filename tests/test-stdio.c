@@ -21,18 +21,7 @@
 #  define t_close close
 #endif
 
-#include "axtest.h"
-
-static void run(int multi, ax_future_t *fut) {
-  ax_builder_t b;
-  ax_runtime_t *rt;
-  ax_builder_init(&b, multi ? AX_MULTI_THREAD : AX_CURRENT_THREAD);
-  if (multi) b.worker_threads = 2;
-  ck_assert_int_eq(ax_runtime_new(&b, &rt), 0);
-  ck_assert_int_eq(ax_block_on(rt, fut), 0);
-  ax_drop(fut);
-  ax_runtime_free(rt);
-}
+#include "helpers.h"
 
 static void temp_path(char *buf, size_t len, const char *what, int i) {
   char tmp[1024];
@@ -153,7 +142,7 @@ START_TEST(stdin_from_file) {
   saved = redirect(0, fd);
   t_close(fd);
   memset(&st, 0, sizeof st);
-  run(_i, AX_FUTURE_DROP(rfile_fn, rfile_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(rfile_fn, rfile_drop, &st));
   put_back(0, saved);
   remove_file(path);
   ck_assert_int_eq(st.open_rc, 0);
@@ -210,7 +199,7 @@ START_TEST(stdout_to_file) {
   for (i = 0; i < BIG; i++) st.data[i] = (char)('a' + i % 26);
   saved = redirect(1, fd);
   t_close(fd);
-  run(_i, AX_FUTURE_DROP(wfile_fn, wfile_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(wfile_fn, wfile_drop, &st));
   put_back(1, saved);
   n = file_read_all(path, back, BIG + 16);
   remove_file(path);
@@ -312,7 +301,7 @@ START_TEST(stdio_pipes) {
   s1 = redirect(1, outp[1]);
   s2 = redirect(2, outp[1]);                /* 2>&1 */
   close(inp[0]);
-  run(_i, AX_FUTURE_DROP(ppipe_fn, ppipe_drop, &st));
+  th_run(_i, 2, AX_FUTURE_DROP(ppipe_fn, ppipe_drop, &st));
   put_back(0, s0);
   put_back(1, s1);
   put_back(2, s2);
@@ -351,13 +340,10 @@ START_TEST(outside_runtime) {
 END_TEST
 
 Suite *ax_stdio_suite(void) {
-  Suite *s = suite_create("stdio");
-  TCase *tc = tcase_create("stdio");
-  tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, stdin_from_file, 0, 2);
-  tcase_add_loop_test(tc, stdout_to_file, 0, 2);
-  tcase_add_loop_test(tc, stdio_pipes, 0, 2);
-  tcase_add_loop_test(tc, outside_runtime, 0, 1);
-  suite_add_tcase(s, tc);
-  return s;
+  return AX_SUITE("stdio",
+                  AX_CASE("stdio", 30),
+                  AX_FLAVOURS(stdin_from_file),
+                  AX_FLAVOURS(stdout_to_file),
+                  AX_FLAVOURS(stdio_pipes),
+                  AX_ONCE(outside_runtime));
 }

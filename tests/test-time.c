@@ -59,19 +59,7 @@ static void tt_run(int multi, unsigned workers, ax_future_t *fut) {
 /* th_run_tasks (helpers.h) on tt_runtime. */
 static void tt_run_tasks(int multi, unsigned workers, th_make_fn make,
                          size_t size, size_t n) {
-  th_spawner_t sp;
-  ck_assert_uint_le(size, TH_TASK_MAX);
-  memset(&sp, 0, sizeof sp);
-  sp.base.vtable = &th_spawner_vtable;
-  sp.make = make;
-  sp.size = size;
-  sp.n = n;
-  sp.h = calloc(n, sizeof *sp.h);
-  ck_assert_ptr_nonnull(sp.h);
-  tt_run(multi, workers, &sp.base);
-  ck_assert_int_eq(sp.spawn_err, 0);
-  ck_assert_int_eq(sp.joins.failed, 0);
-  free(sp.h);
+  th_run_tasks_on(tt_runtime(multi, workers), make, size, n);
 }
 
 /* Runs fut, a test body that sets bits in *bad for what it found wrong,

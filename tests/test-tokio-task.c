@@ -42,8 +42,9 @@ static atomic_int errors;
 /* ---- a leaf future for these tests --------------------------------------
  *
  * pend: pending forever (nothing wakes it); otherwise ready at once.  Its
- * polls set *polled and record ax_task_id() in *poll_id; its drop records ax_task_id() in *drop_id, sets
- * *dropped, and panics when panic_on_drop is set. */
+ * polls set *polled and record ax_task_id() in *poll_id; its drop records
+ * ax_task_id() in *drop_id, sets *dropped, sets *wrong_thread when it runs
+ * on another thread than `home`, and panics when panic_on_drop is set. */
 typedef struct probe_s {
   ax_future_t base;
   int pend;
@@ -52,6 +53,8 @@ typedef struct probe_s {
   atomic_int *dropped;
   _Atomic uint64_t *poll_id;
   _Atomic uint64_t *drop_id;
+  atomic_int *wrong_thread;   /* when set: dropped off `home` */
+  uv_thread_t home;
 } probe_t;
 
 static ax_poll_t probe_poll(ax_future_t *f, ax_cx_t *cx) {
@@ -66,6 +69,10 @@ static void probe_drop(ax_future_t *f) {
   probe_t *p = (probe_t *)f;
   if (p->drop_id != NULL) atomic_store(p->drop_id, ax_task_id());
   if (p->dropped != NULL) atomic_store(p->dropped, 1);
+  if (p->wrong_thread != NULL) {
+    uv_thread_t me = uv_thread_self();
+    if (!uv_thread_equal(&me, &p->home)) atomic_store(p->wrong_thread, 1);
+  }
   if (p->panic_on_drop) {
     p->panic_on_drop = 0;
     ax_panic("panic in drop");
@@ -410,19 +417,8 @@ END_TEST
  * ====================================================================== */
 
 /* task_id.rs: task_ids_match_{current,multi}_thread: the id from the join
- * handle is the one ax_task_id() gives inside the task; and
- * task_id_collision_*: two tasks, two ids. */
-typedef struct {
-  ax_async_t co;
-  uint64_t id;
-} whoami_t;
-
-AX_ASYNC(whoami, whoami_t, s) {
-  AX_BEGIN(s);
-  s->id = ax_task_id();
-  AX_END();
-}
-
+ * handle is the one ax_task_id() gives inside the task (th_task records
+ * it); and task_id_collision_*: two tasks, two ids. */
 typedef struct {
   ax_async_t co;
   ax_join_t h[2];
@@ -433,15 +429,14 @@ typedef struct {
 AX_ASYNC(ids_match, ids_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < 2; s->i++) {
-    whoami_t w;
-    memset(&w, 0, sizeof(w));
-    CHECK(AX_SPAWN(whoami, &w, &s->h[s->i]) == 0);
+    th_task_t w;
+    CHECK(ax_spawn(th_task(&w, 0, 0), sizeof(w), &s->h[s->i]) == 0);
     s->id[s->i] = ax_join_id(&s->h[s->i]);
   }
   for (s->i = 0; s->i < 2; s->i++) {
     AX_AWAIT(ax_join_wait(&s->h[s->i]));
     CHECK(s->h[s->i].result == 0);
-    s->inside[s->i] = AX_JOIN_OUTPUT(&s->h[s->i], whoami_t)->id;
+    s->inside[s->i] = AX_JOIN_OUTPUT(&s->h[s->i], th_task_t)->id;
     CHECK(ax_join_id(&s->h[s->i]) == s->id[s->i]);  /* still, once done */
     ax_join_drop(&s->h[s->i]);
   }
@@ -524,14 +519,14 @@ typedef struct {
   ax_async_t co;
   ax_join_t h[3];
   char want[3][512];
-  whoami_t w;
+  th_task_t w;   /* zeroed: no yield */
   int i;
 } sites_t;
 
 AX_ASYNC(sites, sites_t, s) {
   AX_BEGIN(s);
   snprintf(s->want[0], sizeof(s->want[0]), "%s:%d", __FILE__, __LINE__ + 1);
-  CHECK(AX_SPAWN(whoami, &s->w, &s->h[0]) == 0);
+  CHECK(AX_SPAWN(th_task_fn, &s->w, &s->h[0]) == 0);
   snprintf(s->want[1], sizeof(s->want[1]), "%s:%d", __FILE__, __LINE__ + 1);
   CHECK(ax_spawn_blocking(nothing, NULL, &s->h[1]) == 0);
   snprintf(s->want[2], sizeof(s->want[2]), "%s:%d", __FILE__, __LINE__ + 1);
@@ -545,7 +540,7 @@ AX_ASYNC(sites, sites_t, s) {
     CHECK(ax_join_spawn_site(&s->h[s->i]) == NULL);
   }
   /* The function itself, not the macro: no site. */
-  CHECK((ax_spawn)(AX_FUTURE(whoami, &s->w), sizeof(s->w), &s->h[0]) == 0);
+  CHECK((ax_spawn)(AX_FUTURE(th_task_fn, &s->w), sizeof(s->w), &s->h[0]) == 0);
   CHECK(ax_join_spawn_site(&s->h[0]) == NULL);
   AX_AWAIT(ax_join_wait(&s->h[0]));
   ax_join_drop(&s->h[0]);
@@ -641,50 +636,35 @@ START_TEST(test_with_sleep) {
 END_TEST
 
 /* task_join_set.rs: test_abort_on_drop: dropping the set aborts its
- * tasks (each one's future is dropped). */
-static atomic_int drops;
-
-/* The probe with a drop counter: a pending task whose drop counts. */
-static ax_poll_t counted_poll(ax_future_t *f, ax_cx_t *cx) {
-  (void)f;
-  (void)cx;
-  return AX_PENDING;
-}
-static void counted_drop(ax_future_t *f) {
-  (void)f;
-  atomic_fetch_add(&drops, 1);
-}
-static const ax_future_vtable_t counted_vtable = {counted_poll, counted_drop,
-                                                  "counted"};
-
+ * tasks (each one's future is dropped).  The tasks are th_leaf futures
+ * that pend forever; their drops count in `counted`. */
+static th_counts_t counted;
 
 typedef struct {
   ax_async_t co;
   ax_join_set_t set;
   ax_yield_t y;
-  int i;
 } abort_on_drop_t;
 
 AX_ASYNC(abort_on_drop, abort_on_drop_t, s) {
   AX_BEGIN(s);
-  for (s->i = 0; s->i < 16; s->i++) {
-    probe_t p;
-    probe(&p, 1);
-    p.base.vtable = &counted_vtable;
-    CHECK(ax_join_set_spawn(&s->set, &p.base, sizeof(p), NULL) == 0);
+  for (int i = 0; i < 16; i++) {
+    th_leaf_t l;
+    CHECK(ax_join_set_spawn(&s->set, th_leaf(&l, &counted, -1, 0), sizeof(l),
+                            NULL) == 0);
   }
   ax_join_set_drop(&s->set);
   CHECK(ax_join_set_len(&s->set) == 0);
-  while (atomic_load(&drops) < 16) AX_AWAIT(ax_yield_now(&s->y));
+  while (atomic_load(&counted.drops) < 16) AX_AWAIT(ax_yield_now(&s->y));
   AX_END();
 }
 
 START_TEST(test_abort_on_drop) {
   abort_on_drop_t m;
   memset(&m, 0, sizeof(m));
-  atomic_store(&drops, 0);
+  th_counts_reset(&counted);
   RUN_MAIN(_i, abort_on_drop, &m);
-  ck_assert_int_eq(atomic_load(&drops), 16);
+  ck_assert_int_eq(atomic_load(&counted.drops), 16);
 }
 END_TEST
 
@@ -1078,12 +1058,11 @@ AX_ASYNC(owner, owner_t, s) {
   AX_BEGIN(s);
   for (s->i = 0; s->i < 8; s->i++) {
     ax_future_t *f;
-    probe_t p;
+    th_leaf_t l;   /* pends forever, its drop counted */
     napper_t n;
-    f = s->i % 2 ? probe(&p, 1) : napper_init(&n, 1, s->i);
-    if (s->i % 2) p.base.vtable = &counted_vtable;
+    f = s->i % 2 ? th_leaf(&l, &counted, -1, 0) : napper_init(&n, 1, s->i);
     CHECK(ax_join_set_spawn(&s->set, f,
-                            s->i % 2 ? sizeof(p) : sizeof(n), NULL) == 0);
+                            s->i % 2 ? sizeof(l) : sizeof(n), NULL) == 0);
   }
   atomic_store(&owner_ready, 1);
   /* joins the ones that end; the owner is aborted while it waits */
@@ -1116,17 +1095,17 @@ AX_ASYNC(aborter, aborter_t, s) {
   AX_AWAIT(ax_join_wait(&s->h));
   CHECK(s->h.result == AX_ECANCELED);
   ax_join_drop(&s->h);
-  while (atomic_load(&drops) < 4) AX_AWAIT(ax_yield_now(&s->y));
+  while (atomic_load(&counted.drops) < 4) AX_AWAIT(ax_yield_now(&s->y));
   AX_END();
 }
 
 START_TEST(join_set_dropped_by_abort) {
   aborter_t m;
   memset(&m, 0, sizeof(m));
-  atomic_store(&drops, 0);
+  th_counts_reset(&counted);
   atomic_store(&owner_ready, 0);
   RUN_MAIN(_i, aborter, &m);
-  ck_assert_int_eq(atomic_load(&drops), 4);
+  ck_assert_int_eq(atomic_load(&counted.drops), 4);
 }
 END_TEST
 
@@ -1204,23 +1183,20 @@ AX_ASYNC(scoped, scoped_t, s) {
 typedef struct {
   ax_async_t co;
   ax_join_t h[2];
-  int i;
+  th_joins_t j;
 } local_main_t;
 
 AX_ASYNC(local_main, local_main_t, s) {
   AX_BEGIN(s);
-  for (s->i = 0; s->i < 2; s->i++) {
+  for (int i = 0; i < 2; i++) {
     scoped_t t;
     memset(&t, 0, sizeof(t));
-    t.value = t.r.want = (unsigned)s->i + 1;
-    t.r.sleep = s->i;
-    CHECK(AX_SPAWN(scoped, &t, &s->h[s->i]) == 0);
+    t.value = t.r.want = (unsigned)i + 1;
+    t.r.sleep = i;
+    CHECK(AX_SPAWN(scoped, &t, &s->h[i]) == 0);
   }
-  for (s->i = 0; s->i < 2; s->i++) {
-    AX_AWAIT(ax_join_wait(&s->h[s->i]));
-    CHECK(s->h[s->i].result == 0);
-    ax_join_drop(&s->h[s->i]);
-  }
+  AX_AWAIT(th_joins(&s->j, s->h, 2));
+  CHECK(s->j.failed == 0);
   AX_END();
 }
 
@@ -1630,29 +1606,20 @@ START_TEST(local_tasks_stay_on_their_thread) {
 }
 END_TEST
 
+/* Spawns on set a probe that pends forever: its poll sets *polled, and
+ * its drop *wrong_thread unless it runs on this thread (the set's). */
+static int spawn_local_probe(ax_local_set_t *set, atomic_int *polled,
+                             atomic_int *wrong_thread, ax_join_t *h) {
+  probe_t p;
+  probe(&p, 1);
+  p.polled = polled;
+  p.home = uv_thread_self();
+  p.wrong_thread = wrong_thread;
+  return ax_local_set_spawn(set, &p.base, sizeof(p), h);
+}
+
 /* task_abort.rs: remote_abort_local_set_3929: a local task aborted from
  * a plain thread is dropped on the set's thread. */
-typedef struct {
-  ax_future_t base;
-  uv_thread_t created_on;
-  atomic_int *polled;
-  atomic_int *wrong_thread;
-} dropcheck_t;
-
-static ax_poll_t dropcheck_poll(ax_future_t *f, ax_cx_t *cx) {
-  dropcheck_t *d = (dropcheck_t *)f;
-  (void)cx;
-  atomic_store(d->polled, 1);
-  return AX_PENDING;
-}
-static void dropcheck_drop(ax_future_t *f) {
-  dropcheck_t *d = (dropcheck_t *)f;
-  uv_thread_t me = uv_thread_self();
-  if (!uv_thread_equal(&me, &d->created_on)) atomic_store(d->wrong_thread, 1);
-}
-static const ax_future_vtable_t dropcheck_vtable = {
-    dropcheck_poll, dropcheck_drop, "dropcheck"};
-
 typedef struct {
   ax_abort_handle_t a;
   atomic_int *polled;
@@ -1691,14 +1658,7 @@ AX_ASYNC(wait_one, wait_one_t, s) {
 
 AX_ASYNC(remote_abort_main, remote_abort_main_t, s) {
   AX_BEGIN(s);
-  {
-    dropcheck_t d;
-    d.base.vtable = &dropcheck_vtable;
-    d.created_on = uv_thread_self();
-    d.polled = &s->polled;
-    d.wrong_thread = &s->wrong_thread;
-    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h) == 0);
-  }
+  CHECK(spawn_local_probe(&s->set, &s->polled, &s->wrong_thread, &s->h) == 0);
   CHECK(ax_join_abort_handle(&s->h, &s->ra.a) == 0);
   s->ra.polled = &s->polled;
   CHECK(uv_thread_create(&s->thread, remote_abort_thread, &s->ra) == 0);
@@ -1743,16 +1703,12 @@ AX_ASYNC(local_misc, local_misc_t, s) {
   AX_BEGIN(s);
   {
     maybe_panic_t b;
-    dropcheck_t d;
     memset(&b, 0, sizeof(b));
     b.boom = 1;
     CHECK(ax_local_set_spawn(&s->set, AX_FUTURE(maybe_panic, &b), sizeof(b),
                              &s->h[0]) == 0);
-    d.base.vtable = &dropcheck_vtable;
-    d.created_on = uv_thread_self();
-    d.polled = &s->polled;
-    d.wrong_thread = &s->wrong_thread;
-    CHECK(ax_local_set_spawn(&s->set, &d.base, sizeof(d), &s->h[1]) == 0);
+    CHECK(spawn_local_probe(&s->set, &s->polled, &s->wrong_thread,
+                            &s->h[1]) == 0);
   }
   s->w.h = &s->h[0];
   AX_AWAIT(ax_local_set_run_until(&s->run, &s->set,

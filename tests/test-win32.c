@@ -11,32 +11,7 @@
 
 static DWORD gui_thread;
 
-static void *square(void *arg) {
-  intptr_t v = (intptr_t)arg;
-  return (void *)(v * v);
-}
-
-typedef struct gui_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  ax_join_t h;
-  _Atomic int *wrong;
-  int in, out;
-} gui_t;
-
-AX_ASYNC(gui_fn, gui_t, self) {
-  if (GetCurrentThreadId() != gui_thread) atomic_fetch_add(self->wrong, 1);
-  AX_BEGIN(self);
-  AX_AWAIT(ax_sleep(&self->nap, (uint64_t)(self->in % 3)));
-  if (ax_spawn_blocking(square, (void *)(intptr_t)self->in, &self->h) != 0) {
-    atomic_fetch_add(self->wrong, 1);
-    AX_RETURN();
-  }
-  AX_AWAIT(ax_join_wait(&self->h));
-  self->out = (int)(intptr_t)ax_join_value(&self->h);
-  ax_join_drop(&self->h);
-  AX_END();
-}
+static int on_gui(void) { return GetCurrentThreadId() == gui_thread; }
 
 typedef struct quit_s {
   ax_async_t co;
@@ -48,55 +23,28 @@ AX_ASYNC(quit_fn, quit_t, self) {   /* on the GUI thread: ends its loop */
   AX_END();
 }
 
-typedef struct worker_s {
-  ax_async_t co;
-  ax_runtime_t *gui;
-  ax_join_t h;
-  gui_t g;
-  _Atomic int *wrong, *done;
-  int in, total;
-} worker_t;
-
-AX_ASYNC(worker_fn, worker_t, self) {
-  AX_BEGIN(self);
-  if (GetCurrentThreadId() == gui_thread) atomic_fetch_add(self->wrong, 1);
-  self->g.wrong = self->wrong;
-  self->g.in = self->in;
-  if (ax_spawn_on(self->gui, AX_FUTURE(gui_fn, &self->g), sizeof(self->g),
-                  &self->h) != 0) {
-    atomic_fetch_add(self->wrong, 1);
-  } else {
-    AX_AWAIT(ax_join_wait(&self->h));
-    if (self->h.result != 0 ||
-        AX_JOIN_OUTPUT(&self->h, gui_t)->out != self->in * self->in)
-      atomic_fetch_add(self->wrong, 1);
-    ax_join_drop(&self->h);
-  }
-  if (atomic_fetch_add(self->done, 1) + 1 == self->total) {
-    quit_t q = AX_ZERO(quit_t);
-    if (ax_spawn_on(self->gui, AX_FUTURE(quit_fn, &q), sizeof q, NULL) != 0)
-      atomic_fetch_add(self->wrong, 1);
-  }
-  AX_END();
+/* th_gui_run_t's last(): ends the GUI thread's loop, from that thread. */
+static int quit_gui(void *gui) {
+  quit_t q = AX_ZERO(quit_t);
+  return ax_spawn_on(gui, AX_FUTURE(quit_fn, &q), sizeof q, NULL);
 }
 
-/* _i == 0: ax_win32_run; 1: the test's own GetMessage loop. */
+/* Workers that spawn onto the GUI runtime and await it (helpers.h).
+ * _i == 0: ax_win32_run; 1: the test's own GetMessage loop. */
 START_TEST(win32_workers_and_gui_thread) {
   ax_win32_t *w;
   ax_runtime_t *mt = th_runtime(1, 2, NULL);
-  _Atomic int wrong = 0, done = 0;
-  int i, n = (int)ax_test_iters(100), code;
+  th_gui_run_t r;
+  int code;
   gui_thread = GetCurrentThreadId();
   TH_ASSERT_OK(ax_win32_new(NULL, &w));
-  for (i = 0; i < n; i++) {
-    worker_t wk = AX_ZERO(worker_t);
-    wk.gui = ax_win32_runtime(w);
-    wk.wrong = &wrong;
-    wk.done = &done;
-    wk.in = i;
-    wk.total = n;
-    TH_ASSERT_OK(ax_spawn_on(mt, AX_FUTURE(worker_fn, &wk), sizeof(wk), NULL));
-  }
+  memset(&r, 0, sizeof(r));
+  r.gui = ax_win32_runtime(w);
+  r.on_gui = on_gui;
+  r.last = quit_gui;
+  r.last_arg = r.gui;
+  r.n = (int)ax_test_iters(100);
+  th_gui_spawn(mt, &r);
   if (_i == 0) {
     code = ax_win32_run(w);
   } else {
@@ -108,8 +56,8 @@ START_TEST(win32_workers_and_gui_thread) {
     code = (int)m.wParam;
   }
   ck_assert_int_eq(code, 7);
-  ck_assert_int_eq(atomic_load(&done), n);
-  ck_assert_int_eq(atomic_load(&wrong), 0);
+  ck_assert_int_eq(atomic_load(&r.done), r.n);
+  ck_assert_int_eq(atomic_load(&r.wrong), 0);
   TH_ASSERT_OK(ax_runtime_free(mt));
   TH_ASSERT_OK(ax_win32_free(w));
 }
@@ -117,18 +65,8 @@ END_TEST
 
 /* ---- idle: no message is axle's; ticking: one or so per tick ----------- */
 
-typedef struct ticker_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  int ticks;
-} ticker_t;
-
-AX_ASYNC(ticker_fn, ticker_t, self) {
-  AX_BEGIN(self);
-  for (; self->ticks > 0; self->ticks--) AX_AWAIT(ax_sleep(&self->nap, 20));
-  PostQuitMessage(0);
-  AX_END();
-}
+/* After the ticks: ends count_messages() below. */
+static void quit_now(void) { PostQuitMessage(0); }
 
 static void CALLBACK quit_timer(HWND h, UINT m, UINT_PTR id, DWORD t) {
   (void)h;
@@ -150,7 +88,7 @@ static int count_messages(void) {
 
 START_TEST(win32_idle_posts_nothing) {
   ax_win32_t *w;
-  ticker_t t = AX_ZERO(ticker_t);
+  th_ticker_t t;
   int idle, ticking;
   TH_ASSERT_OK(ax_win32_new(NULL, &w));
   /* 300 ms with only the quit timer due: its WM_TIMER is the message. */
@@ -159,9 +97,8 @@ START_TEST(win32_idle_posts_nothing) {
   ck_assert_int_le(idle, 2);
   /* Ten 20 ms sleeps: about one WM_TIMER each (Win32 timers are coarse,
    * so a tick may take two), never a busy loop. */
-  t.ticks = 10;
-  TH_ASSERT_OK(ax_spawn_on(ax_win32_runtime(w), AX_FUTURE(ticker_fn, &t),
-                           sizeof(t), NULL));
+  TH_ASSERT_OK(ax_spawn_on(ax_win32_runtime(w),
+                           th_ticker(&t, 10, 20, quit_now), sizeof(t), NULL));
   ticking = count_messages();
   ck_assert_int_ge(ticking, 10);
   ck_assert_int_le(ticking, 40);
@@ -173,33 +110,12 @@ END_TEST
 
 /* ---- closing with work in flight ----------------------------------------- */
 
-typedef struct forever_s {
-  ax_async_t co;
-  ax_sleep_t nap;
-  _Atomic int *drops;
-} forever_t;
-
-AX_ASYNC(forever_fn, forever_t, self) {
-  AX_BEGIN(self);
-  AX_AWAIT(ax_sleep(&self->nap, 3600 * 1000));
-  AX_END();
-}
-
-AX_ASYNC_DROP(forever_drop, forever_t, self) { atomic_fetch_add(self->drops, 1); }
-
 START_TEST(win32_free_cancels_in_flight) {
   ax_win32_t *w;
   _Atomic int drops = 0;
   MSG m;
-  int i;
   TH_ASSERT_OK(ax_win32_new(NULL, &w));
-  for (i = 0; i < 20; i++) {
-    forever_t f = AX_ZERO(forever_t);
-    f.drops = &drops;
-    TH_ASSERT_OK(ax_spawn_on(ax_win32_runtime(w),
-                             AX_FUTURE_DROP(forever_fn, forever_drop, &f),
-                             sizeof(f), NULL));
-  }
+  th_spawn_forever(ax_win32_runtime(w), 20, NULL, &drops);
   while (PeekMessageW(&m, NULL, 0, 0, PM_REMOVE)) DispatchMessageW(&m);
   TH_ASSERT_OK(ax_win32_free(w));
   ck_assert_int_eq(atomic_load(&drops), 20);
