@@ -54,6 +54,10 @@ struct ax__ctx_s {
   int budget;                  /* coop units left in this poll (coop.h);
                                   negative: unconstrained */
   int yielded;                 /* the task being polled asked to yield */
+  int io_wakes;                /* 1 while the worker's loop runs its
+                                  callbacks: a task they wake has its I/O
+                                  on this loop (runtime/sched.c); the
+                                  wheel clears it while it fires timers */
   _Atomic(struct ax__task_s *) task;  /* the task being polled, or NULL:
                                   written by the owner (relaxed stores,
                                   plain moves), read by a shutdown on

@@ -161,7 +161,9 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
          * that a spin never holds a ready socket (a server's next request)
          * until the park.  Loops with nothing of the kind cost nothing. */
         if (ax__worker_loop_has_work(w)) {
+          w->ctx.io_wakes = 1;
           uv_run(w->ctx.loop, UV_RUN_NOWAIT);
+          w->ctx.io_wakes = 0;
           if (w->lifo != NULL || has_work(w, 1)) {
             found = 1;
             break;
@@ -216,7 +218,9 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
      * nothing of the application's active, uv_run would return at once
      * and this would spin. */
     if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 1);
+    w->ctx.io_wakes = 1;
     uv_run(w->ctx.loop, UV_RUN_ONCE);
+    w->ctx.io_wakes = 0;
     if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 0);
     /* Woken, most often for work: a new spin window. */
     if (multi) w->spin_from = uv_hrtime();
@@ -230,12 +234,15 @@ out:
 
 /* Back from idle with work: the idle period counts towards the spin's
  * average now, not at a false alarm.  Wakers skipped unparking others
- * while we spun; if we found more than this task, hand some on. */
+ * while we spun; if we found more than this task, hand some on, unless
+ * our own loop's callbacks woke them: their I/O is here (sched.c). */
 void ax__idle_end(ax__worker_t *w) {
   ax_runtime_t *rt = w->ctx.rt;
   note_wait(w, w->idle_since);
   w->idle_since = 0;
   if (rt->nworkers > 1 && !w->is_driver &&
-      (ax__lq_len(&w->q) != 0 || ax__inject_len(&rt->inject) != 0))
+      ((ax__lq_len(&w->q) != 0 && !w->loop_batch) ||
+       ax__inject_len(&rt->inject) != 0))
     ax__idle_notify(rt);
+  w->loop_batch = 0;
 }

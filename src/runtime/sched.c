@@ -69,7 +69,16 @@ static void schedule_local(ax_runtime_t *rt, ax__worker_t *w, ax__task_t *t,
     if (prev == NULL) return;
     ax__worker_push_back(w, prev);
   }
-  if (rt->nworkers > 1) ax__idle_notify(rt);
+  if (rt->nworkers > 1) {
+    /* Tasks woken by this worker's own loop (its sockets' callbacks) have
+     * their I/O here: another worker that took them would hand each of
+     * their next operations back (a hop).  Nobody is woken for them; a
+     * worker already awake may still steal them. */
+    if (w->ctx.io_wakes)
+      w->loop_batch = 1;
+    else
+      ax__idle_notify(rt);
+  }
 }
 
 /* Queued under the injection lock, so that a shutdown (which sets

@@ -63,6 +63,8 @@ struct ax__worker_s {
   uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
+  uint8_t loop_batch;           /* tasks queued by the loop's callbacks
+                                   since the last hand-on (idle.c) */
   uint64_t wait_avg;            /* ns: moving average of idle waits (idle.c) */
   uint64_t idle_since;          /* uv_hrtime() when it ran out of work,
                                    0 while it has work (multi-thread) */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/context.h"
 #include "core/list.h"
 #include "time/keeper.h"
 #include "time/wheel.h"
@@ -414,8 +415,17 @@ size_t ax__wheel_advance_next(ax__wheel_t *w) {
 
 static void wheel_timer_cb(uv_timer_t *t) {
   ax__wheel_t *w = ax__container_of(t, ax__wheel_t, timer);
+  ax__ctx_t *c = ax__ctx_current();
+  int io = 0;
   w->armed = NEVER;   /* a one-shot timer that fired is stopped */
+  /* A task woken by a timer has nothing tying it to this loop: the
+   * scheduler may wake other workers for it (runtime/sched.c). */
+  if (c != NULL) {
+    io = c->io_wakes;
+    c->io_wakes = 0;
+  }
   wheel_run(w);
+  if (c != NULL) c->io_wakes = io;
 }
 
 static void wheel_close_cb(uv_handle_t *h) {
