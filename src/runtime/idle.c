@@ -156,14 +156,13 @@ static int spin(ax__worker_t *w, ax__task_t *until) {
       }
       if ((i & 63) == 0) {
         uint64_t spent;
-        /* I/O homed on this loop (a socket, the wheel's timer, a request)
-         * is seen only by polling the loop: poll it without blocking, so
-         * that a spin never holds a ready socket (a server's next request)
+        /* What else this loop watches (the wheel's timer, a request in
+         * flight, a leaf future's own handle: a worker homing sockets
+         * does not spin) is seen only by polling the loop: poll it
+         * without blocking, so that a spin never holds a ready event
          * until the park.  Loops with nothing of the kind cost nothing. */
         if (ax__worker_loop_has_work(w)) {
-          w->ctx.io_wakes = 1;
-          uv_run(w->ctx.loop, UV_RUN_NOWAIT);
-          w->ctx.io_wakes = 0;
+          ax__worker_run_io(w, UV_RUN_NOWAIT);
           if (w->lifo != NULL || has_work(w, 1)) {
             found = 1;
             break;
@@ -194,7 +193,12 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
   if (w->is_driver)
     atomic_store_explicit(&rt->driver_busy, 0, memory_order_relaxed);
   if (multi) {
-    if (w->idle_since == 0) w->idle_since = w->spin_from = uv_hrtime();
+    if (w->idle_since == 0) {
+      /* An idle period begins: what the loop queued while the worker
+       * was busy was run by it then. */
+      w->idle_since = w->spin_from = uv_hrtime();
+      w->loop_batch = 0;
+    }
     if (counted)
       atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
     if (spin(w, until)) {
@@ -218,9 +222,7 @@ void ax__idle_park(ax__worker_t *w, ax__task_t *until) {
      * nothing of the application's active, uv_run would return at once
      * and this would spin. */
     if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 1);
-    w->ctx.io_wakes = 1;
-    uv_run(w->ctx.loop, UV_RUN_ONCE);
-    w->ctx.io_wakes = 0;
+    ax__worker_run_io(w, UV_RUN_ONCE);
     if (ax__worker_on_user_loop(w)) ax__wake_set_ref(&w->wake, 0);
     /* Woken, most often for work: a new spin window. */
     if (multi) w->spin_from = uv_hrtime();
@@ -244,5 +246,4 @@ void ax__idle_end(ax__worker_t *w) {
       ((ax__lq_len(&w->q) != 0 && !w->loop_batch) ||
        ax__inject_len(&rt->inject) != 0))
     ax__idle_notify(rt);
-  w->loop_batch = 0;
 }

@@ -278,9 +278,7 @@ static RUN_LOOP_INLINE void run_loop(ax__worker_t *w, ax__task_t *until,
       if (ax__worker_shut(w, until)) break;
       if (ax__worker_loop_has_work(w)) {
         stat_inc(&w->io_polls);
-        w->ctx.io_wakes = 1;
-        uv_run(w->ctx.loop, UV_RUN_NOWAIT);
-        w->ctx.io_wakes = 0;
+        ax__worker_run_io(w, UV_RUN_NOWAIT);
       }
     }
   }
@@ -350,9 +348,7 @@ static RUN_LOOP_OUTLINE void pump_loop(ax__worker_t *w, volatile unsigned *left,
       w->until_io = rt->event_interval;
       if (run_io) {
         stat_inc(&w->io_polls);
-        w->ctx.io_wakes = 1;
         uv_run(w->ctx.loop, UV_RUN_NOWAIT);
-        w->ctx.io_wakes = 0;
       }
     }
   }

@@ -63,8 +63,8 @@ struct ax__worker_s {
   uint32_t until_io;            /* ticks left before uv_run(NOWAIT) */
   uint32_t lifo_streak;         /* LIFO polls in a row */
   uint32_t rng;                 /* victim choice */
-  uint8_t loop_batch;           /* tasks queued by the loop's callbacks
-                                   since the last hand-on (idle.c) */
+  uint8_t loop_batch;           /* the loop's callbacks queued tasks in
+                                   this idle period (idle.c) */
   uint64_t wait_avg;            /* ns: moving average of idle waits (idle.c) */
   uint64_t idle_since;          /* uv_hrtime() when it ran out of work,
                                    0 while it has work (multi-thread) */
@@ -175,6 +175,15 @@ static inline int ax__worker_loop_has_work(ax__worker_t *w) {
   if (l != &w->loop_storage) return 1;
   if (l->active_handles > 1 || l->active_reqs.count != 0) return 1;
   return ax__mailbox_pending(&w->mail);
+}
+
+/* Runs w's loop (on w's thread) with io_wakes set: the tasks its
+ * callbacks wake are the loop's own, whose I/O is here (sched.c's
+ * schedule_local wakes no other worker for them). */
+static inline void ax__worker_run_io(ax__worker_t *w, uv_run_mode mode) {
+  w->ctx.io_wakes = 1;
+  uv_run(w->ctx.loop, mode);
+  w->ctx.io_wakes = 0;
 }
 
 #endif
